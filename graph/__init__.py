@@ -1,0 +1,34 @@
+"""Strata's graph core: headless and Qt-free.
+
+A network is a ``Document`` of nodes (layers from the catalog) and wires. This package
+loads and saves documents, validates them, infers tensor shapes, generates readable
+PyTorch code and compiles that very code into a module::
+
+    import graph
+    doc = graph.load("resources/examples/spiral_mlp.strata")
+    for problem in graph.validate(doc):
+        print(problem.describe(doc))
+    print(graph.generate_code(doc).source)
+    model = graph.compile(doc)
+
+Invariants: the document is the single source of truth; every edit is a Document method
+that emits an event; generated code is deterministic; the module that trains is built
+from the generated source. Nothing here imports Qt.
+"""
+
+from .analysis import Analysis, Analyzer, NodeShapes, analyze, infer_shapes, validate
+from .catalog import TensorInfo, all_specs, get_spec
+from .codegen import GeneratedCode, generate_code
+from .compiler import CompiledNetwork, compile, compile_network
+from .document import Document, Edge, Node
+from .errors import DocumentError, GraphError, ParamError, ShapeError, StrataError
+from .fileformat import load, loads, save
+from .problems import Problem
+
+__all__ = [
+    "Analysis", "Analyzer", "CompiledNetwork", "Document", "DocumentError", "Edge",
+    "GeneratedCode", "GraphError", "Node", "NodeShapes", "ParamError", "Problem",
+    "ShapeError", "StrataError", "TensorInfo", "all_specs", "analyze", "compile",
+    "compile_network", "generate_code", "get_spec", "infer_shapes", "load", "loads",
+    "save", "validate",
+]

@@ -1,0 +1,216 @@
+"""Sequence and attention layers: LSTM, GRU, self-attention, transformer, positions."""
+
+from __future__ import annotations
+
+from .spec import BATCH, Inferred, LayerSpec, ParamSpec
+
+_SEQ = "(N, length, features)"
+
+
+def _recurrent_rule(ctx):
+    ctx.expect_float()
+    x, p = ctx.x, ctx.params
+    batch_at = 0 if p["batch_first"] else 1
+    if x.rank != 3 or x.shape[batch_at] != BATCH:
+        layout = _SEQ if p["batch_first"] else "(length, N, features)"
+        hint = "insert a Reshape to (length, features)" if x.rank == 2 else ""
+        if x.rank == 3 and not p["batch_first"]:
+            hint = "turn batch_first on: Strata's tensors keep the batch first"
+        raise ctx.fail(f"needs input shaped {layout} but receives {x}", hint)
+    width = p["hidden_size"] * (2 if p["bidirectional"] else 1)
+    length = x.shape[1 - batch_at]
+    if p["output"] == "last":
+        out = x.with_shape(BATCH, width)
+    elif p["batch_first"]:
+        out = x.with_shape(BATCH, length, width)
+    else:
+        out = x.with_shape(length, BATCH, width)
+    return Inferred([out], {"input_size": x.shape[2]})
+
+
+def _recurrent_args(p):
+    args = {"input_size": p["input_size"], "hidden_size": p["hidden_size"]}
+    if p["num_layers"] != 1:
+        args["num_layers"] = p["num_layers"]
+    if p["batch_first"]:
+        args["batch_first"] = True
+    if p["bidirectional"]:
+        args["bidirectional"] = True
+    if p["dropout"] and p["num_layers"] > 1:
+        args["dropout"] = p["dropout"]
+    return args
+
+
+def _recurrent_expr(p) -> str:
+    if p["output"] == "sequence":
+        return "{m}({x})[0]"
+    # The output at the last time step (the whole sequence has been read).
+    return "{m}({x})[0][:, -1]" if p["batch_first"] else "{m}({x})[0][-1]"
+
+
+def _recurrent(kind: str, what: str) -> LayerSpec:
+    return LayerSpec(
+        type=kind,
+        display_name=kind,
+        category="Sequence",
+        help=f"{what} Reads a sequence step by step, carrying a hidden state. Output "
+        "'sequence' gives every step (to stack another layer), 'last' gives the final "
+        "step (to classify the whole sequence). input_size is inferred.",
+        params=(
+            ParamSpec("hidden_size", "int", 64, "Size of the hidden state.", min=1,
+                      key=True),
+            ParamSpec("num_layers", "int", 1, "Stacked recurrent layers.", min=1),
+            ParamSpec("output", "choice", "last", "Every step or only the last.",
+                      choices=("sequence", "last"), key=True),
+            ParamSpec("bidirectional", "bool", False, "Also read the sequence backwards."),
+            ParamSpec("batch_first", "bool", True, "Input is (N, length, features)."),
+            ParamSpec("dropout", "float", 0.0, "Dropout between stacked layers.",
+                      min=0.0, max=1.0, max_exclusive=True),
+        ),
+        shape_rule=_recurrent_rule,
+        module=f"nn.{kind}",
+        module_args=_recurrent_args,
+        positional=2,
+        expression=_recurrent_expr,
+        macs=lambda p, ins, outs: _rnn_macs(kind, p, ins),
+        default_label=kind.lower(),
+    )
+
+
+def _rnn_macs(kind, p, ins) -> int:
+    gates = 4 if kind == "LSTM" else 3
+    length = ins[0].shape[1] if p["batch_first"] else ins[0].shape[0]
+    h, f = p["hidden_size"], p["input_size"]
+    dirs = 2 if p["bidirectional"] else 1
+    per_step = gates * h * (f + h) + (p["num_layers"] - 1) * gates * h * (h * dirs + h)
+    return int(length) * per_step * dirs
+
+
+def _sequence_of_vectors(ctx):
+    ctx.expect_float()
+    x = ctx.x
+    if x.rank != 3 or x.shape[0] != BATCH:
+        hint = "insert an Embedding (token ids) or a Reshape" if x.rank == 2 else ""
+        raise ctx.fail(f"needs input shaped {_SEQ} but receives {x}", hint)
+
+
+def _heads_check(ctx, heads: int):
+    e = ctx.x.shape[2]
+    if e % heads:
+        raise ctx.fail(
+            f"splits {e} features into {heads} heads, which does not divide evenly",
+            f"choose a number of heads that divides {e}",
+        )
+
+
+def _attention_rule(ctx):
+    _sequence_of_vectors(ctx)
+    _heads_check(ctx, ctx.params["num_heads"])
+    return Inferred([ctx.x], {"embed_dim": ctx.x.shape[2]})
+
+
+SELF_ATTENTION = LayerSpec(
+    type="SelfAttention",
+    display_name="Multi-head self-attention",
+    category="Attention",
+    help="Every position looks at every other position and takes a weighted mix of "
+    "their values; several heads attend to different things. embed_dim is inferred.",
+    params=(
+        ParamSpec("num_heads", "int", 4, "Parallel attention heads.", min=1, key=True),
+        ParamSpec("dropout", "float", 0.0, "Dropout on attention weights.", min=0.0,
+                  max=1.0, max_exclusive=True),
+    ),
+    shape_rule=_attention_rule,
+    module="nn.MultiheadAttention",
+    module_args=lambda p: {"embed_dim": p["embed_dim"], "num_heads": p["num_heads"],
+                           **({"dropout": p["dropout"]} if p["dropout"] else {}),
+                           "batch_first": True},
+    positional=2,
+    expression="{m}({x}, {x}, {x}, need_weights=False)[0]",
+    macs=lambda p, ins, outs: 4 * ins[0].shape[1] * p["embed_dim"] ** 2
+    + 2 * ins[0].shape[1] ** 2 * p["embed_dim"],
+    default_label="attention",
+    legacy_types=("MultiheadSelfAttention",),
+)
+
+
+def _encoder_rule(ctx):
+    _sequence_of_vectors(ctx)
+    _heads_check(ctx, ctx.params["nhead"])
+    return Inferred([ctx.x], {"d_model": ctx.x.shape[2]})
+
+
+def _encoder_args(p):
+    args = {"d_model": p["d_model"], "nhead": p["nhead"],
+            "dim_feedforward": p["dim_feedforward"], "dropout": p["dropout"]}
+    if p["activation"] != "relu":
+        args["activation"] = p["activation"]
+    args["batch_first"] = True
+    if p["norm_first"]:
+        args["norm_first"] = True
+    return args
+
+
+TRANSFORMER_ENCODER_LAYER = LayerSpec(
+    type="TransformerEncoderLayer",
+    display_name="TransformerEncoderLayer",
+    category="Attention",
+    help="One transformer block: self-attention then a feed-forward network, each "
+    "with a residual connection and LayerNorm. d_model is inferred.",
+    params=(
+        ParamSpec("nhead", "int", 4, "Attention heads.", min=1, key=True),
+        ParamSpec("dim_feedforward", "int", 128, "Width of the feed-forward part.",
+                  min=1, key=True),
+        ParamSpec("dropout", "float", 0.1, "Dropout inside the block.", min=0.0,
+                  max=1.0, max_exclusive=True),
+        ParamSpec("activation", "choice", "relu", "Feed-forward activation.",
+                  choices=("relu", "gelu")),
+        ParamSpec("norm_first", "bool", False, "LayerNorm before each part (pre-norm)."),
+    ),
+    shape_rule=_encoder_rule,
+    module="nn.TransformerEncoderLayer",
+    module_args=_encoder_args,
+    positional=0,
+    macs=lambda p, ins, outs: ins[0].shape[1] * (
+        4 * p["d_model"] ** 2 + 2 * p["d_model"] * p["dim_feedforward"]
+    ) + 2 * ins[0].shape[1] ** 2 * p["d_model"],
+    default_label="encoder",
+)
+
+
+def _positional_rule(ctx):
+    _sequence_of_vectors(ctx)
+    length = ctx.x.shape[1]
+    if length > ctx.params["max_len"]:
+        raise ctx.fail(
+            f"knows {ctx.params['max_len']} positions but receives sequences of "
+            f"length {length}",
+            f"raise max_len to at least {length}",
+        )
+    return Inferred([ctx.x], {"embed_dim": ctx.x.shape[2]})
+
+
+POSITIONAL_EMBEDDING = LayerSpec(
+    type="PositionalEmbedding",
+    display_name="Positional embedding",
+    category="Attention",
+    help="Adds a learned vector per position, so attention (which ignores order) "
+    "knows where each token is.",
+    params=(ParamSpec("max_len", "int", 512, "Longest sequence supported.", min=1,
+                      key=True),),
+    shape_rule=_positional_rule,
+    module="nn.Embedding",
+    module_args=lambda p: {"num_embeddings": p["max_len"],
+                           "embedding_dim": p["embed_dim"]},
+    positional=2,
+    expression="{x} + {m}(torch.arange({x}.shape[1], device={x}.device))",
+    default_label="positions",
+)
+
+SPECS = (
+    _recurrent("LSTM", "Long short-term memory."),
+    _recurrent("GRU", "Gated recurrent unit, a lighter LSTM."),
+    SELF_ATTENTION,
+    TRANSFORMER_ENCODER_LAYER,
+    POSITIONAL_EMBEDDING,
+)

@@ -1,0 +1,241 @@
+"""The network document: nodes, wires, metadata and the training setup.
+
+The document is the single source of truth. Every edit the studio offers is one method
+here, and each method emits one small event (``node_added``, ``edge_removed``,
+``params_changed``...) so views can follow without holding state of their own. Methods
+return what undo needs to restore (a removed node comes back with its wires).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from .catalog import get_spec
+from .errors import StrataError
+from .events import EventSource
+
+
+@dataclass
+class Node:
+    id: str
+    type: str
+    params: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
+    position: tuple[float, float] = (0.0, 0.0)
+
+    @property
+    def spec(self):
+        return get_spec(self.type)
+
+    @property
+    def title(self) -> str:
+        """What the user calls this node: its label, else its type's display name."""
+        return self.label or self.spec.display_name
+
+    def describe(self) -> str:
+        """``Linear 'fc'``: type and label, as messages name a node."""
+        return f"{self.spec.display_name} '{self.label or self.id}'"
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A wire from an output port to an input port."""
+
+    source: str
+    source_port: str
+    target: str
+    target_port: str
+
+    def __str__(self) -> str:
+        return f"{self.source}.{self.source_port} -> {self.target}.{self.target_port}"
+
+
+class Document(EventSource):
+    """A network being designed. Mutate it only through its methods."""
+
+    def __init__(self, name: str = "Untitled", description: str = "") -> None:
+        super().__init__()
+        self.name = name
+        self.description = description
+        self.nodes: dict[str, Node] = {}
+        self.edges: list[Edge] = []
+        # Training setup (dataset, optimizer, ...) as plain data; runtime interprets it.
+        self.training: dict[str, Any] = {}
+        self._next_id = 1
+        # Bumped on every edit; caches (shapes, validation) key on it.
+        self.revision = 0
+
+    # ----------------------------------------------------------------- queries
+    def node(self, node_id: str) -> Node:
+        try:
+            return self.nodes[node_id]
+        except KeyError:
+            raise StrataError(f"there is no node with id '{node_id}'") from None
+
+    def edges_into(self, node_id: str) -> list[Edge]:
+        return [e for e in self.edges if e.target == node_id]
+
+    def edges_from(self, node_id: str) -> list[Edge]:
+        return [e for e in self.edges if e.source == node_id]
+
+    def edges_of(self, node_id: str) -> list[Edge]:
+        return [e for e in self.edges if node_id in (e.source, e.target)]
+
+    def find_label(self, label: str) -> Node | None:
+        return next((n for n in self.nodes.values() if n.label == label), None)
+
+    def unique_label(self, base: str) -> str:
+        """``conv``, ``conv2``, ``conv3``... the first label no node uses yet."""
+        used = {n.label for n in self.nodes.values()}
+        if base not in used:
+            return base
+        i = 2
+        while f"{base}{i}" in used:
+            i += 1
+        return f"{base}{i}"
+
+    def new_id(self) -> str:
+        while f"n{self._next_id}" in self.nodes:
+            self._next_id += 1
+        return f"n{self._next_id}"
+
+    # ----------------------------------------------------------------- edits
+    def _changed(self, event: str, **payload: Any) -> None:
+        self.revision += 1
+        self.emit(event, **payload)
+
+    def add_node(
+        self,
+        type: str,
+        params: dict[str, Any] | None = None,
+        label: str | None = None,
+        position: tuple[float, float] = (0.0, 0.0),
+        node_id: str | None = None,
+    ) -> Node:
+        """Add a layer; missing parameters take the catalog defaults."""
+        spec = get_spec(type)
+        node_id = node_id or self.new_id()
+        if node_id in self.nodes:
+            raise StrataError(f"a node with id '{node_id}' already exists")
+        merged = spec.default_params()
+        merged.update(params or {})
+        if label is None:
+            label = self.unique_label(spec.default_label)
+        node = Node(node_id, type, merged, label, (float(position[0]), float(position[1])))
+        self.nodes[node_id] = node
+        self._changed("node_added", node_id=node_id)
+        return node
+
+    def insert_node(self, node: Node) -> None:
+        """Put back a node removed earlier (undo), keeping its id."""
+        if node.id in self.nodes:
+            raise StrataError(f"a node with id '{node.id}' already exists")
+        self.nodes[node.id] = copy.deepcopy(node)
+        self._changed("node_added", node_id=node.id)
+
+    def remove_node(self, node_id: str) -> tuple[Node, list[Edge]]:
+        """Remove a node and its wires; returns both so undo can restore them."""
+        node = self.node(node_id)
+        removed = self.edges_of(node_id)
+        for edge in removed:
+            self.disconnect(edge)
+        del self.nodes[node_id]
+        self._changed("node_removed", node_id=node_id)
+        return node, removed
+
+    def connect(self, edge: Edge, index: int | None = None) -> Edge:
+        """Add a wire. Checks only that both ends exist; validation judges the rest."""
+        for end, port, ports in (
+            (edge.source, edge.source_port, "output"),
+            (edge.target, edge.target_port, "input"),
+        ):
+            node = self.node(end)
+            names = (
+                node.spec.output_names(node.params)
+                if ports == "output"
+                else node.spec.input_names(node.params)
+            )
+            if port not in names:
+                raise StrataError(
+                    f"{node.describe()} has no {ports} port '{port}'"
+                    f" (it has: {', '.join(names) or 'none'})"
+                )
+        if edge in self.edges:
+            raise StrataError(f"the wire {edge} already exists")
+        if index is None:
+            self.edges.append(edge)
+        else:
+            self.edges.insert(index, edge)
+        self._changed("edge_added", edge=edge)
+        return edge
+
+    def disconnect(self, edge: Edge) -> int:
+        """Remove a wire; returns its index so undo can put it back in order."""
+        try:
+            index = self.edges.index(edge)
+        except ValueError:
+            raise StrataError(f"there is no wire {edge}") from None
+        del self.edges[index]
+        self._changed("edge_removed", edge=edge)
+        return index
+
+    def set_param(self, node_id: str, name: str, value: Any) -> Any:
+        """Set one parameter; returns the old value."""
+        node = self.node(node_id)
+        node.spec.param(name)  # refuses unknown names
+        old = node.params.get(name)
+        node.params[name] = copy.deepcopy(value)
+        self._changed("params_changed", node_id=node_id, name=name)
+        return old
+
+    def set_label(self, node_id: str, label: str) -> str:
+        node = self.node(node_id)
+        old, node.label = node.label, label
+        self._changed("label_changed", node_id=node_id)
+        return old
+
+    def move_node(self, node_id: str, position: tuple[float, float]) -> tuple[float, float]:
+        node = self.node(node_id)
+        old = node.position
+        node.position = (float(position[0]), float(position[1]))
+        # Moving changes nothing the compiler sees, so the revision stays.
+        self.emit("node_moved", node_id=node_id)
+        return old
+
+    def set_training(self, key: str, value: Any) -> Any:
+        old = self.training.get(key)
+        if value is None:
+            self.training.pop(key, None)
+        else:
+            self.training[key] = copy.deepcopy(value)
+        self._changed("training_changed", key=key)
+        return old
+
+    def set_metadata(self, name: str | None = None, description: str | None = None) -> None:
+        if name is not None:
+            self.name = name
+        if description is not None:
+            self.description = description
+        self._changed("metadata_changed")
+
+    def clear(self) -> None:
+        for node_id in list(self.nodes):
+            self.remove_node(node_id)
+
+    # ----------------------------------------------------------------- copies
+    def to_dict(self) -> dict[str, Any]:
+        from .fileformat import document_to_dict
+
+        return document_to_dict(self)
+
+    def copy(self) -> Document:
+        from .fileformat import document_from_dict
+
+        return document_from_dict(self.to_dict())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Document) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]

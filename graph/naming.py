@@ -1,0 +1,75 @@
+"""Python names for generated code: snake_case, never a keyword or builtin, unique.
+
+Modelled on torch.fx's ``_Namespace``: a label becomes a name, clashes get ``_2``, ``_3``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+
+# Public attributes of nn.Module: a submodule named like one of them would shadow it.
+# (A test checks this list against the installed torch, so the graph core needs no torch
+# import to generate code.)
+MODULE_ATTRIBUTES = frozenset("""
+T_destination add_module apply bfloat16 buffers call_super_init children compile cpu cuda
+double dump_patches eval extra_repr float forward get_buffer get_extra_state
+get_parameter get_submodule half ipu load_state_dict modules mtia named_buffers
+named_children named_modules named_parameters parameters register_backward_hook
+register_buffer register_forward_hook register_forward_pre_hook
+register_full_backward_hook register_full_backward_pre_hook
+register_load_state_dict_post_hook register_load_state_dict_pre_hook register_module
+register_parameter register_state_dict_post_hook register_state_dict_pre_hook
+requires_grad_ set_extra_state set_submodule share_memory smart_apply state_dict to
+to_empty train training type xpu zero_grad
+""".split())
+
+RESERVED = frozenset({"self", "torch", "nn", "super"}) | frozenset(dir(builtins))
+
+
+def snake_case(text: str) -> str:
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text.strip())
+    text = re.sub(r"[^0-9a-zA-Z]+", "_", text).strip("_").lower()
+    if not text:
+        return "layer"
+    if text[0].isdigit():
+        text = "layer_" + text
+    return text
+
+
+def class_name(text: str) -> str:
+    """``"spiral mlp"`` -> ``SpiralMlp``; ``"Spiral MLP"`` -> ``SpiralMLP``."""
+    words = re.findall(r"[0-9a-zA-Z]+", text)
+    name = "".join(w[:1].upper() + w[1:] for w in words)
+    if not name:
+        return "Network"
+    if name[0].isdigit():
+        name = "Net" + name
+    if keyword.iskeyword(name) or name in RESERVED:
+        name += "Net"
+    return name
+
+
+class Namespace:
+    """Hands out unique identifiers derived from labels."""
+
+    def __init__(self, reserved: frozenset[str] | set[str] = frozenset()) -> None:
+        self._used: set[str] = set(reserved)
+
+    def take(self, text: str) -> str:
+        base = snake_case(text)
+        if keyword.iskeyword(base) or base in RESERVED or base in MODULE_ATTRIBUTES:
+            base += "_"
+        name, i = base, 2
+        while name in self._used:
+            name = f"{base}_{i}" if not base[-1].isdigit() else f"{base}_{i}"
+            i += 1
+        self._used.add(name)
+        return name
+
+    def reserve(self, name: str) -> None:
+        self._used.add(name)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._used

@@ -1,0 +1,44 @@
+"""The ``strata`` command: ``strata [FILE]`` opens the studio; subcommands reach the
+headless core (``check``, ``summary``, ``export``, ``train``...).
+
+Heavy imports happen inside each branch so ``strata --help`` and the window both start
+fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+HEADLESS = {
+    "check": "graph.cli",
+    "summary": "graph.cli",
+    "export": "graph.cli",
+    "import": "graph.cli",
+    "train": "runtime.cli",
+}
+
+USAGE = """usage: strata [FILE]                  open the studio (optionally with a network)
+       strata check FILE              list the network's problems
+       strata summary FILE            layers, shapes, parameters and MACs
+       strata export FILE -o OUT.py   write the network as Python
+       strata train FILE [--epochs N] [--device D] [--out DIR]
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("-h", "--help", "help"):
+        print(USAGE, end="")
+        return 0
+    if argv and argv[0] in HEADLESS:
+        import importlib
+
+        module = importlib.import_module(HEADLESS[argv[0]])
+        return module.main(argv)
+    from studio.app import run
+
+    return run(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
