@@ -74,6 +74,9 @@ class Document(EventSource):
         except KeyError:
             raise StrataError(f"there is no node with id '{node_id}'") from None
 
+    def node_index(self, node_id: str) -> int:
+        return list(self.nodes).index(node_id)
+
     def edges_into(self, node_id: str) -> list[Edge]:
         return [e for e in self.edges if e.target == node_id]
 
@@ -102,7 +105,7 @@ class Document(EventSource):
         return f"n{self._next_id}"
 
     # ----------------------------------------------------------------- edits
-    def _changed(self, event: str, **payload: Any) -> None:
+    def _changed(self, event: str, /, **payload: Any) -> None:
         self.revision += 1
         self.emit(event, **payload)
 
@@ -128,11 +131,15 @@ class Document(EventSource):
         self._changed("node_added", node_id=node_id)
         return node
 
-    def insert_node(self, node: Node) -> None:
-        """Put back a node removed earlier (undo), keeping its id."""
+    def insert_node(self, node: Node, index: int | None = None) -> None:
+        """Put back a node removed earlier (undo), keeping its id and its place in the
+        node order (which breaks ties in the generated code's order)."""
         if node.id in self.nodes:
             raise StrataError(f"a node with id '{node.id}' already exists")
-        self.nodes[node.id] = copy.deepcopy(node)
+        items = list(self.nodes.items())
+        index = len(items) if index is None else index
+        items.insert(index, (node.id, copy.deepcopy(node)))
+        self.nodes = dict(items)
         self._changed("node_added", node_id=node.id)
 
     def remove_node(self, node_id: str) -> tuple[Node, list[Edge]]:

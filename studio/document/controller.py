@@ -1,0 +1,299 @@
+"""The document controller: owns the document, its undo stack and its latest analysis.
+
+Views report intent here ("connect A.out to B.in", "set out_features to 32"); each intent
+becomes exactly one undo step (a command or a macro of commands). The controller relays
+the document's events as a Qt signal and re-analyses the network after edits, coalescing
+bursts of edits into one analysis on the next turn of the event loop.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QUndoStack
+
+import graph
+from graph import Analysis, Analyzer, Document, Edge
+from graph.errors import ParamError, StrataError
+from graph.layout import layered_positions
+
+from .commands import (
+    AddNodeCommand,
+    ConnectCommand,
+    DisconnectCommand,
+    MoveNodesCommand,
+    RemoveNodeCommand,
+    SetLabelCommand,
+    SetMetadataCommand,
+    SetParamCommand,
+    SetTrainingCommand,
+)
+
+CLIPBOARD_FORMAT = "strata-clipboard"
+CLIPBOARD_MIME = "application/x-strata-nodes"
+
+
+class DocumentController(QObject):
+    document_replaced = Signal()  # a new or opened document: rebuild views
+    document_changed = Signal(str, dict)  # every document event, relayed
+    analysis_changed = Signal(object)  # graph.Analysis
+    selection_changed = Signal(list)  # selected node ids
+    path_changed = Signal(object)  # Path | None
+
+    def __init__(self, document: Document | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.undo_stack = QUndoStack(self)
+        self.analyzer = Analyzer()
+        self.document: Document = Document()
+        self.analysis: Analysis | None = None
+        self.path: Path | None = None
+        self.selected: list[str] = []
+        self._unsubscribe = None
+        self._analysis_pending = False
+        self.set_document(document or Document())
+
+    # ------------------------------------------------------------------ documents
+    def set_document(self, document: Document, path: str | Path | None = None) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        self.document = document
+        self._unsubscribe = document.subscribe(self._on_document_event)
+        self.undo_stack.clear()
+        self.undo_stack.setClean()
+        self.path = Path(path) if path else None
+        self.selected = []
+        self.document_replaced.emit()
+        self.path_changed.emit(self.path)
+        self.selection_changed.emit([])
+        self.analyze_now()
+
+    def new(self, name: str = "Untitled") -> None:
+        self.set_document(Document(name))
+
+    def open(self, path: str | Path) -> None:
+        """Load ``path``; on a bad file raise DocumentError and keep the current one."""
+        document = graph.load(path)
+        self.set_document(document, path)
+
+    def save(self, path: str | Path | None = None) -> Path:
+        target = Path(path) if path else self.path
+        if target is None:
+            raise StrataError("choose where to save the network first")
+        graph.save(self.document, target)
+        self.path = target
+        self.undo_stack.setClean()
+        self.path_changed.emit(self.path)
+        return target
+
+    @property
+    def is_modified(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    # ------------------------------------------------------------------ analysis
+    def _on_document_event(self, name: str, payload: dict[str, Any]) -> None:
+        if name == "node_removed" and payload["node_id"] in self.selected:
+            self.selected = [i for i in self.selected if i != payload["node_id"]]
+            self.selection_changed.emit(list(self.selected))
+        self.document_changed.emit(name, payload)
+        if name != "node_moved" and not self._analysis_pending:
+            self._analysis_pending = True
+            QTimer.singleShot(0, self.analyze_now)
+
+    def analyze_now(self) -> Analysis:
+        self._analysis_pending = False
+        self.analysis = self.analyzer.analyze(self.document)
+        self.analysis_changed.emit(self.analysis)
+        return self.analysis
+
+    # ------------------------------------------------------------------ selection
+    def select(self, node_ids: list[str]) -> None:
+        ids = [i for i in node_ids if i in self.document.nodes]
+        if ids != self.selected:
+            self.selected = ids
+            self.selection_changed.emit(list(ids))
+
+    # ------------------------------------------------------------------ edits
+    def add_node(self, type_name: str, position=(0.0, 0.0), params: dict | None = None,
+                 label: str | None = None) -> str:
+        command = AddNodeCommand(self.document, type_name, params, label, position)
+        self.undo_stack.push(command)
+        return command.node_id
+
+    def delete(self, node_ids=(), edges=()) -> None:
+        node_ids = [i for i in node_ids if i in self.document.nodes]
+        edges = [e for e in edges if e in self.document.edges
+                 and e.source not in node_ids and e.target not in node_ids]
+        if not node_ids and not edges:
+            return
+        self.undo_stack.beginMacro(_plural("Delete", len(node_ids) + len(edges), "item"))
+        for edge in edges:
+            self.undo_stack.push(DisconnectCommand(self.document, edge))
+        for node_id in node_ids:
+            self.undo_stack.push(RemoveNodeCommand(self.document, node_id))
+        self.undo_stack.endMacro()
+
+    def can_connect(self, source: str, source_port: str, target: str,
+                    target_port: str) -> bool:
+        """Whether a wire from an output to an input makes sense while dragging."""
+        doc = self.document
+        if source == target or source not in doc.nodes or target not in doc.nodes:
+            return False
+        s, t = doc.nodes[source], doc.nodes[target]
+        if source_port not in s.spec.output_names(s.params):
+            return False
+        if target_port not in t.spec.input_names(t.params):
+            return False
+        if Edge(source, source_port, target, target_port) in doc.edges:
+            return False
+        # A wire that would close a loop is refused up front.
+        return not _reaches(doc, target, source)
+
+    def connect(self, source: str, source_port: str, target: str, target_port: str) -> Edge:
+        """Wire an output to an input; an occupied input port gets its old wire replaced."""
+        edge = Edge(source, source_port, target, target_port)
+        if edge in self.document.edges:
+            return edge
+        old = [e for e in self.document.edges_into(target) if e.target_port == target_port]
+        self.undo_stack.beginMacro("Connect")
+        for e in old:
+            self.undo_stack.push(DisconnectCommand(self.document, e))
+        self.undo_stack.push(ConnectCommand(self.document, edge))
+        self.undo_stack.endMacro()
+        return edge
+
+    def disconnect(self, edge: Edge) -> None:
+        self.undo_stack.push(DisconnectCommand(self.document, edge))
+
+    def check_param(self, node_id: str, name: str, value: Any) -> Any:
+        """The value as it would be stored, or ParamError with the reason."""
+        return self.document.node(node_id).spec.param(name).check(value)
+
+    def set_param(self, node_id: str, name: str, value: Any) -> Any:
+        """Set a parameter as one undo step; refuses invalid values with ParamError."""
+        node = self.document.node(node_id)
+        value = self.check_param(node_id, name, value)
+        stored = list(value) if isinstance(value, tuple) else value
+        if node.params.get(name) == stored:
+            return value
+        self.undo_stack.beginMacro(f"Set {name}")
+        self.undo_stack.push(SetParamCommand(self.document, node_id, name, stored))
+        # Fewer ports (e.g. an Add with fewer inputs): their wires go in the same step.
+        ports = set(node.spec.input_names(node.params))
+        for e in self.document.edges_into(node_id):
+            if e.target_port not in ports:
+                self.undo_stack.push(DisconnectCommand(self.document, e))
+        self.undo_stack.endMacro()
+        return value
+
+    def set_label(self, node_id: str, label: str) -> None:
+        label = label.strip()
+        if label and label != self.document.node(node_id).label:
+            self.undo_stack.push(SetLabelCommand(self.document, node_id, label))
+
+    def move_nodes(self, positions: dict[str, tuple[float, float]],
+                   text: str = "Move") -> None:
+        moves = {}
+        for node_id, new in positions.items():
+            old = self.document.node(node_id).position
+            if (round(old[0], 2), round(old[1], 2)) != (round(new[0], 2), round(new[1], 2)):
+                moves[node_id] = (old, (float(new[0]), float(new[1])))
+        if moves:
+            self.undo_stack.push(MoveNodesCommand(self.document, moves, text))
+
+    def auto_arrange(self, node_ids=None) -> None:
+        ids = node_ids if node_ids else None
+        self.move_nodes(layered_positions(self.document, ids), "Auto-arrange")
+
+    def set_training(self, key: str, value: Any) -> None:
+        if self.document.training.get(key) != value:
+            self.undo_stack.push(SetTrainingCommand(self.document, key, value))
+
+    def set_metadata(self, name: str | None = None, description: str | None = None) -> None:
+        self.undo_stack.push(SetMetadataCommand(self.document, name, description))
+
+    def insert_on_edge(self, edge: Edge, type_name: str, params: dict | None = None,
+                       text: str | None = None) -> str:
+        """Put a new layer in the middle of a wire (one undo step)."""
+        doc = self.document
+        s, t = doc.node(edge.source), doc.node(edge.target)
+        position = ((s.position[0] + t.position[0]) / 2, (s.position[1] + t.position[1]) / 2)
+        self.undo_stack.beginMacro(text or f"Insert {type_name}")
+        self.undo_stack.push(DisconnectCommand(doc, edge))
+        add = AddNodeCommand(doc, type_name, params, None, position)
+        self.undo_stack.push(add)
+        new = doc.node(add.node_id)
+        self.undo_stack.push(ConnectCommand(doc, Edge(edge.source, edge.source_port,
+                                                      add.node_id,
+                                                      new.spec.input_names(new.params)[0])))
+        self.undo_stack.push(ConnectCommand(doc, Edge(add.node_id, "out", edge.target,
+                                                      edge.target_port)))
+        self.undo_stack.endMacro()
+        return add.node_id
+
+    # ------------------------------------------------------------------ clipboard
+    def copy_nodes(self, node_ids) -> dict[str, Any]:
+        """Plain data for the clipboard: the nodes and the wires between them."""
+        chosen = [i for i in self.document.nodes if i in set(node_ids)]
+        data = graph.fileformat.document_to_dict(self.document)
+        return {
+            "format": CLIPBOARD_FORMAT,
+            "nodes": [n for n in data["nodes"] if n["id"] in chosen],
+            "edges": [e for e in data["edges"]
+                      if e["source"] in chosen and e["target"] in chosen],
+        }
+
+    def paste(self, data: dict[str, Any], position=None) -> list[str]:
+        """Add copied nodes (from any document) with fresh ids and labels; select them."""
+        if not isinstance(data, dict) or data.get("format") != CLIPBOARD_FORMAT:
+            raise StrataError("the clipboard does not hold Strata layers")
+        try:
+            # Check through the file loader: a hostile clipboard is no different.
+            probe = graph.fileformat.document_from_dict({
+                "format": "strata", "version": graph.fileformat.VERSION,
+                "nodes": data["nodes"], "edges": data["edges"]})
+        except (KeyError, TypeError):
+            raise StrataError("the clipboard data is damaged") from None
+        nodes = list(probe.nodes.values())
+        if not nodes:
+            return []
+        left = min(n.position[0] for n in nodes)
+        top = min(n.position[1] for n in nodes)
+        dx, dy = ((position[0] - left, position[1] - top) if position is not None
+                  else (40.0, 40.0))
+        mapping: dict[str, str] = {}
+        self.undo_stack.beginMacro(_plural("Paste", len(nodes), "layer"))
+        for n in nodes:
+            label = self.document.unique_label(n.label) if n.label else None
+            add = AddNodeCommand(self.document, n.type, copy.deepcopy(n.params), label,
+                                 (n.position[0] + dx, n.position[1] + dy))
+            self.undo_stack.push(add)
+            mapping[n.id] = add.node_id
+        for e in probe.edges:
+            self.undo_stack.push(ConnectCommand(self.document, Edge(
+                mapping[e.source], e.source_port, mapping[e.target], e.target_port)))
+        self.undo_stack.endMacro()
+        self.select(list(mapping.values()))
+        return list(mapping.values())
+
+    def duplicate(self, node_ids) -> list[str]:
+        return self.paste(self.copy_nodes(node_ids))
+
+
+def _reaches(doc: Document, start: str, goal: str) -> bool:
+    seen, stack = set(), [start]
+    while stack:
+        n = stack.pop()
+        if n == goal:
+            return True
+        if n in seen:
+            continue
+        seen.add(n)
+        stack.extend(e.target for e in doc.edges_from(n))
+    return False
+
+
+def _plural(verb: str, n: int, noun: str) -> str:
+    return f"{verb} {n} {noun}{'s' if n != 1 else ''}"
