@@ -22,6 +22,7 @@ class EventSource:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
-    def emit(self, name: str, **payload: Any) -> None:
+    def emit(self, event: str, /, **payload: Any) -> None:
+        # Positional-only: payloads may carry a ``name`` key (params_changed does).
         for listener in list(self._listeners):
-            listener(name, payload)
+            listener(event, payload)
