@@ -1,0 +1,225 @@
+"""Does this dataset fit this network? Checked before any training starts.
+
+The network's side comes from its analysis: the Input nodes in the order the generated
+``forward`` takes them (shape and dtype of one example), the Output node (task and width)
+and any Embedding fed straight from an Input (its vocabulary). The dataset's side is a
+``DatasetBundle``. Every mismatch is one sentence that names both sides and says what to
+change, e.g. "The dataset 'shapes' gives images shaped (1, 28, 28) but Input 'input'
+expects (2,)".
+
+Two-class labels and binary 0/1 targets are the same data in two encodings, so a bundle is
+first adapted to the Output's task (``DatasetBundle.for_task``) and only then compared.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from graph import Analysis, Analyzer, Document, generate_code
+
+from .datasets import DatasetBundle, DatasetError, load_dataset
+from .setup import TrainingSetup
+
+
+class DatasetMismatch(DatasetError):
+    """The dataset does not fit the network; ``reasons`` holds one sentence each."""
+
+    def __init__(self, reasons: list[str]):
+        self.reasons = list(reasons)
+        super().__init__("\n".join(self.reasons))
+
+
+def check_dataset(analysis_or_doc: Analysis | Document, bundle: DatasetBundle) -> list[str]:
+    """Every way ``bundle`` does not fit the network (an empty list when it fits)."""
+    analysis = _analysis(analysis_or_doc)
+    doc = analysis.doc
+    inputs, outputs = _ends(analysis)
+    name = f"The dataset '{bundle.display_name or bundle.name}'"
+    reasons: list[str] = []
+
+    # ---- inputs: count, then shape and dtype of each, then token vocabulary
+    if len(inputs) != bundle.input_count:
+        given = ", ".join(_shape(s) for s in bundle.input_shapes)
+        wanted = ", ".join(f"{doc.nodes[i].describe()} {_shape(_input_shape(analysis, i))}"
+                           for i in inputs)
+        reasons.append(
+            f"{name} gives {_count(bundle.input_count, 'input')} per example, shaped {given}, "
+            f"but the network has {_count(len(inputs), 'Input')}: {wanted or 'none'}")
+    else:
+        for k, (node_id, shape, dtype) in enumerate(
+                zip(inputs, bundle.input_shapes, bundle.input_dtypes)):
+            node = doc.nodes[node_id]
+            which = name if bundle.input_count == 1 else f"{name}'s input {k + 1}"
+            wanted_shape = _input_shape(analysis, node_id)
+            wanted_dtype = analysis.shapes[node_id].params.get("dtype", "float")
+            if tuple(shape) != tuple(wanted_shape):
+                reasons.append(
+                    f"{which} gives {_kind(shape, dtype)} shaped {_shape(shape)} but "
+                    f"{node.describe()} expects {_shape(wanted_shape)}; set the Input's "
+                    f"shape to {list(shape)} or choose a dataset that fits")
+            if dtype != wanted_dtype:
+                if dtype == "long":
+                    reasons.append(
+                        f"{which} gives integer token ids but {node.describe()} expects "
+                        "float values; set the Input's dtype to long and feed it to an "
+                        "Embedding")
+                else:
+                    reasons.append(
+                        f"{which} gives float values but {node.describe()} expects "
+                        "integer token ids (dtype long); set the Input's dtype to float")
+            elif dtype == "long":
+                reasons += _vocabulary(analysis, node_id, which, bundle, k)
+
+    # ---- outputs: exactly one, whose task and width fit the targets
+    if len(outputs) != 1:
+        reasons.append(
+            f"{name} gives one target per example but the network has "
+            f"{_count(len(outputs), 'Output')}; training needs exactly one")
+        return reasons
+    out_id = outputs[0]
+    out = doc.nodes[out_id]
+    task = analysis.shapes[out_id].params.get("task", "classification")
+    bundle = bundle.for_task(task)
+    tensor = analysis.shapes[out_id].inputs.get("in")
+    features = tuple(tensor.features) if tensor is not None else None
+    width = analysis.shapes[out_id].values.get("width")
+    feeder = _feeder(doc, out_id)
+    if bundle.task != task:
+        reasons.append(_task_mismatch(name, bundle, out.describe(), task))
+    elif task == "classification" and width is not None and width != bundle.num_classes:
+        reasons.append(
+            f"{name} has {bundle.num_classes} classes but {out.describe()} receives "
+            f"{width} class scores{feeder}; give the last Linear "
+            f"out_features={bundle.num_classes}")
+    elif task == "regression" and features is not None and (
+            features != tuple(bundle.target_shape)):
+        reasons.append(
+            f"{name} gives targets shaped {_shape(bundle.target_shape)} but "
+            f"{out.describe()} receives predictions shaped {_shape(features)}{feeder}; "
+            f"they must match (e.g. end in a Linear with "
+            f"out_features={_numel(bundle.target_shape)})")
+    return reasons
+
+
+def prepare_dataset(analysis_or_doc: Analysis | Document,
+                    setup: TrainingSetup | None = None) -> DatasetBundle:
+    """Load the setup's dataset, shape its targets for the network's Output and check it.
+
+    The one call the engine needs before training: raises ``DatasetError`` for a bad
+    dataset or file, ``DatasetMismatch`` listing every way it does not fit the network,
+    ``SetupError`` when the chosen loss does not fit the Output's task.
+    """
+    analysis = _analysis(analysis_or_doc)
+    setup = setup or TrainingSetup.from_document(analysis.doc)
+    bundle = load_dataset(setup.dataset, seed=setup.seed, val_fraction=setup.val_fraction,
+                          test_fraction=setup.test_fraction)
+    _, outputs = _ends(analysis)
+    if len(outputs) == 1:
+        task = analysis.shapes[outputs[0]].params.get("task", "classification")
+        setup.resolved_loss(task)
+        bundle = bundle.for_task(task)
+    reasons = check_dataset(analysis, bundle)
+    if reasons:
+        raise DatasetMismatch(reasons)
+    return bundle
+
+
+# ---------------------------------------------------------------- helpers
+def _analysis(analysis_or_doc: Any) -> Analysis:
+    if isinstance(analysis_or_doc, Analysis):
+        return analysis_or_doc
+    return Analyzer().analyze(analysis_or_doc)
+
+
+def _ends(analysis: Analysis) -> tuple[list[str], list[str]]:
+    """Input and Output node ids, in the order the generated module takes and returns
+    them (from codegen itself when the network is valid)."""
+    if analysis.ok:
+        code = generate_code(analysis.doc, analysis)
+        return list(code.inputs), list(code.outputs)
+    doc = analysis.doc
+    order = analysis.order or list(doc.nodes)
+    return ([i for i in order if doc.nodes[i].type == "Input"],
+            [i for i in order if doc.nodes[i].type == "Output"])
+
+
+def _input_shape(analysis: Analysis, node_id: str) -> tuple[int, ...]:
+    params = analysis.shapes.get(node_id)
+    shape = params.params.get("shape") if params else None
+    if shape is None:
+        shape = analysis.doc.nodes[node_id].params.get("shape", ())
+    return tuple(shape)
+
+
+def _vocabulary(analysis: Analysis, input_id: str, which: str, bundle: DatasetBundle,
+                k: int) -> list[str]:
+    """Token ids must index every Embedding the Input feeds directly."""
+    doc = analysis.doc
+    ids = torch.cat([bundle.tensors(s)[k].reshape(-1) for s in ("train", "val", "test")])
+    if not len(ids):
+        return []
+    low, high = int(ids.min()), int(ids.max())
+    reasons = []
+    if low < 0:
+        reasons.append(f"{which} holds negative token ids (down to {low}) but an "
+                       "Embedding only looks up ids from 0")
+    for e in doc.edges_from(input_id):
+        node = doc.nodes[e.target]
+        if node.type != "Embedding":
+            continue
+        size = analysis.shapes[node.id].params.get("num_embeddings")
+        if size is not None and high >= size:
+            reasons.append(
+                f"{which} holds token ids up to {high} but {node.describe()} has only "
+                f"{size} embeddings (ids 0 to {size - 1}); set num_embeddings to at "
+                f"least {high + 1}")
+    return reasons
+
+
+def _task_mismatch(name: str, bundle: DatasetBundle, output: str, task: str) -> str:
+    given = {"classification": f"has {bundle.num_classes} classes",
+             "binary": "gives binary 0/1 labels",
+             "regression": "gives numbers to predict (regression)"}[bundle.task]
+    wanted = {"classification": "classifies (one score per class)",
+              "binary": "is binary (one logit for two classes)",
+              "regression": "does regression"}[task]
+    fix = {"classification": f"set the Output's task to classification and end in a "
+                             f"Linear with out_features={bundle.num_classes}",
+           "binary": "set the Output's task to binary and end in a Linear with "
+                     "out_features=1",
+           "regression": f"set the Output's task to regression and end in a Linear with "
+                         f"out_features={_numel(bundle.target_shape)}"}[bundle.task]
+    return f"{name} {given} but {output} {wanted}; {fix}"
+
+
+def _feeder(doc: Document, node_id: str) -> str:
+    edges = doc.edges_into(node_id)
+    return f" (from {doc.nodes[edges[0].source].describe()})" if edges else ""
+
+
+def _kind(shape: tuple[int, ...], dtype: str) -> str:
+    if dtype == "long":
+        return "token ids"
+    if len(shape) == 3:
+        return "images"
+    if len(shape) == 2:
+        return "sequences"
+    return "examples"
+
+
+def _shape(shape) -> str:
+    shape = tuple(shape)
+    return f"({shape[0]},)" if len(shape) == 1 else str(shape)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _numel(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= int(d)
+    return n
