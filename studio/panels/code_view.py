@@ -1,0 +1,210 @@
+"""Live, read-only preview of the generated PyTorch code.
+
+The text is ``graph.generate_code(doc, analysis).source``: exactly what Export writes and
+what training compiles. Regeneration is debounced (``DEBOUNCE_MS`` after the last
+analysis) and skipped while the panel is hidden, so typing in the inspector or dragging
+on the canvas never waits for it. While the network has errors the panel says so and
+lists the first few instead of showing stale code. The lines of the selected layers are
+highlighted; double-clicking a line selects its layer.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFontDatabase, QGuiApplication, QPalette, QTextCursor, QTextFormat
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QStackedWidget,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+import graph
+from graph.errors import StrataError
+
+from ..theme_colors import severity_color
+from .python_highlighter import PythonHighlighter
+from .widgets import muted
+
+DEBOUNCE_MS = 250
+SHOWN_ERRORS = 5
+
+
+class _CodeEdit(QPlainTextEdit):
+    line_double_clicked = Signal(int)  # 1-based line number
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().mouseDoubleClickEvent(event)
+        self.line_double_clicked.emit(self.cursorForPosition(event.position().toPoint())
+                                      .blockNumber() + 1)
+
+
+class CodePanel(QWidget):
+    code_updated = Signal()  # the preview shows the current network (code or errors)
+
+    def __init__(self, controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("CodePanel")
+        self.controller = controller
+        self.code: graph.GeneratedCode | None = None
+        self._stale = True
+
+        self.title = muted(QLabel("Generated PyTorch \u00b7 read-only", self))
+        self.copy_button = QPushButton("Copy", self)
+        self.copy_button.setToolTip("Copy the whole module to the clipboard")
+        self.copy_button.clicked.connect(self.copy)
+        top = QHBoxLayout()
+        top.setContentsMargins(8, 6, 8, 0)
+        top.addWidget(self.title, 1)
+        top.addWidget(self.copy_button)
+
+        self.editor = _CodeEdit(self)
+        self.editor.setObjectName("code")
+        self.editor.setReadOnly(True)
+        self.editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.editor.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                            | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        font.setPointSizeF(max(font.pointSizeF(), 9.5))
+        self.editor.setFont(font)
+        self.editor.setTabStopDistance(self.editor.fontMetrics().horizontalAdvance(" ") * 4)
+        self.editor.line_double_clicked.connect(self._select_line)
+        self.highlighter = PythonHighlighter(self.editor.document(), self._is_dark())
+
+        self.errors = QLabel(self)
+        self.errors.setObjectName("code_errors")
+        self.errors.setWordWrap(True)
+        self.errors.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.errors.setContentsMargins(12, 12, 12, 12)
+        self.errors.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.editor)
+        self.stack.addWidget(self.errors)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(top)
+        layout.addWidget(self.stack, 1)
+
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(DEBOUNCE_MS)
+        self.timer.timeout.connect(self.regenerate)
+        controller.analysis_changed.connect(self._schedule)
+        controller.selection_changed.connect(self._highlight_selection)
+        self.regenerate()
+
+    # ------------------------------------------------------------------ regeneration
+    def _schedule(self, *_args) -> None:
+        self._stale = True
+        self.timer.start()  # restarts: a burst of edits regenerates once
+
+    def regenerate(self) -> None:
+        """Show the code of the current network now (or why there is none)."""
+        window = self.window()
+        if window is not self and window.isVisible() and not self.isVisible():
+            return  # hidden behind another dock tab: showEvent catches up
+        self._stale = False
+        doc, analysis = self.controller.document, self.controller.analysis
+        try:
+            code = graph.generate_code(doc, analysis if analysis and analysis.doc is doc
+                                       else None)
+        except StrataError:
+            self.code = None
+            self._show_errors()
+        else:
+            self.code = code
+            self._show_source(code.source)
+        self.code_updated.emit()
+
+    def _show_source(self, source: str) -> None:
+        if self.editor.toPlainText() != source:
+            bar = self.editor.verticalScrollBar()
+            hbar = self.editor.horizontalScrollBar()
+            top, left = bar.value(), hbar.value()
+            self.editor.setPlainText(source)
+            bar.setValue(top)
+            hbar.setValue(left)
+        self.copy_button.setEnabled(True)
+        self.stack.setCurrentWidget(self.editor)
+        self._highlight_selection(self.controller.selected, scroll=False)
+
+    def _show_errors(self) -> None:
+        doc, analysis = self.controller.document, self.controller.analysis
+        errors = analysis.errors if analysis is not None else []
+        red = severity_color("error").name()
+        items = "".join(f"<li>{_escape(p.describe(doc))}</li>"
+                        for p in errors[:SHOWN_ERRORS])
+        more = len(errors) - SHOWN_ERRORS
+        tail = f"<p>\u2026 and {more} more.</p>" if more > 0 else ""
+        self.errors.setText(
+            f"<p><b style='color:{red}'>The network has errors</b>, so there is no code "
+            f"to show yet. Fix them (see the Problems panel) and the code appears here."
+            f"</p><ul style='margin-left:-16px'>{items}</ul>{tail}")
+        self.copy_button.setEnabled(False)
+        self.stack.setCurrentWidget(self.errors)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._stale:
+            self.timer.start(0)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt override: theme switch
+        super().changeEvent(event)
+        if event.type() == event.Type.PaletteChange and hasattr(self, "highlighter"):
+            self.highlighter.set_dark(self._is_dark())
+
+    def _is_dark(self) -> bool:
+        return self.palette().color(QPalette.ColorRole.Base).lightness() < 128
+
+    @property
+    def source(self) -> str | None:
+        return self.code.source if self.code is not None else None
+
+    # ------------------------------------------------------------------ selection
+    def _highlight_selection(self, node_ids, scroll: bool = True) -> None:
+        if self.code is None:
+            return
+        chosen = set(node_ids)
+        color = self.palette().color(QPalette.ColorRole.Highlight)
+        color.setAlpha(48)
+        selections = []
+        first = None
+        for lineno, node_id in sorted(self.code.line_nodes.items()):
+            if node_id not in chosen:
+                continue
+            block = self.editor.document().findBlockByNumber(lineno - 1)
+            if not block.isValid():
+                continue
+            sel = QTextEdit.ExtraSelection()
+            sel.format.setBackground(color)
+            sel.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
+            sel.cursor = QTextCursor(block)
+            selections.append(sel)
+            first = first or block
+        self.editor.setExtraSelections(selections)
+        if scroll and first is not None:
+            cursor = QTextCursor(first)
+            self.editor.setTextCursor(cursor)
+            self.editor.centerCursor()
+
+    def _select_line(self, lineno: int) -> None:
+        if self.code is None:
+            return
+        node_id = self.code.line_nodes.get(lineno)
+        if node_id is not None:
+            self.controller.select([node_id])
+
+    # ------------------------------------------------------------------ actions
+    def copy(self) -> None:
+        if self.code is not None:
+            QGuiApplication.clipboard().setText(self.code.source)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,119 @@
+"""The inspector: edit the selected layer, or the network when none or several are.
+
+With one node selected it shows a ``NodeForm`` generated from that layer type's catalog
+declaration; otherwise a ``NetworkForm`` (name, description, summary). It follows the
+document: a parameter changed by undo or redo updates only that field (so the field the
+user is typing in keeps its focus), and analysis updates refresh the inferred values,
+shapes and counts in place. Every edit goes through the controller as one undo step.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
+
+from .network_form import NetworkForm
+from .node_form import NodeForm
+from .param_count import ParamCounter
+
+
+class InspectorPanel(QWidget):
+    def __init__(self, controller, parent: QWidget | None = None,
+                 counter: ParamCounter | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("InspectorPanel")
+        self.controller = controller
+        self.counter = counter or ParamCounter(self)
+        self.form: NodeForm | None = None
+        self.network = NetworkForm(controller, self.counter)
+
+        # Two pages: the network page lives as long as the panel; node forms are made
+        # per selection (a QScrollArea deletes the widget it is given a replacement for).
+        self.network_page = _scroll(self.network)
+        self.node_page = _scroll(None)
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.network_page)
+        self.stack.addWidget(self.node_page)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+        self._stale = False
+
+        controller.selection_changed.connect(self._on_selection)
+        controller.document_changed.connect(self._on_document_changed)
+        controller.document_replaced.connect(self._on_replaced)
+        controller.analysis_changed.connect(self._on_analysis)
+        self._on_selection(controller.selected)
+
+    @property
+    def node_id(self) -> str | None:
+        return self.form.node_id if self.form is not None else None
+
+    # ------------------------------------------------------------------ following
+    def _on_selection(self, node_ids: list[str]) -> None:
+        doc = self.controller.document
+        if len(node_ids) == 1 and node_ids[0] in doc.nodes:
+            if self.node_id != node_ids[0]:
+                self._show_node(node_ids[0])
+        else:
+            self._show_network(node_ids)
+
+    def _show_node(self, node_id: str) -> None:
+        self._drop_form()
+        self.form = NodeForm(self.controller, node_id, self.counter)
+        self.node_page.setWidget(self.form)
+        self.stack.setCurrentWidget(self.node_page)
+
+    def _show_network(self, node_ids: list[str]) -> None:
+        self._drop_form()
+        self.stack.setCurrentWidget(self.network_page)
+        self.network.show_metadata()
+        self.network.set_selection(node_ids)
+
+    def _drop_form(self) -> None:
+        if self.form is None:
+            return
+        self.form.flush()
+        self.node_page.takeWidget()
+        self.form.hide()
+        self.form.deleteLater()
+        self.form = None
+
+    def _on_document_changed(self, name: str, payload: dict) -> None:
+        node_id = payload.get("node_id")
+        if self.form is not None and node_id == self.form.node_id:
+            if name == "params_changed":
+                self.form.show_param(payload["name"])
+            elif name == "label_changed":
+                self.form.show_node()
+            elif name == "node_removed":
+                self._show_network([])
+        if name == "metadata_changed":
+            self.network.show_metadata()
+
+    def _on_replaced(self) -> None:
+        self._show_network([])
+
+    def _on_analysis(self, analysis) -> None:
+        if self.form is not None:
+            self.form.show_analysis(analysis)
+        elif self.isVisible() or not self.network.table.topLevelItemCount():
+            self.network.show_analysis()
+        else:
+            self._stale = True
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self.form is None and self._stale:
+            self._stale = False
+            self.network.show_analysis()
+
+
+def _scroll(widget: QWidget | None) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    if widget is not None:
+        area.setWidget(widget)
+    return area

@@ -1,0 +1,206 @@
+"""The inspector's page for the network itself: name, description and a summary.
+
+Shown when no node or several nodes are selected. The summary is a Keras-style table
+(layer (type), output shape, parameters) of the whole network or of the selection, with
+totals and the validation state.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..theme_colors import category_color, severity_color, swatch_icon
+from .param_count import ParamCounter, countable, format_count
+from .param_editors import _Line
+from .widgets import form_layout, muted, section, value_label
+
+SUMMARY_ROWS = 500  # beyond this the table would only slow down big networks
+
+
+class _Description(QPlainTextEdit):
+    """Multi-line text committed when the user leaves the field."""
+
+    committed = Signal(str)
+
+    def focusOutEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().focusOutEvent(event)
+        self.committed.emit(self.toPlainText())
+
+
+class NetworkForm(QWidget):
+    def __init__(self, controller, counter: ParamCounter, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.controller = controller
+        self.counter = counter
+        self.selection: list[str] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 10)
+        layout.setSpacing(4)
+
+        self.heading = QLabel("Network", self)
+        font = QFont(self.heading.font())
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        self.heading.setFont(font)
+        layout.addWidget(self.heading)
+        self.hint = muted(QLabel("Select a layer to edit its parameters.", self))
+        layout.addWidget(self.hint)
+
+        layout.addWidget(section("Network", self))
+        form = form_layout()
+        self.name = _Line(self)
+        self.name.setObjectName("network_name")
+        self.name.editingFinished.connect(self._commit_name)
+        self.name.escaped.connect(self.show_metadata)
+        self.name_error = QLabel(self)
+        self.name_error.setStyleSheet(f"color: {severity_color('error').name()};")
+        self.name_error.hide()
+        self.description = _Description(self)
+        self.description.setObjectName("network_description")
+        self.description.setPlaceholderText("What the network does, for the docstring of "
+                                            "the generated code.")
+        self.description.setTabChangesFocus(True)
+        self.description.setFixedHeight(self.fontMetrics().lineSpacing() * 4 + 12)
+        self.description.committed.connect(self._commit_description)
+        form.addRow("name", self.name)
+        form.addRow("", self.name_error)
+        form.addRow("description", self.description)
+        layout.addLayout(form)
+
+        layout.addWidget(section("Summary", self))
+        summary = form_layout()
+        self.counts = value_label("", self)
+        self.params = value_label("", self)
+        self.status = value_label("", self)
+        self.io = value_label("", self)
+        summary.addRow("layers", self.counts)
+        summary.addRow("parameters", self.params)
+        summary.addRow("status", self.status)
+        summary.addRow("tensors", self.io)
+        layout.addLayout(summary)
+
+        self.table = QTreeWidget(self)
+        self.table.setObjectName("summary_table")
+        self.table.setHeaderLabels(["Layer (type)", "Output shape", "Params"])
+        self.table.setRootIsDecorated(False)
+        self.table.setUniformRowHeights(True)
+        self.table.setAlternatingRowColors(True)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        header = self.table.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setMinimumHeight(160)
+        layout.addWidget(self.table, 1)
+
+        self.show_metadata()
+        counter.ready.connect(self.show_analysis)
+
+    # ------------------------------------------------------------------ document -> form
+    def set_selection(self, node_ids: list[str]) -> None:
+        self.selection = list(node_ids)
+        self.hint.setText("Select a single layer to edit its parameters."
+                          if node_ids else "Select a layer to edit its parameters.")
+        self.show_analysis()
+
+    def show_metadata(self) -> None:
+        doc = self.controller.document
+        if self.name.text() != doc.name:
+            self.name.setText(doc.name)
+        if self.description.toPlainText() != doc.description:
+            self.description.setPlainText(doc.description)
+        self.name_error.hide()
+        self.heading.setText(doc.name or "Network")
+
+    def show_analysis(self, *_args) -> None:
+        analysis = self.controller.analysis
+        doc = self.controller.document
+        if analysis is None or analysis.doc is not doc:
+            return
+        chosen = [i for i in self.selection if i in doc.nodes]
+        ids = chosen or list(analysis.order or doc.nodes)
+        wires = len(doc.edges)
+        if chosen:
+            self.counts.setText(f"{len(chosen)} of {len(doc.nodes)} selected")
+        else:
+            self.counts.setText(f"{len(doc.nodes)} layers, {wires} wire"
+                                f"{'s' if wires != 1 else ''}")
+        total, pending = 0, False
+        self.table.setUpdatesEnabled(False)
+        self.table.clear()
+        for node_id in ids:
+            node = doc.nodes[node_id]
+            shapes = analysis.shapes.get(node_id)
+            n = None
+            if countable(node.spec, shapes):
+                n = self.counter.count(node.type, shapes.params, shapes.values)
+                pending = pending or (n is None and not self.counter.available)
+            total += n or 0
+            if self.table.topLevelItemCount() < SUMMARY_ROWS:
+                out = next(iter(shapes.outputs.values()), None) if shapes else None
+                item = QTreeWidgetItem(self.table, [
+                    f"{node.title} ({node.spec.display_name})",
+                    out.wire_label() if out is not None else "\u2014",
+                    format_count(n) if n is not None else "\u2014"])
+                item.setIcon(0, swatch_icon(category_color(node.spec.category), 10, 5.0))
+                item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight
+                                      | Qt.AlignmentFlag.AlignVCenter)
+                if analysis.problems_of(node_id):
+                    item.setForeground(0, severity_color("error"))
+        self.table.setUpdatesEnabled(True)
+        self.params.setText("counting\u2026" if pending else format_count(total))
+        errors = len(analysis.errors)
+        warnings = len(analysis.problems) - errors
+        if errors:
+            self.status.setText(f"<span style='color:{severity_color('error').name()}'>"
+                                f"{_count(errors, 'error')}</span>"
+                                + (f", {_count(warnings, 'warning')}" if warnings else ""))
+        else:
+            ok = severity_color("ok").name()
+            self.status.setText(f"<span style='color:{ok}'>valid</span>"
+                                + (f", {_count(warnings, 'warning')}" if warnings else ""))
+        ins = [f"{doc.nodes[i].title} {_shape(analysis, i, 'out')}"
+               for i in ids if doc.nodes[i].type == "Input"]
+        outs = [f"{doc.nodes[i].title} ({doc.nodes[i].params.get('task')})"
+                for i in ids if doc.nodes[i].type == "Output"]
+        self.io.setText(" \u2192 ".join(x for x in ("; ".join(ins), "; ".join(outs)) if x)
+                        or "\u2014")
+
+    # ------------------------------------------------------------------ intents
+    def _commit_name(self) -> None:
+        text = self.name.text().strip()
+        if not text:
+            self.name_error.setText("The network needs a name: it becomes the class "
+                                    "name of the generated code.")
+            self.name_error.show()
+            return
+        self.name_error.hide()
+        if text != self.controller.document.name:
+            self.controller.set_metadata(name=text)
+
+    def _commit_description(self, text: str) -> None:
+        if text != self.controller.document.description:
+            self.controller.set_metadata(description=text)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
+def _shape(analysis, node_id: str, port: str) -> str:
+    shapes = analysis.shapes.get(node_id)
+    t = shapes.outputs.get(port) if shapes else None
+    return f"({t.wire_label()})" if t is not None else ""

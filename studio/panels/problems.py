@@ -1,0 +1,206 @@
+"""The problems panel: every validation problem, where it is, and a fix when obvious.
+
+Rebuilt from ``controller.analysis`` whenever it changes (the controller coalesces edits
+into one analysis per event-loop turn, so typing stays fluid). Clicking a row selects the
+nodes concerned through the controller and emits ``node_activated(node_id)`` so the
+canvas can centre on it. Fixes come from ``studio.document.fixes``; each is recomputed
+from the current analysis when clicked and applied as one undo step.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from graph import Problem
+
+from ..document.fixes import Fix, fix_for
+from ..theme_colors import severity_color
+from .widgets import muted, severity_icon
+
+MAX_FIXES = 200  # fixes are looked for in the first rows only: huge broken files stay fast
+PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class ProblemsPanel(QWidget):
+    node_activated = Signal(str)  # the user picked a problem about this node
+
+    def __init__(self, controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ProblemsPanel")
+        self.controller = controller
+        self.problems: list[Problem] = []
+        self.fixes: list[Fix | None] = []
+
+        self.summary = QLabel(self)
+        self.summary.setObjectName("problems_summary")
+        self.tree = QTreeWidget(self)
+        self.tree.setColumnCount(3)
+        self.tree.setHeaderLabels(["Layer", "Problem", ""])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setWordWrap(True)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setIconSize(QSize(14, 14))
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(0, 170)
+        header.resizeSection(2, 64)
+        self.tree.itemClicked.connect(self._clicked)
+        self.tree.itemActivated.connect(self._clicked)
+        self.tree.customContextMenuRequested.connect(self._menu)
+
+        self.empty = muted(QLabel("Nothing to fix. Problems appear here as you edit, "
+                                  "with a one-click fix where the fix is obvious.", self))
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.empty.setContentsMargins(16, 16, 16, 16)
+        self.empty.hide()
+
+        top = QHBoxLayout()
+        top.setContentsMargins(8, 6, 8, 0)
+        top.addWidget(self.summary, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(top)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.empty, 1)
+
+        controller.analysis_changed.connect(self.refresh)
+        if controller.analysis is not None:
+            self.refresh(controller.analysis)
+
+    # ------------------------------------------------------------------ analysis -> list
+    def refresh(self, analysis=None) -> None:
+        analysis = analysis or self.controller.analysis
+        doc = self.controller.document
+        if analysis is None:
+            return
+        problems = sorted(analysis.problems, key=lambda p: not p.is_error)
+        self.problems = problems
+        self.fixes = [fix_for(p, doc, analysis) if i < MAX_FIXES else None
+                      for i, p in enumerate(problems)]
+        scroll = self.tree.verticalScrollBar().value()
+        self.tree.setUpdatesEnabled(False)
+        self.tree.clear()
+        for row, (problem, fix) in enumerate(zip(problems, self.fixes)):
+            item = QTreeWidgetItem(self.tree)
+            item.setData(0, PROBLEM_ROLE, row)
+            item.setIcon(0, severity_icon(problem.severity))
+            item.setText(0, self._where(problem))
+            lines = [problem.message]
+            if problem.hint:
+                lines.append(f"\u2192 {problem.hint}")
+            item.setText(1, "\n".join(lines))
+            item.setToolTip(1, problem.describe(doc)
+                            + (f"\n\nFix: {fix.title}" if fix else ""))
+            item.setTextAlignment(0, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+            item.setTextAlignment(1, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+            if fix is not None:
+                self.tree.setItemWidget(item, 2, self._fix_button(row, fix))
+            if problem == self._kept:  # the row the user picked stays picked
+                self.tree.setCurrentItem(item)
+        self.tree.setUpdatesEnabled(True)
+        self.tree.verticalScrollBar().setValue(scroll)
+        self._show_summary(problems)
+
+    _kept: Problem | None = None
+
+    def _where(self, problem: Problem) -> str:
+        doc = self.controller.document
+        ids = [i for i in problem.node_ids if i in doc.nodes]
+        if not ids:
+            return "Network"
+        title = doc.nodes[ids[0]].title
+        return title if len(ids) == 1 else f"{title} +{len(ids) - 1}"
+
+    def _fix_button(self, row: int, fix: Fix) -> QWidget:
+        holder = QWidget()
+        box = QHBoxLayout(holder)
+        box.setContentsMargins(4, 2, 4, 2)
+        button = QPushButton("Fix", holder)
+        button.setObjectName(f"fix_{row}")
+        button.setToolTip(fix.title + " (one undo step)")
+        button.setCursor(Qt.CursorShape.PointingHandCursor)
+        button.clicked.connect(lambda _=False, r=row: self.apply_fix(r))
+        box.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
+        return holder
+
+    def _show_summary(self, problems: list[Problem]) -> None:
+        errors = sum(p.is_error for p in problems)
+        warnings = len(problems) - errors
+        self.tree.setVisible(bool(problems))
+        self.empty.setVisible(not problems)
+        if not problems:
+            ok = severity_color("ok").name()
+            self.summary.setText(f"<span style='color:{ok}'>\u2714</span> No problems: "
+                                 "the network is valid.")
+            muted(self.summary)
+            return
+        self.summary.setPalette(self.palette())
+        parts = []
+        if errors:
+            parts.append(f"<b style='color:{severity_color('error').name()}'>"
+                         f"{errors} error{'s' if errors != 1 else ''}</b>")
+        if warnings:
+            parts.append(f"<b style='color:{severity_color('warning').name()}'>"
+                         f"{warnings} warning{'s' if warnings != 1 else ''}</b>")
+        fixable = sum(f is not None for f in self.fixes)
+        tail = f" \u00b7 {fixable} with a one-click fix" if fixable else ""
+        self.summary.setText(" \u00b7 ".join(parts) + tail)
+
+    # ------------------------------------------------------------------ intents
+    def _clicked(self, item: QTreeWidgetItem, _column: int = 0) -> None:
+        row = item.data(0, PROBLEM_ROLE)
+        if row is None or row >= len(self.problems):
+            return
+        self._kept = self.problems[row]
+        self.activate(row)
+
+    def activate(self, row: int) -> None:
+        """Select the nodes of problem ``row`` and ask the canvas to show them."""
+        problem = self.problems[row]
+        ids = [i for i in problem.node_ids if i in self.controller.document.nodes]
+        if not ids:
+            return
+        self.controller.select(ids)
+        self.node_activated.emit(ids[0])
+
+    def apply_fix(self, row: int) -> bool:
+        """Apply the fix of problem ``row`` as one undo step; False if none applies now."""
+        if row >= len(self.problems):
+            return False
+        analysis = self.controller.analysis
+        fix = fix_for(self.problems[row], self.controller.document, analysis)
+        if fix is None:
+            return False
+        fix.apply(self.controller)
+        return True
+
+    def _menu(self, pos) -> None:
+        item = self.tree.itemAt(pos)
+        if item is None:
+            return
+        row = item.data(0, PROBLEM_ROLE)
+        menu = QMenu(self)
+        menu.addAction("Show layer", lambda: self.activate(row))
+        fix = self.fixes[row] if row < len(self.fixes) else None
+        if fix is not None:
+            menu.addAction(f"Fix: {fix.title}", lambda: self.apply_fix(row))
+        menu.exec(self.tree.viewport().mapToGlobal(pos))

@@ -1,0 +1,85 @@
+"""Small widgets the panels share: section headers, muted labels, severity icons."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPalette, QPixmap
+from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
+
+from ..theme_colors import severity_color
+
+
+def muted(widget: QWidget) -> QWidget:
+    """Grey text that follows the light or dark theme."""
+    palette = widget.palette()
+    color = palette.color(QPalette.ColorRole.PlaceholderText)
+    palette.setColor(QPalette.ColorRole.WindowText, color)
+    palette.setColor(QPalette.ColorRole.Text, color)
+    widget.setPalette(palette)
+    return widget
+
+
+def section(title: str, parent: QWidget | None = None) -> QLabel:
+    label = QLabel(title.upper(), parent)
+    font = QFont(label.font())
+    font.setBold(True)
+    font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
+    font.setLetterSpacing(QFont.SpacingType.PercentageSpacing, 106)
+    label.setFont(font)
+    label.setContentsMargins(0, 10, 0, 2)
+    return muted(label)
+
+
+def form_layout() -> QFormLayout:
+    form = QFormLayout()
+    form.setContentsMargins(0, 0, 0, 0)
+    form.setHorizontalSpacing(12)
+    form.setVerticalSpacing(6)
+    form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+    return form
+
+
+def value_label(text: str = "", parent: QWidget | None = None) -> QLabel:
+    """Read-only text a user may select and copy (shapes, counts)."""
+    label = QLabel(text, parent)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setWordWrap(True)
+    return label
+
+
+_ICONS: dict[tuple[str, int], QIcon] = {}
+
+
+def severity_icon(severity: str, size: int = 14) -> QIcon:
+    """A red disc with '!' for errors, an amber triangle for warnings."""
+    key = (severity, size)
+    if key in _ICONS:
+        return _ICONS[key]
+    scale = 2
+    pixmap = QPixmap(size * scale, size * scale)
+    pixmap.setDevicePixelRatio(scale)
+    pixmap.fill(QColor(0, 0, 0, 0))
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    color = severity_color(severity)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(color)
+    s = float(size)
+    if severity == "warning":
+        path = QPainterPath(QPointF(s / 2, 0.5))
+        path.lineTo(s - 0.5, s - 1.0)
+        path.lineTo(0.5, s - 1.0)
+        path.closeSubpath()
+        painter.drawPath(path)
+        top, bottom = s * 0.32, s * 0.62
+    else:
+        painter.drawEllipse(QPointF(s / 2, s / 2), s / 2 - 0.5, s / 2 - 0.5)
+        top, bottom = s * 0.22, s * 0.56
+    painter.setBrush(QColor("white"))
+    painter.drawRoundedRect(s / 2 - s * 0.07, top, s * 0.14, bottom - top, 1, 1)
+    painter.drawEllipse(QPointF(s / 2, bottom + s * 0.14), s * 0.08, s * 0.08)
+    painter.end()
+    _ICONS[key] = icon = QIcon(pixmap)
+    return icon
