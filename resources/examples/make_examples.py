@@ -22,7 +22,7 @@ def spiral_mlp():
             ("Linear", {"out_features": 64}, "fc2"), "ReLU",
             ("Linear", {"out_features": 2}, "classifier"), "Output")
     return b.done({"dataset": {"name": "spirals"}, "epochs": 60, "batch_size": 64,
-                   "optimizer": {"name": "adam", "lr": 0.01}})
+                   "optimizer": "adam", "lr": 0.01})
 
 
 def shapes_cnn():
@@ -35,8 +35,8 @@ def shapes_cnn():
             ("MaxPool2d", {}, "pool2"), "Flatten",
             ("Linear", {"out_features": 64}, "fc1"), "ReLU",
             ("Linear", {"out_features": 4}, "classifier"), "Output")
-    return b.done({"dataset": {"name": "shapes"}, "epochs": 8, "batch_size": 64,
-                   "optimizer": {"name": "adam", "lr": 0.003}})
+    return b.done({"dataset": {"name": "shapes"}, "epochs": 10, "batch_size": 64,
+                   "optimizer": "adam", "lr": 0.003})
 
 
 def residual_cnn():
@@ -60,8 +60,8 @@ def residual_cnn():
             h = b.chain(h, ("MaxPool2d", {}, "pool"))
     b.chain(h, ("AdaptiveAvgPool2d", {}, "gap"), "Flatten",
             ("Linear", {"out_features": 4}, "classifier"), "Output")
-    return b.done({"dataset": {"name": "shapes"}, "epochs": 5, "batch_size": 64,
-                   "optimizer": {"name": "adam", "lr": 0.003}})
+    return b.done({"dataset": {"name": "shapes"}, "epochs": 8, "batch_size": 64,
+                   "optimizer": "adam", "lr": 0.003})
 
 
 def lstm_classifier():
@@ -71,7 +71,7 @@ def lstm_classifier():
     b.chain(x, ("LSTM", {"hidden_size": 32, "output": "last"}, "lstm"),
             ("Linear", {"out_features": 2}, "classifier"), "Output")
     return b.done({"dataset": {"name": "parity", "length": 12}, "epochs": 30,
-                   "batch_size": 64, "optimizer": {"name": "adam", "lr": 0.01}})
+                   "batch_size": 64, "optimizer": "adam", "lr": 0.01})
 
 
 def transformer_classifier():
@@ -85,8 +85,7 @@ def transformer_classifier():
             ("Mean", {"dim": 1}, "pool"),
             ("Linear", {"out_features": 2}, "classifier"), "Output")
     return b.done({"dataset": {"name": "tokens_majority", "length": 16, "vocab": 16},
-                   "epochs": 20, "batch_size": 64,
-                   "optimizer": {"name": "adam", "lr": 0.003}})
+                   "epochs": 20, "batch_size": 64, "optimizer": "adam", "lr": 0.003})
 
 
 def two_input_concat():
@@ -101,7 +100,8 @@ def two_input_concat():
     b.wire(hb, cat)
     b.chain(cat, ("Linear", {"out_features": 32}, "fc"), "ReLU",
             ("Linear", {"out_features": 3}, "classifier"), "Output")
-    return b.done()
+    return b.done({"dataset": {"name": "two_inputs"}, "epochs": 30, "batch_size": 64,
+                   "optimizer": "adam", "lr": 0.01})
 
 
 EXAMPLES = {

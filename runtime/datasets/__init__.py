@@ -16,7 +16,8 @@ option, file, row or folder, never a traceback.
 
 from __future__ import annotations
 
-from . import points  # noqa: F401  (each module registers its datasets)
+import importlib
+
 from .bundle import SPLITS, DatasetBundle, TensorSplit
 from .registry import (
     DatasetError,
@@ -28,6 +29,11 @@ from .registry import (
     describe,
     load_dataset,
 )
+
+# Each module registers its datasets when imported; this order is the order in which
+# the training panel lists them within a category.
+for _module in ("points", "images", "sequences", "files_table", "files_images"):
+    importlib.import_module(f"{__name__}.{_module}")
 
 __all__ = [
     "SPLITS", "DatasetBundle", "DatasetError", "DatasetInfo", "DatasetSpec",

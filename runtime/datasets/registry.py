@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -148,8 +149,13 @@ def check_spec(spec: dict | str) -> dict[str, Any]:
 
 
 def load_dataset(spec: dict | str, seed: int = 0, val_fraction: float = 0.2,
-                 test_fraction: float = 0.1) -> DatasetBundle:
-    """Make or read a dataset and split it into train, validation and test."""
+                 test_fraction: float = 0.1, base_dir: str | Path | None = None,
+                 ) -> DatasetBundle:
+    """Make or read a dataset and split it into train, validation and test.
+
+    A relative ``path`` option is taken relative to ``base_dir`` (the folder of the
+    network file, when there is one), else to the working directory.
+    """
     options = check_spec(spec)
     info = describe(options["name"])
     for pkg in info.missing():
@@ -157,8 +163,11 @@ def load_dataset(spec: dict | str, seed: int = 0, val_fraction: float = 0.2,
             f"The dataset '{info.display_name}' needs the {pkg} package, which is not "
             f"installed. Install it with: {INSTALL_HINTS.get(pkg, 'pip install ' + pkg)}",
             pkg)
+    made = dict(options)
+    if info.path_kind:
+        made["path"] = _resolve_path(info, options["path"], base_dir)
     rng = np.random.default_rng([int(seed), 0xDA7A])
-    raw = info.make(options, rng)
+    raw = info.make(made, rng)
     n = len(raw.target)
     if n < 3:
         raise DatasetError(f"The dataset '{info.display_name}' holds {n} example"
@@ -168,6 +177,26 @@ def load_dataset(spec: dict | str, seed: int = 0, val_fraction: float = 0.2,
         val_fraction=val_fraction, test_fraction=test_fraction,
         class_names=raw.class_names, display_name=raw.display_name or info.display_name,
         options=options, feature_names=raw.feature_names, standardize=raw.standardize)
+
+
+def _resolve_path(info: DatasetSpec, value: str, base_dir) -> Path:
+    what = {"file": "file", "folder": "folder"}[info.path_kind]
+    if not value.strip():
+        raise DatasetError(f"The dataset '{info.display_name}' needs a {what}: set its "
+                           "`path` option")
+    path = Path(value).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    if not path.exists():
+        raise DatasetError(f"{info.display_name}: the {what} '{value}' was not found "
+                           f"(looked for {path.resolve()})")
+    if info.path_kind == "folder" and not path.is_dir():
+        raise DatasetError(f"{info.display_name}: '{value}' is a file, but a folder "
+                           "with one subfolder per class is expected")
+    if info.path_kind == "file" and path.is_dir():
+        raise DatasetError(f"{info.display_name}: '{value}' is a folder, but a file "
+                           "is expected")
+    return path
 
 
 def _plain(value: Any) -> Any:

@@ -1,0 +1,302 @@
+"""The user's table data: CSV files and NumPy ``.npz`` archives.
+
+CSV: a header row naming the columns, numeric feature columns and one target column
+(text labels become classes, sorted alphabetically so the class ids do not depend on row
+order). Rows are numbered as a spreadsheet numbers them: the header is row 1. Every
+problem (empty file, missing column, ragged row, text or a blank in a feature column) is
+reported with the file name, the row and the column.
+
+NPZ: arrays ``X`` (examples, features...) and ``y`` (examples,) or (examples, k), as
+``np.savez(path, X=inputs, y=targets)`` writes them. Read with ``allow_pickle=False``, so
+an archive cannot run code.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from graph.catalog import ParamSpec
+
+from .registry import DatasetError, DatasetSpec, Raw, register
+
+# A numeric target with at most this many distinct whole numbers is read as class ids
+# when the task is "auto"; anything else is a quantity to regress.
+MAX_AUTO_CLASSES = 20
+TASK_OPTION = ParamSpec(
+    "task", "choice", "auto", "What the target is: auto decides from the values (text "
+    f"or up to {MAX_AUTO_CLASSES} whole numbers: classes; other numbers: regression).",
+    choices=("auto", "classification", "binary", "regression"))
+
+
+# ---------------------------------------------------------------- targets
+def _targets(values: list, numeric: bool, task: str, where: str,
+             where_row=None) -> tuple[np.ndarray, str, list[str]]:
+    """Encode a target column as (array, task, class names).
+
+    ``values`` are floats when ``numeric`` else strings; ``where`` names the column for
+    messages; ``where_row(i)`` names the row of value i.
+    """
+    if task == "auto":
+        whole = numeric and all(float(v).is_integer() for v in values)
+        task = ("classification" if not numeric or (
+            whole and len(set(values)) <= MAX_AUTO_CLASSES) else "regression")
+    if task == "regression":
+        if not numeric:
+            first = next(i for i, v in enumerate(values) if not _is_number(v))
+            at = f" ({where_row(first)})" if where_row else ""
+            raise DatasetError(
+                f"{where} holds text ({values[first]!r}{at}), which cannot be "
+                "regressed; set the dataset's task to classification")
+        return np.asarray(values, np.float32).reshape(len(values), -1), task, []
+    classes = sorted(set(values))
+    names = [_label(c) for c in classes]
+    if len(classes) < 2:
+        raise DatasetError(f"{where} holds a single value ({names[0] if names else 'none'})"
+                           "; classification needs at least 2 classes")
+    if task == "binary":
+        if len(classes) != 2:
+            raise DatasetError(
+                f"{where} holds {len(classes)} different values ({_few(names)}) but a "
+                "binary task needs exactly 2; set the dataset's task to classification")
+        index = {c: i for i, c in enumerate(classes)}
+        return np.asarray([index[v] for v in values], np.float32), task, names
+    index = {c: i for i, c in enumerate(classes)}
+    return np.asarray([index[v] for v in values], np.int64), task, names
+
+
+def _label(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _few(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+
+
+def _is_number(text) -> bool:
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- CSV
+def read_csv(path: Path, target: str, features: str, task: str):
+    """(features array, target array, task, class names, feature names) from a CSV."""
+    name = path.name
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise DatasetError(f"CSV file '{name}' is not UTF-8 text (byte {e.start} cannot "
+                           "be read); save it as UTF-8 CSV") from None
+    except OSError as e:
+        raise DatasetError(f"CSV file '{name}' cannot be read: {e.strerror or e}") from None
+    if not text.strip():
+        raise DatasetError(f"CSV file '{name}' is empty; it needs a header row naming the "
+                           "columns, then one row per example")
+    first = text.splitlines()[0]
+    delimiter = max(",;\t", key=first.count)
+    reader = csv.reader(text.splitlines(), delimiter=delimiter)
+    header = [h.strip() for h in next(reader)]
+    if len(set(header)) != len(header):
+        dup = next(h for h in header if header.count(h) > 1)
+        raise DatasetError(f"CSV file '{name}': the header names the column '{dup}' "
+                           "twice; column names must be unique")
+    target = target.strip() or header[-1]
+    if target not in header:
+        raise DatasetError(f"CSV file '{name}' has no column '{target}' (its columns: "
+                           f"{_few(header)})")
+    if features.strip():
+        feature_names = [f.strip() for f in features.split(",") if f.strip()]
+        for f in feature_names:
+            if f not in header:
+                raise DatasetError(f"CSV file '{name}' has no column '{f}' (its columns: "
+                                   f"{_few(header)})")
+        if target in feature_names:
+            raise DatasetError(f"CSV file '{name}': the column '{target}' is both the "
+                               "target and a feature")
+    else:
+        feature_names = [h for h in header if h != target]
+    if not feature_names:
+        raise DatasetError(f"CSV file '{name}' has only the target column '{target}'; "
+                           "it needs at least one feature column")
+    cols = [header.index(f) for f in feature_names]
+    t_col = header.index(target)
+
+    rows: list[list[float]] = []
+    labels: list[str] = []
+    row_numbers: list[int] = []
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue  # blank lines (often one at the end) are not examples
+        line = reader.line_num
+        if len(row) != len(header):
+            raise DatasetError(
+                f"CSV file '{name}', row {line} has {len(row)} values but the header "
+                f"names {len(header)} columns")
+        values = []
+        for c, f in zip(cols, feature_names):
+            cell = row[c].strip()
+            try:
+                v = float(cell)
+            except ValueError:
+                what = "is empty" if not cell else f"holds {cell!r}, which is not a number"
+                raise DatasetError(
+                    f"CSV file '{name}', row {line}, column '{f}' {what}; feature "
+                    "columns must hold numbers (only the target column may hold text)"
+                ) from None
+            if not math.isfinite(v):
+                raise DatasetError(f"CSV file '{name}', row {line}, column '{f}' holds "
+                                   f"{cell!r}; feature values must be finite numbers")
+            values.append(v)
+        label = row[t_col].strip()
+        if not label:
+            raise DatasetError(f"CSV file '{name}', row {line}, target column "
+                               f"'{target}' is empty")
+        rows.append(values)
+        labels.append(label)
+        row_numbers.append(line)
+    if not rows:
+        raise DatasetError(f"CSV file '{name}' has a header but no rows of data")
+
+    numeric = all(_is_number(v) for v in labels)
+    if numeric:
+        nums = [float(v) for v in labels]
+        bad = next((i for i, v in enumerate(nums) if not math.isfinite(v)), None)
+        if bad is not None:
+            raise DatasetError(f"CSV file '{name}', row {row_numbers[bad]}, target "
+                               f"column '{target}' holds {labels[bad]!r}; targets must be "
+                               "finite numbers or text labels")
+        values_: list = nums
+    else:
+        values_ = labels
+    y, task, classes = _targets(values_, numeric, task,
+                                f"CSV file '{name}': the target column '{target}'",
+                                lambda i: f"row {row_numbers[i]}")
+    return np.asarray(rows, np.float32), y, task, classes, feature_names
+
+
+def make_csv(o, rng) -> Raw:
+    path = o["path"]
+    x, y, task, classes, names = read_csv(path, o["target"], o["features"], o["task"])
+    return Raw([x], y, task, classes, names, standardize=o["standardize"],
+               display_name=path.name)
+
+
+# ---------------------------------------------------------------- NPZ
+def read_npz(path: Path, task: str, x_dtype: str):
+    name = path.name
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, zipfile.BadZipFile) as e:
+        raise DatasetError(f"NumPy file '{name}' cannot be read as an .npz archive "
+                           f"({e}); save it with np.savez(path, X=inputs, y=targets)"
+                           ) from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise DatasetError(f"NumPy file '{name}' holds a single array, not an .npz "
+                           "archive; save it with np.savez(path, X=inputs, y=targets)")
+    with archive:
+        held = ", ".join(archive.files) or "nothing"
+        arrays = {}
+        for key in ("X", "y"):
+            if key not in archive.files:
+                raise DatasetError(
+                    f"NumPy file '{name}' has no array '{key}' (it holds: {held}); save "
+                    "it with np.savez(path, X=inputs, y=targets)")
+            try:
+                arrays[key] = archive[key]
+            except ValueError as e:  # object arrays need pickle, which we refuse
+                raise DatasetError(f"NumPy file '{name}': array '{key}' cannot be read "
+                                   f"({e}); it must hold numbers") from None
+    x, y = arrays["X"], arrays["y"]
+    for key, a in (("X", x), ("y", y)):
+        if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
+            if key == "y" and a.dtype.kind == "U" and a.ndim == 1:
+                continue  # text labels
+            raise DatasetError(f"NumPy file '{name}': array '{key}' holds {a.dtype} "
+                               "values; it must hold numbers")
+    if x.ndim < 2:
+        raise DatasetError(
+            f"NumPy file '{name}': array 'X' is {x.ndim}-D (shape {x.shape}) but needs "
+            "one row per example, shaped (examples, features...); for one feature use "
+            "X.reshape(-1, 1)")
+    if y.ndim not in (1, 2):
+        raise DatasetError(
+            f"NumPy file '{name}': array 'y' is {y.ndim}-D (shape {y.shape}) but must be "
+            "shaped (examples,) for labels or (examples, k) for regression targets")
+    if len(x) != len(y):
+        raise DatasetError(f"NumPy file '{name}': 'X' holds {len(x)} examples but 'y' "
+                           f"holds {len(y)}; they must have the same length")
+    if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
+        bad = int(np.flatnonzero(~np.isfinite(x.reshape(len(x), -1)).any(axis=1))[0])
+        raise DatasetError(f"NumPy file '{name}': array 'X' holds NaN or infinite "
+                           f"values (first in example {bad})")
+    if x_dtype == "long":
+        if not (np.issubdtype(x.dtype, np.integer) or np.all(np.mod(x, 1) == 0)):
+            raise DatasetError(f"NumPy file '{name}': the inputs are to be token ids "
+                               "(x_dtype long) but 'X' holds fractions")
+        x = x.astype(np.int64)
+    else:
+        x = x.astype(np.float32)
+
+    where = f"NumPy file '{name}': array 'y'"
+    if y.ndim == 2 and y.shape[1] == 1 and task != "regression":
+        y = y[:, 0]  # one label per example, stored as a column
+    if y.ndim == 2 and task in ("classification", "binary"):
+        raise DatasetError(f"{where} is shaped {y.shape}; class labels must be shaped "
+                           "(examples,)")
+    if y.ndim == 2:
+        if not np.issubdtype(y.dtype, np.number) or not np.isfinite(y).all():
+            raise DatasetError(f"{where} must hold finite numbers to regress")
+        return x, y.astype(np.float32), "regression", []
+    if y.dtype.kind == "U":
+        values, numeric = [str(v) for v in y], False
+    else:
+        if np.issubdtype(y.dtype, np.floating) and not np.isfinite(y).all():
+            raise DatasetError(f"{where} holds NaN or infinite values")
+        values, numeric = [float(v) for v in y], True
+        if task == "auto" and np.issubdtype(y.dtype, np.floating):
+            task = "regression"  # float labels are measurements; int labels are classes
+    y_enc, task, classes = _targets(values, numeric, task, where,
+                                    lambda i: f"example {i}")
+    return x, y_enc, task, classes
+
+
+def make_npz(o, rng) -> Raw:
+    path = o["path"]
+    x, y, task, classes = read_npz(path, o["task"], o["x_dtype"])
+    return Raw([x], y, task, classes, standardize=o["standardize"],
+               display_name=path.name)
+
+
+register(DatasetSpec(
+    "csv", "CSV file", "Your files",
+    "A table with a header row: numeric feature columns and one target column. Text "
+    "labels become classes.", make_csv,
+    (ParamSpec("path", "str", "", "The CSV file."),
+     ParamSpec("target", "str", "", "The column to predict (empty: the last column)."),
+     ParamSpec("features", "str", "", "Feature columns, comma separated (empty: every "
+               "column but the target)."),
+     TASK_OPTION,
+     ParamSpec("standardize", "bool", True, "Shift and scale each feature to mean 0, "
+               "standard deviation 1 (statistics of the training split).")),
+    task="depends", input_summary="one row of numbers per example", path_kind="file",
+    path_filter="CSV files (*.csv *.tsv *.txt)"))
+register(DatasetSpec(
+    "npz", "NumPy arrays (.npz)", "Your files",
+    "An archive written by np.savez(path, X=inputs, y=targets): X shaped (examples, "
+    "...), y shaped (examples,) or (examples, k).", make_npz,
+    (ParamSpec("path", "str", "", "The .npz file."), TASK_OPTION,
+     ParamSpec("x_dtype", "choice", "float", "float for measurements and pixels, long "
+               "for integer token ids.", choices=("float", "long")),
+     ParamSpec("standardize", "bool", False, "Shift and scale each input value to mean "
+               "0, standard deviation 1 (statistics of the training split).")),
+    task="depends", input_summary="arrays X and y", path_kind="file",
+    path_filter="NumPy archives (*.npz)"))
