@@ -19,7 +19,7 @@ from .document import Document
 
 @dataclass
 class CompiledNetwork:
-    module: "torch.nn.Module"  # noqa: F821
+    module: torch.nn.Module  # noqa: F821
     code: GeneratedCode
     analysis: Analysis
     filename: str
@@ -58,6 +58,6 @@ def load_class(source: str, class_name: str):
     return namespace[class_name], filename
 
 
-def compile(doc: Document):  # noqa: A001 - the public name users expect
+def compile(doc: Document):
     """The network as a ready ``torch.nn.Module``."""
     return compile_network(doc).module

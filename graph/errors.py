@@ -30,7 +30,9 @@ class DocumentError(StrataError):
 
     def __str__(self) -> str:
         prefix = f"{self.path}: " if self.path else ""
-        return f"{prefix}{self.message} (at {self.where})"
+        # "$" is the whole file: saying so adds nothing (e.g. "not valid JSON").
+        where = f" (at {self.where})" if self.where != "$" else ""
+        return f"{prefix}{self.message}{where}"
 
 
 class ParamError(StrataError):

@@ -72,6 +72,8 @@ FLATTEN = LayerSpec(
 def _reshape_rule(ctx):
     x = ctx.x
     target = tuple(ctx.params["shape"])
+    if x.rank < 2 or x.shape[0] != BATCH:
+        raise ctx.fail(f"needs a batched input with features but receives {x}")
     have = math.prod(x.features)
     if x.shape[0] != BATCH or math.prod(target) != have:
         raise ctx.fail(

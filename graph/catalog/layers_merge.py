@@ -5,7 +5,6 @@ from __future__ import annotations
 from .spec import BATCH, Inferred, LayerSpec, ParamSpec, PortSpec
 
 
-
 def _dim_words(t, i: int) -> str:
     if t.rank == 4:
         return {1: "channel counts", 2: "heights", 3: "widths"}.get(i, f"dimension {i}")
@@ -50,7 +49,7 @@ ADD = LayerSpec(
     params=(_inputs_param(),),
     inputs=(PortSpec("in", variadic=True),),
     shape_rule=_elementwise_rule,
-    expression=lambda p: " + ".join("{x%d}" % i for i in range(1, p["inputs"] + 1)),
+    expression=lambda p: " + ".join(f"{{x{i}}}" for i in range(1, p["inputs"] + 1)),
     default_label="add",
 )
 
@@ -62,7 +61,7 @@ MULTIPLY = LayerSpec(
     params=(_inputs_param(),),
     inputs=(PortSpec("in", variadic=True),),
     shape_rule=_elementwise_rule,
-    expression=lambda p: " * ".join("{x%d}" % i for i in range(1, p["inputs"] + 1)),
+    expression=lambda p: " * ".join(f"{{x{i}}}" for i in range(1, p["inputs"] + 1)),
     default_label="mul",
 )
 

@@ -16,6 +16,9 @@ from ..errors import ParamError, ShapeError
 from .tensors import TensorInfo
 
 BATCH = "N"
+# No size, count or index in a network comes near this; anything larger is a typo or a
+# hostile file (and would make torch allocate without end).
+MAX_INT = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -81,46 +84,51 @@ class ParamSpec:
         what = (
             f"an integer or {self.length} integers" if self.length else "a list of integers"
         )
-        what = self._range_words(what)
         if isinstance(value, int) and not isinstance(value, bool):
             if self.length is None:
-                raise ParamError(self._refuse(what, value))
+                raise ParamError(self._refuse(self._range_words(what), value))
             self._check_range(value, what)
             return value
-        if not isinstance(value, (list, tuple)) or not value:
-            raise ParamError(self._refuse(what, value))
-        if self.length is not None and len(value) != self.length:
-            raise ParamError(self._refuse(what, value))
-        items = []
+        if (not isinstance(value, (list, tuple)) or not value
+                or (self.length is not None and len(value) != self.length)
+                or any(isinstance(v, bool) or not isinstance(v, int) for v in value)):
+            raise ParamError(self._refuse(self._range_words(what), value))
         for item in value:
-            if isinstance(item, bool) or not isinstance(item, int):
-                raise ParamError(self._refuse(what, value))
-            self._check_range(item, what)
-            items.append(item)
-        return tuple(items)
+            self._check_range(item, what, shown=value)
+        return tuple(value)
 
     def _range_words(self, what: str) -> str:
         if self.min is not None and self.max is not None:
-            upper = "below" if self.max_exclusive else "at most"
-            return f"{what} from {_num(self.min)} and {upper} {_num(self.max)}"
+            if self.max_exclusive:
+                return f"{what} from {_num(self.min)} up to (not including) {_num(self.max)}"
+            return f"{what} from {_num(self.min)} to {_num(self.max)}"
         if self.min is not None:
             return f"{what} >= {_num(self.min)}"
         if self.max is not None:
             return f"{what} <= {_num(self.max)}"
         return what
 
-    def _check_range(self, value: float, what: str) -> None:
+    def _check_range(self, value: float, what: str, shown: Any = None) -> None:
+        """Refuse ``value`` outside the range; the message shows ``shown`` (the whole
+        list when ``value`` is one of its items)."""
+        shown = value if shown is None else shown
+        if self.max is None and self.kind in ("int", "ints") and value > MAX_INT:
+            raise ParamError(self._refuse(
+                f"{self._range_words(what)} and at most {MAX_INT}", shown))
         low = self.min is not None and value < self.min
         high = self.max is not None and (
             value >= self.max if self.max_exclusive else value > self.max
         )
         if low or high:
-            raise ParamError(self._refuse(self._range_words(what), value))
+            raise ParamError(self._refuse(self._range_words(what), shown))
 
     def _refuse(self, expected: str, value: Any) -> str:
+        shown = repr(value)
+        if len(shown) > 60:  # a hostile file may hold a megabyte here
+            shown = shown[:57] + "..."
         return (
             f"Received an invalid value for `{self.name}`, expected {expected}. "
-            f"Received: {self.name}={value!r}"
+            f"Received: {self.name}={shown}"
         )
 
 
@@ -237,12 +245,21 @@ class LayerSpec:
         names: list[str] = []
         for port in self.inputs:
             if port.variadic:
-                count = params.get("inputs", 2)
-                count = count if isinstance(count, int) and count > 0 else 2
-                names.extend(f"{port.name}{i}" for i in range(1, count + 1))
+                names.extend(f"{port.name}{i}" for i in range(1, self.port_count(params) + 1))
             else:
                 names.append(port.name)
         return names
+
+    def port_count(self, params: dict[str, Any]) -> int:
+        """How many ports a variadic input expands to: the ``inputs`` parameter when it
+        is valid, else its default (a file saying 10**9 must not make 10**9 ports)."""
+        spec = next((p for p in self.params if p.name == "inputs"), None)
+        default = spec.default if spec else 2
+        count = params.get("inputs", default)
+        try:
+            return spec.check(count) if spec else default
+        except ParamError:
+            return default
 
     def output_names(self, params: dict[str, Any]) -> list[str]:
         return [p.name for p in self.outputs]
