@@ -66,6 +66,7 @@ class Document(EventSource):
         self._next_id = 1
         # Bumped on every edit; caches (shapes, validation) key on it.
         self.revision = 0
+        self._index = _EdgeIndex()
 
     # ----------------------------------------------------------------- queries
     def node(self, node_id: str) -> Node:
@@ -78,13 +79,17 @@ class Document(EventSource):
         return list(self.nodes).index(node_id)
 
     def edges_into(self, node_id: str) -> list[Edge]:
-        return [e for e in self.edges if e.target == node_id]
+        return list(self._index.get(self.edges).into.get(node_id, ()))
 
     def edges_from(self, node_id: str) -> list[Edge]:
-        return [e for e in self.edges if e.source == node_id]
+        return list(self._index.get(self.edges).out.get(node_id, ()))
 
     def edges_of(self, node_id: str) -> list[Edge]:
-        return [e for e in self.edges if node_id in (e.source, e.target)]
+        index = self._index.get(self.edges)
+        edges = [*index.out.get(node_id, ()), *index.into.get(node_id, ())]
+        if any(e.source == e.target for e in edges):  # a self-loop is listed twice
+            edges = list(dict.fromkeys(edges))
+        return sorted(edges, key=self.edges.index) if len(edges) > 1 else edges
 
     def find_label(self, label: str) -> Node | None:
         return next((n for n in self.nodes.values() if n.label == label), None)
@@ -169,12 +174,15 @@ class Document(EventSource):
                     f"{node.describe()} has no {ports} port '{port}'"
                     f" (it has: {', '.join(names) or 'none'})"
                 )
-        if edge in self.edges:
+        edge_index = self._index.get(self.edges)
+        if edge in edge_index.into.get(edge.target, ()):
             raise StrataError(f"the wire {edge} already exists")
         if index is None:
             self.edges.append(edge)
+            edge_index.added(edge)
         else:
             self.edges.insert(index, edge)
+            self._index.clear()  # rare (undo): rebuilt in document order on next use
         self._changed("edge_added", edge=edge)
         return edge
 
@@ -184,7 +192,9 @@ class Document(EventSource):
             index = self.edges.index(edge)
         except ValueError:
             raise StrataError(f"there is no wire {edge}") from None
+        edge_index = self._index.get(self.edges)
         del self.edges[index]
+        edge_index.removed(edge)
         self._changed("edge_removed", edge=edge)
         return index
 
@@ -246,3 +256,39 @@ class Document(EventSource):
         return isinstance(other, Document) and self.to_dict() == other.to_dict()
 
     __hash__ = None  # type: ignore[assignment]
+
+
+class _EdgeIndex:
+    """Wires by node, so queries cost the node's degree, not the whole network.
+
+    Kept up to date by ``connect``/``disconnect``; rebuilt when ``edges`` was replaced
+    or changed behind the document's back (the file reader fills it directly).
+    """
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.into: dict[str, list[Edge]] = {}
+        self.out: dict[str, list[Edge]] = {}
+        self._edges: list[Edge] | None = None
+        self._length = -1
+
+    def get(self, edges: list[Edge]) -> _EdgeIndex:
+        if edges is not self._edges or len(edges) != self._length:
+            self.clear()
+            for e in edges:
+                self.into.setdefault(e.target, []).append(e)
+                self.out.setdefault(e.source, []).append(e)
+            self._edges, self._length = edges, len(edges)
+        return self
+
+    def added(self, edge: Edge) -> None:
+        self.into.setdefault(edge.target, []).append(edge)
+        self.out.setdefault(edge.source, []).append(edge)
+        self._length += 1
+
+    def removed(self, edge: Edge) -> None:
+        self.into[edge.target].remove(edge)
+        self.out[edge.source].remove(edge)
+        self._length -= 1
