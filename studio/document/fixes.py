@@ -10,7 +10,8 @@ Output). ``apply(controller)`` performs the fix through controller intents as ex
 one undo step.
 
 Edits that change what the network means (before an Output, or when several different
-parameter changes would each work) are left to the user: they are not obvious.
+parameter changes would each work) are left to the user: they are not obvious. So are
+extra wires: which one to keep is the user's call.
 """
 
 from __future__ import annotations
@@ -257,22 +258,6 @@ def _reset_param(problem, doc, analysis):
     return None
 
 
-def _remove_stale_wire(problem, doc, analysis):
-    node = doc.nodes[problem.node_ids[0]]
-    params = analysis.shapes.get(node.id).params if node.id in analysis.shapes else None
-    ports = node.spec.input_names(params or node.params)
-    if not problem.port or problem.port in ports:
-        return None  # several wires into one port: which to keep is the user's call
-    wires = [e for e in doc.edges_into(node.id) if e.target_port == problem.port]
-    title = f"Remove the wire into '{problem.port}' of {_title(node)}"
-
-    def apply(controller) -> None:
-        with one_step(controller, title):
-            controller.delete(edges=wires)
-
-    return Fix(title, apply) if wires else None
-
-
 def _dangling(doc: Document, analysis: Analysis, exclude: str | None = None) -> list[str]:
     """Layers whose output goes nowhere, in document order."""
     used = {e.source for e in doc.edges}
@@ -328,7 +313,6 @@ def _connect_dangling(problem, doc, analysis):
 RULES: dict[str, tuple[Callable[[Problem, Document, Analysis], Fix | None], ...]] = {
     "shape": (_embedding, _flatten, _match_branches, _reshape, _single_param),
     "param": (_reset_param,),
-    "extra_wire": (_remove_stale_wire,),
     "no_output": (_add_output,),
     "unconnected": (_connect_dangling,),
 }

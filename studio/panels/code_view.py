@@ -28,7 +28,7 @@ from graph.errors import StrataError
 
 from ..theme_colors import severity_color
 from .python_highlighter import PythonHighlighter
-from .widgets import muted
+from .widgets import hidden_in_window, muted
 
 DEBOUNCE_MS = 250
 SHOWN_ERRORS = 5
@@ -69,6 +69,8 @@ class CodePanel(QWidget):
         self.editor.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                             | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        font.setStyleHint(font.StyleHint.TypeWriter)
+        font.setFixedPitch(True)
         font.setPointSizeF(max(font.pointSizeF(), 9.5))
         self.editor.setFont(font)
         self.editor.setTabStopDistance(self.editor.fontMetrics().horizontalAdvance(" ") * 4)
@@ -106,9 +108,8 @@ class CodePanel(QWidget):
 
     def regenerate(self) -> None:
         """Show the code of the current network now (or why there is none)."""
-        window = self.window()
-        if window is not self and window.isVisible() and not self.isVisible():
-            return  # hidden behind another dock tab: showEvent catches up
+        if hidden_in_window(self):
+            return  # showEvent catches up
         self._stale = False
         doc, analysis = self.controller.document, self.controller.analysis
         try:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QFrame, QScrollArea, QStackedWidget, QVBoxLayout, 
 from .network_form import NetworkForm
 from .node_form import NodeForm
 from .param_count import ParamCounter
+from .widgets import hidden_in_window
 
 
 class InspectorPanel(QWidget):
@@ -97,10 +98,10 @@ class InspectorPanel(QWidget):
     def _on_analysis(self, analysis) -> None:
         if self.form is not None:
             self.form.show_analysis(analysis)
-        elif self.isVisible() or not self.network.table.topLevelItemCount():
-            self.network.show_analysis()
+        elif hidden_in_window(self):
+            self._stale = True  # a hidden panel need not rebuild its summary table
         else:
-            self._stale = True
+            self.network.show_analysis()
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)

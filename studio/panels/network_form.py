@@ -131,7 +131,8 @@ class NetworkForm(QWidget):
         if analysis is None or analysis.doc is not doc:
             return
         chosen = [i for i in self.selection if i in doc.nodes]
-        ids = chosen or list(analysis.order or doc.nodes)
+        # The analysis may be one edit behind (it reruns on the next event-loop turn).
+        ids = chosen or [i for i in (analysis.order or doc.nodes) if i in doc.nodes]
         wires = len(doc.edges)
         if chosen:
             self.counts.setText(f"{len(chosen)} of {len(doc.nodes)} selected")

@@ -252,7 +252,9 @@ class StrEditor(TextEditor):
 
 class BoolEditor(ParamEditor):
     def _make_field(self) -> QWidget:
-        field = QCheckBox(self)
+        # The help as the box's text: says what "on" means and widens the click target.
+        text = self.spec.help if 0 < len(self.spec.help) <= 48 else "on"
+        field = QCheckBox(text, self)
         field.toggled.connect(self.committed.emit)
         return field
 

@@ -9,6 +9,13 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
 from ..theme_colors import severity_color
 
 
+def hidden_in_window(widget: QWidget) -> bool:
+    """Whether ``widget`` sits in a shown window but is itself hidden (a closed dock or
+    a background tab): work for it can wait until its showEvent."""
+    window = widget.window()
+    return window is not widget and window.isVisible() and not widget.isVisible()
+
+
 def muted(widget: QWidget) -> QWidget:
     """Grey text that follows the light or dark theme."""
     palette = widget.palette()
