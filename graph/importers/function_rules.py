@@ -1,0 +1,281 @@
+"""Functions and tensor methods called in ``forward`` that map to catalog layers.
+
+``F.relu(x)``, ``torch.relu(x)`` and ``x.relu()`` are one operation: every call is
+normalised to a name (``relu``), its arguments bound to one signature, and one rule per
+name emits the layer. Shape plumbing (``x.view(x.size(0), -1)``, ``torch.flatten(x, 1)``,
+``x.unsqueeze(1)``) is judged by the traced shapes, not by reading the arguments.
+"""
+
+from __future__ import annotations
+
+import builtins
+import operator
+
+import torch
+import torch.nn.functional as F
+
+from . import module_rules, patterns
+from .ops import Data, Meta, Refused, bind, ints
+
+# name -> argument signature (names, or (name, default)); "input" is the tensor.
+SIGNATURES: dict[str, tuple] = {
+    "relu": ("input", ("inplace", False)),
+    "relu_": ("input",),
+    "gelu": ("input", ("approximate", "none")),
+    "silu": ("input", ("inplace", False)),
+    "sigmoid": ("input",),
+    "tanh": ("input",),
+    "leaky_relu": ("input", ("negative_slope", 0.01), ("inplace", False)),
+    "elu": ("input", ("alpha", 1.0), ("inplace", False)),
+    "softmax": ("input", ("dim", None), ("_stacklevel", 3), ("dtype", None)),
+    "log_softmax": ("input", ("dim", None), ("_stacklevel", 3), ("dtype", None)),
+    "dropout": ("input", ("p", 0.5), ("training", True), ("inplace", False)),
+    "adaptive_avg_pool2d": ("input", "output_size"),
+    "max_pool1d": ("input", "kernel_size", ("stride", None), ("padding", 0),
+                   ("dilation", 1), ("ceil_mode", False), ("return_indices", False)),
+    "max_pool2d": ("input", "kernel_size", ("stride", None), ("padding", 0),
+                   ("dilation", 1), ("ceil_mode", False), ("return_indices", False)),
+    "avg_pool2d": ("input", "kernel_size", ("stride", None), ("padding", 0),
+                   ("ceil_mode", False), ("count_include_pad", True),
+                   ("divisor_override", None)),
+    "cat": ("tensors", ("dim", 0)),
+    "mean": ("input", ("dim", None), ("keepdim", False), ("dtype", None)),
+    "add": ("input", "other", ("alpha", 1)),
+    "mul": ("input", "other"),
+    "contiguous": ("input", ("memory_format", None)),
+}
+RESHAPES = frozenset({"view", "reshape", "flatten", "unsqueeze", "squeeze"})
+
+_OPERATORS = {operator.add: "add", operator.iadd: "add", operator.mul: "mul",
+              operator.imul: "mul", operator.getitem: "getitem", builtins.getattr: "getattr"}
+_SYMBOLS = {operator.sub: "-", operator.truediv: "/", operator.matmul: "@",
+            operator.neg: "unary -", operator.pow: "**", operator.floordiv: "//"}
+_ALIASES = {"concat": "cat", "concatenate": "cat", "add_": "add", "mul_": "mul",
+            "multiply": "mul", "silu_": "silu", "sigmoid_": "sigmoid", "tanh_": "tanh",
+            "leaky_relu_": "leaky_relu", "elu_": "elu"}
+
+
+def _function_names() -> dict:
+    names = {}
+    candidates = set(SIGNATURES) | RESHAPES | set(_ALIASES) | {"arange", "zeros",
+                                                                "zeros_like", "ones"}
+    for name in candidates:
+        for namespace in (torch, F):
+            fn = getattr(namespace, name, None)
+            if fn is not None and not isinstance(fn, type):
+                names.setdefault(fn, name)
+    names.update(_OPERATORS)
+    return names
+
+
+_NAMES = _function_names()
+
+
+def op_name(node) -> str | None:
+    """The normalised name of a call_function/call_method node, None if unknown."""
+    if node.op == "call_method":
+        name = node.target
+    else:
+        name = _NAMES.get(node.target)
+    if name is None:
+        return None
+    return _ALIASES.get(name, name)
+
+
+def describe(node) -> str:
+    """How the user wrote the operation: ``F.relu``, ``torch.sub``, ``x - y``."""
+    if node.op == "call_method":
+        return f"Tensor.{node.target}"
+    target = node.target
+    if target in _SYMBOLS:
+        return f"the operator {_SYMBOLS[target]}"
+    if target in _OPERATORS:
+        return {"add": "the operator +", "mul": "the operator *",
+                "getitem": "indexing [...]", "getattr": "an attribute"}[_OPERATORS[target]]
+    module = getattr(target, "__module__", None) or ""
+    name = getattr(target, "__name__", repr(target))
+    if module.startswith("torch.nn.functional"):
+        return f"F.{name}"
+    if module.startswith("torch") or module == "" or target is getattr(torch, name, None):
+        return f"torch.{name}"
+    return f"{module}.{name}" if module else name
+
+
+def map_call(mp, node):
+    """Value of a call_function / call_method node whose result holds a tensor."""
+    name = op_name(node)
+    if name == "getitem":
+        return patterns.getitem(mp, node)
+    sources = [mp.value(a) for a in _node_args(node)]
+    if not any(isinstance(v, Data) for v in sources):
+        # Made inside forward from no layer output: zeros, arange, shapes...
+        metas = [v for v in sources if isinstance(v, Meta)]
+        attrs = [v for v in metas if v.kind == "attr"]
+        if attrs and name in patterns.PASS_THROUGH:
+            return attrs[0]
+        return patterns.created(name or describe(node), metas, node)
+    if name in RESHAPES:
+        return mp.reshape_like(node, node.args[0])
+    if name is None or name not in SIGNATURES:
+        raise Refused("Strata has no layer for this operation")
+    bound = bind(describe(node), node.args, node.kwargs, SIGNATURES[name])
+    return FUNCTION_RULES[name](mp, node, bound)
+
+
+def _node_args(node) -> list:
+    from torch import fx
+
+    found: list = []
+    fx.node.map_arg((node.args, node.kwargs), found.append)
+    return [n for n in found if isinstance(n, fx.Node)]
+
+
+# ---------------------------------------------------------------------- rules
+FUNCTION_RULES: dict[str, object] = {}
+
+
+def rule(*names):
+    def register(fn):
+        for n in names:
+            FUNCTION_RULES[n] = fn
+        return fn
+    return register
+
+
+def _simple(type_name: str, params=lambda b: {}, check=lambda b: None):
+    def fn(mp, node, bound):
+        check(bound)
+        return mp.emit(type_name, params(bound), [mp.data(bound["input"])], node,
+                       anonymous=True)
+    return fn
+
+
+def _exact_gelu(bound) -> None:
+    if bound["approximate"] != "none":
+        raise Refused(f"uses approximate='{bound['approximate']}'; Strata's GELU is exact")
+
+
+def _explicit_dim(bound) -> None:
+    if bound["dim"] is None:
+        raise Refused("has no dim (an implicit, deprecated choice); give dim explicitly")
+    if bound["dtype"] is not None:
+        raise Refused("converts the dtype, which Strata's layer does not")
+
+
+rule("relu", "relu_")(_simple("ReLU"))
+rule("silu")(_simple("SiLU"))
+rule("sigmoid")(_simple("Sigmoid"))
+rule("tanh")(_simple("Tanh"))
+rule("gelu")(_simple("GELU", check=_exact_gelu))
+rule("leaky_relu")(_simple("LeakyReLU",
+                           lambda b: {"negative_slope": float(b["negative_slope"])}))
+rule("elu")(_simple("ELU", lambda b: {"alpha": float(b["alpha"])}))
+rule("softmax")(_simple("Softmax", lambda b: {"dim": b["dim"]}, _explicit_dim))
+rule("log_softmax")(_simple("LogSoftmax", lambda b: {"dim": b["dim"]}, _explicit_dim))
+
+
+@rule("dropout")
+def dropout(mp, node, bound):
+    if not bound["training"]:
+        return mp.value(bound["input"])  # dropout(training=False) does nothing
+    return mp.emit("Dropout", {"p": float(bound["p"])}, [mp.data(bound["input"])], node,
+                   anonymous=True)
+
+
+@rule("contiguous")
+def contiguous(mp, node, bound):
+    return mp.value(bound["input"])
+
+
+@rule("adaptive_avg_pool2d")
+def adaptive_avg_pool(mp, node, bound):
+    size = module_rules.adaptive_size(bound["output_size"])
+    return mp.emit("AdaptiveAvgPool2d", {"output_size": size}, [mp.data(bound["input"])],
+                   node, anonymous=True)
+
+
+@rule("max_pool1d", "max_pool2d")
+def max_pool(mp, node, bound):
+    n = 1 if op_name(node) == "max_pool1d" else 2
+    if ints(bound["dilation"], n) != [1] * n:
+        raise Refused("uses dilation, which Strata's pooling lacks")
+    if bound["ceil_mode"] or bound["return_indices"]:
+        raise Refused("uses ceil_mode or return_indices, which Strata's pooling lacks")
+    params = module_rules.pool_params(n, bound["kernel_size"], bound["stride"],
+                                      bound["padding"])
+    return mp.emit(f"MaxPool{n}d", params, [mp.data(bound["input"])], node,
+                   anonymous=True)
+
+
+@rule("avg_pool2d")
+def avg_pool(mp, node, bound):
+    if bound["ceil_mode"] or not bound["count_include_pad"] or bound["divisor_override"]:
+        raise Refused("uses ceil_mode, count_include_pad=False or divisor_override, "
+                      "which Strata's pooling lacks")
+    params = module_rules.pool_params(2, bound["kernel_size"], bound["stride"],
+                                      bound["padding"])
+    return mp.emit("AvgPool2d", params, [mp.data(bound["input"])], node, anonymous=True)
+
+
+@rule("cat")
+def cat(mp, node, bound):
+    tensors = bound["tensors"]
+    if not isinstance(tensors, (list, tuple)):
+        raise Refused("joins a computed list of tensors; write torch.cat([a, b], dim=1)")
+    if len(tensors) == 1:
+        return mp.value(tensors[0])
+    if len(tensors) > 8:
+        raise Refused(f"joins {len(tensors)} tensors; Strata's Concat takes 2 to 8")
+    inputs = [mp.data(t, f"tensor {i + 1} it joins") for i, t in enumerate(tensors)]
+    return mp.emit("Concat", {"inputs": len(tensors), "dim": bound["dim"]}, inputs, node,
+                   anonymous=True)
+
+
+@rule("mean")
+def mean(mp, node, bound):
+    dim = bound["dim"]
+    if dim is None:
+        raise Refused("averages every value into one number; Strata's Mean averages "
+                      "one dimension")
+    if isinstance(dim, (list, tuple)) and len(dim) == 1:
+        dim = dim[0]
+    if not isinstance(dim, int):
+        raise Refused(f"averages over {dim!r}; Strata's Mean averages one dimension "
+                      "(for global pooling use nn.AdaptiveAvgPool2d(1) and Flatten)")
+    if bound["keepdim"] or bound["dtype"] is not None:
+        raise Refused("uses keepdim=True or dtype, which Strata's Mean lacks")
+    return mp.emit("Mean", {"dim": dim}, [mp.data(bound["input"])], node, anonymous=True)
+
+
+@rule("add", "mul")
+def merge(mp, node, bound):
+    kind = "Add" if op_name(node) == "add" else "Multiply"
+    if bound.get("alpha", 1) != 1:
+        raise Refused("scales the added tensor (alpha), which Strata's Add does not")
+    a, b = bound["input"], bound["other"]
+    if kind == "Add":
+        for x, pos in ((a, b), (b, a)):
+            value = mp.value(pos)
+            if _is_node(x) and isinstance(value, Meta) and (
+                    value.kind == "attr" or patterns.is_positions_embedding(value)):
+                return patterns.add_positions(mp, node, x, pos)
+    va, vb = mp.value(a), mp.value(b)
+    for v in (va, vb):
+        if not isinstance(v, Data):
+            symbol = "adds" if kind == "Add" else "multiplies by"
+            raise Refused(f"{symbol} {v.what}; Strata's {kind} combines layer outputs "
+                          "only")
+    inputs = [va.op, vb.op]
+    first = mp.ops[va.op]
+    # a + b + c traces as (a + b) + c: fold into one Add with three inputs, as Strata
+    # writes it, when the inner sum is used nowhere else.
+    if (first.type == kind and first.anonymous and len(a.users) == 1
+            and first.params["inputs"] < 8):
+        inputs = first.inputs + [vb.op]
+    return mp.emit(kind, {"inputs": len(inputs)}, inputs, node, anonymous=True)
+
+
+def _is_node(value) -> bool:
+    from torch import fx
+
+    return isinstance(value, fx.Node)

@@ -1,0 +1,273 @@
+"""Layers that span several traced operations.
+
+- ``out, _ = self.lstm(x)`` then ``out[:, -1, :]`` (or ``h_n[-1]``): an LSTM/GRU with
+  output "last"; ``out`` alone: output "sequence". Zero initial states built in forward
+  (``torch.zeros(layers, x.size(0), hidden)``) are the default and are dropped.
+- ``self.attn(x, x, x)[0]``: self-attention.
+- ``x + self.pos(torch.arange(x.size(1)))`` or ``x + self.pos_embedding[:, :x.size(1)]``:
+  a positional embedding.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from .ops import Data, Meta, Refused, bind, meta
+
+# Operations that keep a tensor made in forward "the same thing" for pattern purposes.
+PASS_THROUGH = frozenset({"to", "detach", "cuda", "cpu", "contiguous", "requires_grad_",
+                          "type_as", "float", "long"})
+ZERO_FACTORIES = frozenset({"zeros", "zeros_like", "new_zeros"})
+INDEX_FACTORIES = frozenset({"arange"})
+INDEX_SHAPERS = frozenset({"unsqueeze", "expand", "expand_as", "repeat"})
+
+
+def created(name: str, sources: list[Meta], node) -> Meta:
+    """The Meta of a tensor ``name`` made inside forward from ``sources``."""
+    first = sources[0] if sources else None
+    zeros = name in ZERO_FACTORIES or (
+        name in PASS_THROUGH and first is not None and first.get("zeros", False))
+    index = (name in INDEX_FACTORIES and _plain_arange(node)) or (
+        name in PASS_THROUGH | INDEX_SHAPERS and first is not None
+        and first.get("positions", False))
+    origin = first.get("origin") if first is not None and name in PASS_THROUGH else name
+    return meta("created", f"a tensor made inside forward by {origin or name}",
+                zeros=zeros, positions=bool(index), origin=origin or name)
+
+
+def _plain_arange(node) -> bool:
+    """torch.arange(L) or torch.arange(0, L): positions 0..L-1."""
+    args = list(node.args)
+    if "end" in node.kwargs:
+        args = [node.kwargs.get("start", 0), node.kwargs["end"]]
+    if len(args) == 2 and args[0] != 0:
+        return False
+    return len(args) in (1, 2) and node.kwargs.get("step", 1) == 1
+
+
+def is_positions(value) -> bool:
+    """Position indices 0..L-1 made in forward (torch.arange(x.size(1)))."""
+    return isinstance(value, Meta) and value.kind == "created" and value.get("positions")
+
+
+def is_positions_embedding(value) -> bool:
+    """An nn.Embedding applied to position indices."""
+    return isinstance(value, Meta) and value.kind == "positions"
+
+
+# ---------------------------------------------------------------------- recurrent
+def recurrent_call(mp, node, m):
+    kind = type(m).__name__
+    bound = bind(f"nn.{kind}", node.args, node.kwargs, ("input", ("hx", None)))
+    _check_recurrent(m, kind)
+    if bound["hx"] is not None:
+        states = bound["hx"] if isinstance(bound["hx"], (tuple, list)) else [bound["hx"]]
+        for state in states:
+            value = mp.value(state)
+            if not (isinstance(value, Meta) and value.get("zeros")):
+                raise Refused(f"is given an initial state ({getattr(state, 'name', state)})"
+                              " that is not zeros; Strata's layer starts from zeros")
+    x = mp.data(bound["input"])
+    return meta("recurrent", f"the (output, state) tuple of '{node.target}'",
+                module=m, node=node, x=x, layer=kind)
+
+
+def _check_recurrent(m, kind: str) -> None:
+    if not m.batch_first:
+        raise Refused(f"is built with batch_first=False; Strata keeps the batch first, "
+                      f"so build it as nn.{kind}(..., batch_first=True) and pass "
+                      "(batch, length, features)")
+    if not m.bias:
+        raise Refused("has bias=False; Strata's recurrent layers always learn biases")
+    if getattr(m, "proj_size", 0):
+        raise Refused("uses proj_size, which Strata's LSTM does not have")
+
+
+def recurrent_params(m, output: str) -> dict:
+    return {"hidden_size": m.hidden_size, "num_layers": m.num_layers, "output": output,
+            "bidirectional": m.bidirectional, "batch_first": True,
+            "dropout": float(m.dropout)}
+
+
+def emit_recurrent(mp, call: Meta, node, output: str) -> Data:
+    m = call.get("module")
+    data = mp.emit(call.get("layer"), recurrent_params(m, output), [call.get("x")], node,
+                   module=m, source=call.get("node").target,
+                   expect={"input_size": m.input_size})
+    mp.ops[data.op].tag["recurrent"] = call
+    return data
+
+
+_LAST_STEP = ((slice(None), -1), (slice(None), -1, slice(None)))
+
+
+def getitem(mp, node):
+    """``value[index]`` where value is a tuple from a layer, a sequence or a tensor."""
+    base, index = node.args
+    value = mp.value(base)
+    if isinstance(value, Meta):
+        return _getitem_meta(mp, node, value, index)
+    op = mp.ops[value.op]
+    call = op.tag.get("recurrent")
+    if call is not None and op.params["output"] == "sequence" and index in _LAST_STEP:
+        return emit_recurrent(mp, call, node, "last")
+    raise Refused(f"indexes a tensor ({_show(index)}); Strata has no slicing layer")
+
+
+def _getitem_meta(mp, node, value: Meta, index):
+    kind = value.kind
+    if kind == "recurrent":
+        if index == 0:
+            return emit_recurrent(mp, value, node, "sequence")
+        if index == 1:
+            state = "h" if value.get("layer") == "GRU" else "state"
+            return meta(f"recurrent_{state}", f"the final state of "
+                        f"'{value.get('node').target}'", **dict(value.info))
+    elif kind == "recurrent_state" and index == 0:
+        return meta("recurrent_h", f"h_n of '{value.get('node').target}'",
+                    **dict(value.info))
+    elif kind == "recurrent_h":
+        m = value.get("module")
+        if index in (-1, m.num_layers - 1) and not m.bidirectional:
+            # h_n[-1] of a one-direction network is the last step's output.
+            return emit_recurrent(mp, value, node, "last")
+        raise Refused(f"takes h_n[{_show(index)}]; Strata's layer gives the last step of "
+                      "the top layer (h_n[-1] of a one-direction network)")
+    elif kind == "attention":
+        if index == 0:
+            return emit_attention(mp, value, node)
+        return meta("attention_weights", f"the attention weights of "
+                    f"'{value.get('node').target}'")
+    elif kind == "attr":
+        return meta("attr", value.what, **{**dict(value.info),
+                                           "index": value.get("index", ()) + (index,)})
+    elif kind in ("created", "value"):
+        return value
+    raise Refused(f"indexes {value.what} with [{_show(index)}], which Strata does not map")
+
+
+def _show(index) -> str:
+    if isinstance(index, tuple):
+        return ", ".join(_show(i) for i in index)
+    if isinstance(index, slice):
+        parts = ["" if v is None else getattr(v, "name", str(v))
+                 for v in (index.start, index.stop)]
+        text = ":".join(parts)
+        return text + (f":{index.step}" if index.step is not None else "")
+    return getattr(index, "name", repr(index))
+
+
+# ---------------------------------------------------------------------- attention
+def attention_call(mp, node, m):
+    bound = bind("nn.MultiheadAttention", node.args, node.kwargs,
+                 ("query", "key", "value", ("key_padding_mask", None),
+                  ("need_weights", True), ("attn_mask", None),
+                  ("average_attn_weights", True), ("is_causal", False)))
+    if not (bound["query"] is bound["key"] is bound["value"]):
+        raise Refused("attends from one tensor to another (query, key and value differ);"
+                      " Strata's layer is self-attention: attn(x, x, x)")
+    for name in ("key_padding_mask", "attn_mask"):
+        if bound[name] is not None:
+            raise Refused(f"is called with {name}; Strata's self-attention has no masks")
+    if bound["is_causal"]:
+        raise Refused("is called with is_causal=True; Strata's self-attention is not causal")
+    if not m.batch_first:
+        raise Refused("is built with batch_first=False; Strata keeps the batch first, so "
+                      "build it with batch_first=True and pass (batch, length, features)")
+    if not m._qkv_same_embed_dim:
+        raise Refused("has kdim/vdim different from embed_dim, which Strata lacks")
+    if m.in_proj_bias is None or m.bias_k is not None or m.add_zero_attn:
+        raise Refused("uses bias=False, add_bias_kv or add_zero_attn, which Strata's "
+                      "self-attention lacks")
+    x = mp.data(bound["query"])
+    return meta("attention", f"the (output, weights) tuple of '{node.target}'",
+                module=m, node=node, x=x)
+
+
+def emit_attention(mp, call: Meta, node) -> Data:
+    m = call.get("module")
+    return mp.emit("SelfAttention", {"num_heads": m.num_heads, "dropout": float(m.dropout)},
+                   [call.get("x")], node, module=m, source=call.get("node").target,
+                   expect={"embed_dim": m.embed_dim})
+
+
+def encoder_layer(mp, node, m, x: int, source: str, owner) -> Data:
+    if not m.self_attn.batch_first:
+        raise Refused("is built with batch_first=False; Strata keeps the batch first, so "
+                      "build it with batch_first=True and pass (batch, length, features)")
+    code = getattr(m, "activation_relu_or_gelu", 0)
+    activation = {1: "relu", 2: "gelu"}.get(code)
+    if activation is None:
+        raise Refused(f"uses the activation {m.activation!r}; Strata's layer offers "
+                      "relu and gelu")
+    if m.norm1.eps != 1e-5 or m.norm2.eps != 1e-5:
+        raise Refused(f"uses layer_norm_eps={m.norm1.eps}; Strata's layer uses 1e-5")
+    if m.linear1.bias is None or m.norm1.bias is None:
+        raise Refused("uses bias=False, which Strata's layer lacks")
+    sa = m.self_attn
+    params = {"nhead": sa.num_heads, "dim_feedforward": m.linear1.out_features,
+              "dropout": float(m.dropout.p), "activation": activation,
+              "norm_first": bool(m.norm_first)}
+    return mp.emit("TransformerEncoderLayer", params, [x], node, module=m, source=source,
+                   expect={"d_model": sa.embed_dim})
+
+
+# ---------------------------------------------------------------------- positions
+def add_positions(mp, node, x_arg, pos_arg) -> Data:
+    """``x + positions``: a PositionalEmbedding, when the positions fit x."""
+    pos = mp.value(pos_arg)
+    x = mp.data(x_arg)
+    shape, added = mp.shape(x_arg), mp.shape(pos_arg)
+    if shape is None or shape.rank != 3 or shape.shape[0] != "N":
+        raise Refused(f"adds positions to {shape}; Strata's positional embedding "
+                      "takes (batch, length, features)")
+    length, width = shape.shape[1], shape.shape[2]
+    if (added is None or added.shape[-2:] != (length, width)
+            or any(d not in (1, "N") for d in added.shape[:-2])):
+        raise Refused(f"adds {pos.what} shaped {added} to {shape}")
+    if pos.kind == "positions":
+        m = pos.get("module")
+        return mp.emit("PositionalEmbedding", {"max_len": m.num_embeddings}, [x], node,
+                       module=m, source=pos.get("node").target,
+                       expect={"embed_dim": width})
+    # A learned (or fixed) tensor attribute, sliced to the sequence length.
+    tensor, path = pos.get("tensor"), pos.get("path")
+    rows = _position_rows(tensor, pos.get("index", ()), length, width)
+    if rows is None:
+        raise Refused(f"adds the tensor '{path}' {tuple(tensor.shape)} "
+                      f"indexed [{', '.join(_show(i) for i in pos.get('index', ()))}] "
+                      f"to {shape}; Strata maps a tensor of positions shaped "
+                      "(1, max_len, features) or (max_len, features) sliced from 0")
+    if not isinstance(tensor, nn.Parameter):
+        mp.note(f"'{path}' is a fixed buffer; it becomes a learned PositionalEmbedding "
+                "initialised with its values (outputs are unchanged)")
+
+    def weights():
+        return {"weight": tensor.detach().reshape(rows, width).clone()}
+
+    return mp.emit("PositionalEmbedding", {"max_len": rows}, [x], node, source=path,
+                   weights=weights, expect={"embed_dim": width})
+
+
+def _position_rows(tensor, index: tuple, length, width) -> int | None:
+    shape = tuple(tensor.shape)
+    if shape[-1:] != (width,) or len(shape) not in (2, 3) or (
+            len(shape) == 3 and shape[0] != 1):
+        return None
+    rows = shape[-2]
+    if not index:
+        return rows if rows == length else None
+    if len(index) != 1:
+        return None
+    index = index[0] if isinstance(index[0], tuple) else (index[0],)
+    axis = len(shape) - 2  # where positions are
+    for i, item in enumerate(index):
+        if not isinstance(item, slice) or item.step not in (None, 1):
+            return None
+        if i == axis:
+            if item.start not in (None, 0):
+                return None
+        elif (item.start, item.stop) != (None, None):
+            return None
+    # The slice's end may be computed (x.size(1)); the caller checks the result's shape.
+    return rows if len(index) > axis else None

@@ -1,0 +1,516 @@
+"""Import a PyTorch module into a Strata document, through torch.fx.
+
+``import_file("net.py:LeNet", [(1, 1, 28, 28)])`` loads the file, builds the module,
+traces it, maps every operation that reaches an output to a catalog layer, lays the
+document out and returns it with the module's weights renamed to the compiled Strata
+module's ``state_dict`` keys. Invariants:
+
+- Nothing is dropped silently: every operation that feeds an output either becomes a
+  layer, is pure plumbing (sizes, devices, zero initial states), or is listed in one
+  ``UnmappedError`` with its fx node, operation, attribute path and source line.
+- The result is checked, not trusted: the document validates, every inferred value and
+  shape equals the traced one, the weights load strictly, and (``verify=True``) the
+  compiled network's outputs equal the original module's in eval mode.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..analysis import Analyzer
+from ..catalog import get_spec
+from ..compiler import compile_network
+from ..document import Document, Edge
+from ..errors import ParamError, StrataError
+from ..layout import layered_positions
+from ..naming import snake_case
+from . import function_rules, module_rules
+from .loading import build_module, split_target
+from .ops import Data, Op, Refused, meta
+from .problems import ImportMismatchError, ImportSourceError, Unmapped, UnmappedError
+from .tracing import make_inputs, probe, source_location, trace
+
+TASKS = ("classification", "binary", "regression")
+# Outputs must agree this closely with the original module (float32, same operations).
+RTOL, ATOL = 1e-4, 1e-5
+
+
+@dataclass
+class ImportResult:
+    document: Document
+    # The original weights under the compiled Strata module's keys:
+    # compile_network(document).module.load_state_dict(state_dict) reproduces the module.
+    state_dict: dict[str, Any]
+    notes: list[str] = field(default_factory=list)  # settings not kept, in user terms
+    max_abs_diff: float | None = None  # measured against the original (verify=True)
+    source: str = ""
+
+
+def import_file(target: str | Path, input_shapes, input_dtypes=None, *,
+                name: str | None = None, tasks="classification", weights=None,
+                kwargs: dict[str, Any] | None = None, verify: bool = True) -> ImportResult:
+    """Import ``FILE.py:Name`` (a module class or a factory function).
+
+    ``input_shapes``: one shape per forward argument, batch first (``(1, 3, 32, 32)``);
+    ``input_dtypes``: "float" (default) or "long" (token ids) per input; ``weights``: a
+    state_dict or checkpoint file loaded into the module first; ``kwargs``: constructor
+    or factory arguments.
+    """
+    path, attr = split_target(str(target)) if name is None else (Path(target), name)
+    module = build_module(path, attr, kwargs)
+    what = f"{path.name}:{attr}"
+    if weights is not None:
+        load_weights(module, weights, what)
+    title = _strata_title(path)
+    return import_module(module, input_shapes, input_dtypes, tasks=tasks, what=what,
+                         name=title, verify=verify)
+
+
+def import_module(module, input_shapes, input_dtypes=None, *, tasks="classification",
+                  name: str | None = None, description: str | None = None,
+                  what: str | None = None, verify: bool = True) -> ImportResult:
+    """Import an ``nn.Module`` instance (see ``import_file`` for the arguments)."""
+    what = what or type(module).__name__
+    shapes = _shapes(input_shapes, what)
+    dtypes = _dtypes(input_dtypes, len(shapes), what)
+    features = [tuple(s[1:]) for s in shapes]
+    batch = shapes[0][0]
+    gm = trace(module, len(shapes), module_rules.KNOWN_MODULES, what)
+    seen = probe(gm, features, dtypes, batch, what)
+    mapper = _Mapper(gm, seen, what)
+    mapper.walk(len(shapes), dtypes, _tasks(tasks, what))
+    doc, ids = mapper.document(name or type(module).__name__,
+                               description if description is not None else _doc(module))
+    state_dict = mapper.check(doc, ids)
+    result = ImportResult(doc, state_dict, mapper.notes, None, what)
+    if verify:
+        result.max_abs_diff = _compare(module, doc, state_dict, features, dtypes,
+                                       batch + 1, what)
+    return result
+
+
+def load_weights(module, weights, what: str) -> None:
+    """Load a state_dict (or a file holding one) into the user's module, strictly."""
+    from ..export.weights import read_state_dict
+
+    state = read_state_dict(weights) if isinstance(weights, (str, Path)) else weights
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        raise ImportSourceError(f"{what}: the weights do not fit the module: "
+                                f"{_first_line(e)}") from None
+
+
+# ---------------------------------------------------------------------- the walk
+class _Mapper:
+    def __init__(self, gm, seen, what: str) -> None:
+        self.gm = gm
+        self.probe = seen
+        self.what = what
+        self.ops: list[Op] = []
+        self.values: dict = {}
+        self.notes: list[str] = []
+        self.outputs: list[int] = []
+
+    # -------------------------------------------------------- API used by rules
+    def value(self, arg):
+        from torch import fx
+
+        if isinstance(arg, fx.Node):
+            return self.values[arg]
+        return meta("constant", f"the constant {arg!r}")
+
+    def data(self, arg, role: str = "its input") -> int:
+        value = self.value(arg)
+        if isinstance(value, Data):
+            return value.op
+        raise Refused(f"{role} is {value.what}, not the output of a layer")
+
+    def shape(self, arg):
+        return self.probe.tensor(arg)
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def emit(self, type_name: str, params: dict, inputs: list[int], node, *,
+             module=None, source: str | None = None, weights=None,
+             expect: dict | None = None, anonymous: bool = False) -> Data:
+        if source is None:
+            source = node.target if module is not None and node.op == "call_module" else ""
+        if weights is None and module is not None:
+            def weights(m=module):
+                return m.state_dict()
+        self.ops.append(Op(type_name, params, list(inputs), node, module=module,
+                           source=source, weights=weights, expect=dict(expect or {}),
+                           anonymous=anonymous))
+        return Data(len(self.ops) - 1)
+
+    def reshape_like(self, node, x_arg, module=None) -> Data:
+        """Flatten, Reshape or nothing, judged by the traced shapes."""
+        x = self.data(x_arg)
+        src = self.ops[x]
+        if (src.type in ("Flatten", "Reshape") and src.anonymous and src.node is x_arg
+                and len(x_arg.users) == 1):
+            x = src.inputs[0]  # a reshape of a reshape is one reshape
+        before, after = self.shape(self.ops[x].node), self.shape(node)
+        if before is None or after is None:
+            raise Refused("does not produce a tensor Strata can follow")
+        if "?" in after.shape or after.shape[:1] != ("N",) or before.shape[:1] != ("N",):
+            raise Refused(f"turns {before} into {after}, moving or splitting the batch "
+                          "dimension; Strata's tensors keep the batch first")
+        if after.shape == before.shape and module is None:
+            return Data(x)
+        if after.rank == 2 and before.rank > 2:
+            type_name, params = "Flatten", {}
+        else:
+            type_name, params = "Reshape", {"shape": list(after.shape[1:])}
+        return self.emit(type_name, params, [x], node, module=module,
+                         anonymous=module is None)
+
+    # -------------------------------------------------------- walking fx nodes
+    def walk(self, n_inputs: int, dtypes: list[str], tasks: list[str]) -> None:
+        placeholders = 0
+        for node in self.gm.graph.nodes:
+            try:
+                if node.op == "placeholder":
+                    value = self._input(node, placeholders, n_inputs, dtypes)
+                    placeholders += 1
+                elif node.op == "output":
+                    self._outputs(node, tasks)
+                    continue
+                else:
+                    value = self._map(node)
+            except Refused as e:
+                value = self._refuse(node, e.reason)
+            self.values[node] = value
+
+    def _input(self, node, index: int, n_inputs: int, dtypes):
+        if index >= n_inputs:
+            return meta("value", f"the argument '{node.name}' (fixed at its default)")
+        shape = self.shape(node)
+        params = {"shape": list(shape.shape[1:]), "dtype": dtypes[index]}
+        data = self.emit("Input", params, [], node)
+        single = n_inputs == 1 and node.name in ("x", "input", "inputs")
+        self.ops[data.op].source = "input" if single else node.name
+        return data
+
+    def _map(self, node):
+        if node.op == "get_attr":
+            tensor = _fetch(self.gm, node.target)
+            return meta("attr", f"the tensor '{node.target}'", tensor=tensor,
+                        path=node.target, index=())
+        if not self.probe.is_tensor(node):
+            return meta("value", f"a plain value ({function_rules.describe(node)})"
+                        if node.op != "call_module" else "a plain value")
+        if node.op == "call_module":
+            m = self.gm.get_submodule(node.target)
+            rule = module_rules.MODULE_RULES.get(type(m))
+            if rule is None:
+                raise Refused(f"{_module_name(m)} is not in Strata's catalog")
+            return rule(self, node, m)
+        return function_rules.map_call(self, node)
+
+    def _outputs(self, node, tasks: list[str]) -> None:
+        result = node.args[0]
+        items = list(result) if isinstance(result, (tuple, list)) else [result]
+        if isinstance(result, dict):
+            items = []
+            self._refuse(node, "forward returns a dict; Strata networks return tensors")
+        if len(tasks) == 1 and len(items) > 1:
+            tasks = tasks * len(items)
+        if len(tasks) != len(items):
+            raise ImportSourceError(f"{self.what}: forward returns {len(items)} tensors "
+                                    f"but {len(tasks)} tasks were given")
+        for item, task in zip(items, tasks):
+            try:
+                x = self.data(item, "the returned value")
+            except Refused as e:
+                self.outputs.append(self._refuse(node, e.reason).op)
+                continue
+            self.outputs.append(self.emit("Output", {"task": task}, [x], node).op)
+
+    def _refuse(self, node, reason: str) -> Data:
+        from torch import fx
+
+        found: list = []
+        fx.node.map_arg((node.args, node.kwargs), found.append)
+        inputs = [self.values[a].op for a in found
+                  if isinstance(self.values.get(a), Data)]
+        item = Unmapped(node.name, self._operation(node), self._source(node), reason,
+                        source_location(node))
+        self.ops.append(Op(None, {}, inputs, node, error=item))
+        return Data(len(self.ops) - 1)
+
+    def _operation(self, node) -> str:
+        if node.op == "call_module":
+            return _module_name(self.gm.get_submodule(node.target))
+        if node.op in ("call_function", "call_method"):
+            return function_rules.describe(node)
+        return {"output": "return", "get_attr": "tensor attribute"}.get(node.op, node.op)
+
+    @staticmethod
+    def _source(node) -> str:
+        if node.op in ("call_module", "get_attr"):
+            return node.target
+        scope = _scope(node)
+        return f"{scope}.forward" if scope else "forward"
+
+    # -------------------------------------------------------- the document
+    def live(self) -> list[int]:
+        seen: set[int] = set()
+        stack = list(self.outputs)
+        while stack:
+            i = stack.pop()
+            if i not in seen:
+                seen.add(i)
+                stack.extend(self.ops[i].inputs)
+        return sorted(seen)
+
+    def document(self, name: str, description: str) -> tuple[Document, dict[int, str]]:
+        live = self.live()
+        problems = [self.ops[i].error for i in live if self.ops[i].error]
+        problems += self._reused(live)
+        for i in live:
+            op = self.ops[i]
+            if op.type is None:
+                continue
+            try:
+                op.params = get_spec(op.type).check_params(op.params)
+            except ParamError as e:
+                problems.append(Unmapped(op.node.name, op.type, op.source, str(e),
+                                         source_location(op.node)))
+        if problems:
+            raise UnmappedError(problems, self.what)
+        doc = Document(name, description)
+        labels = self._labels(live)
+        ids: dict[int, str] = {}
+        for i in live:
+            op = self.ops[i]
+            ids[i] = doc.add_node(op.type, op.params, labels[i]).id
+        for i in live:
+            op = self.ops[i]
+            ports = get_spec(op.type).input_names(op.params)
+            for port, src in zip(ports, op.inputs):
+                doc.connect(Edge(ids[src], "out", ids[i], port))
+        for node_id, pos in layered_positions(doc).items():
+            doc.nodes[node_id].position = pos
+        return doc, ids
+
+    def _reused(self, live: list[int]) -> list[Unmapped]:
+        users: dict[int, list[Op]] = {}
+        for i in live:
+            op = self.ops[i]
+            owner = op.module if op.module is not None else None
+            if owner is not None and op.type != "Input" and _has_state(owner):
+                users.setdefault(id(owner), []).append(op)
+        out = []
+        for ops in users.values():
+            if len(ops) > 1:
+                first = ops[0]
+                nodes = ", ".join(f"'{o.node.name}'" for o in ops)
+                out.append(Unmapped(
+                    first.node.name, _module_name(first.module), first.source,
+                    f"is used {len(ops)} times (fx nodes {nodes}); a Strata layer owns "
+                    "its weights, so a module with weights can be used only once",
+                    source_location(ops[1].node)))
+        return out
+
+    def _labels(self, live: list[int]) -> dict[int, str]:
+        labels: dict[int, str] = {}
+        used: set[str] = set()
+
+        def take(i: int, base: str) -> None:
+            label, k = base, 2
+            while label in used:
+                label = f"{base}_{k}"
+                k += 1
+            used.add(label)
+            labels[i] = label
+
+        named = [i for i in live if self.ops[i].source and self.ops[i].type != "Output"]
+        for i in named:  # names from the user's code first, then the rest
+            take(i, snake_case(self.ops[i].source.replace(".", "_")))
+        for i in live:
+            if i not in labels:
+                # Code inside a nested block is named after the block: layer1_0_add.
+                op = self.ops[i]
+                base = get_spec(op.type).default_label
+                scope = _scope(op.node) if op.anonymous else ""
+                take(i, snake_case(f"{scope.replace('.', '_')}_{base}") if scope else base)
+        return labels
+
+    def check(self, doc: Document, ids: dict[int, str]) -> dict[str, Any]:
+        """Confirm inferred values and shapes, then map the weights onto the compiled
+        module's keys and load them strictly."""
+        analysis = Analyzer().analyze(doc)
+        if not analysis.ok:
+            lines = "\n".join("  - " + p.describe(doc) for p in analysis.errors)
+            raise ImportMismatchError(
+                f"{self.what}: the imported network does not validate:\n{lines}")
+        wrong = []
+        for i, node_id in ids.items():
+            op, shapes = self.ops[i], analysis.shapes[node_id]
+            node = doc.nodes[node_id]
+            for key, expected in op.expect.items():
+                got = shapes.values.get(key)
+                if got != expected:
+                    wrong.append(f"{node.describe()}: the module has {key}={expected} "
+                                 f"but Strata infers {got} from its input")
+            traced = self.shape(op.node) if op.type != "Output" else None
+            mine = shapes.outputs.get("out")
+            if traced is not None and mine is not None and tuple(mine.shape) != traced.shape:
+                wrong.append(f"{node.describe()}: traced output {traced}, Strata infers "
+                             f"{mine}")
+        if wrong:
+            raise ImportMismatchError(f"{self.what}: " + "; ".join(wrong))
+        net = compile_network(doc, analysis)
+        state: dict[str, Any] = {}
+        for i, node_id in ids.items():
+            op = self.ops[i]
+            attr = net.code.attributes.get(node_id)
+            if op.weights is None or attr is None:
+                continue
+            for key, tensor in op.weights().items():
+                state[f"{attr}.{key}"] = tensor.detach().clone()
+        try:
+            net.module.load_state_dict(state, strict=True)
+        except RuntimeError as e:
+            raise ImportMismatchError(f"{self.what}: the weights do not fit the imported "
+                                      f"network: {_first_line(e)}") from None
+        return state
+
+
+# ---------------------------------------------------------------------- helpers
+def _compare(module, doc, state_dict, features, dtypes, batch: int, what: str) -> float:
+    """Largest difference between the original and the imported network (eval mode)."""
+    import torch
+
+    net = compile_network(doc)
+    net.module.load_state_dict(state_dict)
+    generator = torch.Generator().manual_seed(1)
+    inputs = make_inputs(module, features, dtypes, batch, generator)
+    modes = {m: m.training for m in module.modules()}
+    module.eval()
+    net.module.eval()
+    try:
+        with torch.no_grad():
+            expected = _tensors(module(*inputs))
+            got = _tensors(net.module(*inputs))
+    finally:
+        for m, mode in modes.items():
+            m.training = mode
+    diff = 0.0
+    for a, b in zip(expected, got):
+        if a.shape != b.shape:
+            raise ImportMismatchError(f"{what}: the original returns {tuple(a.shape)}, "
+                                      f"the imported network {tuple(b.shape)}")
+        diff = max(diff, (a.float() - b.float()).abs().max().item())
+        if not torch.allclose(a.float(), b.float(), rtol=RTOL, atol=ATOL):
+            raise ImportMismatchError(
+                f"{what}: the imported network's outputs differ from the original's by "
+                f"up to {diff:.3g} (eval mode, same weights)")
+    return diff
+
+
+def _tensors(value) -> list:
+    return list(value) if isinstance(value, (tuple, list)) else [value]
+
+
+def _shapes(input_shapes, what: str) -> list[tuple[int, ...]]:
+    if isinstance(input_shapes, (tuple, list)) and input_shapes and all(
+            isinstance(v, int) for v in input_shapes):
+        input_shapes = [input_shapes]
+    shapes = [tuple(s) for s in input_shapes or ()]
+    if not shapes:
+        raise ImportSourceError(f"{what}: give the input shape, e.g. 1,3,32,32")
+    for s in shapes:
+        if len(s) < 2 or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1
+                                 for d in s):
+            raise ImportSourceError(
+                f"{what}: an input shape is the batch then one example's shape, all "
+                f"positive integers (e.g. 1,3,32,32); got {','.join(map(str, s))}")
+    if len({s[0] for s in shapes}) != 1:
+        raise ImportSourceError(f"{what}: the input shapes disagree on the batch size")
+    return shapes
+
+
+def _dtypes(input_dtypes, count: int, what: str) -> list[str]:
+    if input_dtypes is None:
+        return ["float"] * count
+    dtypes = [input_dtypes] if isinstance(input_dtypes, str) else list(input_dtypes)
+    if len(dtypes) == 1:
+        dtypes *= count
+    for d in dtypes:
+        if d not in ("float", "long"):
+            raise ImportSourceError(f"{what}: an input dtype is float or long "
+                                    f"(integer token ids), got {d!r}")
+    if len(dtypes) != count:
+        raise ImportSourceError(f"{what}: {len(dtypes)} dtypes for {count} inputs")
+    return dtypes
+
+
+def _tasks(tasks, what: str) -> list[str]:
+    tasks = [tasks] if isinstance(tasks, str) else list(tasks)
+    for t in tasks:
+        if t not in TASKS:
+            raise ImportSourceError(f"{what}: a task is one of {', '.join(TASKS)}, "
+                                    f"got {t!r}")
+    return tasks
+
+
+def _scope(node) -> str:
+    """Attribute path of the user module whose forward made ``node`` ("" at the top)."""
+    stack = node.meta.get("nn_module_stack") or {}
+    return next(reversed(stack), "") if stack else ""
+
+
+def _fetch(gm, target: str):
+    obj = gm
+    for part in target.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _has_state(module) -> bool:
+    return any(True for _ in module.parameters()) or any(True for _ in module.buffers())
+
+
+def _module_name(m) -> str:
+    cls = type(m)
+    if cls.__module__.startswith("torch.nn"):
+        return f"nn.{cls.__name__}"
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _first_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0][:400] if lines else type(e).__name__
+
+
+def _doc(module) -> str:
+    cls = type(module)
+    if cls.__module__.startswith("torch.") or not cls.__doc__:
+        return ""
+    paragraphs = inspect.cleandoc(cls.__doc__).split("\n\n")
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())
+
+
+_STRATA_TITLE = re.compile(r'^"""(?P<title>.*): a network designed in Strata\.$')
+
+
+def _strata_title(path: Path) -> str | None:
+    """The document name a Strata export wrote into its module docstring."""
+    try:
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+    except (OSError, IndexError, UnicodeDecodeError):
+        return None
+    m = _STRATA_TITLE.match(first)
+    return m["title"].replace("\\\\", "\\") if m else None
+
+
+__all__ = ["ImportResult", "StrataError", "import_file", "import_module", "load_weights"]
