@@ -13,6 +13,7 @@ first adapted to the Output's task (``DatasetBundle.for_task``) and only then co
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -51,7 +52,8 @@ def check_dataset(analysis_or_doc: Analysis | Document, bundle: DatasetBundle) -
         for k, (node_id, shape, dtype) in enumerate(
                 zip(inputs, bundle.input_shapes, bundle.input_dtypes)):
             node = doc.nodes[node_id]
-            which = name if bundle.input_count == 1 else f"{name}'s input {k + 1}"
+            which = name if bundle.input_count == 1 else (
+                f"{name} (input {k + 1} of {bundle.input_count})")
             wanted_shape = _input_shape(analysis, node_id)
             wanted_dtype = analysis.shapes[node_id].params.get("dtype", "float")
             if tuple(shape) != tuple(wanted_shape):
@@ -104,17 +106,19 @@ def check_dataset(analysis_or_doc: Analysis | Document, bundle: DatasetBundle) -
 
 
 def prepare_dataset(analysis_or_doc: Analysis | Document,
-                    setup: TrainingSetup | None = None) -> DatasetBundle:
+                    setup: TrainingSetup | None = None,
+                    base_dir: str | Path | None = None) -> DatasetBundle:
     """Load the setup's dataset, shape its targets for the network's Output and check it.
 
     The one call the engine needs before training: raises ``DatasetError`` for a bad
     dataset or file, ``DatasetMismatch`` listing every way it does not fit the network,
-    ``SetupError`` when the chosen loss does not fit the Output's task.
+    ``SetupError`` when the chosen loss does not fit the Output's task. ``base_dir``
+    (the network file's folder) anchors a relative data file path.
     """
     analysis = _analysis(analysis_or_doc)
     setup = setup or TrainingSetup.from_document(analysis.doc)
     bundle = load_dataset(setup.dataset, seed=setup.seed, val_fraction=setup.val_fraction,
-                          test_fraction=setup.test_fraction)
+                          test_fraction=setup.test_fraction, base_dir=base_dir)
     _, outputs = _ends(analysis)
     if len(outputs) == 1:
         task = analysis.shapes[outputs[0]].params.get("task", "classification")

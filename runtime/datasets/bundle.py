@@ -66,6 +66,9 @@ class DatasetBundle:
     # None where the input is used as it comes.
     input_mean: list[torch.Tensor | None] = field(default_factory=list)
     input_std: list[torch.Tensor | None] = field(default_factory=list)
+    # Which examples of the source (rows of a CSV, files in sorted order, generated
+    # examples) each split holds, in the split's order.
+    indices: dict[str, torch.Tensor] = field(default_factory=dict)
 
     # ------------------------------------------------------------- access
     def split(self, name: str) -> TensorSplit:
@@ -232,4 +235,4 @@ def make_bundle(name: str, inputs: list[np.ndarray], target: np.ndarray, task: s
         num_classes=num_classes, class_names=names, target_shape=target_shape,
         display_name=display_name or name, options=dict(options or {}),
         feature_names=list(feature_names or []), extent=extent, input_mean=means,
-        input_std=stds)
+        input_std=stds, indices=idx)

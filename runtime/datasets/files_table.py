@@ -48,7 +48,7 @@ def _targets(values: list, numeric: bool, task: str, where: str,
     if task == "regression":
         if not numeric:
             first = next(i for i, v in enumerate(values) if not _is_number(v))
-            at = f" ({where_row(first)})" if where_row else ""
+            at = f" in {where_row(first)}" if where_row else ""
             raise DatasetError(
                 f"{where} holds text ({values[first]!r}{at}), which cannot be "
                 "regressed; set the dataset's task to classification")
@@ -235,7 +235,7 @@ def read_npz(path: Path, task: str, x_dtype: str):
         raise DatasetError(f"NumPy file '{name}': 'X' holds {len(x)} examples but 'y' "
                            f"holds {len(y)}; they must have the same length")
     if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
-        bad = int(np.flatnonzero(~np.isfinite(x.reshape(len(x), -1)).any(axis=1))[0])
+        bad = int(np.flatnonzero((~np.isfinite(x.reshape(len(x), -1))).any(axis=1))[0])
         raise DatasetError(f"NumPy file '{name}': array 'X' holds NaN or infinite "
                            f"values (first in example {bad})")
     if x_dtype == "long":
