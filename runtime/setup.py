@@ -14,11 +14,11 @@ optimizer step, never per epoch, so that every schedule is driven the same way.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Any
 
-from graph.errors import StrataError
+from graph.catalog import ParamSpec
+from graph.errors import ParamError, StrataError
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
@@ -32,6 +32,49 @@ AUTO_LOSS = {"classification": "cross_entropy", "binary": "bce_with_logits",
              "regression": "mse"}
 LOSS_TASKS = {"cross_entropy": ("classification",), "bce_with_logits": ("binary",),
               "mse": ("regression",)}
+
+
+# Every setting but ``dataset`` and ``watch`` as a ParamSpec, the declaration the layer
+# inspector is built from: the training panel builds its form from these, and values are
+# checked (and refused, in the same words) by them.
+SETTINGS: tuple[ParamSpec, ...] = (
+    ParamSpec("val_fraction", "float", 0.2, "Share of the examples kept for validation, "
+              "measured after every epoch.", min=0.0, max=0.9),
+    ParamSpec("test_fraction", "float", 0.1, "Share held out for a final test, used only "
+              "when you ask for it.", min=0.0, max=0.9),
+    ParamSpec("batch_size", "int", 64, "Examples per optimizer step.", min=1),
+    ParamSpec("epochs", "int", 10, "Passes over the training split.", min=1),
+    ParamSpec("optimizer", "choice", "adam", "How the weights follow their gradients: SGD "
+              "with momentum, Adam, AdamW (decoupled weight decay) or RMSprop.",
+              choices=OPTIMIZERS),
+    ParamSpec("lr", "float", 1e-3, "Learning rate: the size of each step (above 0).",
+              min=0.0, max=10.0),
+    ParamSpec("weight_decay", "float", 0.0, "Pulls weights towards zero; 0 to turn off.",
+              min=0.0),
+    ParamSpec("momentum", "float", 0.9, "Momentum of SGD and RMSprop.", min=0.0, max=1.0,
+              max_exclusive=True),
+    ParamSpec("schedule", "choice", "none", "How the learning rate changes over the run: "
+              "constant, step decay, cosine decay to 0, or one cycle (warm up, then "
+              "decay).", choices=SCHEDULES),
+    ParamSpec("step_size", "int", 10, "Step schedule: epochs between decays.", min=1),
+    ParamSpec("gamma", "float", 0.1, "Step schedule: factor applied at each decay.",
+              min=0.0, max=1.0),
+    ParamSpec("loss", "choice", "auto", "auto picks the loss from the Output's task: "
+              "cross-entropy, binary cross-entropy with logits, or mean squared error.",
+              choices=LOSSES),
+    ParamSpec("grad_clip", "float", None, "Clip the total gradient norm to this value; "
+              "empty for no clipping.", min=0.0, optional=True),
+    ParamSpec("seed", "int", 0, "Seeds the data, the split, the initial weights and the "
+              "shuffling: same seed, same run.", min=0),
+    ParamSpec("device", "choice", "auto", "auto picks CUDA, then Apple MPS, then the CPU.",
+              choices=DEVICES),
+    ParamSpec("sample_every", "int", 10, "Record layer statistics every this many steps.",
+              min=1),
+)
+# Settings whose lower bound is open (ParamSpec bounds are closed).
+POSITIVE = {"lr": "a number > 0", "val_fraction": "a fraction above 0 (validation "
+            "runs every epoch)", "gamma": "a number > 0", "grad_clip": "a positive "
+            "number, or nothing for no clipping"}
 
 
 class SetupError(StrataError):
@@ -229,45 +272,35 @@ def _flatten(raw: dict) -> dict:
 
 
 def _refuse(key: str, expected: str, value: Any) -> SetupError:
-    return SetupError(f"Received an invalid value for the training setting `{key}`, "
-                      f"expected {expected}. Received: {key}={value!r}", key)
-
-
-def _int(key: str, value: Any, low: int) -> int:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise _refuse(key, f"an integer >= {low}", value)
-    return value
-
-
-def _number(key: str, value: Any, low: float, high: float, *, low_open=False,
-            high_open=False, words: str = "") -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if ok:
-        value = float(value)
-        ok = math.isfinite(value) and (value > low if low_open else value >= low) and (
-            value < high if high_open else value <= high)
-    if not ok:
-        if not words:
-            lo = ">" if low_open else ">="
-            hi = "<" if high_open else "<="
-            words = (f"a number {lo} {low:g}" if math.isinf(high)
-                     else f"a number {lo} {low:g} and {hi} {high:g}")
-        raise _refuse(key, words, value)
-    return value
-
-
-def _choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise _refuse(key, "one of " + ", ".join(choices), value)
-    return value
+    return SetupError(f"Received an invalid value for `{key}`, expected {expected}. "
+                      f"Received: {key}={value!r}", key)
 
 
 def _checked(s: TrainingSetup) -> dict[str, Any]:
-    inf = math.inf
-    out: dict[str, Any] = {}
-    dataset = s.dataset
+    out: dict[str, Any] = {"dataset": _checked_dataset(s.dataset)}
+    for spec in SETTINGS:
+        raw = getattr(s, spec.name)
+        try:
+            value = spec.check(raw)
+        except ParamError as e:
+            raise SetupError(str(e), spec.name) from None
+        if spec.name in POSITIVE and value is not None and value <= 0:
+            raise _refuse(spec.name, POSITIVE[spec.name], raw)
+        out[spec.name] = value
+    if out["val_fraction"] + out["test_fraction"] > 0.9:
+        raise SetupError(
+            f"val_fraction + test_fraction = "
+            f"{out['val_fraction'] + out['test_fraction']:g} leaves less than 10% of the "
+            "data for training; lower one of them", "val_fraction")
+    watch = s.watch
+    if isinstance(watch, str) or not isinstance(watch, (list, tuple)) or not all(
+            isinstance(w, str) for w in watch):
+        raise _refuse("watch", "a list of node ids (empty to watch every layer)", watch)
+    out["watch"] = tuple(watch)
+    return out
+
+
+def _checked_dataset(dataset: Any) -> dict:
     if isinstance(dataset, str):
         dataset = {"name": dataset}
     if not isinstance(dataset, dict) or not isinstance(dataset.get("name"), str):
@@ -276,38 +309,6 @@ def _checked(s: TrainingSetup) -> dict[str, Any]:
     from .datasets import DatasetError, check_spec
 
     try:
-        out["dataset"] = check_spec(dataset)
+        return check_spec(dataset)
     except DatasetError as e:
         raise SetupError(f"In the training setting `dataset`: {e}", "dataset") from None
-    out["val_fraction"] = _number("val_fraction", s.val_fraction, 0.0, 0.9,
-                                  low_open=True, words="a fraction above 0 and at most "
-                                  "0.9 (validation runs every epoch)")
-    out["test_fraction"] = _number("test_fraction", s.test_fraction, 0.0, 0.9,
-                                   words="a fraction from 0 to 0.9")
-    if out["val_fraction"] + out["test_fraction"] > 0.9:
-        raise SetupError(
-            f"val_fraction + test_fraction = "
-            f"{out['val_fraction'] + out['test_fraction']:g} leaves less than 10% of the "
-            "data for training; lower one of them", "val_fraction")
-    out["batch_size"] = _int("batch_size", s.batch_size, 1)
-    out["epochs"] = _int("epochs", s.epochs, 1)
-    out["optimizer"] = _choice("optimizer", s.optimizer, OPTIMIZERS)
-    out["lr"] = _number("lr", s.lr, 0.0, 10.0, low_open=True)
-    out["weight_decay"] = _number("weight_decay", s.weight_decay, 0.0, inf)
-    out["momentum"] = _number("momentum", s.momentum, 0.0, 1.0, high_open=True)
-    out["schedule"] = _choice("schedule", s.schedule, SCHEDULES)
-    out["step_size"] = _int("step_size", s.step_size, 1)
-    out["gamma"] = _number("gamma", s.gamma, 0.0, 1.0, low_open=True)
-    out["loss"] = _choice("loss", s.loss, LOSSES)
-    if s.grad_clip is not None:
-        out["grad_clip"] = _number("grad_clip", s.grad_clip, 0.0, inf, low_open=True,
-                                   words="a positive number, or null for no clipping")
-    out["seed"] = _int("seed", s.seed, 0)
-    out["device"] = _choice("device", s.device, DEVICES)
-    out["sample_every"] = _int("sample_every", s.sample_every, 1)
-    watch = s.watch
-    if isinstance(watch, str) or not isinstance(watch, (list, tuple)) or not all(
-            isinstance(w, str) for w in watch):
-        raise _refuse("watch", "a list of node ids (empty to watch every layer)", watch)
-    out["watch"] = tuple(watch)
-    return out

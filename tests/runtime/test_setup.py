@@ -79,21 +79,21 @@ def test_every_example_document_has_a_valid_setup():
     ("epochs", 2.5, "an integer >= 1"),
     ("batch_size", "64", "an integer >= 1"),
     ("lr", 0, "a number > 0"),
-    ("lr", float("nan"), "a number > 0"),
-    ("lr", -0.1, "a number > 0"),
+    ("lr", float("nan"), "a finite number"),
+    ("lr", -0.1, "a number from 0 to 10"),
     ("weight_decay", -1, "a number >= 0"),
-    ("momentum", 1.0, "< 1"),
+    ("momentum", 1.0, "not including) 1"),
     ("optimizer", "adagrad", "one of sgd, adam, adamw, rmsprop"),
     ("schedule", "linear", "one of none, step, cosine, onecycle"),
     ("loss", "hinge", "one of auto, cross_entropy, bce_with_logits, mse"),
     ("device", "tpu", "one of auto, cpu, cuda, mps"),
-    ("grad_clip", 0, "a positive number, or null"),
+    ("grad_clip", 0, "a positive number, or nothing"),
     ("seed", -1, "an integer >= 0"),
     ("sample_every", 0, "an integer >= 1"),
     ("gamma", 0, "a number > 0"),
     ("step_size", 0, "an integer >= 1"),
     ("val_fraction", 0, "a fraction above 0"),
-    ("test_fraction", 1.0, "a fraction from 0 to 0.9"),
+    ("test_fraction", 1.0, "from 0 to 0.9"),
     ("watch", "fc1", "a list of node ids"),
     ("dataset", 3, 'a mapping with a "name"'),
 ])
@@ -215,3 +215,16 @@ def test_devices(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert available_devices() == ["cuda", "mps", "cpu"]
     assert resolve_device("auto") == torch.device("cuda")
+
+
+def test_settings_declarations_match_the_dataclass():
+    import dataclasses
+
+    from runtime.setup import SETTINGS
+
+    fields = {f.name: f.default for f in dataclasses.fields(TrainingSetup)}
+    declared = {p.name: p.default for p in SETTINGS}
+    assert set(fields) - set(declared) == {"dataset", "watch"}
+    for name, default in declared.items():
+        assert fields[name] == default, name
+        assert next(p for p in SETTINGS if p.name == name).help
