@@ -17,7 +17,7 @@ from PySide6.QtGui import QUndoStack
 
 import graph
 from graph import Analysis, Analyzer, Document, Edge
-from graph.errors import ParamError, StrataError
+from graph.errors import StrataError
 from graph.layout import layered_positions
 
 from .commands import (
@@ -151,6 +151,46 @@ class DocumentController(QObject):
         # A wire that would close a loop is refused up front.
         return not _reaches(doc, target, source)
 
+    def connectable_ports(self, node_id: str, port: str,
+                          from_output: bool = True) -> set[tuple[str, str]]:
+        """Every (node, port) a wire dragged from ``node_id.port`` may end on.
+
+        Dragging from an output, that is every input port of a node that does not feed
+        ``node_id`` (or a loop would close); dragging from an input, every output of a
+        node ``node_id`` does not feed. One graph walk, so it stays instant on large
+        networks, where calling ``can_connect`` per port would not.
+        """
+        doc = self.document
+        if node_id not in doc.nodes:
+            return set()
+        if from_output:
+            blocked = _upstream(doc, node_id) | {node_id}
+            wired = {(e.target, e.target_port) for e in doc.edges_from(node_id)
+                     if e.source_port == port}
+            return {(n.id, p) for n in doc.nodes.values() if n.id not in blocked
+                    for p in n.spec.input_names(n.params) if (n.id, p) not in wired}
+        blocked = _downstream(doc, node_id) | {node_id}
+        wired = {(e.source, e.source_port) for e in doc.edges_into(node_id)
+                 if e.target_port == port}
+        return {(n.id, p) for n in doc.nodes.values() if n.id not in blocked
+                for p in n.spec.output_names(n.params) if (n.id, p) not in wired}
+
+    def add_node_connected(self, type_name: str, position, source=None,
+                           target=None) -> str:
+        """Add a layer wired to ``source`` (node, output port) feeding it, or feeding
+        ``target`` (node, input port): one undo step, as after dropping a wire on empty
+        canvas and choosing a layer."""
+        spec = graph.get_spec(type_name)
+        self.undo_stack.beginMacro(f"Add {spec.display_name}")
+        node_id = self.add_node(type_name, position)
+        node = self.document.node(node_id)
+        if source is not None and spec.inputs:
+            self.connect(source[0], source[1], node_id, spec.input_names(node.params)[0])
+        if target is not None and spec.outputs:
+            self.connect(node_id, spec.output_names(node.params)[0], target[0], target[1])
+        self.undo_stack.endMacro()
+        return node_id
+
     def connect(self, source: str, source_port: str, target: str, target_port: str) -> Edge:
         """Wire an output to an input; an occupied input port gets its old wire replaced."""
         edge = Edge(source, source_port, target, target_port)
@@ -280,6 +320,31 @@ class DocumentController(QObject):
 
     def duplicate(self, node_ids) -> list[str]:
         return self.paste(self.copy_nodes(node_ids))
+
+
+def _upstream(doc: Document, start: str) -> set[str]:
+    feeds: dict[str, list[str]] = {}
+    for e in doc.edges:
+        feeds.setdefault(e.target, []).append(e.source)
+    return _walk(feeds, start)
+
+
+def _downstream(doc: Document, start: str) -> set[str]:
+    fed: dict[str, list[str]] = {}
+    for e in doc.edges:
+        fed.setdefault(e.source, []).append(e.target)
+    return _walk(fed, start)
+
+
+def _walk(neighbours: dict[str, list[str]], start: str) -> set[str]:
+    seen: set[str] = set()
+    stack = list(neighbours.get(start, ()))
+    while stack:
+        n = stack.pop()
+        if n not in seen:
+            seen.add(n)
+            stack.extend(neighbours.get(n, ()))
+    return seen
 
 
 def _reaches(doc: Document, start: str, goal: str) -> bool:

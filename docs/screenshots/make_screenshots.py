@@ -1,0 +1,81 @@
+"""Regenerate the editor screenshots: ``python docs/screenshots/make_screenshots.py``.
+
+Opens the main window offscreen with each example network, waits until the generated
+code, the analysis and the parameter count are shown, and saves the window as
+``editor_<example>.png`` (and ``editor_<example>_dark.png`` for a few, in the dark theme).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+HERE = Path(__file__).resolve().parent
+# A layer to select in each picture, so the inspector shows a layer's form.
+SELECT = {"shapes_cnn": "conv2", "residual_cnn": "skip1", "transformer_classifier": "encoder",
+          "two_input_concat": "join"}
+DARK = ("residual_cnn", "transformer_classifier", "two_input_concat")
+
+
+def settle(app, ready, timeout: float = 30.0) -> None:
+    """Let the window finish its deferred work (code preview, parameter count, device
+    probe): process events until ``ready()`` holds, then a little longer."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not ready() and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.02)
+    end = time.monotonic() + 0.6
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def main() -> int:
+    from PySide6.QtCore import QSettings
+
+    from studio.app import create_application
+    from studio.main_window import MainWindow
+    from studio.window_files import examples
+
+    app = create_application()
+    with tempfile.TemporaryDirectory() as tmp:
+        for dark in (False, True):
+            settings = QSettings(str(Path(tmp) / f"settings_{dark}.ini"),
+                                 QSettings.Format.IniFormat)
+            settings.setValue("view/theme", "dark" if dark else "light")
+            window = MainWindow(settings=settings, autosave_dir=Path(tmp) / "recovery")
+            window.resize(1920, 1080)
+            window.show()
+            for path in examples():
+                if dark and path.stem not in DARK:
+                    continue
+                window.files.open_example(path)
+                doc = window.controller.document
+                label = SELECT.get(path.stem)
+                node = doc.find_label(label) if label else None
+                window.controller.select([node.id] if node else [])
+                window.view.show_document()
+                view = window.view
+                visible = view.mapToScene(view.viewport().rect()).boundingRect()
+                if node is not None and not visible.contains(view.network_scene.nodes_rect()):
+                    view.center_on_node(node.id)  # too long to fit: show the chosen layer
+                status = window.status
+                settle(app, lambda s=status: "\u2026" not in s.params.text() + s.device.text())
+                name = f"editor_{path.stem}{'_dark' if dark else ''}.png"
+                window.grab().save(str(HERE / name))
+                print(f"wrote {HERE / name}")
+            window.controller.undo_stack.setClean()
+            window.close()
+            window.deleteLater()
+            app.processEvents()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""An overview of the whole network in the view's corner, for large networks.
+
+It paints one small rectangle per card (in its category colour) and the visible part of
+the scene; clicking or dragging in it moves the view there. It reads positions from the
+scene's items and hides itself while the whole network is already in view.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QWidget
+
+from studio import resources
+
+SIZE = (180, 110)
+MARGIN = 12
+
+
+class Minimap(QWidget):
+    def __init__(self, view) -> None:
+        super().__init__(view)
+        self.view = view
+        self.enabled = True
+        self.resize(*SIZE)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip("Overview: click or drag to move the view")
+        view.network_scene.contents_changed.connect(self.refresh)
+        self.hide()
+
+    def set_enabled(self, on: bool) -> None:
+        self.enabled = on
+        self.refresh()
+
+    def reposition(self) -> None:
+        vp = self.view.viewport().geometry()
+        self.move(vp.right() - self.width() - MARGIN, vp.bottom() - self.height() - MARGIN)
+
+    def refresh(self) -> None:
+        """Repaint, showing the overview only while part of the network is out of view."""
+        scene = self.view.network_scene
+        nodes = scene.nodes_rect()
+        visible = self.view.mapToScene(self.view.viewport().rect()).boundingRect()
+        needed = self.enabled and not nodes.isNull() and not visible.contains(nodes)
+        if needed != self.isVisible():
+            self.setVisible(needed)
+            if needed:
+                self.reposition()
+                self.raise_()
+        self.update()
+
+    def _mapping(self) -> tuple[QRectF, float, QPointF]:
+        world = self.view.network_scene.nodes_rect().adjusted(-80, -80, 80, 80)
+        inner = QRectF(self.rect()).adjusted(6, 6, -6, -6)
+        scale = min(inner.width() / max(world.width(), 1.0),
+                    inner.height() / max(world.height(), 1.0))
+        offset = QPointF(inner.center().x() - world.center().x() * scale,
+                         inner.center().y() - world.center().y() * scale)
+        return world, scale, offset
+
+    def paintEvent(self, event) -> None:
+        theme = resources.current()
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        background = QColor(theme.base)
+        background.setAlpha(235)
+        painter.setPen(QPen(theme.color("border"), 1))
+        painter.setBrush(background)
+        painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
+        _world, scale, offset = self._mapping()
+        painter.setPen(Qt.PenStyle.NoPen)
+        for item in self.view.network_scene.nodes.values():
+            r = item.sceneBoundingRect()
+            painter.setBrush(resources.category_color(item.face.category))
+            painter.drawRect(QRectF(r.x() * scale + offset.x(), r.y() * scale + offset.y(),
+                                    max(r.width() * scale, 2.0), max(r.height() * scale, 2.0)))
+        visible = self.view.mapToScene(self.view.viewport().rect()).boundingRect()
+        frame = QRectF(visible.x() * scale + offset.x(), visible.y() * scale + offset.y(),
+                       visible.width() * scale, visible.height() * scale)
+        accent = theme.color("accent")
+        painter.setPen(QPen(accent, 1.5))
+        fill = QColor(accent)
+        fill.setAlpha(30)
+        painter.setBrush(fill)
+        painter.drawRect(frame.intersected(QRectF(self.rect()).adjusted(1, 1, -1, -1)))
+        painter.end()
+
+    def _go(self, pos: QPointF) -> None:
+        _world, scale, offset = self._mapping()
+        self.view.centerOn((pos.x() - offset.x()) / scale, (pos.y() - offset.y()) / scale)
+
+    def mousePressEvent(self, event) -> None:
+        self._go(event.position())
+
+    def mouseMoveEvent(self, event) -> None:
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self._go(event.position())

@@ -1,0 +1,369 @@
+"""A layer drawn as a card: category-coloured header, type and key parameters, ports.
+
+The item holds its node id plus a display cache (``NodeFace``) that the scene rebuilds
+from the document on ``params_changed``/``label_changed``; it never edits anything. Ports
+are painted by the card itself rather than being child items, which keeps a 1,000-node
+scene at one item per layer. The error/warning badge is a child that ignores the view's
+transformation, so the mark keeps its on-screen size at every zoom level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPainterPath,
+    QPen,
+)
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
+
+from studio import resources
+
+WIDTH = 140.0
+HEADER = 24.0
+ROW = 17.0
+PAD_TOP = 5.0
+PAD_BOTTOM = 6.0
+PORT_RADIUS = 4.5
+PORT_HIT = 10.0  # generous, so ports are easy to grab when zoomed out
+RADIUS = 6.0
+
+# Below these zoom levels the card drops detail: text first, then everything but a block.
+LOD_TEXT = 0.55
+LOD_BLOCK = 0.3
+
+
+def _font(pixels: int, bold: bool = False) -> QFont:
+    font = resources.ui_font()
+    font.setPixelSize(pixels)
+    font.setBold(bold)
+    return font
+
+
+TITLE_FONT = None
+BODY_FONT = None
+PORT_FONT = None
+
+
+def fonts() -> tuple[QFont, QFont, QFont]:
+    """Created on first paint: a QFont needs the application to exist."""
+    global TITLE_FONT, BODY_FONT, PORT_FONT
+    if TITLE_FONT is None:
+        TITLE_FONT, BODY_FONT, PORT_FONT = _font(12, True), _font(11), _font(9)
+    return TITLE_FONT, BODY_FONT, PORT_FONT
+
+
+def format_value(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return " \u00d7 ".join(format_value(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if value is None:
+        return "auto"
+    return str(value)
+
+
+@dataclass
+class NodeFace:
+    """What a card shows, derived from the document node (never edited here)."""
+
+    title: str
+    type_name: str
+    category: str
+    params: list[tuple[str, str]]
+    inputs: list[str]
+    outputs: list[str]
+    help: str
+
+    @classmethod
+    def of(cls, node) -> NodeFace:
+        spec = node.spec
+        return cls(
+            title=node.label or spec.display_name,
+            type_name=spec.display_name,
+            category=spec.category,
+            params=[(p.name, format_value(node.params.get(p.name))) for p in spec.key_params],
+            inputs=spec.input_names(node.params),
+            outputs=spec.output_names(node.params),
+            help=spec.help,
+        )
+
+    @property
+    def rows(self) -> int:
+        return max(1 + len(self.params), len(self.inputs), len(self.outputs))
+
+    @property
+    def height(self) -> float:
+        return HEADER + PAD_TOP + ROW * self.rows + PAD_BOTTOM
+
+
+def port_y(index: int) -> float:
+    return HEADER + PAD_TOP + ROW * index + ROW / 2
+
+
+class BadgeItem(QGraphicsItem):
+    """A round ``!`` mark in screen pixels: red for errors, amber for warnings."""
+
+    SIZE = 16.0
+
+    def __init__(self, parent: QGraphicsItem) -> None:
+        super().__init__(parent)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.severity = "error"
+        self.setZValue(2)
+
+    def boundingRect(self) -> QRectF:
+        s = self.SIZE
+        return QRectF(-s / 2 - 1, -s / 2 - 1, s + 2, s + 2)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        theme = resources.current()
+        colour = theme.color("error" if self.severity == "error" else "warning")
+        s = self.SIZE
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(theme.color("card"), 1.5))
+        painter.setBrush(colour)
+        painter.drawEllipse(QRectF(-s / 2, -s / 2, s, s))
+        painter.setPen(QPen(QColor("white"), 2.0, Qt.PenStyle.SolidLine,
+                            Qt.PenCapStyle.RoundCap))
+        painter.drawLine(QPointF(0, -4.0), QPointF(0, 1.5))
+        painter.drawPoint(QPointF(0, 4.5))
+
+
+class NodeItem(QGraphicsItem):
+    def __init__(self, node_id: str, face: NodeFace) -> None:
+        super().__init__()
+        self.node_id = node_id
+        self.face = face
+        self.wires: list = []  # WireItems touching this node, kept by the scene
+        self.severity: str | None = None
+        self.problem_text = ""
+        # Port keys such as "in:in1" or "out:out".
+        self.highlighted: set[str] = set()  # ports that accept the wire being dragged
+        self.connected: set[str] = set()
+        self.hover_port: str | None = None
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        self.setAcceptHoverEvents(True)
+        # Repaints during pans and moves come from the cache; text is drawn again only
+        # when the zoom or the card changes.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.badge = BadgeItem(self)
+        self.badge.setPos(WIDTH - 2, 0)
+        self.badge.hide()
+        self._update_tooltip()
+
+    # ---------------------------------------------------------------- updates
+    def set_face(self, face: NodeFace) -> None:
+        if face == self.face:
+            return
+        self.prepareGeometryChange()
+        self.face = face
+        self._update_tooltip()
+        self.update()
+        for wire in self.wires:
+            wire.adjust()
+
+    def set_problems(self, severity: str | None, text: str) -> None:
+        if (severity, text) == (self.severity, self.problem_text):
+            return
+        self.severity, self.problem_text = severity, text
+        self.badge.setVisible(severity is not None)
+        if severity:
+            self.badge.severity = severity
+            self.badge.setToolTip(text)
+            self.badge.update()
+        self._update_tooltip()
+        self.update()
+
+    def set_highlighted(self, ports: set[str]) -> None:
+        if ports != self.highlighted:
+            self.highlighted = set(ports)
+            self.update()
+
+    def set_connected(self, ports: set[str]) -> None:
+        if ports != self.connected:
+            self.connected = set(ports)
+            self.update()
+
+    def _update_tooltip(self) -> None:
+        f = self.face
+        tip = f"<b>{escape(f.title)}</b> ({escape(f.type_name)})<br>{escape(f.help)}"
+        if self.problem_text:
+            tip += f"<br><br>{self.problem_text}"
+        self.setToolTip(tip)
+
+    # ---------------------------------------------------------------- geometry
+    def height(self) -> float:
+        return self.face.height
+
+    def card_rect(self) -> QRectF:
+        return QRectF(0, 0, WIDTH, self.face.height)
+
+    def boundingRect(self) -> QRectF:
+        m = PORT_RADIUS + 3
+        return QRectF(-m, -3, WIDTH + 2 * m, self.face.height + 6)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(self.boundingRect(), RADIUS, RADIUS)
+        return path
+
+    def port_pos(self, kind: str, name: str) -> QPointF:
+        """Item coordinates of a port (``kind`` is ``"in"`` or ``"out"``)."""
+        names = self.face.inputs if kind == "in" else self.face.outputs
+        index = names.index(name) if name in names else 0
+        return QPointF(0.0 if kind == "in" else WIDTH, port_y(index))
+
+    def port_scene_pos(self, kind: str, name: str) -> QPointF:
+        return self.mapToScene(self.port_pos(kind, name))
+
+    def port_at(self, pos: QPointF, reach: float = PORT_HIT) -> tuple[str, str] | None:
+        """The port nearest ``pos`` (item coordinates) within ``reach``."""
+        best, best_d = None, reach * reach
+        for kind, names in (("in", self.face.inputs), ("out", self.face.outputs)):
+            for name in names:
+                p = self.port_pos(kind, name)
+                d = (p.x() - pos.x()) ** 2 + (p.y() - pos.y()) ** 2
+                if d <= best_d:
+                    best, best_d = (kind, name), d
+        return best
+
+    # ---------------------------------------------------------------- events
+    def itemChange(self, change, value):
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            for wire in self.wires:
+                wire.adjust()
+        elif change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
+            self.update()
+        return super().itemChange(change, value)
+
+    def hoverMoveEvent(self, event) -> None:
+        hit = self.port_at(event.pos())
+        name = f"{hit[0]}:{hit[1]}" if hit else None
+        if name != self.hover_port:
+            self.hover_port = name
+            self.setCursor(Qt.CursorShape.CrossCursor if hit else Qt.CursorShape.ArrowCursor)
+            self.update()
+
+    def hoverLeaveEvent(self, event) -> None:
+        if self.hover_port:
+            self.hover_port = None
+            self.update()
+
+    # ---------------------------------------------------------------- painting
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        theme = resources.current()
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        face = self.face
+        rect = self.card_rect()
+        colour = resources.category_color(face.category)
+        selected = self.isSelected()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+
+        if lod < LOD_BLOCK:  # a coloured block is all one can see from this far
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(colour)
+            painter.drawRect(rect)
+            self._paint_outline(painter, rect, theme, selected)
+            return
+
+        # Card with a coloured header.
+        painter.setPen(QPen(theme.color("card_border"), 1.0))
+        painter.setBrush(theme.color("card"))
+        painter.drawRoundedRect(rect, RADIUS, RADIUS)
+        header = QPainterPath()
+        header.addRoundedRect(QRectF(0, 0, WIDTH, HEADER + RADIUS), RADIUS, RADIUS)
+        clip = QPainterPath()
+        clip.addRect(QRectF(0, 0, WIDTH, HEADER))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        painter.drawPath(header.intersected(clip))
+
+        title_font, body_font, port_font = fonts()
+        if lod >= LOD_TEXT:
+            painter.setFont(title_font)
+            painter.setPen(QColor("white"))
+            text_rect = QRectF(10, 0, WIDTH - 20, HEADER)
+            painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                             QFontMetricsF(title_font).elidedText(
+                                 face.title, Qt.TextElideMode.ElideRight, text_rect.width()))
+            self._paint_body(painter, theme, body_font, port_font)
+
+        self._paint_ports(painter, theme, colour)
+        self._paint_outline(painter, rect, theme, selected)
+
+    def _paint_body(self, painter: QPainter, theme, body_font: QFont, port_font: QFont) -> None:
+        face = self.face
+        many_inputs = len(face.inputs) > 1
+        left = 34.0 if many_inputs else 11.0
+        right = WIDTH - 11.0
+        metrics = QFontMetricsF(body_font)
+        painter.setFont(body_font)
+        painter.setPen(theme.color("muted"))
+        y = HEADER + PAD_TOP
+        painter.drawText(QRectF(left, y, right - left, ROW), Qt.AlignmentFlag.AlignVCenter,
+                         metrics.elidedText(face.type_name, Qt.TextElideMode.ElideRight,
+                                            right - left))
+        for i, (name, value) in enumerate(face.params, start=1):
+            row = QRectF(left, y + ROW * i, right - left, ROW)
+            name_width = min(metrics.horizontalAdvance(name), row.width() * 0.45)
+            value_width = min(metrics.horizontalAdvance(value) + 2,
+                              row.width() - name_width - 6)
+            painter.setPen(theme.color("muted"))
+            painter.drawText(row.adjusted(0, 0, -value_width - 6, 0),
+                             Qt.AlignmentFlag.AlignVCenter,
+                             metrics.elidedText(name, Qt.TextElideMode.ElideRight,
+                                                row.width() - value_width - 6))
+            painter.setPen(theme.color("card_text"))
+            painter.drawText(row, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                             metrics.elidedText(value, Qt.TextElideMode.ElideRight,
+                                                value_width))
+        if many_inputs:
+            painter.setFont(port_font)
+            painter.setPen(theme.color("muted"))
+            for i, name in enumerate(face.inputs):
+                painter.drawText(QRectF(8, port_y(i) - ROW / 2, 26, ROW),
+                                 Qt.AlignmentFlag.AlignVCenter, name)
+
+    def _paint_ports(self, painter: QPainter, theme, colour: QColor) -> None:
+        accent = theme.color("accent")
+        for kind, names in (("in", self.face.inputs), ("out", self.face.outputs)):
+            for name in names:
+                p = self.port_pos(kind, name)
+                key = f"{kind}:{name}"
+                lit = key in self.highlighted
+                radius = PORT_RADIUS + (1.5 if lit or self.hover_port == key else 0)
+                if lit:
+                    painter.setPen(QPen(accent, 2.0))
+                    painter.setBrush(QBrush(accent.lighter(150)))
+                else:
+                    painter.setPen(QPen(colour, 1.8))
+                    painter.setBrush(colour if key in self.connected else theme.color("card"))
+                painter.drawEllipse(p, radius, radius)
+
+    def _paint_outline(self, painter: QPainter, rect: QRectF, theme, selected: bool) -> None:
+        # Cosmetic pens keep their width in screen pixels, so the marks never vanish
+        # when the view is zoomed out.
+        if self.severity:
+            pen = QPen(theme.color("error" if self.severity == "error" else "warning"), 2.0)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(rect, RADIUS, RADIUS)
+        if selected:
+            pen = QPen(theme.color("accent"), 2.5)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(rect.adjusted(-2.5, -2.5, 2.5, 2.5), RADIUS + 2, RADIUS + 2)

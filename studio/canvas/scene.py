@@ -1,0 +1,229 @@
+"""The network scene: one card per node, one wire per edge, following the document.
+
+Items are created, moved and removed only in reaction to the controller's document
+events (``node_added``, ``edge_removed``, ``node_moved``...), so undo, redo, paste and
+edits from any panel all show up the same way. Analysis results (tensor shapes, problems)
+arrive with ``analysis_changed`` and only touch the items whose marks changed. The scene
+never edits the document; the view turns gestures into controller intents.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtCore import QRectF, QTimer, Signal
+from PySide6.QtWidgets import QGraphicsScene
+
+from graph import Edge
+
+from .node_item import NodeFace, NodeItem
+from .wire_item import WireItem
+
+SCENE_MARGIN = 2000.0
+ERROR_MARK, WARNING_MARK = "\u2716", "\u26a0"
+
+
+class NetworkScene(QGraphicsScene):
+    contents_changed = Signal()  # cards added, removed or moved (coalesced)
+
+    def __init__(self, controller, parent=None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.nodes: dict[str, NodeItem] = {}
+        self.wires: dict[Edge, WireItem] = {}
+        self._syncing_selection = False
+        self._bounds_timer = QTimer(self)
+        self._bounds_timer.setSingleShot(True)
+        self._bounds_timer.setInterval(0)
+        self._bounds_timer.timeout.connect(self._update_bounds)
+        controller.document_replaced.connect(self.rebuild)
+        controller.document_changed.connect(self._on_document_event)
+        controller.analysis_changed.connect(self.apply_analysis)
+        controller.selection_changed.connect(self._select_from_controller)
+        self.selectionChanged.connect(self._report_selection)
+        self.rebuild()
+
+    @property
+    def document(self):
+        return self.controller.document
+
+    # ---------------------------------------------------------------- building
+    def rebuild(self) -> None:
+        """Items for the whole document in one pass (a new or opened document)."""
+        self._syncing_selection = True
+        try:
+            self.clear()
+            self.nodes.clear()
+            self.wires.clear()
+            for node in self.document.nodes.values():
+                self._add_node(node.id)
+            for edge in self.document.edges:
+                self._add_wire(edge, refresh_ports=False)
+            for item in self.nodes.values():
+                self._refresh_connected(item)
+        finally:
+            self._syncing_selection = False
+        if self.controller.analysis is not None \
+                and self.controller.analysis.doc is self.document:
+            self.apply_analysis(self.controller.analysis)
+        self._update_bounds()
+
+    def _add_node(self, node_id: str) -> NodeItem:
+        node = self.document.nodes[node_id]
+        item = NodeItem(node_id, NodeFace.of(node))
+        item.setPos(*node.position)
+        self.addItem(item)
+        self.nodes[node_id] = item
+        return item
+
+    def _add_wire(self, edge: Edge, refresh_ports: bool = True) -> WireItem:
+        source, target = self.nodes[edge.source], self.nodes[edge.target]
+        wire = WireItem(edge, source, target)
+        self.addItem(wire)
+        self.wires[edge] = wire
+        source.wires.append(wire)
+        target.wires.append(wire)
+        if refresh_ports:
+            self._refresh_connected(source)
+            self._refresh_connected(target)
+        return wire
+
+    def _remove_wire(self, edge: Edge) -> None:
+        wire = self.wires.pop(edge, None)
+        if wire is None:
+            return
+        for end in (wire.source_item, wire.target_item):
+            if wire in end.wires:
+                end.wires.remove(wire)
+            self._refresh_connected(end)
+        self.removeItem(wire)
+
+    @staticmethod
+    def _refresh_connected(item: NodeItem) -> None:
+        keys = set()
+        for wire in item.wires:
+            if wire.source_item is item:
+                keys.add(f"out:{wire.edge.source_port}")
+            if wire.target_item is item:
+                keys.add(f"in:{wire.edge.target_port}")
+        item.set_connected(keys)
+
+    # ---------------------------------------------------------------- events
+    def _on_document_event(self, name: str, payload: dict) -> None:
+        doc = self.document
+        if name == "node_added":
+            self._add_node(payload["node_id"])
+            self._bounds_timer.start()
+        elif name == "node_removed":
+            item = self.nodes.pop(payload["node_id"], None)
+            if item is not None:
+                for wire in list(item.wires):
+                    self._remove_wire(wire.edge)
+                self.removeItem(item)
+            self._bounds_timer.start()
+        elif name == "edge_added":
+            self._add_wire(payload["edge"])
+        elif name == "edge_removed":
+            self._remove_wire(payload["edge"])
+        elif name in ("params_changed", "label_changed"):
+            item = self.nodes.get(payload["node_id"])
+            if item is not None:
+                item.set_face(NodeFace.of(doc.nodes[payload["node_id"]]))
+        elif name == "node_moved":
+            item = self.nodes.get(payload["node_id"])
+            if item is not None:
+                x, y = doc.nodes[payload["node_id"]].position
+                if (item.x(), item.y()) != (x, y):
+                    item.setPos(x, y)
+                self._bounds_timer.start()
+
+    def apply_analysis(self, analysis) -> None:
+        """Shapes on wires, badges on cards; only changed items repaint."""
+        if analysis is None or analysis.doc is not self.document:
+            return
+        marks: dict[str, list] = {}
+        for problem in analysis.problems:
+            for node_id in problem.node_ids[:1]:  # the node the problem is about
+                marks.setdefault(node_id, []).append(problem)
+        for node_id, item in self.nodes.items():
+            found = marks.get(node_id, [])
+            if not found:
+                item.set_problems(None, "")
+                continue
+            severity = "error" if any(p.is_error for p in found) else "warning"
+            text = "<br>".join(
+                f"{ERROR_MARK if p.is_error else WARNING_MARK} {escape(p.message)}"
+                + (f"<br><i>{escape(p.hint)}</i>" if p.hint else "") for p in found)
+            item.set_problems(severity, text)
+        shape_errors = {pid for pid, found in marks.items()
+                        if any(p.kind == "shape" for p in found)}
+        for edge, wire in self.wires.items():
+            tensor = analysis.edge_tensor(edge)
+            label = tensor.wire_label() if tensor is not None else ""
+            error = edge.target in shape_errors
+            tip = label
+            if error:
+                tip = "<br>".join(escape(p.message) for p in marks[edge.target]
+                                  if p.kind == "shape")
+            wire.set_state(label, error, tip)
+
+    # ---------------------------------------------------------------- selection
+    def _report_selection(self) -> None:
+        if self._syncing_selection:
+            return
+        self.controller.select(self.selected_node_ids())
+
+    def _select_from_controller(self, ids: list) -> None:
+        if set(ids) == set(self.selected_node_ids()):
+            return
+        wanted = set(ids)
+        self._syncing_selection = True
+        try:
+            for item in self.selectedItems():
+                if not (isinstance(item, NodeItem) and item.node_id in wanted):
+                    item.setSelected(False)
+            for node_id in ids:
+                item = self.nodes.get(node_id)
+                if item is not None:
+                    item.setSelected(True)
+        finally:
+            self._syncing_selection = False
+
+    def selected_node_ids(self) -> list[str]:
+        chosen = {i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)}
+        return [node_id for node_id in self.document.nodes if node_id in chosen]
+
+    def selected_edges(self) -> list[Edge]:
+        return [i.edge for i in self.selectedItems() if isinstance(i, WireItem)]
+
+    def select_all(self) -> None:
+        self._syncing_selection = True
+        try:
+            for item in self.nodes.values():
+                item.setSelected(True)
+        finally:
+            self._syncing_selection = False
+        self._report_selection()
+
+    # ---------------------------------------------------------------- geometry
+    def nodes_rect(self, node_ids=None) -> QRectF:
+        """Bounding rectangle of the cards (all, or ``node_ids``)."""
+        rect = QRectF()
+        items = (self.nodes.values() if node_ids is None
+                 else [self.nodes[i] for i in node_ids if i in self.nodes])
+        for item in items:
+            rect = rect.united(item.sceneBoundingRect())
+        return rect
+
+    def _update_bounds(self) -> None:
+        rect = self.nodes_rect()
+        if rect.isNull():
+            rect = QRectF(0, 0, 800, 600)
+        self.setSceneRect(rect.adjusted(-SCENE_MARGIN, -SCENE_MARGIN,
+                                        SCENE_MARGIN, SCENE_MARGIN))
+        self.contents_changed.emit()
+
+    def set_highlights(self, keys_by_node: dict[str, set[str]]) -> None:
+        """Light up the ports that accept the wire being dragged (empty: none)."""
+        for node_id, item in self.nodes.items():
+            item.set_highlighted(keys_by_node.get(node_id, set()))

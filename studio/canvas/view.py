@@ -1,0 +1,431 @@
+"""The network view: turns mouse and keyboard gestures on the scene into intents.
+
+Gestures and what they report to the controller:
+- drag from a port to a port: ``connect`` (valid target ports light up while dragging;
+  an occupied input gets its old wire replaced); drop on empty canvas: quick-add, then
+  ``add_node_connected``;
+- drag cards: they follow the cursor snapped to the grid; on release one ``move_nodes``
+  (one undo step);
+- click, Ctrl/Shift-click, rubber band: selection, mirrored to ``controller.select``;
+- middle button or Space+drag pans, the wheel zooms around the cursor;
+- a layer dropped from the palette, double-click or Tab: ``add_node`` at that spot.
+The view never edits the document or moves items for good: the scene follows the
+document's events.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QCursor, QMouseEvent, QPainter, QPen, QPolygonF
+from PySide6.QtWidgets import QGraphicsView
+
+from graph import Edge
+from graph.errors import StrataError
+from studio import resources
+from studio.panels.palette import LAYER_MIME
+
+from .minimap import Minimap
+from .node_item import HEADER, WIDTH, NodeItem
+from .quick_add import QuickAddPopup
+from .scene import NetworkScene
+from .wire_item import DragWireItem, WireItem
+
+GRID = 20.0
+MIN_ZOOM, MAX_ZOOM = 0.08, 3.0
+READABLE_ZOOM = 0.7  # opening a document never starts below this
+DRAG_START = 4  # pixels before a press on a card becomes a move
+
+
+def snap(value: float) -> float:
+    return round(value / GRID) * GRID
+
+
+class NetworkView(QGraphicsView):
+    node_activated = Signal(str)  # double-click on a card
+    zoom_changed = Signal(float)
+
+    def __init__(self, controller, scene: NetworkScene | None = None, parent=None) -> None:
+        self.controller = controller
+        super().__init__(parent)
+        # The view owns its scene, so the scene outlives every view callback while the
+        # window is torn down (a scene deleted first leaves the view painting freed items).
+        scene = scene or NetworkScene(controller, self)
+        self.setScene(scene)
+        self.network_scene = scene
+        self.setRenderHints(QPainter.RenderHint.Antialiasing
+                            | QPainter.RenderHint.TextAntialiasing)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setFrameShape(QGraphicsView.Shape.NoFrame)
+        # Panning and the minimap move around; scrollbars would only take room.
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._mode: str | None = None  # "pan", "move", "wire" while a gesture runs
+        self._press_pos = QPoint()
+        self._last_pos = QPoint()
+        self._space = False
+        self._moving: dict[str, QPointF] = {}  # node id -> position at press
+        self._anchor: NodeItem | None = None
+        self._moved = False
+        self._wire: DragWireItem | None = None
+        self._wire_from: tuple[str, str, bool] | None = None  # node, port, from output
+        self._targets: set[tuple[str, str]] = set()
+        self.quick_add: QuickAddPopup | None = None
+        self.minimap = Minimap(self)
+        controller.document_replaced.connect(self.show_document)
+
+    # ---------------------------------------------------------------- zoom & fit
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def set_zoom(self, value: float) -> None:
+        value = min(max(value, MIN_ZOOM), MAX_ZOOM)
+        factor = value / self.zoom()
+        if abs(factor - 1.0) > 1e-9:
+            self.scale(factor, factor)
+            self.zoom_changed.emit(value)
+            self.minimap.refresh()
+
+    def zoom_in(self) -> None:
+        self._zoom_at_centre(1.25)
+
+    def zoom_out(self) -> None:
+        self._zoom_at_centre(0.8)
+
+    def _zoom_at_centre(self, factor: float) -> None:
+        anchor = self.transformationAnchor()
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.set_zoom(self.zoom() * factor)
+        self.setTransformationAnchor(anchor)
+
+    def fit_rect(self, rect: QRectF, max_zoom: float = 1.0) -> None:
+        if rect.isNull():
+            return
+        rect = rect.adjusted(-40, -60, 40, 40)
+        view = self.viewport().rect()
+        scale = min(view.width() / rect.width(), view.height() / rect.height())
+        self.set_zoom(min(scale, max_zoom))
+        self.centerOn(rect.center())
+
+    def fit_all(self) -> None:
+        """Everything in view (never magnified beyond 100%)."""
+        self.fit_rect(self.network_scene.nodes_rect())
+
+    def show_document(self) -> None:
+        """The starting view of a document: all of it when that stays readable, else
+        its beginning (the inputs) at a readable zoom; the minimap shows the rest."""
+        rect = self.network_scene.nodes_rect()
+        if rect.isNull():
+            self.set_zoom(1.0)
+            self.centerOn(0, 0)
+            return
+        self.fit_rect(rect)
+        if self.zoom() < READABLE_ZOOM:
+            self.set_zoom(READABLE_ZOOM)
+            visible = self.mapToScene(self.viewport().rect()).boundingRect()
+            self.centerOn(rect.left() - 40 + visible.width() / 2, rect.center().y())
+
+    def center_on_node(self, node_id: str) -> None:
+        item = self.network_scene.nodes.get(node_id)
+        if item is not None:
+            self.centerOn(item.sceneBoundingRect().center())
+            self.minimap.refresh()
+
+    def scene_cursor_pos(self) -> QPointF | None:
+        """The cursor in scene coordinates, or None when it is outside the view."""
+        pos = self.viewport().mapFromGlobal(QCursor.pos())
+        if not self.viewport().rect().contains(pos):
+            return None
+        return self.mapToScene(pos)
+
+    def visible_center(self) -> QPointF:
+        return self.mapToScene(self.viewport().rect().center())
+
+    # ---------------------------------------------------------------- hit tests
+    def _item_at(self, view_pos: QPoint):
+        for item in self.items(view_pos):
+            while item.parentItem() is not None:
+                item = item.parentItem()
+            if isinstance(item, (NodeItem, WireItem)):
+                return item
+        return None
+
+    def _port_at(self, scene_pos: QPointF):
+        """(node item, kind, port) under ``scene_pos`` within a few screen pixels."""
+        reach = 10.0 / max(self.zoom(), 0.2)
+        area = QRectF(scene_pos.x() - reach, scene_pos.y() - reach, 2 * reach, 2 * reach)
+        for item in self.scene().items(area):
+            if isinstance(item, NodeItem):
+                hit = item.port_at(item.mapFromScene(scene_pos), reach)
+                if hit:
+                    return item, hit[0], hit[1]
+        return None
+
+    # ---------------------------------------------------------------- mouse
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.setFocus()
+        pos = event.position().toPoint()
+        if event.button() == Qt.MouseButton.MiddleButton or (
+                event.button() == Qt.MouseButton.LeftButton and self._space):
+            self._mode, self._last_pos = "pan", pos
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            return
+        if event.button() != Qt.MouseButton.LeftButton:
+            super().mousePressEvent(event)
+            return
+        scene_pos = self.mapToScene(pos)
+        port = self._port_at(scene_pos)
+        if port is not None:
+            self._start_wire(*port)
+            return
+        item = self._item_at(pos)
+        toggle = bool(event.modifiers() & (Qt.KeyboardModifier.ControlModifier
+                                           | Qt.KeyboardModifier.ShiftModifier))
+        if item is None:
+            if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+                # Qt extends a rubber-band selection with Ctrl; Shift means the same here.
+                event = QMouseEvent(event.type(), event.position(), event.globalPosition(),
+                                    event.button(), event.buttons(),
+                                    Qt.KeyboardModifier.ControlModifier)
+            super().mousePressEvent(event)
+            return
+        if toggle:
+            item.setSelected(not item.isSelected())
+            return
+        if not item.isSelected():
+            self.scene().clearSelection()
+            item.setSelected(True)
+        if isinstance(item, NodeItem):
+            self._mode, self._press_pos, self._moved = "move", pos, False
+            self._anchor = item
+            nodes = self.network_scene.nodes
+            self._moving = {i: nodes[i].pos() for i in self.network_scene.selected_node_ids()}
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        pos = event.position().toPoint()
+        if self._mode == "pan":
+            delta = pos - self._last_pos
+            self._last_pos = pos
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
+            return
+        if self._mode == "move":
+            if not self._moved and (pos - self._press_pos).manhattanLength() < DRAG_START:
+                return
+            self._moved = True
+            delta = self.mapToScene(pos) - self.mapToScene(self._press_pos)
+            start = self._moving[self._anchor.node_id]
+            # Snap the card under the cursor; the others keep their offsets to it.
+            dx = snap(start.x() + delta.x()) - start.x()
+            dy = snap(start.y() + delta.y()) - start.y()
+            for node_id, origin in self._moving.items():
+                self.network_scene.nodes[node_id].setPos(origin.x() + dx, origin.y() + dy)
+            return
+        if self._mode == "wire":
+            self._wire.set_end(self.mapToScene(pos))
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        mode, self._mode = self._mode, None
+        pos = event.position().toPoint()
+        if mode == "pan":
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor if self._space
+                                      else Qt.CursorShape.ArrowCursor)
+            return
+        if mode == "move":
+            moved = {i: (self.network_scene.nodes[i].x(), self.network_scene.nodes[i].y())
+                     for i in self._moving if i in self.network_scene.nodes}
+            self._moving, self._anchor = {}, None
+            if self._moved:
+                self.controller.move_nodes(moved)
+            return
+        if mode == "wire":
+            self._finish_wire(self.mapToScene(pos))
+            return
+        super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            item = self._item_at(event.position().toPoint())
+            if isinstance(item, NodeItem):
+                self.node_activated.emit(item.node_id)
+                return
+            if item is None:
+                self.open_quick_add(self.mapToScene(event.position().toPoint()))
+                return
+        super().mouseDoubleClickEvent(event)
+
+    def wheelEvent(self, event) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.set_zoom(self.zoom() * (1.2 ** steps))
+        event.accept()
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        self.minimap.refresh()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.minimap.reposition()
+
+    # ---------------------------------------------------------------- keys
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            return
+        if event.key() == Qt.Key.Key_Escape and self._mode == "wire":
+            self._cancel_wire()
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.viewport().setCursor(Qt.CursorShape.ArrowCursor)
+            return
+        super().keyReleaseEvent(event)
+
+    def event(self, event) -> bool:
+        # Tab would move the focus to the next widget; on the canvas it means quick add.
+        if event.type() == event.Type.KeyPress and event.key() == Qt.Key.Key_Tab:
+            self.open_quick_add(self.scene_cursor_pos() or self.visible_center())
+            return True
+        return super().event(event)
+
+    # ---------------------------------------------------------------- wiring
+    def _start_wire(self, item: NodeItem, kind: str, port: str) -> None:
+        from_output = kind == "out"
+        self._mode = "wire"
+        self._wire_from = (item.node_id, port, from_output)
+        anchor = item.port_scene_pos(kind, port)
+        self._wire = DragWireItem(anchor, from_output)
+        self.scene().addItem(self._wire)
+        self._targets = self.controller.connectable_ports(item.node_id, port, from_output)
+        lit: dict[str, set[str]] = {}
+        prefix = "in" if from_output else "out"
+        for node_id, name in self._targets:
+            lit.setdefault(node_id, set()).add(f"{prefix}:{name}")
+        self.network_scene.set_highlights(lit)
+
+    def _finish_wire(self, scene_pos: QPointF) -> None:
+        node_id, port, from_output = self._wire_from
+        hit = self._port_at(scene_pos)
+        over_item = self._item_at(self.mapFromScene(scene_pos))
+        self._cancel_wire()
+        if hit is not None:
+            item, _kind, name = hit
+            if (item.node_id, name) in self._targets:
+                if from_output:
+                    self.controller.connect(node_id, port, item.node_id, name)
+                else:
+                    self.controller.connect(item.node_id, name, node_id, port)
+            return
+        if over_item is None:  # dropped on empty canvas: choose a layer to wire up
+            link = {"source": (node_id, port)} if from_output else {"target": (node_id, port)}
+            self.open_quick_add(scene_pos, link)
+
+    def _cancel_wire(self) -> None:
+        self._mode = None
+        if self._wire is not None:
+            self.scene().removeItem(self._wire)
+            self._wire = None
+        self.network_scene.set_highlights({})
+
+    # ---------------------------------------------------------------- adding
+    def open_quick_add(self, scene_pos: QPointF, link: dict | None = None) -> QuickAddPopup:
+        """The layer search popup at ``scene_pos``; the chosen layer is added there
+        (wired to ``link``'s ``source`` or ``target`` port when given)."""
+        if self.quick_add is not None:
+            self.quick_add.close()
+        accept = None
+        if link and "source" in link:
+            accept = lambda spec: bool(spec.inputs)
+        elif link and "target" in link:
+            accept = lambda spec: bool(spec.outputs)
+        popup = QuickAddPopup(self, accept, "Add and connect" if link else "Add layer")
+        popup.chosen.connect(lambda type_name: self.add_layer(type_name, scene_pos, link))
+        popup.destroyed.connect(lambda *_: setattr(self, "quick_add", None))
+        self.quick_add = popup
+        popup.popup(self.viewport().mapToGlobal(self.mapFromScene(scene_pos)))
+        return popup
+
+    def add_layer(self, type_name: str, scene_pos: QPointF, link: dict | None = None) -> str:
+        position = self.card_position(scene_pos)
+        if link:
+            node_id = self.controller.add_node_connected(type_name, position, **link)
+        else:
+            node_id = self.controller.add_node(type_name, position)
+        self.controller.select([node_id])
+        return node_id
+
+    @staticmethod
+    def card_position(scene_pos: QPointF) -> tuple[float, float]:
+        """Top-left of a new card so its header sits under ``scene_pos``."""
+        return snap(scene_pos.x() - WIDTH / 2), snap(scene_pos.y() - HEADER / 2)
+
+    # ---------------------------------------------------------------- palette drops
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasFormat(LAYER_MIME):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:
+        if not event.mimeData().hasFormat(LAYER_MIME):
+            event.ignore()
+            return
+        type_name = bytes(event.mimeData().data(LAYER_MIME)).decode("utf-8")
+        scene_pos = self.mapToScene(event.position().toPoint())
+        try:
+            self.add_layer(type_name, scene_pos)
+        except StrataError:  # an unknown layer type from a foreign drag: ignore it
+            event.ignore()
+            return
+        event.acceptProposedAction()
+
+    # ---------------------------------------------------------------- background
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        theme = resources.current()
+        painter.fillRect(rect, theme.color("canvas"))
+        # A dot grid: quiet enough to read cards over, visible enough to align them.
+        zoom = self.zoom()
+        step = GRID if GRID * zoom >= 12 else GRID * 5
+        if step * zoom < 12:
+            return
+        pen = QPen(theme.color("grid_major"), 2.0 if step == GRID else 1.5)
+        pen.setCosmetic(True)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        left = math.floor(rect.left() / step) * step
+        top = math.floor(rect.top() / step) * step
+        xs = [left + i * step for i in range(int((rect.right() - left) / step) + 1)]
+        ys = [top + j * step for j in range(int((rect.bottom() - top) / step) + 1)]
+        painter.drawPoints(QPolygonF([QPointF(x, y) for y in ys for x in xs]))
+
+    def refresh_theme(self) -> None:
+        self.resetCachedContent()
+        for item in self.scene().items():
+            item.update()
+        self.viewport().update()
+        self.minimap.refresh()
+
+    # ---------------------------------------------------------------- selection
+    def selected_node_ids(self) -> list[str]:
+        return self.network_scene.selected_node_ids()
+
+    def selected_edges(self) -> list[Edge]:
+        return self.network_scene.selected_edges()

@@ -1,0 +1,300 @@
+"""The main window: the canvas in the centre, dockable panels around it, menus, status.
+
+The window wires views to the one ``DocumentController`` and turns menu commands into
+its intents; it holds no document state. Panels are movable docks whose layout, the
+window geometry and the theme are remembered in QSettings. ``add_panel`` gives later
+features (training plots) a dock of their own. The title carries ``[*]`` and the
+modified flag follows the undo stack's clean state; closing with unsaved changes asks
+to save, discard or cancel.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QMimeData, QSettings, Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QIcon
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QMainWindow,
+    QMessageBox,
+    QWidget,
+)
+
+from graph.errors import StrataError
+from studio import resources, window_menus
+from studio.canvas import NetworkView
+from studio.document.controller import CLIPBOARD_MIME, DocumentController
+from studio.files import AutosaveManager, RecentFiles
+from studio.panels import CodePanel, InspectorPanel, PalettePanel, ProblemsPanel
+from studio.status_bar import DeferredCounter, StatusBar
+from studio.window_files import FileCommands
+
+STATE_VERSION = 1
+Area = Qt.DockWidgetArea
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, source: DocumentController | str | Path | None = None, *,
+                 settings: QSettings | None = None, autosave_dir=None) -> None:
+        super().__init__()
+        self.controller = (source if isinstance(source, DocumentController)
+                           else DocumentController(parent=self))
+        self.settings = settings if settings is not None else QSettings()
+        self.last_message: QMessageBox | None = None
+        # The theme first: panels read the palette when they are built.
+        resources.apply(QApplication.instance(), str(self.settings.value("view/theme", "light")))
+        self.setWindowIcon(QIcon(str(resources.ICONS / "strata.svg")))
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
+                            | QMainWindow.DockOption.AllowTabbedDocks
+                            | QMainWindow.DockOption.AllowNestedDocks)
+
+        self.view = NetworkView(self.controller)
+        self.scene = self.view.network_scene
+        self.setCentralWidget(self.view)
+        self.recent = RecentFiles(self.settings, parent=self)
+        self.files = FileCommands(self, self.recent)
+        self.autosave = AutosaveManager(self.controller, autosave_dir, parent=self)
+
+        self.counter = DeferredCounter(self)
+        self.palette_panel = PalettePanel(self.controller)
+        self.inspector = InspectorPanel(self.controller, counter=self.counter)
+        self.problems = ProblemsPanel(self.controller)
+        self.code = CodePanel(self.controller)
+        self.docks: dict[str, QDockWidget] = {}
+        self.actions = window_menus.build(self)
+        self._build_docks()
+        self.status = StatusBar(self.controller, self.counter, self)
+        self.setStatusBar(self.status)
+        self._connect()
+        self._restore_settings()
+        self._update_title()
+        if source is not None and not isinstance(source, DocumentController):
+            self.files.open_path(source)
+        self.view.show_document()
+
+    # ---------------------------------------------------------------- building
+    def _build_docks(self) -> None:
+        # Networks grow sideways, so the canvas gets the full width between the palette
+        # and the inspector; problems and code share the strip below it.
+        self.setCorner(Qt.Corner.BottomLeftCorner, Area.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Area.RightDockWidgetArea)
+        self.add_panel("palette", "Layers", self.palette_panel, Area.LeftDockWidgetArea)
+        self.add_panel("inspector", "Inspector", self.inspector, Area.RightDockWidgetArea)
+        self.add_panel("problems", "Problems", self.problems, Area.BottomDockWidgetArea)
+        self.add_panel("code", "Code", self.code, Area.BottomDockWidgetArea)
+        self.splitDockWidget(self.docks["problems"], self.docks["code"],
+                             Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [210, 310],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["problems"], self.docks["code"]], [420, 600],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["problems"]], [250], Qt.Orientation.Vertical)
+
+    def add_panel(self, name: str, title: str, widget: QWidget, area: Area,
+                  tabify_with: str | None = None) -> QDockWidget:
+        """Dock ``widget`` as a movable, closable panel listed in View > Panels; its
+        placement is remembered with the rest of the layout (by ``name``)."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{name}")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        if tabify_with in self.docks:
+            self.tabifyDockWidget(self.docks[tabify_with], dock)
+        self.docks[name] = dock
+        self.panels_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    def _connect(self) -> None:
+        c = self.controller
+        c.undo_stack.cleanChanged.connect(lambda clean: self.setWindowModified(not clean))
+        c.path_changed.connect(lambda _path: self._update_title())
+        c.document_replaced.connect(self._update_title)
+        c.document_changed.connect(self._on_document_event)
+        self.palette_panel.add_requested.connect(
+            lambda type_name: self.view.add_layer(type_name, self.view.visible_center()))
+        self.problems.node_activated.connect(self.view.center_on_node)
+        self.view.node_activated.connect(self._focus_inspector)
+        self.view.zoom_changed.connect(self.status.show_zoom)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(
+            lambda pos: window_menus.context_menu(self).exec(self.view.mapToGlobal(pos)))
+        self.status.problems_clicked.connect(lambda: self._raise("problems"))
+
+    def _on_document_event(self, name: str, _payload: dict) -> None:
+        if name == "metadata_changed":
+            self._update_title()
+
+    # ---------------------------------------------------------------- settings
+    def _restore_settings(self) -> None:
+        s = self.settings
+        self.actions.dark.blockSignals(True)
+        self.actions.dark.setChecked(resources.current().dark)
+        self.actions.dark.blockSignals(False)
+        minimap = _bool(s.value("view/minimap", True))
+        self.actions.minimap.setChecked(minimap)
+        self.view.minimap.set_enabled(minimap)
+        geometry, state = s.value("window/geometry"), s.value("window/state")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            screen = QGuiApplication.primaryScreen().availableGeometry()
+            self.resize(min(1440, int(screen.width() * 0.9)),
+                        min(900, int(screen.height() * 0.9)))
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state, STATE_VERSION)
+
+    def save_settings(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState(STATE_VERSION))
+        self.settings.sync()
+
+    # ---------------------------------------------------------------- title & messages
+    def document_title(self) -> str:
+        path = self.controller.path
+        return path.name if path else (self.controller.document.name or "Untitled")
+
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"{self.document_title()}[*] \u2014 Strata")
+        self.setWindowModified(self.controller.is_modified)
+
+    def show_error(self, title: str, text: str) -> str:
+        """Show a message without blocking (tests read ``last_message``)."""
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text,
+                          QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.last_message = box
+        box.finished.connect(lambda _r: setattr(self, "last_message", None))
+        box.open()
+        return text
+
+    def ask(self, title: str, text: str, buttons, default) -> QMessageBox.StandardButton:
+        """A blocking question (tests replace this method)."""
+        box = QMessageBox(QMessageBox.Icon.Question, title, text, buttons, self)
+        box.setDefaultButton(default)
+        return QMessageBox.StandardButton(box.exec())
+
+    # ---------------------------------------------------------------- start & close
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self.status.started:
+            # After the first paint: torch may load now without delaying the window.
+            QTimer.singleShot(50, self.status.start)
+
+    def offer_recovery(self) -> bool:
+        """After a crash: offer the unsaved work the last session left behind."""
+        for recovery in self.autosave.recoverable():
+            answer = self.ask(
+                "Recover unsaved work?",
+                f"Strata did not close normally last time. Unsaved work was kept:\n\n"
+                f"{recovery.describe()}\n\nRestore it?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.Yes)
+            if answer == QMessageBox.StandardButton.Yes:
+                try:
+                    self.autosave.restore(recovery)
+                except StrataError as e:
+                    self.show_error("Cannot restore the unsaved work", str(e))
+                    return False
+                self.view.show_document()
+                return True
+            self.autosave.discard_recovery(recovery)
+        return False
+
+    def closeEvent(self, event) -> None:
+        if not self.files.maybe_save():
+            event.ignore()
+            return
+        self.save_settings()
+        self.autosave.stop()
+        event.accept()
+
+    # ---------------------------------------------------------------- edit intents
+    def copy(self) -> bool:
+        ids = self.view.selected_node_ids()
+        if not ids:
+            return False
+        text = json.dumps(self.controller.copy_nodes(ids), indent=1, sort_keys=True)
+        mime = QMimeData()
+        mime.setData(CLIPBOARD_MIME, text.encode("utf-8"))
+        mime.setText(text)  # other programs (and other Strata windows) get plain JSON
+        QGuiApplication.clipboard().setMimeData(mime)
+        return True
+
+    def cut(self) -> None:
+        if self.copy():
+            self.delete_selection()
+
+    def paste(self) -> list[str]:
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is None:
+            return []
+        if mime.hasFormat(CLIPBOARD_MIME):
+            raw = bytes(mime.data(CLIPBOARD_MIME)).decode("utf-8", "replace")
+        else:
+            raw = mime.text()
+        try:
+            data = json.loads(raw)
+            where = self.view.scene_cursor_pos()
+            return self.controller.paste(
+                data, self.view.card_position(where) if where is not None else None)
+        except (ValueError, StrataError):
+            self.statusBar().showMessage("The clipboard holds no Strata layers", 4000)
+            return []
+
+    def duplicate(self) -> list[str]:
+        ids = self.view.selected_node_ids()
+        return self.controller.duplicate(ids) if ids else []
+
+    def delete_selection(self) -> None:
+        self.controller.delete(self.view.selected_node_ids(), self.view.selected_edges())
+
+    def select_all(self) -> None:
+        self.scene.select_all()
+
+    def quick_add(self) -> None:
+        self.view.open_quick_add(self.view.scene_cursor_pos() or self.view.visible_center())
+
+    def fit(self) -> None:
+        ids = self.view.selected_node_ids()
+        if ids:
+            self.view.fit_rect(self.scene.nodes_rect(ids))
+        else:
+            self.view.fit_all()
+
+    def auto_arrange(self) -> None:
+        ids = self.view.selected_node_ids()
+        self.controller.auto_arrange(ids if len(ids) > 1 else None)
+        if len(ids) <= 1:
+            self.view.fit_all()
+
+    # ---------------------------------------------------------------- view
+    def set_dark(self, on: bool, remember: bool = True) -> None:
+        app = QApplication.instance()
+        resources.apply(app, "dark" if on else "light")
+        window_menus.refresh_icons(self.actions)
+        self.view.refresh_theme()
+        if remember:
+            self.settings.setValue("view/theme", "dark" if on else "light")
+
+    def set_minimap(self, on: bool) -> None:
+        self.view.minimap.set_enabled(on)
+        self.settings.setValue("view/minimap", bool(on))
+
+    def _focus_inspector(self, node_id: str) -> None:
+        self.controller.select([node_id])
+        self._raise("inspector")
+
+    def _raise(self, name: str) -> None:
+        dock = self.docks[name]
+        dock.show()
+        dock.raise_()
+
+
+def _bool(value) -> bool:
+    return value in (True, "true", "1", 1)

@@ -1,0 +1,166 @@
+"""The main window's status bar: validity, parameter count, training device, zoom.
+
+torch is slow to import and the window must appear without it, so nothing here touches
+torch until ``start()`` is called once the window is on screen: the parameter count then
+comes from ``ParamCounter`` (layers built on torch's meta device, in a background import)
+and the device from ``runtime.setup.resolve_device`` probed on a worker thread.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QStatusBar
+
+from studio.panels.param_count import ParamCounter, format_count, network_param_count
+
+DEBOUNCE_MS = 300
+
+
+class DeferredCounter(ParamCounter):
+    """A ParamCounter that holds torch's import back until ``release()`` (window shown)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._held = True
+        self._wanted = False
+
+    def warm_up(self) -> None:
+        if self._held:
+            self._wanted = True
+            return
+        super().warm_up()
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            if self._wanted:
+                super().warm_up()
+
+
+class _DeviceProbe(QObject):
+    found = Signal(str, str)  # short name, explanation
+
+    def probe(self, wanted: str) -> None:
+        threading.Thread(target=self._run, args=(wanted,), name="strata-device-probe",
+                         daemon=True).start()
+
+    def _run(self, wanted: str) -> None:
+        try:
+            from runtime.setup import resolve_device
+
+            device = resolve_device(wanted)
+            name = device.type.upper()
+            detail = f"Training would run on {name}"
+            if device.type == "cuda":
+                import torch
+
+                detail += f" ({torch.cuda.get_device_name(device)})"
+        except Exception as e:  # noqa: BLE001 - any failure is shown, never raised
+            name, detail = "?", f"Cannot tell the training device: {e}"
+        try:
+            self.found.emit(name, detail)
+        except RuntimeError:  # the window closed meanwhile
+            pass
+
+
+class StatusBar(QStatusBar):
+    problems_clicked = Signal()
+
+    def __init__(self, controller, counter: ParamCounter, parent=None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.counter = counter
+        self.started = False
+        self.validity = _ClickLabel()
+        self.validity.setToolTip("Click to see the problems")
+        self.validity.clicked.connect(self.problems_clicked)
+        self.params = QLabel("Parameters: \u2026")
+        self.params.setToolTip("Trainable parameters of the whole network")
+        self.device = QLabel("Device: \u2026")
+        self.zoom = QLabel("100%")
+        self.zoom.setToolTip("Canvas zoom")
+        for widget in (self.validity, self.params, self.device, self.zoom):
+            self.addPermanentWidget(widget)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(DEBOUNCE_MS)
+        self._timer.timeout.connect(self.update_count)
+        self._probe = _DeviceProbe(self)
+        self._probe.found.connect(self._show_device)
+        self._device_wanted: str | None = None
+        controller.analysis_changed.connect(self._on_analysis)
+        controller.document_changed.connect(self._on_document_event)
+        counter.ready.connect(self.update_count)
+        if controller.analysis is not None:
+            self._on_analysis(controller.analysis)
+
+    def start(self) -> None:
+        """The window is shown: counting and the device probe may import torch now."""
+        if self.started:
+            return
+        self.started = True
+        if isinstance(self.counter, DeferredCounter):
+            self.counter.release()
+        self.update_count()
+        self.probe_device()
+
+    # ---------------------------------------------------------------- validity
+    def _on_analysis(self, analysis) -> None:
+        errors = len(analysis.errors)
+        warnings = len(analysis.problems) - errors
+        if errors:
+            text = f"\u2716  {errors} error{'s' if errors != 1 else ''}"
+            if warnings:
+                text += f", {warnings} warning{'s' if warnings != 1 else ''}"
+            self.validity.setObjectName("StatusError")
+        elif warnings:
+            text = f"\u26a0  Valid, {warnings} warning{'s' if warnings != 1 else ''}"
+            self.validity.setObjectName("StatusOk")
+        else:
+            text = "\u2714  Valid network"
+            self.validity.setObjectName("StatusOk")
+        self.validity.setText(text)
+        self.validity.style().unpolish(self.validity)
+        self.validity.style().polish(self.validity)
+        if self.started:
+            self._timer.start()
+
+    # ---------------------------------------------------------------- parameters
+    def update_count(self) -> None:
+        analysis = self.controller.analysis
+        if analysis is None or not self.started:
+            return
+        total = network_param_count(analysis, self.counter)
+        self.params.setText(f"Parameters: {format_count(total)}")
+
+    # ---------------------------------------------------------------- device
+    def _on_document_event(self, name: str, payload: dict) -> None:
+        if name == "training_changed" and payload.get("key") == "device":
+            self.probe_device()
+
+    def probe_device(self) -> None:
+        if not self.started:
+            return
+        wanted = str(self.controller.document.training.get("device") or "auto")
+        self._device_wanted = wanted
+        self._probe.probe(wanted)
+
+    def _show_device(self, name: str, detail: str) -> None:
+        self.device.setText(f"Device: {name}")
+        self.device.setToolTip(detail)
+
+    def show_zoom(self, zoom: float) -> None:
+        self.zoom.setText(f"{round(zoom * 100)}%")
+
+
+class _ClickLabel(QLabel):
+    clicked = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def mousePressEvent(self, event) -> None:
+        self.clicked.emit()

@@ -1,0 +1,178 @@
+"""File commands of the main window: new, open, save, export, recent files, examples.
+
+Dialogs appear only when no path is given, so tests (and scripts) call ``open_path``,
+``save_as(path)`` and ``export_python(path)`` directly. A file that cannot be read is
+reported in a message and the current document stays as it was. Examples open as
+untitled copies, so saving never overwrites the shipped example.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+import graph
+from graph.errors import GraphError, StrataError
+from graph.fileformat import SUFFIX, write_atomic
+from graph.naming import snake_case
+from studio import resources
+
+FILTER = f"Strata networks (*{SUFFIX});;All files (*)"
+Answer = QMessageBox.StandardButton
+
+
+def examples() -> list[Path]:
+    """Every example network shipped in ``resources/examples``."""
+    return sorted(resources.EXAMPLES.glob(f"*{SUFFIX}"))
+
+
+class FileCommands:
+    def __init__(self, window, recent=None) -> None:
+        self.window = window
+        self.controller = window.controller
+        self.recent = recent  # studio.files.RecentFiles
+
+    # ---------------------------------------------------------------- documents
+    def maybe_save(self) -> bool:
+        """Ask about unsaved changes; False means the user cancelled."""
+        if not self.controller.is_modified:
+            return True
+        name = self.window.document_title()
+        answer = self.window.ask(
+            "Save changes?",
+            f"The network \u201c{name}\u201d has unsaved changes. Save them first?",
+            Answer.Save | Answer.Discard | Answer.Cancel, Answer.Save)
+        if answer == Answer.Save:
+            return self.save()
+        return answer == Answer.Discard
+
+    def new(self) -> None:
+        if self.maybe_save():
+            self.controller.new()
+
+    def open_dialog(self) -> None:
+        if not self.maybe_save():
+            return
+        start = str(self.controller.path.parent) if self.controller.path else ""
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open network", start, FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path, ask: bool = False) -> bool:
+        """Open ``path``; on a bad file show why and keep the current document."""
+        if ask and not self.maybe_save():
+            return False
+        try:
+            self.controller.open(path)
+        except StrataError as e:
+            self.window.show_error("Cannot open the network", str(e))
+            return False
+        self._remember(path)
+        self.window.statusBar().showMessage(f"Opened {path}", 4000)
+        return True
+
+    def open_example(self, path) -> bool:
+        if not self.maybe_save():
+            return False
+        try:
+            document = graph.load(path)
+        except StrataError as e:
+            self.window.show_error("Cannot open the example", str(e))
+            return False
+        self.controller.set_document(document)  # untitled: Save asks where
+        return True
+
+    def save(self) -> bool:
+        if self.controller.path is None:
+            return self.save_as()
+        return self._save_to(self.controller.path)
+
+    def save_as(self, path=None) -> bool:
+        if path is None:
+            suggested = self.controller.path or Path.home() / (
+                _file_stem(self.controller.document.name) + SUFFIX)
+            path, _ = QFileDialog.getSaveFileName(self.window, "Save network as",
+                                                  str(suggested), FILTER)
+            if not path:
+                return False
+        path = Path(path)
+        if not path.suffix:
+            path = path.with_suffix(SUFFIX)
+        return self._save_to(path)
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            self.controller.save(path)
+        except (OSError, StrataError) as e:
+            self.window.show_error("Cannot save the network",
+                                   f"{path}: {getattr(e, 'strerror', None) or e}")
+            return False
+        self._remember(path)
+        self.window.statusBar().showMessage(f"Saved {path}", 4000)
+        return True
+
+    # ---------------------------------------------------------------- export
+    def export_python(self, path=None) -> Path | None:
+        """Write the generated module (what training runs) atomically."""
+        doc = self.controller.document
+        try:
+            code = graph.generate_code(doc, self.controller.analysis
+                                       if self.controller.analysis
+                                       and self.controller.analysis.doc is doc else None)
+        except GraphError as e:
+            lines = "\n".join(f"\u2022 {p.describe(doc)}" for p in e.problems
+                              if p.is_error)
+            self.window.show_error("Cannot export yet",
+                                   f"Fix these problems first:\n{lines}")
+            return None
+        if path is None:
+            base = (self.controller.path.with_suffix(".py") if self.controller.path
+                    else Path.home() / f"{_file_stem(doc.name)}.py")
+            path, _ = QFileDialog.getSaveFileName(self.window, "Export Python", str(base),
+                                                  "Python files (*.py)")
+            if not path:
+                return None
+        path = Path(path)
+        try:
+            write_atomic(path, code.source.encode("utf-8"))
+        except OSError as e:
+            self.window.show_error("Cannot export", f"{path}: {e.strerror or e}")
+            return None
+        self.window.statusBar().showMessage(f"Exported {code.class_name} to {path}", 5000)
+        return path
+
+    # ---------------------------------------------------------------- menus
+    def fill_recent_menu(self) -> None:
+        menu = self.window.recent_menu
+        menu.clear()
+        paths = self.recent.files() if self.recent is not None else []
+        for path in paths:
+            action = menu.addAction(Path(path).name)
+            action.setToolTip(str(path))
+            action.setStatusTip(str(path))
+            action.triggered.connect(lambda _c=False, p=path: self.open_path(p, ask=True))
+        if not paths:
+            menu.addAction("No recent networks").setEnabled(False)
+        elif self.recent is not None:
+            menu.addSeparator()
+            menu.addAction("Clear list").triggered.connect(lambda: self.recent.clear())
+
+    def fill_examples_menu(self, menu) -> None:
+        menu.clear()
+        for path in examples():
+            title = path.stem.replace("_", " ").capitalize()
+            action = menu.addAction(title)
+            action.setStatusTip(f"Open the {title} example as a new network")
+            action.triggered.connect(lambda _c=False, p=path: self.open_example(p))
+        if menu.isEmpty():
+            menu.addAction("No examples found").setEnabled(False)
+
+    def _remember(self, path) -> None:
+        if self.recent is not None:
+            self.recent.add(Path(path))
+
+
+def _file_stem(name: str) -> str:
+    """A file name from the network's name: ``Spiral MLP`` -> ``spiral_mlp``."""
+    return snake_case(name, "network")

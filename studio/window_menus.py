@@ -1,0 +1,156 @@
+"""The main window's actions, menus and toolbar, with the usual shortcuts.
+
+Every action calls one method of the window (or of its file commands); none holds logic
+of its own. Undo and Redo come from the controller's QUndoStack, so their text names
+the step ("Undo Move") and they enable themselves.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu, QToolBar
+
+from studio import resources
+
+Key = QKeySequence.StandardKey
+
+
+def _action(window, text: str, slot, shortcut=None, icon: str | None = None,
+            tip: str | None = None, checkable: bool = False) -> QAction:
+    action = QAction(text, window)
+    if shortcut is not None:
+        if isinstance(shortcut, (list, tuple)):
+            action.setShortcuts([QKeySequence(s) for s in shortcut])
+        else:
+            action.setShortcut(QKeySequence(shortcut))
+    if icon:
+        action.setIcon(resources.icon(icon))
+        action.setData(icon)
+    action.setCheckable(checkable)
+    shown = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+    action.setToolTip(f"{tip or text.replace('&', '').rstrip('.')}"
+                      + (f"  ({shown})" if shown else ""))
+    action.setStatusTip(tip or "")
+    if checkable:
+        action.toggled.connect(slot)
+    else:
+        action.triggered.connect(lambda _checked=False: slot())
+    # Shortcuts work wherever the focus is in the window (docks included).
+    action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    return action
+
+
+def build(window) -> SimpleNamespace:
+    """Create the window's actions, menu bar and toolbar; returns the actions."""
+    files, view, stack = window.files, window.view, window.controller.undo_stack
+    a = SimpleNamespace()
+    a.new = _action(window, "&New", files.new, Key.New, "new", "New network")
+    a.open = _action(window, "&Open\u2026", files.open_dialog, Key.Open, "open",
+                     "Open a network file")
+    a.save = _action(window, "&Save", files.save, Key.Save, "save", "Save the network")
+    a.save_as = _action(window, "Save &As\u2026", files.save_as, Key.SaveAs, None,
+                        "Save the network under a new name")
+    a.export = _action(window, "&Export Python\u2026", files.export_python, "Ctrl+E",
+                       "export", "Write the network as a PyTorch module")
+    a.close = _action(window, "&Quit", window.close, Key.Quit, None, "Quit Strata")
+
+    a.undo = stack.createUndoAction(window, "&Undo")
+    a.undo.setShortcut(QKeySequence(Key.Undo))
+    a.undo.setIcon(resources.icon("undo"))
+    a.undo.setData("undo")
+    a.redo = stack.createRedoAction(window, "&Redo")
+    a.redo.setShortcuts([QKeySequence(Key.Redo), QKeySequence("Ctrl+Y")])
+    a.redo.setIcon(resources.icon("redo"))
+    a.redo.setData("redo")
+    a.cut = _action(window, "Cu&t", window.cut, Key.Cut, "cut")
+    a.copy = _action(window, "&Copy", window.copy, Key.Copy, "copy")
+    a.paste = _action(window, "&Paste", window.paste, Key.Paste, "paste")
+    a.duplicate = _action(window, "D&uplicate", window.duplicate, "Ctrl+D", "duplicate",
+                          "Duplicate the selected layers")
+    a.delete = _action(window, "&Delete", window.delete_selection,
+                       [QKeySequence(Key.Delete), QKeySequence("Backspace")], "delete",
+                       "Delete the selected layers and wires")
+    a.select_all = _action(window, "Select &All", window.select_all, Key.SelectAll,
+                           "select-all")
+    a.quick_add = _action(window, "Add &Layer\u2026", window.quick_add, "Ctrl+K", None,
+                          "Search for a layer to add (Tab on the canvas)")
+
+    a.zoom_in = _action(window, "Zoom &In", view.zoom_in, [Key.ZoomIn, "Ctrl+="],
+                        "zoom-in")
+    a.zoom_out = _action(window, "Zoom &Out", view.zoom_out, Key.ZoomOut, "zoom-out")
+    a.fit = _action(window, "&Fit to Window", window.fit, "Ctrl+0", "fit",
+                    "Fit the network (or the selection) in the window")
+    a.arrange = _action(window, "Auto-&arrange", window.auto_arrange, "Ctrl+L", "arrange",
+                        "Lay out the selection (or everything) left to right")
+    a.dark = _action(window, "&Dark Theme", window.set_dark, "Ctrl+Shift+T", "theme",
+                     "Switch between the light and the dark theme", checkable=True)
+    a.minimap = _action(window, "&Minimap", window.set_minimap, None, None,
+                        "Show an overview when the network is larger than the view",
+                        checkable=True)
+
+    bar = window.menuBar()
+    m = bar.addMenu("&File")
+    m.addActions([a.new, a.open])
+    window.recent_menu = m.addMenu("Open &Recent")
+    window.recent_menu.aboutToShow.connect(files.fill_recent_menu)
+    window.examples_menu = m.addMenu("E&xamples")
+    files.fill_examples_menu(window.examples_menu)
+    m.addSeparator()
+    m.addActions([a.save, a.save_as, a.export])
+    m.addSeparator()
+    m.addAction(a.close)
+
+    m = bar.addMenu("&Edit")
+    m.addActions([a.undo, a.redo])
+    m.addSeparator()
+    m.addActions([a.cut, a.copy, a.paste, a.duplicate, a.delete])
+    m.addSeparator()
+    m.addActions([a.select_all, a.quick_add])
+
+    m = bar.addMenu("&View")
+    m.addActions([a.zoom_in, a.zoom_out, a.fit])
+    m.addSeparator()
+    m.addActions([a.arrange])
+    m.addSeparator()
+    window.panels_menu = m.addMenu("&Panels")
+    m.addActions([a.minimap, a.dark])
+
+    tools = QToolBar("Main toolbar", window)
+    tools.setObjectName("toolbar_main")
+    tools.setMovable(False)
+    tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+    tools.addActions([a.new, a.open, a.save])
+    tools.addSeparator()
+    tools.addActions([a.undo, a.redo])
+    tools.addSeparator()
+    tools.addActions([a.cut, a.copy, a.paste, a.duplicate, a.delete])
+    tools.addSeparator()
+    tools.addActions([a.zoom_out, a.zoom_in, a.fit, a.arrange])
+    tools.addSeparator()
+    tools.addActions([a.export])
+    window.addToolBar(Qt.ToolBarArea.TopToolBarArea, tools)
+    window.toolbar = tools
+    return a
+
+
+def refresh_icons(actions: SimpleNamespace) -> None:
+    """Redraw icons in the current theme's colour (after switching themes)."""
+    for action in vars(actions).values():
+        name = action.data() if isinstance(action, QAction) else None
+        if isinstance(name, str):
+            action.setIcon(resources.icon(name))
+
+
+def context_menu(window) -> QMenu:
+    """The canvas's right-click menu."""
+    a = window.actions
+    menu = QMenu(window)
+    menu.addActions([a.quick_add])
+    menu.addSeparator()
+    menu.addActions([a.cut, a.copy, a.paste, a.duplicate, a.delete])
+    menu.addSeparator()
+    menu.addActions([a.arrange, a.fit])
+    return menu
