@@ -26,6 +26,7 @@ VERSION = 1
 SUFFIX = ".strata"
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_NODES = 100_000
+MAX_INT = 2**63  # larger numbers are no network's sizes: a corrupt or hostile file
 
 # version -> function upgrading a dict of that version to version + 1.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -122,11 +123,13 @@ def load(path: str | os.PathLike[str]) -> Document:
 
 
 def loads(text: str | bytes) -> Document:
+    """Parse a network from JSON text; DocumentError names what is wrong and where."""
     if isinstance(text, bytes):
         try:
-            text = text.decode("utf-8")
+            text = text.decode("utf-8-sig")  # editors on Windows may add a BOM
         except UnicodeDecodeError as e:
             raise DocumentError(f"not a text file (bad UTF-8 at byte {e.start})") from None
+    text = text.removeprefix("\ufeff")
     if not text.strip():
         raise DocumentError("the file is empty")
     try:
@@ -138,14 +141,16 @@ def loads(text: str | bytes) -> Document:
         ) from None
     except RecursionError:
         raise DocumentError("the JSON is nested too deeply") from None
+    except ValueError:  # Python refuses integers of more than 4,300 digits
+        raise DocumentError("the file holds a number too long to read") from None
     return document_from_dict(data)
 
 
 def document_from_dict(data: Any) -> Document:
     data = _migrate(_expect(data, dict, "$", "an object"))
     doc = Document(
-        name=_expect(data.get("name", "Untitled"), str, "$.name", "text"),
-        description=_expect(data.get("description", ""), str, "$.description", "text"),
+        name=_text(data.get("name", "Untitled"), "$.name", 1_000),
+        description=_text(data.get("description", ""), "$.description", 100_000),
     )
     nodes = _expect(data.get("nodes", []), list, "$.nodes", "a list")
     if len(nodes) > MAX_NODES:
@@ -191,31 +196,34 @@ def _migrate(data: dict[str, Any]) -> dict[str, Any]:
 
 def _read_node(raw: Any, where: str) -> Node:
     raw = _expect(raw, dict, where, "an object")
-    node_id = _expect(raw.get("id"), str, f"{where}.id", "text")
-    if not node_id or len(node_id) > 200:
+    node_id = _text(raw.get("id"), f"{where}.id", 200)
+    if not node_id:
         raise DocumentError("a node id must be 1 to 200 characters", f"{where}.id")
-    type_name = _expect(raw.get("type"), str, f"{where}.type", "text")
+    type_name = _text(raw.get("type"), f"{where}.type", 200)
     if not has_spec(type_name):
-        raise DocumentError(f"unknown layer type '{type_name[:80]}'", f"{where}.type")
+        raise DocumentError(f"unknown layer type {_shown(type_name)}", f"{where}.type")
     spec = get_spec(type_name)
-    label = _expect(raw.get("label", ""), str, f"{where}.label", "text")
+    label = _text(raw.get("label", ""), f"{where}.label", 200)
     params = _expect(raw.get("params", {}), dict, f"{where}.params", "an object")
     known = {p.name for p in spec.params}
     for name, value in params.items():
+        _check_plain(name, f"{where}.params", limit=200)
         if name not in known:
             raise DocumentError(
-                f"{spec.display_name} has no parameter '{name[:80]}'",
-                f"{where}.params.{name[:80]}",
+                f"{spec.display_name} has no parameter {_shown(name)} (it has: "
+                f"{', '.join(sorted(known)) or 'none'})",
+                f"{where}.params.{_shown(name, quote=False)}",
             )
         _check_plain(value, f"{where}.params.{name}")
     merged = spec.default_params()
     merged.update(params)
     pos = _expect(raw.get("position", [0, 0]), list, f"{where}.position", "[x, y]")
     if len(pos) != 2 or not all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < 1e12
         for v in pos
     ):
-        raise DocumentError("a position must be two finite numbers [x, y]",
+        raise DocumentError("a position must be two finite numbers [x, y] (canvas "
+                            "coordinates)",
                             f"{where}.position")
     return Node(node_id, canonical_type(type_name), merged, label, (float(pos[0]), float(pos[1])))
 
@@ -224,21 +232,22 @@ def _read_edge(raw: Any, where: str, doc: Document) -> Edge:
     raw = _expect(raw, dict, where, "an object")
     fields = {}
     for key in ("source", "source_port", "target", "target_port"):
-        fields[key] = _expect(raw.get(key), str, f"{where}.{key}", "text")
+        fields[key] = _text(raw.get(key), f"{where}.{key}", 200)
     edge = Edge(**fields)
     for end, port, kind in ((edge.source, edge.source_port, "output"),
                             (edge.target, edge.target_port, "input")):
         node = doc.nodes.get(end)
         if node is None:
             side = "source" if kind == "output" else "target"
-            raise DocumentError(f"the wire refers to a missing node '{end[:80]}'",
+            raise DocumentError(f"the wire refers to a missing node {_shown(end)}",
                                 f"{where}.{side}")
         names = (node.spec.output_names(node.params) if kind == "output"
                  else node.spec.input_names(node.params))
         if port not in names:
             side = "source_port" if kind == "output" else "target_port"
             raise DocumentError(
-                f"{node.describe()} has no {kind} port '{port[:80]}'", f"{where}.{side}"
+                f"{node.describe()} has no {kind} port {_shown(port)} (it has: "
+                f"{', '.join(names) or 'none'})", f"{where}.{side}"
             )
     return edge
 
@@ -250,21 +259,45 @@ def _expect(value: Any, kind: type, where: str, words: str) -> Any:
     return value
 
 
-def _check_plain(value: Any, where: str, depth: int = 0) -> None:
+def _shown(text: str, quote: bool = True) -> str:
+    """File text as a message may show it: one line, at most 80 characters."""
+    text = text[:80]
+    if text.isprintable() and "'" not in text:
+        return f"'{text}'" if quote else text
+    return repr(text)
+
+
+def _text(value: Any, where: str, limit: int) -> str:
+    value = _expect(value, str, where, "text")
+    _check_plain(value, where, limit=limit)
+    return value
+
+
+def _check_plain(value: Any, where: str, depth: int = 0, limit: int = 10_000) -> None:
     """Parameters and training settings hold only small JSON values."""
     if depth > 8:
         raise DocumentError("value is nested too deeply", where)
     if isinstance(value, float) and not math.isfinite(value):
         raise DocumentError("numbers must be finite", where)
-    if isinstance(value, str) and len(value) > 10_000:
-        raise DocumentError("text is too long", where)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        raise DocumentError("number is too large", where)
+    if isinstance(value, str):
+        if len(value) > limit:
+            raise DocumentError(f"text is longer than {limit:,} characters", where)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # JSON "\ud800": half a character
+            raise DocumentError("text is not valid Unicode", where) from None
     if isinstance(value, list):
         if len(value) > 10_000:
             raise DocumentError("list is too long", where)
         for i, item in enumerate(value):
             _check_plain(item, f"{where}[{i}]", depth + 1)
     elif isinstance(value, dict):
+        if len(value) > 10_000:
+            raise DocumentError("object has too many entries", where)
         for key, item in value.items():
-            _check_plain(item, f"{where}.{key}", depth + 1)
+            _check_plain(key, where, depth + 1, limit=200)
+            _check_plain(item, f"{where}.{_shown(key, quote=False)}", depth + 1)
     elif value is not None and not isinstance(value, (bool, int, float, str)):
         raise DocumentError(f"unexpected value of type {type(value).__name__}", where)
