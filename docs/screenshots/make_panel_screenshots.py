@@ -12,7 +12,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtWidgets import QApplication, QMainWindow, QSplitter  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMainWindow, QSplitter
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
@@ -79,14 +79,14 @@ def main() -> None:
     flatten = next(n.id for n in doc.nodes.values() if n.type == "Flatten")
     (inward,) = doc.edges_into(flatten)
     (outward,) = doc.edges_from(flatten)
-    c4.delete([flatten])
+    # bypass the Flatten (it is left dangling: a warning)
     c4.connect(inward.source, inward.source_port, outward.target, outward.target_port)
     c4.set_param(label(c4, "block2_conv2"), "out_channels", 32)
     c4.analyze_now()
     problems = ProblemsPanel(c4)
     settle(problems, (760, 240))
     shots["problems"] = problems
-    assert Edge  # noqa: S101 - keeps the import honest for readers
+    assert Edge
 
     c5 = loaded("residual_cnn")
     c5.select([label(c5, "skip1")])

@@ -181,7 +181,7 @@ def _match_branches(problem, doc, analysis):
     ctx = _context(problem, doc, analysis)
     if ctx is None or len(ctx[2]) < 2 or ctx[0].spec.category != "Merge":
         return None
-    node, shapes, ports, edges = ctx
+    _node, shapes, ports, edges = ctx
     tensors = [shapes.inputs[p] for p in ports]
     if len({t.rank for t in tensors}) != 1 or any(t.dtype != "float" for t in tensors):
         return None
@@ -250,7 +250,7 @@ def _reset_param(problem, doc, analysis):
         except ParamError:
             title = f"Reset {p.name} of {_title(node)} to its default ({p.default})"
 
-            def apply(controller, name=p.name, value=p.default) -> None:
+            def apply(controller, name=p.name, value=p.default, title=title) -> None:
                 with one_step(controller, title):
                     controller.set_param(node.id, name, value)
 

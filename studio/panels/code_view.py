@@ -11,7 +11,13 @@ highlighted; double-clicking a line selects its layer.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFontDatabase, QGuiApplication, QPalette, QTextCursor, QTextFormat
+from PySide6.QtGui import (
+    QFontDatabase,
+    QGuiApplication,
+    QPalette,
+    QTextCursor,
+    QTextFormat,
+)
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -37,7 +43,7 @@ SHOWN_ERRORS = 5
 class _CodeEdit(QPlainTextEdit):
     line_double_clicked = Signal(int)  # 1-based line number
 
-    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def mouseDoubleClickEvent(self, event) -> None:
         super().mouseDoubleClickEvent(event)
         self.line_double_clicked.emit(self.cursorForPosition(event.position().toPoint())
                                       .blockNumber() + 1)
@@ -150,12 +156,12 @@ class CodePanel(QWidget):
         self.copy_button.setEnabled(False)
         self.stack.setCurrentWidget(self.errors)
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._stale:
             self.timer.start(0)
 
-    def changeEvent(self, event) -> None:  # noqa: N802 - Qt override: theme switch
+    def changeEvent(self, event) -> None:
         super().changeEvent(event)
         if event.type() == event.Type.PaletteChange and hasattr(self, "highlighter"):
             self.highlighter.set_dark(self._is_dark())

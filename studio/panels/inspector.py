@@ -103,7 +103,7 @@ class InspectorPanel(QWidget):
         else:
             self.network.show_analysis()
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def showEvent(self, event) -> None:
         super().showEvent(event)
         if self.form is None and self._stale:
             self._stale = False

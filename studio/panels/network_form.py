@@ -33,7 +33,7 @@ class _Description(QPlainTextEdit):
 
     committed = Signal(str)
 
-    def focusOutEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def focusOutEvent(self, event) -> None:
         super().focusOutEvent(event)
         self.committed.emit(self.toPlainText())
 

@@ -21,7 +21,6 @@ from .param_count import ParamCounter, countable, format_count
 from .param_editors import ParamEditor, StrEditor, _Line, editor_for
 from .widgets import form_layout, muted, section, value_label
 
-
 ERROR_MARK = "\u2716"
 WARNING_MARK = "\u26a0"
 

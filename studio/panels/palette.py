@@ -70,10 +70,10 @@ def tooltip(spec: LayerSpec) -> str:
 class _LayerTree(QTreeWidget):
     """A tree that drags layer types out as ``LAYER_MIME`` data."""
 
-    def mimeTypes(self) -> list[str]:  # noqa: N802 - Qt override
+    def mimeTypes(self) -> list[str]:
         return [LAYER_MIME]
 
-    def mimeData(self, items) -> QMimeData:  # noqa: N802 - Qt override
+    def mimeData(self, items) -> QMimeData:
         data = QMimeData()
         types = [i.data(0, TYPE_ROLE) for i in items if i.data(0, TYPE_ROLE)]
         if types:
@@ -195,7 +195,7 @@ class PalettePanel(QWidget):
         if type_name:
             self.add_requested.emit(type_name)
 
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
+    def eventFilter(self, watched, event) -> bool:
         # Up/Down in the search box walk the results without leaving the box.
         if watched is self.search and isinstance(event, QKeyEvent) and \
                 event.type() == QKeyEvent.Type.KeyPress:

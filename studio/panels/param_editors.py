@@ -112,7 +112,7 @@ class _Spin(QSpinBox):
             high -= 1
         return low, high
 
-    def stepEnabled(self):  # noqa: N802 - Qt override
+    def stepEnabled(self):
         low, high = self._bounds()
         flags = QAbstractSpinBox.StepEnabledFlag.StepNone
         if self.value() > low:
@@ -121,13 +121,13 @@ class _Spin(QSpinBox):
             flags |= QAbstractSpinBox.StepEnabledFlag.StepUpEnabled
         return flags
 
-    def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt override
+    def stepBy(self, steps: int) -> None:
         low, high = self._bounds()
         target = max(low, min(high, self.value() + steps))
         if target != self.value():
             self.setValue(int(target))
 
-    def sizeHint(self):  # noqa: N802 - Qt override: not as wide as 2**31
+    def sizeHint(self):
         hint = super().sizeHint()
         hint.setWidth(min(hint.width(), 120))
         return hint
@@ -156,7 +156,7 @@ class _Line(QLineEdit):
 
     escaped = Signal()
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Escape:
             self.escaped.emit()
             event.accept()

@@ -60,7 +60,7 @@ class PythonHighlighter(QSyntaxHighlighter):
             self.formats[name] = fmt
         self.rehighlight()
 
-    def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt override
+    def highlightBlock(self, text: str) -> None:
         # Later rules win, so strings and comments override keywords inside them.
         for name, pattern in RULES:
             for match in pattern.finditer(text):

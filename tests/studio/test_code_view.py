@@ -56,7 +56,7 @@ def test_errors_replace_the_code(panel, controller, qtbot):
     doc = controller.document
     flatten = next(n.id for n in doc.nodes.values() if n.type == "Flatten")
     with qtbot.waitSignal(panel.code_updated, timeout=3000):
-        controller.delete([flatten])
+        controller.disconnect(doc.edges_into(flatten)[0])
     assert panel.stack.currentWidget() is panel.errors
     text = panel.errors.text()
     assert "The network has errors" in text
@@ -87,8 +87,8 @@ def test_syntax_highlighting(panel):
     colours = {f.format.foreground().color().name() for f in formats("x = self.conv1(x)")}
     assert len(colours) == 2  # self, and the comment with the shape
     comment = [f for f in formats("x = self.conv1(x)") if f.format.fontItalic()]
-    assert comment and lines[[i for i, line in enumerate(lines)
-                              if "self.conv1(x)" in line][0]][comment[0].start] == "#"
+    line = next(line for line in lines if "self.conv1(x)" in line)
+    assert comment and line[comment[0].start] == "#"
 
 
 def test_selected_layer_lines_are_highlighted(panel, controller):
