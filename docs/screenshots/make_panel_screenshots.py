@@ -19,8 +19,12 @@ ROOT = HERE.parent.parent
 EXAMPLES = ROOT / "resources" / "examples"
 
 
-def main() -> None:
+def main(theme: str = "light") -> None:
     app = QApplication.instance() or QApplication(sys.argv)
+    from studio import resources
+
+    resources.apply(app, theme)  # the look of the real window
+    suffix = "" if theme == "light" else f"_{theme}"
     from graph import Edge
     from studio.document.controller import DocumentController
     from studio.panels import CodePanel, InspectorPanel, PalettePanel, ProblemsPanel
@@ -122,7 +126,7 @@ def main() -> None:
 
     for name, widget in shots.items():
         app.processEvents()
-        out = HERE / f"panel_{name}.png"
+        out = HERE / f"panel_{name}{suffix}.png"
         widget.grab().save(str(out))
         print("wrote", out.relative_to(ROOT))
     for widget in shots.values():
@@ -132,4 +136,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1] if len(sys.argv) > 1 else "light")

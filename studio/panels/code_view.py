@@ -10,10 +10,11 @@ highlighted; double-clicking a line selects its layer.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QFontDatabase,
     QGuiApplication,
+    QPainter,
     QPalette,
     QTextCursor,
     QTextFormat,
@@ -40,8 +41,65 @@ DEBOUNCE_MS = 250
 SHOWN_ERRORS = 5
 
 
+class _Gutter(QWidget):
+    """Line numbers left of the code (Qt's code editor example, trimmed)."""
+
+    def __init__(self, editor: _CodeEdit) -> None:
+        super().__init__(editor)
+        self.editor = editor
+
+    def sizeHint(self) -> QSize:
+        return QSize(self.editor.gutter_width(), 0)
+
+    def paintEvent(self, event) -> None:
+        self.editor.paint_gutter(event)
+
+
 class _CodeEdit(QPlainTextEdit):
     line_double_clicked = Signal(int)  # 1-based line number
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.gutter = _Gutter(self)
+        self.blockCountChanged.connect(self._fit_gutter)
+        self.updateRequest.connect(self._scroll_gutter)
+        self._fit_gutter()
+
+    def gutter_width(self) -> int:
+        digits = max(3, len(str(self.blockCount())))
+        return 14 + self.fontMetrics().horizontalAdvance("9") * digits
+
+    def _fit_gutter(self, *_args) -> None:
+        self.setViewportMargins(self.gutter_width(), 0, 0, 0)
+
+    def _scroll_gutter(self, rect, dy: int) -> None:
+        if dy:
+            self.gutter.scroll(0, dy)
+        else:
+            self.gutter.update(0, rect.y(), self.gutter.width(), rect.height())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        r = self.contentsRect()
+        self.gutter.setGeometry(QRect(r.left(), r.top(), self.gutter_width(), r.height()))
+
+    def paint_gutter(self, event) -> None:
+        painter = QPainter(self.gutter)
+        palette = self.palette()
+        painter.fillRect(event.rect(), palette.color(QPalette.ColorRole.AlternateBase))
+        painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+        painter.setFont(self.font())
+        block = self.firstVisibleBlock()
+        top = round(self.blockBoundingGeometry(block).translated(self.contentOffset()).top())
+        height = self.fontMetrics().height()
+        width = self.gutter.width() - 8
+        while block.isValid() and top <= event.rect().bottom():
+            if block.isVisible() and top + height >= event.rect().top():
+                painter.drawText(0, top, width, height, Qt.AlignmentFlag.AlignRight,
+                                 str(block.blockNumber() + 1))
+            top += round(self.blockBoundingRect(block).height())
+            block = block.next()
+        painter.end()
 
     def mouseDoubleClickEvent(self, event) -> None:
         super().mouseDoubleClickEvent(event)
@@ -80,6 +138,8 @@ class CodePanel(QWidget):
         font.setPointSizeF(max(font.pointSizeF(), 9.5))
         self.editor.setFont(font)
         self.editor.setTabStopDistance(self.editor.fontMetrics().horizontalAdvance(" ") * 4)
+        self.editor.document().setDocumentMargin(6)
+        self.editor._fit_gutter()
         self.editor.line_double_clicked.connect(self._select_line)
         self.highlighter = PythonHighlighter(self.editor.document(), self._is_dark())
 
@@ -145,8 +205,12 @@ class CodePanel(QWidget):
         doc, analysis = self.controller.document, self.controller.analysis
         errors = analysis.errors if analysis is not None else []
         red = severity_color("error").name()
-        items = "".join(f"<li>{_escape(p.describe(doc))}</li>"
-                        for p in errors[:SHOWN_ERRORS])
+        muted_color = self.palette().color(QPalette.ColorRole.PlaceholderText).name()
+        items = "".join(
+            f"<li><b>{_escape(_where(doc, p))}</b>: {_escape(p.message)}"
+            + (f"<br><span style='color:{muted_color}'>\u2192 {_escape(p.hint)}</span>"
+               if p.hint else "") + "</li>"
+            for p in errors[:SHOWN_ERRORS])
         more = len(errors) - SHOWN_ERRORS
         tail = f"<p>\u2026 and {more} more.</p>" if more > 0 else ""
         self.errors.setText(
@@ -211,6 +275,11 @@ class CodePanel(QWidget):
     def copy(self) -> None:
         if self.code is not None:
             QGuiApplication.clipboard().setText(self.code.source)
+
+
+def _where(doc, problem) -> str:
+    ids = [i for i in problem.node_ids if i in doc.nodes]
+    return doc.nodes[ids[0]].title if ids else "Network"
 
 
 def _escape(text: str) -> str:

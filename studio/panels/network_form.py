@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from ..theme_colors import category_color, severity_color, swatch_icon
 from .param_count import ParamCounter, countable, format_count
 from .param_editors import _Line
-from .widgets import form_layout, muted, section, value_label
+from .widgets import align_forms, form_layout, muted, section, value_label
 
 SUMMARY_ROWS = 500  # beyond this the table would only slow down big networks
 
@@ -89,6 +89,7 @@ class NetworkForm(QWidget):
         summary.addRow("status", self.status)
         summary.addRow("tensors", self.io)
         layout.addLayout(summary)
+        align_forms(form, summary)
 
         self.table = QTreeWidget(self)
         self.table.setObjectName("summary_table")

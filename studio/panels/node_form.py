@@ -19,7 +19,7 @@ from graph.errors import ParamError
 from ..theme_colors import SEVERITY_COLORS, category_color, swatch_icon
 from .param_count import ParamCounter, countable, format_count
 from .param_editors import ParamEditor, StrEditor, _Line, editor_for
-from .widgets import form_layout, muted, section, value_label
+from .widgets import align_forms, form_layout, muted, section, value_label
 
 ERROR_MARK = "\u2716"
 WARNING_MARK = "\u26a0"
@@ -61,10 +61,14 @@ class NodeForm(QWidget):
 
         # the label, then one editor per declared parameter
         layout.addWidget(section("Layer", self))
-        form = form_layout()
+        form = self.label_form = form_layout()
         self.label_editor = _LabelEditor(self)
         self.label_editor.committed.connect(self._commit_label)
         form.addRow("label", self.label_editor)
+        layout.addLayout(form)
+        if spec.params:
+            layout.addWidget(section("Parameters", self))
+        form = self.param_form = form_layout()
         self.editors: dict[str, ParamEditor] = {}
         for p in spec.params:
             editor = editor_for(p, self)
@@ -88,7 +92,7 @@ class NodeForm(QWidget):
         layout.addLayout(self.tensor_form)
 
         layout.addWidget(section("Size", self))
-        size_form = form_layout()
+        size_form = self.size_form = form_layout()
         self.param_count = value_label("", self)
         self.macs = value_label("", self)
         size_form.addRow("parameters", self.param_count)
@@ -123,11 +127,15 @@ class NodeForm(QWidget):
         self._show_inferred(shapes.values if shapes else {})
         self._show_tensors(shapes)
         self._show_size(shapes)
+        align_forms(self.label_form, self.param_form, self.inferred_form,
+                    self.tensor_form, self.size_form)
         problems = analysis.problems_of(self.node_id) if analysis else []
         own = [p for p in problems if p.node_ids and p.node_ids[0] == self.node_id] or problems
         self.problems.setText("\n".join(
             (WARNING_MARK if p.severity == "warning" else ERROR_MARK) + " " + p.message
             + (f" \u2014 {p.hint}" if p.hint else "") for p in own))
+        worst = "error" if any(p.is_error for p in own) else "warning"
+        self.problems.setStyleSheet(f"color: {SEVERITY_COLORS[worst]};")
         self.problems.setVisible(bool(own))
 
     def _show_inferred(self, values: dict[str, Any]) -> None:

@@ -110,8 +110,8 @@ class ProblemsPanel(QWidget):
             item.setText(1, "\n".join(lines))
             item.setToolTip(1, problem.describe(doc)
                             + (f"\n\nFix: {fix.title}" if fix else ""))
-            item.setTextAlignment(0, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-            item.setTextAlignment(1, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+            item.setTextAlignment(0, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            item.setTextAlignment(1, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
             if fix is not None:
                 self.tree.setItemWidget(item, 2, self._fix_button(row, fix))
             if problem == self._kept:  # the row the user picked stays picked
@@ -139,7 +139,7 @@ class ProblemsPanel(QWidget):
         button.setToolTip(fix.title + " (one undo step)")
         button.setCursor(Qt.CursorShape.PointingHandCursor)
         button.clicked.connect(lambda _=False, r=row: self.apply_fix(r))
-        box.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
+        box.addWidget(button, 0, Qt.AlignmentFlag.AlignVCenter)
         return holder
 
     def _show_summary(self, problems: list[Problem]) -> None:

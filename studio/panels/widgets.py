@@ -56,6 +56,21 @@ def form_layout() -> QFormLayout:
     return form
 
 
+def align_forms(*forms: QFormLayout) -> None:
+    """Give the label columns of stacked forms one width, so their fields line up."""
+    labels = []
+    for form in forms:
+        for row in range(form.rowCount()):
+            item = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+            if item is not None and item.widget() is not None:
+                labels.append(item.widget())
+    width = max((label.sizeHint().width() for label in labels), default=0)
+    for label in labels:
+        label.setMinimumWidth(width)
+        if isinstance(label, QLabel):
+            label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+
 def value_label(text: str = "", parent: QWidget | None = None) -> QLabel:
     """Read-only text a user may select and copy (shapes, counts)."""
     label = QLabel(text, parent)
