@@ -71,12 +71,11 @@ def concrete(shape, batch: int) -> tuple[int, ...]:
     return tuple(batch if d == "N" else d for d in shape)
 
 
-def ruff(args: list[str], source: str, tmp_path: Path) -> subprocess.CompletedProcess:
-    """Run the venv's ruff on ``source`` written to a file outside the project."""
-    path = tmp_path / "generated_net.py"
-    path.write_text(source, encoding="utf-8")
-    return subprocess.run([str(RUFF), *args, "--isolated", "--no-cache", str(path)],
-                          capture_output=True, text=True, timeout=60)
+def ruff(command: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """The venv's ruff with its default settings (as a user's fresh project has)."""
+    return subprocess.run([str(RUFF), command, "--isolated", "--no-cache", *args],
+                          input=stdin, capture_output=True, text=True, timeout=120,
+                          check=False)
 
 
 def problems_of_kind(doc: Document, kind: str) -> list[graph.Problem]:
