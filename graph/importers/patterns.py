@@ -108,6 +108,8 @@ def getitem(mp, node):
     if isinstance(value, Meta):
         return _getitem_meta(mp, node, value, index)
     op = mp.ops[value.op]
+    if op.type is None and (isinstance(mp.probe.value(base), tuple) or op.tag.get("shadow")):
+        return mp.shadow(node, value.op)  # parts of what a refused layer returned
     call = op.tag.get("recurrent")
     if call is not None and op.params["output"] == "sequence" and index in _LAST_STEP:
         return emit_recurrent(mp, call, node, "last")

@@ -65,7 +65,9 @@ def import_file(target: str | Path, input_shapes, input_dtypes=None, *,
     what = f"{path.name}:{attr}"
     if weights is not None:
         load_weights(module, weights, what)
-    title = _strata_title(path)
+    # A Strata export names its network in the module docstring; else the class or
+    # factory name.
+    title = _strata_title(path) or attr
     return import_module(module, input_shapes, input_dtypes, tasks=tasks, what=what,
                          name=title, verify=verify)
 
@@ -148,6 +150,12 @@ class _Mapper:
         self.ops.append(Op(type_name, params, list(inputs), node, module=module,
                            source=source, weights=weights, expect=dict(expect or {}),
                            anonymous=anonymous))
+        return Data(len(self.ops) - 1)
+
+    def shadow(self, node, refused: int) -> Data:
+        """A value taken from a refused layer's result (``h`` of ``out, h = rnn(x)``):
+        it carries the refusal along without reporting it again."""
+        self.ops.append(Op(None, {}, [refused], node, tag={"shadow": True}))
         return Data(len(self.ops) - 1)
 
     def reshape_like(self, node, x_arg, module=None) -> Data:
@@ -280,7 +288,10 @@ class _Mapper:
             if op.type is None:
                 continue
             try:
-                op.params = get_spec(op.type).check_params(op.params)
+                checked = get_spec(op.type).check_params(op.params)
+                # As a document stores them: JSON-like lists, not tuples.
+                op.params = {k: list(v) if isinstance(v, tuple) else v
+                             for k, v in checked.items()}
             except ParamError as e:
                 problems.append(Unmapped(op.node.name, op.type, op.source, str(e),
                                          source_location(op.node)))

@@ -238,7 +238,8 @@ def probe(gm, features: list[tuple[int, ...]], dtypes: list[str], batch: int,
                 raise ImportSourceError(
                     f"{what}: forward fails on inputs shaped {shapes}: "
                     f"{type(e).__name__}: {_first_line(e)}{_user_frame_of(e)}",
-                    "check the input shape; a Strata network must accept any batch size",
+                    "give the batch size first, then one example's shape (1,3,32,32); "
+                    "a Strata network must also accept any batch size",
                 ) from None
             runs.append(seen)
     finally:
