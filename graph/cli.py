@@ -169,7 +169,8 @@ def problem_lines(file: str, doc: Document, problems: list[Problem]) -> list[str
         if node is not None:
             where = f"node '{node.label or node.id}' ({node.spec.display_name}): "
         hint = f" (hint: {p.hint})" if p.hint else ""
-        lines.append(f"{file}: {where}{p.severity}: {p.message}{hint}")
+        line = f"{file}: {where}{p.severity}: {p.message}{hint}"
+        lines.append(" ".join(line.splitlines()))  # labels may hold line breaks
     return lines
 
 
