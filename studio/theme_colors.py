@@ -42,6 +42,17 @@ def severity_color(severity: str) -> QColor:
 
 def swatch_icon(color: QColor, size: int = 12, radius: float = 3.0) -> QIcon:
     """A small rounded square of ``color``, for lists and headers."""
+    key = (color.name(), size, radius)
+    icon = _SWATCHES.get(key)
+    if icon is None:
+        icon = _SWATCHES[key] = _draw_swatch(color, size, radius)
+    return icon
+
+
+_SWATCHES: dict[tuple[str, int, float], QIcon] = {}
+
+
+def _draw_swatch(color: QColor, size: int, radius: float) -> QIcon:
     pixmap = QPixmap(size * 2, size * 2)  # drawn at 2x so it stays crisp on high-DPI
     pixmap.setDevicePixelRatio(2.0)
     pixmap.fill(QColor(0, 0, 0, 0))

@@ -292,11 +292,12 @@ def _add_output(problem, doc, analysis):
 
 def _connect_dangling(problem, doc, analysis):
     node = doc.nodes[problem.node_ids[0]]
-    if not problem.port:
+    # Obvious only with one open input and one loose end (checked cheapest first).
+    if not problem.port or sum(p.kind == "unconnected" for p in analysis.problems) != 1:
         return None
     ends = [i for i in _dangling(doc, analysis, exclude=node.id)
             if not nx.has_path(analysis.graph, node.id, i)]
-    if len(ends) != 1 or len([p for p in analysis.problems if p.kind == "unconnected"]) != 1:
+    if len(ends) != 1:
         return None
     source = doc.nodes[ends[0]]
     title = f"Connect {_title(source)} to {_title(node)}"

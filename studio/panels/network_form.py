@@ -140,6 +140,7 @@ class NetworkForm(QWidget):
         else:
             self.counts.setText(f"{len(doc.nodes)} layers, {wires} wire"
                                 f"{'s' if wires != 1 else ''}")
+        troubled = {i for p in analysis.problems for i in p.node_ids}
         total, pending = 0, False
         self.table.setUpdatesEnabled(False)
         self.table.clear()
@@ -160,7 +161,7 @@ class NetworkForm(QWidget):
                 item.setIcon(0, swatch_icon(category_color(node.spec.category), 10, 5.0))
                 item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight
                                       | Qt.AlignmentFlag.AlignVCenter)
-                if analysis.problems_of(node_id):
+                if node_id in troubled:
                     item.setForeground(0, severity_color("error"))
         self.table.setUpdatesEnabled(True)
         self.params.setText("counting\u2026" if pending else format_count(total))
