@@ -324,3 +324,42 @@ def test_panels_open_without_torch_and_count_once_it_loaded(tmp_path):
     assert "torch before inspector: False" in lines
     assert "first: counting\u2026" in lines
     assert "then: 50,240 (50.2 k)" in lines
+
+
+@pytest.mark.parametrize("example", sorted(p.stem for p in EXAMPLES.glob("*.strata")))
+def test_parameter_counts_match_the_compiled_model(qapp, example):
+    """Per-layer counts (modules built on the meta device) add up to the real model's."""
+    import graph
+    from studio.panels.param_count import ParamCounter, network_param_count
+
+    doc = graph.load(EXAMPLES / f"{example}.strata")
+    analysis = graph.analyze(doc)
+    counter = ParamCounter()
+    for node_id in analysis.order:
+        node = doc.nodes[node_id]
+        shapes = analysis.shapes[node_id]
+        assert counter.count(node.type, shapes.params, shapes.values) is not None, node_id
+    model = graph.compile(doc)
+    expected = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert network_param_count(analysis, counter) == expected
+
+
+@pytest.mark.qt_log_ignore("does not support propagateSizeHints")  # offscreen platform
+def test_description_is_committed_when_leaving_the_field(qtbot, controller):
+    panel = InspectorPanel(controller)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.activateWindow()
+    description = panel.network.description
+    description.setFocus()
+    qtbot.waitUntil(description.hasFocus, timeout=2000)
+    description.selectAll()
+    qtbot.keyClicks(description, "Circles and squares.")
+    count = controller.undo_stack.count()
+    panel.network.name.setFocus()  # leave the field
+    qtbot.waitUntil(lambda: controller.document.description == "Circles and squares.",
+                    timeout=2000)
+    assert controller.undo_stack.count() == count + 1
+    controller.undo_stack.undo()
+    assert description.toPlainText().startswith("A LeNet-style")
