@@ -1,0 +1,164 @@
+"""Checkpoints: everything needed to continue a run exactly where it stopped.
+
+A checkpoint holds the model, optimizer and progress (epoch, step, position inside the
+epoch, the random generators and the partial epoch loss), the document it was trained
+from and a fingerprint of that document's generated code. Resuming from it continues the
+same loss curve as a run that never stopped.
+
+Files are written atomically (a temporary file in the same folder, flushed, renamed), so
+a training process killed mid-write leaves the previous checkpoint intact. They are
+read with ``weights_only=True``: a checkpoint holds only tensors and plain data, and
+loading one never runs code.
+
+Before resuming, ``check_matches`` compares the checkpoint's document with the current
+one: a network whose layers changed since cannot take the old weights, and the message
+names what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from graph.errors import StrataError
+from graph.fileformat import write_atomic
+
+FORMAT = "strata-checkpoint"
+VERSION = 1
+SUFFIX = ".pt"
+LAST = "last.pt"
+BEST = "best.pt"
+
+
+class CheckpointError(StrataError):
+    """A checkpoint cannot be read, or does not fit the network it should resume."""
+
+
+def code_fingerprint(source: str) -> str:
+    """Identifies generated code: equal fingerprints, interchangeable weights."""
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:20]
+
+
+@dataclass
+class Checkpoint:
+    path: Path
+    data: dict[str, Any]
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return self.data["document"]
+
+    @property
+    def epoch(self) -> int:
+        return int(self.data["epoch"])
+
+    @property
+    def step(self) -> int:
+        return int(self.data["step"])
+
+    @property
+    def setup(self) -> dict[str, Any]:
+        return self.data["setup"]
+
+    @property
+    def fingerprint(self) -> str:
+        return self.data["code_fingerprint"]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+
+def save_checkpoint(path: str | Path, data: dict[str, Any]) -> Path:
+    """Write ``data`` (plain values and tensors) as a checkpoint, atomically."""
+    path = Path(path)
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, "version": VERSION, **data}, buffer)
+    write_atomic(path, buffer.getvalue())
+    return path
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Read a checkpoint onto the CPU; CheckpointError names the file and the defect."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: there is no checkpoint file here")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same answer
+        first = str(e).strip().splitlines()[0][:160] if str(e).strip() else ""
+        raise CheckpointError(
+            f"{path}: not a readable Strata checkpoint (the file may be truncated or "
+            f"from another program){': ' + first if first else ''}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a Strata checkpoint (it holds no Strata "
+                              "training state)")
+    if data.get("version", 0) > VERSION:
+        raise CheckpointError(f"{path}: written by a newer Strata (checkpoint version "
+                              f"{data.get('version')}); update Strata to resume it")
+    missing = [k for k in ("document", "code_fingerprint", "model", "optimizer", "epoch",
+                           "step", "setup") if k not in data]
+    if missing:
+        raise CheckpointError(f"{path}: the checkpoint is incomplete (missing "
+                              f"{', '.join(missing)})")
+    return Checkpoint(path, data)
+
+
+# ---------------------------------------------------------------- matching
+def check_matches(checkpoint: Checkpoint, document: dict[str, Any], fingerprint: str
+                  ) -> None:
+    """Raise CheckpointError if the checkpoint's network differs from ``document``'s."""
+    if checkpoint.fingerprint == fingerprint:
+        return
+    changes = describe_changes(checkpoint.document, document)
+    if not changes:
+        return  # only the name or description changed: the layers are the same
+    shown = "; ".join(changes[:6]) + (f"; and {len(changes) - 6} more changes"
+                                       if len(changes) > 6 else "")
+    raise CheckpointError(
+        f"{checkpoint.path.name} was trained from a different version of this network, "
+        f"so its weights no longer fit: {shown}. Start a new training run, or undo these "
+        "changes to resume.")
+
+
+def _nodes(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {n["id"]: n for n in doc.get("nodes", []) if isinstance(n, dict) and "id" in n}
+
+
+def _edges(doc: dict[str, Any]) -> set[str]:
+    return {json.dumps(e, sort_keys=True) for e in doc.get("edges", [])}
+
+
+def describe_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """What changed in the network's layers and wires, in words ('fc1' ...)."""
+    a, b = _nodes(old), _nodes(new)
+
+    def name(n: dict[str, Any]) -> str:
+        return f"'{n.get('label') or n['id']}' ({n.get('type', '?')})"
+
+    out = []
+    for node_id, n in a.items():
+        if node_id not in b:
+            out.append(f"layer {name(n)} was removed")
+    for node_id, n in b.items():
+        if node_id not in a:
+            out.append(f"layer {name(n)} was added")
+            continue
+        m = a[node_id]
+        if m.get("type") != n.get("type"):
+            out.append(f"layer {name(m)} became a {n.get('type')}")
+            continue
+        if (m.get("label") or "") != (n.get("label") or ""):
+            out.append(f"layer {name(m)} was renamed to '{n.get('label')}'")
+        p, q = m.get("params", {}), n.get("params", {})
+        for key in sorted(set(p) | set(q)):
+            if p.get(key) != q.get(key):
+                out.append(f"{name(n)} {key} changed from {p.get(key)!r} to {q.get(key)!r}")
+    if _edges(old) != _edges(new):
+        out.append("the wiring changed")
+    return out

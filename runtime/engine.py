@@ -1,0 +1,478 @@
+"""The training engine: one run of one network on one dataset, streamed as events.
+
+``Trainer(document, setup, emit=...).run()`` checks the dataset against the network,
+seeds everything, builds the model from the network's generated code
+(``graph.compile_network``), trains with the setup's optimizer, schedule, loss and
+clipping, validates after every epoch and writes checkpoints. Everything it has to say
+goes through ``emit`` as events (``runtime.events``); ``run`` returns the last one,
+``FinishedEvent`` or ``FailedEvent``, and never raises for anything a user can cause.
+
+The same engine runs in-process (tests, ``strata train``) and inside the worker process
+(``runtime.worker``). Commands (pause, resume, stop, checkpoint) arrive through a
+``Control`` and are looked at between two steps.
+
+Invariants:
+- Same document, setup, seed and device: same losses, step for step. Shuffling has its
+  own generator; the global generator only initialises the model and drives dropout.
+- Resuming from a checkpoint continues the very curve of an uninterrupted run.
+- An ordinary step costs what a hand-written loop costs: batches are sliced from tensors
+  already on the device, the loss is read once (on the CPU that is no transfer; on a GPU
+  it is read one step late, so the device never waits), nothing else crosses to the
+  host. Instrumentation and step events happen only at sample steps: every
+  ``sample_every`` steps, and at most ``max_sample_rate`` times a second.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import graph
+from graph.errors import StrataError
+from graph.fileformat import document_from_dict
+
+from .checkpoints import code_fingerprint
+from .control import Control
+from .diagnoses import Diagnostician
+from .events import (
+    EpochEvent,
+    FailedEvent,
+    FinishedEvent,
+    StartedEvent,
+    StepEvent,
+)
+from .failures import (
+    TrainingError,
+    is_out_of_memory,
+    locate_nonfinite,
+    nonfinite_gradient_error,
+    out_of_memory_message,
+    release_memory,
+)
+from .instrumentation import Instrumentation, feature_maps
+from .layers import network_layers
+from .metrics import batch_metric, decision_boundary, evaluate, metric_name
+from .progress import ProgressMixin
+from .setup import TrainingSetup, resolve_device
+
+Emit = Callable[[Any], None]
+
+
+@dataclass
+class EngineOptions:
+    """How the engine runs, as opposed to what it trains (that is the setup)."""
+
+    max_sample_rate: float | None = 20.0  # samples (and step events) per second at most
+    instrument: bool = True  # per-layer statistics at sample steps
+    train_metric_examples: int = 1024  # training examples re-scored after each epoch
+    boundary_resolution: int = 64
+    feature_maps: bool = True
+    keep_best: bool = True  # also write best.pt when validation improves
+    eval_batch_size: int = 1024
+
+
+class Trainer(ProgressMixin):
+    """One training run. Build it, call ``run()``; see the module docstring."""
+
+    def __init__(self, document, setup: TrainingSetup | dict | None = None, *,
+                 emit: Emit | None = None, control: Control | None = None,
+                 out_dir: str | Path | None = None, resume: str | Path | None = None,
+                 bundle=None, options: EngineOptions | None = None) -> None:
+        # A snapshot: later edits to the caller's document never reach a running engine.
+        raw = document if isinstance(document, dict) else document.to_dict()
+        self.document_dict = raw
+        self._setup_arg = setup
+        self.emit = emit or (lambda event: None)
+        self.control = control or Control()
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.resume_from = Path(resume) if resume is not None else None
+        self.bundle = bundle
+        self.options = options or EngineOptions()
+        self.last_checkpoint: str | None = None
+        self.best_checkpoint: str | None = None
+        self.events_emitted = 0
+
+    # ================================================================ run
+    def run(self) -> FinishedEvent | FailedEvent:
+        self._instr = None
+        try:
+            self._prepare()
+            final = self._train()
+        except TrainingError as e:
+            final = self._failed(e.reason, e.node_id)
+        except StrataError as e:
+            final = self._failed(str(e))
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:  # noqa: BLE001 - a run reports, it does not crash
+            final = self._unexpected(e)
+        finally:
+            if self._instr is not None:
+                self._instr.close()
+        return final
+
+    def _send(self, event) -> None:
+        self.events_emitted += 1
+        self.emit(event)
+
+    def _failed(self, reason: str, node_id: str | None = None, details: str = ""):
+        event = FailedEvent(reason, node_id, None, self.last_checkpoint, details)
+        self._send(event)
+        return event
+
+    def _unexpected(self, exc: BaseException):
+        device = getattr(self, "device", torch.device("cpu"))
+        if is_out_of_memory(exc):
+            phase = getattr(self, "_phase", "training")
+            message = out_of_memory_message(exc, device, self._batch_size(), phase)
+            del exc  # drop the frames (and the tensors they hold) before freeing memory
+            release_memory(device)
+            return self._failed(message)
+        node_id = self._node_in_traceback(exc)
+        where = ""
+        if node_id is not None:
+            where = f" in {self.doc.nodes[node_id].describe()}"
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        reason = (f"Training failed{where}: {type(exc).__name__}"
+                  f"{': ' + text if text else ''}")
+        return self._failed(reason, node_id, "".join(traceback.format_exception(exc)))
+
+    def _batch_size(self) -> int:
+        setup = getattr(self, "setup", None)
+        return setup.batch_size if setup is not None else 0
+
+    def _node_in_traceback(self, exc: BaseException) -> str | None:
+        compiled = getattr(self, "compiled", None)
+        if compiled is None:
+            return None
+        tb, found = exc.__traceback__, None
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == compiled.filename:
+                found = compiled.node_at_line(tb.tb_lineno) or found
+            tb = tb.tb_next
+        return found
+
+    # ================================================================ preparation
+    def _prepare(self) -> None:
+        self._phase = "preparation"
+        self.doc = document_from_dict(self.document_dict)
+        setup = self._setup_arg
+        if setup is None:
+            setup = TrainingSetup.from_document(self.doc)
+        elif isinstance(setup, dict):
+            setup = TrainingSetup.from_dict(setup)
+        self.setup = setup
+        self.device = resolve_device(setup.device)
+
+        analysis = graph.Analyzer().analyze(self.doc)
+        if not analysis.ok:
+            raise graph.GraphError(analysis.problems)
+        outputs = [n for n in analysis.order if self.doc.nodes[n].type == "Output"]
+        if len(outputs) != 1:
+            raise TrainingError(f"The network has {len(outputs)} Outputs; training needs "
+                                "exactly one", kind="network")
+        self.output_id = outputs[0]
+        self.task = analysis.shapes[self.output_id].params.get("task", "classification")
+        self.loss_name = setup.resolved_loss(self.task)
+        self.bundle = self._dataset(analysis)
+
+        _seed_everything(setup.seed)
+        self.compiled = graph.compile_network(self.doc, analysis)
+        self.model = self.compiled.module.to(self.device)
+        self.fingerprint = code_fingerprint(self.compiled.code.source)
+        self.layers = network_layers(self.compiled, self.doc)
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        if not self.params:
+            raise TrainingError("The network has no weights to train: add a Linear, "
+                                "convolution or other layer with parameters",
+                                kind="network")
+        self.loss_fn = setup.make_loss(self.task)
+
+        self.train_data = self._on_device("train")
+        self.val_data = self._on_device("val")
+        self.n_train = len(self.train_data[-1])
+        bs = setup.batch_size
+        self.batches = max(1, math.ceil(self.n_train / bs))
+        if self.batches > 1 and self.n_train - (self.batches - 1) * bs == 1:
+            self.batches -= 1  # a last batch of one example breaks BatchNorm: drop it
+        self.optimizer = setup.make_optimizer(self.params)
+        self.scheduler = setup.make_scheduler(self.optimizer, self.batches)
+        self.shuffle = torch.Generator().manual_seed(setup.seed)
+        self.epoch, self.step, self.batch = 0, 0, 0
+        self.epoch_loss, self.epoch_count = 0.0, 0
+        self.best_val: float | None = None
+        self.best_epoch = 0
+        self.history: list[dict[str, Any]] = []
+        self.diagnostician = Diagnostician(self.layers)
+        self._instr = Instrumentation(self.model, self.layers, setup.watch) \
+            if self.options.instrument else None
+        if self.resume_from is not None:
+            self.restore(self.resume_from)
+
+    def _dataset(self, analysis):
+        from .compatibility import DatasetMismatch, check_dataset, prepare_dataset
+
+        if self.bundle is None:
+            return prepare_dataset(analysis, self.setup)
+        bundle = self.bundle.for_task(self.task)
+        reasons = check_dataset(analysis, bundle)
+        if reasons:
+            raise DatasetMismatch(reasons)
+        return bundle
+
+    def _on_device(self, split: str) -> tuple[torch.Tensor, ...]:
+        """The split's tensors on the device, targets shaped like the model's output."""
+        *inputs, target = self.bundle.tensors(split)
+        if self.task != "classification":
+            out = self.compiled.analysis.shapes[self.output_id].inputs["in"]
+            features = tuple(out.shape[1:])
+            if math.prod(features) == math.prod(target.shape[1:]):
+                target = target.reshape(len(target), *features)
+            target = target.float()
+        return tuple(t.to(self.device) for t in (*inputs, target))
+
+    # ================================================================ training
+    def _train(self) -> FinishedEvent:
+        setup, opts = self.setup, self.options
+        started = time.perf_counter()
+        self._send(self._started_event())
+        if self.step == 0 and opts.feature_maps:
+            self._feature_maps()
+        self.train_seconds = self.train_cpu_seconds = 0.0
+        stopped = False
+        every = setup.sample_every
+        min_gap = 1.0 / opts.max_sample_rate if opts.max_sample_rate else 0.0
+        step_scheduler = setup.schedule != "none"  # a constant schedule needs no steps
+        sync_loss = self.device.type == "cpu"
+        inputs_n = len(self.train_data) - 1
+        bs = setup.batch_size
+        last_sample = -math.inf
+        while self.epoch < setup.epochs and not stopped:
+            epoch_started = time.perf_counter()
+            if self.batch == 0:
+                self.epoch_gen_state = self.shuffle.get_state()
+            else:  # resumed inside an epoch: replay this epoch's order
+                self.shuffle.set_state(self.epoch_gen_state)
+            perm = torch.randperm(self.n_train, generator=self.shuffle).to(self.device)
+            self.model.train()
+            self._phase = "training"
+            window_loss, window_n, window_t = 0.0, 0, time.perf_counter()
+            pending = None  # accelerators: (loss, inputs, step) read one step late
+            loop_started, loop_cpu = time.perf_counter(), time.thread_time()
+            epoch_no = self.epoch + 1
+            while self.batch < self.batches:
+                if self.control.pending and self._commands():
+                    stopped = True
+                    break
+                idx = perm[self.batch * bs:(self.batch + 1) * bs]
+                xs = [t[idx] for t in self.train_data[:inputs_n]]
+                y = self.train_data[-1][idx]
+                now = time.perf_counter()
+                sample = self.step % every == 0 and now - last_sample >= min_gap
+                instr = self._instr if sample else None
+                if instr is not None:
+                    instr.arm()
+                out = self.model(*xs)
+                if instr is not None:
+                    instr.disarm()
+                loss = self.loss_fn(out, y)
+                if sync_loss:
+                    value = loss.item()
+                    if not math.isfinite(value):
+                        raise self._nonfinite(xs, self.step + 1, epoch_no)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if setup.grad_clip is not None:
+                    torch.nn.utils.clip_grad_norm_(self.params, setup.grad_clip)
+                if instr is not None:
+                    instr.before_step()
+                self.optimizer.step()
+                if step_scheduler:
+                    self.scheduler.step()
+                self.step += 1
+                self.batch += 1
+                if not sync_loss:
+                    if pending is not None:
+                        value = pending[0].item()
+                        if not math.isfinite(value):
+                            raise self._nonfinite(pending[1], pending[2], epoch_no)
+                    pending, value = (loss.detach(), xs, self.step), None
+                if value is not None:
+                    self.epoch_loss += value
+                    self.epoch_count += 1
+                    window_loss += value
+                    window_n += 1
+                if sample:
+                    last_sample = now
+                    t = time.perf_counter()
+                    rate = window_n * bs / max(t - window_t, 1e-9)
+                    self._sample(out, y, window_loss / max(window_n, 1), rate, epoch_no)
+                    window_loss, window_n, window_t = 0.0, 0, t
+            if pending is not None:
+                value = pending[0].item()
+                if not math.isfinite(value):
+                    raise self._nonfinite(pending[1], pending[2], epoch_no)
+                self.epoch_loss += value
+                self.epoch_count += 1
+            self.train_seconds += time.perf_counter() - loop_started
+            self.train_cpu_seconds += time.thread_time() - loop_cpu
+            if stopped:
+                break
+            self._end_epoch(time.perf_counter() - epoch_started)
+        if stopped and self.out_dir is not None:
+            self.write_checkpoint("stop")
+        return self._finished(stopped, time.perf_counter() - started)
+
+    def _nonfinite(self, xs, step: int, epoch: int) -> TrainingError:
+        return locate_nonfinite(
+            self.model, self.layers, self.doc, tuple(xs), step=step, epoch=epoch,
+            lr=self._lr(), input_ids=self.compiled.code.inputs, output_id=self.output_id)
+
+    def _lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def _sample(self, out, y, loss: float, rate: float, epoch: int) -> None:
+        metric = batch_metric(out.detach(), y, self.task)
+        lr = self._lr()
+        layer_event = None
+        if self._instr is not None:
+            layer_event, (value,) = self._instr.collect(self.step, epoch, [metric])
+        else:
+            value = float(metric)
+        self._send(StepEvent(self.step, epoch, loss, value if math.isfinite(value)
+                             else None, lr, rate))
+        found = self.diagnostician.add_loss(loss, lr)
+        if layer_event is not None:
+            self._send(layer_event)
+            if layer_event.nonfinite_grads:
+                raise nonfinite_gradient_error(self.layers, layer_event.nonfinite_grads,
+                                               step=self.step, epoch=epoch, lr=lr)
+            found += self.diagnostician.add_sample(layer_event)
+        for d in found:
+            self._send(d.event(self.step, epoch))
+
+    def _commands(self) -> bool:
+        """Handle waiting commands; True when the run must stop."""
+        from .events import PausedEvent, ResumedEvent
+
+        paused = False
+        commands = self.control.take()
+        while True:
+            for command in commands:
+                if command == "stop":
+                    return True
+                if command == "checkpoint" and self.out_dir is not None:
+                    self.write_checkpoint("request")
+                elif command == "pause" and not paused:
+                    paused = True
+                    self._send(PausedEvent(self.step, self.epoch + 1))
+                elif command == "resume" and paused:
+                    paused = False
+                    self._send(ResumedEvent(self.step, self.epoch + 1))
+            if not paused:
+                return False
+            commands = self.control.wait(0.5)
+
+    # ================================================================ epoch end
+    def _end_epoch(self, train_seconds: float) -> None:
+        self._phase = "validation"
+        started = time.perf_counter()
+        opts = self.options
+        self.epoch += 1
+        self.batch = 0
+        classes = self.bundle.num_classes
+        val = evaluate(self.model, self.val_data, self.loss_fn, self.task, classes,
+                       opts.eval_batch_size)
+        train = evaluate(self.model, self.train_data, self.loss_fn, self.task, classes,
+                         opts.eval_batch_size, limit=opts.train_metric_examples) \
+            if opts.train_metric_examples else None
+        train_loss = self.epoch_loss / self.epoch_count if self.epoch_count else math.nan
+        self.epoch_loss, self.epoch_count = 0.0, 0
+        best = math.isfinite(val.loss) and (self.best_val is None or val.loss < self.best_val)
+        if best:
+            self.best_val, self.best_epoch = val.loss, self.epoch
+        boundary = decision_boundary(self.model, self.bundle, self.task, self.device,
+                                     opts.boundary_resolution) \
+            if opts.boundary_resolution else None
+        record = {"epoch": self.epoch, "step": self.step, "train_loss": train_loss,
+                  "val_loss": val.loss, "train_metric": train.metric if train else None,
+                  "val_metric": val.metric}
+        self.history.append(record)
+        seconds = train_seconds + time.perf_counter() - started
+        self._send(EpochEvent(
+            self.epoch, self.step, train_loss, val.loss, record["train_metric"],
+            val.metric, metric_name(self.task), self._lr(), seconds, val.confusion,
+            tuple(self.bundle.class_names) if self.task != "regression" else (),
+            boundary, best))
+        if opts.feature_maps:
+            self._feature_maps()
+        for d in self.diagnostician.add_epoch(train_loss, val.loss):
+            self._send(d.event(self.step, self.epoch))
+        if self.out_dir is not None:
+            self.write_checkpoint("epoch")
+            if best and opts.keep_best:
+                self.write_checkpoint("best")
+        self._phase = "training"
+
+    def _feature_maps(self) -> None:
+        if not len(self.val_data[-1]):
+            return
+        example = tuple(t[:1] for t in self.val_data[:-1])
+        for event in feature_maps(self.model, self.layers, example, self.step,
+                                  self.epoch, self.setup.watch):
+            self._send(event)
+
+    # ================================================================ reporting
+    def _started_event(self) -> StartedEvent:
+        b = self.bundle
+        dataset = {"name": b.name, "display_name": b.display_name, "task": self.task,
+                   "sizes": b.sizes, "input_shapes": [list(s) for s in b.input_shapes],
+                   "num_classes": b.num_classes, "class_names": list(b.class_names),
+                   "description": b.describe(), "loss": self.loss_name}
+        if getattr(b, "is_2d_points", False):
+            x, y = b.tensors("train")[0][:500], b.tensors("train")[-1][:500]
+            if b.input_mean and b.input_mean[0] is not None:
+                x = x * b.input_std[0] + b.input_mean[0]
+            dataset["points"] = x.numpy().astype(np.float32)
+            dataset["labels"] = y.reshape(len(y), -1)[:, 0].numpy().astype(np.float32)
+        return StartedEvent(
+            device=str(self.device),
+            parameter_count=sum(p.numel() for p in self.params),
+            node_ids=tuple(i.node_id for i in self.layers),
+            node_names=tuple(i.name for i in self.layers),
+            node_types=tuple(i.type for i in self.layers),
+            dataset=dataset, epochs=self.setup.epochs, steps_per_epoch=self.batches,
+            start_epoch=self.epoch, start_step=self.step, network=self.doc.name)
+
+    def _finished(self, stopped: bool, seconds: float) -> FinishedEvent:
+        last = self.history[-1] if self.history else {}
+        summary = {
+            "network": self.doc.name, "device": str(self.device),
+            "epochs": self.epoch, "steps": self.step, "seconds": seconds,
+            "train_seconds": self.train_seconds,
+            "train_cpu_seconds": self.train_cpu_seconds,
+            "train_loss": last.get("train_loss"), "val_loss": last.get("val_loss"),
+            "train_metric": last.get("train_metric"),
+            "val_metric": last.get("val_metric"), "metric_name": metric_name(self.task),
+            "best_epoch": self.best_epoch, "best_val_loss": self.best_val,
+            "checkpoint": self.last_checkpoint, "best_checkpoint": self.best_checkpoint,
+            "diagnoses": sorted(self.diagnostician.reported),
+        }
+        event = FinishedEvent(summary, stopped)
+        self._send(event)
+        return event
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)

@@ -1,0 +1,136 @@
+"""How well the network does: loss, accuracy or R^2, confusion matrix, decision boundary.
+
+Every quantity is accumulated on the device over the batches of a pass and copied to
+the host once at the end, so validation costs one transfer however many batches it has.
+The task comes from the Output node: "classification" (class scores, int targets),
+"binary" (one logit, 0/1 float targets) or "regression" (numbers; R^2 is reported).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .events import BoundaryGrid
+
+
+def metric_name(task: str) -> str:
+    return "r2" if task == "regression" else "accuracy"
+
+
+@dataclass
+class PassResult:
+    loss: float
+    metric: float | None
+    confusion: np.ndarray | None
+
+
+def batch_metric(output: torch.Tensor, target: torch.Tensor, task: str) -> torch.Tensor:
+    """Accuracy (or R^2) of one batch, as a 0-d tensor left on the device."""
+    with torch.no_grad():
+        if task == "classification":
+            return (output.argmax(1) == target).float().mean()
+        if task == "binary":
+            return ((output > 0) == (target.reshape(output.shape) > 0.5)).float().mean()
+        target = target.reshape(output.shape).float()
+        sse = (output - target).pow(2).sum()
+        sst = (target - target.mean(0)).pow(2).sum()
+        return 1.0 - sse / sst.clamp_min(1e-12)
+
+
+def fit_target(output: torch.Tensor, target: torch.Tensor, task: str) -> torch.Tensor:
+    """The target shaped for the loss (BCE and MSE want the output's shape)."""
+    if task == "classification" or target.shape == output.shape:
+        return target
+    if target.numel() == output.numel():
+        return target.reshape(output.shape)
+    return target
+
+
+def evaluate(model: torch.nn.Module, tensors: tuple[torch.Tensor, ...], loss_fn,
+             task: str, num_classes: int | None, batch_size: int,
+             limit: int | None = None) -> PassResult:
+    """Loss, metric and (classification) confusion matrix over a whole split, eval mode.
+
+    ``tensors`` is ``(input_1, ..., input_k, target)`` already on the model's device;
+    ``limit`` evaluates only the first examples (the training-set estimate).
+    """
+    *inputs, target = tensors
+    n = len(target) if limit is None else min(limit, len(target))
+    if n == 0:
+        return PassResult(float("nan"), None, None)
+    device = target.device
+    classes = num_classes if task == "classification" else 2 if task == "binary" else 0
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device)
+    confusion = torch.zeros(classes * classes, dtype=torch.long, device=device)
+    sse = sy = syy = None
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            for start in range(0, n, batch_size):
+                stop = min(start + batch_size, n)
+                out = model(*(x[start:stop] for x in inputs))
+                y = fit_target(out, target[start:stop], task)
+                loss_sum += loss_fn(out, y) * (stop - start)
+                if task == "regression":
+                    yf = y.reshape(out.shape).float()
+                    e = (out - yf).pow(2).sum(0)
+                    sse = e if sse is None else sse + e
+                    sy = yf.sum(0) if sy is None else sy + yf.sum(0)
+                    yy = yf.pow(2).sum(0)
+                    syy = yy if syy is None else syy + yy
+                    continue
+                if task == "classification":
+                    pred, truth = out.argmax(1), y
+                else:
+                    pred = (out > 0).reshape(-1).long()
+                    truth = (y.reshape(-1) > 0.5).long()
+                correct += (pred == truth).sum()
+                confusion.index_add_(0, truth * classes + pred,
+                                     torch.ones_like(pred, dtype=torch.long))
+    finally:
+        model.train(was_training)
+    if task == "regression":
+        host = torch.cat([loss_sum.reshape(1), sse, sy, syy]).double().cpu().numpy()
+        k = len(sse)
+        e, s, ss = host[1:1 + k], host[1 + k:1 + 2 * k], host[1 + 2 * k:]
+        sst = ss - s * s / n
+        r2 = float(np.mean(1.0 - e / np.maximum(sst, 1e-12)))
+        return PassResult(float(host[0]) / n, r2, None)
+    host = torch.cat([loss_sum.reshape(1), correct.reshape(1),
+                      confusion.double()]).cpu().numpy()
+    matrix = host[2:].astype(np.int64).reshape(classes, classes)
+    return PassResult(float(host[0]) / n, float(host[1]) / n, matrix)
+
+
+def decision_boundary(model: torch.nn.Module, bundle, task: str, device: torch.device,
+                      resolution: int = 64) -> BoundaryGrid | None:
+    """Predictions over a grid covering 2-D point data, for drawing the boundary."""
+    if not getattr(bundle, "is_2d_points", False):
+        return None
+    xs, ys, points = bundle.boundary_grid(resolution)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(points.to(device)).float()
+    finally:
+        model.train(was_training)
+    shape = (len(ys), len(xs))
+    if task == "classification":
+        prob, pred = torch.softmax(out, dim=1).max(dim=1)
+        predicted = pred.to(torch.uint8)
+    elif task == "binary":
+        p = torch.sigmoid(out.reshape(-1))
+        predicted = (p > 0.5).to(torch.uint8)
+        prob = torch.where(p > 0.5, p, 1 - p)
+    else:
+        return BoundaryGrid(xs.numpy().astype(np.float32), ys.numpy().astype(np.float32),
+                            out[:, 0].cpu().numpy().astype(np.float16).reshape(shape), None)
+    return BoundaryGrid(xs.numpy().astype(np.float32), ys.numpy().astype(np.float32),
+                        predicted.cpu().numpy().reshape(shape),
+                        prob.cpu().numpy().astype(np.float16).reshape(shape))
