@@ -56,10 +56,10 @@ def test_check_lists_errors_then_warnings(capsys, broken):
     code, out, _ = strata(capsys, "check", str(broken))
     assert code == 1
     assert out.splitlines() == [
-        f"{broken}: node 'fc' (Linear): error: Linear 'fc' needs a flat input but "
-        "receives (N, 16, 7, 7) (hint: insert a Flatten before it)",
-        f"{broken}: node 'dead' (ReLU): warning: ReLU 'dead' does not lead to any Output, "
-        "so its result is unused (hint: wire it towards an Output or delete it)",
+        (f"{broken}: node 'fc' (Linear): error: Linear 'fc' needs a flat input but "
+        "receives (N, 16, 7, 7) (hint: insert a Flatten before it)"),
+        (f"{broken}: node 'dead' (ReLU): warning: ReLU 'dead' does not lead to any Output, "
+        "so its result is unused (hint: wire it towards an Output or delete it)"),
         f"{broken}: 1 error, 1 warning",
     ]
 
@@ -74,7 +74,7 @@ def test_check_problems_without_a_node(capsys, tmp_path):
 
 def test_check_warnings_alone_pass(capsys, tmp_path):
     doc = chain_doc("ReLU")
-    wire(doc, list(doc.nodes)[0], doc.add_node("Tanh", {}, "spare").id)
+    wire(doc, next(iter(doc.nodes)), doc.add_node("Tanh", {}, "spare").id)
     path = graph.save(doc, tmp_path / "warn.strata")
     code, out, _ = strata(capsys, "check", str(path))
     assert code == 0 and out.endswith(": 0 errors, 1 warning\n")

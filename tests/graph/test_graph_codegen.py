@@ -109,8 +109,8 @@ def _statements():
         "{t} = {x}.mean(dim=1)", "{t} = {x} + {y} + {x} + {y}", "{t} = {x} * {y}",
         "return {x}, {t}, {m}", "return {x}", "{t} = torch.cat([{x}, {y}, {m}], dim=-1)",
         "self.{m} = nn.Conv2d({n}, {n}, (3, 5), stride=(2, 1), padding=1, bias=False)",
-        "self.{m} = nn.TransformerEncoderLayer(d_model={n}, nhead=4, dim_feedforward={n}, "
-        "dropout=0.1, activation=\"gelu\", batch_first=True, norm_first=True)",
+        ("self.{m} = nn.TransformerEncoderLayer(d_model={n}, nhead=4, dim_feedforward={n}, "
+        "dropout=0.1, activation=\"gelu\", batch_first=True, norm_first=True)"),
         "self.{m} = nn.Unflatten(1, ({n},))",
     ]
     rng = random.Random(7)
@@ -183,7 +183,7 @@ def test_class_names():
 
 def test_awkward_labels_compile_and_keep_every_layer():
     doc = _edge_case_networks()["keywords"]
-    compiled, (out,), _ = run(doc)
+    compiled, (_out,), _ = run(doc)
     names = compiled.code.attributes
     assert len(set(names.values())) == len(names) == 7
     assert {"class_", "eval_", "training_", "print_", "relu", "ubergang", "relu_1st"} <= set(
@@ -232,7 +232,7 @@ def test_input_straight_to_output():
 
 def test_variadic_merge_after_lowering_its_inputs():
     doc = chain_doc()
-    x = list(doc.nodes)[0]
+    x = next(iter(doc.nodes))
     add = doc.add_node("Add", {"inputs": 4}, "sum").id
     wire(doc, x, add)
     wire(doc, x, add)

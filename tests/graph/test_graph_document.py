@@ -134,7 +134,7 @@ def test_set_param_stores_a_copy():
 
 def test_wire_index_follows_edits_and_direct_changes():
     doc = chain_doc("Linear", "ReLU")
-    x, fc, relu, out = list(doc.nodes)
+    x, fc, relu, _out = list(doc.nodes)
     add = doc.add_node("Add").id
     wire(doc, relu, add)
     wire(doc, fc, add)

@@ -116,8 +116,8 @@ def test_not_json_and_not_text():
 def test_not_a_strata_file():
     error = _error('{"nodes": []}')
     assert (error.where, error.message) == ("$.format",
-                                            'not a Strata network (missing "format": '
-                                            '"strata")')
+                                            ('not a Strata network (missing "format": '
+                                            '"strata")'))
     assert _error("[1, 2]").message == "expected an object, found list"
 
 

@@ -102,7 +102,7 @@ def test_two_wires_into_one_port():
 
 def test_wire_into_a_port_that_was_removed():
     doc = chain_doc()
-    x = list(doc.nodes)[0]
+    x = next(iter(doc.nodes))
     add = doc.add_node("Add", {"inputs": 3}, "sum").id
     for _ in range(3):
         wire(doc, x, add)
@@ -126,10 +126,10 @@ def test_parameter_out_of_range():
     doc = chain_doc(("Linear", {"out_features": 0}, "fc"), ("Dropout", {"p": 1.5}, "drop"))
     problems = [p for p in graph.validate(doc) if p.kind == "param"]
     assert [p.message for p in problems] == [
-        "Linear 'fc': Received an invalid value for `out_features`, expected an integer "
-        ">= 1. Received: out_features=0",
-        "Dropout 'drop': Received an invalid value for `p`, expected a number from 0 up "
-        "to (not including) 1. Received: p=1.5",
+        ("Linear 'fc': Received an invalid value for `out_features`, expected an integer "
+        ">= 1. Received: out_features=0"),
+        ("Dropout 'drop': Received an invalid value for `p`, expected a number from 0 up "
+        "to (not including) 1. Received: p=1.5"),
     ]
     assert all(p.hint == "fix the value in the inspector" for p in problems)
 
@@ -161,11 +161,11 @@ def test_linear_needs_a_flat_input():
      "Conv2d 'conv' needs input shaped (N, channels, height, width) but receives (N, 784)",
      "insert a Reshape to an image shape first"),
     ([("Conv2d", {}, "conv")], (28, 28), "float",
-     "Conv2d 'conv' needs input shaped (N, channels, height, width) but receives "
-     "(N, 28, 28)", "insert a Reshape that adds a channel dimension"),
+     ("Conv2d 'conv' needs input shaped (N, channels, height, width) but receives "
+     "(N, 28, 28)"), "insert a Reshape that adds a channel dimension"),
     ([("Conv2d", {"kernel_size": [5, 5], "padding": [0, 0]}, "conv")], (1, 3, 3), "float",
-     "Conv2d 'conv' receives a 3 x 3 input, smaller than its kernel 5 x 5 (with padding "
-     "0 x 0)", "use a smaller kernel, add padding, or downsample less before this layer"),
+     ("Conv2d 'conv' receives a 3 x 3 input, smaller than its kernel 5 x 5 (with padding "
+     "0 x 0)"), "use a smaller kernel, add padding, or downsample less before this layer"),
     ([("Linear", {}, "fc")], (10,), "long",
      "Linear 'fc' receives integer token ids (N, 10)",
      "insert an Embedding to turn token ids into vectors"),
@@ -173,11 +173,11 @@ def test_linear_needs_a_flat_input():
      "Embedding 'embed' needs integer token ids but receives float values (N, 10)",
      "set the Input's dtype to long"),
     ([("Reshape", {"shape": [3, 3]}, "r")], (10,), "float",
-     "Reshape (Unflatten) 'r' cannot reshape (N, 10) to (N, 3, 3): 10 values per example "
-     "do not fill 9", "make the product of the target shape equal the incoming size"),
+     ("Reshape (Unflatten) 'r' cannot reshape (N, 10) to (N, 3, 3): 10 values per example "
+     "do not fill 9"), "make the product of the target shape equal the incoming size"),
     ([("SelfAttention", {"num_heads": 3}, "att")], (5, 8), "float",
-     "Multi-head self-attention 'att' splits 8 features into 3 heads, which does not "
-     "divide evenly", "choose a number of heads that divides 8"),
+     ("Multi-head self-attention 'att' splits 8 features into 3 heads, which does not "
+     "divide evenly"), "choose a number of heads that divides 8"),
     ([("LSTM", {}, "lstm")], (12,), "float",
      "LSTM 'lstm' needs input shaped (N, length, features) but receives (N, 12)",
      "insert a Reshape to (length, features)"),
@@ -236,9 +236,9 @@ def test_shapes_on_every_wire():
 # ---------------------------------------------------------------------- together
 def test_all_problems_are_reported_at_once():
     doc, _ = residual_block(64, 32)  # shape mismatch
-    fc = doc.add_node("Linear", {"out_features": 0}, "bad_fc").id  # param + unconnected
+    doc.add_node("Linear", {"out_features": 0}, "bad_fc")  # param + unconnected
     dead = doc.add_node("ReLU", {}, "dead").id  # warning
-    wire(doc, list(doc.nodes)[0], dead)
+    wire(doc, next(iter(doc.nodes)), dead)
     extra = doc.add_node("Input", {"shape": [2]}, "extra").id
     flatten = next(i for i, n in doc.nodes.items() if n.type == "Flatten")
     doc.connect(Edge(extra, "out", flatten, "in"))  # second wire into a single port
@@ -277,7 +277,7 @@ def _plain(shapes):
 
 def test_analysis_graph_is_a_multidigraph():
     doc = chain_doc("ReLU")
-    x = list(doc.nodes)[0]
+    x = next(iter(doc.nodes))
     add = doc.add_node("Add").id
     wire(doc, x, add)
     wire(doc, x, add)
