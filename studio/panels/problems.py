@@ -105,11 +105,13 @@ class ProblemsPanel(QWidget):
             item.setIcon(0, severity_icon(problem.severity))
             item.setText(0, self._where(problem))
             lines = [problem.message]
-            if problem.hint:
+            if fix is not None:  # says exactly what the Fix button will do
+                lines.append(f"\u2192 Fix: {fix.title}")
+            elif problem.hint:
                 lines.append(f"\u2192 {problem.hint}")
             item.setText(1, "\n".join(lines))
-            item.setToolTip(1, problem.describe(doc)
-                            + (f"\n\nFix: {fix.title}" if fix else ""))
+            item.setToolTip(1, problem.describe(doc))
+            item.setToolTip(0, problem.describe(doc))
             item.setTextAlignment(0, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
             item.setTextAlignment(1, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
             if fix is not None:

@@ -107,3 +107,26 @@ def test_double_click_on_a_line_selects_its_layer(panel, controller):
     line = next(n for n, node in panel.code.line_nodes.items() if node == fc1)
     panel.editor.line_double_clicked.emit(line)
     assert controller.selected == [fc1]
+
+
+@pytest.mark.qt_log_ignore("does not support propagateSizeHints")  # offscreen platform
+def test_hidden_panel_waits_until_shown(qtbot, controller):
+    """Behind another dock tab the panel does no work; it catches up when shown."""
+    from PySide6.QtWidgets import QLabel, QTabWidget
+
+    tabs = QTabWidget()
+    qtbot.addWidget(tabs)
+    panel = CodePanel(controller)
+    tabs.addTab(QLabel("other"), "Other")
+    tabs.addTab(panel, "Code")
+    tabs.setCurrentIndex(0)
+    tabs.show()
+    qtbot.waitExposed(tabs)
+    fc1 = controller.document.find_label("fc1").id
+    with qtbot.assertNotEmitted(panel.code_updated, wait=400):
+        controller.set_param(fc1, "out_features", 7)
+        controller.analyze_now()
+    assert "nn.Linear(784, 7)" not in panel.editor.toPlainText()
+    with qtbot.waitSignal(panel.code_updated, timeout=3000):
+        tabs.setCurrentIndex(1)
+    assert "nn.Linear(784, 7)" in panel.editor.toPlainText()

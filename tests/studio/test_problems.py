@@ -47,7 +47,7 @@ def test_lists_every_problem_with_node_and_message(panel, controller, qtbot):
     (item,) = rows(panel)
     assert item.text(0) == "add"
     assert "feature sizes differ" in item.text(1)
-    assert "insert a Linear" in item.text(1)  # the hint
+    assert "Fix: Insert a Linear after 'input' to match 8 features" in item.text(1)
     assert "1 error" in panel.summary.text()
 
     with qtbot.waitSignal(controller.analysis_changed, timeout=2000):
@@ -122,5 +122,6 @@ def test_problems_without_a_node_and_without_a_fix(qtbot, qapp):
     assert any("no Input" in t for t in texts)
     assert all(r.text(0) == "Network" for r in rows(panel))
     assert all(panel.tree.itemWidget(r, 2) is None for r in rows(panel))
+    assert any("add an Input" in r.text(1) for r in rows(panel))  # the hint instead
     with qtbot.assertNotEmitted(panel.node_activated):
         panel.activate(0)
