@@ -45,6 +45,10 @@ SIGNATURES: dict[str, tuple] = {
     "contiguous": ("input", ("memory_format", None)),
 }
 RESHAPES = frozenset({"view", "reshape", "flatten", "unsqueeze", "squeeze"})
+TENSOR_ARGUMENTS = frozenset({"input", "other", "tensors"})
+# Meta values that are pieces of a layer's result, usable only in known patterns.
+LAYER_PARTS = frozenset({"recurrent", "recurrent_state", "recurrent_h", "attention",
+                         "attention_weights", "positions"})
 
 _OPERATORS = {operator.add: "add", operator.iadd: "add", operator.mul: "mul",
               operator.imul: "mul", operator.getitem: "getitem", builtins.getattr: "getattr"}
@@ -107,6 +111,9 @@ def map_call(mp, node):
     if name == "getitem":
         return patterns.getitem(mp, node)
     sources = [mp.value(a) for a in _node_args(node)]
+    layer_parts = [v for v in sources if isinstance(v, Meta) and v.kind in LAYER_PARTS]
+    if layer_parts and not (name == "add" and layer_parts[0].kind == "positions"):
+        return patterns.use_layer_part(mp, node, name, layer_parts[0])
     if not any(isinstance(v, Data) for v in sources):
         # Made inside forward from no layer output: zeros, arange, shapes...
         metas = [v for v in sources if isinstance(v, Meta)]
@@ -119,6 +126,9 @@ def map_call(mp, node):
     if name is None or name not in SIGNATURES:
         raise Refused("Strata has no layer for this operation")
     bound = bind(describe(node), node.args, node.kwargs, SIGNATURES[name])
+    for key, value in bound.items():
+        if key not in TENSOR_ARGUMENTS:
+            bound[key] = mp.constant(value, key)
     return FUNCTION_RULES[name](mp, node, bound)
 
 

@@ -100,9 +100,12 @@ _REQUIRED = _Required()
 
 def ints(value: Any, n: int) -> list[int]:
     """``3`` or ``(3, 3)`` -> ``[3, 3]`` (module attributes come either way)."""
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         return [value] * n
-    out = [int(v) for v in value]
+    if not isinstance(value, (tuple, list)) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise Refused(f"has the size {value!r} where Strata expects {n} integer(s)")
+    out = list(value)
     if len(out) == 1 and n > 1:
         out = out * n
     return out

@@ -148,6 +148,22 @@ def _getitem_meta(mp, node, value: Meta, index):
     raise Refused(f"indexes {value.what} with [{_show(index)}], which Strata does not map")
 
 
+def use_layer_part(mp, node, name: str | None, part: Meta):
+    """A function applied to a piece of a layer's result: ``h_n.squeeze(0)`` of a
+    one-layer, one-direction recurrent network is its last step; nothing else maps."""
+    if part.kind == "recurrent_h" and name == "squeeze" and (
+            list(node.args[1:]) in ([0], []) and not node.kwargs):
+        m = part.get("module")
+        if m.num_layers == 1 and not m.bidirectional:
+            return emit_recurrent(mp, part, node, "last")
+    if part.kind == "positions":
+        raise Refused(f"uses {part.what} other than by adding it to the sequence "
+                      "(x + pos(positions)), the form Strata maps")
+    raise Refused(f"uses {part.what}, which Strata cannot map this way; Strata's "
+                  "recurrent layers give every step or the last one, attention its "
+                  "output [0]")
+
+
 def _show(index) -> str:
     if isinstance(index, tuple):
         return ", ".join(_show(i) for i in index)

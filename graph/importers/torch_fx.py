@@ -32,7 +32,7 @@ from . import function_rules, module_rules
 from .loading import build_module, split_target
 from .ops import Data, Op, Refused, meta
 from .problems import ImportMismatchError, ImportSourceError, Unmapped, UnmappedError
-from .tracing import make_inputs, probe, source_location, trace
+from .tracing import make_inputs, probe, probe_batch, source_location, trace
 
 TASKS = ("classification", "binary", "regression")
 # Outputs must agree this closely with the original module (float32, same operations).
@@ -91,7 +91,7 @@ def import_module(module, input_shapes, input_dtypes=None, *, tasks="classificat
     result = ImportResult(doc, state_dict, mapper.notes, None, what)
     if verify:
         result.max_abs_diff = _compare(module, doc, state_dict, features, dtypes,
-                                       batch + 1, what)
+                                       probe_batch(batch), what)
     return result
 
 
@@ -131,6 +131,24 @@ class _Mapper:
         if isinstance(value, Data):
             return value.op
         raise Refused(f"{role} is {value.what}, not the output of a layer")
+
+    def constant(self, value, name: str):
+        """A call's plain argument: computed ones (``x.size()[2:]``) become the value
+        they had while tracing, if it does not depend on the batch size."""
+        from torch import fx
+
+        if isinstance(value, (tuple, list)):
+            return type(value)(self.constant(v, name) for v in value)
+        if not isinstance(value, fx.Node):
+            return value
+        known = self.values.get(value)
+        if isinstance(known, Data):
+            raise Refused(f"takes its `{name}` from a layer's output")
+        ok, plain = self.probe.constant(value)
+        if not ok:
+            raise Refused(f"computes its `{name}` from {known.what}, which changes with "
+                          "the batch")
+        return plain
 
     def shape(self, arg):
         return self.probe.tensor(arg)

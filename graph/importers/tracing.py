@@ -143,6 +143,14 @@ class Probe:
         """The summary of the first run (a TensorShape with plain sizes, or a value)."""
         return self._first.get(node)
 
+    def constant(self, node) -> tuple[bool, Any]:
+        """(True, value) when ``node`` computed the same plain value in both runs
+        (``x.size(2)`` of a fixed-size image), else (False, None)."""
+        a, b = self._first.get(node), self._second.get(node)
+        if _has_tensor(a) or a != b:
+            return False, None
+        return True, a
+
     def is_tensor(self, node) -> bool:
         return _has_tensor(self._first.get(node))
 
@@ -226,6 +234,8 @@ def probe(gm, features: list[tuple[int, ...]], dtypes: list[str], batch: int,
     gm.eval()
     runs = []
     generator = torch.Generator().manual_seed(0)
+    # Batch sizes of at least 2: at 1, x.squeeze() would drop the batch dimension too.
+    batch = max(batch, 2)
     try:
         for b in (batch, batch + 1):
             seen: dict = {}
@@ -234,9 +244,10 @@ def probe(gm, features: list[tuple[int, ...]], dtypes: list[str], batch: int,
                 with torch.no_grad():
                     Recorder(gm, seen).run(*args)
             except Exception as e:  # noqa: BLE001 - the user's forward may raise anything
-                shapes = ", ".join(str((b, *f)) for f in features)
+                shapes = ", ".join("(" + ", ".join(map(str, ("N", *f))) + ")"
+                                   for f in features)
                 raise ImportSourceError(
-                    f"{what}: forward fails on inputs shaped {shapes}: "
+                    f"{what}: forward fails on inputs shaped {shapes} (tried N={b}): "
                     f"{type(e).__name__}: {_first_line(e)}{_user_frame_of(e)}",
                     "give the batch size first, then one example's shape (1,3,32,32); "
                     "a Strata network must also accept any batch size",
@@ -246,3 +257,8 @@ def probe(gm, features: list[tuple[int, ...]], dtypes: list[str], batch: int,
         for m, mode in modes.items():
             m.training = mode
     return Probe(runs[0], runs[1], (batch, batch + 1))
+
+
+def probe_batch(batch: int) -> int:
+    """The batch size the second probe run used (the verification run uses it too)."""
+    return max(batch, 2) + 1

@@ -104,7 +104,7 @@ def test_wrong_input_shape_says_what_failed():
     with pytest.raises(ImportSourceError) as caught:
         import_file(f"{FIXTURES / 'lenet.py'}:Net", [(1, 3, 28, 28)])
     message = str(caught.value)
-    assert "forward fails on inputs shaped (1, 3, 28, 28)" in message
+    assert "forward fails on inputs shaped (N, 3, 28, 28)" in message
     assert "lenet.py:" in message  # the user's line that failed
 
 
@@ -135,6 +135,14 @@ def test_slicing_and_scalar_arithmetic_are_reported(tmp_path):
     reasons = {item.node: item.reason for item in caught.value.items}
     assert "multiplies by the constant 2.828" in reasons["mul"]
     assert "indexes a tensor (:, 0)" in reasons["getitem"]
+
+
+def test_final_states_of_both_directions_are_refused_with_the_reason():
+    with pytest.raises(UnmappedError) as caught:
+        import_file(f"{FIXTURES / 'shortcuts.py'}:BiCat", [(1, 5, 4)])
+    reasons = [item.reason for item in caught.value.items]
+    assert any("takes h_n[-2]" in r for r in reasons)
+    assert all(item.location.startswith("shortcuts.py:31:") for item in caught.value.items)
 
 
 def test_bad_input_dtype_and_shape_are_refused():
