@@ -1,6 +1,6 @@
 """Undo commands. Each one mutates only the document, through its methods.
 
-Removing a node captures its wires as child commands, so undo restores them in their
+Removing a node captures its wires as sub-commands, so undo restores them in their
 original order (Orange's RemoveNodeCommand). Commands keep node ids stable across undo
 and redo, so later commands on the stack still find their nodes.
 """
@@ -73,18 +73,21 @@ class RemoveNodeCommand(QUndoCommand):
         self.doc, self.node_id = doc, node_id
         self._node = copy.deepcopy(doc.node(node_id))
         self._index = doc.node_index(node_id)
-        # Children disconnect the wires first and reconnect them (in reverse) on undo.
-        # (Python keeps the children: Qt's ownership alone lets PySide drop the wrappers.)
-        self._wires = [DisconnectCommand(doc, edge, self) for edge in doc.edges_of(node_id)]
+        # The wires go first and come back (in reverse) on undo. They are plain Python
+        # sub-commands owned by this command alone, not Qt children that both Qt and
+        # Python would hold.
+        self._wires = [DisconnectCommand(doc, edge) for edge in doc.edges_of(node_id)]
         self.setText(f"Delete {self._node.title}")
 
     def redo(self) -> None:
-        super().redo()
+        for wire in self._wires:
+            wire.redo()
         self.doc.remove_node(self.node_id)
 
     def undo(self) -> None:
         self.doc.insert_node(self._node, self._index)
-        super().undo()
+        for wire in reversed(self._wires):
+            wire.undo()
 
 
 class SetParamCommand(QUndoCommand):

@@ -20,6 +20,7 @@ from graph import Analysis, Analyzer, Document, Edge
 from graph.errors import StrataError
 from graph.layout import layered_positions
 
+from ..qt_workarounds import protect_bools
 from .commands import (
     AddNodeCommand,
     ConnectCommand,
@@ -31,6 +32,9 @@ from .commands import (
     SetParamCommand,
     SetTrainingCommand,
 )
+
+# Every edit emits signals from Python; PySide6 6.12 leaks a reference to True per emit.
+protect_bools()
 
 CLIPBOARD_FORMAT = "strata-clipboard"
 CLIPBOARD_MIME = "application/x-strata-nodes"
