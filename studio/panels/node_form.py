@@ -31,6 +31,7 @@ class NodeForm(QWidget):
         super().__init__(parent)
         self.controller = controller
         self.node_id = node_id
+        self.document = controller.document  # edits never go to another document
         self.counter = counter
         node = controller.document.node(node_id)
         spec = node.spec
@@ -193,8 +194,12 @@ class NodeForm(QWidget):
                         if self.controller.analysis else None)
 
     # ------------------------------------------------------------------ form -> intents
+    def _alive(self) -> bool:
+        doc = self.controller.document
+        return doc is self.document and self.node_id in doc.nodes
+
     def _commit(self, name: str, value: Any) -> None:
-        if self.node_id not in self.controller.document.nodes:
+        if not self._alive():
             return
         editor = self.editors[name]
         try:
@@ -206,7 +211,7 @@ class NodeForm(QWidget):
         self.show_param(name)
 
     def _commit_label(self, text: str) -> None:
-        if self.node_id not in self.controller.document.nodes:
+        if not self._alive():
             return
         if not text.strip():
             self.label_editor.set_error("A layer needs a label; it names the layer in "
@@ -219,6 +224,8 @@ class NodeForm(QWidget):
 
     def flush(self) -> None:
         """Commit what is being typed before the form goes away."""
+        if not self._alive():
+            return
         for editor in [self.label_editor, *self.editors.values()]:
             if editor.field.hasFocus() and hasattr(editor, "_finished"):
                 editor._finished()

@@ -363,3 +363,23 @@ def test_description_is_committed_when_leaving_the_field(qtbot, controller):
     assert controller.undo_stack.count() == count + 1
     controller.undo_stack.undo()
     assert description.toPlainText().startswith("A LeNet-style")
+
+
+@pytest.mark.qt_log_ignore("does not support propagateSizeHints")  # offscreen platform
+def test_half_typed_value_never_lands_in_the_next_document(qtbot, controller):
+    panel = InspectorPanel(controller)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.activateWindow()
+    fc1 = node(controller, "fc1")
+    controller.select([fc1])
+    line = panel.form.editors["out_features"].field.lineEdit()
+    line.setFocus()
+    qtbot.waitUntil(line.hasFocus, timeout=2000)
+    line.selectAll()
+    qtbot.keyClicks(line, "5")  # no Enter yet
+    controller.open(EXAMPLES / "shapes_cnn.strata")  # same node ids
+    qtbot.wait(50)  # let the old form go (deleteLater, focus out)
+    assert controller.document.nodes[fc1].params["out_features"] == 64
+    assert not controller.is_modified
