@@ -60,7 +60,7 @@ class NetworkView(QGraphicsView):
         self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
         self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -252,6 +252,7 @@ class NetworkView(QGraphicsView):
             self._finish_wire(self.mapToScene(pos))
             return
         super().mouseReleaseEvent(event)
+        event.accept()  # a click on empty canvas is handled (it cleared the selection)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
@@ -267,8 +268,20 @@ class NetworkView(QGraphicsView):
     def wheelEvent(self, event) -> None:
         steps = event.angleDelta().y() / 120.0
         if steps:
-            self.set_zoom(self.zoom() * (1.2 ** steps))
+            self.zoom_at(event.position().toPoint(), self.zoom() * (1.2 ** steps))
         event.accept()
+
+    def zoom_at(self, view_pos: QPoint, value: float) -> None:
+        """Zoom keeping the scene point under ``view_pos`` where it is on screen."""
+        fixed = self.mapToScene(view_pos)
+        anchor = self.transformationAnchor()
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.set_zoom(value)
+        self.setTransformationAnchor(anchor)
+        drift = self.viewportTransform().map(fixed) - QPointF(view_pos)
+        h, v = self.horizontalScrollBar(), self.verticalScrollBar()
+        h.setValue(h.value() + round(drift.x()))
+        v.setValue(v.value() + round(drift.y()))
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
         super().scrollContentsBy(dx, dy)

@@ -55,7 +55,7 @@ def settle(qtbot, controller):
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_scene_mirrors_each_example(canvas, path):
     doc = graph.load(path)
-    controller, view = canvas(doc)
+    _controller, view = canvas(doc)
     scene = view.network_scene
     assert set(scene.nodes) == set(doc.nodes)
     assert set(scene.wires) == set(doc.edges)
@@ -248,7 +248,7 @@ def test_quick_add_search_ranks_names_first(qtbot):
 
 
 def test_wires_are_selectable_items_under_the_cards(canvas):
-    controller, view = canvas(graph.load(EXAMPLES[0]))
+    _controller, view = canvas(graph.load(EXAMPLES[0]))
     wire = next(iter(view.network_scene.wires.values()))
     card = next(iter(view.network_scene.nodes.values()))
     assert isinstance(wire, WireItem) and isinstance(card, NodeItem)
