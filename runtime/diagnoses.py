@@ -21,8 +21,10 @@ from .layers import RELU_LIKE, SQUASHING, WEIGHTED, LayerInfo
 
 RECENT = 5  # layer samples averaged for a verdict
 MIN_SAMPLES = 3
-VANISH_RATIO = 100.0  # relative gradient falls this much from the best layer to the input
-EXPLODE_RATIO = 100.0  # ... rises this much towards the input, or over time
+VANISH_RATIO = 1000.0  # relative gradient falls this much from the best hidden layer to
+#                       the first (three orders of magnitude)
+EXPLODE_RATIO = 1000.0  # ... or rises this much towards the input
+GROWTH_RATIO = 100.0  # the total gradient norm grows this much during the run
 DEAD_FRACTION = 0.5  # units silent for a whole batch
 SATURATED_FRACTION = 0.5  # outputs in the flat tails of Sigmoid / Tanh
 OVERFIT_RISE = 1.25  # validation loss 25% above its best ...
@@ -96,12 +98,18 @@ def _times(x: float) -> str:
 
 
 # ------------------------------------------------------------------ gradients
+def _hidden(rel: list[tuple[LayerInfo, float]]) -> list[tuple[LayerInfo, float]]:
+    """Leave out the last weighted layer: the output layer takes the loss's gradient
+    first hand, so its relative gradient is large in every network."""
+    return rel[:-1]
+
+
 def vanishing_gradients(samples: Sequence[Sample], layers: Sequence[LayerInfo]
                         ) -> Diagnosis | None:
     """Gradients shrink by orders of magnitude from the output side towards the input."""
     if len(samples) < MIN_SAMPLES:
         return None
-    rel = _relative_gradients(samples, layers)
+    rel = _hidden(_relative_gradients(samples, layers))
     if len(rel) < 3:
         return None
     top = max(range(len(rel)), key=lambda i: rel[i][1])
@@ -135,7 +143,7 @@ def exploding_gradients(samples: Sequence[Sample], layers: Sequence[LayerInfo]
     """Gradients grow by orders of magnitude towards the input, or over the run."""
     if len(samples) < MIN_SAMPLES:
         return None
-    rel = _relative_gradients(samples, layers)
+    rel = _hidden(_relative_gradients(samples, layers))
     fix = ("Lower the learning rate, set gradient clipping (for example 1.0), or add "
            "BatchNorm / LayerNorm between layers.")
     if len(rel) >= 3:
@@ -158,7 +166,7 @@ def exploding_gradients(samples: Sequence[Sample], layers: Sequence[LayerInfo]
         return None
     start = sorted(totals[:MIN_SAMPLES])[MIN_SAMPLES // 2]
     now = _geomean(totals[-2:]) or 0.0
-    if start > 0 and now > EXPLODE_RATIO * start:
+    if start > 0 and now > GROWTH_RATIO * start:
         last = _index(samples[-1])
         worst = sorted((s for s in last.values() if s.grad_norm is not None),
                        key=lambda s: -(s.grad_norm or 0))[:3]
@@ -247,14 +255,16 @@ def overfitting(epochs: Sequence[tuple[float, float]]) -> Diagnosis | None:
             or rise < OVERFIT_RECLAIM * (val[0] - val[best])
             or train[last] > OVERFIT_TRAIN_FALL * train[best]):
         return None
+    raw = [v for _, v in good]
+    low = min(range(len(raw)), key=raw.__getitem__)
     return Diagnosis(
         "overfitting", (), "Overfitting",
-        f"The validation loss was lowest around epoch {best + 1} ({val[best]:.3g}) and "
-        f"has risen to {val[last]:.3g} since, while the training loss kept falling "
-        f"({train[best]:.3g} -> {train[last]:.3g}): the network is memorising the "
+        f"The validation loss was lowest after epoch {low + 1} ({raw[low]:.3g}) and has "
+        f"risen to {raw[-1]:.3g} since, while the training loss kept falling "
+        f"({good[low][0]:.3g} -> {good[-1][0]:.3g}): the network is memorising the "
         "training examples instead of learning what generalises.",
         "Add Dropout (or weight decay), use more training data, or stop earlier: the "
-        f"best checkpoint holds the network from around epoch {best + 1}.")
+        f"best checkpoint holds the network after epoch {low + 1}.")
 
 
 def _running_median(values: list[float]) -> list[float]:
@@ -268,23 +278,29 @@ def _running_median(values: list[float]) -> list[float]:
 
 def learning_rate_too_high(losses: Sequence[float], lr: float | None = None
                            ) -> Diagnosis | None:
-    """The training loss diverges: it climbs well above where it started or its best."""
+    """The training loss diverges: it climbs well above where it started or its best.
+
+    ``losses`` are the step losses in order (each already a mean over a few steps);
+    the first one is the untrained network's loss.
+    """
     if len(losses) < 6:
         return None
     if any(not math.isfinite(v) for v in losses[-3:]):
         recent = math.inf
     else:
         recent = sum(losses[-3:]) / 3
-    start = sum(losses[:3]) / 3
+    start = losses[0]
     low = min(sum(losses[i:i + 3]) / 3 for i in range(len(losses) - 2))
+    if not math.isfinite(start) or not math.isfinite(low):
+        return None
     diverged = recent >= DIVERGE_FACTOR * start or (
         recent >= 5 * low and recent - low >= 0.5 * (start - low) and start > low)
-    if not diverged or not math.isfinite(start):
+    if not diverged:
         return None
     now = "" if lr is None else f" (now {lr:g}; try {lr / 10:g})"
     return Diagnosis(
         "learning_rate_too_high", (), "Learning rate too high",
-        f"The training loss is diverging: it started near {start:.3g}, got down to "
+        f"The training loss is diverging: it started at {start:.3g}, got down to "
         f"{low:.3g} and is now {recent:.3g}. Steps this large overshoot the minimum "
         "and make things worse at each update.",
         f"Lower the learning rate{now}, or use a schedule that lowers it (cosine, "

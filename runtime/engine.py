@@ -199,6 +199,7 @@ class Trainer(ProgressMixin):
 
         self.train_data = self._on_device("train")
         self.val_data = self._on_device("val")
+        self._check_finite()
         self.n_train = len(self.train_data[-1])
         bs = setup.batch_size
         self.batches = max(1, math.ceil(self.n_train / bs))
@@ -228,6 +229,26 @@ class Trainer(ProgressMixin):
         if reasons:
             raise DatasetMismatch(reasons)
         return bundle
+
+    def _check_finite(self) -> None:
+        """NaN or infinity in the data would only surface later as a NaN loss."""
+        names = [self.doc.nodes[i].title for i in self.compiled.code.inputs]
+        for split, tensors in (("training", self.train_data), ("validation", self.val_data)):
+            for k, t in enumerate(tensors):
+                if not t.is_floating_point() or not len(t):
+                    continue
+                bad = ~torch.isfinite(t.reshape(len(t), -1)).all(dim=1)
+                count = int(bad.sum())
+                if count:
+                    first = int(bad.nonzero()[0, 0])
+                    what = (f"Input '{names[k]}'" if k < len(names) else "the targets")
+                    raise TrainingError(
+                        f"The dataset '{self.bundle.display_name or self.bundle.name}' "
+                        f"holds NaN or infinite values for {what} in {count} "
+                        f"{split} example{'s' if count > 1 else ''} (the first is number "
+                        f"{first + 1} of that split); clean the data (empty cells and "
+                        "overflowing numbers become NaN or infinity).",
+                        self.compiled.code.inputs[k] if k < len(names) else None, "data")
 
     def _on_device(self, split: str) -> tuple[torch.Tensor, ...]:
         """The split's tensors on the device, targets shaped like the model's output."""

@@ -119,9 +119,12 @@ def locate_nonfinite(model: torch.nn.Module, layers: list[LayerInfo], doc,
         return hook
 
     handles = [modules[i.node_id].register_forward_hook(watch(i)) for i in layers]
+    largest = 0.0
     try:
         with torch.no_grad():
-            model(*inputs)
+            result = _first_tensor(model(*inputs))
+            if result is not None and result.is_floating_point() and result.numel():
+                largest = float(result.abs().max())
     except Exception:  # noqa: BLE001, S110 - best effort: the loss was already bad
         pass
     finally:
@@ -142,6 +145,13 @@ def locate_nonfinite(model: torch.nn.Module, layers: list[LayerInfo], doc,
             f"Training stopped {when}: {info.describe} received {_what(out)} values"
             f"{via}. Lower the learning rate (now {lr:g}) or add normalization before "
             "it.", info.node_id, "nonfinite")
+    if largest > 1e15:
+        feeding = [e.source for e in doc.edges_into(output_id)]
+        name = doc.nodes[feeding[0]].describe() if feeding else "the network"
+        return TrainingError(
+            f"Training stopped {when}: the output of {name} grew to {largest:.1e}, so "
+            f"the loss overflowed. Lower the learning rate (now {lr:g}) or set gradient "
+            "clipping.", feeding[0] if feeding else output_id, "nonfinite")
     return TrainingError(
         f"Training stopped {when}: the loss became NaN or infinite although every "
         "layer's output is finite. Check the targets (for regression, very large target "
