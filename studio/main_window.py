@@ -40,8 +40,10 @@ class MainWindow(QMainWindow):
     def __init__(self, source: DocumentController | str | Path | None = None, *,
                  settings: QSettings | None = None, autosave_dir=None) -> None:
         super().__init__()
+        # Not a Qt child of the window: it must outlive the window's widgets while they
+        # are torn down (its undo stack still emits then).
         self.controller = (source if isinstance(source, DocumentController)
-                           else DocumentController(parent=self))
+                           else DocumentController())
         self.settings = settings if settings is not None else QSettings()
         self.last_message: QMessageBox | None = None
         # The theme first: panels read the palette when they are built.
@@ -111,20 +113,32 @@ class MainWindow(QMainWindow):
         return dock
 
     def _connect(self) -> None:
+        # Bound methods only: Qt drops them when the window is destroyed, where a lambda
+        # would be called on a deleted window.
         c = self.controller
-        c.undo_stack.cleanChanged.connect(lambda clean: self.setWindowModified(not clean))
-        c.path_changed.connect(lambda _path: self._update_title())
+        c.undo_stack.cleanChanged.connect(self._on_clean_changed)
+        c.path_changed.connect(self._update_title)
         c.document_replaced.connect(self._update_title)
         c.document_changed.connect(self._on_document_event)
-        self.palette_panel.add_requested.connect(
-            lambda type_name: self.view.add_layer(type_name, self.view.visible_center()))
+        self.palette_panel.add_requested.connect(self._add_from_palette)
         self.problems.node_activated.connect(self.view.center_on_node)
         self.view.node_activated.connect(self._focus_inspector)
         self.view.zoom_changed.connect(self.status.show_zoom)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.view.customContextMenuRequested.connect(
-            lambda pos: window_menus.context_menu(self).exec(self.view.mapToGlobal(pos)))
-        self.status.problems_clicked.connect(lambda: self._raise("problems"))
+        self.view.customContextMenuRequested.connect(self._context_menu)
+        self.status.problems_clicked.connect(self._show_problems)
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        self.setWindowModified(not clean)
+
+    def _add_from_palette(self, type_name: str) -> None:
+        self.view.add_layer(type_name, self.view.visible_center())
+
+    def _context_menu(self, pos) -> None:
+        window_menus.context_menu(self).exec(self.view.mapToGlobal(pos))
+
+    def _show_problems(self) -> None:
+        self._raise("problems")
 
     def _on_document_event(self, name: str, _payload: dict) -> None:
         if name == "metadata_changed":
@@ -159,7 +173,7 @@ class MainWindow(QMainWindow):
         path = self.controller.path
         return path.name if path else (self.controller.document.name or "Untitled")
 
-    def _update_title(self) -> None:
+    def _update_title(self, *_args) -> None:
         self.setWindowTitle(f"{self.document_title()}[*] \u2014 Strata")
         self.setWindowModified(self.controller.is_modified)
 

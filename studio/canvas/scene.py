@@ -206,6 +206,12 @@ class NetworkScene(QGraphicsScene):
         self._report_selection()
 
     # ---------------------------------------------------------------- geometry
+    def ensure_bounds(self) -> None:
+        """Apply a pending scene-rect update now (before centring or fitting)."""
+        if self._bounds_timer.isActive():
+            self._bounds_timer.stop()
+            self._update_bounds()
+
     def nodes_rect(self, node_ids=None) -> QRectF:
         """Bounding rectangle of the cards (all, or ``node_ids``)."""
         rect = QRectF()

@@ -109,6 +109,7 @@ class NetworkView(QGraphicsView):
     def fit_rect(self, rect: QRectF, max_zoom: float = 1.0) -> None:
         if rect.isNull():
             return
+        self.network_scene.ensure_bounds()
         rect = rect.adjusted(-40, -60, 40, 40)
         view = self.viewport().rect()
         scale = min(view.width() / rect.width(), view.height() / rect.height())
@@ -136,6 +137,7 @@ class NetworkView(QGraphicsView):
     def center_on_node(self, node_id: str) -> None:
         item = self.network_scene.nodes.get(node_id)
         if item is not None:
+            self.network_scene.ensure_bounds()
             self.centerOn(item.sceneBoundingRect().center())
             self.minimap.refresh()
 
