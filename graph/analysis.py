@@ -15,7 +15,11 @@ a 1,000-node network after a keystroke stays well inside one frame
 
 from __future__ import annotations
 
+import contextlib
 import heapq
+import time
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -56,6 +60,9 @@ class Analysis:
         self.order = order  # topological order (empty when there is a cycle)
         self._incoming = incoming
         self._outgoing = outgoing
+        # Seconds spent per pass ("validate": structure and parameters, "infer":
+        # shapes), for the benchmark and the studio's diagnostics.
+        self.timings: dict[str, float] = {}
 
     @cached_property
     def graph(self) -> nx.MultiDiGraph:
@@ -94,6 +101,10 @@ class Analysis:
 
 
 def _freeze(value: Any) -> Any:
+    """A hashable key for a parameter value. Types are part of it: True == 1 == 1.0 in
+    Python, but not for a parameter check."""
+    if isinstance(value, (bool, float)):
+        return type(value), value
     if isinstance(value, list):
         return tuple(_freeze(v) for v in value)
     if isinstance(value, dict):
@@ -104,19 +115,102 @@ def _freeze(value: Any) -> Any:
 _PARAM_HINT = "fix the value in the inspector"
 
 
-class Analyzer:
-    """Analyses documents, reusing every node result whose inputs did not change.
+@dataclass
+class _State:
+    """What a full analysis found, kept so that a parameter edit can be applied to it."""
 
-    Keep one per open document (the editor does): memo entries of long-gone edits are
-    dropped when the memo outgrows the network.
+    checked: dict[str, dict | None]  # node id -> checked parameters (None: invalid)
+    ports: dict[str, list[str]]  # node id -> input port names
+    param_problems: dict[str, Problem]
+    structure_problems: list[Problem]  # ends, ports, cycles, reachability
+    order: list[str]
+    position: dict[str, int]  # node id -> index in ``order``
+    incoming: dict[str, list[Edge]]
+    outgoing: dict[str, list[Edge]]
+    shapes: dict[str, NodeShapes]
+    shape_problems: dict[str, Problem]
+
+
+class Analyzer:
+    """Analyses documents; kept alive per open document, it re-analyses incrementally.
+
+    A first ``analyze(doc)`` is a full pass. From the second call on the same document
+    the analyzer follows the document's events: after parameter edits only, it re-checks
+    the edited nodes and re-infers shapes downstream of them, stopping wherever a node's
+    outputs come out unchanged. Any other edit (wires, nodes, labels), an edit that
+    changes a node's ports, or a revision the events do not account for, means a full
+    pass. Shape-rule results are also memoised on (type, parameters, inputs, label).
     """
 
     def __init__(self) -> None:
         self._memo: dict[Any, tuple] = {}
         self._checked: dict[Any, tuple[dict | None, str]] = {}
+        self._state: _State | None = None
+        self._doc: weakref.ref[Document] | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._dirty: set[str] | None = None  # edited node ids; None: needs a full pass
+        self._revision = -1  # the document's revision the state describes
+
+    def __del__(self) -> None:
+        if self._unsubscribe is not None:
+            with contextlib.suppress(ValueError):
+                self._unsubscribe()
 
     def analyze(self, doc: Document) -> Analysis:
-        problems: list[Problem] = []
+        start = time.perf_counter()
+        state = self._state
+        if (state is not None and self._unsubscribe is not None and self._dirty is not None
+                and self._doc is not None and self._doc() is doc
+                and doc.revision == self._revision):
+            analysis = self._update(doc, state, self._dirty, start)
+        else:
+            analysis = None
+        if analysis is None:
+            analysis = self._full(doc, start)
+            self._follow(doc)
+        self._dirty = set()
+        self._revision = doc.revision
+        limit = 4 * len(doc.nodes) + 256
+        if len(self._memo) > limit:  # forget results of long-gone edits
+            self._memo.clear()
+        if len(self._checked) > limit:
+            self._checked.clear()
+        return analysis
+
+    # ------------------------------------------------------------------ events
+    def _follow(self, doc: Document) -> None:
+        """Subscribe to ``doc`` on the second analysis of it (one-off analyses, such as
+        ``graph.validate``, leave no listener behind)."""
+        if self._doc is not None and self._doc() is doc:
+            if self._unsubscribe is None:
+                me = weakref.ref(self)
+
+                def listener(event: str, payload: dict) -> None:
+                    analyzer = me()
+                    if analyzer is not None:
+                        analyzer._on_event(event, payload)
+
+                self._unsubscribe = doc.subscribe(listener)
+            return
+        if self._unsubscribe is not None:
+            with contextlib.suppress(ValueError):
+                self._unsubscribe()
+        self._unsubscribe = None
+        self._doc = weakref.ref(doc)
+
+    def _on_event(self, event: str, payload: dict) -> None:
+        if event == "node_moved":  # positions do not matter here (and keep the revision)
+            return
+        self._revision += 1  # every other event comes with one revision
+        if event in ("training_changed", "metadata_changed"):
+            return
+        if event == "params_changed" and self._dirty is not None:
+            self._dirty.add(payload["node_id"])
+        else:
+            self._dirty = None
+
+    # ------------------------------------------------------------------ passes
+    def _full(self, doc: Document, start: float) -> Analysis:
         nodes = doc.nodes
         incoming: dict[str, list[Edge]] = {node_id: [] for node_id in nodes}
         outgoing: dict[str, list[Edge]] = {node_id: [] for node_id in nodes}
@@ -124,43 +218,102 @@ class Analyzer:
             if e.source in outgoing and e.target in incoming:
                 outgoing[e.source].append(e)
                 incoming[e.target].append(e)
+        checked, param_problems = {}, {}
+        for node in nodes.values():
+            checked[node.id], problem = self._check_params(node)
+            if problem is not None:
+                param_problems[node.id] = problem
+        structure: list[Problem] = []
+        self._check_ends(doc, structure)
+        ports = self._check_ports(doc, checked, incoming, structure)
+        order = self._order(doc, incoming, outgoing, structure)
+        self._check_reach(doc, incoming, structure)
+        validated = time.perf_counter()
+        shapes: dict[str, NodeShapes] = {}
+        shape_problems: dict[str, Problem] = {}
+        for node_id in order:
+            shapes[node_id], problem = self._infer_node(doc.nodes[node_id], checked[node_id],
+                                                        incoming, shapes)
+            if problem is not None:
+                shape_problems[node_id] = problem
+        state = _State(checked, ports, param_problems, structure, order,
+                       {n: i for i, n in enumerate(order)}, incoming, outgoing, shapes,
+                       shape_problems)
+        self._state = state
+        return self._result(doc, state, start, validated)
 
-        checked = self._check_params(doc, problems)
-        self._check_ends(doc, problems)
-        self._check_ports(doc, checked, incoming, problems)
-        order = self._order(doc, incoming, outgoing, problems)
-        self._check_reach(doc, incoming, problems)
-        shapes = self._infer(doc, order, checked, incoming, problems)
-        limit = 4 * len(nodes) + 256
-        if len(self._memo) > limit:  # forget results of long-gone edits
-            self._memo.clear()
-        if len(self._checked) > limit:
-            self._checked.clear()
-        return Analysis(doc, problems, shapes, order, incoming, outgoing)
+    def _update(self, doc: Document, state: _State, dirty: set[str],
+                start: float) -> Analysis | None:
+        """Apply parameter edits of ``dirty`` nodes to ``state``; None if a full pass is
+        needed after all."""
+        for node_id in dirty:
+            node = doc.nodes.get(node_id)
+            if node is None:
+                return None
+            checked, problem = self._check_params(node)
+            if node.spec.input_names(checked or node.params) != state.ports[node_id]:
+                return None  # the edit changed the node's ports: structure to redo
+            state.checked[node_id] = checked
+            if problem is None:
+                state.param_problems.pop(node_id, None)
+            else:
+                state.param_problems[node_id] = problem
+        validated = time.perf_counter()
+        if state.order:
+            shapes = dict(state.shapes)
+            waiting = [state.position[n] for n in dirty]
+            heapq.heapify(waiting)
+            queued = set(waiting)
+            while waiting:
+                node_id = state.order[heapq.heappop(waiting)]
+                old = shapes[node_id]
+                new, problem = self._infer_node(doc.nodes[node_id], state.checked[node_id],
+                                                state.incoming, shapes)
+                shapes[node_id] = new
+                if problem is None:
+                    state.shape_problems.pop(node_id, None)
+                else:
+                    state.shape_problems[node_id] = problem
+                if new.outputs != old.outputs:
+                    for e in state.outgoing[node_id]:
+                        position = state.position[e.target]
+                        if position not in queued:
+                            queued.add(position)
+                            heapq.heappush(waiting, position)
+            state.shapes = shapes
+        return self._result(doc, state, start, validated)
+
+    @staticmethod
+    def _result(doc: Document, state: _State, start: float, validated: float) -> Analysis:
+        problems = [state.param_problems[n] for n in doc.nodes if n in state.param_problems]
+        problems += state.structure_problems
+        problems += [state.shape_problems[n] for n in state.order
+                     if n in state.shape_problems]
+        analysis = Analysis(doc, problems, state.shapes, state.order, state.incoming,
+                            state.outgoing)
+        analysis.timings = {"validate": validated - start,
+                            "infer": time.perf_counter() - validated}
+        return analysis
 
     # ------------------------------------------------------------------ checks
-    def _check_params(self, doc: Document, problems: list[Problem]) -> dict[str, dict | None]:
-        checked: dict[str, dict | None] = {}
-        memo = self._checked
-        for node in doc.nodes.values():
+    def _check_params(self, node) -> tuple[dict | None, Problem | None]:
+        try:
+            key = (node.type, _freeze(node.params))
+            hash(key)
+        except TypeError:  # an unhashable value can only be a wrong one
+            key = None
+        hit = self._checked.get(key) if key is not None else None
+        if hit is None:
             try:
-                key = (node.type, _freeze(node.params))
-                hash(key)
-            except TypeError:  # an unhashable value can only be a wrong one
-                key = None
-            hit = memo.get(key) if key is not None else None
-            if hit is None:
-                try:
-                    hit = (node.spec.check_params(node.params), "")
-                except ParamError as e:
-                    hit = (None, str(e))
-                if key is not None:
-                    memo[key] = hit
-            checked[node.id] = hit[0]
-            if hit[0] is None:
-                problems.append(Problem("error", (node.id,), f"{node.describe()}: {hit[1]}",
-                                        _PARAM_HINT, "param"))
-        return checked
+                hit = (node.spec.check_params(node.params), "")
+            except ParamError as e:
+                hit = (None, str(e))
+            if key is not None:
+                self._checked[key] = hit
+        if hit[0] is not None:
+            return hit[0], None
+        return None, Problem("error", (node.id,), f"{node.describe()}: {hit[1]}",
+                             _PARAM_HINT, "param")
 
     @staticmethod
     def _check_ends(doc: Document, problems: list[Problem]) -> None:
@@ -174,10 +327,11 @@ class Analyzer:
                                     "add an Output after the last layer", "no_output"))
 
     @staticmethod
-    def _check_ports(doc: Document, checked, incoming, problems: list[Problem]) -> None:
+    def _check_ports(doc: Document, checked, incoming,
+                     problems: list[Problem]) -> dict[str, list[str]]:
+        all_ports = {}
         for node in doc.nodes.values():
-            spec = node.spec
-            ports = spec.input_names(checked[node.id] or node.params)
+            ports = all_ports[node.id] = node.spec.input_names(checked[node.id] or node.params)
             wires_in = incoming[node.id]
             if not ports and not wires_in:
                 continue
@@ -204,6 +358,7 @@ class Analyzer:
                     f"{node.describe()}: a wire goes into input '{port}', which it no "
                     "longer has", "remove the wire or raise the number of inputs",
                     "extra_wire", port))
+        return all_ports
 
     @staticmethod
     def _order(doc, incoming, outgoing, problems) -> list[str]:
@@ -268,48 +423,39 @@ class Analyzer:
                     "wire it towards an Output or delete it", "unreachable"))
 
     # ------------------------------------------------------------------ shapes
-    def _infer(self, doc, order, checked, incoming, problems) -> dict[str, NodeShapes]:
-        shapes: dict[str, NodeShapes] = {}
-        memo = self._memo
-        for node_id in order:
-            node = doc.nodes[node_id]
-            params = checked[node_id]
-            result = NodeShapes(params=params or {})
-            shapes[node_id] = result
-            if params is None:
-                continue
-            spec = node.spec
-            ports = spec.input_names(params)
-            if ports:
-                by_port = {e.target_port: e for e in incoming[node_id]}
-                tensors = []
-                for port in ports:
-                    e = by_port.get(port)
-                    src = shapes.get(e.source) if e else None
-                    t = src.outputs.get(e.source_port) if src else None
-                    if t is None:
-                        break  # unconnected or upstream failed: already reported
-                    result.inputs[port] = t
-                    tensors.append(t)
-                if len(tensors) != len(ports):
-                    continue
-                tensors = tuple(tensors)
-            else:
-                tensors = ()
-            key = (node.type, _freeze(params), tensors, node.label)
-            hit = memo.get(key)
-            if hit is None:
-                hit = self._run_rule(node, params, list(tensors))
-                memo[key] = hit
-            outputs, values, error = hit
-            if error is not None:
-                result.error = error
-                problems.append(Problem("error", (node_id,), error.message, error.hint,
-                                        "shape"))
-                continue
-            result.outputs = dict(zip(spec.output_names(params), outputs))
-            result.values = values
-        return shapes
+    def _infer_node(self, node, params, incoming,
+                    shapes: dict[str, NodeShapes]) -> tuple[NodeShapes, Problem | None]:
+        """Run ``node``'s shape rule on what its wires carry (memoised)."""
+        result = NodeShapes(params=params or {})
+        if params is None:
+            return result, None
+        spec = node.spec
+        ports = spec.input_names(params)
+        tensors: tuple = ()
+        if ports:
+            by_port = {e.target_port: e for e in incoming[node.id]}
+            found = []
+            for port in ports:
+                e = by_port.get(port)
+                src = shapes.get(e.source) if e else None
+                t = src.outputs.get(e.source_port) if src else None
+                if t is None:
+                    return result, None  # unconnected or upstream failed: reported
+                result.inputs[port] = t
+                found.append(t)
+            tensors = tuple(found)
+        key = (node.type, _freeze(params), tensors, node.label)
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._run_rule(node, params, list(tensors))
+            self._memo[key] = hit
+        outputs, values, error = hit
+        if error is not None:
+            result.error = error
+            return result, Problem("error", (node.id,), error.message, error.hint, "shape")
+        result.outputs = dict(zip(spec.output_names(params), outputs))
+        result.values = values
+        return result, None
 
     @staticmethod
     def _run_rule(node, params, tensors):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import random
 
 import torch
@@ -19,8 +20,10 @@ import graph
 from graph import Analyzer, DocumentError
 from graph.cli import main
 
-SETTINGS = settings(max_examples=30, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow])
+# CI runs a fixed, quick sample; STRATA_FUZZ=500 explores 500 fresh examples per test.
+FUZZ = int(os.environ.get("STRATA_FUZZ", "0"))
+SETTINGS = settings(max_examples=FUZZ or 30, deadline=None, derandomize=not FUZZ,
+                    database=None, suppress_health_check=[HealthCheck.too_slow])
 EXAMPLE_TEXT = {p.stem: p.read_text(encoding="utf-8") for p in EXAMPLES}
 
 
@@ -60,19 +63,33 @@ def test_random_networks_generate_ruff_clean_code(tmp_path):
     assert fmt.returncode == 0, fmt.stdout
 
 
+VALUES = [0, 1, 2, 3, 5, 8, -1, 2.5, "x", None, [3, 3], [1, 2], True, "sequence"]
+
+
 @SETTINGS
 @given(data=st.data(), steps=st.integers(2, 8),
-       edits=st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(
-           [0, 1, 2, 3, 5, 8, -1, 2.5, "x", None, [3, 3], [1, 2], True])), max_size=8))
+       edits=st.lists(st.tuples(st.sampled_from(["param"] * 6 + ["label", "unwire",
+                                                                 "remove", "move"]),
+                                st.integers(0, 10**6), st.sampled_from(VALUES)),
+                      max_size=10))
 def test_persistent_analyzer_equals_a_fresh_one_after_random_edits(data, steps, edits):
     doc = random_network(_drawer(data), steps)
     analyzer = Analyzer()
     analyzer.analyze(doc)
-    editable = [n for n in doc.nodes.values() if n.spec.params]
-    for pick, value in edits:
-        node = editable[pick % len(editable)]
-        param = node.spec.params[pick % len(node.spec.params)]
-        doc.set_param(node.id, param.name, value)
+    for action, pick, value in edits:
+        nodes = list(doc.nodes.values())
+        node = nodes[pick % len(nodes)]
+        if action == "param" and node.spec.params:
+            param = node.spec.params[pick % len(node.spec.params)]
+            doc.set_param(node.id, param.name, value)
+        elif action == "label":
+            doc.set_label(node.id, str(value))
+        elif action == "unwire" and doc.edges:
+            doc.disconnect(doc.edges[pick % len(doc.edges)])
+        elif action == "remove":
+            doc.remove_node(node.id)
+        elif action == "move":
+            doc.move_node(node.id, (pick % 500, 3))
         incremental, fresh = analyzer.analyze(doc), graph.analyze(doc)
         assert incremental.problems == fresh.problems
         assert incremental.order == fresh.order
@@ -174,7 +191,7 @@ def test_json_mutations(name, data, mutations):
     _survives(text)
 
 
-@settings(max_examples=15, deadline=None, derandomize=True)
+@settings(max_examples=FUZZ or 15, deadline=None, derandomize=not FUZZ, database=None)
 @given(name=st.sampled_from(sorted(EXAMPLE_TEXT)), cut=st.floats(0, 1, exclude_max=True),
        flip=st.integers(0, 255))
 def test_cli_check_never_crashes_on_corrupt_files(tmp_path_factory, name, cut, flip):

@@ -270,6 +270,42 @@ def test_persistent_analyzer_matches_fresh_analysis_after_edits():
     assert first.shapes[conv].outputs["out"].shape == ("N", 16, 28, 28)
 
 
+def test_parameter_edits_are_applied_incrementally():
+    doc = chain_doc(*[("Linear", {"out_features": 8}, f"fc{i}") for i in range(6)])
+    analyzer = Analyzer()
+    analyzer.analyze(doc)
+    before = analyzer.analyze(doc)  # the second analysis starts following the document
+    fc2 = next(i for i, n in doc.nodes.items() if n.label == "fc2")
+    doc.set_param(fc2, "out_features", 5)
+    after = analyzer.analyze(doc)
+    changed = {n for n in doc.nodes if after.shapes[n] is not before.shapes[n]}
+    fc3 = next(i for i, n in doc.nodes.items() if n.label == "fc3")
+    # Only the edited layer and the one reading it run again: fc3 still makes 8.
+    assert changed == {fc2, fc3}
+    assert after.shapes[fc3].values == {"in_features": 5}
+    assert _plain(after.shapes) == _plain(graph.analyze(doc).shapes)
+    doc.set_label(fc3, "renamed")  # anything but a parameter: a full pass
+    relabelled = analyzer.analyze(doc)
+    assert all(relabelled.shapes[n] is not after.shapes[n] for n in doc.nodes)
+
+
+def test_one_off_analyses_leave_no_listener():
+    doc = chain_doc("ReLU")
+    listeners = len(doc._listeners)
+    for _ in range(3):
+        graph.validate(doc)
+    assert len(doc._listeners) == listeners
+    analyzer = Analyzer()
+    for _ in range(3):
+        analyzer.analyze(doc)
+    assert len(doc._listeners) == listeners + 1
+    del analyzer
+    import gc
+
+    gc.collect()
+    assert len(doc._listeners) == listeners
+
+
 def _plain(shapes):
     return {k: (v.inputs, v.outputs, v.values, v.params, v.error and v.error.message)
             for k, v in shapes.items()}
