@@ -141,18 +141,12 @@ def describe_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     def name(n: dict[str, Any]) -> str:
         return f"'{n.get('label') or n['id']}' ({n.get('type', '?')})"
 
-    out = []
-    for node_id, n in a.items():
-        if node_id not in b:
-            out.append(f"layer {name(n)} was removed")
-    for node_id, n in b.items():
-        if node_id not in a:
-            out.append(f"layer {name(n)} was added")
-            continue
-        m = a[node_id]
-        if m.get("type") != n.get("type"):
-            out.append(f"layer {name(m)} became a {n.get('type')}")
-            continue
+    # A node id can be reused after a deletion: same id, other type is another layer.
+    same = {i for i in a if i in b and a[i].get("type") == b[i].get("type")}
+    out = [f"layer {name(n)} was removed" for i, n in a.items() if i not in same]
+    out += [f"layer {name(n)} was added" for i, n in b.items() if i not in same]
+    for node_id in (i for i in b if i in same):
+        m, n = a[node_id], b[node_id]
         if (m.get("label") or "") != (n.get("label") or ""):
             out.append(f"layer {name(m)} was renamed to '{n.get('label')}'")
         p, q = m.get("params", {}), n.get("params", {})

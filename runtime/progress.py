@@ -48,7 +48,7 @@ class ProgressMixin:
             "history": list(self.history),
             "best": {"val_loss": self.best_val, "epoch": self.best_epoch},
             "diagnoses": self.diagnostician.state(),
-            "reason": reason, "created": time.time(), "torch_version": torch.__version__,
+            "reason": reason, "created": time.time(), "torch_version": str(torch.__version__),
         }
         saved = str(save_checkpoint(path, data))
         if reason == "best":
