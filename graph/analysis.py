@@ -183,12 +183,12 @@ class Analyzer:
         ``graph.validate``, leave no listener behind)."""
         if self._doc is not None and self._doc() is doc:
             if self._unsubscribe is None:
-                me = weakref.ref(self)
+                me, followed = weakref.ref(self), weakref.ref(doc)
 
                 def listener(event: str, payload: dict) -> None:
-                    analyzer = me()
-                    if analyzer is not None:
-                        analyzer._on_event(event, payload)
+                    analyzer, document = me(), followed()
+                    if analyzer is not None and document is not None:
+                        analyzer._on_event(event, payload, document.revision)
 
                 self._unsubscribe = doc.subscribe(listener)
             return
@@ -198,11 +198,11 @@ class Analyzer:
         self._unsubscribe = None
         self._doc = weakref.ref(doc)
 
-    def _on_event(self, event: str, payload: dict) -> None:
-        if event == "node_moved":  # positions do not matter here (and keep the revision)
-            return
-        self._revision += 1  # every other event comes with one revision
-        if event in ("training_changed", "metadata_changed"):
+    def _on_event(self, event: str, payload: dict, revision: int) -> None:
+        # The revision the events account for: an edit made without an event shows as
+        # a mismatch, hence a full pass.
+        self._revision = revision
+        if event in ("node_moved", "training_changed", "metadata_changed"):
             return
         if event == "params_changed" and self._dirty is not None:
             self._dirty.add(payload["node_id"])

@@ -289,6 +289,21 @@ def test_parameter_edits_are_applied_incrementally():
     assert all(relabelled.shapes[n] is not after.shapes[n] for n in doc.nodes)
 
 
+def test_analysing_from_inside_an_event_stays_correct():
+    """The studio may analyse while the document is still announcing an edit."""
+    doc = chain_doc(*[("Linear", {"out_features": 8}, f"fc{i}") for i in range(4)])
+    analyzer = Analyzer()
+    seen = []
+    doc.subscribe(lambda name, payload: seen.append(analyzer.analyze(doc)))
+    analyzer.analyze(doc)
+    analyzer.analyze(doc)
+    fc1 = next(i for i, n in doc.nodes.items() if n.label == "fc1")
+    for value in (3, 0, 5, 8):
+        doc.set_param(fc1, "out_features", value)
+        assert seen[-1].problems == graph.analyze(doc).problems
+        assert _plain(analyzer.analyze(doc).shapes) == _plain(graph.analyze(doc).shapes)
+
+
 def test_one_off_analyses_leave_no_listener():
     doc = chain_doc("ReLU")
     listeners = len(doc._listeners)
