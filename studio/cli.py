@@ -12,15 +12,18 @@ import sys
 HEADLESS = {
     "check": "graph.cli",
     "summary": "graph.cli",
-    "export": "graph.cli",
-    "import": "graph.cli",
+    # export/import reach every format (python, train.py, ONNX, weights; torch.fx import);
+    # graph.cli keeps a Python-only export for scripts that use the graph core alone.
+    "export": "runtime.transfer_cli",
+    "import": "runtime.transfer_cli",
     "train": "runtime.cli",
 }
 
 USAGE = """usage: strata [FILE]                  open the studio (optionally with a network)
        strata check FILE              list the network's problems
        strata summary FILE            layers, shapes, parameters and MACs
-       strata export FILE -o OUT.py   write the network as Python
+       strata export FILE -o OUT.py [--format python|train|onnx|weights] [--checkpoint CKPT]
+       strata import FILE.py:ClassName --input-shape 1,3,32,32 -o NET.strata
        strata train FILE [--epochs N] [--device D] [--out DIR]
 """
 
