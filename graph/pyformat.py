@@ -193,9 +193,14 @@ class _Tokens:
                 self.expr(node.slice)
             self.add("]", "]", "trailer")
         elif isinstance(node, ast.Slice):
-            if node.lower or node.upper or node.step:
-                raise TypeError("only bare ':' slices are generated")
-            self.add(":", ":")
+            # Simple bounds only (x[:, -1], h[-2:]): black writes them without spaces.
+            if node.step is not None:
+                raise TypeError("slices with a step are not generated")
+            if node.lower is not None:
+                self.expr(node.lower)
+            self.add(":", ":", "slice")
+            if node.upper is not None:
+                self.expr(node.upper)
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             self.add("unary", "-")
             self.expr(node.operand)
@@ -259,7 +264,9 @@ def _space(prev: _Leaf | None, leaf: _Leaf) -> str:
         return ""
     if leaf.kind == "kw=" or prev.kind == "kw=":
         return ""
-    if leaf.kind == ":" and prev.kind == "name":  # annotations: a: int
+    if leaf.kind == ":" and prev.kind in ("name", "num"):  # a: int, h[-2:]
+        return ""
+    if prev.kind == ":" and leaf.kind in ("num", "unary") and prev.parent == "slice":
         return ""
     return " "
 

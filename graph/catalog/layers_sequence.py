@@ -41,11 +41,19 @@ def _recurrent_args(p):
     return args
 
 
-def _recurrent_expr(p) -> str:
-    if p["output"] == "sequence":
-        return "{m}({x})[0]"
-    # The output at the last time step (the whole sequence has been read).
-    return "{m}({x})[0][:, -1]" if p["batch_first"] else "{m}({x})[0][-1]"
+def _recurrent_expr(kind: str):
+    def expression(p) -> str:
+        if p["output"] == "sequence":
+            return "{m}({x})[0]"
+        if p["bidirectional"]:
+            # The final states of both directions (top layer): the backward direction
+            # ends at the first step, so the last step's output would hold a backward
+            # state that has read one element only.
+            final = "{m}({x})[1][0]" if kind == "LSTM" else "{m}({x})[1]"
+            return f"torch.cat(tuple({final}[-2:]), dim=1)"
+        # The output at the last time step (the whole sequence has been read).
+        return "{m}({x})[0][:, -1]" if p["batch_first"] else "{m}({x})[0][-1]"
+    return expression
 
 
 def _recurrent(kind: str, what: str) -> LayerSpec:
@@ -71,7 +79,7 @@ def _recurrent(kind: str, what: str) -> LayerSpec:
         module=f"nn.{kind}",
         module_args=_recurrent_args,
         positional=2,
-        expression=_recurrent_expr,
+        expression=_recurrent_expr(kind),
         macs=lambda p, ins, outs: _rnn_macs(kind, p, ins),
         default_label=kind.lower(),
     )

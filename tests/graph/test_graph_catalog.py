@@ -245,6 +245,21 @@ def test_macs_match_torch_flop_counter(type_name, params, shape):
     assert macs == counter.get_total_flops() // 2
 
 
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_bidirectional_last_step_reads_both_final_states(kind):
+    """"last" of a bidirectional layer: the forward direction's state after the last
+    step and the backward direction's after the first, not the last step's output."""
+    doc = _build(get_spec(kind), {"hidden_size": 3, "bidirectional": True, "num_layers": 2},
+                 [TensorInfo(("N", 5, 2))])
+    compiled = graph.compile_network(doc)
+    x = torch.randn(4, 5, 2)
+    (out,) = as_tuple(compiled.module(x))
+    node_id = next(i for i, n in doc.nodes.items() if n.type == kind)
+    sequence = compiled.submodule(node_id)(x)[0]
+    assert torch.allclose(out[:, :3], sequence[:, -1, :3])
+    assert torch.allclose(out[:, 3:], sequence[:, 0, 3:])
+
+
 def test_recurrent_macs_count_every_gate_and_step():
     doc = _build(get_spec("LSTM"), {"hidden_size": 8, "num_layers": 2},
                  [TensorInfo(("N", 5, 3))])

@@ -104,6 +104,8 @@ def _statements():
     patterns = [
         "{t} = self.{m}({x})", "{t} = self.{m}({x}.flatten(1))",
         "{t} = self.{m}({x})[0][:, -1]", "{t} = self.{m}({x})[0][-1]",
+        "{t} = torch.cat(tuple(self.{m}({x})[1][0][-2:]), dim=1)",
+        "{t} = torch.cat(tuple(self.{m}({x})[1][-2:]), dim=1)",
         "{t} = self.{m}({x}, {x}, {x}, need_weights=False)[0]",
         "{t} = {x} + self.{m}(torch.arange({x}.shape[1], device={x}.device))",
         "{t} = {x}.mean(dim=1)", "{t} = {x} + {y} + {x} + {y}", "{t} = {x} * {y}",
