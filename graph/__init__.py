@@ -10,6 +10,9 @@ PyTorch code and compiles that very code into a module::
         print(problem.describe(doc))
     print(graph.generate_code(doc).source)
     model = graph.compile(doc)
+    print(graph.summarize(doc).table())       # layers, shapes, parameters, MACs
+
+The same operations back the ``strata check / summary / export`` commands (``graph.cli``).
 
 Invariants: the document is the single source of truth; every edit is a Document method
 that emits an event; generated code is deterministic; the module that trains is built
@@ -24,11 +27,12 @@ from .document import Document, Edge, Node
 from .errors import DocumentError, GraphError, ParamError, ShapeError, StrataError
 from .fileformat import load, loads, save
 from .problems import Problem
+from .summary import LayerRow, Summary, summarize
 
 __all__ = [
     "Analysis", "Analyzer", "CompiledNetwork", "Document", "DocumentError", "Edge",
-    "GeneratedCode", "GraphError", "Node", "NodeShapes", "ParamError", "Problem",
-    "ShapeError", "StrataError", "TensorInfo", "all_specs", "analyze", "compile",
-    "compile_network", "generate_code", "get_spec", "infer_shapes", "load", "loads",
-    "save", "validate",
+    "GeneratedCode", "GraphError", "LayerRow", "Node", "NodeShapes", "ParamError",
+    "Problem", "ShapeError", "StrataError", "Summary", "TensorInfo", "all_specs",
+    "analyze", "compile", "compile_network", "generate_code", "get_spec", "infer_shapes",
+    "load", "loads", "save", "summarize", "validate",
 ]
