@@ -24,9 +24,9 @@ def create_application(argv: list[str] | None = None):
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
-    from studio.qt_workarounds import protect_bools
+    from studio.qt_workarounds import protect_singletons
 
-    protect_bools()
+    protect_singletons()
     app = QApplication.instance()
     if app is None:
         # Fractional scale factors (125%, 150%) as they are: text and wires stay crisp.

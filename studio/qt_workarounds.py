@@ -1,22 +1,28 @@
 """Workarounds for defects in the Qt bindings, each with the reproducer that shows it.
 
-PySide6 6.12.0 drops one reference to ``True`` on every signal emitted from Python
-(``Signal().emit()``, whatever the arguments)::
+PySide6 6.12.0 (the ``cp310-abi3`` wheel) hands ``None`` and ``True`` back to Python
+without taking a reference: every call of a C++ method returning ``void`` (or a null
+pointer) drops one reference to ``None``, and every ``Signal.emit`` drops one to
+``True``::
 
     import sys
     from PySide6.QtCore import QObject, Signal
+    from PySide6.QtGui import QPainterPath
     class O(QObject):
         s = Signal()
-    o, before = O(), sys.getrefcount(True)
+    o, path = O(), QPainterPath()
+    none, true = sys.getrefcount(None), sys.getrefcount(True)
     for _ in range(100):
         o.s.emit()
-    assert sys.getrefcount(True) == before - 100   # PySide6 6.12.0, Python 3.11
+        path.lineTo(1, 1)
+    print(sys.getrefcount(None) - none, sys.getrefcount(True) - true)  # -100 -100
 
-On Python < 3.12 ``True`` is an ordinary refcounted object, so after a few thousand
-emits (every edit emits several) its count reaches zero and the interpreter aborts with
-"bool_dealloc: deallocating True or False" (at the latest while exiting). Python 3.12
-made ``True`` and ``False`` immortal; ``protect_bools`` does the same by hand, which is
-harmless (the bools are static objects that are never freed anyway).
+Python 3.12 made these singletons immortal, so nothing happens there. On Python 3.10
+and 3.11 they are ordinary refcounted objects: after some ten thousand Qt calls (moving
+a card recomputes its wires with several) the count reaches zero and the interpreter
+aborts with "none_dealloc: deallocating None" or "bool_dealloc". ``protect_singletons``
+makes them immortal by hand, as 3.12 does; that is harmless, because these objects are
+static and never freed anyway.
 """
 
 from __future__ import annotations
@@ -26,14 +32,14 @@ import sys
 _done = False
 
 
-def protect_bools() -> None:
-    """Make ``True`` and ``False`` effectively immortal (no-op on Python >= 3.12)."""
+def protect_singletons() -> None:
+    """Make ``None``, ``True`` and ``False`` effectively immortal (no-op on 3.12+)."""
     global _done
     if _done or sys.version_info >= (3, 12):
         return
     import ctypes
 
-    for value in (True, False):
+    for value in (None, True, False):
         # ob_refcnt is the first field of every CPython object, at id(value).
         ctypes.c_ssize_t.from_address(id(value)).value += 1 << 40
     _done = True

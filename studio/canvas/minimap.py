@@ -8,7 +8,7 @@ scene's items and hides itself while the whole network is already in view.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
 
 from studio import resources
@@ -25,8 +25,14 @@ class Minimap(QWidget):
         self.resize(*SIZE)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Overview: click or drag to move the view")
-        view.network_scene.contents_changed.connect(self.refresh)
+        self._cards: QPixmap | None = None  # the cards, drawn once per change
+        self._cards_key = None
+        view.network_scene.contents_changed.connect(self._contents_changed)
         self.hide()
+
+    def _contents_changed(self) -> None:
+        self._cards = None
+        self.refresh()
 
     def set_enabled(self, on: bool) -> None:
         self.enabled = on
@@ -68,12 +74,10 @@ class Minimap(QWidget):
         painter.setBrush(background)
         painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
         _world, scale, offset = self._mapping()
-        painter.setPen(Qt.PenStyle.NoPen)
-        for item in self.view.network_scene.nodes.values():
-            r = item.sceneBoundingRect()
-            painter.setBrush(resources.category_color(item.face.category))
-            painter.drawRect(QRectF(r.x() * scale + offset.x(), r.y() * scale + offset.y(),
-                                    max(r.width() * scale, 2.0), max(r.height() * scale, 2.0)))
+        key = (self.size(), theme.name, self.devicePixelRatioF())
+        if self._cards is None or self._cards_key != key:
+            self._cards, self._cards_key = self._draw_cards(scale, offset), key
+        painter.drawPixmap(0, 0, self._cards)
         visible = self.view.mapToScene(self.view.viewport().rect()).boundingRect()
         frame = QRectF(visible.x() * scale + offset.x(), visible.y() * scale + offset.y(),
                        visible.width() * scale, visible.height() * scale)
@@ -84,6 +88,25 @@ class Minimap(QWidget):
         painter.setBrush(fill)
         painter.drawRect(frame.intersected(QRectF(self.rect()).adjusted(1, 1, -1, -1)))
         painter.end()
+
+    def _draw_cards(self, scale: float, offset: QPointF) -> QPixmap:
+        ratio = self.devicePixelRatioF()
+        pixmap = QPixmap(int(self.width() * ratio), int(self.height() * ratio))
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setPen(Qt.PenStyle.NoPen)
+        colours: dict[str, QColor] = {}
+        for item in self.view.network_scene.nodes.values():
+            b, category = item.boundingRect(), item.face.category
+            if category not in colours:
+                colours[category] = resources.category_color(category)
+            painter.setBrush(colours[category])
+            painter.drawRect(QRectF((item.x() + b.x()) * scale + offset.x(),
+                                    (item.y() + b.y()) * scale + offset.y(),
+                                    max(b.width() * scale, 2.0), max(b.height() * scale, 2.0)))
+        painter.end()
+        return pixmap
 
     def _go(self, pos: QPointF) -> None:
         _world, scale, offset = self._mapping()

@@ -106,6 +106,10 @@ class NodeFace:
         return HEADER + PAD_TOP + ROW * self.rows + PAD_BOTTOM
 
 
+POSITION_CHANGED = QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged
+SELECTION_CHANGED = QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged
+
+
 def port_y(index: int) -> float:
     return HEADER + PAD_TOP + ROW * index + ROW / 2
 
@@ -158,6 +162,7 @@ class NodeItem(QGraphicsItem):
         # Repaints during pans and moves come from the cache; text is drawn again only
         # when the zoom or the card changes.
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self._bounds = self._outer_rect()
         self.badge = BadgeItem(self)
         self.badge.setPos(WIDTH - 2, 0)
         self.badge.hide()
@@ -169,6 +174,7 @@ class NodeItem(QGraphicsItem):
             return
         self.prepareGeometryChange()
         self.face = face
+        self._bounds = self._outer_rect()
         self._update_tooltip()
         self.update()
         for wire in self.wires:
@@ -210,13 +216,16 @@ class NodeItem(QGraphicsItem):
     def card_rect(self) -> QRectF:
         return QRectF(0, 0, WIDTH, self.face.height)
 
-    def boundingRect(self) -> QRectF:
+    def _outer_rect(self) -> QRectF:
         m = PORT_RADIUS + 3
         return QRectF(-m, -3, WIDTH + 2 * m, self.face.height + 6)
 
+    def boundingRect(self) -> QRectF:
+        return self._bounds  # asked for constantly while painting: computed on change
+
     def shape(self) -> QPainterPath:
         path = QPainterPath()
-        path.addRoundedRect(self.boundingRect(), RADIUS, RADIUS)
+        path.addRoundedRect(self._bounds, RADIUS, RADIUS)
         return path
 
     def port_pos(self, kind: str, name: str) -> QPointF:
@@ -241,12 +250,13 @@ class NodeItem(QGraphicsItem):
 
     # ---------------------------------------------------------------- events
     def itemChange(self, change, value):
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+        # Called for every kind of change, often: compare with prebound constants.
+        if change == POSITION_CHANGED:
             for wire in self.wires:
                 wire.adjust()
-        elif change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
+        elif change == SELECTION_CHANGED:
             self.update()
-        return super().itemChange(change, value)
+        return value
 
     def hoverMoveEvent(self, event) -> None:
         hit = self.port_at(event.pos())

@@ -32,6 +32,7 @@ class NetworkScene(QGraphicsScene):
         self.nodes: dict[str, NodeItem] = {}
         self.wires: dict[Edge, WireItem] = {}
         self._syncing_selection = False
+        self._nodes_rect: QRectF | None = None  # cache of nodes_rect(), None when stale
         self._bounds_timer = QTimer(self)
         self._bounds_timer.setSingleShot(True)
         self._bounds_timer.setInterval(0)
@@ -111,16 +112,17 @@ class NetworkScene(QGraphicsScene):
     # ---------------------------------------------------------------- events
     def _on_document_event(self, name: str, payload: dict) -> None:
         doc = self.document
+        if name in ("node_added", "node_removed", "node_moved", "params_changed"):
+            self._nodes_rect = None
+            self._bounds_timer.start()
         if name == "node_added":
             self._add_node(payload["node_id"])
-            self._bounds_timer.start()
         elif name == "node_removed":
             item = self.nodes.pop(payload["node_id"], None)
             if item is not None:
                 for wire in list(item.wires):
                     self._remove_wire(wire.edge)
                 self.removeItem(item)
-            self._bounds_timer.start()
         elif name == "edge_added":
             self._add_wire(payload["edge"])
         elif name == "edge_removed":
@@ -135,7 +137,6 @@ class NetworkScene(QGraphicsScene):
                 x, y = doc.nodes[payload["node_id"]].position
                 if (item.x(), item.y()) != (x, y):
                     item.setPos(x, y)
-                self._bounds_timer.start()
 
     def apply_analysis(self, analysis) -> None:
         """Shapes on wires, badges on cards; only changed items repaint."""
@@ -214,14 +215,24 @@ class NetworkScene(QGraphicsScene):
 
     def nodes_rect(self, node_ids=None) -> QRectF:
         """Bounding rectangle of the cards (all, or ``node_ids``)."""
-        rect = QRectF()
+        if node_ids is None and self._nodes_rect is not None:
+            return QRectF(self._nodes_rect)
         items = (self.nodes.values() if node_ids is None
                  else [self.nodes[i] for i in node_ids if i in self.nodes])
+        left = top = float("inf")
+        right = bottom = float("-inf")
         for item in items:
-            rect = rect.united(item.sceneBoundingRect())
+            b, x, y = item.boundingRect(), item.x(), item.y()
+            left, top = min(left, x + b.left()), min(top, y + b.top())
+            right, bottom = max(right, x + b.right()), max(bottom, y + b.bottom())
+        rect = QRectF() if left == float("inf") else QRectF(left, top, right - left,
+                                                            bottom - top)
+        if node_ids is None:
+            self._nodes_rect = QRectF(rect)
         return rect
 
     def _update_bounds(self) -> None:
+        self._nodes_rect = None
         rect = self.nodes_rect()
         if rect.isNull():
             rect = QRectF(0, 0, 800, 600)

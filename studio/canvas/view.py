@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QCursor, QMouseEvent, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QCursor, QMouseEvent, QPainter, QPen, QPixmapCache, QPolygonF
 from PySide6.QtWidgets import QGraphicsView
 
 from graph import Edge
@@ -58,6 +58,9 @@ class NetworkView(QGraphicsView):
                             | QPainter.RenderHint.TextAntialiasing)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
+        # Cards and wires paint from per-item pixmaps; room for a full screen of them
+        # at any zoom, so panning never re-renders what was just drawn.
+        QPixmapCache.setCacheLimit(max(QPixmapCache.cacheLimit(), 64 * 1024))
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
         self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)

@@ -9,6 +9,8 @@ the cursor while the user is wiring.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
     QFont,
@@ -37,18 +39,33 @@ def label_font() -> QFont:
     return _FONT
 
 
-def curve(p1: QPointF, p2: QPointF, arch: bool = True) -> QPainterPath:
-    """A horizontal S-curve; a long wire between cards on one row arches over the cards
-    between them instead of running behind them."""
-    path = QPainterPath(p1)
+def label_size(text: str) -> tuple[float, float]:
+    """Width and height of a wire label's box (cached: there are few distinct shapes)."""
+    size = _SIZES.get(text)
+    if size is None:
+        metrics = QFontMetricsF(label_font())
+        size = _SIZES[text] = (metrics.horizontalAdvance(text) + 2 * LABEL_PAD,
+                               metrics.height() + 2)
+    return size
+
+
+_SIZES: dict[str, tuple[float, float]] = {}
+
+
+def controls(p1: QPointF, p2: QPointF, arch: bool = True) -> tuple[QPointF, QPointF]:
+    """Control points of a horizontal S-curve; a long wire between cards on one row
+    arches over the cards between them instead of running behind them."""
     dx, dy = p2.x() - p1.x(), p2.y() - p1.y()
     if arch and dx > 2.2 * WIDTH and abs(dy) < 40:
-        lift = min(100.0 + dx * 0.04, 200.0)
-        top = min(p1.y(), p2.y()) - lift
-        path.cubicTo(QPointF(p1.x() + 60, top), QPointF(p2.x() - 60, top), p2)
-        return path
+        top = min(p1.y(), p2.y()) - min(100.0 + dx * 0.04, 200.0)
+        return QPointF(p1.x() + 60, top), QPointF(p2.x() - 60, top)
     bend = max(abs(dx) * 0.5, 50.0)
-    path.cubicTo(QPointF(p1.x() + bend, p1.y()), QPointF(p2.x() - bend, p2.y()), p2)
+    return QPointF(p1.x() + bend, p1.y()), QPointF(p2.x() - bend, p2.y())
+
+
+def curve(p1: QPointF, p2: QPointF, arch: bool = True) -> QPainterPath:
+    path = QPainterPath(p1)
+    path.cubicTo(*controls(p1, p2, arch), p2)
     return path
 
 
@@ -66,6 +83,9 @@ class WireItem(QGraphicsItem):
         self._bounds = QRectF()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(-1)  # under the cards
+        # Pans and repaints blit the cached curve; it is drawn again only when the wire
+        # moves, changes state or the zoom changes.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.adjust()
 
     # ---------------------------------------------------------------- state
@@ -81,20 +101,23 @@ class WireItem(QGraphicsItem):
         """Follow the ports after a card moved or changed its ports."""
         p1 = self.source_item.port_scene_pos("out", self.edge.source_port)
         p2 = self.target_item.port_scene_pos("in", self.edge.target_port)
+        c1, c2 = controls(p1, p2)
+        path = QPainterPath(p1)
+        path.cubicTo(c1, c2, p2)
         self.prepareGeometryChange()
-        self._path = curve(p1, p2)
+        self._path = path
+        # The curve's middle, B(1/2) = (p1 + 3 c1 + 3 c2 + p2) / 8, without asking Qt.
+        self._middle = (p1 + c1 * 3 + c2 * 3 + p2) / 8
         self._shape = None
         self._place_label()
 
     def _place_label(self) -> None:
         bounds = self._path.boundingRect()
         if self.label:
-            metrics = QFontMetricsF(label_font())
-            w = metrics.horizontalAdvance(self.label) + 2 * LABEL_PAD
-            h = metrics.height() + 2
+            w, h = label_size(self.label)
             # Just above the wire's middle: the wire stays visible and a label wider
             # than the gap between two cards does not hide their ports.
-            mid = self._path.pointAtPercent(0.5)
+            mid = self._middle
             self._label_rect = QRectF(mid.x() - w / 2, mid.y() - h - 1.5, w, h)
             bounds = bounds.united(self._label_rect)
         else:
@@ -120,30 +143,38 @@ class WireItem(QGraphicsItem):
 
     # ---------------------------------------------------------------- painting
     def paint(self, painter: QPainter, option, widget=None) -> None:
+        # Runs for every visible wire on every frame: no allocations beyond the cached
+        # pens, no enum lookups.
         theme = resources.current()
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        if self.isSelected():
-            colour, width = theme.color("accent"), 2.6
-        elif self.error:
-            colour, width = theme.color("error"), 2.4
-        else:
-            colour, width = theme.color("wire"), 1.6
-        # Cosmetic: the width is in screen pixels, so wires stay visible zoomed out.
-        pen = QPen(colour, width * min(max(lod, 1.0), 2.0))
-        pen.setCosmetic(True)
-        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(pen)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
+        role = "accent" if self.isSelected() else "error" if self.error else "wire"
+        painter.setRenderHint(ANTIALIASING)
+        painter.setPen(_pen(theme, role, min(max(lod, 1.0), 2.0)))
+        painter.setBrush(NO_BRUSH)
         painter.drawPath(self._path)
         if self.label and lod >= LOD_LABEL:
-            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setPen(NO_PEN)
             painter.setBrush(theme.color("wire_label_bg"))
             r = self._label_rect
             painter.drawRoundedRect(r, 3, 3)
             painter.setFont(label_font())
             painter.setPen(theme.color("error") if self.error else theme.color("wire_label"))
-            painter.drawText(r, Qt.AlignmentFlag.AlignCenter, self.label)
+            painter.drawText(r, ALIGN_CENTER, self.label)
+
+
+WIDTHS = {"accent": 2.6, "error": 2.4, "wire": 1.6}
+ANTIALIASING = QPainter.RenderHint.Antialiasing
+NO_BRUSH, NO_PEN = Qt.BrushStyle.NoBrush, Qt.PenStyle.NoPen
+ALIGN_CENTER = Qt.AlignmentFlag.AlignCenter
+
+
+@lru_cache(maxsize=64)
+def _pen(theme, role: str, scale: float) -> QPen:
+    # Cosmetic: the width is in screen pixels, so wires stay visible when zoomed out.
+    pen = QPen(theme.color(role), WIDTHS[role] * scale)
+    pen.setCosmetic(True)
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    return pen
 
 
 class DragWireItem(QGraphicsItem):

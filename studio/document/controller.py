@@ -20,7 +20,7 @@ from graph import Analysis, Analyzer, Document, Edge
 from graph.errors import StrataError
 from graph.layout import layered_positions
 
-from ..qt_workarounds import protect_bools
+from ..qt_workarounds import protect_singletons
 from .commands import (
     AddNodeCommand,
     ConnectCommand,
@@ -33,8 +33,8 @@ from .commands import (
     SetTrainingCommand,
 )
 
-# Every edit emits signals from Python; PySide6 6.12 leaks a reference to True per emit.
-protect_bools()
+# PySide6 6.12 drops references to None and True on every Qt call from Python 3.11.
+protect_singletons()
 
 CLIPBOARD_FORMAT = "strata-clipboard"
 CLIPBOARD_MIME = "application/x-strata-nodes"
