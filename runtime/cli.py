@@ -222,8 +222,8 @@ class _Printer:
     def _FinishedEvent(self, e: FinishedEvent) -> None:
         s = e.summary
         state = "stopped" if e.stopped else "finished"
-        lines = [(f"{state} after {s['epochs']} epochs ({s['steps']} steps) in "
-                  f"{s['seconds']:.1f} s")]
+        epochs = f"{s['epochs']} epoch{'' if s['epochs'] == 1 else 's'}"
+        lines = [f"{state} after {epochs} ({s['steps']} steps) in {s['seconds']:.1f} s"]
         if s.get("val_loss") is not None:
             metric = "" if s.get("val_metric") is None else \
                 f", {self._metric_words(s['val_metric'])}"

@@ -128,8 +128,9 @@ def vanishing_gradients(samples: Sequence[Sample], layers: Sequence[LayerInfo]
         fix = ("Add BatchNorm after each Linear or convolution, or add a residual "
                "connection (an Add that skips a few layers) so gradients get a short path "
                "back to the first layers.")
+    concerned = {i.node_id for i in weak + between}
     return Diagnosis(
-        "vanishing_gradients", tuple(i.node_id for i in weak + between),
+        "vanishing_gradients", tuple(i.node_id for i in layers if i.node_id in concerned),
         "Vanishing gradients",
         f"Relative to its weights, the gradient reaching '{first_info.name}' is "
         f"{_times(best / first)} times smaller than at '{best_info.name}'. "

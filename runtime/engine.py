@@ -19,7 +19,8 @@ Invariants:
   already on the device, the loss is read once (on the CPU that is no transfer; on a GPU
   it is read one step late, so the device never waits), nothing else crosses to the
   host. Instrumentation and step events happen only at sample steps: every
-  ``sample_every`` steps, and at most ``max_sample_rate`` times a second.
+  ``sample_every`` steps, and (after a first few) at most ``max_sample_rate`` times a
+  second, so a fast small model is not slowed down by looking at it.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ class EngineOptions:
     """How the engine runs, as opposed to what it trains (that is the setup)."""
 
     max_sample_rate: float | None = 20.0  # samples (and step events) per second at most
+    sample_burst: int = 5  # ... after the first few, which early diagnoses need
     instrument: bool = True  # per-layer statistics at sample steps
     train_metric_examples: int = 1024  # training examples re-scored after each epoch
     boundary_resolution: int = 64
@@ -276,7 +278,7 @@ class Trainer(ProgressMixin):
         sync_loss = self.device.type == "cpu"
         inputs_n = len(self.train_data) - 1
         bs = setup.batch_size
-        last_sample = -math.inf
+        last_sample, taken = -math.inf, 0
         while self.epoch < setup.epochs and not stopped:
             epoch_started = time.perf_counter()
             if self.batch == 0:
@@ -298,7 +300,8 @@ class Trainer(ProgressMixin):
                 xs = [t[idx] for t in self.train_data[:inputs_n]]
                 y = self.train_data[-1][idx]
                 now = time.perf_counter()
-                sample = self.step % every == 0 and now - last_sample >= min_gap
+                sample = self.step % every == 0 and (
+                    now - last_sample >= min_gap or taken < opts.sample_burst)
                 instr = self._instr if sample else None
                 if instr is not None:
                     instr.arm()
@@ -334,6 +337,7 @@ class Trainer(ProgressMixin):
                     window_n += 1
                 if sample:
                     last_sample = now
+                    taken += 1
                     t = time.perf_counter()
                     rate = window_n * bs / max(t - window_t, 1e-9)
                     self._sample(out, y, window_loss / max(window_n, 1), rate, epoch_no)
