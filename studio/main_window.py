@@ -89,7 +89,7 @@ class MainWindow(QMainWindow):
         self.add_panel("code", "Code", self.code, Area.BottomDockWidgetArea)
         self.splitDockWidget(self.docks["problems"], self.docks["code"],
                              Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [210, 310],
+        self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [210, 350],
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["problems"], self.docks["code"]], [420, 600],
                          Qt.Orientation.Horizontal)

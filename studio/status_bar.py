@@ -133,7 +133,14 @@ class StatusBar(QStatusBar):
         if analysis is None or not self.started:
             return
         total = network_param_count(analysis, self.counter)
-        self.params.setText(f"Parameters: {format_count(total)}")
+        if total is not None and analysis.errors:
+            # Layers after an error have no shapes, so they are not counted yet.
+            self.params.setText(f"Parameters: \u2265 {format_count(total)}")
+            self.params.setToolTip("Layers whose input shapes are unknown (after an "
+                                   "error) are not counted until the error is fixed")
+        else:
+            self.params.setText(f"Parameters: {format_count(total)}")
+            self.params.setToolTip("Trainable parameters of the whole network")
 
     # ---------------------------------------------------------------- device
     def _on_document_event(self, name: str, payload: dict) -> None:

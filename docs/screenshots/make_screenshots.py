@@ -36,6 +36,24 @@ def settle(app, ready, timeout: float = 30.0) -> None:
         time.sleep(0.02)
 
 
+def shape_error(window, app) -> None:
+    """The shapes CNN without its Flatten: a red wire, a badge, a one-click fix."""
+    from studio.window_files import examples
+
+    window.files.open_example(next(p for p in examples() if p.stem == "shapes_cnn"))
+    doc = window.controller.document
+    window.controller.delete([doc.find_label("flatten").id])
+    pool2, fc1 = doc.find_label("pool2").id, doc.find_label("fc1").id
+    window.controller.connect(pool2, "out", fc1, "in")
+    window.controller.auto_arrange()  # close the gap
+    window.controller.select([fc1])
+    window.view.center_on_node(pool2)
+    status = window.status
+    settle(app, lambda: "\u2026" not in status.params.text() + status.device.text())
+    window.grab().save(str(HERE / "editor_shape_error.png"))
+    print(f"wrote {HERE / 'editor_shape_error.png'}")
+
+
 def main() -> int:
     from PySide6.QtCore import QSettings
 
@@ -70,6 +88,8 @@ def main() -> int:
                 name = f"editor_{path.stem}{'_dark' if dark else ''}.png"
                 window.grab().save(str(HERE / name))
                 print(f"wrote {HERE / name}")
+            if not dark:
+                shape_error(window, app)
             window.controller.undo_stack.setClean()
             window.close()
             window.deleteLater()
