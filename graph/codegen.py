@@ -22,7 +22,7 @@ from .analysis import Analysis, Analyzer
 from .document import Document, Node
 from .errors import GraphError
 from .naming import Namespace, class_name
-from .pyformat import INDENT, LINE_LENGTH, format_statement
+from .pyformat import INDENT, LINE_LENGTH, format_statement, number_literal
 
 # Docstring text width: a one-line class docstring fits with its quotes.
 DOC_WIDTH = LINE_LENGTH - len(INDENT) - 6
@@ -230,4 +230,6 @@ def _literal(value: Any) -> str:
     if isinstance(value, tuple):
         inner = ", ".join(_literal(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, float):
+        return number_literal(value)
     return repr(value)

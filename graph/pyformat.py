@@ -248,7 +248,12 @@ def _constant(value) -> tuple[str, str]:
         return "name", "..."
     if isinstance(value, (bool, type(None))):
         return "name", repr(value)
-    return "num", repr(value)
+    return "num", number_literal(value)
+
+
+def number_literal(value: float) -> str:
+    """``repr`` as the formatter writes it: ``1e20``, never ``1e+20``."""
+    return repr(value).replace("e+", "e")
 
 
 def _space(prev: _Leaf | None, leaf: _Leaf) -> str:

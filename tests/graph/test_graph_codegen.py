@@ -245,6 +245,14 @@ def test_variadic_merge_after_lowering_its_inputs():
     assert torch.equal(outs[1], xin + xin)
 
 
+def test_extreme_parameter_values_are_written_as_ruff_writes_them():
+    doc = chain_doc(("LayerNorm", {"eps": 1e20}), ("LeakyReLU", {"negative_slope": 2.5e-7}),
+                    ("BatchNorm1d", {"eps": 1e-300, "momentum": 0.0}))
+    source = code_of(doc)
+    assert "eps=1e20" in source and "negative_slope=2.5e-07" in source
+    assert ruff("format", "--check", "-", stdin=source).returncode == 0
+
+
 def test_layers_leading_nowhere_are_left_out():
     doc = chain_doc(("Linear", {"out_features": 3}, "fc"))
     fc = next(i for i, n in doc.nodes.items() if n.label == "fc")
