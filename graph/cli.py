@@ -186,3 +186,7 @@ def _load(file: str) -> Document:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

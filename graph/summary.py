@@ -35,10 +35,13 @@ class Summary:
     rows: list[LayerRow]
     errors: int  # error count: parameters cannot be counted while there are errors
     warnings: int
+    # Why parameters could not be counted although the network is valid (sizes beyond
+    # what torch can represent), else "".
+    uncountable: str = ""
 
     @property
     def total_params(self) -> int | None:
-        if self.errors:
+        if self.errors or self.uncountable:
             return None
         return sum(r.params or 0 for r in self.rows)
 
@@ -69,7 +72,9 @@ class Summary:
         out += [line(cells) for cells in body]
         out.append("=" * rule)
         total = self.total_params
-        if total is None:
+        if self.uncountable:
+            out.append(f"Total params: unknown ({self.uncountable})")
+        elif total is None:
             out.append("Total params: unknown until the network's errors are fixed "
                        f"({self.errors} error{'s' * (self.errors != 1)}; run strata check)")
         else:
@@ -86,7 +91,12 @@ class Summary:
 def summarize(doc: Document, analysis: Analysis | None = None) -> Summary:
     """Rows for every node in data-flow order (document order when there is a cycle)."""
     analysis = analysis or Analyzer().analyze(doc)
-    counts = _param_counts(doc, analysis) if analysis.ok else None
+    counts, uncountable = None, ""
+    if analysis.ok:
+        try:
+            counts = _param_counts(doc, analysis)
+        except (RuntimeError, ValueError, OverflowError) as e:  # torch refuses the sizes
+            uncountable = f"torch cannot build these layers: {str(e).splitlines()[0][:120]}"
     rows = []
     for node_id in analysis.order or list(doc.nodes):
         node = doc.nodes[node_id]
@@ -108,7 +118,8 @@ def summarize(doc: Document, analysis: Analysis | None = None) -> Summary:
             ", ".join(str(t) for t in tensors) or "?", params, macs,
             [_label(doc, e.source) for e in analysis.edges_into(node_id)], unused,
         ))
-    return Summary(doc.name, rows, len(analysis.errors), len(analysis.warnings))
+    return Summary(doc.name, rows, len(analysis.errors), len(analysis.warnings),
+                   uncountable)
 
 
 def _param_counts(doc: Document, analysis: Analysis) -> dict[str, int]:

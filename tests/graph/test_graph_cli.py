@@ -138,6 +138,15 @@ def test_summary_of_a_broken_network(capsys, broken):
     assert "dead (ReLU) [unused]" in out
 
 
+def test_summary_of_sizes_torch_cannot_build(capsys, tmp_path):
+    doc = chain_doc(("Conv2d", {"out_channels": 2**31 - 1}),
+                    ("Conv2d", {"out_channels": 2**31 - 1}), shape=(3, 8, 8))
+    path = graph.save(doc, tmp_path / "huge.strata")
+    code, out, _ = strata(capsys, "summary", str(path))
+    assert code == 0
+    assert "Total params: unknown (torch cannot build these layers: " in out
+
+
 def test_summary_of_an_unreadable_file(capsys, corrupt):
     code, out, err = strata(capsys, "summary", str(corrupt))
     assert (code, out) == (2, "") and err.count("\n") == 1
