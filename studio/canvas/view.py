@@ -82,6 +82,9 @@ class NetworkView(QGraphicsView):
         self._wire_from: tuple[str, str, bool] | None = None  # node, port, from output
         self._targets: set[tuple[str, str]] = set()
         self.quick_add: QuickAddPopup | None = None
+        # While true, resizing the view frames the document again (the window settles
+        # its layout after the document is shown); the user's first gesture ends it.
+        self._auto_frame = False
         self.minimap = Minimap(self)
         controller.document_replaced.connect(self.show_document)
 
@@ -98,9 +101,11 @@ class NetworkView(QGraphicsView):
             self.minimap.refresh()
 
     def zoom_in(self) -> None:
+        self._auto_frame = False
         self._zoom_at_centre(1.25)
 
     def zoom_out(self) -> None:
+        self._auto_frame = False
         self._zoom_at_centre(0.8)
 
     def _zoom_at_centre(self, factor: float) -> None:
@@ -121,11 +126,13 @@ class NetworkView(QGraphicsView):
 
     def fit_all(self) -> None:
         """Everything in view (never magnified beyond 100%)."""
+        self._auto_frame = False
         self.fit_rect(self.network_scene.nodes_rect())
 
     def show_document(self) -> None:
         """The starting view of a document: all of it when that stays readable, else
         its beginning (the inputs) at a readable zoom; the minimap shows the rest."""
+        self._auto_frame = True
         rect = self.network_scene.nodes_rect()
         if rect.isNull():
             self.set_zoom(1.0)
@@ -140,6 +147,7 @@ class NetworkView(QGraphicsView):
     def center_on_node(self, node_id: str) -> None:
         item = self.network_scene.nodes.get(node_id)
         if item is not None:
+            self._auto_frame = False
             self.network_scene.ensure_bounds()
             self.centerOn(item.sceneBoundingRect().center())
             self.minimap.refresh()
@@ -177,6 +185,7 @@ class NetworkView(QGraphicsView):
     # ---------------------------------------------------------------- mouse
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self.setFocus()
+        self._auto_frame = False
         pos = event.position().toPoint()
         if event.button() == Qt.MouseButton.MiddleButton or (
                 event.button() == Qt.MouseButton.LeftButton and self._space):
@@ -271,6 +280,7 @@ class NetworkView(QGraphicsView):
         super().mouseDoubleClickEvent(event)
 
     def wheelEvent(self, event) -> None:
+        self._auto_frame = False
         steps = event.angleDelta().y() / 120.0
         if steps:
             self.zoom_at(event.position().toPoint(), self.zoom() * (1.2 ** steps))
@@ -295,6 +305,8 @@ class NetworkView(QGraphicsView):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.minimap.reposition()
+        if self._auto_frame:
+            self.show_document()
 
     # ---------------------------------------------------------------- keys
     def keyPressEvent(self, event) -> None:
