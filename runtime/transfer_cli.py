@@ -86,7 +86,7 @@ def _export(args) -> int:
         except ImportError:
             raise StrataError("exporting a training script is not available in this "
                               "version yet") from None
-        written = export_training(doc, args.output, checkpoint=args.checkpoint)
+        written = export_training(doc, args.output, base_dir=Path(args.file).parent)
         for path in written:
             print(f"wrote {path}")
     return 0

@@ -46,7 +46,10 @@ def read_state_dict(source) -> dict[str, Any]:
                 raise StrataError(f"{path}: not a readable safetensors file "
                                   f"({_first_line(e)})") from None
         try:
-            data = torch.load(path, map_location="cpu", weights_only=True)
+            # TorchVersion is a str subclass some checkpoints record (torch.__version__);
+            # allowing it keeps loading free of code execution.
+            with torch.serialization.safe_globals([torch.torch_version.TorchVersion]):
+                data = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as e:  # noqa: BLE001
             raise StrataError(
                 f"{path}: not a PyTorch weights file, or it holds objects other than "

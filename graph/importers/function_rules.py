@@ -47,7 +47,8 @@ SIGNATURES: dict[str, tuple] = {
 RESHAPES = frozenset({"view", "reshape", "flatten", "unsqueeze", "squeeze"})
 TENSOR_ARGUMENTS = frozenset({"input", "other", "tensors"})
 # Meta values that are pieces of a layer's result, usable only in known patterns.
-LAYER_PARTS = frozenset({"recurrent", "recurrent_state", "recurrent_h", "attention",
+LAYER_PARTS = frozenset({"recurrent", "recurrent_state", "recurrent_h", "recurrent_final",
+                         "recurrent_finals", "recurrent_finals_unbound", "attention",
                          "attention_weights", "positions"})
 
 _OPERATORS = {operator.add: "add", operator.iadd: "add", operator.mul: "mul",

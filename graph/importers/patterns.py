@@ -112,6 +112,11 @@ def getitem(mp, node):
         return mp.shadow(node, value.op)  # parts of what a refused layer returned
     call = op.tag.get("recurrent")
     if call is not None and op.params["output"] == "sequence" and index in _LAST_STEP:
+        if op.params["bidirectional"]:
+            raise Refused(
+                "takes the last step of a bidirectional network, where the backward "
+                "direction has read one element only; Strata's 'last' joins both "
+                "directions' final states: torch.cat([h_n[-2], h_n[-1]], dim=1)")
         return emit_recurrent(mp, call, node, "last")
     raise Refused(f"indexes a tensor ({_show(index)}); Strata has no slicing layer")
 
@@ -129,12 +134,30 @@ def _getitem_meta(mp, node, value: Meta, index):
         return meta("recurrent_h", f"h_n of '{value.get('node').target}'",
                     **dict(value.info))
     elif kind == "recurrent_h":
+        index = _leading(index)
         m = value.get("module")
-        if index in (-1, m.num_layers - 1) and not m.bidirectional:
+        rows = m.num_layers * (2 if m.bidirectional else 1)
+        if index in (-1, rows - 1) and not m.bidirectional:
             # h_n[-1] of a one-direction network is the last step's output.
             return emit_recurrent(mp, value, node, "last")
-        raise Refused(f"takes h_n[{_show(index)}]; Strata's layer gives the last step of "
-                      "the top layer (h_n[-1] of a one-direction network)")
+        if m.bidirectional and index in (-2, rows - 2, -1, rows - 1):
+            # The top layer's forward (-2) and backward (-1) final states.
+            direction = "forward" if index in (-2, rows - 2) else "backward"
+            return meta("recurrent_final", f"the {direction} final state of "
+                        f"'{value.get('node').target}'",
+                        **{**dict(value.info), "direction": direction})
+        if m.bidirectional and index in (slice(-2, None), slice(rows - 2, None)):
+            return meta("recurrent_finals", f"the top layer's final states of "
+                        f"'{value.get('node').target}'", **dict(value.info))
+        raise Refused(f"takes h_n[{_show(index)}]; Strata's layer gives the top layer's "
+                      "final state (h_n[-1]; both directions: "
+                      "torch.cat([h_n[-2], h_n[-1]], dim=1))")
+    elif kind == "recurrent_finals" and _leading(index) in (0, 1):
+        index = _leading(index)
+        direction = "forward" if index == 0 else "backward"
+        return meta("recurrent_final", f"the {direction} final state of "
+                    f"'{value.get('node').target}'",
+                    **{**dict(value.info), "direction": direction})
     elif kind == "attention":
         if index == 0:
             return emit_attention(mp, value, node)
@@ -156,12 +179,50 @@ def use_layer_part(mp, node, name: str | None, part: Meta):
         m = part.get("module")
         if m.num_layers == 1 and not m.bidirectional:
             return emit_recurrent(mp, part, node, "last")
+    if part.kind == "recurrent_finals" and name == "unbind" and (
+            list(node.args[1:]) in ([0], []) and not node.kwargs):
+        return meta("recurrent_finals_unbound", part.what, **dict(part.info))
+    if name == "cat":
+        joined = _joined_finals(mp, node)
+        if joined is not None:
+            return emit_recurrent(mp, joined, node, "last")
     if part.kind == "positions":
         raise Refused(f"uses {part.what} other than by adding it to the sequence "
                       "(x + pos(positions)), the form Strata maps")
     raise Refused(f"uses {part.what}, which Strata cannot map this way; Strata's "
                   "recurrent layers give every step or the last one, attention its "
                   "output [0]")
+
+
+def _joined_finals(mp, node) -> Meta | None:
+    """``torch.cat([h_n[-2], h_n[-1]], dim=1)`` (or ``h_n[-2:].unbind(0)``) of one
+    bidirectional layer: both directions' final states, Strata's 'last'."""
+    try:
+        bound = bind("torch.cat", node.args, node.kwargs, ("tensors", ("dim", 0)))
+    except Refused:
+        return None
+    if bound["dim"] not in (1, -1):
+        return None
+    tensors = bound["tensors"]
+    if isinstance(tensors, (list, tuple)) and len(tensors) == 2:
+        parts = [mp.value(t) for t in tensors]
+        if all(isinstance(p, Meta) and p.kind == "recurrent_final" for p in parts) and (
+                [p.get("direction") for p in parts] == ["forward", "backward"]
+                and parts[0].get("node") is parts[1].get("node")):
+            return parts[0]
+        return None
+    part = mp.value(tensors)
+    if isinstance(part, Meta) and part.kind == "recurrent_finals_unbound":
+        return part
+    return None
+
+
+def _leading(index):
+    """``h[-1, :, :]`` indexes like ``h[-1]``: trailing full slices change nothing."""
+    if isinstance(index, tuple) and index and all(
+            i == slice(None) for i in index[1:]):
+        return index[0]
+    return index
 
 
 def _show(index) -> str:

@@ -12,6 +12,7 @@ code, and how a shape that depends on the batch in any other way is caught.
 from __future__ import annotations
 
 import inspect
+import operator
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +27,26 @@ def trace(module, n_inputs: int, leaf_types: frozenset, what: str):
     """``module`` as an ``fx.GraphModule`` with ``n_inputs`` tensor arguments."""
     from torch import fx
 
+    class SizedProxy(fx.Proxy):
+        """``tuple(h_n[-2:])``: a slice from the end has a known length, so it can be
+        measured and iterated while tracing (fx refuses both for any other Proxy)."""
+
+        def __len__(self) -> int:
+            known = _known_length(self.node)
+            return known if known is not None else super().__len__()
+
     class LayerTracer(fx.Tracer):
         def is_leaf_module(self, m, qualname: str) -> bool:
             return type(m) in leaf_types or super().is_leaf_module(m, qualname)
+
+        def proxy(self, node):
+            return SizedProxy(node, self)
+
+        def iter(self, obj):
+            known = _known_length(obj.node)
+            if known is not None:
+                return iter([obj[i] for i in range(known)])
+            return super().iter(obj)
 
     tracer = LayerTracer()
     tracer.record_stack_traces = True
@@ -48,6 +66,16 @@ def trace(module, n_inputs: int, leaf_types: frozenset, what: str):
         for m, mode in modes.items():
             m.training = mode
     return fx.GraphModule(tracer.root, graph, type(module).__name__)
+
+
+def _known_length(node) -> int | None:
+    """k for ``x[-k:]``, None when the length is only known at run time."""
+    if node.op == "call_function" and node.target is operator.getitem:
+        index = node.args[1]
+        if (isinstance(index, slice) and isinstance(index.start, int)
+                and index.start < 0 and index.stop is None and index.step in (None, 1)):
+            return -index.start
+    return None
 
 
 def _concrete_args(module, n_inputs: int, what: str) -> dict[str, Any]:

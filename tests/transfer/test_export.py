@@ -86,6 +86,21 @@ def test_exported_module_and_weights_reproduce_the_trained_model(tmp_path, suffi
         assert torch.equal(a, b)
 
 
+def test_weights_from_a_checkpoint_the_engine_wrote(tmp_path):
+    from runtime.engine import Trainer
+    from runtime.events import FinishedEvent
+
+    doc = graph.load(SPIRAL)
+    doc.training.update(epochs=2, dataset={"name": "spirals", "size": 300})
+    trainer = Trainer(doc, out_dir=tmp_path / "run")
+    assert isinstance(trainer.run(), FinishedEvent)
+    weights = export_weights(doc, tmp_path / "run" / "last.pt", tmp_path / "spiral.pt")
+    exported = build_module(write_python(doc, tmp_path / "spiral.py"), "SpiralMLP")
+    exported.load_state_dict(torch.load(weights, weights_only=True))
+    x = inputs_for(doc, batch=32, seed=1)
+    assert torch.equal(run(trainer.model, x)[0], run(exported, x)[0])
+
+
 def test_weights_of_another_network_are_refused(tmp_path):
     model, doc, _ = train_spiral(steps=1)
     checkpoint = save_checkpoint(model, doc, tmp_path / "last.pt")

@@ -137,12 +137,19 @@ def test_slicing_and_scalar_arithmetic_are_reported(tmp_path):
     assert "indexes a tensor (:, 0)" in reasons["getitem"]
 
 
-def test_final_states_of_both_directions_are_refused_with_the_reason():
+def test_last_step_of_a_bidirectional_network_is_refused_with_the_fix(tmp_path):
+    path = _write(tmp_path, "from torch import nn\n\n\nclass Net(nn.Module):\n"
+                  "    def __init__(self):\n        super().__init__()\n"
+                  "        self.rnn = nn.LSTM(3, 4, batch_first=True, bidirectional=True)\n"
+                  "        self.fc = nn.Linear(8, 2)\n\n"
+                  "    def forward(self, x):\n        out, _ = self.rnn(x)\n"
+                  "        return self.fc(out[:, -1, :])\n")
     with pytest.raises(UnmappedError) as caught:
-        import_file(f"{FIXTURES / 'shortcuts.py'}:BiCat", [(1, 5, 4)])
-    reasons = [item.reason for item in caught.value.items]
-    assert any("takes h_n[-2]" in r for r in reasons)
-    assert all(item.location.startswith("shortcuts.py:31:") for item in caught.value.items)
+        import_file(f"{path}:Net", [(2, 5, 3)])
+    (item,) = caught.value.items
+    assert "backward direction has read one element only" in item.reason
+    assert "torch.cat([h_n[-2], h_n[-1]], dim=1)" in item.reason
+    assert item.location == "model.py:12: return self.fc(out[:, -1, :])"
 
 
 def test_bad_input_dtype_and_shape_are_refused():

@@ -44,6 +44,8 @@ CASES = [
     ("shortcuts.py:Squeeze", (1, 3, 9, 9), "float",
      {"Conv2d": 1, "ReLU": 1, "AvgPool2d": 1, "Reshape": 1, "LSTM": 1, "Linear": 1},
      {"conv", "lstm", "fc"}),
+    ("shortcuts.py:BiCat", (1, 5, 4), "float", {"LSTM": 1, "Linear": 1}, {"lstm", "fc"}),
+    ("shortcuts.py:BiGRU", (1, 5, 4), "float", {"GRU": 1, "Linear": 1}, {"gru", "fc"}),
     ("transformer.py:AttentionClassifier", (1, 9, 6), "float",
      {"Linear": 4, "SelfAttention": 1, "Add": 2, "LayerNorm": 2, "GELU": 1, "Mean": 1},
      {"block_attn", "block_ff_0", "block_norm2"}),
@@ -94,6 +96,11 @@ def test_recurrent_parameters_come_from_the_module():
     bi = import_file(f"{FIXTURES / 'rnn.py'}:BiLSTMTagger", [(1, 7, 8)])
     (node,) = [n for n in bi.document.nodes.values() if n.type == "LSTM"]
     assert (node.params["output"], node.params["bidirectional"]) == ("sequence", True)
+    # torch.cat((hidden[-2, :, :], hidden[-1, :, :]), dim=1): both directions' finals.
+    both = import_file(f"{FIXTURES / 'shortcuts.py'}:BiGRU", [(1, 5, 4)])
+    (node,) = [n for n in both.document.nodes.values() if n.type == "GRU"]
+    assert (node.params["output"], node.params["bidirectional"]) == ("last", True)
+    assert node.params["num_layers"] == 2
 
 
 def test_transformer_parameters_come_from_the_module():

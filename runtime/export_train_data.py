@@ -1,0 +1,300 @@
+"""The data section of an exported ``train.py``: code that gives the same splits Strata
+trained on.
+
+Generated datasets (spirals, shapes, parity...) are saved beside the script as an
+``.npz`` holding the three splits exactly as the engine used them, so the script needs
+no generator code. The user's files (CSV, ``.npz``, image folder) are read by code
+written into the script, specialised to the options Strata used: the same parsing, the
+same class ids, the same seeded stratified split (``runtime.datasets.bundle``) and the
+same standardisation, so the script can also be pointed at new data. Every template here
+mirrors one function of ``runtime.datasets``; the export tests compare the results.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from graph.fileformat import write_atomic
+
+FILE_DATASETS = ("csv", "npz", "image_folder")
+
+# ---------------------------------------------------------------------- shared pieces
+SPLIT_CODE = '''
+def split_indices(n, labels, seed):
+    """Seeded train/val/test indices, stratified by class (as Strata splits)."""
+    rng = np.random.default_rng([seed, 0x5B1])
+    groups = (
+        [np.arange(n)]
+        if labels is None
+        else [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    )
+    parts = {"train": [], "val": [], "test": []}
+    for group in groups:
+        group = rng.permutation(group)
+        n_test = round(len(group) * TEST_FRACTION)
+        n_val = round(len(group) * VAL_FRACTION)
+        parts["test"].append(group[:n_test])
+        parts["val"].append(group[n_test : n_test + n_val])
+        parts["train"].append(group[n_test + n_val :])
+    return {
+        name: torch.from_numpy(rng.permutation(np.concatenate(p)))
+        for name, p in parts.items()
+    }
+'''
+
+CLASSES_CODE = '''
+def encode_classes(values, dtype):
+    """Class ids in sorted order of the labels, so ids do not depend on row order."""
+    classes = sorted(set(values))
+    index = {c: i for i, c in enumerate(classes)}
+    return np.asarray([index[v] for v in values], dtype)
+'''
+
+LOAD_CODE = '''
+def load_data():
+    """The train, validation and test splits, each a tuple (inputs..., target)."""
+    x, y = read_examples()
+    n = len(y)
+    labels = None if DATA_TASK == "regression" else y.reshape(n)
+    index = split_indices(n, labels, SEED)
+    x = torch.from_numpy(np.ascontiguousarray(x, dtype=@X_DTYPE@))
+    if DATA_TASK == "classification":
+        y = torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64)).reshape(n)
+    else:
+        y = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32)).reshape(n, -1)
+@STANDARDIZE@    y = network_target(y)
+    return tuple((x[index[name]], y[index[name]]) for name in ("train", "val", "test"))
+'''
+
+STANDARDIZE_CODE = '''    if STANDARDIZE:
+        # Mean 0, standard deviation 1, with statistics of the training split only.
+        train = x[index["train"]]
+        mean = train.mean(dim=0)
+        std = train.std(dim=0, unbiased=False).clamp_min(1e-8)
+        x = (x - mean) / std
+'''
+
+# ---------------------------------------------------------------------- readers
+CSV_CODE = '''
+def read_examples():
+    """Feature rows and target labels from the CSV file."""
+    text = DATA_FILE.read_text(encoding="utf-8-sig")
+    lines = text.splitlines()
+    delimiter = max(",;\\t", key=lines[0].count)
+    reader = csv.reader(lines, delimiter=delimiter)
+    header = [h.strip() for h in next(reader)]
+    columns = [header.index(f) for f in FEATURES]
+    target = header.index(TARGET)
+    rows, labels = [], []
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue  # blank lines are not examples
+        rows.append([float(row[c].strip()) for c in columns])
+        labels.append(row[target].strip())
+    if all(is_number(v) for v in labels):
+        labels = [float(v) for v in labels]
+    return np.asarray(rows, np.float32), encode_target(labels)
+
+
+def is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+'''
+
+NPZ_CODE = '''
+def read_examples():
+    """Arrays X and y from the .npz archive."""
+    with np.load(DATA_FILE, allow_pickle=False) as archive:
+        x, y = archive["X"], archive["y"]
+    x = x.astype(@X_NUMPY@)
+    if y.ndim == 2 and y.shape[1] == 1 and DATA_TASK != "regression":
+        y = y[:, 0]  # one label per example, stored as a column
+    if DATA_TASK == "regression":
+        return x, y.astype(np.float32)
+    labels = [str(v) for v in y] if y.dtype.kind == "U" else [float(v) for v in y]
+    return x, encode_target(labels)
+'''
+
+IMAGES_CODE = '''
+IMAGE_SUFFIXES = @SUFFIXES@
+
+
+def read_examples():
+    """Images (n, channels, size, size) in [0, 1] and class ids, one subfolder per class
+    in sorted order."""
+    from PIL import Image
+
+    folders = sorted(
+        p for p in DATA_FOLDER.iterdir() if p.is_dir() and not p.name.startswith(".")
+    )
+    mode = "L" if COLOR == "grayscale" else "RGB"
+    images, labels = [], []
+    for label, folder in enumerate(folders):
+        files = sorted(
+            p
+            for p in folder.iterdir()
+            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+        )
+        for file in files:
+            with Image.open(file) as image:
+                image = image.convert(mode).resize(
+                    (IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR
+                )
+                pixels = np.asarray(image, dtype=np.float32) / 255.0
+            images.append(pixels[None] if mode == "L" else pixels.transpose(2, 0, 1))
+            labels.append(label)
+    return np.stack(images).astype(np.float32), np.asarray(labels, np.int64)
+'''
+
+SAVED_CODE = '''
+def load_data():
+    """The train, validation and test splits Strata trained on, each a tuple
+    (inputs..., target), from the archive saved beside this script."""
+    with np.load(DATA_FILE) as arrays:
+        return tuple(
+            (
+                *(torch.from_numpy(arrays[f"{name}_input{i}"]) for i in range(INPUTS)),
+                torch.from_numpy(arrays[f"{name}_target"]),
+            )
+            for name in ("train", "val", "test")
+        )
+'''
+
+
+def _encode_target_code(task: str) -> str:
+    body = {
+        "classification": "    return encode_classes(labels, np.int64)\n",
+        "binary": "    return encode_classes(labels, np.float32)\n",
+        "regression": "    return np.asarray(labels, np.float32).reshape(len(labels), -1)\n",
+    }[task]
+    return ("\n\ndef encode_target(labels):\n"
+            f'    """Targets for a {task} dataset."""\n' + body)
+
+
+def _network_target_code(data_task: str, output_task: str,
+                         shape: tuple[int, ...]) -> str:
+    """Adapt the data's targets to what the Output's loss expects (as the engine does)."""
+    if output_task == "classification":
+        body = ("    return y.reshape(-1).round().long()  # 0/1 labels as class ids\n"
+                if data_task == "binary" else "    return y  # class ids\n")
+    else:
+        body = (f"    return y.reshape(len(y), *{shape!r}).float()  # shaped like the "
+                "output\n")
+    return ('\n\ndef network_target(y):\n'
+            '    """Targets shaped for the loss of the network\'s Output."""\n' + body)
+
+
+# ---------------------------------------------------------------------- assembly
+def data_section(raw, output_task: str, output_shape: tuple[int, ...], folder: Path,
+                 stem: str, bundle) -> tuple[str, list[str], list[Path]]:
+    """(code, extra imports, files written) for the dataset of ``raw`` (the bundle as
+    loaded, before adapting targets to the Output) and ``bundle`` (as trained on)."""
+    options = raw.options
+    name = options["name"]
+    if name not in FILE_DATASETS:
+        path = folder / f"{stem}_data.npz"
+        _save_splits(bundle, output_task, output_shape, path)
+        code = (f"# {raw.display_name}, split as Strata split it.\n"
+                f"DATA_FILE = HERE / {literal(path.name)}\n"
+                f"INPUTS = {bundle.input_count}\n\n" + SAVED_CODE)
+        return code, [], [path]
+
+    constants = [f"DATA_TASK = {literal(raw.task)}  # what the targets are"]
+    imports: list[str] = []
+    if name == "csv":
+        constants[:0] = [
+            "# The file Strata trained on; point it at another with the same columns.",
+            _path_constant("DATA_FILE", options["path"]),
+            f"TARGET = {literal(_target_column(raw))}",
+            f"FEATURES = {literal(list(raw.feature_names))}",
+            f"STANDARDIZE = {bool(options['standardize'])!r}",
+        ]
+        reader = [CSV_CODE, CLASSES_CODE, _encode_target_code(raw.task)]
+        imports.append("import csv")
+        x_dtype = "np.float32"
+    elif name == "npz":
+        long = options["x_dtype"] == "long"
+        constants[:0] = [
+            "# The archive Strata trained on (np.savez(path, X=inputs, y=targets)).",
+            _path_constant("DATA_FILE", options["path"]),
+            f"STANDARDIZE = {bool(options['standardize']) and not long!r}",
+        ]
+        reader = [NPZ_CODE.replace("@X_NUMPY@", "np.int64" if long else "np.float32"),
+                  CLASSES_CODE, _encode_target_code(raw.task)]
+        x_dtype = "np.int64" if long else "np.float32"
+    else:
+        constants[:0] = [
+            "# The images Strata trained on: one subfolder per class.",
+            _path_constant("DATA_FOLDER", options["path"]),
+            f"IMAGE_SIZE = {options['image_size']!r}",
+            f"COLOR = {literal(options['color'])}",
+            "STANDARDIZE = False",
+        ]
+        from .datasets.files_images import IMAGE_SUFFIXES
+
+        suffixes = "(\n" + "".join(f"    {literal(s)},\n" for s in IMAGE_SUFFIXES) + ")"
+        reader = [IMAGES_CODE.replace("@SUFFIXES@", suffixes)]
+        x_dtype = "np.float32"
+    load = LOAD_CODE.replace("@X_DTYPE@", x_dtype).replace(
+        "@STANDARDIZE@", STANDARDIZE_CODE)
+    pieces = ["\n".join(constants), *reader, SPLIT_CODE, load,
+              _network_target_code(raw.task, output_task, output_shape)]
+    # Top-level definitions two blank lines apart, as ruff format writes them.
+    return "\n\n\n".join(p.strip() for p in pieces) + "\n", imports, []
+
+
+def _path_constant(name: str, path) -> str:
+    line = f"{name} = Path({literal(str(path))})"
+    if len(line) <= 88:
+        return line
+    return f"{name} = Path(\n    {literal(str(path))}\n)"
+
+
+def literal(value) -> str:
+    """Python source for a plain value, with double quotes as ``ruff format`` writes."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        items = ", ".join(literal(v) for v in value)
+        if isinstance(value, tuple):
+            return f"({items}{',' if len(value) == 1 else ''})"
+        return f"[{items}]"
+    return repr(value)
+
+
+def _target_column(raw) -> str:
+    target = raw.options.get("target", "").strip()
+    if target:
+        return target
+    import csv
+
+    text = Path(raw.options["path"]).read_text(encoding="utf-8-sig")
+    first = text.splitlines()[0]
+    header = next(csv.reader([first], delimiter=max(",;\t", key=first.count)))
+    return header[-1].strip()
+
+
+def _save_splits(bundle, output_task: str, shape: tuple[int, ...], path: Path) -> None:
+    """The splits as the engine feeds them, targets already shaped for the Output."""
+    arrays = {}
+    for split in ("train", "val", "test"):
+        *inputs, target = bundle.tensors(split)
+        for i, x in enumerate(inputs):
+            arrays[f"{split}_input{i}"] = x.numpy()
+        if output_task != "classification":
+            if math.prod(shape) == math.prod(target.shape[1:]):
+                target = target.reshape(len(target), *shape)
+            target = target.float()
+        arrays[f"{split}_target"] = target.numpy()
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    write_atomic(path, buffer.getvalue())
+
