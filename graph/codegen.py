@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import textwrap
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,8 +80,8 @@ class _Writer:
                       for n in layers if n.spec.module}
 
         local = Namespace()
-        if len(inputs) == 1 and inputs[0].label.lower().startswith("input"):
-            arg_names = {inputs[0].id: local.take("x")}
+        if len(inputs) == 1 and re.fullmatch(r"(input\d*)?", inputs[0].label.lower()):
+            arg_names = {inputs[0].id: local.take("x")}  # the default label says nothing
         else:
             arg_names = {n.id: local.take(n.label, "x") for n in inputs}
         var = dict(arg_names)
