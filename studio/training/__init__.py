@@ -1,0 +1,25 @@
+"""Training in the studio: set up a run, watch the network learn, compare runs.
+
+Roles: ``runner`` talks to the runtime's worker process and folds its events into
+``run.RunRecord``s (bounded per-run history); ``workbench`` wires a run to the views:
+the Training panel (``panel``: controls, ``setup_panel``, ``runs_panel``), the plots
+(``dashboard.TrainingView`` built from ``plots``), the canvas ``overlay`` and the edit
+``lock``. ``attach.attach_training(main_window, controller)`` adds it all to the window.
+
+Invariants: training runs in another process on an immutable snapshot of the document;
+the GUI drains events on one ~30 Hz timer with bounded work per tick and redraws only
+what changed; nothing here edits the document except the setup form, through
+``controller.set_training`` (one undo step per edit); runtime failures become messages
+in the window, never exceptions or modal tracebacks. Importing this package does not
+import torch.
+"""
+
+from .attach import attach_training
+from .dashboard import TrainingView
+from .panel import TrainingPanel
+from .run import RunRecord
+from .runner import TrainingRunner
+from .workbench import TrainingWorkbench
+
+__all__ = ["RunRecord", "TrainingPanel", "TrainingRunner", "TrainingView",
+           "TrainingWorkbench", "attach_training"]

@@ -1,0 +1,158 @@
+"""Train / Pause / Resume / Stop, the progress of the run, and what the run has to say.
+
+The progress line reads "Epoch 3 of 30 · step 240 of 2,400 · 5,120 samples/s · 1 min
+12 s left". The message area shows a failure in plain words (a dataset that does not
+fit, a NaN, a worker that died) with the run marked failed, or the summary of a finished
+run; it is part of the panel, never a modal dialog, so the editor stays usable.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio import resources
+from studio.theme_colors import SEVERITY_COLORS
+
+from .icons import icon
+from .run import RunRecord
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def progress_text(run: RunRecord) -> str:
+    parts = []
+    if run.epochs:
+        parts.append(f"Epoch {min(run.epoch + (1 if run.active else 0), run.epochs)} "
+                     f"of {run.epochs}")
+    if run.total_steps:
+        parts.append(f"step {run.step:,} of {run.total_steps:,}")
+    if run.samples_per_second and run.status == "running":
+        parts.append(f"{run.samples_per_second:,.0f} samples/s")
+    left = run.seconds_left() if run.status == "running" else None
+    if left is not None:
+        parts.append(f"{format_seconds(left)} left")
+    return " \u00b7 ".join(parts)
+
+
+class RunControls(QWidget):
+    train_clicked = Signal()
+    pause_clicked = Signal()
+    resume_clicked = Signal()
+    stop_clicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("RunControls")
+        self.train = QPushButton(icon("train"), "Train", self)
+        self.train.setObjectName("train_button")
+        self.train.setToolTip("Train the network on its dataset (Ctrl+T)")
+        self.pause = QPushButton(icon("pause"), "Pause", self)
+        self.pause.setObjectName("pause_button")
+        self.stop = QPushButton(icon("stop"), "Stop", self)
+        self.stop.setObjectName("stop_button")
+        self.stop.setToolTip("Stop after the current step; a checkpoint is written")
+        for button in (self.train, self.pause, self.stop):
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.train.clicked.connect(self.train_clicked)
+        self.pause.clicked.connect(self._pause_or_resume)
+        self.stop.clicked.connect(self.stop_clicked)
+
+        self.bar = QProgressBar(self)
+        self.bar.setObjectName("run_progress")
+        self.bar.setRange(0, 1000)
+        self.bar.setTextVisible(False)
+        self.bar.setFixedHeight(6)
+        self.status = QLabel("Ready to train", self)
+        self.status.setObjectName("run_status")
+        self.progress = QLabel(self)
+        self.progress.setObjectName("run_progress_text")
+        self.progress.setWordWrap(True)
+        self.message = QLabel(self)
+        self.message.setObjectName("run_message")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.hide()
+        self.message_kind = ""
+
+        buttons = QHBoxLayout()
+        buttons.setSpacing(6)
+        buttons.addWidget(self.train, 2)
+        buttons.addWidget(self.pause, 1)
+        buttons.addWidget(self.stop, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 6)
+        layout.setSpacing(5)
+        layout.addLayout(buttons)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.status)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        self.show_run(None)
+
+    def _pause_or_resume(self) -> None:
+        if self.pause.text() == "Resume":
+            self.resume_clicked.emit()
+        else:
+            self.pause_clicked.emit()
+
+    # ------------------------------------------------------------------ state
+    def show_run(self, run: RunRecord | None) -> None:
+        active = run is not None and run.active
+        self.train.setEnabled(not active)
+        self.pause.setEnabled(active and run.status in ("running", "paused"))
+        paused = run is not None and run.status == "paused"
+        self.pause.setText("Resume" if paused else "Pause")
+        self.pause.setIcon(icon("train" if paused else "pause"))
+        self.stop.setEnabled(active and run.status != "stopping")
+        if run is None:
+            self.status.setText("Ready to train")
+            self.progress.setText("")
+            self.bar.setValue(0)
+            return
+        words = {"starting": "Starting the training process\u2026",
+                 "running": "Training", "paused": "Paused", "stopping": "Stopping\u2026",
+                 "finished": "Finished", "stopped": "Stopped", "failed": "Failed"}
+        title = words.get(run.status, run.status)
+        if run.status in ("running", "paused") and run.device:
+            title += f" on {run.device.upper()}"
+        self.status.setText(f"<b>{escape(run.label)}</b> \u2014 {escape(title)}")
+        self.progress.setText(progress_text(run))
+        self.bar.setValue(int(1000 * run.fraction_done()))
+        if run.status == "failed":
+            self.show_message(run.message, "error")
+        elif run.status in ("finished", "stopped"):
+            self.show_message(run.message, "ok")
+
+    def show_message(self, text: str, kind: str = "info") -> None:
+        """A message in the panel: "error" (red), "warning", "ok" or "info"."""
+        self.message_kind = kind if text else ""
+        if not text:
+            self.message.hide()
+            return
+        colour = {"error": SEVERITY_COLORS["error"], "warning": "#b7791f",
+                  "ok": SEVERITY_COLORS["ok"]}.get(kind, resources.current().text)
+        mark = {"error": "\u2716 ", "warning": "\u26a0 ", "ok": "\u2714 "}.get(kind, "")
+        self.message.setText(f"<span style='color:{colour}'>{mark}"
+                             f"{escape(text).replace(chr(10), '<br>')}</span>")
+        self.message.show()

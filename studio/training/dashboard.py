@@ -1,0 +1,144 @@
+"""The training view: every live plot of the current run, arranged to tell its story.
+
+Left: the loss and metric curves above the per-layer gradient heatmap (the two views a
+run is judged by). Right: tabs for the details (decision boundary, confusion matrix,
+feature maps, activations of the selected layer, update-to-weight ratios); when a run
+starts the tab that fits its data comes forward (the boundary for 2-D points, feature
+maps for a convolution network).
+
+Selection is shared with the canvas: the view follows ``controller.selection_changed``
+and a click on a layer in a plot becomes ``controller.select([node_id])``. Only plots on
+screen redraw; a hidden plot remembers that it is stale and catches up when shown, so a
+run costs the same whichever tab is open.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from .plots import (
+    ActivationsPlot,
+    BoundaryPlot,
+    ConfusionPlot,
+    CurvesPlot,
+    FeatureMapsPlot,
+    LayerHeatmap,
+)
+from .run import RunRecord
+
+
+class TrainingView(QWidget):
+    layer_clicked = Signal(str)  # a plot picked a layer (node id)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("TrainingView")
+        self.run: RunRecord | None = None
+        self.selection: list[str] = []
+        self.curves = CurvesPlot()
+        self.gradients = LayerHeatmap("grad_norm", "Gradient norm per layer",
+                                      "gradient norm")
+        self.updates = LayerHeatmap("update_ratio", "Update-to-weight ratio per layer",
+                                    "|update| / |weights|")
+        self.activations = ActivationsPlot()
+        self.features = FeatureMapsPlot()
+        self.boundary = BoundaryPlot()
+        self.confusion = ConfusionPlot()
+        self.plots = (self.curves, self.gradients, self.updates, self.activations,
+                      self.features, self.boundary, self.confusion)
+        self._stale: dict[QWidget, bool] = {p: False for p in self.plots}
+        self._story_for: RunRecord | None = None
+
+        self.tabs = QTabWidget(self)
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.boundary, "Boundary")
+        self.tabs.addTab(self.confusion, "Confusion")
+        self.tabs.addTab(self.features, "Feature maps")
+        self.tabs.addTab(self.activations, "Activations")
+        self.tabs.addTab(self.updates, "Updates")
+        self.tabs.currentChanged.connect(lambda _i: self._catch_up())
+
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(self.curves)
+        left.addWidget(self.gradients)
+        left.setSizes([300, 360])
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.setStretchFactor(0, 5)
+        self.splitter.setStretchFactor(1, 4)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
+
+        for plot in (self.gradients, self.updates, self.features):
+            plot.layer_clicked.connect(self.layer_clicked)
+
+    # ------------------------------------------------------------------ feeding
+    def set_run(self, run: RunRecord | None) -> None:
+        self.run = run
+        for plot in self.plots:
+            plot.set_run(run)
+            self._stale[plot] = False
+        self._apply_selection()
+        self._story_for = None
+        if run is not None and run.node_ids:
+            self.show_story_tab(run)
+
+    def show_story_tab(self, run: RunRecord) -> None:
+        """Bring forward the detail that fits the run's data (once per run)."""
+        self._story_for = run
+        if run.is_2d:
+            self.tabs.setCurrentWidget(self.boundary)
+        elif any(t.startswith("Conv") for t in run.node_types):
+            self.tabs.setCurrentWidget(self.features)
+        elif run.dataset.get("task") == "classification":
+            self.tabs.setCurrentWidget(self.confusion)
+        else:
+            self.tabs.setCurrentWidget(self.activations)
+
+    def set_reference(self, run: RunRecord | None) -> None:
+        self.curves.set_reference(run)
+
+    def refresh(self, changed: set[str]) -> None:
+        """Redraw the plots on screen that ``changed`` concerns; mark the others."""
+        if self.run is None or not changed:
+            return
+        if self._story_for is not self.run and self.run.node_ids:
+            self.show_story_tab(self.run)  # the run has said what it is
+        for plot in self.plots:
+            if plot.isVisible():
+                plot.refresh(changed)
+            else:
+                self._stale[plot] = True
+
+    def _catch_up(self) -> None:
+        for plot in self.plots:
+            if self._stale[plot] and plot.isVisible():
+                self._stale[plot] = False
+                plot.refresh(None)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._catch_up()
+
+    # ------------------------------------------------------------------ selection
+    def set_selection(self, node_ids: list[str]) -> None:
+        self.selection = list(node_ids)
+        self._apply_selection()
+
+    def _apply_selection(self) -> None:
+        ids = self.selection
+        self.gradients.set_selection(ids)
+        self.updates.set_selection(ids)
+        focus = self.focus()
+        self.activations.set_focus(focus)
+        self.features.set_focus(focus)
+
+    def focus(self) -> str | None:
+        """The first selected node the run measures (None: let each plot choose)."""
+        run = self.run
+        if run is None:
+            return self.selection[0] if self.selection else None
+        return next((n for n in self.selection if n in run.node_ids), None)

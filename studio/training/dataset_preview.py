@@ -1,0 +1,214 @@
+"""A look at the chosen dataset before training: shapes, class counts and a few examples.
+
+2-D points are drawn as a scatter coloured by class, images as a strip of samples with
+their class, anything else as a few rows of numbers. Loading runs on a background thread
+(reading a CSV or an image folder can take a moment) and only the latest request is
+shown; a dataset that cannot be loaded shows the registry's message (a missing package
+names the command that installs it).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget
+
+from studio.panels.widgets import muted
+from studio.theme_colors import SEVERITY_COLORS
+
+from .plots.boundary import class_rgb
+from .plots.common import layout_widget, small_font, style_plot, theme_colors
+
+SAMPLE_IMAGES = 8
+SCATTER_POINTS = 600
+
+
+def summarize(spec: dict, seed: int, val_fraction: float, test_fraction: float) -> dict:
+    """What the preview shows, computed off the GUI thread (plain numpy and text)."""
+    from runtime.datasets import load_dataset
+
+    bundle = load_dataset(spec, seed=seed, val_fraction=val_fraction,
+                          test_fraction=test_fraction)
+    *inputs, target = bundle.tensors("train")
+    out: dict = {"describe": bundle.describe(), "task": bundle.task,
+                 "shapes": [tuple(s) for s in bundle.input_shapes],
+                 "dtypes": list(bundle.input_dtypes), "classes": list(bundle.class_names)}
+    y = target.numpy()
+    if bundle.task in ("classification", "binary"):
+        ids = y.reshape(len(y), -1)[:, 0].round().astype(np.int64)
+        out["counts"] = np.bincount(ids, minlength=max(len(bundle.class_names), 1))
+        out["labels"] = ids
+    x = inputs[0].numpy()
+    shape = out["shapes"][0]
+    if len(inputs) == 1 and shape == (2,):
+        if bundle.input_mean and bundle.input_mean[0] is not None:
+            x = x * bundle.input_std[0].numpy() + bundle.input_mean[0].numpy()
+        out["points"] = x[:SCATTER_POINTS]
+        out["labels"] = out.get("labels", np.zeros(len(x), np.int64))[:SCATTER_POINTS]
+    elif len(shape) == 3 and shape[0] in (1, 3):
+        picks = _one_per_class(out.get("labels"), len(x), SAMPLE_IMAGES)
+        out["images"] = x[picks]
+        out["image_labels"] = [out["classes"][out["labels"][i]] if "labels" in out
+                               else "" for i in picks]
+    elif len(inputs) == 1 and shape == (1,) and bundle.task == "regression":
+        out["curve"] = (x[:SCATTER_POINTS, 0], y[:SCATTER_POINTS].reshape(-1))
+    else:
+        out["rows"] = [", ".join(_brief(t[i].numpy()) for t in inputs) + "  \u2192  "
+                       + _brief(y[i]) for i in range(min(4, len(y)))]
+    return out
+
+
+def _one_per_class(labels, n: int, k: int) -> list[int]:
+    if labels is None:
+        return list(range(min(n, k)))
+    picks: list[int] = []
+    for c in np.unique(labels):
+        picks.extend(np.flatnonzero(labels == c)[:1].tolist())
+    for i in range(n):
+        if len(picks) >= k:
+            break
+        if i not in picks:
+            picks.append(i)
+    return picks[:k]
+
+
+def _brief(a: np.ndarray) -> str:
+    flat = np.asarray(a).reshape(-1)
+    shown = " ".join(f"{v:.3g}" for v in flat[:6])
+    more = " \u2026" if flat.size > 6 else ""
+    return f"[{shown}{more}]" if flat.size > 1 else shown
+
+
+class _Relay(QObject):
+    done = Signal(int, object, str)  # generation, summary, error
+
+
+class DatasetPreview(QWidget):
+    loaded = Signal()  # a preview (or its error) is on screen
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.generation = 0
+        self.summary: dict | None = None
+        self.error_text = ""
+        self._relay = _Relay(self)
+        self._relay.done.connect(self._show)
+        self.info = QLabel(self)
+        self.info.setObjectName("preview_info")
+        self.info.setWordWrap(True)
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.canvas = layout_widget(self)
+        self.canvas.setMinimumHeight(150)
+        self.text = muted(QLabel(self))
+        self.text.setWordWrap(True)
+        self.text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.stack = QStackedLayout()
+        self.stack.addWidget(self.text)
+        self.stack.addWidget(self.canvas)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.info)
+        layout.addLayout(self.stack, 1)
+
+    def request(self, spec: dict, seed: int = 0, val_fraction: float = 0.2,
+                test_fraction: float = 0.1) -> None:
+        """Load ``spec`` in the background and show it when ready (latest wins)."""
+        self.generation += 1
+        generation = self.generation
+        relay = self._relay
+        self.info.setText("Loading the dataset\u2026")
+
+        def work() -> None:
+            try:
+                result, error = summarize(spec, seed, val_fraction, test_fraction), ""
+            except Exception as e:  # noqa: BLE001 - shown to the user, never raised
+                from graph.errors import StrataError
+
+                result = None
+                error = str(e) if isinstance(e, StrataError) else (
+                    f"The dataset could not be loaded: {type(e).__name__}: {e}")
+            try:
+                relay.done.emit(generation, result, error)
+            except RuntimeError:
+                pass  # the preview was closed meanwhile
+
+        threading.Thread(target=work, name="strata-dataset-preview", daemon=True).start()
+
+    # ------------------------------------------------------------------ showing
+    def _show(self, generation: int, summary, error: str) -> None:
+        if generation != self.generation:
+            return
+        self.summary, self.error_text = summary, error
+        if error:
+            self.info.setText(f"<span style='color:{SEVERITY_COLORS['error']}'>"
+                              f"{_escape(error)}</span>")
+            self.text.setText("")
+            self.stack.setCurrentWidget(self.text)
+            self.loaded.emit()
+            return
+        lines = [f"<b>{_escape(summary['describe'])}</b>"]
+        shapes = ", ".join("(" + ", ".join(map(str, s)) + ")" + (" ids" if d == "long"
+                                                                  else "")
+                           for s, d in zip(summary["shapes"], summary["dtypes"]))
+        lines.append(f"Each example: {shapes}")
+        if "counts" in summary:
+            counts = " \u00b7 ".join(f"{_escape(str(n))}: {int(c)}" for n, c in
+                                     zip(summary["classes"], summary["counts"]))
+            lines.append(f"Training examples per class: {counts}")
+        self.info.setText("<br>".join(lines))
+        self.canvas.clear()
+        if "points" in summary:
+            self._scatter(summary["points"], summary["labels"])
+        elif "images" in summary:
+            self._images(summary["images"], summary["image_labels"])
+        elif "curve" in summary:
+            self._curve(*summary["curve"])
+        else:
+            self.text.setText("<br>".join(_escape(r) for r in summary["rows"]))
+            self.stack.setCurrentWidget(self.text)
+            self.loaded.emit()
+            return
+        self.stack.setCurrentWidget(self.canvas)
+        self.loaded.emit()
+
+    def _scatter(self, points: np.ndarray, labels: np.ndarray) -> None:
+        plot = style_plot(self.canvas.addPlot())
+        plot.setAspectLocked(True)
+        brushes = [pg.mkBrush(*class_rgb(int(k)), 220) for k in labels]
+        plot.addItem(pg.ScatterPlotItem(points[:, 0], points[:, 1], size=5, pxMode=True,
+                                        brush=brushes, pen=None))
+        plot.getViewBox().setMouseEnabled(False, False)
+
+    def _curve(self, x: np.ndarray, y: np.ndarray) -> None:
+        plot = style_plot(self.canvas.addPlot(), bottom="input", left="target")
+        plot.addItem(pg.ScatterPlotItem(x, y, size=4, brush=pg.mkBrush(class_rgb(0)),
+                                        pen=None))
+
+    def _images(self, images: np.ndarray, labels: list[str]) -> None:
+        _bg, fg, _grid = theme_colors()
+        columns = 4
+        for k, (image, label) in enumerate(zip(images, labels)):
+            row, col = divmod(k, columns)
+            box = self.canvas.addViewBox(row=2 * row, col=col, lockAspect=True,
+                                         enableMouse=False, invertY=True)
+            item = pg.ImageItem()
+            if image.shape[0] == 1:
+                item.setImage(image[0].T, levels=(float(image.min()), float(image.max())
+                                                  or 1.0))
+            else:
+                rgb = np.clip(np.moveaxis(image, 0, -1), 0, 1)
+                item.setImage((rgb * 255).astype(np.uint8).transpose(1, 0, 2),
+                              levels=(0, 255))
+            box.addItem(item)
+            caption = self.canvas.addLabel(_escape(label), row=2 * row + 1, col=col,
+                                           color=fg, size="8pt")
+            caption.item.setFont(small_font(10))
+
+
+def _escape(text: str) -> str:
+    from html import escape
+
+    return escape(text)

@@ -1,0 +1,119 @@
+"""While a run trains, the network's structure is locked; pan, zoom, select and inspect
+stay free, and the user may unlock to prepare the next run.
+
+The lock itself lives in the document controller (``set_locked``): its structural
+intents (add, delete, connect, parameter edits, paste) refuse while it is set, so every
+view is covered at once. Here: engaging and releasing it with the run, and a banner over
+the canvas saying so, with a button to unlock ("changes apply to the next run"). The
+running worker trains on a snapshot, so any change that still reaches the document
+(undo, an unlocked edit) cannot touch the run; the banner then says the changes wait
+for the next run.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton
+
+from studio import resources
+
+STRUCTURAL = frozenset({"node_added", "node_removed", "edge_added", "edge_removed",
+                        "params_changed"})
+LOCK_REASON = ("The network is training: its structure is locked until the run ends "
+               "(pan, zoom, select and inspect as you like)")
+
+
+class _Banner(QFrame):
+    def __init__(self, parent) -> None:
+        super().__init__(parent)
+        self.setObjectName("TrainingBanner")
+        t = resources.current()
+        self.setStyleSheet(
+            f"QFrame#TrainingBanner {{ background: {t.base}; border: 1px solid "
+            f"{t.accent}; border-radius: 6px; }} QLabel {{ color: {t.text}; }}")
+        self.label = QLabel(self)
+        self.label.setWordWrap(False)
+        self.button = QPushButton("Edit anyway", self)
+        self.button.setObjectName("unlock_button")
+        self.button.setToolTip("Unlock the network: edits do not change the running "
+                               "training; they apply to the next run")
+        self.button.setCursor(Qt.CursorShape.PointingHandCursor)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(10, 4, 6, 4)
+        row.addWidget(self.label, 1)
+        row.addWidget(self.button)
+
+
+class EditLock(QObject):
+    def __init__(self, controller, view=None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.view = view
+        self.engaged = False  # a run is going
+        self.unlocked = False  # ... and the user chose to edit for the next run
+        self.changed_since_start = False
+        self.banner = None
+        if view is not None:
+            self.banner = _Banner(view.viewport())
+            self.banner.hide()
+            self.banner.button.clicked.connect(self.unlock_for_next_run)
+            view.viewport().installEventFilter(self)
+        controller.document_changed.connect(self._on_document_event)
+
+    @property
+    def supported(self) -> bool:
+        """Whether the controller can refuse structural edits (``set_locked``)."""
+        return hasattr(self.controller, "set_locked")
+
+    # ------------------------------------------------------------------ run
+    def engage(self) -> None:
+        self.engaged, self.unlocked, self.changed_since_start = True, False, False
+        self._set_locked(True)
+        self._show("\U0001f512 Training \u2014 the network is locked until the run ends",
+                   button=True)
+
+    def release(self) -> None:
+        self.engaged = self.unlocked = False
+        self._set_locked(False)
+        if self.banner is not None:
+            self.banner.hide()
+
+    def unlock_for_next_run(self) -> None:
+        if not self.engaged:
+            return
+        self.unlocked = True
+        self._set_locked(False)
+        self._show("Editing while training \u2014 changes apply to the next run",
+                   button=False)
+
+    def _set_locked(self, on: bool) -> None:
+        if self.supported:
+            self.controller.set_locked(on, LOCK_REASON if on else "")
+
+    def _on_document_event(self, name: str, _payload: dict) -> None:
+        if self.engaged and name in STRUCTURAL and not self.changed_since_start:
+            self.changed_since_start = True
+            self._show("The network changed since this run started \u2014 the changes "
+                       "apply to the next run", button=False)
+
+    # ------------------------------------------------------------------ banner
+    def _show(self, text: str, button: bool) -> None:
+        if self.banner is None:
+            return
+        self.banner.label.setText(text)
+        self.banner.button.setVisible(button)
+        self.banner.adjustSize()
+        self._place()
+        self.banner.show()
+        self.banner.raise_()
+
+    def _place(self) -> None:
+        if self.banner is None:
+            return
+        port = self.banner.parentWidget()
+        self.banner.move(max(8, (port.width() - self.banner.width()) // 2), 10)
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            self._place()
+        return False

@@ -1,0 +1,175 @@
+"""What every live plot shares: themed pyqtgraph widgets, colours, colour maps, ticks.
+
+pyqtgraph's global configuration is left alone (other views may use pyqtgraph too);
+each plot is styled here from the studio's current theme. Plots are created once and
+fed with ``setData`` / ``setImage`` afterwards (never cleared and rebuilt), long curves
+clip to the view and downsample by peaks, so a refresh costs the same at step 100 and
+at step 500,000.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QColor, QFont
+
+from studio import resources
+
+# Training and validation, then runs overlaid for comparison, then layer lines.
+TRAIN = "#3b82c4"
+VALIDATION = "#d9622b"
+COMPARE = "#8a8f98"
+LINE_COLORS = ("#3b82c4", "#d9622b", "#2f9e8f", "#a55bb5", "#d9a11e", "#c2415a",
+               "#5a9e3a", "#6b7280")
+# Class colours for decision boundaries and scatter plots (readable on both themes).
+CLASS_COLORS = ("#3b82c4", "#e0713c", "#3a9d5d", "#a55bb5", "#d9a11e", "#c2415a",
+                "#2f9e8f", "#7d6b5a", "#5b6fd6", "#8a8f98", "#b8607e", "#4fa36b")
+HEAT_MAP = "inferno"  # dark = small: a vanishing gradient is a dark band
+
+
+def theme_colors() -> tuple[str, str, str]:
+    """(background, foreground text, grid/border) for the current theme."""
+    t = resources.current()
+    return t.base, t.muted, t.border
+
+
+def small_font(pixels: int = 10) -> QFont:
+    font = resources.ui_font()
+    font.setPixelSize(pixels)
+    return font
+
+
+def style_plot(plot: pg.PlotItem, title: str = "", left: str = "", bottom: str = ""
+               ) -> pg.PlotItem:
+    """Theme colours, small fonts, light grid, no context menu clutter."""
+    _bg, fg, _grid = theme_colors()
+    if title:
+        set_title(plot, title)
+    for name in ("left", "bottom"):
+        axis = plot.getAxis(name)
+        axis.setPen(pg.mkPen(fg))
+        axis.setTextPen(pg.mkPen(fg))
+        axis.setTickFont(small_font())
+    if left:
+        plot.setLabel("left", left, **{"font-size": "10px", "color": fg})
+    if bottom:
+        plot.setLabel("bottom", bottom, **{"font-size": "10px", "color": fg})
+    plot.showGrid(x=True, y=True, alpha=0.18)
+    plot.setMenuEnabled(False)
+    plot.hideButtons()
+    return plot
+
+
+def set_title(plot: pg.PlotItem, title: str) -> None:
+    plot.setTitle(f"<span style='color:{resources.current().text};"
+                  f"font-size:11px;font-weight:600'>{title}</span>")
+
+
+def layout_widget(parent=None) -> pg.GraphicsLayoutWidget:
+    bg, _fg, _grid = theme_colors()
+    widget = pg.GraphicsLayoutWidget(parent)
+    widget.setBackground(bg)
+    widget.ci.layout.setContentsMargins(4, 4, 4, 4)
+    widget.ci.layout.setSpacing(6)
+    return widget
+
+
+def plot_widget(parent=None, **labels) -> pg.PlotWidget:
+    bg, _fg, _grid = theme_colors()
+    widget = pg.PlotWidget(parent)
+    widget.setBackground(bg)
+    style_plot(widget.getPlotItem(), **labels)
+    return widget
+
+
+def curve(plot: pg.PlotItem, color: str, width: float = 1.6, name: str | None = None,
+          dashed: bool = False, alpha: int = 255, symbol: str | None = None
+          ) -> pg.PlotDataItem:
+    """A line created once; feed it with ``setData``. Long data clips and downsamples."""
+    c = QColor(color)
+    c.setAlpha(alpha)
+    pen = pg.mkPen(c, width=width)
+    if dashed:
+        pen.setDashPattern([4, 3])
+    item = plot.plot([], [], pen=pen, name=name)
+    if symbol:
+        item.setSymbol(symbol)
+        item.setSymbolSize(5)
+        item.setSymbolBrush(c)
+        item.setSymbolPen(pg.mkPen(c))
+    item.setClipToView(True)
+    item.setDownsampling(auto=True, method="peak")
+    return item
+
+
+def finite_xy(xs: np.ndarray, ys: np.ndarray, log: bool = False
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Points a line can draw: finite (and positive on a log axis)."""
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    if log:
+        ok &= ys > 0
+    return xs[ok], ys[ok]
+
+
+def color_map(name: str = HEAT_MAP) -> pg.ColorMap:
+    return pg.colormap.get(name)
+
+
+def heat_levels(values: np.ndarray, span: float = 0.0) -> tuple[float, float] | None:
+    """Colour levels covering the finite values (a 2nd-98th percentile range)."""
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return None
+    lo, hi = np.percentile(finite, [2, 98]) if finite.size > 20 else (
+        finite.min(), finite.max())
+    if hi - lo < max(span, 1e-6):
+        mid = 0.5 * (hi + lo)
+        half = max(span, 1e-6) / 2
+        lo, hi = mid - half, mid + half
+    return float(lo), float(hi)
+
+
+def log_tick_strings(values, _scale, _spacing) -> list[str]:
+    """Tick labels for an axis holding log10 values: 1e-4, 0.01, 1, 100..."""
+    out = []
+    for v in values:
+        if not math.isfinite(v):
+            out.append("")
+            continue
+        if abs(v - round(v)) < 1e-6:
+            e = round(v)
+            out.append({-2: "0.01", -1: "0.1", 0: "1", 1: "10", 2: "100"}.get(e, f"1e{e}"))
+        else:
+            out.append(f"{10 ** v:.2g}")
+    return out
+
+
+def rgba_image(values: np.ndarray, levels: tuple[float, float], cmap: pg.ColorMap
+               ) -> np.ndarray:
+    """Colour a float array through ``cmap``; NaN (no data) becomes transparent."""
+    lo, hi = levels
+    t = np.clip((values - lo) / max(hi - lo, 1e-12), 0.0, 1.0)
+    lut = cmap.getLookupTable(0.0, 1.0, 256, alpha=True)
+    index = np.nan_to_num(t * 255, nan=0).astype(np.intp)
+    out = lut[index]
+    out[~np.isfinite(values)] = (0, 0, 0, 0)
+    return out
+
+
+def placeholder(plot: pg.PlotItem, text: str) -> pg.TextItem:
+    """A centred hint shown while a plot has nothing to show."""
+    _bg, fg, _grid = theme_colors()
+    item = pg.TextItem(text, color=fg, anchor=(0.5, 0.5))
+    item.setFont(small_font(11))
+    plot.addItem(item, ignoreBounds=True)
+    vb = plot.getViewBox()
+
+    def centre() -> None:
+        rect = vb.viewRect()
+        item.setPos(rect.center())
+
+    vb.sigRangeChanged.connect(lambda *_: centre())
+    centre()
+    return item

@@ -1,0 +1,97 @@
+"""The confusion matrix of the validation set after the latest epoch.
+
+Rows are the true classes (first at the top), columns the predicted ones; each cell is
+shaded by the share of its row, so a class the network mixes up shows as a bright cell
+off the diagonal whatever the class sizes. Counts are written in the cells while they
+are few enough to read.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from ..run import RunRecord
+from .common import layout_widget, placeholder, set_title, small_font, style_plot
+
+MAX_TEXT = 12  # classes up to which counts are written in the cells
+BLUES = pg.ColorMap(np.array([0.0, 1.0]), np.array([[238, 243, 250, 255],
+                                                     [31, 86, 170, 255]], np.ubyte))
+
+
+class ConfusionPlot(QWidget):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.run: RunRecord | None = None
+        self.canvas = layout_widget(self)
+        self.plot = style_plot(self.canvas.addPlot(), "Confusion matrix (validation)",
+                               left="true class", bottom="predicted class")
+        self.plot.showGrid(x=False, y=False)
+        self.plot.invertY(True)
+        self.plot.setAspectLocked(True)
+        self.image = pg.ImageItem()
+        self.image.setColorMap(BLUES)
+        self.plot.addItem(self.image)
+        self.texts: list[pg.TextItem] = []
+        self.classes = 0
+        self.hint = placeholder(self.plot, "For classification: filled after each "
+                                "validation pass")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas)
+
+    def set_run(self, run: RunRecord | None) -> None:
+        self.run = run
+        self.image.clear()
+        self._set_classes(0, ())
+        self.refresh()
+
+    def refresh(self, changed: set[str] | None = None) -> None:
+        if changed is not None and "epochs" not in changed:
+            return
+        run = self.run
+        matrix = run.confusion if run is not None else None
+        self.hint.setVisible(matrix is None)
+        if matrix is None:
+            return
+        k = len(matrix)
+        if k != self.classes:
+            self._set_classes(k, run.class_names)
+        totals = matrix.sum(axis=1, keepdims=True)
+        share = matrix / np.maximum(totals, 1)
+        self.image.setImage(share.T, levels=(0, 1), autoLevels=False)
+        self.image.setRect(QRectF(0, 0, k, k))
+        if k <= MAX_TEXT:
+            for i in range(k):
+                for j in range(k):
+                    text = self.texts[i * k + j]
+                    # Colour first: setting it after the text leaves a stale paint.
+                    text.setText(str(int(matrix[i, j])),
+                                 "#ffffff" if share[i, j] > 0.55 else "#1f2329")
+        accuracy = np.trace(matrix) / max(matrix.sum(), 1)
+        set_title(self.plot, f"Confusion matrix (validation, epoch {run.epoch}, "
+                             f"{accuracy:.1%} right)")
+
+    def _set_classes(self, k: int, names) -> None:
+        for text in self.texts:
+            self.plot.removeItem(text)
+        self.texts = []
+        self.classes = k
+        labels = [(i + 0.5, (names[i] if i < len(names) else str(i))[:12])
+                  for i in range(k)]
+        self.plot.getAxis("bottom").setTicks([labels, []])
+        self.plot.getAxis("left").setTicks([labels, []])
+        if 0 < k <= MAX_TEXT:
+            font = small_font(11 if k <= 6 else 9)
+            for i in range(k):
+                for j in range(k):
+                    text = pg.TextItem("", anchor=(0.5, 0.5))
+                    text.setFont(font)
+                    text.setPos(j + 0.5, i + 0.5)
+                    text.setZValue(5)
+                    self.plot.addItem(text)
+                    self.texts.append(text)
+        if k:
+            self.plot.setRange(xRange=(0, k), yRange=(0, k), padding=0.02)

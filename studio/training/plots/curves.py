@@ -1,0 +1,149 @@
+"""Loss and metric curves: training per step and per epoch, validation per epoch.
+
+The x axis is in epochs (fractional for steps), so a run can be laid over an earlier one
+with another batch size. An earlier run chosen for comparison is drawn dashed in grey
+beneath the current one: the sigmoid network against its ReLU twin, say.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from ..run import RunRecord
+from .common import (
+    COMPARE,
+    TRAIN,
+    VALIDATION,
+    curve,
+    finite_xy,
+    layout_widget,
+    placeholder,
+    set_title,
+    style_plot,
+)
+
+
+class CurvesPlot(QWidget):
+    """Loss (left) and accuracy / R² (right) of the current run and a reference run."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.run: RunRecord | None = None
+        self.reference: RunRecord | None = None
+        self.log_scale = QCheckBox("Log scale", self)
+        self.log_scale.setToolTip("Show the loss on a logarithmic axis (small losses "
+                                  "late in training stay visible)")
+        self.per_step = QCheckBox("Per step", self)
+        self.per_step.setChecked(True)
+        self.per_step.setToolTip("Also draw the training loss of every sampled step "
+                                 "(the faint line), not only the epoch averages")
+        self.compare_label = QLabel(self)
+        self.compare_label.setObjectName("Muted")
+        top = QHBoxLayout()
+        top.setContentsMargins(6, 2, 6, 0)
+        top.addWidget(self.log_scale)
+        top.addWidget(self.per_step)
+        top.addStretch(1)
+        top.addWidget(self.compare_label)
+
+        self.canvas = layout_widget(self)
+        self.loss_plot = style_plot(self.canvas.addPlot(row=0, col=0), "Loss",
+                                    bottom="epoch")
+        self.metric_plot = style_plot(self.canvas.addPlot(row=0, col=1), "Accuracy",
+                                      bottom="epoch")
+        self.metric_plot.setXLink(self.loss_plot)
+        self._metric_title = "Accuracy"
+        self.legend = self.loss_plot.addLegend(offset=(-8, 8), labelTextSize="9pt")
+        self.legend.setLabelTextColor(self.loss_plot.getAxis("left").textPen().color())
+
+        lp, mp = self.loss_plot, self.metric_plot
+        self.ref_loss_train = curve(lp, COMPARE, 1.4, dashed=True)
+        self.ref_loss_val = curve(lp, COMPARE, 2.0, dashed=True)
+        self.loss_step = curve(lp, TRAIN, 1.0, alpha=90)
+        self.loss_train = curve(lp, TRAIN, 2.0, "training", symbol="o")
+        self.loss_val = curve(lp, VALIDATION, 2.0, "validation", symbol="o")
+        self.ref_metric_train = curve(mp, COMPARE, 1.4, dashed=True)
+        self.ref_metric_val = curve(mp, COMPARE, 2.0, dashed=True)
+        self.metric_step = curve(mp, TRAIN, 1.0, alpha=90)
+        self.metric_train = curve(mp, TRAIN, 2.0, symbol="o")
+        self.metric_val = curve(mp, VALIDATION, 2.0, symbol="o")
+        self.hint = placeholder(lp, "Press Train: the loss appears here")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(top)
+        layout.addWidget(self.canvas, 1)
+        self.log_scale.toggled.connect(self._set_log)
+        self.per_step.toggled.connect(lambda _on: self.refresh())
+
+    # ------------------------------------------------------------------ feeding
+    def set_run(self, run: RunRecord | None) -> None:
+        self.run = run
+        self.refresh()
+
+    def set_reference(self, run: RunRecord | None) -> None:
+        self.reference = run if run is not self.run else None
+        self.compare_label.setText(
+            f"dashed: {self.reference.label}" if self.reference else "")
+        self.legend.removeItem(self.ref_loss_val)
+        if self.reference is not None:
+            self.legend.addItem(self.ref_loss_val, f"validation, {self.reference.label}")
+        self._draw_reference()
+
+    def _set_log(self, on: bool) -> None:
+        self.loss_plot.setLogMode(y=on)
+        self.refresh()
+        self._draw_reference()
+
+    def refresh(self, changed: set[str] | None = None) -> None:
+        run = self.run
+        log = self.log_scale.isChecked()
+        if run is None:
+            for item in (self.loss_step, self.loss_train, self.loss_val,
+                         self.metric_step, self.metric_train, self.metric_val):
+                item.setData([], [])
+            self.hint.show()
+            return
+        per_epoch = max(run.steps_per_epoch, 1)
+        name = "R²" if run.metric_name == "r2" else "Accuracy"
+        if name != self._metric_title:
+            self._metric_title = name
+            set_title(self.metric_plot, name)
+        if changed is None or "steps" in changed:
+            xs = run.steps.xs() / per_epoch
+            values = run.steps.values()
+            show = self.per_step.isChecked()
+            self.loss_step.setData(*finite_xy(xs, values[:, 0], log) if show else ([], []))
+            self.metric_step.setData(*finite_xy(xs, values[:, 1]) if show else ([], []))
+        if changed is None or "epochs" in changed:
+            self._draw_epochs(run, self.loss_train, self.loss_val, self.metric_train,
+                              self.metric_val, log)
+        self.hint.setVisible(not len(run.steps) and not run.epoch_records)
+
+    def _draw_reference(self) -> None:
+        ref = self.reference
+        items = (self.ref_loss_train, self.ref_loss_val, self.ref_metric_train,
+                 self.ref_metric_val)
+        if ref is None:
+            for item in items:
+                item.setData([], [])
+            return
+        self._draw_epochs(ref, *items, self.log_scale.isChecked())
+
+    @staticmethod
+    def _draw_epochs(run: RunRecord, loss_train, loss_val, metric_train, metric_val,
+                     log: bool) -> None:
+        records = run.epoch_records
+        per_epoch = max(run.steps_per_epoch, 1)
+        xs = np.array([r.step / per_epoch for r in records], float)
+
+        def column(name: str) -> np.ndarray:
+            return np.array([np.nan if getattr(r, name) is None else getattr(r, name)
+                             for r in records], float)
+
+        loss_train.setData(*finite_xy(xs, column("train_loss"), log))
+        loss_val.setData(*finite_xy(xs, column("val_loss"), log))
+        metric_train.setData(*finite_xy(xs, column("train_metric")))
+        metric_val.setData(*finite_xy(xs, column("val_metric")))

@@ -1,0 +1,127 @@
+"""Feature maps of the convolution layers for one fixed validation example.
+
+One row per convolution layer (network order, up to ``MAX_LAYERS``), one small image per
+channel the runtime sent (the first few). The same example is shown throughout the run,
+so the first layer turning into edge and blob detectors is visible as it happens. The
+selected layer's row is marked; clicking a row selects that layer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QStackedLayout, QWidget
+
+from studio.panels.widgets import muted
+
+from ..run import RunRecord
+from .common import layout_widget, theme_colors
+
+MAX_LAYERS = 4
+MAX_CHANNELS = 8
+GRAY = pg.ColorMap(np.array([0.0, 1.0]), np.array([[12, 12, 16, 255],
+                                                    [250, 250, 250, 255]], np.ubyte))
+
+
+class _Row:
+    """The label and the channel images of one convolution layer."""
+
+    def __init__(self, canvas: pg.GraphicsLayoutWidget, row: int) -> None:
+        _bg, fg, _grid = theme_colors()
+        self.node_id: str | None = None
+        self.label = canvas.addLabel("", row=row, col=0, color=fg, size="9pt",
+                                     justify="right")
+        self.label.setFixedWidth(110)
+        self.boxes: list[pg.ViewBox] = []
+        self.images: list[pg.ImageItem] = []
+        for k in range(MAX_CHANNELS):
+            box = canvas.addViewBox(row=row, col=k + 1, lockAspect=True,
+                                    enableMouse=False, invertY=True)
+            box.setMenuEnabled(False)
+            image = pg.ImageItem()
+            image.setColorMap(GRAY)
+            box.addItem(image)
+            self.boxes.append(box)
+            self.images.append(image)
+
+    def show(self, name: str, maps: np.ndarray | None, note: str, selected: bool) -> None:
+        mark = "\u25b6 " if selected else ""
+        self.label.setText(f"<b>{mark}{name}</b><br><span style='font-size:8pt'>"
+                           f"{note}</span>" if name else "")
+        for k, (box, image) in enumerate(zip(self.boxes, self.images)):
+            if maps is not None and k < len(maps):
+                image.setImage(maps[k].T, levels=(0, 255), autoLevels=False)
+                box.setVisible(True)
+                box.autoRange(padding=0.02)
+            else:
+                image.clear()
+
+
+class FeatureMapsPlot(QWidget):
+    layer_clicked = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.run: RunRecord | None = None
+        self.focus: str | None = None
+        self.canvas = layout_widget(self)
+        self.rows: list[_Row] = []
+        self.row_ids: list[str] = []
+        self.shown: dict[str, int] = {}  # node id -> step of the maps on screen
+        self.empty = muted(QLabel("Feature maps of the convolution layers appear here "
+                                  "when training starts (the network needs a Conv "
+                                  "layer).", self))
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.canvas.scene().sigMouseClicked.connect(self._clicked)
+        self.stack = QStackedLayout(self)
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.canvas)
+
+    def set_run(self, run: RunRecord | None) -> None:
+        self.run = run
+        self.shown = {}
+        self.refresh()
+
+    def set_focus(self, node_id: str | None) -> None:
+        if node_id != self.focus:
+            self.focus = node_id
+            self.refresh()
+
+    def layers(self) -> list[str]:
+        """Conv layers with maps, in network order; the focus kept in view."""
+        run = self.run
+        if run is None:
+            return []
+        ids = [n for n in run.node_ids if n in run.feature_maps]
+        if len(ids) > MAX_LAYERS and self.focus in ids[MAX_LAYERS:]:
+            ids = ids[:MAX_LAYERS - 1] + [self.focus]
+        return ids[:MAX_LAYERS]
+
+    def refresh(self, changed: set[str] | None = None) -> None:
+        if changed is not None and "features" not in changed:
+            return
+        ids = self.layers()
+        run = self.run
+        if ids != self.row_ids:  # a new set of layers: rows built once for it
+            self.canvas.clear()
+            self.rows = [_Row(self.canvas, r) for r in range(len(ids))]
+            self.row_ids = ids
+        for node_id, widgets in zip(ids, self.rows):
+            event = run.feature_maps[node_id]
+            note = (f"{min(len(event.maps), MAX_CHANNELS)} of {event.channels} "
+                    f"channels<br>step {event.step}")
+            widgets.node_id = node_id
+            widgets.show(run.layer_name(node_id), event.maps[:MAX_CHANNELS], note,
+                         node_id == self.focus)
+            self.shown[node_id] = event.step
+        self.stack.setCurrentWidget(self.canvas if ids else self.empty)
+
+    def _clicked(self, event) -> None:
+        for widgets in self.rows:
+            hit = widgets.label.sceneBoundingRect().contains(event.scenePos()) or any(
+                box.sceneBoundingRect().contains(event.scenePos()) for box in widgets.boxes)
+            if hit and widgets.node_id is not None:
+                self.layer_clicked.emit(widgets.node_id)
+                return

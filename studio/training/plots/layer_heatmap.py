@@ -1,0 +1,207 @@
+"""A per-layer statistic over time: a heatmap of every layer, lines for chosen layers.
+
+Rows are the layers in network order with the input at the bottom, columns are time
+(bounded: ``run.layers`` merges old columns as a run grows). Values are log10, coloured
+from dark (small) to bright (large) over the spread of the data, so gradients that
+vanish towards the input show as a dark band along the bottom rows. Clicking a row picks
+that layer (``layer_clicked``); the chosen layers are outlined and drawn as lines below,
+on a log axis.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from ..run import RunRecord
+from .common import (
+    LINE_COLORS,
+    color_map,
+    curve,
+    heat_levels,
+    layout_widget,
+    log_tick_strings,
+    placeholder,
+    small_font,
+    style_plot,
+    theme_colors,
+)
+
+MAX_LINES = len(LINE_COLORS)
+
+
+class LayerHeatmap(QWidget):
+    layer_clicked = Signal(str)  # node id
+
+    def __init__(self, stat: str, title: str, unit: str, parent=None) -> None:
+        super().__init__(parent)
+        self.stat = stat
+        self.run: RunRecord | None = None
+        self.selected: list[str] = []
+        self.row_ids: list[str] = []
+        self.levels: tuple[float, float] | None = None
+        self._legend_ids: list[str] = []
+
+        self.canvas = layout_widget(self)
+        self.heat = style_plot(self.canvas.addPlot(row=0, col=0), title)
+        self.heat.showGrid(x=False, y=False)
+        self.heat.getViewBox().setMouseEnabled(x=True, y=False)
+        self.image = pg.ImageItem()
+        self.image.setColorMap(color_map())
+        self.heat.addItem(self.image)
+        self.outlines: list[pg.QtWidgets.QGraphicsRectItem] = []
+        self.bar = pg.ColorBarItem(values=(-6, 0), colorMap=color_map(), width=12,
+                                   interactive=False, label=unit)
+        self.bar.setImageItem(self.image)
+        self.canvas.addItem(self.bar, row=0, col=1)
+        self.bar.axis.tickStrings = log_tick_strings
+        self.bar.axis.setTickFont(small_font())
+        _bg, fg, _grid = theme_colors()
+        self.bar.axis.setTextPen(pg.mkPen(fg))
+        self.heat.getAxis("left").setStyle(tickTextWidth=80, autoExpandTextSpace=True)
+
+        self.lines_plot = style_plot(self.canvas.addPlot(row=1, col=0), "",
+                                     bottom="step")
+        self.lines_plot.setXLink(self.heat)
+        # log10 values on a linear axis with 1e-3-style labels: pyqtgraph's own log
+        # mode crowds the minor ticks into an unreadable pile within one decade.
+        self.lines_plot.getAxis("left").tickStrings = log_tick_strings
+        self.lines_plot.getAxis("left").setWidth(
+            self.heat.getAxis("left").width())
+        self.legend = self.lines_plot.addLegend(offset=(-6, 4), labelTextSize="8pt",
+                                                colCount=2)
+        self.lines = [curve(self.lines_plot, c, 1.6) for c in LINE_COLORS]
+        self.canvas.ci.layout.setRowStretchFactor(0, 3)
+        self.canvas.ci.layout.setRowStretchFactor(1, 2)
+        self.hint = placeholder(self.heat, "One row per layer appears while training")
+        self.heat.scene().sigMouseClicked.connect(self._clicked)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas)
+
+    # ------------------------------------------------------------------ feeding
+    def set_run(self, run: RunRecord | None) -> None:
+        self.run = run
+        self.row_ids = []
+        self.levels = None
+        self._legend_ids = []
+        self.legend.clear()
+        self.refresh()
+
+    def set_selection(self, node_ids: list[str]) -> None:
+        if node_ids != self.selected:
+            self.selected = list(node_ids)
+            self._draw_outlines()
+            self._draw_lines()
+
+    def refresh(self, changed: set[str] | None = None) -> None:
+        if changed is not None and "layers" not in changed:
+            return
+        run = self.run
+        if run is None:
+            self.image.clear()
+            self._set_rows([])
+            for line in self.lines:
+                line.setData([], [])
+            self.hint.show()
+            return
+        steps, values, ids = run.layer_series(self.stat)
+        if ids != self.row_ids:
+            self._set_rows(ids)
+        if not steps.size or not ids:
+            self.image.clear()
+            self.hint.setVisible(True)
+            self._draw_lines()
+            return
+        self.hint.hide()
+        levels = heat_levels(values, span=1.0)
+        if levels is not None:
+            # Levels only widen during a run, so colours keep their meaning over time.
+            if self.levels is not None:
+                levels = (min(levels[0], self.levels[0]), max(levels[1], self.levels[1]))
+            self.levels = levels
+            self.bar.setLevels(levels)
+        x0, x1 = float(steps[0]), float(steps[-1])
+        width = max(x1 - x0, 1.0)
+        columns = values.shape[1]
+        step = width / max(columns - 1, 1)
+        # Column-major image: axis 0 is time (x), axis 1 the layer (y, input at 0).
+        self.image.setImage(values.T, levels=self.levels, autoLevels=False)
+        self.image.setRect(QRectF(x0 - step / 2, 0, width + step, len(ids)))
+        self._draw_lines(steps, values, ids)
+
+    # ------------------------------------------------------------------ rows
+    def _set_rows(self, ids: list[str]) -> None:
+        self.row_ids = list(ids)
+        run = self.run
+        names = [run.layer_name(n) if run else n for n in ids]
+        ticks = [(i + 0.5, name) for i, name in enumerate(names)]
+        self.heat.getAxis("left").setTicks([ticks, []])
+        self.heat.setYRange(0, max(len(ids), 1), padding=0)
+        self._draw_outlines()
+
+    def _draw_outlines(self) -> None:
+        for item in self.outlines:
+            self.heat.removeItem(item)
+        self.outlines = []
+        accent = pg.mkPen("#4c8dff", width=2)
+        accent.setCosmetic(True)
+        for node_id in self.selected:
+            if node_id in self.row_ids:
+                row = self.row_ids.index(node_id)
+                rect = pg.QtWidgets.QGraphicsRectItem(QRectF(-1e12, row, 2e12, 1))
+                rect.setPen(accent)
+                rect.setZValue(10)
+                self.heat.addItem(rect, ignoreBounds=True)
+                self.outlines.append(rect)
+
+    def chosen(self) -> list[str]:
+        """Layers drawn as lines: the selection, else the first and last rows."""
+        picked = [n for n in self.selected if n in self.row_ids][:MAX_LINES]
+        if picked:
+            return picked
+        if len(self.row_ids) >= 2:
+            return [self.row_ids[0], self.row_ids[-1]]
+        return list(self.row_ids)
+
+    def _draw_lines(self, steps=None, values=None, ids=None) -> None:
+        run = self.run
+        if run is None:
+            return
+        if steps is None:
+            steps, values, ids = run.layer_series(self.stat)
+        chosen = [n for n in self.chosen() if n in ids] if steps.size else []
+        if chosen != self._legend_ids:  # rebuilt only when the chosen layers change
+            self._legend_ids = chosen
+            self.legend.clear()
+            for line, node_id in zip(self.lines, chosen):
+                self.legend.addItem(line, run.layer_name(node_id))
+        for k, line in enumerate(self.lines):
+            if k < len(chosen):
+                ys = values[ids.index(chosen[k])]
+                ok = np.isfinite(ys)
+                line.setData(steps[ok], ys[ok])
+            else:
+                line.setData([], [])
+
+    # ------------------------------------------------------------------ picking
+    def _clicked(self, event) -> None:
+        if not self.row_ids:
+            return
+        vb = self.heat.getViewBox()
+        if not vb.sceneBoundingRect().contains(event.scenePos()):
+            return
+        y = vb.mapSceneToView(event.scenePos()).y()
+        row = int(np.floor(y))
+        if 0 <= row < len(self.row_ids):
+            self.layer_clicked.emit(self.row_ids[row])
+
+    def row_values(self, node_id: str) -> np.ndarray:
+        """The stored log10 values of one layer (for tests and tooltips)."""
+        if self.run is None:
+            return np.zeros(0)
+        _steps, values, ids = self.run.layer_series(self.stat)
+        return values[ids.index(node_id)] if node_id in ids else np.zeros(0)

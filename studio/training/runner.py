@@ -1,0 +1,213 @@
+"""Runs training in the worker process and turns its event stream into ``RunRecord``s.
+
+The runner is the studio's only contact with ``runtime.worker``: ``start`` hands the
+worker an immutable snapshot (the document as a dict and its training setup), and one
+QTimer (~30 Hz) drains the worker's events. Each tick does bounded work: at most
+``MAX_EVENTS`` events and ``BUDGET_S`` seconds, then one ``run_updated`` signal with the
+union of what changed, so views redraw once per tick however fast the steps come.
+
+Everything a run can go through ends in exactly one ``run_ended``: finished, stopped,
+failed in the worker (bad data, NaN, a crash), or a worker that died (the worker's
+session reports that as a failure with the exit status). Nothing here touches the
+document: a failed run leaves the editor as it was.
+
+Runs of the session are kept in ``runs`` (oldest first) for comparison; their records
+are bounded, so keeping a few dozen costs little.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
+
+from graph.errors import StrataError
+
+from .run import RunRecord
+
+TICK_MS = 33
+MAX_EVENTS = 400
+BUDGET_S = 0.010
+MAX_RUNS = 30  # runs kept for comparison; the oldest go first
+
+
+def default_runs_folder() -> Path:
+    base = QStandardPaths.writableLocation(
+        QStandardPaths.StandardLocation.AppLocalDataLocation)
+    return Path(base or Path.home() / ".strata") / "runs"
+
+
+def worker_threads() -> int:
+    """Leave a core to the editor: its timers must keep their pace while training."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+class TrainingRunner(QObject):
+    run_started = Signal(object)  # RunRecord
+    run_updated = Signal(object, object)  # RunRecord, set of changed categories
+    run_ended = Signal(object)  # RunRecord
+    runs_changed = Signal()
+
+    def __init__(self, parent: QObject | None = None, *, out_root: str | Path | None = None,
+                 options=None, threads: int | None = None) -> None:
+        super().__init__(parent)
+        self.out_root = Path(out_root) if out_root is not None else None
+        self.options = options  # runtime.engine.EngineOptions, None for the defaults
+        self.threads = threads if threads is not None else worker_threads()
+        self.runs: list[RunRecord] = []
+        self.current: RunRecord | None = None
+        self.session = None  # runtime.worker.TrainingSession while a run is active
+        self.ticks = 0
+        self.tick_seconds = 0.0  # the longest tick so far (for the benchmark)
+        self._timer = QTimer(self)
+        self._timer.setInterval(TICK_MS)
+        self._timer.timeout.connect(self._tick)
+        self._closing: list = []  # ended sessions whose worker may still be exiting
+        self._reaper = QTimer(self)
+        self._reaper.setInterval(250)
+        self._reaper.timeout.connect(self._reap)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def active(self) -> bool:
+        return self.session is not None
+
+    @property
+    def paused(self) -> bool:
+        return self.current is not None and self.current.status == "paused"
+
+    # ------------------------------------------------------------------ commands
+    def start(self, document, setup: dict | None = None, *, resume: str | None = None,
+              label: str = "") -> RunRecord:
+        """Start a run of ``document`` (a snapshot is taken now); returns its record.
+
+        Raises StrataError when a run is already active or the worker cannot start.
+        """
+        if self.active:
+            raise StrataError("A training run is already going: stop it first")
+        from runtime.worker import TrainingSession
+
+        snapshot = document if isinstance(document, dict) else document.to_dict()
+        training = dict(setup if setup is not None else snapshot.get("training") or {})
+        number = (self.runs[-1].number + 1) if self.runs else 1
+        name = snapshot.get("name") or "network"
+        run = RunRecord(number, network=name, label=label or f"#{number} {name}",
+                        setup=training, document=snapshot)
+        out_dir = self._out_dir(name, number)
+        session = TrainingSession(snapshot, training or None, out_dir=out_dir,
+                                  resume=resume, options=self.options,
+                                  threads=self.threads)
+        try:
+            session.start()
+        except (OSError, RuntimeError) as e:
+            raise StrataError(f"The training process could not start: {e}") from None
+        run.out_dir = str(out_dir)
+        self.session = session
+        self.current = run
+        self.runs.append(run)
+        del self.runs[:-MAX_RUNS]
+        self._timer.start()
+        self.run_started.emit(run)
+        self.runs_changed.emit()
+        return run
+
+    def _out_dir(self, name: str, number: int) -> Path:
+        root = self.out_root or default_runs_folder()
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:40]
+        path = root / f"{stamp}-{safe}-{number}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def pause(self) -> None:
+        if self.session is not None and self.current.status == "running":
+            self.session.pause()
+
+    def resume(self) -> None:
+        if self.session is not None and self.current.status == "paused":
+            self.session.resume()
+
+    def stop(self) -> None:
+        if self.session is not None:
+            self.current.status = "stopping"
+            self.current.changed.add("status")
+            self.session.stop()
+
+    def checkpoint(self) -> None:
+        if self.session is not None:
+            self.session.checkpoint()
+
+    def kill(self) -> None:
+        """End the worker at once; the run is then reported as failed."""
+        if self.session is not None:
+            self.session.kill()
+
+    def shutdown(self) -> None:
+        """Stop any run and release the workers (the window is closing). Safe to call
+        after Qt deleted the runner: only the Python side is touched then."""
+        for timer in (self._timer, self._reaper):
+            try:
+                timer.stop()
+            except RuntimeError:  # already deleted with the window
+                pass
+        if self.session is not None:
+            self.session.close(timeout=5.0)
+            self.session = None
+        for session in self._closing:
+            session.close(timeout=5.0)
+        self._closing = []
+
+    # ------------------------------------------------------------------ events
+    def _tick(self) -> None:
+        session, run = self.session, self.current
+        if session is None or run is None:
+            self._timer.stop()
+            return
+        started = time.perf_counter()
+        ended = False
+        handled = 0
+        while handled < MAX_EVENTS and time.perf_counter() - started < BUDGET_S:
+            events = session.poll_events(50)
+            if not events:
+                break
+            for event in events:
+                run.apply(event)
+                handled += 1
+                if run.status in ("finished", "stopped", "failed"):
+                    ended = True
+            if ended:
+                break
+        changed = run.take_changes()
+        if changed:
+            self.run_updated.emit(run, changed)
+        if ended:
+            self._end()
+        self.ticks += 1
+        self.tick_seconds = max(self.tick_seconds, time.perf_counter() - started)
+
+    def _end(self) -> None:
+        self._timer.stop()
+        session, self.session = self.session, None
+        if session is not None:
+            # The worker exits on its own after its last event; joining it here could
+            # hold the GUI for as long as its interpreter takes to shut down.
+            self._closing.append(session)
+            self._reaper.start()
+        run = self.current
+        self.run_ended.emit(run)
+        self.runs_changed.emit()
+
+    def _reap(self) -> None:
+        for session in list(self._closing):
+            if not session.is_alive():
+                session.close(timeout=1.0)
+                self._closing.remove(session)
+        if not self._closing:
+            self._reaper.stop()
+
+    # ------------------------------------------------------------------ history
+    def run(self, number: int) -> RunRecord | None:
+        return next((r for r in self.runs if r.number == number), None)

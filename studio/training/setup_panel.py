@@ -1,0 +1,194 @@
+"""The training setup form: dataset (with a preview), split, optimizer, schedule, batch
+size, epochs, device.
+
+Everything shown is read from ``doc.training`` through ``TrainingSetup`` (defaults for
+what the document leaves out) and everything edited is written back with
+``controller.set_training``: one undo step per edit, saved with the network. Values are
+checked by ``TrainingSetup`` before they are written; a refused value stays at its field
+with the runtime's reason. A document still in the older nested form (``{"optimizer":
+{"name": "adam", "lr": 0.01}}``) is rewritten flat in the same undo step as the first
+edit, so the two forms never mix.
+
+The dataset registry and device probe import torch, so the form fills itself the first
+time it is shown rather than when the window opens.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
+
+from studio.panels.param_editors import ParamEditor, editor_for
+from studio.panels.widgets import section
+from studio.theme_colors import SEVERITY_COLORS
+
+from .dataset_form import DatasetForm
+from .dataset_preview import DatasetPreview
+from .settings import GROUPS, LABELS, SETTINGS, relevant
+
+
+class TrainingSetupPanel(QWidget):
+    def __init__(self, controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("TrainingSetupPanel")
+        self.controller = controller
+        self.loaded = False
+        self.values: dict = {}
+        self.editors: dict[str, ParamEditor] = {}
+        self.rows: dict[str, tuple[QLabel, ParamEditor]] = {}
+        self.devices: list[str] = []
+        self._preview_key = None
+
+        self.problem = QLabel(self)
+        self.problem.setObjectName("setup_problem")
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet(f"color: {SEVERITY_COLORS['error']};")
+        self.problem.hide()
+        self.dataset = DatasetForm(self)
+        self.dataset.spec_committed.connect(lambda spec: self.commit("dataset", spec))
+        self.preview = DatasetPreview(self)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 4, 10, 10)
+        layout.setSpacing(2)
+        layout.addWidget(self.problem)
+        layout.addWidget(section("Dataset", self))
+        layout.addWidget(self.dataset)
+        layout.addWidget(self.preview)
+        for title, keys in GROUPS:
+            layout.addWidget(section(title, self))
+            form = QFormLayout()
+            form.setContentsMargins(0, 0, 0, 0)
+            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+            for key in keys:
+                editor = editor_for(SETTINGS[key])
+                editor.setObjectName(f"setting_{key}")
+                editor.committed.connect(lambda value, k=key: self.commit(k, value))
+                label = QLabel(LABELS[key])
+                label.setToolTip(SETTINGS[key].help)
+                form.addRow(label, editor)
+                self.editors[key] = editor
+                self.rows[key] = (label, editor)
+            layout.addLayout(form)
+        layout.addStretch(1)
+
+        controller.document_replaced.connect(self.refresh)
+        controller.document_changed.connect(self._on_document_event)
+
+    # ------------------------------------------------------------------ loading
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.load()
+
+    def load(self) -> None:
+        """Fill the dataset list and devices (imports torch) and show the document."""
+        if self.loaded:
+            return
+        self.loaded = True
+        self.dataset.load()
+        self._load_devices()
+        self.refresh()
+
+    def _load_devices(self) -> None:
+        from runtime.setup import available_devices
+
+        self.devices = available_devices()
+        combo = self.editors["device"].field
+        choices = SETTINGS["device"].choices
+        model = combo.model()
+        for i, name in enumerate(choices):
+            if name == "auto":
+                text = f"auto ({self.devices[0].upper()} here)"
+            elif name in self.devices:
+                text = f"{name} (available)"
+            else:
+                text = f"{name} (not available on this machine)"
+            combo.setItemText(i, text)
+            item = model.item(i) if hasattr(model, "item") else None
+            if item is not None:
+                item.setEnabled(name == "auto" or name in self.devices)
+
+    # ------------------------------------------------------------------ document -> form
+    def _on_document_event(self, name: str, _payload: dict) -> None:
+        if name == "training_changed":
+            self.refresh()
+
+    def setup(self):
+        """The document's setup (checked, defaults filled) or None with the reason shown."""
+        from runtime.setup import SetupError, TrainingSetup
+
+        try:
+            return TrainingSetup.from_document(self.controller.document)
+        except SetupError as e:
+            self._show_problem(f"The training setup in this file has a problem: {e}")
+            return None
+
+    def refresh(self) -> None:
+        if not self.loaded:
+            return
+        self._show_problem(None)
+        raw = dict(self.controller.document.training or {})
+        setup = self.setup()
+        if setup is not None:
+            values = setup.to_dict()
+        else:  # show what can be shown; the problem line says what is wrong
+            values = {k: raw.get(k, spec.default) for k, spec in SETTINGS.items()}
+            values["dataset"] = raw.get("dataset") or {}
+        if isinstance(values.get("dataset"), str):
+            values["dataset"] = {"name": values["dataset"]}
+        self.values = values
+        for key, editor in self.editors.items():
+            editor.set_value(values.get(key))
+            label, _ = self.rows[key]
+            shown = relevant(key, values)
+            label.setVisible(shown)
+            editor.setVisible(shown)
+        self.dataset.set_spec(values.get("dataset") or {})
+        self._request_preview()
+
+    def _request_preview(self) -> None:
+        spec = self.values.get("dataset")
+        if not spec or not spec.get("name"):
+            return
+        key = (repr(sorted(spec.items())), self.values.get("seed", 0),
+               self.values.get("val_fraction"), self.values.get("test_fraction"))
+        if key != self._preview_key:
+            self._preview_key = key
+            self.preview.request(spec, int(self.values.get("seed", 0) or 0),
+                                 float(self.values.get("val_fraction", 0.2)),
+                                 float(self.values.get("test_fraction", 0.1)))
+
+    def _show_problem(self, message: str | None) -> None:
+        self.problem.setText(message or "")
+        self.problem.setVisible(bool(message))
+
+    # ------------------------------------------------------------------ form -> document
+    def commit(self, key: str, value) -> bool:
+        """Check ``key = value`` with the runtime and write it as one undo step."""
+        from runtime.setup import SetupError, TrainingSetup
+
+        doc = self.controller.document
+        raw = dict(doc.training or {})
+        nested = any(isinstance(raw.get(k), dict) for k in ("optimizer", "schedule"))
+        try:
+            base = TrainingSetup.from_dict(raw).to_dict() if nested else raw
+            TrainingSetup.from_dict({**base, key: value})
+        except SetupError as e:
+            editor = self.editors.get(key)
+            if editor is not None:
+                editor.set_error(str(e))
+            elif key == "dataset":
+                self.dataset.set_spec(self.values.get("dataset") or {}, str(e))
+            else:
+                self._show_problem(str(e))
+            return False
+        stack = self.controller.undo_stack
+        stack.beginMacro(f"Set {LABELS.get(key, key).lower()}")
+        try:
+            if nested:  # rewrite the older nested form flat, in the same undo step
+                for k, v in base.items():
+                    if raw.get(k) != v:
+                        self.controller.set_training(k, v)
+            self.controller.set_training(key, value)
+        finally:
+            stack.endMacro()
+        return True

@@ -1,0 +1,271 @@
+"""The training workbench: wires the runner, the panels, the plots, the canvas overlay and
+the edit lock to one document controller.
+
+One object owns the flow of a run so that no panel has to know another:
+Train -> checks (a valid network, a readable setup) -> ``TrainingRunner.start`` on a
+snapshot -> lock the structure, show the run live (plots, canvas heat, progress) ->
+each drained tick redraws what changed -> the run ends (finished, stopped, failed) ->
+unlock, keep the run in the history, leave the diagnoses on the canvas and in Problems.
+
+Failures never leave this object as exceptions: a refused start, a dataset that does not
+fit, a NaN or a dead worker become a message in the Training panel and a failed run,
+and the document is never touched.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction
+
+from graph.errors import StrataError
+from runtime.events import DiagnosisEvent
+
+from .dashboard import TrainingView
+from .evaluation import Evaluation
+from .icons import icon
+from .lock import EditLock
+from .overlay import CanvasOverlay
+from .panel import TrainingPanel
+from .run import RunRecord
+from .runner import TrainingRunner
+
+
+class TrainingWorkbench(QObject):
+    state_changed = Signal()  # a run started, paused, resumed or ended
+    message_shown = Signal(str, str)  # text, kind ("error", "warning", "ok", "info")
+
+    def __init__(self, controller, scene=None, view=None, parent: QObject | None = None,
+                 *, runner: TrainingRunner | None = None, problems=None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.runner = runner or TrainingRunner(self)
+        self.panel = TrainingPanel(controller)
+        self.view = TrainingView()
+        self.overlay = CanvasOverlay(scene, self) if scene is not None else None
+        self.lock = EditLock(controller, view, self)
+        self.problems = problems
+        self.shown: RunRecord | None = None  # the run the plots show
+        self.resume_from: str | None = None  # checkpoint the next run starts from
+        self.evaluation = Evaluation(self)
+        self.last_evaluation = None
+        self.actions = self._make_actions()
+
+        c = self.panel.controls
+        c.train_clicked.connect(self.train)
+        c.pause_clicked.connect(self.pause)
+        c.resume_clicked.connect(self.resume)
+        c.stop_clicked.connect(self.stop)
+        r = self.panel.runs
+        r.show_requested.connect(self.show_run)
+        r.compare_requested.connect(self.compare)
+        r.checkpoint_requested.connect(self.runner.checkpoint)
+        r.resume_requested.connect(self.start_from)
+        r.evaluate_requested.connect(self.evaluate)
+        self.runner.run_started.connect(self._started)
+        self.runner.run_updated.connect(self._updated)
+        self.runner.run_ended.connect(self._ended)
+        self.runner.runs_changed.connect(self._runs_changed)
+        self.view.layer_clicked.connect(lambda node_id: controller.select([node_id]))
+        controller.selection_changed.connect(self.view.set_selection)
+        controller.document_replaced.connect(self._document_replaced)
+        self.evaluation.done.connect(self._evaluated)
+        self.evaluation.failed.connect(
+            lambda text: self.panel.runs.note.setText(f"\u2716 {text}"))
+        self._sync_actions()
+
+    # ------------------------------------------------------------------ actions
+    def _make_actions(self):
+        from types import SimpleNamespace
+
+        a = SimpleNamespace()
+        a.train = QAction(icon("train"), "&Train", self)
+        a.train.setShortcut("Ctrl+T")
+        a.train.setToolTip("Train the network on its dataset (Ctrl+T)")
+        a.train.triggered.connect(lambda _=False: self.train())
+        a.pause = QAction(icon("pause"), "&Pause", self)
+        a.pause.setToolTip("Pause the training (Resume continues where it stopped)")
+        a.pause.triggered.connect(lambda _=False: self.toggle_pause())
+        a.stop = QAction(icon("stop"), "&Stop", self)
+        a.stop.setToolTip("Stop the training after the current step (a checkpoint is "
+                          "written)")
+        a.stop.triggered.connect(lambda _=False: self.stop())
+        a.overlay = QAction(icon("heat"), "Gradient &heat on the canvas", self)
+        a.overlay.setCheckable(True)
+        a.overlay.setChecked(True)
+        a.overlay.setToolTip("Colour the nodes by their live gradient and show a health "
+                             "strip under each while training")
+        a.overlay.toggled.connect(self.set_overlay)
+        return a
+
+    def _sync_actions(self) -> None:
+        run = self.runner.current
+        active = self.runner.active
+        self.actions.train.setEnabled(not active)
+        self.actions.pause.setEnabled(active and run is not None
+                                      and run.status in ("running", "paused"))
+        paused = self.runner.paused
+        self.actions.pause.setText("&Resume" if paused else "&Pause")
+        self.actions.pause.setIcon(icon("train" if paused else "pause"))
+        self.actions.stop.setEnabled(active)
+        self.panel.runs.set_active(active)
+
+    # ------------------------------------------------------------------ commands
+    def train(self) -> RunRecord | None:
+        """Start a run of the current document; None (with a message) when refused."""
+        if self.runner.active:
+            return None
+        problem = self._refusal()
+        if problem:
+            self.show_message(problem, "error")
+            return None
+        resume, self.resume_from = self.resume_from, None
+        try:
+            return self.runner.start(self.controller.document, resume=resume)
+        except StrataError as e:
+            self.show_message(str(e), "error")
+            return None
+
+    def _refusal(self) -> str | None:
+        """Why the network cannot train as it is, in the user's words (None if it can)."""
+        analysis = self.controller.analysis or self.controller.analyze_now()
+        if analysis.doc is not self.controller.document:
+            analysis = self.controller.analyze_now()
+        errors = [p for p in analysis.problems if p.is_error]
+        if errors:
+            first = errors[0].describe(self.controller.document)
+            more = f" (and {len(errors) - 1} more, see Problems)" if len(errors) > 1 else ""
+            return f"The network cannot train until its errors are fixed: {first}{more}"
+        from runtime.setup import SetupError, TrainingSetup
+
+        try:
+            TrainingSetup.from_document(self.controller.document)
+        except SetupError as e:
+            return f"The training setup has a problem: {e}"
+        return None
+
+    def pause(self) -> None:
+        self.runner.pause()
+
+    def resume(self) -> None:
+        self.runner.resume()
+
+    def toggle_pause(self) -> None:
+        if self.runner.paused:
+            self.resume()
+        else:
+            self.pause()
+
+    def stop(self) -> None:
+        self.runner.stop()
+        self._refresh_controls()
+
+    def set_overlay(self, on: bool) -> None:
+        if self.overlay is not None:
+            self.overlay.set_enabled(on)
+
+    def show_message(self, text: str, kind: str = "info") -> None:
+        self.panel.controls.show_message(text, kind)
+        self.message_shown.emit(text, kind)
+
+    def start_from(self, path: str) -> None:
+        """The next Train starts from the checkpoint at ``path``."""
+        self.resume_from = path
+        self.panel.runs.note.setText(
+            f"The next Train starts from {Path(path).name} ({Path(path).parent.name}): "
+            "its weights, optimizer state and epoch count. Raise Epochs above the "
+            "checkpoint's to train further.")
+
+    def evaluate(self, path: str) -> None:
+        self.evaluation.start(path, self.controller.document.to_dict())
+
+    def _evaluated(self, result) -> None:
+        self.last_evaluation = result
+        self.panel.runs.note.setText(f"\u2714 {result.describe()}")
+
+    # ------------------------------------------------------------------ runs
+    def show_run(self, run: RunRecord | None) -> None:
+        """Show ``run`` in the plots (the current one, or an earlier one to look at)."""
+        self.shown = run
+        self.view.set_run(run)
+        self.view.set_selection(list(self.controller.selected))
+        if self.overlay is not None:
+            if run is not None and run.active:
+                self.overlay.set_run(run)
+            else:
+                self.overlay.set_diagnoses(list(run.diagnoses) if run else [])
+        self._push_diagnoses(run)
+
+    def compare(self, run: RunRecord | None) -> None:
+        self.view.set_reference(run)
+
+    def _started(self, run: RunRecord) -> None:
+        self.lock.engage()
+        self.panel.controls.show_message("", "")
+        self.show_run(run)
+        self._refresh_controls()
+        self.state_changed.emit()
+
+    def _updated(self, run: RunRecord, changed: set) -> None:
+        if run is self.shown:
+            self.view.refresh(changed)
+            if self.overlay is not None:
+                self.overlay.refresh(changed)
+            if "diagnoses" in changed:
+                self._push_diagnoses(run)
+        if changed & {"progress", "status"}:
+            self._refresh_controls()
+        if "status" in changed:
+            self.state_changed.emit()
+
+    def _ended(self, run: RunRecord) -> None:
+        self.lock.release()
+        if self.overlay is not None and run is self.shown:
+            self.overlay.end_run()
+            self.overlay.set_diagnoses(self._marks(run))
+        self._push_diagnoses(run)
+        self._refresh_controls()
+        self.panel.runs.refresh_run(run)
+        if run.status == "failed":
+            self.message_shown.emit(run.message, "error")
+        self.state_changed.emit()
+
+    def _refresh_controls(self) -> None:
+        self.panel.controls.show_run(self.runner.current)
+        self._sync_actions()
+
+    def _runs_changed(self) -> None:
+        self.panel.runs.set_runs(self.runner.runs, self.runner.current)
+
+    def _marks(self, run: RunRecord | None) -> list:
+        """The run's diagnoses, plus its failure on the node it names."""
+        if run is None:
+            return []
+        marks = list(run.diagnoses)
+        if run.status == "failed" and run.failed_node:
+            marks.append(DiagnosisEvent("training_failed", (run.failed_node,),
+                                        "Training failed here", run.message, "",
+                                        "error", run.step, run.epoch))
+        return marks
+
+    def _push_diagnoses(self, run: RunRecord | None) -> None:
+        """Diagnoses to the Problems panel, when it can show them."""
+        if self.problems is not None and hasattr(self.problems, "set_diagnoses"):
+            self.problems.set_diagnoses(self._marks(run))
+
+    def _document_replaced(self) -> None:
+        """Another network was opened: a run of the old one has nothing to show on."""
+        if self.runner.active:
+            self.runner.stop()
+            self.show_message("Training was stopped: another network was opened.",
+                              "warning")
+        self.shown = None
+        self.view.set_run(None)
+        self.resume_from = None
+        self._push_diagnoses(None)
+
+    def shutdown(self) -> None:
+        """Stop the worker and release the lock (the window is closing)."""
+        self.runner.shutdown()
+        self.lock.release()

@@ -1,0 +1,73 @@
+"""Shared pieces of the training GUI tests: small networks and a workbench on a canvas.
+
+(Named like the tests so it sits with them; it holds no tests itself.)
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QSplitter
+
+from graph.builder import Builder
+from studio.canvas import NetworkView
+from studio.document.controller import DocumentController
+from studio.training.runner import TrainingRunner
+from studio.training.workbench import TrainingWorkbench
+
+WAIT_MS = 120_000  # a spawned worker imports torch first; shared CI machines are slow
+
+
+def tiny_mlp(epochs: int = 3, activation: str = "ReLU", depth: int = 2, **training):
+    b = Builder("Tiny MLP")
+    h = b.add("Input", shape=[2])
+    for i in range(1, depth + 1):
+        h = b.chain(h, ("Linear", {"out_features": 16}, f"fc{i}"), (activation, {}, f"act{i}"))
+    b.chain(h, ("Linear", {"out_features": 2}, "head"), "Output")
+    setup = {"dataset": {"name": "moons", "size": 300}, "epochs": epochs,
+             "batch_size": 32, "lr": 0.01, "sample_every": 1}
+    setup.update(training)
+    return b.done(setup)
+
+
+def tiny_cnn(epochs: int = 1):
+    b = Builder("Tiny CNN")
+    x = b.add("Input", shape=[1, 16, 16])
+    b.chain(x, ("Conv2d", {"out_channels": 4, "kernel_size": [3, 3]}, "conv1"), "ReLU",
+            ("MaxPool2d", {}, "pool"), "Flatten",
+            ("Linear", {"out_features": 4}, "classifier"), "Output")
+    return b.done({"dataset": {"name": "shapes", "size": 200, "image_size": 16},
+                   "epochs": epochs, "batch_size": 32, "lr": 0.01, "sample_every": 1})
+
+
+def workbench(qtbot, doc, tmp_path):
+    """A controller, a canvas and a workbench around them, shown offscreen."""
+    controller = DocumentController()
+    controller.set_document(doc)
+    view = NetworkView(controller)
+    runner = TrainingRunner(out_root=tmp_path / "runs", threads=1)
+    bench = TrainingWorkbench(controller, view.network_scene, view, runner=runner)
+    runner.setParent(bench)
+    window = QSplitter()
+    window.addWidget(bench.panel)
+    window.addWidget(view)
+    window.addWidget(bench.view)
+    window.resize(1500, 800)
+    qtbot.addWidget(window)
+    window.show()
+    bench.window = window
+    return controller, view, bench
+
+
+def node_id(doc, label: str) -> str:
+    return next(n.id for n in doc.nodes.values() if n.label == label)
+
+
+def wait_ended(qtbot, bench, timeout: int = WAIT_MS):
+    """Wait (on Qt events, no sleeping) until the current run has ended."""
+    qtbot.waitUntil(lambda: bench.runner.current is not None
+                    and not bench.runner.active, timeout=timeout)
+    return bench.runner.current
+
+
+def wait_status(qtbot, bench, status: str, timeout: int = WAIT_MS):
+    qtbot.waitUntil(lambda: bench.runner.current is not None
+                    and bench.runner.current.status == status, timeout=timeout)
