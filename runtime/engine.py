@@ -20,7 +20,8 @@ Invariants:
   it is read one step late, so the device never waits), nothing else crosses to the
   host. Instrumentation and step events happen only at sample steps: every
   ``sample_every`` steps, and (after a first few) at most ``max_sample_rate`` times a
-  second, so a fast small model is not slowed down by looking at it.
+  second and within ``sample_budget`` of the training time, so looking at a model
+  never slows it down much (``SamplingPolicy``).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ from .failures import (
     out_of_memory_message,
     release_memory,
 )
-from .instrumentation import Instrumentation, feature_maps
+from .instrumentation import Instrumentation, SamplingPolicy, feature_maps
 from .layers import network_layers
 from .metrics import batch_metric, decision_boundary, evaluate, metric_name
 from .progress import ProgressMixin
@@ -72,8 +73,11 @@ Emit = Callable[[Any], None]
 class EngineOptions:
     """How the engine runs, as opposed to what it trains (that is the setup)."""
 
-    max_sample_rate: float | None = 20.0  # samples (and step events) per second at most
-    sample_burst: int = 5  # ... after the first few, which early diagnoses need
+    # Sampling (see instrumentation.SamplingPolicy): every ``sample_every`` steps, but
+    # after the first few at most this often and at most this share of training time.
+    max_sample_rate: float | None = 20.0  # samples (and step events) per second
+    sample_budget: float | None = 0.02
+    sample_burst: int = 5
     instrument: bool = True  # per-layer statistics at sample steps
     train_metric_examples: int = 1024  # training examples re-scored after each epoch
     boundary_resolution: int = 64
@@ -272,13 +276,12 @@ class Trainer(ProgressMixin):
             self._feature_maps()
         self.train_seconds = self.train_cpu_seconds = 0.0
         stopped = False
-        every = setup.sample_every
-        min_gap = 1.0 / opts.max_sample_rate if opts.max_sample_rate else 0.0
+        policy = SamplingPolicy(setup.sample_every, opts.max_sample_rate,
+                                opts.sample_burst, opts.sample_budget)
         step_scheduler = setup.schedule != "none"  # a constant schedule needs no steps
         sync_loss = self.device.type == "cpu"
         inputs_n = len(self.train_data) - 1
         bs = setup.batch_size
-        last_sample, taken = -math.inf, 0
         while self.epoch < setup.epochs and not stopped:
             epoch_started = time.perf_counter()
             if self.batch == 0:
@@ -300,14 +303,18 @@ class Trainer(ProgressMixin):
                 xs = [t[idx] for t in self.train_data[:inputs_n]]
                 y = self.train_data[-1][idx]
                 now = time.perf_counter()
-                sample = self.step % every == 0 and (
-                    now - last_sample >= min_gap or taken < opts.sample_burst)
+                sample = policy.due(self.step, now,
+                                    self.train_seconds + now - loop_started)
                 instr = self._instr if sample else None
                 if instr is not None:
+                    cost = time.perf_counter()
                     instr.arm()
+                    cost -= time.perf_counter()
                 out = self.model(*xs)
                 if instr is not None:
+                    cost -= time.perf_counter()
                     instr.disarm()
+                    cost += time.perf_counter()
                 loss = self.loss_fn(out, y)
                 if sync_loss:
                     value = loss.item()
@@ -318,7 +325,9 @@ class Trainer(ProgressMixin):
                 if setup.grad_clip is not None:
                     torch.nn.utils.clip_grad_norm_(self.params, setup.grad_clip)
                 if instr is not None:
+                    cost -= time.perf_counter()
                     instr.before_step()
+                    cost += time.perf_counter()
                 self.optimizer.step()
                 if step_scheduler:
                     self.scheduler.step()
@@ -336,12 +345,12 @@ class Trainer(ProgressMixin):
                     window_loss += value
                     window_n += 1
                 if sample:
-                    last_sample = now
-                    taken += 1
                     t = time.perf_counter()
                     rate = window_n * bs / max(t - window_t, 1e-9)
                     self._sample(out, y, window_loss / max(window_n, 1), rate, epoch_no)
-                    window_loss, window_n, window_t = 0.0, 0, t
+                    window_loss, window_n = 0.0, 0
+                    window_t = time.perf_counter()
+                    policy.took(now, (cost if instr is not None else 0.0) + window_t - t)
             if pending is not None:
                 value = pending[0].item()
                 if not math.isfinite(value):

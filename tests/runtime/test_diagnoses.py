@@ -142,7 +142,7 @@ def test_deep_sigmoid_mlp_has_vanishing_gradients():
 
 def test_the_spiral_example_stays_silent():
     final, events = train(example("spiral_mlp"), epochs=20, sample_every=1,
-                          options=EngineOptions(max_sample_rate=None))
+                          options=EngineOptions(max_sample_rate=None, sample_budget=None))
     assert isinstance(final, FinishedEvent) and final.summary["val_metric"] > 0.9
     assert of(events, DiagnosisEvent) == []
     assert len(of(events, LayerStatsEvent)) == 220  # it did look at every step

@@ -33,7 +33,7 @@ from runtime.setup import TrainingSetup
 def test_a_run_streams_small_picklable_events(tmp_path):
     doc = example("spiral_mlp")
     final, events = train(doc, epochs=3, out_dir=tmp_path,
-                          options=EngineOptions(max_sample_rate=None))
+                          options=EngineOptions(max_sample_rate=None, sample_budget=None))
     assert isinstance(events[0], StartedEvent) and events[-1] is final
     assert isinstance(final, FinishedEvent) and not final.stopped
     started = events[0]
@@ -144,7 +144,7 @@ def test_pause_resume_checkpoint_and_stop_between_steps(tmp_path):
     doc = example("spiral_mlp")
     setup = TrainingSetup.from_document(doc).replace(sample_every=1)
     final = Trainer(doc, setup, emit=emit, control=control, out_dir=tmp_path,
-                    options=EngineOptions(max_sample_rate=None)).run()
+                    options=EngineOptions(max_sample_rate=None, sample_budget=None)).run()
     kinds = [type(e).__name__ for e in seen]
     paused = kinds.index("PausedEvent")
     assert kinds[paused + 1] == "ResumedEvent"  # nothing happens while paused

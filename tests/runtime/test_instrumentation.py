@@ -3,6 +3,8 @@ transfer to the host per sample."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -10,7 +12,7 @@ from training_helpers import mlp
 
 import graph
 from graph.builder import Builder
-from runtime.instrumentation import HIST_BINS, Instrumentation, _edges
+from runtime.instrumentation import HIST_BINS, Instrumentation, SamplingPolicy, _edges
 from runtime.layers import network_layers
 
 
@@ -168,3 +170,23 @@ def test_histogram_of_equal_values_sits_in_the_middle():
     centred, edges = _edges(counts, np.array([2.0, 2.0]), HIST_BINS)
     assert centred[HIST_BINS // 2] == 10 and centred.sum() == 10
     assert edges[0] < 2.0 < edges[-1]
+
+
+def test_sampling_policy_limits_rate_and_cost_after_a_burst():
+    plain = SamplingPolicy(every=10)
+    assert [s for s in range(40) if plain.due(s, 0.0, 1.0)] == [0, 10, 20, 30]
+    policy = SamplingPolicy(every=1, max_rate=10, burst=3, budget=0.02)
+    taken = []
+    for step in range(100):
+        now = step * 0.01  # 100 steps a second
+        if policy.due(step, now, elapsed=now):
+            taken.append(step)
+            policy.took(now, 0.001)
+    assert taken[:3] == [0, 1, 2]  # the burst, whatever the limits
+    gaps = {b - a for a, b in itertools.pairwise(taken[3:])}
+    assert min(gaps) >= 10  # at most 10 a second
+    assert policy.cost <= 0.02 * 1.0 + 0.001  # within the budget (one sample of slack)
+    costly = SamplingPolicy(every=1, burst=0, budget=0.02)
+    costly.took(0.0, 0.5)  # one sample that took half a second...
+    assert not costly.due(1, 1.0, elapsed=1.0)  # ...waits until it is 2% of the time
+    assert costly.due(1, 25.0, elapsed=25.0)

@@ -14,9 +14,10 @@ from runtime.setup import TrainingSetup
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
-# Instrument every step, deterministically (no wall-clock rate limit).
-EVERY_STEP = EngineOptions(max_sample_rate=None, feature_maps=False,
-                           boundary_resolution=0, train_metric_examples=0)
+# Sample exactly every ``sample_every`` steps (no limits that depend on the clock).
+EVERY = {"max_sample_rate": None, "sample_budget": None}
+EVERY_STEP = EngineOptions(**EVERY, feature_maps=False, boundary_resolution=0,
+                           train_metric_examples=0)
 
 
 def example(name: str) -> graph.Document:
