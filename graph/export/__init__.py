@@ -6,11 +6,19 @@ generated module, the ONNX model passes the checker and, when onnxruntime is ins
 reproduces PyTorch's outputs) and writes atomically.
 """
 
-from .onnx import OnnxReport, export_onnx, onnx_available
+from .onnx import (
+    OnnxReport,
+    OnnxUnavailableError,
+    export_onnx,
+    onnx_available,
+    runtime_available,
+    unavailable_message,
+)
 from .python import write_python
 from .weights import export_weights, read_state_dict, safetensors_available
 
 __all__ = [
-    "OnnxReport", "export_onnx", "export_weights", "onnx_available", "read_state_dict",
-    "safetensors_available", "write_python",
+    "OnnxReport", "OnnxUnavailableError", "export_onnx", "export_weights",
+    "onnx_available", "read_state_dict", "runtime_available", "safetensors_available",
+    "unavailable_message", "write_python",
 ]
