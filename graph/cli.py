@@ -1,7 +1,10 @@
 """``strata check``, ``strata summary`` and ``strata export``: the graph core from a shell.
 
-``main(argv)`` takes the subcommand as ``argv[0]`` (``studio/cli.py`` dispatches here).
-Output is written for people and for tools that parse compiler messages::
+``main(argv)`` takes the subcommand as ``argv[0]``; ``studio/cli.py`` dispatches ``check``
+and ``summary`` here (``strata export`` goes to ``runtime.transfer_cli``, which writes every
+format; the Python-only ``export`` here serves scripts that use the graph core alone:
+``python -m graph.cli export NET.strata -o net.py``). Output is written for people and
+for tools that parse compiler messages::
 
     net.strata: node 'fc' (Linear): error: Linear 'fc' needs a flat input ... (hint: ...)
 
@@ -14,10 +17,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-from .analysis import Analysis, Analyzer
+from .analysis import Analyzer
 from .codegen import generate_code
 from .document import Document
 from .errors import DocumentError, StrataError
@@ -79,8 +81,6 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("file", metavar="FILE", help="a .strata network")
     export.add_argument("-o", "--output", metavar="OUT",
                         help="where to write (default: print to standard output)")
-    export.add_argument("--format", choices=sorted(EXPORTERS), default="python",
-                        help="what to write (default: python)")
     export.set_defaults(run=run_export)
     return parser
 
@@ -128,9 +128,6 @@ def run_export(args) -> int:
     for line in problem_lines(args.file, doc, analysis.warnings):
         print(line, file=sys.stderr)
     if args.output is None:
-        if args.format != "python":
-            raise CommandFailed(f"strata export: --format {args.format} needs -o OUT",
-                                UNREADABLE)
         sys.stdout.write(generate_code(doc, analysis).source)
         return OK
     out = Path(args.output)
@@ -138,24 +135,12 @@ def run_export(args) -> int:
         raise CommandFailed(f"{out}: refusing to overwrite the network file itself",
                             UNREADABLE)
     try:
-        EXPORTERS[args.format](doc, analysis, out)
+        write_atomic(out, generate_code(doc, analysis).source.encode("utf-8"))
     except OSError as e:
         raise CommandFailed(f"{out}: error: cannot write: {e.strerror or e}",
                             UNREADABLE) from None
     print(f"wrote {out}", file=sys.stderr)
     return OK
-
-
-def export_python(doc: Document, analysis: Analysis, path: Path) -> None:
-    """The generated module, written atomically."""
-    write_atomic(path, generate_code(doc, analysis).source.encode("utf-8"))
-
-
-# Export formats: name -> writer(doc, analysis, path). Formats that need more than the
-# graph core (weights, ONNX, a training script) register here.
-EXPORTERS: dict[str, Callable[[Document, Analysis, Path], None]] = {
-    "python": export_python,
-}
 
 
 # ---------------------------------------------------------------------- helpers
