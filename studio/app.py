@@ -5,8 +5,8 @@ window, offers to recover work left by a crash, and tears Qt down in order when 
 loop ends: the window and its items first, then the application, so the interpreter
 exits without touching deleted C++ objects.
 
-``STRATA_QUIT_AFTER_SHOW=1`` quits as soon as the window is on screen (the cold-start
-benchmark uses it).
+``STRATA_QUIT_AFTER_SHOW=<ms>`` quits that many milliseconds after the window is shown
+(the cold-start benchmark and the start-up tests use it).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import threading
 
 USAGE = "usage: strata [FILE]"
 
@@ -54,8 +55,9 @@ def run(argv: list[str]) -> int:
 
     window = MainWindow(argv[0] if argv else None)
     window.show()
-    if os.environ.get("STRATA_QUIT_AFTER_SHOW"):
-        QTimer.singleShot(0, app.quit)
+    quit_after = os.environ.get("STRATA_QUIT_AFTER_SHOW")
+    if quit_after:
+        QTimer.singleShot(int(quit_after) if quit_after.isdigit() else 0, app.quit)
     else:
         QTimer.singleShot(0, window.offer_recovery)
     try:
@@ -66,8 +68,10 @@ def run(argv: list[str]) -> int:
 
 
 def shutdown(app, window) -> None:
-    """Delete the window (scene, items, panels) while the application still exists,
-    then the application itself, so nothing is destroyed twice at interpreter exit."""
+    """Delete the window (scene, items, panels) while the application still exists, so
+    nothing is destroyed twice at interpreter exit, and let background loads finish.
+
+    Background threads of the studio are named ``strata-...`` by convention."""
     from PySide6.QtCore import QCoreApplication, QEvent
 
     window.hide()
@@ -76,3 +80,8 @@ def shutdown(app, window) -> None:
     del window
     gc.collect()
     app.processEvents()
+    # Background loaders (torch for the parameter count, the device probe) must not be
+    # cut off half-way through an import by the interpreter's own shutdown.
+    for thread in threading.enumerate():
+        if thread.name.startswith("strata-") and thread is not threading.current_thread():
+            thread.join(timeout=60)

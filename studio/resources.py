@@ -104,13 +104,6 @@ def ui_font(point_size: float | None = None, bold: bool = False) -> QFont:
     return font
 
 
-def mono_font(point_size: float = 10.0) -> QFont:
-    font = QFont("DejaVu Sans Mono")
-    font.setStyleHint(QFont.StyleHint.Monospace)
-    font.setPointSizeF(point_size)
-    return font
-
-
 def apply(app, name: str) -> Theme:
     """Switch the whole application to the ``light`` or ``dark`` theme."""
     global _current

@@ -324,7 +324,8 @@ def test_unsaved_work_is_offered_back_after_a_crash(make_window, spiral, tmp_pat
 def run_studio(args, tmp_path, extra_env=None):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", STRATA_QUIT_AFTER_SHOW="1",
                HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"),
-               XDG_DATA_HOME=str(tmp_path / "data"), **(extra_env or {}))
+               XDG_DATA_HOME=str(tmp_path / "data"))
+    env.update(extra_env or {})
     code = ("import sys\n"
             "from studio.app import run\n"
             "code = run(sys.argv[1:])\n"
@@ -346,6 +347,14 @@ def test_the_window_opens_and_exits_cleanly_without_torch(tmp_path, spiral):
     assert done.returncode == 0, done.stderr
     done = run_studio(["a", "b"], tmp_path)
     assert done.returncode == 2 and "usage" in done.stderr
+
+
+def test_quitting_while_torch_loads_in_the_background_is_clean(tmp_path, spiral):
+    # 400 ms after the window shows, the parameter count is importing torch on a
+    # background thread; quitting then must wait for it, not die mid-import.
+    done = run_studio([str(spiral)], tmp_path, {"STRATA_QUIT_AFTER_SHOW": "400"})
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "Fatal" not in done.stderr
 
 
 def test_palette_enter_adds_the_top_hit_at_the_view_centre(make_window, qtbot):
