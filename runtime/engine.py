@@ -42,6 +42,7 @@ import graph
 from graph.errors import StrataError
 from graph.fileformat import document_from_dict
 
+from .batches import batch_count, check_finite, split_on_device
 from .checkpoints import code_fingerprint
 from .control import Control
 from .diagnoses import Diagnostician
@@ -203,14 +204,17 @@ class Trainer(ProgressMixin):
                                 kind="network")
         self.loss_fn = setup.make_loss(self.task)
 
-        self.train_data = self._on_device("train")
-        self.val_data = self._on_device("val")
-        self._check_finite()
+        features = tuple(
+            self.compiled.analysis.shapes[self.output_id].inputs["in"].shape[1:])
+        self.train_data, self.val_data = (
+            split_on_device(self.bundle, split, self.task, features, self.device)
+            for split in ("train", "val"))
+        inputs = self.compiled.code.inputs
+        check_finite(self.bundle, {"training": self.train_data,
+                                   "validation": self.val_data},
+                     inputs, [self.doc.nodes[i].title for i in inputs])
         self.n_train = len(self.train_data[-1])
-        bs = setup.batch_size
-        self.batches = max(1, math.ceil(self.n_train / bs))
-        if self.batches > 1 and self.n_train - (self.batches - 1) * bs == 1:
-            self.batches -= 1  # a last batch of one example breaks BatchNorm: drop it
+        self.batches = batch_count(self.n_train, setup.batch_size)
         self.optimizer = setup.make_optimizer(self.params)
         self.scheduler = setup.make_scheduler(self.optimizer, self.batches)
         self.shuffle = torch.Generator().manual_seed(setup.seed)
@@ -235,37 +239,6 @@ class Trainer(ProgressMixin):
         if reasons:
             raise DatasetMismatch(reasons)
         return bundle
-
-    def _check_finite(self) -> None:
-        """NaN or infinity in the data would only surface later as a NaN loss."""
-        names = [self.doc.nodes[i].title for i in self.compiled.code.inputs]
-        for split, tensors in (("training", self.train_data), ("validation", self.val_data)):
-            for k, t in enumerate(tensors):
-                if not t.is_floating_point() or not len(t):
-                    continue
-                bad = ~torch.isfinite(t.reshape(len(t), -1)).all(dim=1)
-                count = int(bad.sum())
-                if count:
-                    first = int(bad.nonzero()[0, 0])
-                    what = (f"Input '{names[k]}'" if k < len(names) else "the targets")
-                    raise TrainingError(
-                        f"The dataset '{self.bundle.display_name or self.bundle.name}' "
-                        f"holds NaN or infinite values for {what} in {count} "
-                        f"{split} example{'s' if count > 1 else ''} (the first is number "
-                        f"{first + 1} of that split); clean the data (empty cells and "
-                        "overflowing numbers become NaN or infinity).",
-                        self.compiled.code.inputs[k] if k < len(names) else None, "data")
-
-    def _on_device(self, split: str) -> tuple[torch.Tensor, ...]:
-        """The split's tensors on the device, targets shaped like the model's output."""
-        *inputs, target = self.bundle.tensors(split)
-        if self.task != "classification":
-            out = self.compiled.analysis.shapes[self.output_id].inputs["in"]
-            features = tuple(out.shape[1:])
-            if math.prod(features) == math.prod(target.shape[1:]):
-                target = target.reshape(len(target), *features)
-            target = target.float()
-        return tuple(t.to(self.device) for t in (*inputs, target))
 
     # ================================================================ training
     def _train(self) -> FinishedEvent:
