@@ -101,6 +101,12 @@ class DatasetForm(QWidget):
         if self.spec:
             self.set_spec(self.spec)
 
+    def info(self):
+        """The registry's declaration of the dataset shown."""
+        from runtime.datasets import describe
+
+        return describe(self.spec.get("name"))
+
     # ------------------------------------------------------------------ showing
     def set_spec(self, spec: dict, error: str | None = None) -> None:
         """Show the document's dataset (never emits)."""
