@@ -89,6 +89,11 @@ class MainWindow(QMainWindow):
         self.add_panel("code", "Code", self.code, Area.BottomDockWidgetArea)
         self.splitDockWidget(self.docks["problems"], self.docks["code"],
                              Qt.Orientation.Horizontal)
+        self._needs_default_sizes = True
+
+    def _apply_default_sizes(self) -> None:
+        """Dock sizes of a first start, applied once the window has its size (and any
+        panels added after construction, such as training, are in place)."""
         self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [210, 350],
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["problems"], self.docks["code"]], [420, 600],
@@ -161,7 +166,8 @@ class MainWindow(QMainWindow):
             self.resize(min(1440, int(screen.width() * 0.9)),
                         min(900, int(screen.height() * 0.9)))
         if isinstance(state, QByteArray) and not state.isEmpty():
-            self.restoreState(state, STATE_VERSION)
+            if self.restoreState(state, STATE_VERSION):
+                self._needs_default_sizes = False
 
     def save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
@@ -196,6 +202,9 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------- start & close
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        if self._needs_default_sizes:
+            self._needs_default_sizes = False
+            self._apply_default_sizes()
         if not self.status.started:
             # After the first paint: torch may load now without delaying the window.
             QTimer.singleShot(50, self.status.start)

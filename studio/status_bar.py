@@ -33,10 +33,16 @@ class DeferredCounter(ParamCounter):
         super().warm_up()
 
     def release(self) -> None:
-        if self._held:
-            self._held = False
+        if not self._held:
+            return
+        self._held = False
+        if self.available:
+            # Something else imported torch meanwhile: whoever was told "not yet"
+            # must still hear that counts can be given now.
             if self._wanted:
-                super().warm_up()
+                self.ready.emit()
+        elif self._wanted:
+            super().warm_up()
 
 
 class _DeviceProbe(QObject):
