@@ -165,9 +165,9 @@ class MainWindow(QMainWindow):
             screen = QGuiApplication.primaryScreen().availableGeometry()
             self.resize(min(1440, int(screen.width() * 0.9)),
                         min(900, int(screen.height() * 0.9)))
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            if self.restoreState(state, STATE_VERSION):
-                self._needs_default_sizes = False
+        restored = (isinstance(state, QByteArray) and not state.isEmpty()
+                    and self.restoreState(state, STATE_VERSION))
+        self._needs_default_sizes = not restored
 
     def save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
