@@ -39,7 +39,10 @@ def snake_case(text: str, fallback: str = "layer") -> str:
     if text[0].isdigit():
         text = f"{fallback}_{text}"
     if len(text) > MAX_NAME:
-        text = text[:MAX_NAME].rstrip("_")
+        cut = text[:MAX_NAME]
+        if text[MAX_NAME] != "_" and cut.rfind("_") > MAX_NAME // 2:
+            cut = cut[: cut.rfind("_")]  # end on a whole word
+        text = cut.rstrip("_")
     return text
 
 

@@ -99,6 +99,47 @@ def test_generated_code_passes_ruff(tmp_path):
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 
+def test_every_layer_type_with_long_names_passes_ruff(tmp_path):
+    """A layer's code template must be one the line formatter knows, or lines with long
+    names would not be laid out as ruff lays them out."""
+    from test_graph_catalog import (
+        LAYERS,
+        _build,
+        _factorize,
+        _sample_inputs,
+        _sample_param,
+    )
+
+    from graph.catalog.spec import ShapeContext
+
+    long = "a layer label that is long enough to force splits"
+    for spec in LAYERS:
+        rng = random.Random(spec.type)
+        for _ in range(400):
+            params = {p.name: _sample_param(p, rng) for p in spec.params}
+            inputs = _sample_inputs(spec, params, rng)
+            if spec.type == "Reshape":
+                params["shape"] = _factorize(inputs[0].features[0] if len(
+                    inputs[0].features) == 1 else 1, rng)
+            try:
+                spec.shape_rule(ShapeContext("case", spec.check_params(params), inputs))
+            except (graph.ParamError, graph.ShapeError):
+                continue
+            doc = _build(spec, params, inputs)
+            for node in doc.nodes.values():
+                doc.set_label(node.id, f"{long} {node.type}")
+            source = code_of(doc)
+            (tmp_path / f"{spec.type}.py").write_text(source, encoding="utf-8")
+            break
+        else:
+            raise AssertionError(f"no valid case for {spec.type}")
+    files = sorted(str(p) for p in tmp_path.glob("*.py"))
+    assert len(files) == len(LAYERS)
+    fmt = ruff("format", "--check", "--diff", *files)
+    assert fmt.returncode == 0, fmt.stdout
+    assert ruff("check", *files).returncode == 0
+
+
 def _statements():
     """Every statement shape the generator writes, over identifier lengths 1..40."""
     patterns = [
@@ -163,6 +204,7 @@ def test_module_attributes_cover_every_public_nn_module_attribute():
     ("class", "class_"), ("print", "print_"), ("eval", "eval_"), ("training", "training_"),
     ("self", "self_"), ("torch", "torch_"), ("", "fc"), ("  ", "fc"), ("1st", "fc_1st"),
     ("\u00dcbergang", "ubergang"), ("\u5c42", "fc"), ("a" * 100, "a" * MAX_NAME),
+    ("a layer label that is long enough to force splits", "a_layer_label_that_is_long_enough_to"),
 ])
 def test_namespace_turns_labels_into_safe_names(label, name):
     assert Namespace().take(label, "fc") == name
