@@ -35,7 +35,7 @@ _done = False
 def protect_singletons() -> None:
     """Make ``None``, ``True`` and ``False`` effectively immortal (no-op on 3.12+)."""
     global _done
-    if _done or sys.version_info >= (3, 12):
+    if _done or sys.version_info >= (3, 12) or not _affected_bindings():
         return
     import ctypes
 
@@ -43,3 +43,16 @@ def protect_singletons() -> None:
         # ob_refcnt is the first field of every CPython object, at id(value).
         ctypes.c_ssize_t.from_address(id(value)).value += 1 << 40
     _done = True
+
+
+def _affected_bindings() -> bool:
+    """Only the release known to leak needs the fix (pyproject excludes it; a user
+    may still have it installed by hand)."""
+    from importlib import metadata
+
+    for dist in ("PySide6-Essentials", "PySide6"):
+        try:
+            return metadata.version(dist).startswith("6.12.0")
+        except metadata.PackageNotFoundError:
+            continue
+    return False
