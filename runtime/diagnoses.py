@@ -286,14 +286,17 @@ def learning_rate_too_high(losses: Sequence[float], lr: float | None = None
     """
     if len(losses) < 6:
         return None
-    if any(not math.isfinite(v) for v in losses[-3:]):
-        recent = math.inf
-    else:
-        recent = sum(losses[-3:]) / 3
-    start = losses[0]
     low = min(sum(losses[i:i + 3]) / 3 for i in range(len(losses) - 2))
+    return _diverging(losses[0], low, losses[-3:], lr)
+
+
+def _diverging(start: float, low: float, last3: Sequence[float], lr: float | None
+               ) -> Diagnosis | None:
+    """The verdict of ``learning_rate_too_high`` from the first loss, the lowest mean of
+    three successive losses and the last three."""
     if not math.isfinite(start) or not math.isfinite(low):
         return None
+    recent = sum(last3) / 3 if all(math.isfinite(v) for v in last3) else math.inf
     diverged = recent >= DIVERGE_FACTOR * start or (
         recent >= 5 * low and recent - low >= 0.5 * (start - low) and start > low)
     if not diverged:
@@ -312,11 +315,15 @@ def learning_rate_too_high(losses: Sequence[float], lr: float | None = None
 class Diagnostician:
     """Keeps the history of a run and reports each kind of problem once."""
 
-    def __init__(self, layers: Sequence[LayerInfo], samples_kept: int = 20,
-                 losses_kept: int = 5000) -> None:
+    def __init__(self, layers: Sequence[LayerInfo], samples_kept: int = 20) -> None:
         self.layers = list(layers)
         self.samples: deque[Mapping[str, LayerStats]] = deque(maxlen=samples_kept)
-        self.losses: deque[float] = deque(maxlen=losses_kept)
+        # The loss history is summarised as it grows (first loss, lowest mean of three,
+        # the last three), so each new loss costs the same however long the run.
+        self.first_loss: float | None = None
+        self.low_loss = math.inf
+        self.last_losses: deque[float] = deque(maxlen=3)
+        self.loss_count = 0
         self.epochs: list[tuple[float, float]] = []
         self.reported: set[str] = set()
 
@@ -335,10 +342,15 @@ class Diagnostician:
                           dead_relus(s, ls), saturated_activations(s, ls)])
 
     def add_loss(self, loss: float, lr: float | None = None) -> list[Diagnosis]:
-        self.losses.append(loss)
-        if len(self.losses) < 6:
+        if self.first_loss is None:
+            self.first_loss = loss
+        self.last_losses.append(loss)
+        self.loss_count += 1
+        if len(self.last_losses) == 3 and all(math.isfinite(v) for v in self.last_losses):
+            self.low_loss = min(self.low_loss, sum(self.last_losses) / 3)
+        if self.loss_count < 6 or "learning_rate_too_high" in self.reported:
             return []
-        return self._new([learning_rate_too_high(list(self.losses), lr)])
+        return self._new([_diverging(self.first_loss, self.low_loss, self.last_losses, lr)])
 
     def add_epoch(self, train_loss: float, val_loss: float) -> list[Diagnosis]:
         self.epochs.append((train_loss, val_loss))
@@ -347,9 +359,14 @@ class Diagnostician:
     def state(self) -> dict:
         """What a checkpoint keeps so a resumed run does not repeat itself."""
         return {"reported": sorted(self.reported), "epochs": list(self.epochs),
-                "losses": list(self.losses)[-200:]}
+                "losses": {"first": self.first_loss, "low": self.low_loss,
+                           "last": list(self.last_losses), "count": self.loss_count}}
 
     def restore(self, state: dict) -> None:
         self.reported = set(state.get("reported", ()))
         self.epochs = [tuple(e) for e in state.get("epochs", ())]
-        self.losses.extend(state.get("losses", ()))
+        losses = state.get("losses") or {}
+        self.first_loss = losses.get("first")
+        self.low_loss = losses.get("low", math.inf)
+        self.last_losses.extend(losses.get("last", ()))
+        self.loss_count = losses.get("count", 0)

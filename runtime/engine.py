@@ -18,10 +18,10 @@ Invariants:
 - An ordinary step costs what a hand-written loop costs: batches are sliced from tensors
   already on the device, the loss is read once (on the CPU that is no transfer; on a GPU
   it is read one step late, so the device never waits), nothing else crosses to the
-  host. Instrumentation and step events happen only at sample steps: every
-  ``sample_every`` steps, and (after a first few) at most ``max_sample_rate`` times a
-  second and within ``sample_budget`` of the training time, so looking at a model
-  never slows it down much (``SamplingPolicy``).
+  host. Step events and instrumentation happen only every ``sample_every`` steps,
+  and (after a first few) at most ``max_sample_rate`` times a second; instrumentation
+  also stays within ``sample_budget`` of the training time, so looking at a model never
+  slows it down much (``SamplingPolicy``).
 """
 
 from __future__ import annotations
@@ -76,9 +76,9 @@ class EngineOptions:
 
     # Sampling (see instrumentation.SamplingPolicy): every ``sample_every`` steps, but
     # after the first few at most this often and at most this share of training time.
-    max_sample_rate: float | None = 20.0  # samples (and step events) per second
-    sample_budget: float | None = 0.02
-    sample_burst: int = 5
+    max_sample_rate: float | None = 20.0  # step events (and samples) per second
+    sample_budget: float | None = 0.02  # layer statistics only
+    sample_burst: int = 3
     instrument: bool = True  # per-layer statistics at sample steps
     train_metric_examples: int = 1024  # training examples re-scored after each epoch
     boundary_resolution: int = 64
@@ -111,6 +111,7 @@ class Trainer(ProgressMixin):
     # ================================================================ run
     def run(self) -> FinishedEvent | FailedEvent:
         self._instr = None
+        out_of_memory = None
         try:
             self._prepare()
             final = self._train()
@@ -121,11 +122,29 @@ class Trainer(ProgressMixin):
         except KeyboardInterrupt:
             raise
         except BaseException as e:  # noqa: BLE001 - a run reports, it does not crash
-            final = self._unexpected(e)
+            if is_out_of_memory(e):
+                # Only the words are kept: the exception's frames hold the tensors whose
+                # memory must be given back, and they go when this block ends.
+                out_of_memory = out_of_memory_message(
+                    e, getattr(self, "device", torch.device("cpu")), self._batch_size(),
+                    getattr(self, "_phase", "training"))
+            else:
+                final = self._unexpected(e)
         finally:
             if self._instr is not None:
                 self._instr.close()
+        if out_of_memory is not None:
+            self._release()
+            final = self._failed(out_of_memory)
         return final
+
+    def _release(self) -> None:
+        """Drop the run's tensors and return the cached device memory (after an OOM)."""
+        for name in ("model", "optimizer", "scheduler", "train_data", "val_data", "_instr",
+                     "compiled"):
+            if hasattr(self, name):
+                setattr(self, name, None)
+        release_memory(getattr(self, "device", torch.device("cpu")))
 
     def _send(self, event) -> None:
         self.events_emitted += 1
@@ -137,13 +156,6 @@ class Trainer(ProgressMixin):
         return event
 
     def _unexpected(self, exc: BaseException):
-        device = getattr(self, "device", torch.device("cpu"))
-        if is_out_of_memory(exc):
-            phase = getattr(self, "_phase", "training")
-            message = out_of_memory_message(exc, device, self._batch_size(), phase)
-            del exc  # drop the frames (and the tensors they hold) before freeing memory
-            release_memory(device)
-            return self._failed(message)
         node_id = self._node_in_traceback(exc)
         where = ""
         if node_id is not None:
@@ -249,8 +261,12 @@ class Trainer(ProgressMixin):
             self._feature_maps()
         self.train_seconds = self.train_cpu_seconds = 0.0
         stopped = False
-        policy = SamplingPolicy(setup.sample_every, opts.max_sample_rate,
-                                opts.sample_burst, opts.sample_budget)
+        # Step events and layer statistics are both due every ``sample_every`` steps;
+        # only statistics (which cost more) answer to the time budget too.
+        reports = SamplingPolicy(setup.sample_every, opts.max_sample_rate,
+                                 opts.sample_burst)
+        samples = SamplingPolicy(setup.sample_every, opts.max_sample_rate,
+                                 opts.sample_burst, opts.sample_budget)
         step_scheduler = setup.schedule != "none"  # a constant schedule needs no steps
         sync_loss = self.device.type == "cpu"
         inputs_n = len(self.train_data) - 1
@@ -276,13 +292,14 @@ class Trainer(ProgressMixin):
                 xs = [t[idx] for t in self.train_data[:inputs_n]]
                 y = self.train_data[-1][idx]
                 now = time.perf_counter()
-                sample = policy.due(self.step, now,
-                                    self.train_seconds + now - loop_started)
-                instr = self._instr if sample else None
-                if instr is not None:
-                    cost = time.perf_counter()
+                elapsed = self.train_seconds + now - loop_started
+                report = reports.due(self.step, now, elapsed)
+                instr = self._instr if report and self._instr is not None and \
+                    samples.due(self.step, now, elapsed) else None
+                if instr is not None:  # (cost: time spent measuring, for the budget)
+                    cost = -time.perf_counter()
                     instr.arm()
-                    cost -= time.perf_counter()
+                    cost += time.perf_counter()
                 out = self.model(*xs)
                 if instr is not None:
                     cost -= time.perf_counter()
@@ -317,13 +334,16 @@ class Trainer(ProgressMixin):
                     self.epoch_count += 1
                     window_loss += value
                     window_n += 1
-                if sample:
+                if report:
                     t = time.perf_counter()
                     rate = window_n * bs / max(t - window_t, 1e-9)
-                    self._sample(out, y, window_loss / max(window_n, 1), rate, epoch_no)
+                    self._report(out, y, window_loss / max(window_n, 1), rate, epoch_no,
+                                 instr)
                     window_loss, window_n = 0.0, 0
                     window_t = time.perf_counter()
-                    policy.took(now, (cost if instr is not None else 0.0) + window_t - t)
+                    reports.took(now, window_t - t)
+                    if instr is not None:
+                        samples.took(now, cost + window_t - t)
             if pending is not None:
                 value = pending[0].item()
                 if not math.isfinite(value):
@@ -347,12 +367,13 @@ class Trainer(ProgressMixin):
     def _lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
 
-    def _sample(self, out, y, loss: float, rate: float, epoch: int) -> None:
+    def _report(self, out, y, loss: float, rate: float, epoch: int, instr) -> None:
+        """A StepEvent, and the layer statistics when this step was instrumented."""
         metric = batch_metric(out.detach(), y, self.task)
         lr = self._lr()
         layer_event = None
-        if self._instr is not None:
-            layer_event, (value,) = self._instr.collect(self.step, epoch, [metric])
+        if instr is not None:
+            layer_event, (value,) = instr.collect(self.step, epoch, [metric])
         else:
             value = float(metric)
         self._send(StepEvent(self.step, epoch, loss, value if math.isfinite(value)
