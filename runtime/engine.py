@@ -260,6 +260,7 @@ class Trainer(ProgressMixin):
         if self.step == 0 and opts.feature_maps:
             self._feature_maps()
         self.train_seconds = self.train_cpu_seconds = 0.0
+        self.looking_seconds = 0.0  # of the training time: statistics and step events
         stopped = False
         # Step events and layer statistics are both due every ``sample_every`` steps;
         # only statistics (which cost more) answer to the time budget too.
@@ -342,8 +343,10 @@ class Trainer(ProgressMixin):
                     window_loss, window_n = 0.0, 0
                     window_t = time.perf_counter()
                     reports.took(now, window_t - t)
+                    self.looking_seconds += window_t - t
                     if instr is not None:
                         samples.took(now, cost + window_t - t)
+                        self.looking_seconds += cost
             if pending is not None:
                 value = pending[0].item()
                 if not math.isfinite(value):
@@ -488,6 +491,7 @@ class Trainer(ProgressMixin):
             "epochs": self.epoch, "steps": self.step, "seconds": seconds,
             "train_seconds": self.train_seconds,
             "train_cpu_seconds": self.train_cpu_seconds,
+            "looking_seconds": self.looking_seconds,
             "train_loss": last.get("train_loss"), "val_loss": last.get("val_loss"),
             "train_metric": last.get("train_metric"),
             "val_metric": last.get("val_metric"), "metric_name": metric_name(self.task),
