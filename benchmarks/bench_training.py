@@ -4,7 +4,7 @@ For an MLP on two spirals and a CNN on the shapes images (the shipped examples, 
 their own training setups), it times the training steps of
 
 - the Strata engine (``runtime.engine.Trainer``) with instrumentation on, at its default
-  sampling rate (every ``sample_every`` steps, at most 20 samples a second and 2% of the
+  sampling rate (every ``sample_every`` steps, at most 20 samples a second and 1% of the
   training time; see ``SamplingPolicy``), events delivered to a callback; and
 - a hand-written loop a careful person would write for in-memory data: the same model
   (the network's generated code, same seed), optimizer, loss, batch size, one

@@ -77,7 +77,7 @@ class EngineOptions:
     # Sampling (see instrumentation.SamplingPolicy): every ``sample_every`` steps, but
     # after the first few at most this often and at most this share of training time.
     max_sample_rate: float | None = 20.0  # step events (and samples) per second
-    sample_budget: float | None = 0.02  # layer statistics only
+    sample_budget: float | None = 0.01  # layer statistics only
     sample_burst: int = 3
     instrument: bool = True  # per-layer statistics at sample steps
     train_metric_examples: int = 1024  # training examples re-scored after each epoch
