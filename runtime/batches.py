@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from .failures import TrainingError
@@ -55,3 +56,20 @@ def batch_count(examples: int, batch_size: int) -> int:
     if batches > 1 and examples - (batches - 1) * batch_size == 1:
         batches -= 1
     return batches
+
+
+def dataset_summary(bundle, task: str, points: int = 500) -> dict:
+    """What a StartedEvent says about the data; for 2-D points, some training points
+    (in the data's own units) so a view can draw them under the decision boundary."""
+    summary = {"name": bundle.name, "display_name": bundle.display_name, "task": task,
+               "sizes": bundle.sizes,
+               "input_shapes": [list(s) for s in bundle.input_shapes],
+               "num_classes": bundle.num_classes, "class_names": list(bundle.class_names),
+               "description": bundle.describe()}
+    if getattr(bundle, "is_2d_points", False):
+        x, y = bundle.tensors("train")[0][:points], bundle.tensors("train")[-1][:points]
+        if bundle.input_mean and bundle.input_mean[0] is not None:
+            x = x * bundle.input_std[0] + bundle.input_mean[0]
+        summary["points"] = x.numpy().astype(np.float32)
+        summary["labels"] = y.reshape(len(y), -1)[:, 0].numpy().astype(np.float32)
+    return summary

@@ -26,6 +26,7 @@ Invariants:
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 import time
@@ -42,7 +43,7 @@ import graph
 from graph.errors import StrataError
 from graph.fileformat import document_from_dict
 
-from .batches import batch_count, check_finite, split_on_device
+from .batches import batch_count, check_finite, dataset_summary, split_on_device
 from .checkpoints import code_fingerprint
 from .control import Control
 from .diagnoses import Diagnostician
@@ -50,11 +51,14 @@ from .events import (
     EpochEvent,
     FailedEvent,
     FinishedEvent,
+    PausedEvent,
+    ResumedEvent,
     StartedEvent,
     StepEvent,
 )
 from .failures import (
     TrainingError,
+    describe_unexpected,
     is_out_of_memory,
     locate_nonfinite,
     nonfinite_gradient_error,
@@ -95,7 +99,7 @@ class Trainer(ProgressMixin):
                  out_dir: str | Path | None = None, resume: str | Path | None = None,
                  bundle=None, options: EngineOptions | None = None) -> None:
         # A snapshot: later edits to the caller's document never reach a running engine.
-        raw = document if isinstance(document, dict) else document.to_dict()
+        raw = copy.deepcopy(document) if isinstance(document, dict) else document.to_dict()
         self.document_dict = raw
         self._setup_arg = setup
         self.emit = emit or (lambda event: None)
@@ -156,29 +160,13 @@ class Trainer(ProgressMixin):
         return event
 
     def _unexpected(self, exc: BaseException):
-        node_id = self._node_in_traceback(exc)
-        where = ""
-        if node_id is not None:
-            where = f" in {self.doc.nodes[node_id].describe()}"
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        reason = (f"Training failed{where}: {type(exc).__name__}"
-                  f"{': ' + text if text else ''}")
+        compiled = getattr(self, "compiled", None)
+        reason, node_id = describe_unexpected(exc, compiled, getattr(self, "doc", None))
         return self._failed(reason, node_id, "".join(traceback.format_exception(exc)))
 
     def _batch_size(self) -> int:
         setup = getattr(self, "setup", None)
         return setup.batch_size if setup is not None else 0
-
-    def _node_in_traceback(self, exc: BaseException) -> str | None:
-        compiled = getattr(self, "compiled", None)
-        if compiled is None:
-            return None
-        tb, found = exc.__traceback__, None
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename == compiled.filename:
-                found = compiled.node_at_line(tb.tb_lineno) or found
-            tb = tb.tb_next
-        return found
 
     # ================================================================ preparation
     def _prepare(self) -> None:
@@ -286,9 +274,15 @@ class Trainer(ProgressMixin):
             loop_started, loop_cpu = time.perf_counter(), time.thread_time()
             epoch_no = self.epoch + 1
             while self.batch < self.batches:
-                if self.control.pending and self._commands():
-                    stopped = True
-                    break
+                if self.control.pending:
+                    waited = -time.perf_counter()
+                    if self._commands():
+                        stopped = True
+                        break
+                    waited += time.perf_counter()  # a pause is not training time
+                    loop_started += waited
+                    epoch_started += waited
+                    window_t += waited
                 idx = perm[self.batch * bs:(self.batch + 1) * bs]
                 xs = [t[idx] for t in self.train_data[:inputs_n]]
                 y = self.train_data[-1][idx]
@@ -393,8 +387,6 @@ class Trainer(ProgressMixin):
 
     def _commands(self) -> bool:
         """Handle waiting commands; True when the run must stop."""
-        from .events import PausedEvent, ResumedEvent
-
         paused = False
         commands = self.control.take()
         while True:
@@ -464,17 +456,8 @@ class Trainer(ProgressMixin):
 
     # ================================================================ reporting
     def _started_event(self) -> StartedEvent:
-        b = self.bundle
-        dataset = {"name": b.name, "display_name": b.display_name, "task": self.task,
-                   "sizes": b.sizes, "input_shapes": [list(s) for s in b.input_shapes],
-                   "num_classes": b.num_classes, "class_names": list(b.class_names),
-                   "description": b.describe(), "loss": self.loss_name}
-        if getattr(b, "is_2d_points", False):
-            x, y = b.tensors("train")[0][:500], b.tensors("train")[-1][:500]
-            if b.input_mean and b.input_mean[0] is not None:
-                x = x * b.input_std[0] + b.input_mean[0]
-            dataset["points"] = x.numpy().astype(np.float32)
-            dataset["labels"] = y.reshape(len(y), -1)[:, 0].numpy().astype(np.float32)
+        dataset = dataset_summary(self.bundle, self.task)
+        dataset["loss"] = self.loss_name
         return StartedEvent(
             device=str(self.device),
             parameter_count=sum(p.numel() for p in self.params),

@@ -168,3 +168,25 @@ def nonfinite_gradient_error(layers: list[LayerInfo], node_ids: tuple[str, ...],
         f"{origin.describe} became NaN or infinite (it overflowed during "
         f"backpropagation). Lower the learning rate (now {lr:g}) or set gradient "
         "clipping.", origin.node_id, "nonfinite")
+
+
+# ---------------------------------------------------------------- anything else
+def describe_unexpected(exc: BaseException, compiled, doc) -> tuple[str, str | None]:
+    """A reason and the node concerned for an error nobody foresaw.
+
+    When the traceback passes through the generated code, the line tells which layer
+    was running (``CompiledNetwork.node_at_line``): the innermost such line wins.
+    """
+    node_id = None
+    if compiled is not None:
+        tb = exc.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == compiled.filename:
+                node_id = compiled.node_at_line(tb.tb_lineno) or node_id
+            tb = tb.tb_next
+    where = ""
+    if node_id is not None and doc is not None and node_id in doc.nodes:
+        where = f" in {doc.nodes[node_id].describe()}"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return (f"Training failed{where}: {type(exc).__name__}{': ' + text if text else ''}",
+            node_id)

@@ -230,16 +230,33 @@ def test_out_of_memory_becomes_a_suggestion_for_a_smaller_batch():
     assert "try 32" in final.reason
 
 
-def test_unexpected_errors_are_reported_with_a_traceback_for_bug_reports():
+def test_unexpected_errors_name_the_layer_that_was_running():
     class Broken(Trainer):
         def _prepare(self):
             super()._prepare()
 
             def forward(*args):
                 raise ValueError("something odd")
-            self.model.forward = forward
+            self.model.get_submodule("fc2").forward = forward
 
-    final = Broken(example("spiral_mlp")).run()
+    doc = example("spiral_mlp")
+    final = Broken(doc).run()
     assert isinstance(final, FailedEvent)
-    assert final.reason == "Training failed: ValueError: something odd"
-    assert "Traceback" in final.details
+    assert final.reason == "Training failed in Linear 'fc2': ValueError: something odd"
+    assert doc.nodes[final.node_id].label == "fc2"  # found through the generated code
+    assert "Traceback" in final.details and "self.fc2(x)" in final.details
+
+
+def test_gradient_clipping_bounds_the_gradients_the_optimizer_sees():
+    trainer_events = []
+    doc = example("spiral_mlp")
+    setup = TrainingSetup.from_document(doc).replace(epochs=1, sample_every=1,
+                                                     grad_clip=0.05)
+    trainer = Trainer(doc, setup, emit=trainer_events.append, options=EVERY_STEP)
+    assert isinstance(trainer.run(), FinishedEvent)
+    samples = of(trainer_events, LayerStatsEvent)
+    assert len(samples) == 11
+    totals = [sum(s.grad_norm ** 2 for s in e.layers if s.grad_norm) ** 0.5
+              for e in samples]
+    assert max(totals) <= 0.05 * 1.001  # read after clipping, before the step
+    assert sum(len(m._forward_hooks) for m in trainer.model.modules()) == 0
