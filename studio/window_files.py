@@ -1,7 +1,9 @@
 """File commands of the main window: new, open, save, export, recent files, examples.
 
 Dialogs appear only when no path is given, so tests (and scripts) call ``open_path``,
-``save_as(path)`` and ``export_python(path)`` directly. A file that cannot be read is
+``save_as(path)`` and ``export_python(path)`` directly. The Export and Import dialogs
+(training script, weights, ONNX, PyTorch code) live in ``studio.transfer``, reached
+through ``transfer``. A file that cannot be read is
 reported in a message and the current document stays as it was. Examples open as
 untitled copies, so saving never overwrites the shipped example.
 """
@@ -17,6 +19,7 @@ from graph.errors import GraphError, StrataError
 from graph.fileformat import SUFFIX, write_atomic
 from graph.naming import snake_case
 from studio import resources
+from studio.transfer import TransferCommands
 
 FILTER = f"Strata networks (*{SUFFIX});;All files (*)"
 Answer = QMessageBox.StandardButton
@@ -32,6 +35,7 @@ class FileCommands:
         self.window = window
         self.controller = window.controller
         self.recent = recent  # studio.files.RecentFiles
+        self.transfer = TransferCommands(window)
 
     # ---------------------------------------------------------------- documents
     def maybe_save(self) -> bool:

@@ -53,8 +53,23 @@ def build(window) -> SimpleNamespace:
     a.save = _action(window, "&Save", files.save, Key.Save, "save", "Save the network")
     a.save_as = _action(window, "Save &As\u2026", files.save_as, Key.SaveAs, None,
                         "Save the network under a new name")
-    a.export = _action(window, "&Export Python\u2026", files.export_python, "Ctrl+E",
-                       "export", "Write the network as a PyTorch module")
+    transfer = files.transfer
+    a.export = _action(window, "&Export\u2026", transfer.export, None, "export",
+                       "Export the network: Python, training script, weights or ONNX")
+    a.export_python = _action(window, "&Python Module\u2026",
+                              lambda: transfer.export("python"), "Ctrl+E", None,
+                              "Write the network as a PyTorch module")
+    a.export_train = _action(window, "&Training Script\u2026",
+                             lambda: transfer.export("train"), None, None,
+                             "Write train.py that trains the network as Strata does")
+    a.export_weights = _action(window, "&Weights\u2026",
+                               lambda: transfer.export("weights"), None, None,
+                               "Write trained weights the exported module loads")
+    a.export_onnx = _action(window, "&ONNX\u2026", lambda: transfer.export("onnx"),
+                            None, None, "Write the network as an ONNX model")
+    a.import_code = _action(window, "&Import from PyTorch Code\u2026",
+                            transfer.import_code, "Ctrl+Shift+I", None,
+                            "Bring in a network written in PyTorch (a .py file)")
     a.close = _action(window, "&Quit", window.close, Key.Quit, None, "Quit Strata")
 
     a.undo = stack.createUndoAction(window, "&Undo")
@@ -99,7 +114,15 @@ def build(window) -> SimpleNamespace:
     window.examples_menu = m.addMenu("E&xamples")
     files.fill_examples_menu(window.examples_menu)
     m.addSeparator()
-    m.addActions([a.save, a.save_as, a.export])
+    m.addActions([a.save, a.save_as])
+    m.addSeparator()
+    window.export_menu = m.addMenu("&Export")
+    window.export_menu.setToolTipsVisible(True)
+    window.export_menu.addActions([a.export_python, a.export_train, a.export_weights,
+                                   a.export_onnx])
+    window.export_menu.aboutToShow.connect(lambda: describe_onnx(a.export_onnx))
+    describe_onnx(a.export_onnx)
+    m.addAction(a.import_code)
     m.addSeparator()
     m.addAction(a.close)
 
@@ -134,6 +157,20 @@ def build(window) -> SimpleNamespace:
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, tools)
     window.toolbar = tools
     return a
+
+
+def describe_onnx(action: QAction) -> None:
+    """The ONNX entry stays visible without the extra; it then says what to install."""
+    from graph.export import onnx_available, unavailable_message
+
+    if onnx_available():
+        action.setText("&ONNX\u2026")
+        tip = "Write the network as an ONNX model"
+    else:
+        action.setText("&ONNX (not installed)\u2026")
+        tip = unavailable_message()
+    action.setToolTip(tip)
+    action.setStatusTip(tip)
 
 
 def refresh_icons(actions: SimpleNamespace) -> None:

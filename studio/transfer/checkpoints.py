@@ -1,0 +1,64 @@
+"""Checkpoints of this session's training runs that fit the network being exported.
+
+Read-only use of the training view (``window.training.runner.runs``, when training is
+attached): a run's checkpoint fits when the run trained exactly the code the network
+generates now, so its weights load into the exported module. Newest run first; within a
+run its latest checkpoint (the weights training ended with), then its best one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from graph.errors import StrataError
+
+
+@dataclass(frozen=True)
+class CheckpointChoice:
+    path: str
+    label: str  # "Run #2 Spiral MLP: latest, epoch 30"
+
+
+def session_checkpoints(window, doc) -> list[CheckpointChoice]:
+    runner = getattr(getattr(window, "training", None), "runner", None)
+    runs = list(getattr(runner, "runs", None) or [])
+    if not runs:
+        return []
+    import graph
+
+    try:
+        source = graph.generate_code(doc).source
+    except StrataError:
+        return []
+    choices: list[CheckpointChoice] = []
+    for run in reversed(runs):
+        if not _trained(run, source):
+            continue
+        name = run.label or f"Run #{run.number}"
+        events = list(getattr(run, "checkpoints", ()))
+        latest = [c for c in events if c.reason != "best"]
+        best = [c for c in events if c.reason == "best"]
+        found = [(c.path, f"{name}: latest, epoch {c.epoch}") for c in latest[-1:]]
+        found += [(c.path, f"{name}: best validation loss, epoch {c.epoch}")
+                  for c in best[-1:]]
+        failed = (getattr(run, "summary", None) or {}).get("checkpoint")
+        if failed and not found:
+            found.append((failed, f"{name}: written when it stopped"))
+        choices += [CheckpointChoice(str(p), label) for p, label in found
+                    if Path(p).is_file()]
+    return choices
+
+
+def _trained(run, source: str) -> bool:
+    """Whether ``run`` trained the network whose generated code is ``source``."""
+    snapshot = getattr(run, "document", None)
+    if not snapshot:
+        return False
+    import graph
+    from graph.fileformat import document_from_dict
+
+    try:
+        return graph.generate_code(document_from_dict(snapshot)).source == source
+    except StrataError:
+        return False
