@@ -30,6 +30,9 @@ test: setup lint
 
 bench: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_graph.py
+	$(BIN)/python benchmarks/bench_training.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_editor.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_gui.py
 
 examples: setup
 	$(BIN)/python resources/examples/make_examples.py

@@ -24,7 +24,7 @@ USAGE = """usage: strata [FILE]                  open the studio (optionally wit
        strata summary FILE            layers, shapes, parameters and MACs
        strata export FILE -o OUT.py [--format python|train|onnx|weights] [--checkpoint CKPT]
        strata import FILE.py:ClassName --input-shape 1,3,32,32 -o NET.strata
-       strata train FILE [--epochs N] [--device D] [--out DIR]
+       strata train FILE [--epochs N] [--device D] [--out DIR] [--resume CHECKPOINT]
 """
 
 
