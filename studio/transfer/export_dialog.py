@@ -141,6 +141,8 @@ class ExportDialog(QDialog):
         self.formats = QListWidget(self)
         self.formats.setObjectName("ExportFormats")
         self.formats.setFixedWidth(170)
+        self.formats.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.formats.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.formats.setStyleSheet("QListWidget#ExportFormats::item { padding: 8px 10px; "
                                    "border-radius: 4px; }")
         self.pages = QStackedWidget(self)
@@ -254,7 +256,8 @@ class ExportDialog(QDialog):
         except Exception:  # noqa: BLE001 - errors are reported when exporting
             self.python_class.setText("(the network has errors)")
         self.train_setup.setText(_setup_summary(doc))
-        self.train_data.setText(data_note(doc, self._base_dir()).removeprefix("Data: "))
+        note = data_note(doc, self._base_dir()).removeprefix("Data: ")
+        self.train_data.setText(note[:1].upper() + note[1:])
         choices = session_checkpoints(self.window_, doc)
         self.weights_picker.set_choices(choices)
         self.onnx_picker.set_choices(choices)
@@ -411,8 +414,8 @@ class ExportDialog(QDialog):
 
     def _failed(self, message: str, _error) -> None:
         first, _, rest = message.partition("\n")
-        self.status.set_status(f"Not exported: {first}", "error",
-                               report=message if rest else "")
+        self.status.set_status(f"Not exported: {first.rstrip(':')}", "error",
+                               report=rest.rstrip())
         self.failed.emit(message)
 
     def reject(self) -> None:

@@ -318,13 +318,14 @@ class ImportDialog(QDialog):
         self.imported.emit(outcome)
 
     def _failed(self, message: str, _error) -> None:
-        self._show_failure("Not imported", message)
+        self._show_failure("Not imported", message,
+                           "Nothing was imported: the network in the editor is unchanged.")
         self.failed.emit(message)
 
-    def _show_failure(self, title: str, message: str) -> None:
+    def _show_failure(self, title: str, message: str, after: str = "") -> None:
         first, _, rest = message.partition("\n")
-        self.status.set_status(f"{title}: {first}", "error",
-                               report=message if rest else "")
+        report = "\n\n".join(part for part in (rest.rstrip(), after) if part)
+        self.status.set_status(f"{title}: {first.rstrip(':')}", "error", report=report)
 
     def _sync(self, *_args) -> None:
         busy = self.task.running

@@ -61,22 +61,28 @@ def export_job(fmt: str, doc, destination, *, checkpoint=None, base_dir=None) ->
             raise StrataError("Exporting weights needs trained weights: choose a "
                               "checkpoint of a training run, or a weights file")
         path = export_weights(doc, checkpoint, destination)
-        load = ("load_file(path)" if path.suffix == ".safetensors"
-                else "torch.load(path, weights_only=True)")
+        if path.suffix == ".safetensors":
+            use = (f"    from safetensors.torch import load_file\n"
+                   f"    model = {code.class_name}()\n"
+                   f'    model.load_state_dict(load_file("{path.name}"))')
+        else:
+            use = (f"    model = {code.class_name}()\n"
+                   f'    model.load_state_dict(torch.load("{path.name}", '
+                   f"weights_only=True))")
         return ExportOutcome(fmt, [path], f"Exported the weights to {path}", (
-            f"{path.name} holds the state_dict of {code.class_name}, read from "
-            f"{Path(checkpoint).name}; it was read back and loads strictly into the "
-            f"exported module.\n\nUse it:\n    model = {code.class_name}()\n"
-            f"    model.load_state_dict({load})"))
+            f"{path.name} holds the state_dict of {code.class_name}, taken from "
+            f"{Path(checkpoint).name}. It was read back and loads strictly into the "
+            f"exported module.\n\nUse it with the exported module:\n{use}"))
     if fmt == "onnx":
         from graph.export import export_onnx
 
         report = export_onnx(doc, destination, state_dict=checkpoint)
         weights = (f"with the weights of {Path(checkpoint).name}" if checkpoint is not None
                    else "with freshly initialised weights (no checkpoint chosen)")
+        described = report.describe()
         return ExportOutcome(fmt, [report.path], f"Exported ONNX to {report.path}", (
-            f"{report.describe()}.\n\nThe model was exported {weights}; its batch size "
-            f"is dynamic."))
+            f"{described[:1].upper()}{described[1:]}.\n\nThe model was exported "
+            f"{weights}; its batch size is dynamic."))
     raise StrataError(f"unknown export format {fmt!r}; expected one of "
                       + ", ".join(FORMATS))
 

@@ -3,11 +3,14 @@
 ``PathField`` opens a file dialog only from its Browse button; code (and tests) call
 ``set_path``. ``StatusStrip`` shows a busy bar while a background job runs, a one-line
 status coloured by kind (the style sheet's ``StatusError``/``StatusOk``) and, below it,
-a selectable report that stays hidden while empty.
+a selectable report that stays hidden while empty. Reports are plain text by
+convention: lines indented four spaces or more are code (shown in a fixed font),
+``  - `` starts a list item, the rest is prose.
 """
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -17,9 +20,9 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -79,12 +82,12 @@ class StatusStrip(QWidget):
         self.label = QLabel(self)
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.report = QPlainTextEdit(self)
-        self.report.setReadOnly(True)
-        self.report.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.report.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.report = QTextBrowser(self)
+        self.report.setOpenLinks(False)
         self.report.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.report.setMinimumHeight(90)
+        self.report.document().setDocumentMargin(8)
+        self._report = ""
         self.report.hide()
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
@@ -115,11 +118,33 @@ class StatusStrip(QWidget):
             self.set_report(report)
 
     def set_report(self, text: str) -> None:
-        self.report.setPlainText(text)
+        self._report = text
+        self.report.setHtml(report_html(text))
         self.report.setVisible(bool(text))
 
     def text(self) -> str:
         return self.label.text()
 
     def report_text(self) -> str:
-        return self.report.toPlainText()
+        """The report as given (plain text)."""
+        return self._report
+
+
+def report_html(text: str) -> str:
+    """Prose in the interface font, code lines in a fixed font, list items bulleted."""
+    mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).family()
+    parts = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            parts.append('<div style="margin-top: 6px;"></div>')
+        elif line.startswith("    "):
+            parts.append(f'<div style="font-family: \'{mono}\'; margin-left: 18px; '
+                         f'white-space: pre-wrap;">'
+                         f"{html.escape(stripped)}</div>")
+        elif stripped.startswith("- "):
+            parts.append(f'<div style="margin-left: 4px; margin-top: 4px;">\u2022 '
+                         f"{html.escape(stripped[2:])}</div>")
+        else:
+            parts.append(f"<div>{html.escape(stripped)}</div>")
+    return "".join(parts)
