@@ -364,6 +364,26 @@ def test_without_the_onnx_extra_the_entry_explains_what_to_install(make_window, 
     dialog.reject()
 
 
+def test_without_safetensors_the_weights_page_says_what_to_install(make_window, spiral,
+                                                                   tmp_path, monkeypatch):
+    from studio.transfer import export_dialog
+
+    monkeypatch.setattr(export_dialog, "safetensors_available", lambda: False)
+    window = make_window(spiral)
+    dialog = window.files.transfer.export("weights")
+    assert not dialog.weights_format.model().item(1).isEnabled()
+    assert dialog.safetensors_note.isVisibleTo(dialog)
+    assert "pip install safetensors" in dialog.safetensors_note.text()
+    checkpoint = tmp_path / "weights.pt"
+    torch.save(graph.compile(window.controller.document).state_dict(), checkpoint)
+    dialog.set_checkpoint(checkpoint)
+    dialog.set_destination(tmp_path / "typed.safetensors")  # typed by hand
+    assert not dialog.start()
+    assert "pip install safetensors" in dialog.status.text()
+    assert not (tmp_path / "typed.safetensors").exists()
+    dialog.reject()
+
+
 # ---------------------------------------------------------------------- import
 def test_import_a_tutorial_module_opens_it_with_equal_outputs(make_window, spiral,
                                                               tmp_path, qtbot):
