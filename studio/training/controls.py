@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -55,6 +56,11 @@ def progress_text(run: RunRecord) -> str:
     return " \u00b7 ".join(parts)
 
 
+def _set_text(label: QLabel, text: str) -> None:
+    if label.text() != text:
+        label.setText(text)
+
+
 class RunControls(QWidget):
     train_clicked = Signal()
     pause_clicked = Signal()
@@ -80,17 +86,22 @@ class RunControls(QWidget):
 
         self.bar = QProgressBar(self)
         self.bar.setObjectName("run_progress")
-        self.bar.setRange(0, 1000)
+        self.bar.setRange(0, 200)
         self.bar.setTextVisible(False)
         self.bar.setFixedHeight(6)
         self.status = QLabel("Ready to train", self)
         self.status.setObjectName("run_status")
         self.progress = QLabel(self)
         self.progress.setObjectName("run_progress_text")
-        self.progress.setWordWrap(True)
+        for label in (self.status, self.progress):
+            # Text that changes during a run must never widen the dock: a wider dock
+            # re-lays out the whole window (every plot and form) in one frame.
+            label.setWordWrap(True)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.message = QLabel(self)
         self.message.setObjectName("run_message")
         self.message.setWordWrap(True)
+        self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.hide()
         self.message_kind = ""
@@ -136,9 +147,11 @@ class RunControls(QWidget):
         title = words.get(run.status, run.status)
         if run.status in ("running", "paused") and run.device:
             title += f" on {run.device.upper()}"
-        self.status.setText(f"<b>{escape(run.label)}</b> \u2014 {escape(title)}")
-        self.progress.setText(progress_text(run))
-        self.bar.setValue(int(1000 * run.fraction_done()))
+        _set_text(self.status, f"<b>{escape(run.label)}</b> \u2014 {escape(title)}")
+        _set_text(self.progress, progress_text(run))
+        value = int(200 * run.fraction_done())
+        if value != self.bar.value():  # a repaint each time: only when it moves
+            self.bar.setValue(value)
         if run.status == "failed":
             self.show_message(run.message, "error")
         elif run.status in ("finished", "stopped"):

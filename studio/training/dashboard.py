@@ -8,8 +8,9 @@ maps for a convolution network).
 
 Selection is shared with the canvas: the view follows ``controller.selection_changed``
 and a click on a layer in a plot becomes ``controller.select([node_id])``. Only plots on
-screen redraw; a hidden plot remembers that it is stale and catches up when shown, so a
-run costs the same whichever tab is open.
+screen redraw, one per drain tick (``flush``), so the painting of a busy run is spread
+over frames; a hidden plot keeps its changes and catches up when shown, so a run costs
+the same whichever tab is open.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from .plots import (
     LayerHeatmap,
 )
 from .run import RunRecord
+
+RESET = "run"  # pending change: the plot still shows another run
 
 
 class TrainingView(QWidget):
@@ -47,7 +50,8 @@ class TrainingView(QWidget):
         self.confusion = ConfusionPlot()
         self.plots = (self.curves, self.gradients, self.updates, self.activations,
                       self.features, self.boundary, self.confusion)
-        self._stale: dict[QWidget, bool] = {p: False for p in self.plots}
+        # Plots with changes not drawn yet, oldest first (dicts keep insertion order).
+        self._pending: dict[QWidget, set[str]] = {}
         self._story_for: RunRecord | None = None
 
         self.tabs = QTabWidget(self)
@@ -77,10 +81,10 @@ class TrainingView(QWidget):
 
     # ------------------------------------------------------------------ feeding
     def set_run(self, run: RunRecord | None) -> None:
+        """Show ``run``. The plots switch over one per ``flush`` (a new run has no data
+        yet, so nothing is lost), or all at once with ``flush(everything=True)``."""
         self.run = run
-        for plot in self.plots:
-            plot.set_run(run)
-            self._stale[plot] = False
+        self._pending = {plot: {RESET} for plot in self.plots}
         self._apply_selection()
         self._story_for = None
         if run is not None and run.node_ids:
@@ -102,22 +106,42 @@ class TrainingView(QWidget):
         self.curves.set_reference(run)
 
     def refresh(self, changed: set[str]) -> None:
-        """Redraw the plots on screen that ``changed`` concerns; mark the others."""
+        """Note what changed; the plots concerned redraw on the next ``flush``."""
         if self.run is None or not changed:
             return
         if self._story_for is not self.run and self.run.node_ids:
             self.show_story_tab(self.run)  # the run has said what it is
         for plot in self.plots:
-            if plot.isVisible():
-                plot.refresh(changed)
-            else:
-                self._stale[plot] = True
+            self._pending[plot] = self._pending.get(plot, set()) | changed
+
+    def flush(self, everything: bool = False) -> int:
+        """Redraw waiting plots that are on screen: the one waiting longest, or all.
+
+        Called once per drain tick. Drawing one plot per tick spreads the painting
+        (axes, images) over frames, so no frame of the GUI carries every plot at once;
+        each plot still redraws several times a second. Returns how many redrew.
+        """
+        drawn = 0
+        for plot in list(self._pending):  # oldest first
+            if not plot.isVisible():
+                continue  # stays pending; drawn when it comes on screen
+            self._draw(plot, self._pending.pop(plot))
+            drawn += 1
+            if not everything:
+                break
+        return drawn
 
     def _catch_up(self) -> None:
+        """A plot came on screen (tab, dock): draw what it missed while hidden."""
         for plot in self.plots:
-            if self._stale[plot] and plot.isVisible():
-                self._stale[plot] = False
-                plot.refresh(None)
+            if plot in self._pending and plot.isVisible():
+                self._draw(plot, self._pending.pop(plot) | {RESET})
+
+    def _draw(self, plot, changed: set[str]) -> None:
+        if RESET in changed:
+            plot.set_run(self.run)  # draws all of the run
+        else:
+            plot.refresh(changed)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from PySide6.QtCore import QByteArray, QRectF, Qt
 from PySide6.QtGui import QIcon, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
@@ -24,7 +26,11 @@ FILLED = {"train": "#3a9d5d"}
 
 
 def icon(name: str) -> QIcon:
-    colour = resources.current().text
+    return _icon(name, resources.current().text)
+
+
+@lru_cache(maxsize=32)
+def _icon(name: str, colour: str) -> QIcon:
     fill = FILLED.get(name, "none")
     stroke = FILLED.get(name, colour)
     svg = _HEAD.format(c=stroke) + SHAPES[name].format(f=fill) + "</svg>"

@@ -19,6 +19,7 @@ from studio import resources
 
 STRUCTURAL = frozenset({"node_added", "node_removed", "edge_added", "edge_removed",
                         "params_changed"})
+LOCKED_TEXT = "\U0001f512 Training \u2014 the network is locked until the run ends"
 LOCK_REASON = ("The network is training: its structure is locked until the run ends "
                "(pan, zoom, select and inspect as you like)")
 
@@ -56,6 +57,8 @@ class EditLock(QObject):
         if view is not None:
             self.banner = _Banner(view.viewport())
             self.banner.hide()
+            self.banner.label.setText(LOCKED_TEXT)
+            self.banner.adjustSize()  # polish now: the first layout costs most
             self.banner.button.clicked.connect(self.unlock_for_next_run)
             view.viewport().installEventFilter(self)
         controller.document_changed.connect(self._on_document_event)
@@ -69,8 +72,7 @@ class EditLock(QObject):
     def engage(self) -> None:
         self.engaged, self.unlocked, self.changed_since_start = True, False, False
         self._set_locked(True)
-        self._show("\U0001f512 Training \u2014 the network is locked until the run ends",
-                   button=True)
+        self._show(LOCKED_TEXT, button=True)
 
     def release(self) -> None:
         self.engaged = self.unlocked = False

@@ -229,6 +229,8 @@ class CanvasOverlay(QObject):
         self.marks: dict[str, DiagnosisItem] = {}
         self.diagnoses: list = []
         self.node_heat: dict[str, float] = {}  # 0..1 per node, for tests and tooltips
+        self.live_draws = 0  # heat drawn from measurements (how often, in all)
+        self.peak_heat: dict[str, float] = {}  # last heat each node showed
         self._last = 0.0
         scene.controller.document_replaced.connect(self._forget)
 
@@ -266,8 +268,11 @@ class CanvasOverlay(QObject):
     # ------------------------------------------------------------------ heat & strips
     def _draw_live(self, run: RunRecord) -> None:
         values = self._levels(run)
+        if values:
+            self.live_draws += 1
         inherited = self._inherit(run, values)
         self.node_heat = inherited
+        self.peak_heat.update(inherited)
         nodes = self.scene.nodes
         for node_id, item in nodes.items():
             t = inherited.get(node_id)

@@ -47,6 +47,9 @@ LAYER_STATS = ("grad_norm", "update_ratio", "act_mean", "act_std", "dead_fractio
 LOG_STATS = frozenset({"grad_norm", "update_ratio"})
 
 ACTIVE = ("starting", "running", "paused", "stopping")
+# What ``RunRecord.changed`` may hold: which views an event touched.
+CHANGES = ("status", "progress", "steps", "layers", "features", "epochs", "diagnoses",
+           "checkpoints")
 
 
 @dataclass

@@ -18,6 +18,7 @@ are bounded, so keeping a few dozen costs little.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -40,9 +41,41 @@ def default_runs_folder() -> Path:
     return Path(base or Path.home() / ".strata") / "runs"
 
 
+def freeze_heap() -> None:
+    """Move every object alive now out of the cyclic garbage collector's sight.
+
+    With torch, numpy and pyqtgraph loaded, a full collection walks millions of objects
+    and holds the GUI thread for 50-150 ms, several times a minute while plots
+    allocate; those objects live as long as the application anyway. Frozen, they are
+    not scanned, and collections touch only what was allocated since (``gc.freeze``).
+    """
+    import gc
+
+    gc.freeze()
+
+
 def worker_threads() -> int:
     """Leave a core to the editor: its timers must keep their pace while training."""
     return max(1, (os.cpu_count() or 2) - 1)
+
+
+class _Launch:
+    """``session.start()`` on a thread; commands given meanwhile wait in ``queued``."""
+
+    def __init__(self, session) -> None:
+        self.done = threading.Event()
+        self.error: str | None = None
+        self.queued: list[str] = []
+        threading.Thread(target=self._run, args=(session,), name="strata-launch",
+                         daemon=True).start()
+
+    def _run(self, session) -> None:
+        try:
+            session.start()
+        except Exception as e:  # noqa: BLE001 - reported as the run's failure
+            self.error = f"{type(e).__name__}: {e}"
+        finally:
+            self.done.set()
 
 
 class TrainingRunner(QObject):
@@ -50,6 +83,7 @@ class TrainingRunner(QObject):
     run_updated = Signal(object, object)  # RunRecord, set of changed categories
     run_ended = Signal(object)  # RunRecord
     runs_changed = Signal()
+    ticked = Signal()  # once per drain tick while a run is active (for paced drawing)
 
     def __init__(self, parent: QObject | None = None, *, out_root: str | Path | None = None,
                  options=None, threads: int | None = None) -> None:
@@ -65,6 +99,7 @@ class TrainingRunner(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
+        self._launch: _Launch | None = None  # the worker being started
         self._closing: list = []  # ended sessions whose worker may still be exiting
         self._reaper = QTimer(self)
         self._reaper.setInterval(250)
@@ -90,20 +125,24 @@ class TrainingRunner(QObject):
             raise StrataError("A training run is already going: stop it first")
         from runtime.worker import TrainingSession
 
+        freeze_heap()
         snapshot = document if isinstance(document, dict) else document.to_dict()
         training = dict(setup if setup is not None else snapshot.get("training") or {})
         number = (self.runs[-1].number + 1) if self.runs else 1
         name = snapshot.get("name") or "network"
         run = RunRecord(number, network=name, label=label or f"#{number} {name}",
                         setup=training, document=snapshot)
-        out_dir = self._out_dir(name, number)
+        try:
+            out_dir = self._out_dir(name, number)
+        except OSError as e:
+            raise StrataError(f"Cannot create the folder for this run's checkpoints: "
+                              f"{e}") from None
         session = TrainingSession(snapshot, training or None, out_dir=out_dir,
                                   resume=resume, options=self.options,
                                   threads=self.threads)
-        try:
-            session.start()
-        except (OSError, RuntimeError) as e:
-            raise StrataError(f"The training process could not start: {e}") from None
+        # Spawning copies a large process's bookkeeping (tens of milliseconds of CPU):
+        # done on a thread, the GUI keeps its frame rate. Commands wait for it.
+        self._launch = _Launch(session)
         run.out_dir = str(out_dir)
         self.session = session
         self.current = run
@@ -124,26 +163,33 @@ class TrainingRunner(QObject):
 
     def pause(self) -> None:
         if self.session is not None and self.current.status == "running":
-            self.session.pause()
+            self._command("pause")
 
     def resume(self) -> None:
         if self.session is not None and self.current.status == "paused":
-            self.session.resume()
+            self._command("resume")
 
     def stop(self) -> None:
         if self.session is not None:
             self.current.status = "stopping"
             self.current.changed.add("status")
-            self.session.stop()
+            self._command("stop")
 
     def checkpoint(self) -> None:
         if self.session is not None:
-            self.session.checkpoint()
+            self._command("checkpoint")
 
     def kill(self) -> None:
         """End the worker at once; the run is then reported as failed."""
         if self.session is not None:
-            self.session.kill()
+            self._command("kill")
+
+    def _command(self, name: str) -> None:
+        launch = self._launch
+        if launch is not None and not launch.done.is_set():
+            launch.queued.append(name)  # sent as soon as the worker is up
+        else:
+            getattr(self.session, name)()
 
     def shutdown(self) -> None:
         """Stop any run and release the workers (the window is closing). Safe to call
@@ -156,6 +202,8 @@ class TrainingRunner(QObject):
         if self.session is not None:
             self.session.close(timeout=5.0)
             self.session = None
+        if self._launch is not None:
+            self._launch.done.wait(10.0)
         for session in self._closing:
             session.close(timeout=5.0)
         self._closing = []
@@ -167,6 +215,8 @@ class TrainingRunner(QObject):
             self._timer.stop()
             return
         started = time.perf_counter()
+        if self._launched(run):
+            return
         ended = False
         handled = 0
         while handled < MAX_EVENTS and time.perf_counter() - started < BUDGET_S:
@@ -183,10 +233,27 @@ class TrainingRunner(QObject):
         changed = run.take_changes()
         if changed:
             self.run_updated.emit(run, changed)
+        self.ticked.emit()
         if ended:
             self._end()
         self.ticks += 1
         self.tick_seconds = max(self.tick_seconds, time.perf_counter() - started)
+
+    def _launched(self, run: RunRecord) -> bool:
+        """Settle the worker's start: send queued commands, or fail the run. True when
+        the run ended here."""
+        launch = self._launch
+        if launch is None or not launch.done.is_set():
+            return False
+        self._launch = None
+        if launch.error is not None:
+            run.fail(f"The training process could not start: {launch.error}")
+            self.run_updated.emit(run, run.take_changes())
+            self._end()
+            return True
+        for name in launch.queued:
+            getattr(self.session, name)()
+        return False
 
     def _end(self) -> None:
         self._timer.stop()

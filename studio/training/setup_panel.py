@@ -87,6 +87,9 @@ class TrainingSetupPanel(QWidget):
         self.dataset.load()
         self._load_devices()
         self.refresh()
+        from .runner import freeze_heap
+
+        freeze_heap()  # torch is in now: keep its objects out of the collector's way
 
     def _load_devices(self) -> None:
         from runtime.setup import available_devices

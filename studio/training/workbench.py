@@ -14,9 +14,10 @@ and the document is never touched.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction
 
 from graph.errors import StrataError
@@ -28,8 +29,10 @@ from .icons import icon
 from .lock import EditLock
 from .overlay import CanvasOverlay
 from .panel import TrainingPanel
-from .run import RunRecord
+from .run import CHANGES, RunRecord
 from .runner import TrainingRunner
+
+PROGRESS_S = 0.5  # progress line refresh period
 
 
 class TrainingWorkbench(QObject):
@@ -50,6 +53,7 @@ class TrainingWorkbench(QObject):
         self.resume_from: str | None = None  # checkpoint the next run starts from
         self.evaluation = Evaluation(self)
         self.last_evaluation = None
+        self._controls_at = 0.0
         self.actions = self._make_actions()
 
         c = self.panel.controls
@@ -67,6 +71,7 @@ class TrainingWorkbench(QObject):
         self.runner.run_updated.connect(self._updated)
         self.runner.run_ended.connect(self._ended)
         self.runner.runs_changed.connect(self._runs_changed)
+        self.runner.ticked.connect(self.view.flush)
         self.view.layer_clicked.connect(lambda node_id: controller.select([node_id]))
         controller.selection_changed.connect(self.view.set_selection)
         controller.document_replaced.connect(self._document_replaced)
@@ -190,6 +195,9 @@ class TrainingWorkbench(QObject):
         self.shown = run
         self.view.set_run(run)
         self.view.set_selection(list(self.controller.selected))
+        if run is not None and not run.active:
+            self.view.refresh(set(CHANGES))  # a finished run: draw it all now
+            self.view.flush(everything=True)
         if self.overlay is not None:
             if run is not None and run.active:
                 self.overlay.set_run(run)
@@ -201,11 +209,14 @@ class TrainingWorkbench(QObject):
         self.view.set_reference(run)
 
     def _started(self, run: RunRecord) -> None:
-        self.lock.engage()
         self.panel.controls.show_message("", "")
-        self.show_run(run)
         self._refresh_controls()
         self.state_changed.emit()
+        # The rest in later turns of the event loop: each piece is a few milliseconds,
+        # together they would hold the GUI for one long frame.
+        QTimer.singleShot(0, self.lock.engage)
+        QTimer.singleShot(0, lambda: self.show_run(run) if run is self.runner.current
+                          else None)
 
     def _updated(self, run: RunRecord, changed: set) -> None:
         if run is self.shown:
@@ -214,12 +225,18 @@ class TrainingWorkbench(QObject):
                 self.overlay.refresh(changed)
             if "diagnoses" in changed:
                 self._push_diagnoses(run)
-        if changed & {"progress", "status"}:
+        now = time.monotonic()
+        if "status" in changed or (
+                "progress" in changed and now - self._controls_at >= PROGRESS_S):
+            # Progress text twice a second: each change re-lays out the panel, and
+            # samples/s or time left need no more.
+            self._controls_at = now
             self._refresh_controls()
         if "status" in changed:
             self.state_changed.emit()
 
     def _ended(self, run: RunRecord) -> None:
+        self.view.flush(everything=True)  # the final state, complete
         self.lock.release()
         if self.overlay is not None and run is self.shown:
             self.overlay.end_run()
@@ -262,6 +279,7 @@ class TrainingWorkbench(QObject):
                               "warning")
         self.shown = None
         self.view.set_run(None)
+        self.view.flush(everything=True)
         self.resume_from = None
         self._push_diagnoses(None)
 

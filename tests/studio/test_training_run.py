@@ -29,11 +29,11 @@ def test_a_run_fills_curves_heatmap_histograms_boundary_and_confusion(qtbot, tmp
     qtbot.mouseClick(bench.panel.controls.train, Qt.MouseButton.LeftButton)
     assert bench.runner.active
     assert not bench.panel.controls.train.isEnabled()
-    # While it runs: the canvas glows and carries health strips.
-    qtbot.waitUntil(lambda: bool(bench.overlay.heat and bench.overlay.health),
-                    timeout=120_000)
     run = wait_ended(qtbot, bench)
     assert run.status == "finished", run.message
+    # While it ran, the canvas glowed: every layer with weights got a heat colour.
+    assert bench.overlay.live_draws > 0
+    assert {node_id(doc, n) for n in ("fc1", "fc2", "head")} <= set(bench.overlay.peak_heat)
 
     view = bench.view
     curves = view.curves
@@ -82,8 +82,8 @@ def test_feature_maps_of_a_cnn_arrive(qtbot, tmp_path):
     conv = node_id(doc, "conv1")
     assert features.row_ids == [conv]
     row = features.rows[0]
-    assert all(img.image is not None for img in row.images[:4])
-    assert row.images[0].image.shape == (16, 16)
+    # Four 16x16 channels side by side, two transparent columns between them.
+    assert row.image.image.shape == (4 * 16 + 3 * 2, 16)
     assert features.shown[conv] == run.step  # refreshed after the last epoch
 
 

@@ -20,6 +20,7 @@ from .common import (
     LINE_COLORS,
     TRAIN,
     VALIDATION,
+    clear_legend,
     curve,
     finite_xy,
     layout_widget,
@@ -76,7 +77,7 @@ class ActivationsPlot(QWidget):
     def set_run(self, run: RunRecord | None) -> None:
         self.run = run
         self._dead_ids = []
-        self.dead_legend.clear()
+        clear_legend(self.dead_legend)
         self.refresh()
 
     def set_focus(self, node_id: str | None) -> None:
@@ -136,7 +137,7 @@ class ActivationsPlot(QWidget):
                if t in RELU_LIKE or t in SQUASHING][:len(self.dead_lines)]
         if ids != self._dead_ids:
             self._dead_ids = ids
-            self.dead_legend.clear()
+            clear_legend(self.dead_legend)
             for line, node_id in zip(self.dead_lines, ids):
                 pen = line.opts["pen"]
                 pen.setWidthF(3.0 if node_id == focus else 1.4)

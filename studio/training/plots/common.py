@@ -63,6 +63,10 @@ def style_plot(plot: pg.PlotItem, title: str = "", left: str = "", bottom: str =
 
 
 def set_title(plot: pg.PlotItem, title: str) -> None:
+    """Set a plot's title; unchanged titles cost nothing (laying out rich text does)."""
+    if getattr(plot, "_strata_title", None) == title:
+        return
+    plot._strata_title = title
     plot.setTitle(f"<span style='color:{resources.current().text};"
                   f"font-size:11px;font-weight:600'>{title}</span>")
 
@@ -102,6 +106,12 @@ def curve(plot: pg.PlotItem, color: str, width: float = 1.6, name: str | None = 
     item.setClipToView(True)
     item.setDownsampling(auto=True, method="peak")
     return item
+
+
+def clear_legend(legend: pg.LegendItem) -> None:
+    """Empty a legend; an empty one is left alone (clearing re-lays it out)."""
+    if legend.items:
+        legend.clear()
 
 
 def finite_xy(xs: np.ndarray, ys: np.ndarray, log: bool = False

@@ -1,7 +1,7 @@
 """Feature maps of the convolution layers for one fixed validation example.
 
-One row per convolution layer (network order, up to ``MAX_LAYERS``), one small image per
-channel the runtime sent (the first few). The same example is shown throughout the run,
+One row per convolution layer (network order, up to ``MAX_LAYERS``): the channels the
+runtime sent (the first few) side by side. The same example is shown throughout the run,
 so the first layer turning into edge and blob detectors is visible as it happens. The
 selected layer's row is marked; clicking a row selects that layer.
 """
@@ -24,8 +24,19 @@ GRAY = pg.ColorMap(np.array([0.0, 1.0]), np.array([[12, 12, 16, 255],
                                                     [250, 250, 250, 255]], np.ubyte))
 
 
+def mosaic(maps: np.ndarray, gap: int = 2) -> np.ndarray:
+    """Channels side by side, ``gap`` transparent (NaN) columns between them:
+    (channels, h, w) uint8 -> (h, channels * (w + gap) - gap) float32."""
+    c, h, w = maps.shape
+    out = np.full((h, c * (w + gap) - gap), np.nan, np.float32)
+    for k in range(c):
+        out[:, k * (w + gap):k * (w + gap) + w] = maps[k]
+    return out
+
+
 class _Row:
-    """The label and the channel images of one convolution layer."""
+    """The label and the channel mosaic of one convolution layer: one view, one image
+    (a view per channel would cost a dozen milliseconds each to build)."""
 
     def __init__(self, canvas: pg.GraphicsLayoutWidget, row: int) -> None:
         _bg, fg, _grid = theme_colors()
@@ -33,29 +44,24 @@ class _Row:
         self.label = canvas.addLabel("", row=row, col=0, color=fg, size="9pt",
                                      justify="right")
         self.label.setFixedWidth(110)
-        self.boxes: list[pg.ViewBox] = []
-        self.images: list[pg.ImageItem] = []
-        for k in range(MAX_CHANNELS):
-            box = canvas.addViewBox(row=row, col=k + 1, lockAspect=True,
-                                    enableMouse=False, invertY=True)
-            box.setMenuEnabled(False)
-            image = pg.ImageItem()
-            image.setColorMap(GRAY)
-            box.addItem(image)
-            self.boxes.append(box)
-            self.images.append(image)
+        self.box = pg.ViewBox(lockAspect=True, enableMouse=False, invertY=True,
+                              enableMenu=False)
+        canvas.addItem(self.box, row=row, col=1)
+        self.image = pg.ImageItem()
+        self.image.setColorMap(GRAY)
+        self.box.addItem(self.image)
+        self.shape: tuple[int, ...] = ()
 
-    def show(self, name: str, maps: np.ndarray | None, note: str, selected: bool) -> None:
+    def show(self, name: str, maps: np.ndarray, note: str, selected: bool) -> None:
         mark = "\u25b6 " if selected else ""
-        self.label.setText(f"<b>{mark}{name}</b><br><span style='font-size:8pt'>"
-                           f"{note}</span>" if name else "")
-        for k, (box, image) in enumerate(zip(self.boxes, self.images)):
-            if maps is not None and k < len(maps):
-                image.setImage(maps[k].T, levels=(0, 255), autoLevels=False)
-                box.setVisible(True)
-                box.autoRange(padding=0.02)
-            else:
-                image.clear()
+        text = f"<b>{mark}{name}</b><br><span style='font-size:8pt'>{note}</span>"
+        if text != self.label.text:
+            self.label.setText(text)
+        tiles = mosaic(np.asarray(maps))
+        self.image.setImage(tiles.T, levels=(0, 255), autoLevels=False)
+        if tiles.shape != self.shape:
+            self.shape = tiles.shape
+            self.box.autoRange(padding=0.01)
 
 
 class FeatureMapsPlot(QWidget):
@@ -120,8 +126,9 @@ class FeatureMapsPlot(QWidget):
 
     def _clicked(self, event) -> None:
         for widgets in self.rows:
-            hit = widgets.label.sceneBoundingRect().contains(event.scenePos()) or any(
-                box.sceneBoundingRect().contains(event.scenePos()) for box in widgets.boxes)
+            where = event.scenePos()
+            hit = (widgets.label.sceneBoundingRect().contains(where)
+                   or widgets.box.sceneBoundingRect().contains(where))
             if hit and widgets.node_id is not None:
                 self.layer_clicked.emit(widgets.node_id)
                 return

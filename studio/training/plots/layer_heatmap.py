@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from ..run import RunRecord
 from .common import (
     LINE_COLORS,
+    clear_legend,
     color_map,
     curve,
     heat_levels,
@@ -88,7 +89,7 @@ class LayerHeatmap(QWidget):
         self.row_ids = []
         self.levels = None
         self._legend_ids = []
-        self.legend.clear()
+        clear_legend(self.legend)
         self.refresh()
 
     def set_selection(self, node_ids: list[str]) -> None:
@@ -176,7 +177,7 @@ class LayerHeatmap(QWidget):
         chosen = [n for n in self.chosen() if n in ids] if steps.size else []
         if chosen != self._legend_ids:  # rebuilt only when the chosen layers change
             self._legend_ids = chosen
-            self.legend.clear()
+            clear_legend(self.legend)
             for line, node_id in zip(self.lines, chosen):
                 self.legend.addItem(line, run.layer_name(node_id))
         for k, line in enumerate(self.lines):
