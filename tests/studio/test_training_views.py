@@ -47,8 +47,8 @@ def test_selecting_a_node_selects_its_plots(qtbot, tmp_path, mlp_run):
     assert len(grads.outlines) == 1  # the row is outlined
     bench.view.tabs.setCurrentWidget(bench.view.updates)  # a hidden plot catches up
     assert bench.view.updates.chosen() == [fc2]
-    assert bench.view.activations.focus_layer() == fc2
     bench.view.tabs.setCurrentWidget(bench.view.activations)
+    assert bench.view.activations.focus_layer() == fc2
     assert "fc2" in bench.view.activations.act_hist_plot.titleLabel.text
 
 
