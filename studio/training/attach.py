@@ -4,7 +4,8 @@ The one call the main window makes. It adds two docks through the window's own
 ``add_panel`` (so their placement is remembered with the rest of the layout):
 "Training" (run controls, setup, runs) tabbed with the layer palette on the left, since
 the palette is of no use while the structure is locked, and "Training plots" tabbed with
-the code preview at the bottom. It adds a Training toolbar and menu (Train, Pause, Stop,
+Problems and the code preview in the strip under the canvas, so the plots get its whole
+width; diagnoses also show on the canvas itself. It adds a Training toolbar and menu (Train, Pause, Stop,
 gradient heat on the canvas) and stops the worker when the application quits.
 
 Nothing here imports torch: the setup form and the worker load it when first used.
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QToolBar
 from .workbench import TrainingWorkbench
 
 Area = Qt.DockWidgetArea
+PLOTS_HEIGHT = 400
 
 
 def attach_training(main_window, controller) -> TrainingWorkbench:
@@ -31,8 +33,17 @@ def attach_training(main_window, controller) -> TrainingWorkbench:
     docks = getattr(main_window, "docks", {})
     add("training", "Training", bench.panel, Area.LeftDockWidgetArea,
         tabify_with="palette" if "palette" in docks else None)
-    add("training_plots", "Training plots", bench.view, Area.BottomDockWidgetArea,
-        tabify_with="code" if "code" in docks else None)
+    # With Problems and Code as tabs, the plots get the whole strip under the canvas.
+    plots = add("training_plots", "Training plots", bench.view, Area.BottomDockWidgetArea,
+                tabify_with="code" if "code" in docks else None)
+    if "problems" in docks and "code" in docks:
+        main_window.tabifyDockWidget(docks["problems"], docks["code"])
+        main_window.tabifyDockWidget(docks["problems"], plots)
+    main_window.resizeDocks([main_window.docks["training"]], [300],
+                            Qt.Orientation.Horizontal)
+    # Plots need height; the strip is shared with Problems and Code (tabs). A saved
+    # layout, restored after this, wins.
+    main_window.resizeDocks([plots], [PLOTS_HEIGHT], Qt.Orientation.Vertical)
 
     a = bench.actions
     bar = QToolBar("Training", main_window)
@@ -49,13 +60,13 @@ def attach_training(main_window, controller) -> TrainingWorkbench:
     menu.addAction(a.overlay)
 
     def bring_forward() -> None:
-        if bench.runner.active:
-            for name in ("training", "training_plots"):
-                dock = main_window.docks.get(name) if hasattr(main_window, "docks") \
-                    else None
-                if dock is not None:
-                    dock.show()
-                    dock.raise_()
+        """A run started: its controls and plots come into view (in the user's own
+        layout: resizing docks now would re-lay out every plot in one frame)."""
+        for name in ("training", "training_plots"):
+            dock = main_window.docks.get(name)
+            if dock is not None and (dock.isHidden() or dock.visibleRegion().isEmpty()):
+                dock.show()
+                dock.raise_()
 
     bench.runner.run_started.connect(lambda _run: bring_forward())
     app = QApplication.instance()

@@ -1,7 +1,7 @@
 """The training view: every live plot of the current run, arranged to tell its story.
 
-Left: the loss and metric curves above the per-layer gradient heatmap (the two views a
-run is judged by). Right: tabs for the details (decision boundary, confusion matrix,
+Side by side: the loss and metric curves, the per-layer gradient heatmap (the two views
+a run is judged by), and tabs for the details (decision boundary, confusion matrix,
 feature maps, activations of the selected layer, update-to-weight ratios); when a run
 starts the tab that fits its data comes forward (the boundary for 2-D points, feature
 maps for a convolution network).
@@ -15,7 +15,7 @@ the same whichever tab is open.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from .plots import (
@@ -29,6 +29,7 @@ from .plots import (
 from .run import RunRecord
 
 RESET = "run"  # pending change: the plot still shows another run
+FRAME_MS = 30
 
 
 class TrainingView(QWidget):
@@ -58,20 +59,19 @@ class TrainingView(QWidget):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.boundary, "Boundary")
         self.tabs.addTab(self.confusion, "Confusion")
-        self.tabs.addTab(self.features, "Feature maps")
+        self.tabs.addTab(self.features, "Features")
         self.tabs.addTab(self.activations, "Activations")
         self.tabs.addTab(self.updates, "Updates")
         self.tabs.currentChanged.connect(lambda _i: self._catch_up())
 
-        left = QSplitter(Qt.Orientation.Vertical)
-        left.addWidget(self.curves)
-        left.addWidget(self.gradients)
-        left.setSizes([300, 360])
+        # Three columns, each the strip's full height: curves, gradients, details.
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.curves)
+        self.splitter.addWidget(self.gradients)
         self.splitter.addWidget(self.tabs)
-        self.splitter.setStretchFactor(0, 5)
-        self.splitter.setStretchFactor(1, 4)
+        self.splitter.setSizes([300, 360, 380])
+        for i, stretch in enumerate((3, 4, 4)):
+            self.splitter.setStretchFactor(i, stretch)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
@@ -130,6 +130,17 @@ class TrainingView(QWidget):
             if not everything:
                 break
         return drawn
+
+    def drain(self) -> None:
+        """Draw what waits, one plot per frame, until nothing on screen waits (after a
+        run ended, when no drain ticks come any more)."""
+        if self.flush():
+            QTimer.singleShot(FRAME_MS, self.drain)
+
+    @property
+    def settled(self) -> bool:
+        """Every plot on screen shows the latest data."""
+        return not any(plot.isVisible() for plot in self._pending)
 
     def _catch_up(self) -> None:
         """A plot came on screen (tab, dock): draw what it missed while hidden."""

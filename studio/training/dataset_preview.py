@@ -177,9 +177,11 @@ class DatasetPreview(QWidget):
     def _scatter(self, points: np.ndarray, labels: np.ndarray) -> None:
         plot = style_plot(self.canvas.addPlot())
         plot.setAspectLocked(True)
-        brushes = [pg.mkBrush(*class_rgb(int(k)), 220) for k in labels]
-        plot.addItem(pg.ScatterPlotItem(points[:, 0], points[:, 1], size=5, pxMode=True,
-                                        brush=brushes, pen=None))
+        for k in np.unique(labels):  # one item per class: one brush each
+            chosen = points[labels == k]
+            plot.addItem(pg.ScatterPlotItem(chosen[:, 0], chosen[:, 1], size=5,
+                                            pxMode=True, pen=None,
+                                            brush=pg.mkBrush(*class_rgb(int(k)), 220)))
         plot.getViewBox().setMouseEnabled(False, False)
 
     def _curve(self, x: np.ndarray, y: np.ndarray) -> None:

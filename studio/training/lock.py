@@ -19,7 +19,7 @@ from studio import resources
 
 STRUCTURAL = frozenset({"node_added", "node_removed", "edge_added", "edge_removed",
                         "params_changed"})
-LOCKED_TEXT = "\U0001f512 Training \u2014 the network is locked until the run ends"
+LOCKED_TEXT = "Training \u2014 the network is locked until the run ends"
 LOCK_REASON = ("The network is training: its structure is locked until the run ends "
                "(pan, zoom, select and inspect as you like)")
 
@@ -55,12 +55,14 @@ class EditLock(QObject):
         self.changed_since_start = False
         self.banner = None
         if view is not None:
-            self.banner = _Banner(view.viewport())
+            # A child of the view, not of its viewport: the viewport's children move
+            # when the canvas scrolls.
+            self.banner = _Banner(view)
             self.banner.hide()
             self.banner.label.setText(LOCKED_TEXT)
             self.banner.adjustSize()  # polish now: the first layout costs most
             self.banner.button.clicked.connect(self.unlock_for_next_run)
-            view.viewport().installEventFilter(self)
+            view.installEventFilter(self)
         controller.document_changed.connect(self._on_document_event)
 
     @property
@@ -113,7 +115,8 @@ class EditLock(QObject):
         if self.banner is None:
             return
         port = self.banner.parentWidget()
-        self.banner.move(max(8, (port.width() - self.banner.width()) // 2), 10)
+        top = port.viewport().y() if hasattr(port, "viewport") else 0
+        self.banner.move(max(8, (port.width() - self.banner.width()) // 2), top + 10)
 
     def eventFilter(self, watched, event) -> bool:
         if event.type() == QEvent.Type.Resize:

@@ -28,9 +28,17 @@ import time
 from html import escape
 
 import numpy as np
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QLinearGradient,
+    QPainter,
+    QPainterPath,
+    QPen,
+)
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QWidget
 
 from runtime.layers import RELU_LIKE, SQUASHING
 from studio import resources
@@ -213,13 +221,53 @@ class DiagnosisItem(QGraphicsItem):
                          Qt.AlignmentFlag.AlignVCenter, "\u26a0 " + self.text)
 
 
+class HeatLegend(QWidget):
+    """What the glow means, in a corner of the canvas while it shows."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        metrics = QFontMetricsF(_font(10))
+        self._label_w = metrics.horizontalAdvance("Gradient") + 16
+        self._tail_w = metrics.horizontalAdvance("small \u2192 large") + 12
+        self.resize(int(self._label_w + 110 + self._tail_w), 30)
+
+    def paintEvent(self, event) -> None:
+        theme = resources.current()
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(theme.color("border"), 1.0))
+        painter.setBrush(theme.color("base"))
+        painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
+        painter.setFont(_font(10))
+        painter.setPen(theme.color("muted"))
+        painter.drawText(QRectF(8, 0, self._label_w, 30), Qt.AlignmentFlag.AlignVCenter,
+                         "Gradient")
+        bar = QRectF(self._label_w, 9, 104, 12)
+        gradient = QLinearGradient(bar.topLeft(), bar.topRight())
+        for k in range(6):
+            gradient.setColorAt(k / 5, heat_color(k / 5))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(gradient)
+        painter.drawRoundedRect(bar, 3, 3)
+        painter.setPen(theme.color("muted"))
+        painter.drawText(QRectF(bar.right() + 6, 0, self._tail_w, 30),
+                         Qt.AlignmentFlag.AlignVCenter, "small \u2192 large")
+        painter.end()
+
+
 # ====================================================================== overlay
 class CanvasOverlay(QObject):
     """Keeps the overlay items of one scene in step with the run being shown."""
 
-    def __init__(self, scene, parent: QObject | None = None) -> None:
+    def __init__(self, scene, parent: QObject | None = None, view=None) -> None:
         super().__init__(parent)
         self.scene = scene
+        self.legend: HeatLegend | None = None
+        if view is not None:
+            self.legend = HeatLegend(view)  # on the view: viewport children scroll
+            self.legend.hide()
+            view.installEventFilter(self)
         self.enabled = True
         self.run: RunRecord | None = None
         self.live = False  # heat and strips shown (a run is going)
@@ -254,22 +302,43 @@ class CanvasOverlay(QObject):
         else:
             self._remove_live()
 
+    def _show_legend(self, on: bool) -> None:
+        if self.legend is None:
+            return
+        if on:
+            port = self.legend.parentWidget()
+            self.legend.move(10, port.height() - self.legend.height() - 10)
+            self.legend.show()
+            self.legend.raise_()
+        else:
+            self.legend.hide()
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Resize and self.legend is not None \
+                and self.legend.isVisible():
+            self._show_legend(True)
+        return False
+
     def refresh(self, changed: set[str] | None = None, force: bool = False) -> None:
         if changed is not None and "diagnoses" in changed and self.run is not None:
             self.set_diagnoses(list(self.run.diagnoses))
         now = time.monotonic()
         if not force and now - self._last < REFRESH_S:
             return
-        self._last = now
         if self.run is None or not self.live or not self.enabled:
             return
-        self._draw_live(self.run)
+        if self._draw_live(self.run):
+            self._last = now  # the pause counts from a real drawing
 
     # ------------------------------------------------------------------ heat & strips
-    def _draw_live(self, run: RunRecord) -> None:
+    def _draw_live(self, run: RunRecord) -> bool:
+        """Draw heat and strips from the latest statistics; False if there are none."""
         values = self._levels(run)
-        if values:
-            self.live_draws += 1
+        if not values:
+            return False
+        self.live_draws += 1
+        if self.legend is not None and not self.legend.isVisible():
+            self._show_legend(True)
         inherited = self._inherit(run, values)
         self.node_heat = inherited
         self.peak_heat.update(inherited)
@@ -302,6 +371,7 @@ class CanvasOverlay(QObject):
             colour.setAlpha(170)
             item.set_state(wire.path(), colour)
             item.setVisible(True)
+        return True
 
     @staticmethod
     def _levels(run: RunRecord) -> dict[str, float]:
@@ -370,6 +440,7 @@ class CanvasOverlay(QObject):
         strip.setVisible(True)
 
     def _remove_live(self) -> None:
+        self._show_legend(False)
         for group in (self.heat, self.wire_heat, self.health):
             for item in group.values():
                 if _valid(item) and item.scene() is not None:

@@ -33,6 +33,7 @@ TICK_MS = 33
 MAX_EVENTS = 400
 BUDGET_S = 0.010
 MAX_RUNS = 30  # runs kept for comparison; the oldest go first
+SAMPLE_BUDGET = 0.05  # share of training time the worker may spend on layer statistics
 
 
 def default_runs_folder() -> Path:
@@ -138,7 +139,7 @@ class TrainingRunner(QObject):
             raise StrataError(f"Cannot create the folder for this run's checkpoints: "
                               f"{e}") from None
         session = TrainingSession(snapshot, training or None, out_dir=out_dir,
-                                  resume=resume, options=self.options,
+                                  resume=resume, options=self.engine_options(),
                                   threads=self.threads)
         # Spawning copies a large process's bookkeeping (tens of milliseconds of CPU):
         # done on a thread, the GUI keeps its frame rate. Commands wait for it.
@@ -152,6 +153,16 @@ class TrainingRunner(QObject):
         self.run_started.emit(run)
         self.runs_changed.emit()
         return run
+
+    def engine_options(self):
+        """The engine's options for studio runs: ``self.options`` if set, else the
+        engine's defaults with a larger share of time for layer statistics (someone is
+        watching the plots; the command line keeps the engine's frugal default)."""
+        if self.options is not None:
+            return self.options
+        from runtime.engine import EngineOptions
+
+        return EngineOptions(sample_budget=SAMPLE_BUDGET)
 
     def _out_dir(self, name: str, number: int) -> Path:
         root = self.out_root or default_runs_folder()

@@ -46,7 +46,7 @@ class TrainingWorkbench(QObject):
         self.runner = runner or TrainingRunner(self)
         self.panel = TrainingPanel(controller)
         self.view = TrainingView()
-        self.overlay = CanvasOverlay(scene, self) if scene is not None else None
+        self.overlay = CanvasOverlay(scene, self, view) if scene is not None else None
         self.lock = EditLock(controller, view, self)
         self.problems = problems
         self.shown: RunRecord | None = None  # the run the plots show
@@ -236,7 +236,7 @@ class TrainingWorkbench(QObject):
             self.state_changed.emit()
 
     def _ended(self, run: RunRecord) -> None:
-        self.view.flush(everything=True)  # the final state, complete
+        self.view.drain()  # the final state, a plot per frame
         self.lock.release()
         if self.overlay is not None and run is self.shown:
             self.overlay.end_run()

@@ -65,6 +65,7 @@ def wait_ended(qtbot, bench, timeout: int = WAIT_MS):
     """Wait (on Qt events, no sleeping) until the current run has ended."""
     qtbot.waitUntil(lambda: bench.runner.current is not None
                     and not bench.runner.active, timeout=timeout)
+    qtbot.waitUntil(lambda: bench.view.settled)  # the last plots drawn
     return bench.runner.current
 
 

@@ -20,9 +20,9 @@ from .common import (
     LINE_COLORS,
     TRAIN,
     VALIDATION,
-    clear_legend,
     curve,
     finite_xy,
+    key_title,
     layout_widget,
     placeholder,
     set_title,
@@ -56,7 +56,6 @@ class ActivationsPlot(QWidget):
         fill.setAlpha(50)
         self.band = pg.FillBetweenItem(self.upper, self.lower, brush=fill)
         self.spread_plot.addItem(self.band)
-        self.dead_legend = self.dead_plot.addLegend(offset=(-6, 4), labelTextSize="8pt")
         self.dead_lines = [curve(self.dead_plot, col, 1.4) for col in LINE_COLORS]
         self._dead_ids: list[str] = []
         self.act_hist = self.act_hist_plot.plot(
@@ -77,13 +76,12 @@ class ActivationsPlot(QWidget):
     def set_run(self, run: RunRecord | None) -> None:
         self.run = run
         self._dead_ids = []
-        clear_legend(self.dead_legend)
         self.refresh()
 
     def set_focus(self, node_id: str | None) -> None:
         if node_id != self.focus:
             self.focus = node_id
-            self._dead_ids = []  # redraw the legend (the focus is drawn thicker)
+            self._dead_ids = []  # redraw the key (the focus is drawn thicker)
             self.refresh()
 
     def focus_layer(self) -> str | None:
@@ -137,12 +135,12 @@ class ActivationsPlot(QWidget):
                if t in RELU_LIKE or t in SQUASHING][:len(self.dead_lines)]
         if ids != self._dead_ids:
             self._dead_ids = ids
-            clear_legend(self.dead_legend)
             for line, node_id in zip(self.dead_lines, ids):
                 pen = line.opts["pen"]
                 pen.setWidthF(3.0 if node_id == focus else 1.4)
                 line.setPen(pen)
-                self.dead_legend.addItem(line, run.layer_name(node_id))
+            key_title(self.dead_plot, "Dead (ReLU) / saturated (Sigmoid, Tanh)", [
+                (run.layer_name(n), c) for n, c in zip(ids, LINE_COLORS)])
         dead, sat = run.layers["dead_fraction"], run.layers["saturation"]
         xs = dead.xs()
         dead_values, sat_values = dead.values(), sat.values()

@@ -65,9 +65,7 @@ class BoundaryPlot(QWidget):
         self.plot.showGrid(x=False, y=False)
         self.image = pg.ImageItem()
         self.plot.addItem(self.image)
-        self.points = pg.ScatterPlotItem(size=6, pxMode=True)
-        self.points.setZValue(5)
-        self.plot.addItem(self.points)
+        self.points: list[pg.ScatterPlotItem] = []  # one per class: one brush each
         self.hint = placeholder(self.plot, "For 2-D point datasets: the regions the "
                                 "network assigns to each class, every epoch")
         self.shown_epoch = 0
@@ -81,7 +79,9 @@ class BoundaryPlot(QWidget):
         self.shown_epoch = 0
         self._points_for = None
         self.image.clear()
-        self.points.clear()
+        for item in self.points:
+            self.plot.removeItem(item)
+        self.points = []
         self.refresh()
 
     def refresh(self, changed: set[str] | None = None) -> None:
@@ -109,9 +109,16 @@ class BoundaryPlot(QWidget):
         set_title(self.plot, f"Decision boundary after epoch {run.epoch}")
 
     def _draw_points(self, run: RunRecord) -> None:
+        # A scatter item per class with one brush: per-point brushes cost a brush
+        # object per point and tens of milliseconds per draw.
         points = np.asarray(run.dataset["points"], float)
-        labels = np.asarray(run.dataset.get("labels", np.zeros(len(points))))
-        brushes = [pg.mkBrush(*class_rgb(int(k)), 235) for k in labels]
-        self.points.setData(points[:, 0], points[:, 1], brush=brushes,
-                            pen=pg.mkPen(20, 20, 24, 200, width=0.8))
+        labels = np.asarray(run.dataset.get("labels", np.zeros(len(points)))).astype(int)
+        pen = pg.mkPen(20, 20, 24, 200, width=0.8)
+        for k in np.unique(labels):
+            chosen = points[labels == k]
+            item = pg.ScatterPlotItem(chosen[:, 0], chosen[:, 1], size=6, pxMode=True,
+                                      brush=pg.mkBrush(*class_rgb(int(k)), 235), pen=pen)
+            item.setZValue(5)
+            self.plot.addItem(item)
+            self.points.append(item)
         self.plot.autoRange(padding=0.02)

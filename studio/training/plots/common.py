@@ -71,6 +71,17 @@ def set_title(plot: pg.PlotItem, title: str) -> None:
                   f"font-size:11px;font-weight:600'>{title}</span>")
 
 
+def key_title(plot: pg.PlotItem, title: str, entries) -> None:
+    """A title followed by a colour key, ``entries`` being (label, colour) pairs: reads
+    like a legend but never covers the data, however small the plot."""
+    from html import escape
+
+    key = " ".join(f"<span style='color:{c}'>\u25ac</span>&nbsp;{escape(label)}"
+                   for label, c in entries)
+    set_title(plot, f"{escape(title)}&nbsp;&nbsp;<span style='font-weight:400'>{key}"
+                    "</span>" if entries else escape(title))
+
+
 def layout_widget(parent=None) -> pg.GraphicsLayoutWidget:
     bg, _fg, _grid = theme_colors()
     widget = pg.GraphicsLayoutWidget(parent)
@@ -106,12 +117,6 @@ def curve(plot: pg.PlotItem, color: str, width: float = 1.6, name: str | None = 
     item.setClipToView(True)
     item.setDownsampling(auto=True, method="peak")
     return item
-
-
-def clear_legend(legend: pg.LegendItem) -> None:
-    """Empty a legend; an empty one is left alone (clearing re-lays it out)."""
-    if legend.items:
-        legend.clear()
 
 
 def finite_xy(xs: np.ndarray, ys: np.ndarray, log: bool = False

@@ -17,15 +17,15 @@ from .common import (
     VALIDATION,
     curve,
     finite_xy,
+    key_title,
     layout_widget,
     placeholder,
-    set_title,
     style_plot,
 )
 
 
 class CurvesPlot(QWidget):
-    """Loss (left) and accuracy / R² (right) of the current run and a reference run."""
+    """Loss (top) and accuracy / R² (below) of the current run and a reference run."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -50,24 +50,23 @@ class CurvesPlot(QWidget):
         self.canvas = layout_widget(self)
         self.loss_plot = style_plot(self.canvas.addPlot(row=0, col=0), "Loss",
                                     bottom="epoch")
-        self.metric_plot = style_plot(self.canvas.addPlot(row=0, col=1), "Accuracy",
+        self.metric_plot = style_plot(self.canvas.addPlot(row=1, col=0), "Accuracy",
                                       bottom="epoch")
         self.metric_plot.setXLink(self.loss_plot)
         self._metric_title = "Accuracy"
-        self.legend = self.loss_plot.addLegend(offset=(-8, 8), labelTextSize="9pt")
-        self.legend.setLabelTextColor(self.loss_plot.getAxis("left").textPen().color())
+        self._titles()
 
         lp, mp = self.loss_plot, self.metric_plot
         self.ref_loss_train = curve(lp, COMPARE, 1.4, dashed=True)
-        self.ref_loss_val = curve(lp, COMPARE, 2.0, dashed=True)
+        self.ref_loss_val = curve(lp, COMPARE, 2.0, dashed=True)  # validation
         self.loss_step = curve(lp, TRAIN, 1.0, alpha=90)
-        self.loss_train = curve(lp, TRAIN, 2.0, "training", symbol="o")
-        self.loss_val = curve(lp, VALIDATION, 2.0, "validation", symbol="o")
+        self.loss_train = curve(lp, TRAIN, 2.0, "training")
+        self.loss_val = curve(lp, VALIDATION, 2.2, "validation")
         self.ref_metric_train = curve(mp, COMPARE, 1.4, dashed=True)
         self.ref_metric_val = curve(mp, COMPARE, 2.0, dashed=True)
         self.metric_step = curve(mp, TRAIN, 1.0, alpha=90)
-        self.metric_train = curve(mp, TRAIN, 2.0, symbol="o")
-        self.metric_val = curve(mp, VALIDATION, 2.0, symbol="o")
+        self.metric_train = curve(mp, TRAIN, 2.0)
+        self.metric_val = curve(mp, VALIDATION, 2.2)
         self.hint = placeholder(lp, "Press Train: the loss appears here")
 
         layout = QVBoxLayout(self)
@@ -87,10 +86,15 @@ class CurvesPlot(QWidget):
         self.reference = run if run is not self.run else None
         self.compare_label.setText(
             f"dashed: {self.reference.label}" if self.reference else "")
-        self.legend.removeItem(self.ref_loss_val)
-        if self.reference is not None:
-            self.legend.addItem(self.ref_loss_val, f"validation, {self.reference.label}")
+        self._titles()
         self._draw_reference()
+
+    def _titles(self) -> None:
+        entries = [("training", TRAIN), ("validation", VALIDATION)]
+        if self.reference is not None:
+            entries.append((f"{self.reference.label} (dashed)", COMPARE))
+        key_title(self.loss_plot, "Loss", entries)
+        key_title(self.metric_plot, self._metric_title, entries[:2])
 
     def _set_log(self, on: bool) -> None:
         self.loss_plot.setLogMode(y=on)
@@ -110,7 +114,7 @@ class CurvesPlot(QWidget):
         name = "R²" if run.metric_name == "r2" else "Accuracy"
         if name != self._metric_title:
             self._metric_title = name
-            set_title(self.metric_plot, name)
+            self._titles()
         if changed is None or "steps" in changed:
             xs = run.steps.xs() / per_epoch
             values = run.steps.values()

@@ -18,10 +18,10 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from ..run import RunRecord
 from .common import (
     LINE_COLORS,
-    clear_legend,
     color_map,
     curve,
     heat_levels,
+    key_title,
     layout_widget,
     log_tick_strings,
     placeholder,
@@ -31,6 +31,7 @@ from .common import (
 )
 
 MAX_LINES = len(LINE_COLORS)
+MAX_ROW_LABELS = 12
 
 
 class LayerHeatmap(QWidget):
@@ -71,8 +72,6 @@ class LayerHeatmap(QWidget):
         self.lines_plot.getAxis("left").tickStrings = log_tick_strings
         self.lines_plot.getAxis("left").setWidth(
             self.heat.getAxis("left").width())
-        self.legend = self.lines_plot.addLegend(offset=(-6, 4), labelTextSize="8pt",
-                                                colCount=2)
         self.lines = [curve(self.lines_plot, c, 1.6) for c in LINE_COLORS]
         self.canvas.ci.layout.setRowStretchFactor(0, 3)
         self.canvas.ci.layout.setRowStretchFactor(1, 2)
@@ -89,7 +88,6 @@ class LayerHeatmap(QWidget):
         self.row_ids = []
         self.levels = None
         self._legend_ids = []
-        clear_legend(self.legend)
         self.refresh()
 
     def set_selection(self, node_ids: list[str]) -> None:
@@ -139,7 +137,9 @@ class LayerHeatmap(QWidget):
         self.row_ids = list(ids)
         run = self.run
         names = [run.layer_name(n) if run else n for n in ids]
-        ticks = [(i + 0.5, name) for i, name in enumerate(names)]
+        every = max(1, -(-len(names) // MAX_ROW_LABELS))  # thin out crowded labels
+        ticks = [(i + 0.5, name) for i, name in enumerate(names)
+                 if i % every == 0 or i == len(names) - 1]
         self.heat.getAxis("left").setTicks([ticks, []])
         self.heat.setYRange(0, max(len(ids), 1), padding=0)
         self._draw_outlines()
@@ -175,11 +175,10 @@ class LayerHeatmap(QWidget):
         if steps is None:
             steps, values, ids = run.layer_series(self.stat)
         chosen = [n for n in self.chosen() if n in ids] if steps.size else []
-        if chosen != self._legend_ids:  # rebuilt only when the chosen layers change
+        if chosen != self._legend_ids:  # retitled only when the chosen layers change
             self._legend_ids = chosen
-            clear_legend(self.legend)
-            for line, node_id in zip(self.lines, chosen):
-                self.legend.addItem(line, run.layer_name(node_id))
+            key_title(self.lines_plot, "Layers", [
+                (run.layer_name(n), c) for n, c in zip(chosen, LINE_COLORS)])
         for k, line in enumerate(self.lines):
             if k < len(chosen):
                 ys = values[ids.index(chosen[k])]
