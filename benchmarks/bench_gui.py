@@ -111,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(ROOT / "resources" / "examples" / f"{args.example}.strata",
                         settings=settings, autosave_dir=work / "autosave")
-    bench = getattr(window, "training", None) or attach_training(window, window.controller)
+    docks = getattr(window, "training", None) or attach_training(window, window.controller)
+    bench = docks.workbench()
     bench.runner.out_root = work / "runs"
     window.controller.document.training["epochs"] = args.epochs  # not an undo step
     window.resize(1600, 1000)

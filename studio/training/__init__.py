@@ -10,16 +10,26 @@ Invariants: training runs in another process on an immutable snapshot of the doc
 the GUI drains events on one ~30 Hz timer with bounded work per tick and redraws only
 what changed; nothing here edits the document except the setup form, through
 ``controller.set_training`` (one undo step per edit); runtime failures become messages
-in the window, never exceptions or modal tracebacks. Importing this package does not
-import torch.
+in the window, never exceptions or modal tracebacks. Importing this package imports
+neither torch nor pyqtgraph: the names below other than ``attach_training`` load their
+modules when first used.
 """
 
-from .attach import attach_training
-from .dashboard import TrainingView
-from .panel import TrainingPanel
-from .run import RunRecord
-from .runner import TrainingRunner
-from .workbench import TrainingWorkbench
+from __future__ import annotations
 
-__all__ = ["RunRecord", "TrainingPanel", "TrainingRunner", "TrainingView",
-           "TrainingWorkbench", "attach_training"]
+import importlib
+
+from .attach import TrainingDocks, attach_training
+
+_LAZY = {"RunRecord": "run", "TrainingPanel": "panel", "TrainingRunner": "runner",
+         "TrainingView": "dashboard", "TrainingWorkbench": "workbench"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["RunRecord", "TrainingDocks", "TrainingPanel", "TrainingRunner",
+           "TrainingView", "TrainingWorkbench", "attach_training"]

@@ -4,73 +4,161 @@ The one call the main window makes. It adds two docks through the window's own
 ``add_panel`` (so their placement is remembered with the rest of the layout):
 "Training" (run controls, setup, runs) tabbed with the layer palette on the left, since
 the palette is of no use while the structure is locked, and "Training plots" tabbed with
-Problems and the code preview in the strip under the canvas, so the plots get its whole
-width; diagnoses also show on the canvas itself. It adds a Training toolbar and menu (Train, Pause, Stop,
-gradient heat on the canvas) and stops the worker when the application quits.
+the code preview in the strip under the canvas, beside Problems (where diagnoses are
+listed too). It adds a Training toolbar and menu
+(Train, Pause, Stop, gradient heat on the canvas) and stops the worker when the
+application quits.
 
-Nothing here imports torch: the setup form and the worker load it when first used.
+The window must open fast: this module imports neither pyqtgraph nor torch, and the
+training views (plots, forms, the worker) are built the first time they are needed (a
+training dock comes into view or Train is pressed), after the window is on screen.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QToolBar
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QLabel, QToolBar, QVBoxLayout, QWidget
 
-from .workbench import TrainingWorkbench
+from .actions import connect_actions, make_actions
 
 Area = Qt.DockWidgetArea
-PLOTS_HEIGHT = 400
+PLOTS_SHARE = 0.44  # of the window's height, for the plots strip
 
 
-def attach_training(main_window, controller) -> TrainingWorkbench:
-    """Add the training docks, toolbar and menu to ``main_window``; returns the
-    workbench (also kept as ``main_window.training``)."""
-    bench = TrainingWorkbench(controller, getattr(main_window, "scene", None),
-                              getattr(main_window, "view", None), main_window,
-                              problems=getattr(main_window, "problems", None))
-    main_window.training = bench
-    add = main_window.add_panel
-    docks = getattr(main_window, "docks", {})
-    add("training", "Training", bench.panel, Area.LeftDockWidgetArea,
-        tabify_with="palette" if "palette" in docks else None)
-    # With Problems and Code as tabs, the plots get the whole strip under the canvas.
-    plots = add("training_plots", "Training plots", bench.view, Area.BottomDockWidgetArea,
-                tabify_with="code" if "code" in docks else None)
-    if "problems" in docks and "code" in docks:
-        main_window.tabifyDockWidget(docks["problems"], docks["code"])
-        main_window.tabifyDockWidget(docks["problems"], plots)
-    main_window.resizeDocks([main_window.docks["training"]], [300],
-                            Qt.Orientation.Horizontal)
-    # Plots need height; the strip is shared with Problems and Code (tabs). A saved
-    # layout, restored after this, wins.
-    main_window.resizeDocks([plots], [PLOTS_HEIGHT], Qt.Orientation.Vertical)
+class _Holder(QWidget):
+    """A dock's content until the real panel is built into it."""
 
-    a = bench.actions
-    bar = QToolBar("Training", main_window)
-    bar.setObjectName("toolbar_training")
-    bar.setMovable(False)
-    bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-    bar.addActions([a.train, a.pause, a.stop])
-    bar.addSeparator()
-    bar.addAction(a.overlay)
-    main_window.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
-    menu = main_window.menuBar().addMenu("&Training")
-    menu.addActions([a.train, a.pause, a.stop])
-    menu.addSeparator()
-    menu.addAction(a.overlay)
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.placeholder = QLabel(text, self)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.box = QVBoxLayout(self)
+        self.box.setContentsMargins(0, 0, 0, 0)
+        self.box.addWidget(self.placeholder)
 
-    def bring_forward() -> None:
+    def put(self, widget: QWidget) -> None:
+        self.placeholder.hide()
+        self.box.addWidget(widget)
+
+
+class TrainingDocks(QObject):
+    """Training in a main window: docks, toolbar and menu now, the workbench (runner,
+    panels, plots, canvas overlay, lock) built by ``workbench()`` on first need."""
+
+    def __init__(self, main_window, controller) -> None:
+        super().__init__(main_window)
+        self.window = main_window
+        self.controller = controller
+        self._bench = None
+        self._runner = None
+        self.actions = make_actions(self)
+        connect_actions(self.actions, self.workbench)
+        self.panel_holder = _Holder("Training")
+        self.plots_holder = _Holder("Training plots appear here when a run starts")
+        add = main_window.add_panel
+        docks = main_window.docks
+        self.panel_dock = add("training", "Training", self.panel_holder,
+                              Area.LeftDockWidgetArea,
+                              tabify_with="palette" if "palette" in docks else None)
+        # Beside Problems (where diagnoses are listed), sharing the code preview's place.
+        self.plots_dock = add("training_plots", "Training plots", self.plots_holder,
+                              Area.BottomDockWidgetArea,
+                              tabify_with="code" if "code" in docks else None)
+        # A dock tabbed onto another comes to the front; the editor's panels stay there.
+        for name in ("palette", "code"):
+            if name in docks:
+                docks[name].raise_()
+        for dock in (self.panel_dock, self.plots_dock):
+            dock.visibilityChanged.connect(self._dock_shown)
+        self._toolbar_and_menu()
+
+    def _toolbar_and_menu(self) -> None:
+        a, window = self.actions, self.window
+        bar = QToolBar("Training", window)
+        bar.setObjectName("toolbar_training")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        bar.addActions([a.train, a.pause, a.stop])
+        bar.addSeparator()
+        bar.addAction(a.overlay)
+        window.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        menu = window.menuBar().addMenu("&Training")
+        menu.addActions([a.train, a.pause, a.stop])
+        menu.addSeparator()
+        menu.addAction(a.overlay)
+
+    # ------------------------------------------------------------------ building
+    @property
+    def built(self) -> bool:
+        return self._bench is not None
+
+    @property
+    def runner(self):
+        """The session's training runner and its runs (``runner.runs``); made on first
+        use, without building the views."""
+        if self._runner is None:
+            from .runner import TrainingRunner
+
+            self._runner = TrainingRunner(self)
+        return self._runner
+
+    def _dock_shown(self, visible: bool) -> None:
+        if visible and self._bench is None:
+            QTimer.singleShot(0, self.workbench)  # after this paint: no frame waits
+
+    def workbench(self):
+        """The training workbench, built on first call (imports pyqtgraph)."""
+        if self._bench is not None:
+            return self._bench
+        from .workbench import TrainingWorkbench
+
+        window = self.window
+        bench = TrainingWorkbench(self.controller, getattr(window, "scene", None),
+                                  getattr(window, "view", None), self,
+                                  runner=self.runner,
+                                  problems=getattr(window, "problems", None),
+                                  actions=self.actions)
+        self._bench = bench
+        self.panel_holder.put(bench.panel)
+        self.plots_holder.put(bench.view)
+        bench.panel.setup.ready.connect(lambda: QTimer.singleShot(0, self._size_plots))
+        bench.runner.run_started.connect(lambda _run: self._bring_forward())
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(bench.shutdown)
+        runner = bench.runner
+        window.destroyed.connect(lambda *_: runner.shutdown())
+        if self.panel_dock.isVisible() and not self.panel_dock.visibleRegion().isEmpty():
+            bench.panel.setup.load()
+        return bench
+
+    # ------------------------------------------------------------------ layout
+    def _size_plots(self) -> None:
+        """Plots need height: when the Training panel first fills (training is near,
+        nothing runs yet), a strip much shorter than PLOTS_SHARE of the window grows.
+        Done then rather than when a run starts, so no run begins with a re-layout."""
+        height = self.window.height()
+        if self.plots_dock.height() < PLOTS_SHARE * height * 0.8:
+            self.window.resizeDocks([self.plots_dock], [int(PLOTS_SHARE * height)],
+                                    Qt.Orientation.Vertical)
+
+    def _bring_forward(self) -> None:
         """A run started: its controls and plots come into view (in the user's own
         layout: resizing docks now would re-lay out every plot in one frame)."""
-        for name in ("training", "training_plots"):
-            dock = main_window.docks.get(name)
-            if dock is not None and (dock.isHidden() or dock.visibleRegion().isEmpty()):
+        for dock in (self.panel_dock, self.plots_dock):
+            if dock.isHidden() or dock.visibleRegion().isEmpty():
                 dock.show()
                 dock.raise_()
 
-    bench.runner.run_started.connect(lambda _run: bring_forward())
-    app = QApplication.instance()
-    if app is not None:
-        app.aboutToQuit.connect(bench.shutdown)
-    main_window.destroyed.connect(lambda *_: bench.runner.shutdown())
-    return bench
+
+def attach_training(main_window, controller) -> TrainingDocks:
+    """Add the training docks, toolbar and menu to ``main_window``; returns them (also
+    kept as ``main_window.training``). ``.workbench()`` gives the training workbench.
+
+    Call it after the window's own docks exist and before its saved layout is
+    restored, so the training docks find their remembered places too.
+    """
+    docks = TrainingDocks(main_window, controller)
+    main_window.training = docks
+    return docks

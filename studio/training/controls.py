@@ -80,6 +80,9 @@ class RunControls(QWidget):
         self.stop.setToolTip("Stop after the current step; a checkpoint is written")
         for button in (self.train, self.pause, self.stop):
             button.setCursor(Qt.CursorShape.PointingHandCursor)
+            # The dock may be as narrow as the palette it shares a tab with.
+            button.setMinimumWidth(48)
+            button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.train.clicked.connect(self.train_clicked)
         self.pause.clicked.connect(self._pause_or_resume)
         self.stop.clicked.connect(self.stop_clicked)

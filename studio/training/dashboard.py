@@ -30,6 +30,7 @@ from .run import RunRecord
 
 RESET = "run"  # pending change: the plot still shows another run
 FRAME_MS = 30
+WIDE = 860  # pixels from which the plots stand in three columns
 
 
 class TrainingView(QWidget):
@@ -64,20 +65,42 @@ class TrainingView(QWidget):
         self.tabs.addTab(self.updates, "Updates")
         self.tabs.currentChanged.connect(lambda _i: self._catch_up())
 
-        # Three columns, each the strip's full height: curves, gradients, details.
+        # Wide: three columns, each the strip's full height (curves, gradients,
+        # details). Narrow: curves over gradients, beside the details.
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        self.splitter.addWidget(self.curves)
-        self.splitter.addWidget(self.gradients)
+        self.stack = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.stack)
         self.splitter.addWidget(self.tabs)
-        self.splitter.setSizes([300, 360, 380])
-        for i, stretch in enumerate((3, 4, 4)):
-            self.splitter.setStretchFactor(i, stretch)
+        self.wide: bool | None = None
+        self._arrange(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
 
         for plot in (self.gradients, self.updates, self.features):
             plot.layer_clicked.connect(self.layer_clicked)
+
+    # ------------------------------------------------------------------ layout
+    def _arrange(self, wide: bool) -> None:
+        if wide == self.wide:
+            return
+        self.wide = wide
+        if wide:
+            self.splitter.insertWidget(0, self.curves)
+            self.splitter.insertWidget(1, self.gradients)
+            self.stack.hide()
+            self.splitter.setSizes([300, 360, 380])
+        else:
+            self.stack.addWidget(self.curves)
+            self.stack.addWidget(self.gradients)
+            self.stack.show()
+            self.splitter.setSizes([10, 10])  # equal halves
+        for i in range(self.splitter.count()):
+            self.splitter.setStretchFactor(i, 1)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._arrange(event.size().width() >= WIDE)
 
     # ------------------------------------------------------------------ feeding
     def set_run(self, run: RunRecord | None) -> None:

@@ -64,6 +64,9 @@ class EditLock(QObject):
             self.banner.button.clicked.connect(self.unlock_for_next_run)
             view.installEventFilter(self)
         controller.document_changed.connect(self._on_document_event)
+        if hasattr(controller, "edit_refused"):
+            controller.edit_refused.connect(self._refused)
+        self.refusals = 0
 
     @property
     def supported(self) -> bool:
@@ -93,6 +96,13 @@ class EditLock(QObject):
     def _set_locked(self, on: bool) -> None:
         if self.supported:
             self.controller.set_locked(on, LOCK_REASON if on else "")
+
+    def _refused(self, _reason: str) -> None:
+        """An edit bounced off the lock: say why, where the user is looking."""
+        self.refusals += 1
+        if self.engaged and not self.unlocked:
+            self._show("Locked while training \u2014 to prepare the next run, press",
+                       button=True)
 
     def _on_document_event(self, name: str, _payload: dict) -> None:
         if self.engaged and name in STRUCTURAL and not self.changed_since_start:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -119,6 +120,12 @@ class RunsPanel(QWidget):
         self.note.setWordWrap(True)
         self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
+        for button in (self.show_button, self.compare_button, self.save_button,
+                       self.checkpoint_button, self.resume_button, self.load_button,
+                       self.evaluate_button):
+            # The dock may be as narrow as the palette it shares a tab with.
+            button.setMinimumWidth(40)
+            button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         grid = QGridLayout()
         grid.setSpacing(4)
         grid.addWidget(self.show_button, 0, 0)

@@ -35,7 +35,8 @@ def shoot(name: str, cap: int, size: tuple[int, int], grab_at: float) -> Path:
     settings = QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(ROOT / "resources" / "examples" / f"{name}.strata",
                         settings=settings, autosave_dir=work / "autosave")
-    bench = getattr(window, "training", None) or attach_training(window, window.controller)
+    docks = getattr(window, "training", None) or attach_training(window, window.controller)
+    bench = docks.workbench()
     bench.runner.out_root = work / "runs"
     training = window.controller.document.training
     if name not in STORIES and training.get("epochs", 1) > cap:
@@ -43,6 +44,7 @@ def shoot(name: str, cap: int, size: tuple[int, int], grab_at: float) -> Path:
     window.resize(*size)
     window.show()
     window.docks["training"].raise_()
+    window.docks["training_plots"].raise_()
     bench.panel.setup.load()
     loop = QEventLoop()
     shot = OUT / f"training_{name}.png"
@@ -60,10 +62,11 @@ def shoot(name: str, cap: int, size: tuple[int, int], grab_at: float) -> Path:
             if bench.view.tabs.currentWidget() is not tab:
                 bench.view.tabs.setCurrentWidget(tab)
         done = run.fraction_done() >= grab_at and len(run.epoch_records) >= 1
-        if run.status == "running" and fast(run) and len(run.epoch_records) >= 1:
+        if run.status == "running" and not done and soon(run):
             bench.pause()  # too quick to catch running: hold it still for the picture
             return
-        if (done and run.active) or not run.active or time.perf_counter() - started > 600:
+        if done or run.status == "paused" or not run.active \
+                or time.perf_counter() - started > 600:
             timer.stop()
             while bench.view.flush():
                 pass
@@ -72,13 +75,13 @@ def shoot(name: str, cap: int, size: tuple[int, int], grab_at: float) -> Path:
             window.grab().save(str(shot))
             loop.quit()
 
-    def fast(run) -> bool:
-        """Less than a second from the grab point: pause there instead."""
-        left = run.seconds_left()
-        if left is None or run.fraction_done() <= 0:
+    def soon(run) -> bool:
+        """The grab point is less than half a second away: a poll could miss it."""
+        left, f = run.seconds_left(), run.fraction_done()
+        if left is None or f < max(0.5, grab_at - 0.12) or not run.epoch_records:
             return False
-        total = left / max(1e-9, 1 - run.fraction_done())
-        return run.fraction_done() + 1.0 / max(total, 1e-9) >= grab_at
+        total = left / max(1e-9, 1 - f)
+        return (grab_at - f) * total < 0.5
 
     timer = QTimer()
     timer.setInterval(40)
@@ -105,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="most epochs for the basic examples")
     parser.add_argument("--at", type=float, default=0.9,
                         help="fraction of the run at which to grab")
-    parser.add_argument("--size", default="1600x1000")
+    parser.add_argument("--size", default="1920x1080")
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from studio.app import create_application

@@ -15,6 +15,7 @@ time it is shown rather than when the window opens.
 
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
 from studio.panels.param_editors import ParamEditor, editor_for
@@ -27,6 +28,8 @@ from .settings import GROUPS, LABELS, SETTINGS, relevant
 
 
 class TrainingSetupPanel(QWidget):
+    ready = Signal()  # the form was filled (first shown): training is near
+
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("TrainingSetupPanel")
@@ -90,6 +93,7 @@ class TrainingSetupPanel(QWidget):
         from .runner import freeze_heap
 
         freeze_heap()  # torch is in now: keep its objects out of the collector's way
+        self.ready.emit()
 
     def _load_devices(self) -> None:
         from runtime.setup import available_devices

@@ -18,11 +18,11 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtGui import QAction
 
 from graph.errors import StrataError
 from runtime.events import DiagnosisEvent
 
+from .actions import connect_actions, make_actions
 from .dashboard import TrainingView
 from .evaluation import Evaluation
 from .icons import icon
@@ -40,7 +40,8 @@ class TrainingWorkbench(QObject):
     message_shown = Signal(str, str)  # text, kind ("error", "warning", "ok", "info")
 
     def __init__(self, controller, scene=None, view=None, parent: QObject | None = None,
-                 *, runner: TrainingRunner | None = None, problems=None) -> None:
+                 *, runner: TrainingRunner | None = None, problems=None,
+                 actions=None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.runner = runner or TrainingRunner(self)
@@ -54,7 +55,11 @@ class TrainingWorkbench(QObject):
         self.evaluation = Evaluation(self)
         self.last_evaluation = None
         self._controls_at = 0.0
-        self.actions = self._make_actions()
+        # Actions given by the window's training docks are routed there; our own are
+        # routed here.
+        self.actions = actions or make_actions(self)
+        if actions is None:
+            connect_actions(self.actions, self)
 
         c = self.panel.controls
         c.train_clicked.connect(self.train)
@@ -81,29 +86,6 @@ class TrainingWorkbench(QObject):
         self._sync_actions()
 
     # ------------------------------------------------------------------ actions
-    def _make_actions(self):
-        from types import SimpleNamespace
-
-        a = SimpleNamespace()
-        a.train = QAction(icon("train"), "&Train", self)
-        a.train.setShortcut("Ctrl+T")
-        a.train.setToolTip("Train the network on its dataset (Ctrl+T)")
-        a.train.triggered.connect(lambda _=False: self.train())
-        a.pause = QAction(icon("pause"), "&Pause", self)
-        a.pause.setToolTip("Pause the training (Resume continues where it stopped)")
-        a.pause.triggered.connect(lambda _=False: self.toggle_pause())
-        a.stop = QAction(icon("stop"), "&Stop", self)
-        a.stop.setToolTip("Stop the training after the current step (a checkpoint is "
-                          "written)")
-        a.stop.triggered.connect(lambda _=False: self.stop())
-        a.overlay = QAction(icon("heat"), "Gradient &heat on the canvas", self)
-        a.overlay.setCheckable(True)
-        a.overlay.setChecked(True)
-        a.overlay.setToolTip("Colour the nodes by their live gradient and show a health "
-                             "strip under each while training")
-        a.overlay.toggled.connect(self.set_overlay)
-        return a
-
     def _sync_actions(self) -> None:
         run = self.runner.current
         active = self.runner.active

@@ -18,7 +18,7 @@ def story(name: str, epochs: int = 3):
 
 def test_vanishing_gradients_are_marked_on_the_first_layers(qtbot, tmp_path):
     doc = story("deep_sigmoid_mlp")
-    controller, _view, bench = workbench(qtbot, doc, tmp_path)
+    controller, _view, bench = workbench(qtbot, doc, tmp_path, problems=True)
     bench.train()
     qtbot.waitUntil(lambda: bool(bench.overlay.marked_nodes()), timeout=120_000)
     marks = bench.overlay.marked_nodes()
@@ -38,6 +38,14 @@ def test_vanishing_gradients_are_marked_on_the_first_layers(qtbot, tmp_path):
     # Selecting the marked node selects its plots.
     controller.select([fc1])
     assert bench.view.gradients.chosen() == [fc1]
+    # The Problems panel lists it with the explanation and the fix; a click selects.
+    panel = bench.problems
+    rows = [p for p in panel.problems if p.kind == "training:vanishing_gradients"]
+    assert len(rows) == 1 and fc1 in rows[0].node_ids
+    assert "Vanishing gradients" in rows[0].message and "ReLU" in rows[0].hint
+    controller.select([])
+    panel.activate(panel.problems.index(rows[0]))
+    assert fc1 in controller.selected
 
 
 def test_the_relu_twin_is_not_diagnosed(qtbot, tmp_path):

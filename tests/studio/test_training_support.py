@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QSplitter
 from graph.builder import Builder
 from studio.canvas import NetworkView
 from studio.document.controller import DocumentController
+from studio.panels.problems import ProblemsPanel
 from studio.training.runner import TrainingRunner
 from studio.training.workbench import TrainingWorkbench
 
@@ -38,18 +39,23 @@ def tiny_cnn(epochs: int = 1):
                    "epochs": epochs, "batch_size": 32, "lr": 0.01, "sample_every": 1})
 
 
-def workbench(qtbot, doc, tmp_path):
-    """A controller, a canvas and a workbench around them, shown offscreen."""
+def workbench(qtbot, doc, tmp_path, problems: bool = False):
+    """A controller, a canvas and a workbench around them (and a Problems panel if
+    asked), shown offscreen."""
     controller = DocumentController()
     controller.set_document(doc)
     view = NetworkView(controller)
     runner = TrainingRunner(out_root=tmp_path / "runs", threads=1)
-    bench = TrainingWorkbench(controller, view.network_scene, view, runner=runner)
+    panel = ProblemsPanel(controller) if problems else None
+    bench = TrainingWorkbench(controller, view.network_scene, view, runner=runner,
+                              problems=panel)
     runner.setParent(bench)
     window = QSplitter()
     window.addWidget(bench.panel)
     window.addWidget(view)
     window.addWidget(bench.view)
+    if panel is not None:
+        window.addWidget(panel)
     window.resize(1500, 800)
     qtbot.addWidget(window)
     window.show()

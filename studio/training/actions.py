@@ -1,0 +1,45 @@
+"""The training actions (Train, Pause/Resume, Stop, gradient heat on the canvas).
+
+Made on their own, without the workbench, so the window's toolbar and menu can hold
+them from the start while the training views are built only when first needed. Whoever
+owns the actions connects their ``triggered``/``toggled`` signals.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from PySide6.QtGui import QAction
+
+from .icons import icon
+
+
+def make_actions(parent) -> SimpleNamespace:
+    a = SimpleNamespace()
+    a.train = QAction(icon("train"), "&Train", parent)
+    a.train.setShortcut("Ctrl+T")
+    a.train.setToolTip("Train the network on its dataset (Ctrl+T)")
+    a.pause = QAction(icon("pause"), "&Pause", parent)
+    a.pause.setToolTip("Pause the training (Resume continues where it stopped)")
+    a.pause.setEnabled(False)
+    a.stop = QAction(icon("stop"), "&Stop", parent)
+    a.stop.setToolTip("Stop the training after the current step (a checkpoint is "
+                      "written)")
+    a.stop.setEnabled(False)
+    a.overlay = QAction(icon("heat"), "Gradient &heat on the canvas", parent)
+    a.overlay.setCheckable(True)
+    a.overlay.setChecked(True)
+    a.overlay.setToolTip("Colour the nodes by their live gradient and show a health "
+                         "strip under each while training")
+    return a
+
+
+def connect_actions(actions: SimpleNamespace, workbench) -> None:
+    """Route the actions to ``workbench`` (a callable returning it, built on demand,
+    or the workbench itself)."""
+    get = workbench if callable(workbench) and not hasattr(workbench, "train") \
+        else (lambda: workbench)
+    actions.train.triggered.connect(lambda _=False: get().train())
+    actions.pause.triggered.connect(lambda _=False: get().toggle_pause())
+    actions.stop.triggered.connect(lambda _=False: get().stop())
+    actions.overlay.toggled.connect(lambda on: get().set_overlay(on))
