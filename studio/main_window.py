@@ -30,6 +30,7 @@ from studio.document.controller import CLIPBOARD_MIME, DocumentController
 from studio.files import AutosaveManager, RecentFiles
 from studio.panels import CodePanel, InspectorPanel, PalettePanel, ProblemsPanel
 from studio.status_bar import DeferredCounter, StatusBar
+from studio.training import attach_training
 from studio.window_files import FileCommands
 
 STATE_VERSION = 1
@@ -68,6 +69,7 @@ class MainWindow(QMainWindow):
         self.docks: dict[str, QDockWidget] = {}
         self.actions = window_menus.build(self)
         self._build_docks()
+        attach_training(self, self.controller)  # before the layout is restored
         self.status = StatusBar(self.controller, self.counter, self)
         self.setStatusBar(self.status)
         self._connect()

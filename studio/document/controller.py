@@ -46,6 +46,7 @@ class DocumentController(QObject):
     analysis_changed = Signal(object)  # graph.Analysis
     selection_changed = Signal(list)  # selected node ids
     path_changed = Signal(object)  # Path | None
+    edit_refused = Signal(str)  # a structural edit was refused while locked (why)
 
     def __init__(self, document: Document | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -57,6 +58,10 @@ class DocumentController(QObject):
         self.selected: list[str] = []
         self._unsubscribe = None
         self._analysis_pending = False
+        # While locked (a run trains this network), intents that change its structure
+        # are refused; selection, moves, labels and training settings stay free.
+        self.locked = False
+        self.lock_reason = ""
         self.set_document(document or Document())
 
     # ------------------------------------------------------------------ documents
@@ -119,14 +124,29 @@ class DocumentController(QObject):
             self.selected = ids
             self.selection_changed.emit(list(ids))
 
+    # ------------------------------------------------------------------ lock
+    def set_locked(self, locked: bool, reason: str = "") -> None:
+        """Refuse structural edits (``edit_refused(reason)``) until unlocked."""
+        self.locked = bool(locked)
+        self.lock_reason = reason if locked else ""
+
+    def _refused(self) -> bool:
+        if self.locked:
+            self.edit_refused.emit(self.lock_reason or "The network is locked")
+        return self.locked
+
     # ------------------------------------------------------------------ edits
     def add_node(self, type_name: str, position=(0.0, 0.0), params: dict | None = None,
                  label: str | None = None) -> str:
+        if self._refused():
+            return ""
         command = AddNodeCommand(self.document, type_name, params, label, position)
         self.undo_stack.push(command)
         return command.node_id
 
     def delete(self, node_ids=(), edges=()) -> None:
+        if self._refused():
+            return
         node_ids = [i for i in node_ids if i in self.document.nodes]
         edges = [e for e in edges if e in self.document.edges
                  and e.source not in node_ids and e.target not in node_ids]
@@ -184,6 +204,8 @@ class DocumentController(QObject):
         """Add a layer wired to ``source`` (node, output port) feeding it, or feeding
         ``target`` (node, input port): one undo step, as after dropping a wire on empty
         canvas and choosing a layer."""
+        if self._refused():
+            return ""
         spec = graph.get_spec(type_name)
         self.undo_stack.beginMacro(f"Add {spec.display_name}")
         node_id = self.add_node(type_name, position)
@@ -198,7 +220,7 @@ class DocumentController(QObject):
     def connect(self, source: str, source_port: str, target: str, target_port: str) -> Edge:
         """Wire an output to an input; an occupied input port gets its old wire replaced."""
         edge = Edge(source, source_port, target, target_port)
-        if edge in self.document.edges:
+        if self._refused() or edge in self.document.edges:
             return edge
         old = [e for e in self.document.edges_into(target) if e.target_port == target_port]
         self.undo_stack.beginMacro("Connect")
@@ -209,6 +231,8 @@ class DocumentController(QObject):
         return edge
 
     def disconnect(self, edge: Edge) -> None:
+        if self._refused():
+            return
         self.undo_stack.push(DisconnectCommand(self.document, edge))
 
     def check_param(self, node_id: str, name: str, value: Any) -> Any:
@@ -220,6 +244,8 @@ class DocumentController(QObject):
         node = self.document.node(node_id)
         value = self.check_param(node_id, name, value)
         stored = list(value) if isinstance(value, tuple) else value
+        if self._refused():
+            return node.params.get(name)
         if node.params.get(name) == stored:
             return value
         self.undo_stack.beginMacro(f"Set {name}")
@@ -261,6 +287,8 @@ class DocumentController(QObject):
     def insert_on_edge(self, edge: Edge, type_name: str, params: dict | None = None,
                        text: str | None = None) -> str:
         """Put a new layer in the middle of a wire (one undo step)."""
+        if self._refused():
+            return ""
         doc = self.document
         s, t = doc.node(edge.source), doc.node(edge.target)
         position = ((s.position[0] + t.position[0]) / 2, (s.position[1] + t.position[1]) / 2)
@@ -301,7 +329,7 @@ class DocumentController(QObject):
         except (KeyError, TypeError):
             raise StrataError("the clipboard data is damaged") from None
         nodes = list(probe.nodes.values())
-        if not nodes:
+        if not nodes or self._refused():
             return []
         left = min(n.position[0] for n in nodes)
         top = min(n.position[1] for n in nodes)

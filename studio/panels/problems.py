@@ -42,6 +42,7 @@ class ProblemsPanel(QWidget):
         self.controller = controller
         self.problems: list[Problem] = []
         self.fixes: list[Fix | None] = []
+        self.diagnoses: list[Problem] = []  # what the last training run found
 
         self.summary = QLabel(self)
         self.summary.setObjectName("problems_summary")
@@ -93,6 +94,8 @@ class ProblemsPanel(QWidget):
         if analysis is None:
             return
         problems = sorted(analysis.problems, key=lambda p: not p.is_error)
+        problems += [d for d in self.diagnoses
+                     if all(i in doc.nodes for i in d.node_ids)]  # still this network
         self.problems = problems
         self.fixes = [fix_for(p, doc, analysis) if i < MAX_FIXES else None
                       for i, p in enumerate(problems)]
@@ -123,6 +126,14 @@ class ProblemsPanel(QWidget):
         self._show_summary(problems)
 
     _kept: Problem | None = None
+
+    def set_diagnoses(self, diagnoses) -> None:
+        """Show a training run's diagnoses (``runtime.events.DiagnosisEvent``s) after the
+        validation problems, with their explanation and fix; ``[]`` clears them."""
+        self.diagnoses = [Problem(d.severity, tuple(d.node_ids),
+                                  f"{d.title}: {d.explanation}", d.fix,
+                                  f"training:{d.kind}") for d in diagnoses]
+        self.refresh()
 
     def _where(self, problem: Problem) -> str:
         doc = self.controller.document
