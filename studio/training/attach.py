@@ -23,6 +23,7 @@ from .actions import connect_actions, make_actions
 
 Area = Qt.DockWidgetArea
 PLOTS_SHARE = 0.44  # of the window's height, for the plots strip
+PANEL_WIDTH = 300  # pixels for the Training panel (its form and preview)
 
 
 class _Holder(QWidget):
@@ -135,9 +136,13 @@ class TrainingDocks(QObject):
 
     # ------------------------------------------------------------------ layout
     def _size_plots(self) -> None:
-        """Plots need height: when the Training panel first fills (training is near,
-        nothing runs yet), a strip much shorter than PLOTS_SHARE of the window grows.
+        """Plots need height and the setup form width: when the Training panel first
+        fills (training is near, nothing runs yet), a plots strip much shorter than
+        PLOTS_SHARE of the window grows, and a panel narrower than PANEL_WIDTH widens.
         Done then rather than when a run starts, so no run begins with a re-layout."""
+        if self.panel_dock.width() < PANEL_WIDTH * 0.9:
+            self.window.resizeDocks([self.panel_dock], [PANEL_WIDTH],
+                                    Qt.Orientation.Horizontal)
         height = self.window.height()
         if self.plots_dock.height() < PLOTS_SHARE * height * 0.8:
             self.window.resizeDocks([self.plots_dock], [int(PLOTS_SHARE * height)],

@@ -1,7 +1,8 @@
 """The training view: every live plot of the current run, arranged to tell its story.
 
 Side by side: the loss and metric curves, the per-layer gradient heatmap (the two views
-a run is judged by), and tabs for the details (decision boundary, confusion matrix,
+a run is judged by; when narrow, the heatmap becomes the first tab), and tabs for the
+details (decision boundary, confusion matrix,
 feature maps, activations of the selected layer, update-to-weight ratios); when a run
 starts the tab that fits its data comes forward (the boundary for 2-D points, feature
 maps for a convolution network).
@@ -30,7 +31,7 @@ from .run import RunRecord
 
 RESET = "run"  # pending change: the plot still shows another run
 FRAME_MS = 30
-WIDE = 860  # pixels from which the plots stand in three columns
+WIDE = 720  # pixels from which the plots stand in three columns
 
 
 class TrainingView(QWidget):
@@ -66,10 +67,9 @@ class TrainingView(QWidget):
         self.tabs.currentChanged.connect(lambda _i: self._catch_up())
 
         # Wide: three columns, each the strip's full height (curves, gradients,
-        # details). Narrow: curves over gradients, beside the details.
+        # details). Narrow: curves beside the details, gradients the first detail tab.
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        self.stack = QSplitter(Qt.Orientation.Vertical)
-        self.splitter.addWidget(self.stack)
+        self.splitter.addWidget(self.curves)
         self.splitter.addWidget(self.tabs)
         self.wide: bool | None = None
         self._arrange(True)
@@ -85,18 +85,26 @@ class TrainingView(QWidget):
         if wide == self.wide:
             return
         self.wide = wide
+        current = self.tabs.currentWidget()
         if wide:
-            self.splitter.insertWidget(0, self.curves)
+            index = self.tabs.indexOf(self.gradients)
+            if index >= 0:
+                self.tabs.removeTab(index)
             self.splitter.insertWidget(1, self.gradients)
-            self.stack.hide()
+            self.gradients.show()
             self.splitter.setSizes([300, 360, 380])
         else:
-            self.stack.addWidget(self.curves)
-            self.stack.addWidget(self.gradients)
-            self.stack.show()
+            self.tabs.insertTab(0, self.gradients, "Gradients")
             self.splitter.setSizes([10, 10])  # equal halves
+        if current is not None and self.tabs.indexOf(current) >= 0:
+            self.tabs.setCurrentWidget(current)
         for i in range(self.splitter.count()):
             self.splitter.setStretchFactor(i, 1)
+
+    def show_plot(self, plot: QWidget) -> None:
+        """Bring ``plot`` on screen (its tab forward, if it is in one)."""
+        if self.tabs.indexOf(plot) >= 0:
+            self.tabs.setCurrentWidget(plot)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

@@ -72,8 +72,14 @@ def shoot(name: str, cap: int, size: tuple[int, int], grab_at: float) -> Path:
                 pass
             if bench.overlay is not None:
                 bench.overlay.refresh(force=True)
-            window.grab().save(str(shot))
-            loop.quit()
+            if run.status == "running":
+                grab()  # now, before it ends
+            else:
+                QTimer.singleShot(300, grab)  # still: let the layout settle first
+
+    def grab() -> None:
+        window.grab().save(str(shot))
+        loop.quit()
 
     def soon(run) -> bool:
         """The grab point is less than half a second away: a poll could miss it."""

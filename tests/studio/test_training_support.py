@@ -56,7 +56,8 @@ def workbench(qtbot, doc, tmp_path, problems: bool = False):
     window.addWidget(bench.view)
     if panel is not None:
         window.addWidget(panel)
-    window.resize(1500, 800)
+    window.resize(1900, 800)
+    window.setSizes([300, 560, 1040])  # the plots wide enough for three columns
     qtbot.addWidget(window)
     window.show()
     bench.window = window

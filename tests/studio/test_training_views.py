@@ -92,3 +92,22 @@ def test_an_earlier_run_is_overlaid_for_comparison(qtbot, tmp_path, mlp_run):
     bench.compare(None)
     assert curves.ref_loss_val.getOriginalDataset()[0] is None or not len(
         curves.ref_loss_val.getOriginalDataset()[0])
+
+
+def test_narrow_plots_put_the_gradients_in_a_tab(qtbot, mlp_run):
+    from studio.training.dashboard import TrainingView
+
+    _doc, run = mlp_run
+    view = TrainingView()
+    qtbot.addWidget(view)
+    view.resize(1100, 420)
+    view.show()
+    qtbot.waitUntil(lambda: view.wide is True)
+    assert view.tabs.indexOf(view.gradients) < 0  # a column of its own
+    view.resize(600, 420)
+    qtbot.waitUntil(lambda: view.wide is False)
+    assert view.tabs.indexOf(view.gradients) == 0
+    view.set_run(run)
+    view.show_plot(view.gradients)
+    view.flush(everything=True)
+    assert view.gradients.isVisible() and view.gradients.image.image is not None

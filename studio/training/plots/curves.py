@@ -90,7 +90,7 @@ class CurvesPlot(QWidget):
         self._draw_reference()
 
     def _titles(self) -> None:
-        entries = [("training", TRAIN), ("validation", VALIDATION)]
+        entries = [("train", TRAIN), ("val", VALIDATION)]
         if self.reference is not None:
             entries.append((f"{self.reference.label} (dashed)", COMPARE))
         key_title(self.loss_plot, "Loss", entries)

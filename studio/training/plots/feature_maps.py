@@ -24,13 +24,19 @@ GRAY = pg.ColorMap(np.array([0.0, 1.0]), np.array([[12, 12, 16, 255],
                                                     [250, 250, 250, 255]], np.ubyte))
 
 
-def mosaic(maps: np.ndarray, gap: int = 2) -> np.ndarray:
-    """Channels side by side, ``gap`` transparent (NaN) columns between them:
-    (channels, h, w) uint8 -> (h, channels * (w + gap) - gap) float32."""
+def mosaic(maps: np.ndarray, columns: int | None = None, gap: int = 2) -> np.ndarray:
+    """Channels in a grid (``columns`` across; 4 for 5-8 channels, else one row),
+    ``gap`` transparent (NaN) pixels between them: (channels, h, w) uint8 ->
+    (rows * (h + gap) - gap, columns * (w + gap) - gap) float32."""
     c, h, w = maps.shape
-    out = np.full((h, c * (w + gap) - gap), np.nan, np.float32)
+    if columns is None:
+        columns = 4 if 4 < c <= 8 else max(c, 1)
+    rows = -(-c // columns)
+    out = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap), np.nan,
+                  np.float32)
     for k in range(c):
-        out[:, k * (w + gap):k * (w + gap) + w] = maps[k]
+        r, q = divmod(k, columns)
+        out[r * (h + gap):r * (h + gap) + h, q * (w + gap):q * (w + gap) + w] = maps[k]
     return out
 
 
@@ -41,12 +47,12 @@ class _Row:
     def __init__(self, canvas: pg.GraphicsLayoutWidget, row: int) -> None:
         _bg, fg, _grid = theme_colors()
         self.node_id: str | None = None
-        self.label = canvas.addLabel("", row=row, col=0, color=fg, size="9pt",
-                                     justify="right")
-        self.label.setFixedWidth(110)
+        # The name above its maps: the maps get the panel's whole width.
+        self.label = canvas.addLabel("", row=2 * row, col=0, color=fg, size="9pt",
+                                     justify="left")
         self.box = pg.ViewBox(lockAspect=True, enableMouse=False, invertY=True,
                               enableMenu=False)
-        canvas.addItem(self.box, row=row, col=1)
+        canvas.addItem(self.box, row=2 * row + 1, col=0)
         self.image = pg.ImageItem()
         self.image.setColorMap(GRAY)
         self.box.addItem(self.image)
@@ -54,7 +60,7 @@ class _Row:
 
     def show(self, name: str, maps: np.ndarray, note: str, selected: bool) -> None:
         mark = "\u25b6 " if selected else ""
-        text = f"<b>{mark}{name}</b><br><span style='font-size:8pt'>{note}</span>"
+        text = f"<b>{mark}{name}</b>&nbsp;&nbsp;<span style='font-size:8pt'>{note}</span>"
         if text != self.label.text:
             self.label.setText(text)
         tiles = mosaic(np.asarray(maps))
@@ -117,7 +123,7 @@ class FeatureMapsPlot(QWidget):
         for node_id, widgets in zip(ids, self.rows):
             event = run.feature_maps[node_id]
             note = (f"{min(len(event.maps), MAX_CHANNELS)} of {event.channels} "
-                    f"channels<br>step {event.step}")
+                    f"channels, step {event.step}")
             widgets.node_id = node_id
             widgets.show(run.layer_name(node_id), event.maps[:MAX_CHANNELS], note,
                          node_id == self.focus)
