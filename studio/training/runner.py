@@ -154,6 +154,12 @@ class TrainingRunner(QObject):
         self.runs_changed.emit()
         return run
 
+    def warm_up(self) -> None:
+        """Import what starting a run needs (the worker, the engine's options), so the
+        first press of Train does not compile modules on the GUI thread."""
+        import runtime.engine
+        import runtime.worker  # noqa: F401
+
     def engine_options(self):
         """The engine's options for studio runs: ``self.options`` if set, else the
         engine's defaults with a larger share of time for layer statistics (someone is

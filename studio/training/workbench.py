@@ -80,6 +80,7 @@ class TrainingWorkbench(QObject):
         self.view.layer_clicked.connect(lambda node_id: controller.select([node_id]))
         controller.selection_changed.connect(self.view.set_selection)
         controller.document_replaced.connect(self._document_replaced)
+        self.panel.setup.ready.connect(self.runner.warm_up)  # torch is loaded by then
         self.evaluation.done.connect(self._evaluated)
         self.evaluation.failed.connect(
             lambda text: self.panel.runs.note.setText(f"\u2716 {text}"))
@@ -218,17 +219,23 @@ class TrainingWorkbench(QObject):
             self.state_changed.emit()
 
     def _ended(self, run: RunRecord) -> None:
-        self.view.drain()  # the final state, a plot per frame
         self.lock.release()
+        self._refresh_controls()
+        self.state_changed.emit()
+        if run.status == "failed":
+            self.message_shown.emit(run.message, "error")
+        # The rest piece by piece in later turns of the event loop (as at the start):
+        # the canvas, Problems and the runs list each redraw in a frame of their own.
+        QTimer.singleShot(0, self.view.drain)  # the final state, a plot per frame
+        QTimer.singleShot(0, lambda: self._settle_canvas(run))
+        QTimer.singleShot(0, lambda: self._push_diagnoses(run))
+        QTimer.singleShot(0, lambda: self.panel.runs.refresh_run(run))
+
+    def _settle_canvas(self, run: RunRecord) -> None:
+        """A run ended: the heat goes, its diagnoses (and failure) stay marked."""
         if self.overlay is not None and run is self.shown:
             self.overlay.end_run()
             self.overlay.set_diagnoses(self._marks(run))
-        self._push_diagnoses(run)
-        self._refresh_controls()
-        self.panel.runs.refresh_run(run)
-        if run.status == "failed":
-            self.message_shown.emit(run.message, "error")
-        self.state_changed.emit()
 
     def _refresh_controls(self) -> None:
         self.panel.controls.show_run(self.runner.current)
