@@ -29,8 +29,7 @@ class ConfusionPlot(QWidget):
         self.plot = style_plot(self.canvas.addPlot(), "Confusion matrix (validation)",
                                left="true class", bottom="predicted class")
         self.plot.showGrid(x=False, y=False)
-        self.plot.invertY(True)
-        self.plot.setAspectLocked(True)
+        self.plot.invertY(True)  # cells need not be square: the matrix fills the plot
         self.image = pg.ImageItem()
         self.image.setColorMap(BLUES)
         self.plot.addItem(self.image)
@@ -71,8 +70,7 @@ class ConfusionPlot(QWidget):
                     text.setText(str(int(matrix[i, j])),
                                  "#ffffff" if share[i, j] > 0.55 else "#1f2329")
         accuracy = np.trace(matrix) / max(matrix.sum(), 1)
-        set_title(self.plot, f"Confusion matrix (validation, epoch {run.epoch}, "
-                             f"{accuracy:.1%} right)")
+        set_title(self.plot, f"Confusion (validation): {accuracy:.0%} right")
 
     def _set_classes(self, k: int, names) -> None:
         for text in self.texts:
