@@ -74,7 +74,7 @@ register(DatasetSpec(
      ParamSpec("noise", "float", 0.1, "Standard deviation of the pixel noise (pixels "
                "range from 0 to 1).", min=0.0, max=1.0),
      ParamSpec("image_size", "int", 28, "Width and height of each image in pixels.",
-               min=12, max=128)),
+               min=16, max=128)),
     input_summary="1x28x28 grayscale images"))
 register(DatasetSpec(
     "digits", "Handwritten digits (8x8)", "Real",

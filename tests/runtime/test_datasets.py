@@ -282,3 +282,12 @@ def test_digits_without_scikit_learn_says_how_to_get_it(monkeypatch):
         load_dataset({"name": "digits"})
     assert e.value.package == "scikit-learn"
     assert "strata-studio[digits]" in str(e.value)
+
+
+def test_shapes_draw_at_the_smallest_declared_image_size():
+    # The declared minimum is what the form offers; it must draw, not crash.
+    from runtime.datasets import describe, load_dataset
+
+    smallest = next(p for p in describe("shapes").options if p.name == "image_size").min
+    bundle = load_dataset({"name": "shapes", "image_size": int(smallest), "size": 40})
+    assert bundle.input_shapes == [(1, int(smallest), int(smallest))]
