@@ -207,9 +207,14 @@ def _icon(name: str, colour: str) -> QIcon:
     if not path.is_file():
         return QIcon()
     svg = path.read_text(encoding="utf-8").replace("currentColor", colour)
+    return icon_from_svg(svg)
+
+
+def icon_from_svg(svg: str, sizes: tuple[int, ...] = (16, 20, 24, 32)) -> QIcon:
+    """An icon drawn crisp at each size, at 1x and 2x device pixel ratio."""
     renderer = QSvgRenderer(QByteArray(svg.encode("utf-8")))
     result = QIcon()
-    for size in (16, 20, 24, 32):
+    for size in sizes:
         for ratio in (1.0, 2.0):
             pixmap = QPixmap(int(size * ratio), int(size * ratio))
             pixmap.setDevicePixelRatio(ratio)

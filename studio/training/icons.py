@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from PySide6.QtCore import QByteArray, QRectF, Qt
-from PySide6.QtGui import QIcon, QPainter, QPixmap
-from PySide6.QtSvg import QSvgRenderer
+from PySide6.QtGui import QIcon
 
 from studio import resources
 
@@ -34,16 +32,4 @@ def _icon(name: str, colour: str) -> QIcon:
     fill = FILLED.get(name, "none")
     stroke = FILLED.get(name, colour)
     svg = _HEAD.format(c=stroke) + SHAPES[name].format(f=fill) + "</svg>"
-    renderer = QSvgRenderer(QByteArray(svg.encode("utf-8")))
-    result = QIcon()
-    for size in (16, 20, 24):
-        for ratio in (1.0, 2.0):
-            pixmap = QPixmap(int(size * ratio), int(size * ratio))
-            pixmap.setDevicePixelRatio(ratio)
-            pixmap.fill(Qt.GlobalColor.transparent)
-            painter = QPainter(pixmap)
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            renderer.render(painter, QRectF(0, 0, size, size))
-            painter.end()
-            result.addPixmap(pixmap)
-    return result
+    return resources.icon_from_svg(svg, (16, 20, 24))
