@@ -123,7 +123,9 @@ class TrainingDocks(QObject):
         self._bench = bench
         self.panel_holder.put(bench.panel)
         self.plots_holder.put(bench.view)
-        bench.panel.setup.ready.connect(lambda: QTimer.singleShot(0, self._size_plots))
+        # The dock as context: a window closed before the timer fires cancels it.
+        bench.panel.setup.ready.connect(
+            lambda: QTimer.singleShot(0, self.panel_dock, self._size_plots))
         bench.runner.run_started.connect(lambda _run: self._bring_forward())
         app = QApplication.instance()
         if app is not None:
