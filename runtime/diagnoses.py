@@ -180,20 +180,29 @@ def exploding_gradients(samples: Sequence[Sample], layers: Sequence[LayerInfo]
 
 
 # ------------------------------------------------------------------ activations
-def dead_relus(samples: Sequence[Sample], layers: Sequence[LayerInfo]
-               ) -> Diagnosis | None:
-    """Most units of a ReLU layer output zero for every example."""
+def _layers_where(samples: Sequence[Sample], layers: Sequence[LayerInfo], types,
+                  field: str, holds) -> list[tuple[LayerInfo, float]]:
+    """Layers of ``types`` whose recent ``field`` values satisfy ``holds(values)``,
+    each with the mean of those values. Too few samples: none."""
     if len(samples) < MIN_SAMPLES:
-        return None
+        return []
     recent = _recent(samples)
     found = []
     for info in layers:
-        if info.type not in RELU_LIKE:
+        if info.type not in types:
             continue
-        values = [s.dead_fraction for s in (x.get(info.node_id) for x in recent)
-                  if s is not None and s.dead_fraction is not None]
-        if len(values) >= min(MIN_SAMPLES, len(recent)) and min(values) >= DEAD_FRACTION:
+        values = [getattr(s, field) for s in (x.get(info.node_id) for x in recent)
+                  if s is not None and getattr(s, field) is not None]
+        if len(values) >= min(MIN_SAMPLES, len(recent)) and holds(values):
             found.append((info, sum(values) / len(values)))
+    return found
+
+
+def dead_relus(samples: Sequence[Sample], layers: Sequence[LayerInfo]
+               ) -> Diagnosis | None:
+    """Most units of a ReLU layer output zero for every example."""
+    found = _layers_where(samples, layers, RELU_LIKE, "dead_fraction",
+                          lambda values: min(values) >= DEAD_FRACTION)
     if not found:
         return None
     worst = max(found, key=lambda f: f[1])
@@ -210,18 +219,9 @@ def dead_relus(samples: Sequence[Sample], layers: Sequence[LayerInfo]
 def saturated_activations(samples: Sequence[Sample], layers: Sequence[LayerInfo]
                           ) -> Diagnosis | None:
     """Sigmoid / Tanh outputs sit in their flat tails, where the slope is nearly zero."""
-    if len(samples) < MIN_SAMPLES:
-        return None
-    recent = _recent(samples)
-    found = []
-    for info in layers:
-        if info.type not in SQUASHING:
-            continue
-        values = [s.saturation for s in (x.get(info.node_id) for x in recent)
-                  if s is not None and s.saturation is not None]
-        if len(values) >= min(MIN_SAMPLES, len(recent)) and (
-                sum(values) / len(values) >= SATURATED_FRACTION):
-            found.append((info, sum(values) / len(values)))
+    found = _layers_where(
+        samples, layers, SQUASHING, "saturation",
+        lambda values: sum(values) / len(values) >= SATURATED_FRACTION)
     if not found:
         return None
     worst = max(found, key=lambda f: f[1])
