@@ -20,7 +20,7 @@ from .blocks import BLOCK, PORT_TYPES, Definition, ExposedParam, Library
 from .errors import StrataError
 
 if TYPE_CHECKING:
-    from .document import Document, Edge
+    from .document import Document
 
 
 @dataclass
@@ -74,7 +74,7 @@ def add_definition(doc: Document, definition: Definition, index: int | None = No
 
 def remove_definition(doc: Document, name: str) -> Edit:
     lib = doc.blocks
-    lib[name]  # noqa: B018 - refuses unknown names
+    lib[name]  # refuses unknown names
     users = [f"'{d.nodes[i].label or i}'" for d, i in lib.instances_of(name)]
     if users:
         raise StrataError(f"the block '{name}' is still used by {', '.join(users[:5])}"
@@ -87,7 +87,7 @@ def remove_definition(doc: Document, name: str) -> Edit:
 
 def rename_definition(doc: Document, old: str, new: str) -> Edit:
     lib = doc.blocks
-    lib[old]  # noqa: B018
+    lib[old]
     _check_name(new)
     if new in lib and new != old:
         raise StrataError(f"a block named '{new}' already exists")
@@ -163,9 +163,9 @@ def group(doc: Document, node_ids: Iterable[str], name: str | None = None,
         if e.target in inside and e.source not in inside:
             if (e.source, e.source_port) not in sources_in:
                 sources_in.append((e.source, e.source_port))
-        elif e.source in inside and e.target not in inside:
-            if (e.source, e.source_port) not in sources_out:
-                sources_out.append((e.source, e.source_port))
+        elif (e.source in inside and e.target not in inside
+              and (e.source, e.source_port) not in sources_out):
+            sources_out.append((e.source, e.source_port))
     sources_in.sort(key=lambda s: order[s[0]])
     sources_out.sort(key=lambda s: order[s[0]])
 
@@ -258,7 +258,8 @@ def ungroup(doc: Document, instance_id: str) -> Edit:
                 ids[n.id] = made.id
                 mapping[n.id if repeat == 1 else f"{n.id}:{k}"] = made.id
 
-            def resolve(source: str, port: str, ids=ids) -> tuple[str, str] | None:
+            def resolve(source: str, port: str, ids=ids,
+                        feeds=feeds) -> tuple[str, str] | None:
                 src = body.nodes[source]
                 if src.type == "BlockInput":
                     return feeds.get(src.label)

@@ -405,6 +405,7 @@ def _instance_spec(lib: Library, definition: Definition | None, name: str) -> La
         inputs=ins,
         outputs=outs,
         module=name,
+        expression="{m}({xs})",
         macs=lambda values, _ins, _outs: int(values.get("macs", 0)),
         default_label=snake_case(name, "block"),
     )
@@ -427,5 +428,12 @@ def _exposed_spec(definition: Definition, e: ExposedParam) -> ParamSpec:
                                help=e.help or base.help, key=True)
 
 
-__all__ = ["BLOCK", "BlockRun", "BlockShapeError", "Definition", "ExposedParam", "Library",
-           "PORT_TYPES"]
+__all__ = [
+    "BLOCK",
+    "PORT_TYPES",
+    "BlockRun",
+    "BlockShapeError",
+    "Definition",
+    "ExposedParam",
+    "Library",
+]
