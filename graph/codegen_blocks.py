@@ -397,3 +397,10 @@ class _BodyWriter(_Writer):
 
     def _constructor(self, n, attribute: str) -> None:
         self._statement(2, f"self.{attribute} = {self._make(n)}")
+
+    def plan(self) -> None:
+        super().plan()
+        # forward takes and returns the ports in the block's port order (body order).
+        index = {n: i for i, n in enumerate(self.doc.nodes)}
+        self.inputs.sort(key=lambda n: index[n.id])
+        self.outputs.sort(key=lambda n: index[n.id])
