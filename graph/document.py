@@ -78,6 +78,9 @@ class Document(EventSource):
         self.edges: list[Edge] = []
         # Training setup (dataset, optimizer, ...) as plain data; runtime interprets it.
         self.training: dict[str, Any] = {}
+        # Hyperparameter search (searched settings and layer parameters, objective,
+        # sampler) as plain data; runtime.sweeps interprets it. Empty: no sweep set up.
+        self.sweep: dict[str, Any] = {}
         self._next_id = 1
         # Bumped on every edit; caches (shapes, validation) key on it.
         self.revision = 0
@@ -243,6 +246,13 @@ class Document(EventSource):
         else:
             self.training[key] = copy.deepcopy(value)
         self._changed(TrainingChanged(key))
+        return old
+
+    def set_sweep(self, sweep: dict[str, Any]) -> dict[str, Any]:
+        """Replace the sweep setup (plain data); returns the old one for undo."""
+        old = self.sweep
+        self.sweep = copy.deepcopy(dict(sweep))
+        self._changed("sweep_changed")
         return old
 
     def set_metadata(self, name: str | None = None, description: str | None = None) -> None:
