@@ -18,6 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from .blocks import BLOCK, PORT_TYPES, Definition, ExposedParam, Library
 from .errors import StrataError
+from .events import (
+    BlocksEdited,
+    DefinitionAdded,
+    DefinitionChanged,
+    DefinitionRemoved,
+    DefinitionRenamed,
+    ParamsChanged,
+)
 
 if TYPE_CHECKING:
     from .document import Document
@@ -57,7 +65,7 @@ def compound(doc: Document, name: str) -> Iterator[Edit]:
         lib.journal = outer
     if outer is not None:
         outer.extend(edit.steps)
-    lib.owner.emit("blocks_edited", name=name, result=edit.result)
+    lib.owner.emit(BlocksEdited(name, edit.result))
 
 
 # ---------------------------------------------------------------------- library
@@ -323,38 +331,38 @@ def copy_definition(original: Definition, name: str, lib: Library) -> Definition
 # ---------------------------------------------------------------------- journaled steps
 def _attach(lib: Library, definition: Definition, index: int | None) -> None:
     lib.attach(definition, index)
-    lib.changed("definition_added", name=definition.name)
+    lib.changed(DefinitionAdded(definition.name))
     where = list(lib.definitions).index(definition.name)
     lib.record(lambda: _attach(lib, definition, where), lambda: _detach(lib, definition.name))
 
 
 def _detach(lib: Library, name: str) -> None:
     definition, index = lib.detach(name)
-    lib.changed("definition_removed", name=name)
+    lib.changed(DefinitionRemoved(name))
     lib.record(lambda: _detach(lib, name), lambda: _attach(lib, definition, index))
 
 
 def _rekey(lib: Library, old: str, new: str) -> None:
     lib.rekey(old, new)
-    lib.changed("definition_renamed", old=old, name=new)
+    lib.changed(DefinitionRenamed(old, new))
     lib.record(lambda: _rekey(lib, old, new), lambda: _rekey(lib, new, old))
 
 
 def _set_exposed(lib: Library, name: str, new: list[ExposedParam],
                  old: list[ExposedParam]) -> None:
     lib[name].exposed = copy.deepcopy(new)
-    lib.changed("definition_changed", name=name, inner="exposed_changed", payload={})
+    lib.changed(DefinitionChanged(name))
     lib.record(lambda: _set_exposed(lib, name, new, old),
                lambda: _set_exposed(lib, name, old, new))
 
 
 def _drop_param(doc: Document, node_id: str, key: str) -> None:
     value = doc.nodes[node_id].params.pop(key)
-    doc._changed("params_changed", node_id=node_id, name=key)
+    doc._changed(ParamsChanged(node_id, key))
 
     def undo() -> None:
         doc.nodes[node_id].params[key] = value
-        doc._changed("params_changed", node_id=node_id, name=key)
+        doc._changed(ParamsChanged(node_id, key))
 
     doc._record(lambda: _drop_param(doc, node_id, key), undo)
 

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 from .catalog.spec import Inferred, LayerSpec, ParamSpec, PortSpec
 from .catalog.tensors import TensorInfo
 from .errors import ShapeError, StrataError
+from .events import DefinitionChanged, DocumentEvent, NodeMoved
 from .naming import snake_case
 
 if TYPE_CHECKING:
@@ -187,12 +188,12 @@ class Library:
         if self.journal is not None:
             self.journal.append((redo, undo))
 
-    def changed(self, event: str, /, **payload: Any) -> None:
+    def changed(self, event: DocumentEvent) -> None:
         """Something in the library changed: caches go, the root document follows."""
         self.revision += 1
         self._specs.clear()
         self._runs.clear()
-        self.owner._changed(event, **payload)
+        self.owner._changed(event)
 
     def attach(self, definition: Definition, index: int | None = None) -> None:
         """Put ``definition`` in the library (no event, no journal: the callers do)."""
@@ -206,10 +207,9 @@ class Library:
         for node in body.nodes.values():
             node.library = self
 
-        def follow(event: str, payload: dict, d=definition) -> None:
-            if event != "node_moved":
-                self.changed("definition_changed", name=d.name, inner=event,
-                             payload=payload)
+        def follow(event: DocumentEvent, d=definition) -> None:
+            if not isinstance(event, NodeMoved):
+                self.changed(DefinitionChanged(d.name, event))
 
         self._unsubscribe[name] = body.subscribe(follow)
 

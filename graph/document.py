@@ -1,9 +1,12 @@
 """The network document: nodes, wires, metadata and the training setup.
 
 The document is the single source of truth. Every edit the studio offers is one method
-here, and each method emits one small event (``node_added``, ``edge_removed``,
-``params_changed``...) so views can follow without holding state of their own. Methods
-return what undo needs to restore (a removed node comes back with its wires).
+here, and each method emits one small typed event after the edit (``NodeAdded``,
+``EdgeRemoved``, ``ParamsChanged``...: frozen dataclasses from ``graph.events``) so views
+can follow without holding state of their own. Listen with ``doc.subscribe(listener)``
+(every event) or ``doc.subscribe(listener, ParamsChanged)`` (one kind); the listener gets
+the event object. Methods return what undo needs to restore (a removed node comes back
+with its wires). Edits bump ``revision`` (caches key on it), except moves.
 """
 
 from __future__ import annotations
@@ -15,7 +18,19 @@ from typing import Any
 from .blocks import BLOCK, Library
 from .catalog import get_spec
 from .errors import StrataError
-from .events import EventSource
+from .events import (
+    DocumentEvent,
+    EdgeAdded,
+    EdgeRemoved,
+    EventSource,
+    LabelChanged,
+    MetadataChanged,
+    NodeAdded,
+    NodeMoved,
+    NodeRemoved,
+    ParamsChanged,
+    TrainingChanged,
+)
 
 
 @dataclass
@@ -80,6 +95,9 @@ class Document(EventSource):
         self.edges: list[Edge] = []
         # Training setup (dataset, optimizer, ...) as plain data; runtime interprets it.
         self.training: dict[str, Any] = {}
+        # Hyperparameter search (searched settings and layer parameters, objective,
+        # sampler) as plain data; runtime.sweeps interprets it. Empty: no sweep set up.
+        self.sweep: dict[str, Any] = {}
         self._next_id = 1
         # Bumped on every edit; caches (shapes, validation) key on it.
         self.revision = 0
@@ -127,9 +145,9 @@ class Document(EventSource):
         return f"n{self._next_id}"
 
     # ----------------------------------------------------------------- edits
-    def _changed(self, event: str, /, **payload: Any) -> None:
+    def _changed(self, event: DocumentEvent) -> None:
         self.revision += 1
-        self.emit(event, **payload)
+        self.emit(event)
 
     def _record(self, redo, undo) -> None:
         """Journal an elementary edit while a compound edit (graph.block_edits) runs."""
@@ -165,7 +183,7 @@ class Document(EventSource):
         node = Node(node_id, type, merged, label, (float(position[0]), float(position[1])),
                     self.blocks)
         self.nodes[node_id] = node
-        self._changed("node_added", node_id=node_id)
+        self._changed(NodeAdded(node_id))
         if self.blocks.journal is not None:
             kept, index = copy.deepcopy(node), len(self.nodes) - 1
             self._record(lambda: self.insert_node(kept, index),
@@ -183,7 +201,7 @@ class Document(EventSource):
         kept.library = self.blocks
         items.insert(index, (node.id, kept))
         self.nodes = dict(items)
-        self._changed("node_added", node_id=node.id)
+        self._changed(NodeAdded(node.id))
         self._record(lambda: self.insert_node(node, index), lambda: self.remove_node(node.id))
 
     def remove_node(self, node_id: str) -> tuple[Node, list[Edge]]:
@@ -194,7 +212,7 @@ class Document(EventSource):
             self.disconnect(edge)
         index = self.node_index(node_id)
         del self.nodes[node_id]
-        self._changed("node_removed", node_id=node_id)
+        self._changed(NodeRemoved(node_id))
         self._record(lambda: self.remove_node(node_id), lambda: self.insert_node(node, index))
         return node, removed
 
@@ -224,7 +242,7 @@ class Document(EventSource):
         else:
             self.edges.insert(index, edge)
             self._index.clear()  # rare (undo): rebuilt in document order on next use
-        self._changed("edge_added", edge=edge)
+        self._changed(EdgeAdded(edge))
         self._record(lambda: self.connect(edge, index), lambda: self.disconnect(edge))
         return edge
 
@@ -237,7 +255,7 @@ class Document(EventSource):
         edge_index = self._index.get(self.edges)
         del self.edges[index]
         edge_index.removed(edge)
-        self._changed("edge_removed", edge=edge)
+        self._changed(EdgeRemoved(edge))
         self._record(lambda: self.disconnect(edge), lambda: self.connect(edge, index))
         return index
 
@@ -254,7 +272,7 @@ class Document(EventSource):
                                   f"instance of '{value}', which contains it")
         old = node.params.get(name)
         node.params[name] = copy.deepcopy(value)
-        self._changed("params_changed", node_id=node_id, name=name)
+        self._changed(ParamsChanged(node_id, name))
         self._record(lambda: self.set_param(node_id, name, value),
                      lambda: self.set_param(node_id, name, old))
         return old
@@ -262,7 +280,7 @@ class Document(EventSource):
     def set_label(self, node_id: str, label: str) -> str:
         node = self.node(node_id)
         old, node.label = node.label, label
-        self._changed("label_changed", node_id=node_id)
+        self._changed(LabelChanged(node_id))
         self._record(lambda: self.set_label(node_id, label),
                      lambda: self.set_label(node_id, old))
         return old
@@ -272,7 +290,7 @@ class Document(EventSource):
         old = node.position
         node.position = (float(position[0]), float(position[1]))
         # Moving changes nothing the compiler sees, so the revision stays.
-        self.emit("node_moved", node_id=node_id)
+        self.emit(NodeMoved(node_id))
         self._record(lambda: self.move_node(node_id, position),
                      lambda: self.move_node(node_id, old))
         return old
@@ -283,7 +301,14 @@ class Document(EventSource):
             self.training.pop(key, None)
         else:
             self.training[key] = copy.deepcopy(value)
-        self._changed("training_changed", key=key)
+        self._changed(TrainingChanged(key))
+        return old
+
+    def set_sweep(self, sweep: dict[str, Any]) -> dict[str, Any]:
+        """Replace the sweep setup (plain data); returns the old one for undo."""
+        old = self.sweep
+        self.sweep = copy.deepcopy(dict(sweep))
+        self._changed("sweep_changed")
         return old
 
     def set_metadata(self, name: str | None = None, description: str | None = None) -> None:
@@ -291,7 +316,7 @@ class Document(EventSource):
             self.name = name
         if description is not None:
             self.description = description
-        self._changed("metadata_changed")
+        self._changed(MetadataChanged())
 
     def clear(self) -> None:
         for node_id in list(self.nodes):

@@ -1,10 +1,11 @@
 """Reading and writing ``*.strata`` files.
 
 A file is JSON: ``{"format": "strata", "version": N, "name", "description", "nodes",
-"edges", "training", "blocks"}``; ``blocks`` lists the block definitions (``graph.blocks``),
-each ``{"name", "description", "exposed", "nodes", "edges"}`` (version 2; version 1 files
-have none and load unchanged, and a network without blocks is still written as version
-1). Loading goes file -> plain dicts -> migrations -> checked objects,
+"edges", "training", "sweep", "blocks"}`` (``sweep`` only when one is set up);
+``blocks`` lists the block definitions (``graph.blocks``), each ``{"name", "description",
+"exposed", "nodes", "edges"}`` (version 2; version 1 files have none and load unchanged,
+and a network without blocks is still written as version 1). Loading goes file -> plain
+dicts -> migrations -> checked objects,
 and any defect (truncated, wrong version, wrong types, unknown layer, dangling wire,
 hostile sizes) raises ``DocumentError`` naming the JSON path. Saving is atomic
 (``graph.atomic.write_atomic``: files at the user's umask, an overwrite keeps its mode).
@@ -54,6 +55,8 @@ def document_to_dict(doc: Document) -> dict[str, Any]:
         "description": doc.description,
         **_graph_to_dict(doc),
         "training": _jsonable(doc.training),
+        # Written only when set, so files without a sweep stay as they were.
+        **({"sweep": _jsonable(doc.sweep)} if doc.sweep else {}),
     }
     if len(doc.blocks):
         data["blocks"] = [definition_to_dict(d) for d in doc.blocks]
@@ -176,6 +179,9 @@ def document_from_dict(data: Any) -> Document:
     training = _expect(data.get("training", {}), dict, "$.training", "an object")
     _check_plain(training, "$.training")
     doc.training = training
+    sweep = _expect(data.get("sweep", {}), dict, "$.sweep", "an object")
+    _check_plain(sweep, "$.sweep")
+    doc.sweep = sweep
     return doc
 
 

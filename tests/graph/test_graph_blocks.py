@@ -180,9 +180,9 @@ def test_group_ungroup_and_make_unique_undo_and_redo_exactly():
     doc = _residual()
     before = doc.to_dict()
     events = []
-    doc.subscribe(lambda name, payload: events.append(name))
+    doc.subscribe(events.append)
     edit = doc.group(_ids(doc, "1"), "BasicBlock", "block1")
-    assert events[-1] == "blocks_edited"
+    assert isinstance(events[-1], graph.events.BlocksEdited)
     grouped = doc.to_dict()
     assert doc.nodes[edit.result["instance"]].spec.input_names({}) == ["in"]
     edit.undo()
