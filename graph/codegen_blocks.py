@@ -138,16 +138,24 @@ class BlockClasses:
         slots = [_slots(run, self.calls) for run in runs]
         plan = _classify(runs, slots)
         variants: dict[str, _Class] = {}
+        commented: dict[str, set[str]] = {}
+        texts = []
         for run, run_slots in zip(runs, slots):
-            text, attributes, _chain = _class_text(run, run_slots, plan, self.calls)
-            cls = variants.get(text)
+            # Uses differ in shapes, so a class is known by its text without the shape
+            # comments, which it keeps only when every use agrees on them.
+            bare, attributes = _class_text(run, run_slots, plan, self.calls, False)
+            full, _ = _class_text(run, run_slots, plan, self.calls, True)
+            commented.setdefault(bare, set()).add(full)
+            texts.append((bare, attributes))
+        for index, (run, (bare, attributes)) in enumerate(zip(runs, texts)):
+            cls = variants.get(bare)
             if cls is None:
                 name = self._class_name(definition)
                 cls = _Class(name, "", [p for p, _ in plan.params], attributes)
-                cls.text = text.replace("class \0", f"class {name}", 1)
-                variants[text] = cls
+                (only,) = commented[bare] if len(commented[bare]) == 1 else (bare,)
+                cls.text = only.replace("class \0", f"class {name}", 1)
+                variants[bare] = cls
                 self.texts.append(cls.text)
-            index = runs.index(run)
             args = [plan.values[p][index] for p, _ in plan.params]
             call = _Call(cls, args)
             call.text = _call_text(cls.name, cls.params, args)
@@ -232,14 +240,20 @@ def _classify(runs: list[BlockRun], slots: list[dict[tuple, Any]]) -> _Plan:
         if name is not None and any(v is not _MISSING for v in vector):
             plan.slot_names[key] = name
             continue
-        if all(v == vector[0] for v in vector) or _MISSING in vector:
+        if _MISSING in vector:
             continue  # a literal (variants split uses it cannot serve)
         frozen = tuple(map(repr, vector))
+        # A value inferred from the input (in_channels, num_features) that equals an
+        # exposed parameter in every use is written as it: BatchNorm2d(planes).
+        inferred = (key[1] == 0 and not runs[0].doc.nodes[key[0]].is_block
+                    and key[2] not in runs[0].doc.nodes[key[0]].params)
         match = next((e for e, values in exposed_values.items()
                       if tuple(map(repr, values)) == frozen), None)
-        if match is not None:
+        if match is not None and (inferred or any(v != vector[0] for v in vector)):
             plan.slot_names[key] = match
             continue
+        if all(v == vector[0] for v in vector):
+            continue  # a literal
         if frozen not in varying:
             label = runs[0].doc.nodes[key[0]].label
             varying[frozen] = names.take(key[2] if key[2] not in names else
@@ -262,9 +276,8 @@ def _value(slots: dict[tuple, Any], key: tuple) -> Any:
 
 # ---------------------------------------------------------------------- text
 def _class_text(run: BlockRun, slots: dict[tuple, Any], plan: _Plan,
-                calls: dict[int, _Call]) -> tuple[str, dict[str, str], bool]:
-    """The class for ``run`` (its name left as ``\\0``), its attributes, and whether it
-    is a Sequential."""
+                calls: dict[int, _Call], comments: bool) -> tuple[str, dict[str, str]]:
+    """The class for ``run`` (its name left as ``\\0``) and its attributes."""
     def arg_text(node_id: str, k: int) -> list[str]:
         parts = []
         for (nid, kk, key, positional), value in slots.items():
@@ -305,9 +318,9 @@ def _class_text(run: BlockRun, slots: dict[tuple, Any], plan: _Plan,
         lines += format_statement(f"def __init__({signature}) -> None:", 1)
         inner = ", ".join(constructor(run.doc.nodes[n]) for n in layers)
         lines += format_statement(f"super().__init__({inner})", 2)
-        return "\n".join(lines), {n: run.doc.nodes[n].label for n in layers}, True
+        return "\n".join(lines), {n: run.doc.nodes[n].label for n in layers}
 
-    writer = _BodyWriter(run.doc, run.analysis, constructor)
+    writer = _BodyWriter(run.doc, run.analysis, constructor, comments)
     writer.plan()
     writer.lines = lines
     writer._statement(1, f"def __init__({signature}) -> None:")
@@ -315,7 +328,7 @@ def _class_text(run: BlockRun, slots: dict[tuple, Any], plan: _Plan,
     writer._init_body()
     writer.lines.append("")
     writer._forward()
-    return "\n".join(writer.lines), dict(writer.attributes), False
+    return "\n".join(writer.lines), dict(writer.attributes)
 
 
 def _is_chain(run: BlockRun, layers: list[str]) -> bool:
@@ -391,9 +404,14 @@ class _BodyWriter(_Writer):
 
     io_types = ("BlockInput", "BlockOutput")
 
-    def __init__(self, doc, analysis, constructor) -> None:
+    def __init__(self, doc, analysis, constructor, comments: bool) -> None:
         super().__init__(doc, analysis)
         self._make = constructor
+        self._comments = comments
+
+    def _statement(self, level: int, code: str, comment: str = "",
+                   node_id: str | None = None) -> None:
+        super()._statement(level, code, comment if self._comments else "", node_id)
 
     def _constructor(self, n, attribute: str) -> None:
         self._statement(2, f"self.{attribute} = {self._make(n)}")

@@ -53,7 +53,8 @@ class ImportResult:
 
 def import_file(target: str | Path, input_shapes, input_dtypes=None, *,
                 name: str | None = None, tasks="classification", weights=None,
-                kwargs: dict[str, Any] | None = None, verify: bool = True) -> ImportResult:
+                kwargs: dict[str, Any] | None = None, verify: bool = True,
+                blocks: bool = True) -> ImportResult:
     """Import ``FILE.py:Name`` (a module class or a factory function).
 
     ``input_shapes``: one shape per forward argument, batch first (``(1, 3, 32, 32)``);
@@ -70,13 +71,15 @@ def import_file(target: str | Path, input_shapes, input_dtypes=None, *,
     # factory name.
     title = _strata_title(path) or attr
     return import_module(module, input_shapes, input_dtypes, tasks=tasks, what=what,
-                         name=title, verify=verify)
+                         name=title, verify=verify, blocks=blocks)
 
 
 def import_module(module, input_shapes, input_dtypes=None, *, tasks="classification",
                   name: str | None = None, description: str | None = None,
-                  what: str | None = None, verify: bool = True) -> ImportResult:
-    """Import an ``nn.Module`` instance (see ``import_file`` for the arguments)."""
+                  what: str | None = None, verify: bool = True,
+                  blocks: bool = True) -> ImportResult:
+    """Import an ``nn.Module`` instance (see ``import_file`` for the arguments;
+    ``blocks=False`` imports flat, without the module's blocks)."""
     what = what or type(module).__name__
     shapes = check_shapes(input_shapes, what)
     dtypes = check_dtypes(input_dtypes, len(shapes), what)
@@ -93,6 +96,11 @@ def import_module(module, input_shapes, input_dtypes=None, *, tasks="classificat
     if verify:
         result.max_abs_diff = compare_outputs(module, doc, state_dict, features, dtypes,
                                        probe_batch(batch), what)
+    if blocks:  # the user's submodules as block definitions (importers.blocks)
+        from .blocks import keep_blocks
+
+        result = keep_blocks(result, module, mapper.ops, ids, features, dtypes, batch,
+                             what, verify)
     return result
 
 
