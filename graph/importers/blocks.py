@@ -22,7 +22,9 @@ note), so grouping can never make an import fail.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import itertools
 import re
 from typing import Any
 
@@ -132,6 +134,9 @@ def _share(doc: Document, name: str, cls: type, module, instance: str) -> None:
     if canonical is None:
         new._cls = cls  # type: ignore[attr-defined]
         new._members = [(module, new.body, instance)]  # type: ignore[attr-defined]
+        arguments = _constructor_params(new, module)
+        if arguments:
+            doc.set_exposed(name, arguments)
         return
     canonical._members.append((module, new.body, instance))  # type: ignore[attr-defined]
     doc.set_param(instance, "block", canonical.name)
@@ -156,13 +161,21 @@ def _expose(doc: Document, definition) -> None:
             values = [_plain(m[node.label].params.get(param)) for m in by_label]
             if any(v != values[0] for v in values):
                 vectors.setdefault(tuple(map(repr, values)), []).append((node.id, param))
-    if not vectors:
-        return
-    names: set[str] = set()
-    exposed = []
-    for key, targets in vectors.items():
+    names: set[str] = {e.name for e in definition.exposed}
+    covered = {tuple(t) for e in definition.exposed for t in e.targets}
+    exposed = [(e, [by_label[i][first.nodes[e.targets[0][0]].label].params[e.targets[0][1]]
+                    for i in range(len(bodies))]) for e in definition.exposed]
+    for key in list(vectors):  # targets a constructor argument sets already stay its
+        vectors[key] = [t for t in vectors[key] if tuple(t) not in covered]
+        if not vectors[key]:
+            del vectors[key]
+    for targets in vectors.values():
         values = [by_label[i][first.nodes[targets[0][0]].label].params[targets[0][1]]
                   for i in range(len(bodies))]
+        same = next((e for e, v in exposed if v == values), None)
+        if same is not None:  # follows a constructor argument: bind it there too
+            same.targets.extend(targets)
+            continue
         name = _arg_name(definition, values, names) or _param_name(first, targets, names)
         names.add(name)
         exposed.append((ExposedParam(name, values[0], list(targets)), values))
@@ -171,6 +184,82 @@ def _expose(doc: Document, definition) -> None:
     for i, (_module, _body, node_id) in enumerate(definition._members):
         for e, values in exposed:
             where[node_id].set_param(node_id, e.name, values[i])
+
+
+# ---------------------------------------------------------------------- constructors
+@contextlib.contextmanager
+def recording_arguments():
+    """While building the user's module, every nn.Module keeps the arguments its own
+    ``__init__`` was called with (``_strata_args``), so blocks can expose them. A
+    profile hook sees each call (only while building), so no class is patched."""
+    import sys
+
+    from torch import nn
+
+    def profile(frame, event, _arg):
+        if event != "call" or frame.f_code.co_name != "__init__":
+            return
+        this = frame.f_locals.get("self")
+        if isinstance(this, nn.Module) and "_strata_args" not in this.__dict__:
+            info = inspect.getargvalues(frame)
+            args = {k: info.locals[k] for k in info.args[1:] if k in info.locals}
+            if info.keywords and isinstance(info.locals.get(info.keywords), dict):
+                args.update(info.locals[info.keywords])
+            object.__setattr__(this, "_strata_args", args)
+
+    previous = sys.getprofile()
+    sys.setprofile(profile)
+    try:
+        yield
+    finally:
+        sys.setprofile(previous)
+
+
+def _constructor_params(definition, module) -> list[ExposedParam]:
+    """Constructor arguments of ``module`` that set inner layer parameters: changing one
+    (a copy built on the meta device) changes exactly those layers' attributes."""
+    import torch
+
+    arguments = getattr(module, "__dict__", {}).get("_strata_args")
+    if not arguments:
+        return []
+    cls = type(module)
+    body = definition.body
+    labels = {n.label: n for n in body.nodes.values() if n.type not in PORT_TYPES}
+    out: list[ExposedParam] = []
+    for name, value in arguments.items():
+        if isinstance(value, bool) or not isinstance(value, int) or name in (
+                "block", "repeat", "self"):
+            continue
+        try:
+            with (torch.device("meta"), contextlib.redirect_stdout(None),
+                  recording_arguments()):
+                other = cls(**{**arguments, name: value + 1})
+        except Exception:  # noqa: BLE001, S112 - the user's constructor may refuse it
+            continue
+        targets = []
+        for path, leaf in module.named_modules():
+            node = labels.get(path)
+            try:
+                changed = other.get_submodule(path) if node is not None else None
+            except AttributeError:
+                changed = None
+            if changed is None:
+                continue
+            if node.type == BLOCK:  # a nested block: which of its arguments changed
+                mine = leaf.__dict__.get("_strata_args") or {}
+                theirs = changed.__dict__.get("_strata_args") or {}
+                targets += [(node.id, k) for k in node.params
+                            if k in mine and mine[k] != theirs.get(k)]
+                continue
+            for param in node.params:
+                a, b = getattr(leaf, param, None), getattr(changed, param, None)
+                if a is not None and a != b and _same(a, node.params[param]):
+                    targets.append((node.id, param))
+        if targets and name not in {e.name for e in out}:
+            first = body.nodes[targets[0][0]].params[targets[0][1]]
+            out.append(ExposedParam(name, first, targets))
+    return out
 
 
 def _arg_name(definition, values: list, taken: set[str]) -> str | None:
@@ -236,7 +325,7 @@ def _to_repeat(doc: Document, instance: str) -> bool:
     ids = [definition.port_node("BlockInput", "in"), *(n.id for n in inner),
            definition.port_node("BlockOutput", "out")]
     chain = {(e.source, e.target) for e in body.edges}
-    if len(body.edges) != len(ids) - 1 or chain != set(zip(ids, ids[1:])):
+    if len(body.edges) != len(ids) - 1 or chain != set(itertools.pairwise(ids)):
         return False
     values = {k: v for k, v in first.params.items() if k not in ("block", "repeat")}
     doc.set_param(instance, "block", child.name)

@@ -63,7 +63,10 @@ def import_file(target: str | Path, input_shapes, input_dtypes=None, *,
     or factory arguments.
     """
     path, attr = split_target(str(target)) if name is None else (Path(target), name)
-    module = build_module(path, attr, kwargs)
+    from .blocks import recording_arguments
+
+    with recording_arguments():  # constructor arguments become block parameters
+        module = build_module(path, attr, kwargs)
     what = f"{path.name}:{attr}"
     if weights is not None:
         load_weights(module, weights, what)
