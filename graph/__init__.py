@@ -37,6 +37,7 @@ from .events import (
     NodeMoved,
     NodeRemoved,
     ParamsChanged,
+    SweepChanged,
     TrainingChanged,
 )
 from .fileformat import load, loads, save
@@ -69,6 +70,7 @@ __all__ = [
     "ShapeError",
     "StrataError",
     "Summary",
+    "SweepChanged",
     "TensorInfo",
     "TrainingChanged",
     "all_specs",
