@@ -63,6 +63,8 @@ class Analysis:
         # Seconds spent per pass ("validate": structure and parameters, "infer":
         # shapes), for the benchmark and the studio's diagnostics.
         self.timings: dict[str, float] = {}
+        self._by_node: dict[str, list[Problem]] | None = None
+        self._by_node_count = 0
 
     @cached_property
     def graph(self) -> nx.MultiDiGraph:
@@ -97,7 +99,16 @@ class Analysis:
         return s.outputs.get(edge.source_port) if s else None
 
     def problems_of(self, node_id: str) -> list[Problem]:
-        return [p for p in self.problems if node_id in p.node_ids]
+        # An index built once: a scan per node made summaries quadratic (20,000
+        # unconnected nodes took minutes). Rebuilt if someone appended problems.
+        index = self._by_node
+        if index is None or self._by_node_count != len(self.problems):
+            index = {}
+            for problem in self.problems:
+                for nid in dict.fromkeys(problem.node_ids):
+                    index.setdefault(nid, []).append(problem)
+            self._by_node, self._by_node_count = index, len(self.problems)
+        return list(index.get(node_id, ()))
 
 
 def _freeze(value: Any) -> Any:
