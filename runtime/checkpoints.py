@@ -178,8 +178,10 @@ class CheckpointMixin:
     def write_checkpoint(self, reason: str) -> str:
         """Write ``last.pt`` (or ``best.pt`` for reason "best") and announce it."""
         path = self.out_dir / (BEST if reason == "best" else LAST)
+        epoch_order = self.epoch_gen_state
         rng = {"torch": torch.get_rng_state(), "shuffle": self.shuffle.get_state(),
-               "epoch_shuffle": getattr(self, "epoch_gen_state", self.shuffle.get_state())}
+               "epoch_shuffle": (epoch_order if epoch_order is not None
+                                 else self.shuffle.get_state())}
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state_all()
         data = {
