@@ -44,7 +44,7 @@ from graph.errors import StrataError
 from graph.fileformat import document_from_dict
 
 from .batches import batch_count, check_finite, dataset_summary, split_on_device
-from .checkpoints import code_fingerprint
+from .checkpoints import CheckpointMixin, code_fingerprint
 from .control import Control
 from .diagnoses import Diagnostician
 from .events import (
@@ -69,7 +69,6 @@ from .instrumentation import Instrumentation, SamplingPolicy, feature_maps
 from .layers import network_layers
 from .loop import BatchSource, LossReader, Stopwatch, TensorBatches, Window, epoch_order
 from .metrics import batch_metric, decision_boundary, evaluate, metric_name
-from .progress import ProgressMixin
 from .setup import TrainingSetup, resolve_device
 
 Emit = Callable[[Any], None]
@@ -92,7 +91,7 @@ class EngineOptions:
     eval_batch_size: int = 1024
 
 
-class Trainer(ProgressMixin):
+class Trainer(CheckpointMixin):
     """One training run. Build it, call ``run()``; see the module docstring."""
 
     def __init__(self, document, setup: TrainingSetup | dict | None = None, *,
