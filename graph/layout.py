@@ -62,7 +62,7 @@ def wrapped_positions(doc: Document, node_ids=None, view: tuple[float, float] | 
         return positions
     left = min(x for x, _ in positions.values())
     top = min(y for _, y in positions.values())
-    columns = int(round((max(x for x, _ in positions.values()) - left) / COLUMN)) + 1
+    columns = round((max(x for x, _ in positions.values()) - left) / COLUMN) + 1
     band = max(y for _, y in positions.values()) - top + CARD_HEIGHT + BAND_GAP
     best, best_zoom = columns, 0.0
     for per_band in range(columns, 0, -1):
@@ -76,7 +76,7 @@ def wrapped_positions(doc: Document, node_ids=None, view: tuple[float, float] | 
         return positions
     wrapped = {}
     for n, (x, y) in positions.items():
-        col = int(round((x - left) / COLUMN))
+        col = round((x - left) / COLUMN)
         wrapped[n] = (left + (col % best) * COLUMN, y + (col // best) * band)
     return wrapped
 

@@ -53,7 +53,7 @@ _FAR_FONTS: dict[int, QFont] = {}
 
 def _far_font(lod: float) -> QFont:
     """A bold font that is FAR_TITLE_PX - 2 pixels tall on screen at ``lod``."""
-    size = max(int(round((FAR_TITLE_PX - 2) / lod)), 1)
+    size = max(round((FAR_TITLE_PX - 2) / lod), 1)
     font = _FAR_FONTS.get(size)
     if font is None:
         font = _FAR_FONTS[size] = _font(size, True)

@@ -25,10 +25,10 @@ def test_missing_library_names_the_debian_package():
 
 
 def test_install_command_follows_the_package_manager():
-    dnf_only = lambda tool: "/usr/bin/dnf" if tool == "dnf" else None  # noqa: E731
+    dnf_only = lambda tool: "/usr/bin/dnf" if tool == "dnf" else None
     assert syslibs.install_command(["libxcb-icccm.so.4"], dnf_only) == \
         "sudo dnf install xcb-util-wm"
-    apt = lambda tool: "/usr/bin/apt-get" if tool == "apt-get" else None  # noqa: E731
+    apt = lambda tool: "/usr/bin/apt-get" if tool == "apt-get" else None
     assert syslibs.install_command(["libxcb-icccm.so.4", "libxcb-keysyms.so.1"], apt) == \
         "sudo apt-get install libxcb-icccm4 libxcb-keysyms1"
 
