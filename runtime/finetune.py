@@ -40,8 +40,8 @@ class WeightReport:
 
     def describe(self) -> str:
         total = len(self.matched) + len(self.missing) + len(self.other_shape)
-        parts = [f"Loaded {len(self.matched)} of {total} weight tensors from "
-                 f"{Path(self.path).name}"]
+        parts = [(f"Loaded {len(self.matched)} of {total} weight tensors from "
+                 f"{Path(self.path).name}")]
         if self.other_shape:
             parts.append("kept fresh (other shape): " + ", ".join(
                 f"{n} {tuple(f)} in the file, {tuple(m)} here"

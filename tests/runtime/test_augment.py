@@ -41,7 +41,7 @@ def test_grayscale_images_jitter_brightness_and_contrast_only():
 
 @pytest.mark.parametrize("op", ["mixup", "cutmix"])
 def test_mixing_gives_class_probabilities(op):
-    _, x, y = augmented(0, [{"op": op}])
+    _, _x, y = augmented(0, [{"op": op}])
     assert y.shape == (8, 4)
     assert torch.allclose(y.sum(1), torch.ones(8))
     assert (y.max(1).values < 1).any()  # something was mixed
@@ -52,7 +52,7 @@ def test_table_noise_and_masking():
     torch.manual_seed(0)
     aug = build_pipeline([{"op": "noise", "std": 0.1}, {"op": "masking", "fraction": 0.5}],
                          (10,), "regression", None)
-    (out,), y = aug((x,), torch.zeros(64, 1))
+    (out,), _y = aug((x,), torch.zeros(64, 1))
     assert 0.3 < float((out == 0).float().mean()) < 0.7
     assert float((out[out != 0] - 1).abs().mean()) > 0.01
 
