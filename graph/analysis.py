@@ -35,6 +35,7 @@ from .events import (
     MetadataChanged,
     NodeMoved,
     ParamsChanged,
+    SweepChanged,
     TrainingChanged,
 )
 from .problems import Problem
@@ -220,7 +221,7 @@ class Analyzer:
         # The revision the events account for: an edit made without an event shows as
         # a mismatch, hence a full pass.
         self._revision = revision
-        if isinstance(event, (NodeMoved, TrainingChanged, MetadataChanged)):
+        if isinstance(event, (NodeMoved, TrainingChanged, SweepChanged, MetadataChanged)):
             return
         if isinstance(event, ParamsChanged) and self._dirty is not None:
             self._dirty.add(event.node_id)

@@ -45,7 +45,7 @@ from graph.fileformat import document_from_dict
 
 from .augment import build_pipeline
 from .batches import batch_count, check_finite, split_on_device
-from .checkpoints import code_fingerprint
+from .checkpoints import CheckpointMixin, code_fingerprint
 from .control import Control
 from .diagnoses import Diagnostician
 from .events import (
@@ -69,7 +69,6 @@ from .instrumentation import Instrumentation, SamplingPolicy, feature_maps
 from .layers import network_layers
 from .loop import BatchSource, LossReader, Stopwatch, TensorBatches, Window, epoch_order
 from .metrics import decision_boundary, evaluate, metric_name
-from .progress import ProgressMixin
 from .reporting import ReportingMixin
 from .setup import TrainingSetup, resolve_device
 
@@ -93,7 +92,7 @@ class EngineOptions:
     eval_batch_size: int = 1024
 
 
-class Trainer(ProgressMixin, ReportingMixin):
+class Trainer(CheckpointMixin, ReportingMixin):
     """One training run. Build it, call ``run()``; see the module docstring."""
 
     def __init__(self, document, setup: TrainingSetup | dict | None = None, *,

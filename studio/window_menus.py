@@ -161,7 +161,7 @@ def build(window) -> SimpleNamespace:
 
 def describe_onnx(action: QAction) -> None:
     """The ONNX entry stays visible without the extra; it then says what to install."""
-    from graph.export import onnx_available, unavailable_message
+    from runtime.transfer.onnx import onnx_available, unavailable_message
 
     if onnx_available():
         action.setText("&ONNX\u2026")

@@ -37,6 +37,7 @@ from graph.events import (
     NodeMoved,
     NodeRemoved,
     ParamsChanged,
+    SweepChanged,
     TrainingChanged,
 )
 from graph.layout import layered_positions
@@ -72,6 +73,7 @@ class DocumentController(QObject):
     label_changed = Signal(LabelChanged)
     node_moved = Signal(NodeMoved)
     training_changed = Signal(TrainingChanged)
+    sweep_changed = Signal(SweepChanged)
     metadata_changed = Signal(MetadataChanged)
     document_changed = Signal(DocumentEvent)  # every event of any kind, after the above
     analysis_changed = Signal(object)  # graph.Analysis
@@ -94,6 +96,7 @@ class DocumentController(QObject):
             EdgeAdded: self.edge_added, EdgeRemoved: self.edge_removed,
             ParamsChanged: self.params_changed, LabelChanged: self.label_changed,
             NodeMoved: self.node_moved, TrainingChanged: self.training_changed,
+            SweepChanged: self.sweep_changed,
             MetadataChanged: self.metadata_changed,
         }
         # While locked (a run trains this network), intents that change its structure
