@@ -114,7 +114,7 @@ class Trainer(CheckpointMixin):
 
     # ================================================================ run
     def run(self) -> FinishedEvent | FailedEvent:
-        self._instr = None
+        self._instr: Instrumentation | None = None
         out_of_memory = None
         try:
             self._prepare()
@@ -204,8 +204,7 @@ class Trainer(CheckpointMixin):
                                 kind="network")
         self.loss_fn = setup.make_loss(self.task)
 
-        features = tuple(
-            self.compiled.analysis.shapes[self.output_id].inputs["in"].shape[1:])
+        features = self.compiled.analysis.shapes[self.output_id].inputs["in"].features
         self.train_data, self.val_data = (
             split_on_device(self.bundle, split, self.task, features, self.device)
             for split in ("train", "val"))
