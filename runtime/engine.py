@@ -42,6 +42,7 @@ import torch
 import graph
 from graph.errors import StrataError
 from graph.fileformat import document_from_dict
+from graph.memory import MemoryLimitError, check_fits
 
 from .batches import batch_count, check_finite, dataset_summary, split_on_device
 from .checkpoints import code_fingerprint
@@ -59,6 +60,8 @@ from .events import (
 from .failures import (
     TrainingError,
     describe_unexpected,
+    device_words,
+    free_memory,
     is_out_of_memory,
     locate_nonfinite,
     nonfinite_gradient_error,
@@ -121,6 +124,8 @@ class Trainer(ProgressMixin):
             final = self._train()
         except TrainingError as e:
             final = self._failed(e.reason, e.node_id)
+        except MemoryLimitError as e:
+            final = self._failed(str(e), e.node_id)
         except StrataError as e:
             final = self._failed(str(e))
         except KeyboardInterrupt:
@@ -192,6 +197,10 @@ class Trainer(ProgressMixin):
         self.loss_name = setup.resolved_loss(self.task)
         self.bundle = self._dataset(analysis)
 
+        # Refused before anything is allocated, naming the largest layer ("lower the
+        # batch size" is no advice for a 4 TB layer).
+        check_fits(analysis, free_memory(self.device), batch_size=setup.batch_size,
+                   where=device_words(self.device))
         _seed_everything(setup.seed)
         self.compiled = graph.compile_network(self.doc, analysis)
         self.model = self.compiled.module.to(self.device)
