@@ -1,7 +1,7 @@
 """Reading and writing ``*.strata`` files.
 
 A file is JSON: ``{"format": "strata", "version": N, "name", "description", "nodes",
-"edges", "training"}``. Loading goes file -> plain dicts -> migrations -> checked objects,
+"edges", "training", "sweep"}`` (``sweep`` only when one is set up). Loading goes file -> plain dicts -> migrations -> checked objects,
 and any defect (truncated, wrong version, wrong types, unknown layer, dangling wire,
 hostile sizes) raises ``DocumentError`` naming the JSON path. Saving is atomic
 (``graph.atomic.write_atomic``: files at the user's umask, an overwrite keeps its mode).
@@ -59,6 +59,8 @@ def document_to_dict(doc: Document) -> dict[str, Any]:
             for e in doc.edges
         ],
         "training": _jsonable(doc.training),
+        # Written only when set, so files without a sweep stay as they were.
+        **({"sweep": _jsonable(doc.sweep)} if doc.sweep else {}),
     }
 
 
@@ -154,6 +156,9 @@ def document_from_dict(data: Any) -> Document:
     training = _expect(data.get("training", {}), dict, "$.training", "an object")
     _check_plain(training, "$.training")
     doc.training = training
+    sweep = _expect(data.get("sweep", {}), dict, "$.sweep", "an object")
+    _check_plain(sweep, "$.sweep")
+    doc.sweep = sweep
     return doc
 
 

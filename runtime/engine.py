@@ -44,18 +44,18 @@ from graph.errors import StrataError
 from graph.fileformat import document_from_dict
 from graph.memory import MemoryLimitError, check_fits
 
-from .batches import batch_count, check_finite, dataset_summary, split_on_device
-from .checkpoints import code_fingerprint
+from .augment import build_pipeline
+from .batches import batch_count, check_finite, split_on_device
+from .checkpoints import CheckpointMixin, code_fingerprint
 from .control import Control
 from .diagnoses import Diagnostician
 from .events import (
     EpochEvent,
     FailedEvent,
     FinishedEvent,
+    NoticeEvent,
     PausedEvent,
     ResumedEvent,
-    StartedEvent,
-    StepEvent,
 )
 from .failures import (
     TrainingError,
@@ -64,14 +64,15 @@ from .failures import (
     free_memory,
     is_out_of_memory,
     locate_nonfinite,
-    nonfinite_gradient_error,
     out_of_memory_message,
     release_memory,
 )
+from .finetune import load_weights, parameter_groups
 from .instrumentation import Instrumentation, SamplingPolicy, feature_maps
 from .layers import network_layers
-from .metrics import batch_metric, decision_boundary, evaluate, metric_name
-from .progress import ProgressMixin
+from .loop import BatchSource, LossReader, Stopwatch, TensorBatches, Window, epoch_order
+from .metrics import decision_boundary, evaluate, metric_name
+from .reporting import ReportingMixin
 from .setup import TrainingSetup, resolve_device
 
 Emit = Callable[[Any], None]
@@ -94,13 +95,14 @@ class EngineOptions:
     eval_batch_size: int = 1024
 
 
-class Trainer(ProgressMixin):
+class Trainer(CheckpointMixin, ReportingMixin):
     """One training run. Build it, call ``run()``; see the module docstring."""
 
     def __init__(self, document, setup: TrainingSetup | dict | None = None, *,
                  emit: Emit | None = None, control: Control | None = None,
                  out_dir: str | Path | None = None, resume: str | Path | None = None,
-                 bundle=None, options: EngineOptions | None = None) -> None:
+                 bundle=None, options: EngineOptions | None = None,
+                 base_dir: str | Path | None = None) -> None:
         # A snapshot: later edits to the caller's document never reach a running engine.
         raw = copy.deepcopy(document) if isinstance(document, dict) else document.to_dict()
         self.document_dict = raw
@@ -114,6 +116,8 @@ class Trainer(ProgressMixin):
         self.last_checkpoint: str | None = None
         self.best_checkpoint: str | None = None
         self.events_emitted = 0
+        self.base_dir = Path(base_dir) if base_dir is not None else None
+        self.notices: list[NoticeEvent] = []  # said right after the StartedEvent
 
     # ================================================================ run
     def run(self) -> FinishedEvent | FailedEvent:
@@ -206,10 +210,14 @@ class Trainer(ProgressMixin):
         self.model = self.compiled.module.to(self.device)
         self.fingerprint = code_fingerprint(self.compiled.code.source)
         self.layers = network_layers(self.compiled, self.doc)
-        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self._starting_weights()
+        groups = parameter_groups(self.model, self.compiled.code.attributes,
+                                  setup.frozen, setup.lr_scale, setup.lr)
+        self.params = [p for g in groups for p in g["params"]]
         if not self.params:
             raise TrainingError("The network has no weights to train: add a Linear, "
-                                "convolution or other layer with parameters",
+                                "convolution or other layer with parameters" +
+                                (", or unfreeze a layer" if setup.frozen else ""),
                                 kind="network")
         self.loss_fn = setup.make_loss(self.task)
 
@@ -224,10 +232,15 @@ class Trainer(ProgressMixin):
                      inputs, [self.doc.nodes[i].title for i in inputs])
         self.n_train = len(self.train_data[-1])
         self.batches = batch_count(self.n_train, setup.batch_size)
-        self.optimizer = setup.make_optimizer(self.params)
+        self.source: BatchSource = TensorBatches(self.train_data, setup.batch_size,
+                                                 self.batches)
+        self.augment = build_pipeline(setup.augment, self.bundle.input_shapes[0],
+                                      self.task, self.bundle.num_classes, self.device)
+        self.optimizer = setup.make_optimizer(groups)
         self.scheduler = setup.make_scheduler(self.optimizer, self.batches)
         self.shuffle = torch.Generator().manual_seed(setup.seed)
         self.epoch, self.step, self.batch = 0, 0, 0
+        self.epoch_gen_state: torch.Tensor | None = None
         self.epoch_loss, self.epoch_count = 0.0, 0
         self.best_val: float | None = None
         self.best_epoch = 0
@@ -238,11 +251,23 @@ class Trainer(ProgressMixin):
         if self.resume_from is not None:
             self.restore(self.resume_from)
 
+    def _starting_weights(self) -> None:
+        """Load ``init_weights`` by layer name and say what matched."""
+        if not self.setup.init_weights:
+            return
+        path = Path(self.setup.init_weights).expanduser()
+        if not path.is_absolute() and self.base_dir is not None:
+            path = self.base_dir / path
+        report = load_weights(self.model, path)
+        self.notices.append(NoticeEvent(
+            "weights_loaded", report.describe(),
+            names=tuple(n for n, _, _ in report.other_shape) + tuple(report.missing)))
+
     def _dataset(self, analysis):
         from .compatibility import DatasetMismatch, check_dataset, prepare_dataset
 
         if self.bundle is None:
-            return prepare_dataset(analysis, self.setup)
+            return prepare_dataset(analysis, self.setup, base_dir=self.base_dir)
         bundle = self.bundle.for_task(self.task)
         reasons = check_dataset(analysis, bundle)
         if reasons:
@@ -254,116 +279,125 @@ class Trainer(ProgressMixin):
         setup, opts = self.setup, self.options
         started = time.perf_counter()
         self._send(self._started_event())
+        for notice in self.notices:
+            self._send(notice)
         if self.step == 0 and opts.feature_maps:
             self._feature_maps()
         self.train_seconds = self.train_cpu_seconds = 0.0
         self.looking_seconds = 0.0  # of the training time: statistics and step events
-        stopped = False
         # Step events and layer statistics are both due every ``sample_every`` steps;
         # only statistics (which cost more) answer to the time budget too.
-        reports = SamplingPolicy(setup.sample_every, opts.max_sample_rate,
-                                 opts.sample_burst)
-        samples = SamplingPolicy(setup.sample_every, opts.max_sample_rate,
-                                 opts.sample_burst, opts.sample_budget)
-        step_scheduler = setup.schedule != "none"  # a constant schedule needs no steps
-        sync_loss = self.device.type == "cpu"
-        inputs_n = len(self.train_data) - 1
-        bs = setup.batch_size
+        self._reports = SamplingPolicy(setup.sample_every, opts.max_sample_rate,
+                                       opts.sample_burst)
+        self._samples = SamplingPolicy(setup.sample_every, opts.max_sample_rate,
+                                       opts.sample_burst, opts.sample_budget)
+        stopped = False
         while self.epoch < setup.epochs and not stopped:
-            epoch_started = time.perf_counter()
-            if self.batch == 0:
-                self.epoch_gen_state = self.shuffle.get_state()
-            else:  # resumed inside an epoch: replay this epoch's order
-                self.shuffle.set_state(self.epoch_gen_state)
-            perm = torch.randperm(self.n_train, generator=self.shuffle).to(self.device)
-            self.model.train()
-            self._phase = "training"
-            window_loss, window_n, window_t = 0.0, 0, time.perf_counter()
-            pending = None  # accelerators: (loss, inputs, step) read one step late
-            loop_started, loop_cpu = time.perf_counter(), time.thread_time()
-            epoch_no = self.epoch + 1
-            while self.batch < self.batches:
-                if self.control.pending:
-                    waited = -time.perf_counter()
-                    if self._commands():
-                        stopped = True
-                        break
-                    waited += time.perf_counter()  # a pause is not training time
-                    loop_started += waited
-                    epoch_started += waited
-                    window_t += waited
-                idx = perm[self.batch * bs:(self.batch + 1) * bs]
-                xs = [t[idx] for t in self.train_data[:inputs_n]]
-                y = self.train_data[-1][idx]
-                now = time.perf_counter()
-                elapsed = self.train_seconds + now - loop_started
-                report = reports.due(self.step, now, elapsed)
-                instr = self._instr if report and self._instr is not None and \
-                    samples.due(self.step, now, elapsed) else None
-                if instr is not None:  # (cost: time spent measuring, for the budget)
-                    cost = -time.perf_counter()
-                    instr.arm()
-                    cost += time.perf_counter()
-                out = self.model(*xs)
-                if instr is not None:
-                    cost -= time.perf_counter()
-                    instr.disarm()
-                    cost += time.perf_counter()
-                loss = self.loss_fn(out, y)
-                if sync_loss:
-                    value = loss.item()
-                    if not math.isfinite(value):
-                        raise self._nonfinite(xs, self.step + 1, epoch_no)
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if setup.grad_clip is not None:
-                    torch.nn.utils.clip_grad_norm_(self.params, setup.grad_clip)
-                if instr is not None:
-                    cost -= time.perf_counter()
-                    instr.before_step()
-                    cost += time.perf_counter()
-                self.optimizer.step()
-                if step_scheduler:
-                    self.scheduler.step()
-                self.step += 1
-                self.batch += 1
-                if not sync_loss:
-                    if pending is not None:
-                        value = pending[0].item()
-                        if not math.isfinite(value):
-                            raise self._nonfinite(pending[1], pending[2], epoch_no)
-                    pending, value = (loss.detach(), xs, self.step), None
-                if value is not None:
-                    self.epoch_loss += value
-                    self.epoch_count += 1
-                    window_loss += value
-                    window_n += 1
-                if report:
-                    t = time.perf_counter()
-                    rate = window_n * bs / max(t - window_t, 1e-9)
-                    self._report(out, y, window_loss / max(window_n, 1), rate, epoch_no,
-                                 instr)
-                    window_loss, window_n = 0.0, 0
-                    window_t = time.perf_counter()
-                    reports.took(now, window_t - t)
-                    self.looking_seconds += window_t - t
-                    if instr is not None:
-                        samples.took(now, cost + window_t - t)
-                        self.looking_seconds += cost
-            if pending is not None:
-                value = pending[0].item()
-                if not math.isfinite(value):
-                    raise self._nonfinite(pending[1], pending[2], epoch_no)
-                self.epoch_loss += value
-                self.epoch_count += 1
-            self.train_seconds += time.perf_counter() - loop_started
-            self.train_cpu_seconds += time.thread_time() - loop_cpu
+            clock = Stopwatch()
+            stopped = self._train_epoch(clock)
             if stopped:
                 break
-            self._end_epoch(time.perf_counter() - epoch_started)
+            self._end_epoch(clock.elapsed())
         if stopped and self.out_dir is not None:
             self.write_checkpoint("stop")
         return self._finished(stopped, time.perf_counter() - started)
+
+    def _train_epoch(self, clock: Stopwatch) -> bool:
+        """Train from ``self.batch`` to the end of the epoch; True when told to stop."""
+        order, self.epoch_gen_state = epoch_order(
+            self.shuffle, self.source.examples, self.batch, self.epoch_gen_state)
+        self.model.train()
+        self._phase = "training"
+        epoch_no = self.epoch + 1
+        reader = LossReader(self.device.type == "cpu",
+                            lambda xs, step: self._nonfinite(xs, step, epoch_no))
+        window = Window(clock.now())
+        loop = Stopwatch()
+        stopped = False
+        try:
+            stopped = self._steps(self.source.epoch(order, self.batch), reader, window,
+                                  epoch_no, loop)
+            if not stopped:
+                value = reader.flush()
+                if value is not None:
+                    self.epoch_loss += value
+                    self.epoch_count += 1
+        finally:
+            clock.exclude(loop.paused)
+            self.train_seconds += loop.elapsed()
+            self.train_cpu_seconds += loop.cpu()
+        return stopped
+
+    def _steps(self, batches, reader: LossReader, window: Window, epoch_no: int,
+               loop: Stopwatch) -> bool:
+        """The optimizer steps of one epoch; True when told to stop.
+
+        Kept lean on purpose: an ordinary step is the forward, loss, backward and
+        optimizer step of a hand-written loop plus a few attribute reads.
+        """
+        setup = self.setup
+        model, loss_fn, optimizer = self.model, self.loss_fn, self.optimizer
+        scheduler = self.scheduler if setup.schedule != "none" else None
+        clip, params, control = setup.grad_clip, self.params, self.control
+        augment = self.augment
+        reports, samples, every = self._reports, self._samples, self._reports.every
+        for xs, y in batches:
+            if control.pending:
+                waited = -time.perf_counter()
+                if self._commands():
+                    return True
+                loop.exclude(waited + time.perf_counter())  # a pause is not training
+            if augment is not None:
+                xs, y = augment(xs, y)
+            report, instr = False, None
+            if not self.step % every:
+                now = loop.now()
+                elapsed = self.train_seconds + now - loop.started
+                report = reports.due(self.step, now, elapsed)
+                if report and self._instr is not None and \
+                        samples.due(self.step, now, elapsed):
+                    instr = self._instr
+            if instr is None:
+                out = model(*xs)
+            else:  # (cost: time spent measuring, for the budget)
+                cost = -time.perf_counter()
+                instr.arm()
+                cost += time.perf_counter()
+                out = model(*xs)
+                cost -= time.perf_counter()
+                instr.disarm()
+                cost += time.perf_counter()
+            loss = loss_fn(out, y)
+            value = reader.add(loss, xs, self.step + 1)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip is not None:
+                torch.nn.utils.clip_grad_norm_(params, clip)
+            if instr is not None:
+                cost -= time.perf_counter()
+                instr.before_step()
+                cost += time.perf_counter()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            self.step += 1
+            self.batch += 1
+            if value is not None:
+                self.epoch_loss += value
+                self.epoch_count += 1
+                window.add(value)
+            if report:
+                t = loop.now()
+                self._report(out, y, window.mean(), window.rate(t, setup.batch_size),
+                             epoch_no, instr)
+                done = loop.now()
+                window.restart(done)
+                reports.took(now, done - t)
+                self.looking_seconds += done - t
+                if instr is not None:
+                    samples.took(now, cost + done - t)
+                    self.looking_seconds += cost
+        return False
 
     def _nonfinite(self, xs, step: int, epoch: int) -> TrainingError:
         return locate_nonfinite(
@@ -372,27 +406,6 @@ class Trainer(ProgressMixin):
 
     def _lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
-
-    def _report(self, out, y, loss: float, rate: float, epoch: int, instr) -> None:
-        """A StepEvent, and the layer statistics when this step was instrumented."""
-        metric = batch_metric(out.detach(), y, self.task)
-        lr = self._lr()
-        layer_event = None
-        if instr is not None:
-            layer_event, (value,) = instr.collect(self.step, epoch, [metric])
-        else:
-            value = float(metric)
-        self._send(StepEvent(self.step, epoch, loss, value if math.isfinite(value)
-                             else None, lr, rate))
-        found = self.diagnostician.add_loss(loss, lr)
-        if layer_event is not None:
-            self._send(layer_event)
-            if layer_event.nonfinite_grads:
-                raise nonfinite_gradient_error(self.layers, layer_event.nonfinite_grads,
-                                               step=self.step, epoch=epoch, lr=lr)
-            found += self.diagnostician.add_sample(layer_event)
-        for d in found:
-            self._send(d.event(self.step, epoch))
 
     def _commands(self) -> bool:
         """Handle waiting commands; True when the run must stop."""
@@ -462,39 +475,6 @@ class Trainer(ProgressMixin):
         for event in feature_maps(self.model, self.layers, example, self.step,
                                   self.epoch, self.setup.watch):
             self._send(event)
-
-    # ================================================================ reporting
-    def _started_event(self) -> StartedEvent:
-        dataset = dataset_summary(self.bundle, self.task)
-        dataset["loss"] = self.loss_name
-        return StartedEvent(
-            device=str(self.device),
-            parameter_count=sum(p.numel() for p in self.params),
-            node_ids=tuple(i.node_id for i in self.layers),
-            node_names=tuple(i.name for i in self.layers),
-            node_types=tuple(i.type for i in self.layers),
-            dataset=dataset, epochs=self.setup.epochs, steps_per_epoch=self.batches,
-            start_epoch=self.epoch, start_step=self.step, network=self.doc.name)
-
-    def _finished(self, stopped: bool, seconds: float) -> FinishedEvent:
-        last = self.history[-1] if self.history else {}
-        summary = {
-            "network": self.doc.name, "device": str(self.device),
-            "epochs": self.epoch, "steps": self.step, "seconds": seconds,
-            "train_seconds": self.train_seconds,
-            "train_cpu_seconds": self.train_cpu_seconds,
-            "looking_seconds": self.looking_seconds,
-            "train_loss": last.get("train_loss"), "val_loss": last.get("val_loss"),
-            "train_metric": last.get("train_metric"),
-            "val_metric": last.get("val_metric"), "metric_name": metric_name(self.task),
-            "best_epoch": self.best_epoch, "best_val_loss": self.best_val,
-            "checkpoint": self.last_checkpoint, "best_checkpoint": self.best_checkpoint,
-            "diagnoses": sorted(self.diagnostician.reported),
-        }
-        event = FinishedEvent(summary, stopped)
-        self._send(event)
-        return event
-
 
 def _seed_everything(seed: int) -> None:
     random.seed(seed)

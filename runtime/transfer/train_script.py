@@ -16,12 +16,12 @@ from pathlib import Path
 
 import graph
 from graph.errors import StrataError
-from graph.export import write_python
 from graph.fileformat import write_atomic
 from graph.naming import snake_case
 
-from .export_train_data import data_section, literal
-from .setup import TrainingSetup
+from ..setup import TrainingSetup
+from .python import write_python
+from .train_data import data_section, literal
 
 LOSSES = {"cross_entropy": "nn.CrossEntropyLoss()", "bce_with_logits":
           "nn.BCEWithLogitsLoss()", "mse": "nn.MSELoss()"}
@@ -229,8 +229,8 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
     Raises StrataError (SetupError, DatasetError...) for a network or setup that Strata
     itself could not train, with the same message training would give.
     """
-    from .compatibility import DatasetMismatch, check_dataset
-    from .datasets import load_dataset
+    from ..compatibility import DatasetMismatch, check_dataset
+    from ..datasets import load_dataset
 
     output = Path(output)
     script = output if output.suffix == ".py" else output / "train.py"
