@@ -41,6 +41,12 @@ def compile_network(doc: Document, analysis: Analysis | None = None,
     """Build the network's module from its generated code (raises GraphError)."""
     analysis = analysis or Analyzer().analyze(doc)
     code = generate_code(doc, analysis)
+    if device is None or str(device) == "cpu":
+        # Refuse, naming the layer, what torch would fail to allocate (a raw
+        # RuntimeError) or would allocate until the machine swaps.
+        from .memory import available_memory, check_fits
+
+        check_fits(analysis, available_memory())
     cls, filename = load_class(code.source, code.class_name)
     if device is not None:
         import torch

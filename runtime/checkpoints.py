@@ -25,7 +25,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
@@ -33,10 +33,7 @@ from graph.errors import StrataError
 from graph.fileformat import write_atomic
 
 from .events import CheckpointEvent
-
-if TYPE_CHECKING:
-    from .diagnoses import Diagnostician
-    from .setup import TrainingSetup
+from .trainer_state import TrainerState
 
 FORMAT = "strata-checkpoint"
 VERSION = 1
@@ -168,7 +165,7 @@ def describe_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 
 # ---------------------------------------------------------------- the engine's side
-class CheckpointMixin:
+class CheckpointMixin(TrainerState):
     """Checkpoint writing and restoring for ``Trainer`` (uses its attributes).
 
     ``write_checkpoint`` captures everything the next step depends on (weights, optimizer
@@ -178,33 +175,6 @@ class CheckpointMixin:
     stopped. The learning-rate schedule is not stored but rebuilt for the current setup
     and advanced to the checkpoint's step, so a run can be resumed with more epochs.
     """
-
-    # The Trainer's state this mixin reads and restores (set by ``Trainer``), declared
-    # so the type checker follows every use.
-    out_dir: Path | None
-    document_dict: dict[str, Any]
-    fingerprint: str
-    setup: TrainingSetup
-    device: torch.device
-    model: torch.nn.Module
-    optimizer: torch.optim.Optimizer
-    scheduler: Any
-    shuffle: torch.Generator
-    diagnostician: Diagnostician
-    epoch_gen_state: torch.Tensor | None
-    epoch: int
-    step: int
-    batch: int
-    epoch_loss: float
-    epoch_count: int
-    best_val: float | None
-    best_epoch: int
-    history: list[dict[str, Any]]
-    last_checkpoint: str | None
-    best_checkpoint: str | None
-
-    def _send(self, event: Any) -> None:
-        raise NotImplementedError
 
     def write_checkpoint(self, reason: str) -> str:
         """Write ``last.pt`` (or ``best.pt`` for reason "best") and announce it."""
