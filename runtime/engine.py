@@ -42,6 +42,7 @@ import torch
 import graph
 from graph.errors import StrataError
 from graph.fileformat import document_from_dict
+from graph.memory import MemoryLimitError, check_fits
 
 from .augment import build_pipeline
 from .checkpoints import CheckpointMixin, code_fingerprint
@@ -58,6 +59,8 @@ from .events import (
 from .failures import (
     TrainingError,
     describe_unexpected,
+    device_words,
+    free_memory,
     is_out_of_memory,
     locate_nonfinite,
     out_of_memory_message,
@@ -118,13 +121,15 @@ class Trainer(CheckpointMixin, ReportingMixin):
 
     # ================================================================ run
     def run(self) -> FinishedEvent | FailedEvent:
-        self._instr = None
+        self._instr: Instrumentation | None = None
         out_of_memory = None
         try:
             self._prepare()
             final = self._train()
         except TrainingError as e:
             final = self._failed(e.reason, e.node_id)
+        except MemoryLimitError as e:
+            final = self._failed(str(e), e.node_id)
         except StrataError as e:
             final = self._failed(str(e))
         except KeyboardInterrupt:
@@ -198,6 +203,10 @@ class Trainer(CheckpointMixin, ReportingMixin):
         self.loss_name = setup.resolved_loss(self.task)
         self.bundle = self._dataset(analysis)
 
+        # Refused before anything is allocated, naming the largest layer ("lower the
+        # batch size" is no advice for a 4 TB layer).
+        check_fits(analysis, free_memory(self.device), batch_size=setup.batch_size,
+                   where=device_words(self.device))
         _seed_everything(setup.seed)
         self.compiled = graph.compile_network(self.doc, analysis)
         self.model = self.compiled.module.to(self.device)
@@ -214,8 +223,7 @@ class Trainer(CheckpointMixin, ReportingMixin):
                                 kind="network")
         self.loss_fn = setup.make_loss(self.task)
 
-        features = tuple(
-            self.compiled.analysis.shapes[self.output_id].inputs["in"].shape[1:])
+        features = self.compiled.analysis.shapes[self.output_id].inputs["in"].features
         inputs = self.compiled.code.inputs
         self.feed = make_feed(self.bundle, task=self.task, features=features,
                               device=self.device, setup=setup, input_ids=inputs,

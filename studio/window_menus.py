@@ -134,6 +134,7 @@ def build(window) -> SimpleNamespace:
     m.addActions([a.select_all, a.quick_add])
 
     m = bar.addMenu("&View")
+    window.view_menu = m
     m.addActions([a.zoom_in, a.zoom_out, a.fit])
     m.addSeparator()
     m.addActions([a.arrange])
@@ -157,6 +158,12 @@ def build(window) -> SimpleNamespace:
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, tools)
     window.toolbar = tools
     return a
+
+
+def add_workspace_menu(window) -> None:
+    """View > Workspace: Design (Ctrl+1) and Train (Ctrl+2)."""
+    menu = window.view_menu.addMenu("&Workspace")
+    menu.addActions(list(window.workspaces.actions.values()))
 
 
 def describe_onnx(action: QAction) -> None:

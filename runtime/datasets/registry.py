@@ -235,20 +235,12 @@ def fits_in_memory(nbytes: int) -> bool:
 
 
 def available_memory() -> int:
-    """Bytes of memory available to a new allocation (Linux: MemAvailable)."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        import os
+    """Bytes of main memory free now (``graph.memory``); 4 GiB when the system does not
+    say."""
+    from graph.memory import available_memory as free
 
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 4 << 30  # unknown: assume a modest machine
+    found = free()
+    return found if found is not None else 4 << 30
 
 
 def _resolve_path(info: DatasetSpec, value: str, base_dir) -> Path:
