@@ -59,9 +59,11 @@ class ImageReader:
     def channels(self) -> int:
         return 1 if self.color == "grayscale" else 3
 
-    def __call__(self, path: str) -> np.ndarray:
+    def __call__(self, path) -> np.ndarray:
+        """``path``: a file name, or a binary stream of an encoded image."""
         from PIL import Image, UnidentifiedImageError
 
+        name = Path(path).name if isinstance(path, (str, Path)) else "image"
         mode = "L" if self.color == "grayscale" else "RGB"
         try:
             with Image.open(path) as im:
@@ -69,12 +71,12 @@ class ImageReader:
                                              Image.Resampling.BILINEAR)
                 pixels = np.asarray(im, dtype=np.float32) / 255.0
         except Image.DecompressionBombError:
-            raise UnreadableFile(Path(path).name, "refused: so many pixels it looks like "
+            raise UnreadableFile(name, "refused: so many pixels it looks like "
                                  "a decompression bomb") from None
         except (UnidentifiedImageError, OSError, ValueError) as e:
             reason = "not an image Pillow can read" if isinstance(
                 e, UnidentifiedImageError) else str(e).splitlines()[0][:120]
-            raise UnreadableFile(Path(path).name, reason) from None
+            raise UnreadableFile(name, reason) from None
         return pixels[None] if mode == "L" else pixels.transpose(2, 0, 1)
 
 

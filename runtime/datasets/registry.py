@@ -124,7 +124,9 @@ DatasetInfo = DatasetSpec
 _SPECS: dict[str, DatasetSpec] = {}
 _IMPORT_NAMES = {"scikit-learn": "sklearn", "Pillow": "PIL"}
 INSTALL_HINTS = {"scikit-learn": "pip install scikit-learn  (or: pip install "
-                 "'strata-studio[digits]')", "Pillow": "pip install Pillow"}
+                 "'strata-studio[digits]')", "Pillow": "pip install Pillow",
+                 "pyarrow": "pip install pyarrow  (or: pip install "
+                 "'strata-studio[parquet]')"}
 
 
 def register(spec: DatasetSpec) -> DatasetSpec:
@@ -203,7 +205,10 @@ def load_dataset(spec: dict | str, seed: int = 0, val_fraction: float = 0.2,
     made = dict(options)
     if info.path_kind:
         made["path"] = _resolve_path(info, options["path"], base_dir)
-    made["strict"] = strict_files
+    # What a reader with given splits (a test file, train/val folders) needs to split
+    # the rest the way make_bundle would.
+    made.update(strict=strict_files, seed=int(seed), val_fraction=val_fraction,
+                test_fraction=test_fraction)
     if info.index is not None and data_path != "memory":
         index = info.index(made, progress, cancelled)
         if data_path == "stream" or not fits_in_memory(index.estimated_bytes()):
