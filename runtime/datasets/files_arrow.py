@@ -34,14 +34,14 @@ HF_SPLITS = {"train": "train", "validation": "val", "valid": "val", "val": "val"
 
 
 def _pa():
-    import pyarrow  # noqa: F401 - the registry checked it is installed
+    import pyarrow
 
     return pyarrow
 
 
 def _read_arrow(path: Path):
     pa = _pa()
-    import pyarrow.ipc as ipc
+    from pyarrow import ipc
 
     try:
         with pa.memory_map(str(path)) as source:

@@ -113,10 +113,10 @@ def _given_test(parts: dict, y: np.ndarray, o: dict) -> dict[str, np.ndarray] | 
 class _ArraysOnly(pickle.Unpickler):
     """Builds NumPy arrays and plain containers, nothing else."""
 
-    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy", "ndarray"),
+    ALLOWED = frozenset({("numpy.core.multiarray", "_reconstruct"), ("numpy", "ndarray"),
                ("numpy", "dtype"), ("numpy._core.multiarray", "_reconstruct"),
                ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-               ("_codecs", "encode")}
+               ("_codecs", "encode")})
 
     def find_class(self, module, name):
         if (module, name) in self.ALLOWED:

@@ -161,7 +161,7 @@ def test_parquet_images_tables_and_several_regression_targets(tmp_path):
 
 def save_to_disk(folder, table, names=None):
     """What datasets' Dataset.save_to_disk writes (Arrow stream + JSON)."""
-    import pyarrow.ipc as ipc
+    from pyarrow import ipc
 
     folder.mkdir(parents=True)
     with ipc.new_stream(str(folder / "data-00000-of-00001.arrow"), table.schema) as w:
