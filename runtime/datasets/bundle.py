@@ -232,7 +232,7 @@ def make_bundle(name: str, inputs: list[np.ndarray], target: np.ndarray, task: s
             means.append(None)
             stds.append(None)
 
-    splits = {s: TensorSplit(tuple(x[i] for x in xs), y[i]) for s, i in idx.items()}
+    parts = {s: TensorSplit(tuple(x[i] for x in xs), y[i]) for s, i in idx.items()}
     shapes = [tuple(x.shape[1:]) for x in inputs]
     extent = None
     if len(inputs) == 1 and shapes[0] == (2,) and dtypes[0] == "float" and n:
@@ -242,7 +242,7 @@ def make_bundle(name: str, inputs: list[np.ndarray], target: np.ndarray, task: s
         extent = (float(lo[0] - pad[0]), float(hi[0] + pad[0]),
                   float(lo[1] - pad[1]), float(hi[1] + pad[1]))
     return DatasetBundle(
-        name=name, **splits, input_shapes=shapes, input_dtypes=dtypes, task=task,
+        name=name, **parts, input_shapes=shapes, input_dtypes=dtypes, task=task,
         num_classes=num_classes, class_names=names, target_shape=target_shape,
         display_name=display_name or name, options=dict(options or {}),
         feature_names=list(feature_names or []), extent=extent, input_mean=means,

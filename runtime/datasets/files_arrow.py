@@ -63,7 +63,7 @@ def _hf_split(folder: Path):
                            f"(its state.json cannot be read: {e})") from None
     pa = _pa()
     table = pa.concat_tables([_read_arrow(folder / f) for f in files])
-    features = {}
+    features: dict = {}
     info = folder / "dataset_info.json"
     if info.is_file():
         try:
@@ -208,7 +208,7 @@ def make_parquet(o, rng) -> Raw:
     except (pa.ArrowInvalid, OSError) as e:
         raise DatasetError(f"Parquet file '{path.name}' cannot be read ({e})") from None
     meta = (table.schema.metadata or {}).get(b"huggingface")
-    features = {}
+    features: dict = {}
     if meta:
         try:
             features = json.loads(meta).get("info", {}).get("features") or {}

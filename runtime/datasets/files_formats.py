@@ -52,7 +52,7 @@ def read_idx(path: Path) -> np.ndarray:
     if ndim == 0 or len(data) < header:
         raise DatasetError(f"IDX file '{path.name}' has a damaged header")
     dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
-    dtype = np.dtype(IDX_TYPES[data[2]])
+    dtype: np.dtype = np.dtype(IDX_TYPES[data[2]])  # type: ignore[call-overload]
     expected = int(np.prod(dims)) * dtype.itemsize
     if len(data) - header != expected:
         raise DatasetError(
@@ -93,9 +93,9 @@ def make_idx(o, rng) -> Raw:
                            "train-labels-idx1-ubyte files (MNIST's layout)")
     x = np.concatenate([p[0] for p in parts.values()])
     y = np.concatenate([p[1] for p in parts.values()]).astype(np.int64)
-    images = (x.astype(np.float32) / 255.0)[:, None]
+    pixels = (x.astype(np.float32) / 255.0)[:, None]
     names = [str(c) for c in range(int(y.max()) + 1)]
-    return Raw([images], y, "classification", names, display_name=folder.name,
+    return Raw([pixels], y, "classification", names, display_name=folder.name,
                splits=_given_test(parts, y, o))
 
 
@@ -199,9 +199,10 @@ def make_npy(o, rng) -> Raw:
     if len(x) != len(y):
         raise DatasetError(f"'{folder.name}': the inputs hold {len(x)} examples and the "
                            f"targets {len(y)}; they must match")
+    names: list[str] = []
     if y.ndim > 1 and y.shape[1:] != (1,):
-        target, task, names = y.astype(np.float32), (
-            "regression" if o["task"] in ("auto", "regression") else o["task"]), []
+        target = y.astype(np.float32)
+        task = "regression" if o["task"] in ("auto", "regression") else o["task"]
     else:
         flat = y.reshape(-1)
         numeric = flat.dtype.kind in "iuf"
