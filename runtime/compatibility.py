@@ -118,7 +118,8 @@ def prepare_dataset(analysis_or_doc: Analysis | Document,
     analysis = _analysis(analysis_or_doc)
     setup = setup or TrainingSetup.from_document(analysis.doc)
     bundle = load_dataset(setup.dataset, seed=setup.seed, val_fraction=setup.val_fraction,
-                          test_fraction=setup.test_fraction, base_dir=base_dir)
+                          test_fraction=setup.test_fraction, base_dir=base_dir,
+                          data_path=setup.data_path, strict_files=setup.strict_files)
     try:
         task = trained_output(analysis).task
     except OutputCountError:
