@@ -18,6 +18,7 @@ HEADLESS = {
     "import": "runtime.transfer.cli",
     "train": "runtime.cli",
     "sweep": "runtime.sweeps.cli",
+    "probe": "runtime.probe.cli",
 }
 
 USAGE = """usage: strata [FILE]                  open the studio (optionally with a network)
@@ -27,6 +28,8 @@ USAGE = """usage: strata [FILE]                  open the studio (optionally wit
        strata import FILE.py:ClassName --input-shape 1,3,32,32 -o NET.strata
        strata train FILE [--epochs N] [--device D] [--out DIR] [--resume CHECKPOINT]
        strata sweep FILE --trials N [--jobs J] [--storage URL] [--study NAME]
+       strata probe FILE [--checkpoint CKPT] --index N [--split val]
+                    [--attribution saliency|integrated_gradients|grad_cam] -o OUT_DIR
 """
 
 
