@@ -169,6 +169,7 @@ class NodeItem(QGraphicsItem):
         self.highlighted: set[str] = set()  # ports that accept the wire being dragged
         self.connected: set[str] = set()
         self.hover_port: str | None = None
+        self.frozen = False  # its weights do not train (the setup's ``frozen``)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
         self.setAcceptHoverEvents(True)
@@ -192,6 +193,12 @@ class NodeItem(QGraphicsItem):
         self.update()
         for wire in self.wires:
             wire.adjust()
+
+    def set_frozen(self, frozen: bool) -> None:
+        if frozen != self.frozen:
+            self.frozen = frozen
+            self._update_tooltip()
+            self.update()
 
     def set_problems(self, severity: str | None, text: str) -> None:
         if (severity, text) == (self.severity, self.problem_text):
@@ -218,6 +225,8 @@ class NodeItem(QGraphicsItem):
     def _update_tooltip(self) -> None:
         f = self.face
         tip = f"<b>{escape(f.title)}</b> ({escape(f.type_name)})<br>{escape(f.help)}"
+        if self.frozen:
+            tip += "<br><br>Frozen: its weights do not train (toggle with Freeze Weights)."
         if self.problem_text:
             tip += f"<br><br>{self.problem_text}"
         self.setToolTip(tip)
@@ -328,6 +337,24 @@ class NodeItem(QGraphicsItem):
 
         self._paint_ports(painter, theme, colour)
         self._paint_outline(painter, rect, theme, selected)
+        if self.frozen:
+            self._paint_frozen(painter, rect, theme)
+
+    def _paint_frozen(self, painter: QPainter, rect: QRectF, theme) -> None:
+        """Frozen weights: a dashed frame and a "frozen" tag on the header's right."""
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(theme.color("accent"), 1.5, Qt.PenStyle.DashLine))
+        painter.drawRoundedRect(rect.adjusted(-3, -3, 3, 3), RADIUS + 2, RADIUS + 2)
+        font = _font(10, bold=True)
+        painter.setFont(font)
+        text = "\u2744 frozen"
+        width = QFontMetricsF(font).horizontalAdvance(text) + 10
+        tag = QRectF(WIDTH - width - 6, 4, width, HEADER - 8)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(255, 255, 255, 215))
+        painter.drawRoundedRect(tag, 4, 4)
+        painter.setPen(QColor("#1d5f8f"))
+        painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_far_title(self, painter: QPainter, lod: float) -> None:
         """The title at a readable size on screen whatever the zoom (as the error
