@@ -157,6 +157,34 @@ class BadgeItem(QGraphicsItem):
         painter.drawPoint(QPointF(0, 4.5))
 
 
+class FrozenTagItem(QGraphicsItem):
+    """A "frozen" pill in screen pixels above a card whose weights do not train."""
+
+    TEXT = "\u2744 frozen"
+
+    def __init__(self, parent: QGraphicsItem) -> None:
+        super().__init__(parent)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setZValue(2)
+        self.font = _font(11, bold=True)
+        self.width = QFontMetricsF(self.font).horizontalAdvance(self.TEXT) + 12
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, -18, self.width + 1, 18)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        theme = resources.current()
+        rect = QRectF(0, -17, self.width, 16)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(theme.color("accent"))
+        painter.drawRoundedRect(rect, 5, 5)
+        painter.setFont(self.font)
+        painter.setPen(theme.color("accent_text"))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.TEXT)
+
+
 class NodeItem(QGraphicsItem):
     def __init__(self, node_id: str, face: NodeFace) -> None:
         super().__init__()
@@ -180,6 +208,9 @@ class NodeItem(QGraphicsItem):
         self.badge = BadgeItem(self)
         self.badge.setPos(WIDTH - 2, 0)
         self.badge.hide()
+        self.frozen_tag = FrozenTagItem(self)
+        self.frozen_tag.setPos(0, -3)
+        self.frozen_tag.hide()
         self._update_tooltip()
 
     # ---------------------------------------------------------------- updates
@@ -197,6 +228,7 @@ class NodeItem(QGraphicsItem):
     def set_frozen(self, frozen: bool) -> None:
         if frozen != self.frozen:
             self.frozen = frozen
+            self.frozen_tag.setVisible(frozen)
             self._update_tooltip()
             self.update()
 
@@ -341,20 +373,10 @@ class NodeItem(QGraphicsItem):
             self._paint_frozen(painter, rect, theme)
 
     def _paint_frozen(self, painter: QPainter, rect: QRectF, theme) -> None:
-        """Frozen weights: a dashed frame and a "frozen" tag on the header's right."""
+        """Frozen weights: a dashed frame (the tag above the card says the word)."""
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(QPen(theme.color("accent"), 1.5, Qt.PenStyle.DashLine))
         painter.drawRoundedRect(rect.adjusted(-3, -3, 3, 3), RADIUS + 2, RADIUS + 2)
-        font = _font(10, bold=True)
-        painter.setFont(font)
-        text = "\u2744 frozen"
-        width = QFontMetricsF(font).horizontalAdvance(text) + 10
-        tag = QRectF(WIDTH - width - 6, 4, width, HEADER - 8)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(255, 255, 255, 215))
-        painter.drawRoundedRect(tag, 4, 4)
-        painter.setPen(QColor("#1d5f8f"))
-        painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_far_title(self, painter: QPainter, lod: float) -> None:
         """The title at a readable size on screen whatever the zoom (as the error

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QMenu,
-    QPushButton,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -39,7 +39,7 @@ from studio.theme_colors import SEVERITY_COLORS
 
 PREVIEW_ROWS = 2  # augmented versions of each example
 PREVIEW_COLUMNS = 4
-CELL = 56  # pixels per preview image
+CELL = 40  # pixels per preview image (four fit a narrow dock)
 
 
 class _Relay(QObject):
@@ -64,15 +64,26 @@ class AugmentPanel(QWidget):
         self.list = QListWidget(self)
         self.list.setObjectName("augment_steps")
         self.list.setMaximumHeight(110)
+        # Narrow docks: long step descriptions are elided (the tooltip has them whole)
+        # rather than scrolled sideways.
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.currentRowChanged.connect(self._show_params)
-        self.add = QPushButton("Add \u25be", self)
+        self.add = QToolButton(self)
+        self.add.setText("Add step")
+        self.add.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.add.setObjectName("augment_add")
         self.menu = QMenu(self)
         self.add.setMenu(self.menu)
         self.menu.aboutToShow.connect(self._fill_menu)
-        self.remove = QPushButton("Remove", self)
-        self.up = QPushButton("Up", self)
-        self.down = QPushButton("Down", self)
+        self.remove = QToolButton(self)
+        self.up = QToolButton(self)
+        self.down = QToolButton(self)
+        for button, text, tip in ((self.remove, "\u2212", "Remove the selected step"),
+                                  (self.up, "\u2191", "Move the selected step up"),
+                                  (self.down, "\u2193", "Move the selected step down")):
+            button.setText(text)
+            button.setToolTip(tip)
         self.remove.clicked.connect(self._remove)
         self.up.clicked.connect(lambda: self._move(-1))
         self.down.clicked.connect(lambda: self._move(1))
@@ -93,6 +104,7 @@ class AugmentPanel(QWidget):
         self.preview = QLabel(self)
         self.preview.setObjectName("augment_preview")
         self.preview.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.preview.setMinimumWidth(1)  # never widens the dock: the grid is clipped
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -126,6 +138,7 @@ class AugmentPanel(QWidget):
         self.list.clear()
         for step in steps:
             self.list.addItem(describe_step(step))
+            self.list.item(self.list.count() - 1).setToolTip(describe_step(step))
         self.list.blockSignals(False)
         self.empty.setVisible(not steps)
         self.list.setVisible(bool(steps))

@@ -60,8 +60,8 @@ def test_image_folder_augmentation_preview_and_training(qtbot, tmp_path, monkeyp
     assert [s["op"] for s in doc.training["augment"]] == ["flip", "rotation"]
     assert augment.list.count() == 2 and "Rotation" in augment.list.item(1).text()
     grid = augment.grid  # the samples, then two augmented rows
-    assert grid is not None and grid.shape[0] == 3 * 60 and grid.shape[1] == 4 * 60
-    assert not np.array_equal(grid[:60], grid[60:120])  # the rows differ: augmented
+    assert grid is not None and grid.shape[0] == 3 * 44 and grid.shape[1] == 4 * 44
+    assert not np.array_equal(grid[:44], grid[44:88])  # the rows differ: augmented
     # A parameter edited in the list's form is one undo step.
     augment.editors["degrees"].committed.emit(30.0)
     assert doc.training["augment"][1]["degrees"] == 30.0
