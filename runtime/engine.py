@@ -43,6 +43,7 @@ import graph
 from graph.errors import StrataError
 from graph.fileformat import document_from_dict
 from graph.memory import MemoryLimitError, check_fits
+from graph.outputs import OutputCountError, trained_output
 
 from .augment import build_pipeline
 from .checkpoints import CheckpointMixin, code_fingerprint
@@ -194,12 +195,11 @@ class Trainer(CheckpointMixin, ReportingMixin):
         analysis = graph.Analyzer().analyze(self.doc)
         if not analysis.ok:
             raise graph.GraphError(analysis.problems)
-        outputs = [n for n in analysis.order if self.doc.nodes[n].type == "Output"]
-        if len(outputs) != 1:
-            raise TrainingError(f"The network has {len(outputs)} Outputs; training needs "
-                                "exactly one", kind="network")
-        self.output_id = outputs[0]
-        self.task = analysis.shapes[self.output_id].params.get("task", "classification")
+        try:
+            output = trained_output(analysis)
+        except OutputCountError as e:
+            raise TrainingError(str(e), kind="network") from None
+        self.output_id, self.task = output.node_id, output.task
         self.loss_name = setup.resolved_loss(self.task)
         self.bundle = self._dataset(analysis)
 

@@ -292,6 +292,10 @@ def _check_value(spec, value: Any, where: str, target: str) -> None:
 
 
 def _metric_name(doc) -> str:
-    outputs = [n for n in doc.nodes.values() if n.type == "Output"]
-    task = outputs[0].params.get("task", "classification") if outputs else ""
-    return "r2" if task == "regression" else "accuracy"
+    import graph
+    from graph.outputs import output_ids, output_task
+    from runtime.metrics import metric_name
+
+    analysis = graph.analyze(doc)
+    outputs = output_ids(analysis)
+    return metric_name(output_task(analysis, outputs[0]) if outputs else "")
