@@ -117,13 +117,21 @@ class AugmentPanel(QWidget):
         layout.addWidget(self.preview)
         controller.training_changed.connect(self._on_training_changed)
         controller.document_replaced.connect(self.refresh)
-        self.refresh()
+        self.loaded = False  # the runtime (and torch) comes in when the panel is shown
+
+    def load(self) -> None:
+        """Show the document's pipeline (imports the runtime's augmentation module)."""
+        if not self.loaded:
+            self.loaded = True
+            self.refresh()
 
     # ------------------------------------------------------------------ document -> view
     def _on_training_changed(self, _event: TrainingChanged) -> None:
         self.refresh()
 
     def refresh(self) -> None:
+        if not self.loaded:
+            return
         from runtime.augment import AugmentError, check_pipeline
 
         try:

@@ -95,6 +95,7 @@ class TrainingSetupPanel(QWidget):
             return
         self.loaded = True
         self.dataset.load()
+        self.augment.load()
         self._load_devices()
         self.refresh()
         from .runner import freeze_heap
