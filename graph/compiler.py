@@ -11,15 +11,19 @@ import builtins
 import hashlib
 import linecache
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .analysis import Analysis, Analyzer
 from .codegen import GeneratedCode, generate_code
 from .document import Document
 
+if TYPE_CHECKING:  # torch is imported when compiling, not when graph is imported
+    import torch
+
 
 @dataclass
 class CompiledNetwork:
-    module: torch.nn.Module  # noqa: F821
+    module: torch.nn.Module
     code: GeneratedCode
     analysis: Analysis
     filename: str

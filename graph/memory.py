@@ -122,10 +122,10 @@ def check_fits(analysis: Analysis, available: int | None, *, batch_size: int | N
         f"training with a batch size of {batch_size} (weights, gradients, optimizer "
         "state and activations)")
     layer = ""
-    if node is not None and largest.params:
+    if node is not None and largest is not None and largest.params:
         layer = (f"; the largest layer, {node.describe()}, has {largest.params:,} "
                  f"parameters ({size_text(largest.params * BYTES_PER_VALUE)})")
-    elif node is not None:
+    elif node is not None and largest is not None:
         layer = (f"; the largest output, of {node.describe()}, holds "
                  f"{largest.activations:,} values per example")
     raise MemoryLimitError(

@@ -149,8 +149,8 @@ SELF_ATTENTION = LayerSpec(
                            "batch_first": True},
     positional=2,
     expression="{m}({x}, {x}, {x}, need_weights=False)[0]",
-    macs=lambda p, ins, outs: 4 * ins[0].shape[1] * p["embed_dim"] ** 2
-    + 2 * ins[0].shape[1] ** 2 * p["embed_dim"],
+    macs=lambda p, ins, outs: 4 * int(ins[0].shape[1]) * p["embed_dim"] ** 2
+    + 2 * int(ins[0].shape[1]) ** 2 * p["embed_dim"],
     param_count=lambda p: 4 * p["embed_dim"] * (p["embed_dim"] + 1),
     default_label="attention",
     legacy_types=("MultiheadSelfAttention",),
@@ -194,9 +194,9 @@ TRANSFORMER_ENCODER_LAYER = LayerSpec(
     module="nn.TransformerEncoderLayer",
     module_args=_encoder_args,
     positional=0,
-    macs=lambda p, ins, outs: ins[0].shape[1] * (
+    macs=lambda p, ins, outs: int(ins[0].shape[1]) * (
         4 * p["d_model"] ** 2 + 2 * p["d_model"] * p["dim_feedforward"]
-    ) + 2 * ins[0].shape[1] ** 2 * p["d_model"],
+    ) + 2 * int(ins[0].shape[1]) ** 2 * p["d_model"],
     # attention 4E(E+1), two Linears E*F+F and F*E+E, two LayerNorms 2E each
     param_count=lambda p: 4 * p["d_model"] ** 2 + 2 * p["d_model"] * p["dim_feedforward"]
     + 9 * p["d_model"] + p["dim_feedforward"],
