@@ -25,9 +25,10 @@ from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance
 from PySide6.QtGui import QUndoStack
 
 import graph
+import graph.limits
 from graph import Analysis, Analyzer, Document, Edge, wiring
 from graph.edits import AppendLayer, Connect, InsertLayer, SetParam
-from graph.errors import StrataError
+from graph.errors import DocumentError, ParamError, StrataError
 from graph.events import (
     DocumentEvent,
     EdgeAdded,
@@ -263,8 +264,13 @@ class DocumentController(QObject):
         self.undo_stack.push(DisconnectCommand(self.document, edge))
 
     def check_param(self, node_id: str, name: str, value: Any) -> Any:
-        """The value as it would be stored, or ParamError with the reason."""
-        return self.document.node(node_id).spec.param(name).check(value)
+        """The value as it would be stored, or ParamError with the reason (including
+        the file format's limits: what is accepted here can be saved and reopened)."""
+        checked = self.document.node(node_id).spec.param(name).check(value)
+        problem = graph.limits.value_problem(checked)
+        if problem is not None:
+            raise ParamError(problem)
+        return checked
 
     def set_param(self, node_id: str, name: str, value: Any) -> Any:
         """Set a parameter as one undo step; refuses invalid values with ParamError."""
@@ -286,7 +292,12 @@ class DocumentController(QObject):
         return value
 
     def set_label(self, node_id: str, label: str) -> None:
+        """Rename a layer (one undo step); DocumentError says why a label that the
+        file could not hold is refused."""
         label = label.strip()
+        problem = graph.limits.label_problem(label)
+        if problem is not None:
+            raise DocumentError(problem)
         if label and label != self.document.node(node_id).label:
             self.undo_stack.push(SetLabelCommand(self.document, node_id, label))
 
@@ -307,10 +318,20 @@ class DocumentController(QObject):
         self.move_nodes(wrapped_positions(self.document, ids, view), "Auto-arrange")
 
     def set_training(self, key: str, value: Any) -> None:
+        problem = graph.limits.value_problem({key: value})
+        if problem is not None:
+            raise DocumentError(problem)
         if self.document.training.get(key) != value:
             self.undo_stack.push(SetTrainingCommand(self.document, key, value))
 
     def set_metadata(self, name: str | None = None, description: str | None = None) -> None:
+        """Rename or describe the network (one undo step); DocumentError says why a
+        text the file could not hold is refused."""
+        problem = ((graph.limits.name_problem(name) if name is not None else None)
+                   or (graph.limits.description_problem(description)
+                       if description is not None else None))
+        if problem is not None:
+            raise DocumentError(problem)
         self.undo_stack.push(SetMetadataCommand(self.document, name, description))
 
     def insert_on_edge(self, edge: Edge, type_name: str, params: dict | None = None,
