@@ -137,6 +137,7 @@ class BlockRun:
     outputs: tuple[TensorInfo, ...]
     error: Problem | None
     macs: int
+    params: int = 0  # trainable parameters of the layers that reach an output
 
 
 class BlockShapeError(ShapeError):
@@ -298,16 +299,18 @@ class Library:
             from .problems import Problem
 
             error = Problem("error", (), "an output port receives nothing", "", "shape")
-        macs = 0
-        for node_id in analysis.order:
+        macs = params = 0
+        for node_id in _live(doc, analysis):
             node, shapes = doc.nodes[node_id], analysis.shapes[node_id]
             spec = node.spec
+            merged = {**shapes.params, **shapes.values}
             if spec.macs is not None and shapes.outputs:
-                macs += int(spec.macs({**shapes.params, **shapes.values},
-                                      list(shapes.inputs.values()),
+                macs += int(spec.macs(merged, list(shapes.inputs.values()),
                                       list(shapes.outputs.values())))
+            if spec.param_count is not None and shapes.ok and shapes.outputs:
+                params += int(spec.param_count(merged))
         run = BlockRun(definition.name, dict(values), doc, analysis, tensors,
-                       tuple(outputs), error, macs)
+                       tuple(outputs), error, macs, params)
         if len(self._runs) > 4096:  # a long session of edits: forget old uses
             self._runs.clear()
         self._runs[key] = run
@@ -362,7 +365,20 @@ class Library:
             runs.append(run)
             tensors = run.outputs
         return Inferred(list(tensors), {"runs": tuple(runs),
-                                        "macs": sum(r.macs for r in runs)})
+                                        "macs": sum(r.macs for r in runs),
+                                        "params": sum(r.params for r in runs)})
+
+
+def _live(doc: Document, analysis: Analysis) -> list[str]:
+    """Body nodes that lead to an output port (the code leaves the others out)."""
+    stack = [n for n in analysis.order if doc.nodes[n].type == "BlockOutput"]
+    seen = set(stack)
+    while stack:
+        for e in analysis.edges_into(stack.pop()):
+            if e.source not in seen:
+                seen.add(e.source)
+                stack.append(e.source)
+    return [n for n in analysis.order if n in seen]
 
 
 def _inner_error(where: str, run: BlockRun) -> BlockShapeError:
@@ -407,6 +423,7 @@ def _instance_spec(lib: Library, definition: Definition | None, name: str) -> La
         module=name,
         expression="{m}({xs})",
         macs=lambda values, _ins, _outs: int(values.get("macs", 0)),
+        param_count=lambda values: int(values.get("params", 0)),
         default_label=snake_case(name, "block"),
     )
 

@@ -1,10 +1,8 @@
-"""``strata check``, ``strata summary`` and ``strata export``: the graph core from a shell.
+"""``strata check [--fix]`` and ``strata summary``: the graph core from a shell.
 
 ``main(argv)`` takes the subcommand as ``argv[0]``; ``studio/cli.py`` dispatches ``check``
-and ``summary`` here (``strata export`` goes to ``runtime.transfer_cli``, which writes every
-format; the Python-only ``export`` here serves scripts that use the graph core alone:
-``python -m graph.cli export NET.strata -o net.py``). Output is written for people and
-for tools that parse compiler messages::
+and ``summary`` here (``strata export`` is ``runtime.transfer.cli``, the one export
+service). Output is written for people and for tools that parse compiler messages::
 
     net.strata: node 'fc' (Linear): error: Linear 'fc' needs a flat input ... (hint: ...)
 
@@ -17,13 +15,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from .analysis import Analyzer
-from .codegen import generate_code
 from .document import Document
 from .errors import DocumentError, StrataError
-from .fileformat import load, write_atomic
+from .fileformat import load, save
 from .problems import Problem
 
 OK, ERRORS, UNREADABLE = 0, 1, 2
@@ -66,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
                            "when clean (warnings allowed), 1 on errors, 2 when a file "
                            "cannot be read.")
     check.add_argument("files", nargs="+", metavar="FILE", help="a .strata network")
+    check.add_argument("--fix", action="store_true",
+                       help="first apply every obvious one-click fix (the Problems "
+                       "panel's Fix buttons) and save the file; each is printed")
     check.set_defaults(run=run_check)
 
     summary = sub.add_parser("summary", help="layers, output shapes, parameters and MACs",
@@ -75,13 +74,6 @@ def _parser() -> argparse.ArgumentParser:
     summary.add_argument("file", metavar="FILE", help="a .strata network")
     summary.set_defaults(run=run_summary)
 
-    export = sub.add_parser("export", help="write the network as Python",
-                            description="Write the network as a standalone Python module "
-                            "(only torch needed to run it).")
-    export.add_argument("file", metavar="FILE", help="a .strata network")
-    export.add_argument("-o", "--output", metavar="OUT",
-                        help="where to write (default: print to standard output)")
-    export.set_defaults(run=run_export)
     return parser
 
 
@@ -95,6 +87,13 @@ def run_check(args) -> int:
             print(e, file=sys.stderr)
             worst = max(worst, e.code)
             continue
+        if args.fix:
+            try:
+                _fix(file, doc)
+            except CommandFailed as e:
+                print(e, file=sys.stderr)
+                worst = max(worst, e.code)
+                continue
         analysis = Analyzer().analyze(doc)
         for line in problem_lines(file, doc, analysis.problems):
             print(line)
@@ -117,30 +116,21 @@ def run_summary(args) -> int:
     return ERRORS if summary.errors else OK
 
 
-def run_export(args) -> int:
-    doc = _load(args.file)
-    analysis = Analyzer().analyze(doc)
-    if not analysis.ok:
-        for line in problem_lines(args.file, doc, analysis.problems):
-            print(line, file=sys.stderr)
-        raise CommandFailed(f"{args.file}: cannot export: the network has "
-                            f"{_plural(len(analysis.errors), 'error')}", ERRORS)
-    for line in problem_lines(args.file, doc, analysis.warnings):
-        print(line, file=sys.stderr)
-    if args.output is None:
-        sys.stdout.write(generate_code(doc, analysis).source)
-        return OK
-    out = Path(args.output)
-    if out.exists() and out.resolve() == Path(args.file).resolve():
-        raise CommandFailed(f"{out}: refusing to overwrite the network file itself",
-                            UNREADABLE)
+def _fix(file: str, doc: Document) -> None:
+    """Apply the obvious fixes to ``doc`` and save it over ``file`` (atomically)."""
+    from .fixes import fix_all
+
+    done = fix_all(doc)
+    for title in done:
+        print(f"{file}: fixed: {' '.join(title.splitlines())}")
+    if not done:
+        return
     try:
-        write_atomic(out, generate_code(doc, analysis).source.encode("utf-8"))
+        save(doc, file)
     except OSError as e:
-        raise CommandFailed(f"{out}: error: cannot write: {e.strerror or e}",
+        raise CommandFailed(f"{file}: error: cannot save the fixes: {e.strerror or e}",
                             UNREADABLE) from None
-    print(f"wrote {out}", file=sys.stderr)
-    return OK
+    print(f"{file}: saved with {_plural(len(done), 'fix')}")
 
 
 # ---------------------------------------------------------------------- helpers
@@ -170,7 +160,8 @@ def _load(file: str) -> Document:
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    plural = word + ("es" if word.endswith(("x", "s")) else "s")
+    return f"{n} {word if n == 1 else plural}"
 
 
 if __name__ == "__main__":

@@ -89,6 +89,11 @@ class TrainingChanged(DocumentEvent):
 
 
 @dataclass(frozen=True)
+class SweepChanged(DocumentEvent):
+    """The sweep setup (search space, trials, storage) was replaced."""
+
+
+@dataclass(frozen=True)
 class MetadataChanged(DocumentEvent):
     """The document's name or description changed."""
 
@@ -138,8 +143,8 @@ class BlocksEdited(DocumentEvent):
 
 EVENT_KINDS: tuple[type[DocumentEvent], ...] = (
     NodeAdded, NodeRemoved, EdgeAdded, EdgeRemoved, ParamsChanged, LabelChanged,
-    NodeMoved, TrainingChanged, MetadataChanged, DefinitionAdded, DefinitionRemoved,
-    DefinitionRenamed, DefinitionChanged, BlocksEdited,
+    NodeMoved, TrainingChanged, SweepChanged, MetadataChanged, DefinitionAdded,
+    DefinitionRemoved, DefinitionRenamed, DefinitionChanged, BlocksEdited,
 )
 
 # Edits that change the network's structure (what a running training would not see).

@@ -3,8 +3,8 @@
 A file is JSON: ``{"format": "strata", "version": N, "name", "description", "nodes",
 "edges", "training", "sweep", "blocks"}`` (``sweep`` only when one is set up);
 ``blocks`` lists the block definitions (``graph.blocks``), each ``{"name", "description",
-"exposed", "nodes", "edges"}`` (version 2; version 1 files have none and load unchanged,
-and a network without blocks is still written as version 1). Loading goes file -> plain
+"exposed", "nodes", "edges"}`` (version 3, written only when there are blocks; older
+files have none and load unchanged). Loading goes file -> plain
 dicts -> migrations -> checked objects,
 and any defect (truncated, wrong version, wrong types, unknown layer, dangling wire,
 hostile sizes) raises ``DocumentError`` naming the JSON path. Saving is atomic
@@ -14,7 +14,6 @@ hostile sizes) raises ``DocumentError`` naming the JSON path. Saving is atomic
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -25,24 +24,68 @@ from .blocks import BLOCK, Definition, ExposedParam
 from .catalog import canonical_type, get_spec, has_spec
 from .document import Document, Edge, Node
 from .errors import DocumentError
+from .limits import (
+    MAX_DESCRIPTION,
+    MAX_FILE_BYTES,
+    MAX_ID,
+    MAX_INT,
+    MAX_KEY,
+    MAX_LABEL,
+    MAX_NAME,
+    MAX_NODES,
+    check_text,
+    check_value,
+    position_problem,
+    shown,
+)
 
 FORMAT = "strata"
-VERSION = 2
+# 2: the training setup is flat (see _flat_training); 3: block definitions (_blocks).
+VERSION = 3
 SUFFIX = ".strata"
-MAX_FILE_BYTES = 64 * 1024 * 1024
-MAX_NODES = 100_000
-MAX_INT = 2**63  # larger numbers are no network's sizes: a corrupt or hostile file
-
-# version -> function upgrading a dict of that version to version + 1.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+# The limits (MAX_FILE_BYTES, MAX_NODES, MAX_INT...) are declared in graph.limits.
+__all__ = ["FORMAT", "MAX_FILE_BYTES", "MAX_INT", "MAX_NODES", "SUFFIX", "VERSION",
+           "document_from_dict", "document_to_dict", "dumps", "load", "loads", "save",
+           "write_atomic"]
 
 
-def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
-    """Version 2 adds block definitions; a version 1 network has none."""
-    return {**data, "version": 2, "blocks": []}
+# ---------------------------------------------------------------------- migrations
+def _flat_training(data: dict[str, Any]) -> dict[str, Any]:
+    """1 -> 2: version 1 files may nest the optimizer and the schedule in the training
+    setup (``{"optimizer": {"name": "sgd", "lr": 0.1}}``); version 2 holds every setting
+    at the top level (``{"optimizer": "sgd", "lr": 0.1}``)."""
+    training = data.get("training")
+    if not isinstance(training, dict):
+        return data  # reading reports the wrong type with its path
+    flat = dict(training)
+    for group, default in (("optimizer", "adam"), ("schedule", "none")):
+        nested = flat.get(group)
+        if not isinstance(nested, dict):
+            continue
+        nested = dict(nested)
+        flat[group] = nested.pop("name", default)
+        for key, value in nested.items():
+            if key in flat:
+                raise DocumentError(f"the training setting `{key}` is given twice: inside "
+                                    f"`{group}` and at the top level",
+                                    f"$.training.{group}.{key}")
+            flat[key] = value
+    return {**data, "training": flat}
 
 
-MIGRATIONS[1] = _v1_to_v2
+# version -> function upgrading a dict of that version to version + 1. Each takes and
+# returns plain JSON data (never objects), and leaves what it does not know alone.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    1: _flat_training,
+}
+
+
+def _blocks(data: dict[str, Any]) -> dict[str, Any]:
+    """2 -> 3: block definitions (graph.blocks); an older network has none."""
+    return {**data, "blocks": []}
+
+
+MIGRATIONS[2] = _blocks
 MAX_BLOCKS = 10_000
 
 
@@ -58,11 +101,8 @@ def document_to_dict(doc: Document) -> dict[str, Any]:
         # Written only when set, so files without a sweep stay as they were.
         **({"sweep": _jsonable(doc.sweep)} if doc.sweep else {}),
     }
-    if len(doc.blocks):
+    if len(doc.blocks):  # written only when there are some, as "sweep"
         data["blocks"] = [definition_to_dict(d) for d in doc.blocks]
-    else:
-        # Without blocks the file is exactly version 1, which older Strata reads.
-        data["version"] = 1
     return data
 
 
@@ -106,9 +146,22 @@ def dumps(doc: Document) -> str:
 
 
 def save(doc: Document, path: str | os.PathLike[str]) -> Path:
-    """Write ``doc`` atomically: a crash mid-save leaves the old file intact."""
+    """Write ``doc`` atomically: a crash mid-save leaves the old file intact.
+
+    What is written is first read back through ``loads``: a document that File > Open
+    would refuse (a value edited in behind the document's checks) raises DocumentError
+    here, and no file is written. Autosave goes through here too, so a recovery file
+    can always be restored.
+    """
     path = Path(path)
-    write_atomic(path, dumps(doc).encode("utf-8"))
+    text = dumps(doc)
+    try:
+        loads(text)
+    except DocumentError as e:
+        e.message = f"cannot save: the file would not open again: {e.message}"
+        e.path = str(path)
+        raise
+    write_atomic(path, text.encode("utf-8"))
     return path
 
 
@@ -171,8 +224,8 @@ def loads(text: str | bytes) -> Document:
 def document_from_dict(data: Any) -> Document:
     data = _migrate(_expect(data, dict, "$", "an object"))
     doc = Document(
-        name=_text(data.get("name", "Untitled"), "$.name", 1_000),
-        description=_text(data.get("description", ""), "$.description", 100_000),
+        name=_text(data.get("name", "Untitled"), "$.name", MAX_NAME),
+        description=_text(data.get("description", ""), "$.description", MAX_DESCRIPTION),
     )
     _read_blocks(data.get("blocks", []), doc)
     _read_graph(data, "$", doc)
@@ -324,11 +377,11 @@ def _migrate(data: dict[str, Any]) -> dict[str, Any]:
 
 def _read_node(raw: Any, where: str, doc: Document) -> Node:
     raw = _expect(raw, dict, where, "an object")
-    node_id = _text(raw.get("id"), f"{where}.id", 200)
+    node_id = _text(raw.get("id"), f"{where}.id", MAX_ID)
     if not node_id:
-        raise DocumentError("a node id must be 1 to 200 characters", f"{where}.id")
-    type_name = _text(raw.get("type"), f"{where}.type", 200)
-    label = _text(raw.get("label", ""), f"{where}.label", 200)
+        raise DocumentError(f"a node id must be 1 to {MAX_ID} characters", f"{where}.id")
+    type_name = _text(raw.get("type"), f"{where}.type", MAX_ID)
+    label = _text(raw.get("label", ""), f"{where}.label", MAX_LABEL)
     params = _expect(raw.get("params", {}), dict, f"{where}.params", "an object")
     if type_name == BLOCK:
         block = params.get("block")
@@ -342,7 +395,7 @@ def _read_node(raw: Any, where: str, doc: Document) -> Node:
         spec = get_spec(type_name)
     known = {p.name for p in spec.params}
     for name, value in params.items():
-        _check_plain(name, f"{where}.params", limit=200)
+        _check_plain(name, f"{where}.params", limit=MAX_KEY)
         if name not in known:
             raise DocumentError(
                 f"{spec.display_name} has no parameter {_shown(name)} (it has: "
@@ -353,13 +406,9 @@ def _read_node(raw: Any, where: str, doc: Document) -> Node:
     merged = spec.default_params()
     merged.update(params)
     pos = _expect(raw.get("position", [0, 0]), list, f"{where}.position", "[x, y]")
-    if len(pos) != 2 or not all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < 1e12
-        for v in pos
-    ):
-        raise DocumentError("a position must be two finite numbers [x, y] (canvas "
-                            "coordinates)",
-                            f"{where}.position")
+    problem = position_problem(pos)
+    if problem is not None:
+        raise DocumentError(problem, f"{where}.position")
     return Node(node_id, canonical_type(type_name), merged, label,
                 (float(pos[0]), float(pos[1])), doc.blocks)
 
@@ -368,7 +417,7 @@ def _read_edge(raw: Any, where: str, doc: Document) -> Edge:
     raw = _expect(raw, dict, where, "an object")
     fields = {}
     for key in ("source", "source_port", "target", "target_port"):
-        fields[key] = _text(raw.get(key), f"{where}.{key}", 200)
+        fields[key] = _text(raw.get(key), f"{where}.{key}", MAX_ID)
     edge = Edge(**fields)
     for end, port, kind in ((edge.source, edge.source_port, "output"),
                             (edge.target, edge.target_port, "input")):
@@ -396,44 +445,14 @@ def _expect(value: Any, kind: type, where: str, words: str) -> Any:
 
 
 def _shown(text: str, quote: bool = True) -> str:
-    """File text as a message may show it: one line, at most 80 characters."""
-    text = text[:80]
-    if text.isprintable() and "'" not in text:
-        return f"'{text}'" if quote else text
-    return repr(text)
+    return shown(text, quote)
 
 
 def _text(value: Any, where: str, limit: int) -> str:
     value = _expect(value, str, where, "text")
-    _check_plain(value, where, limit=limit)
-    return value
+    return check_text(value, where, limit)
 
 
 def _check_plain(value: Any, where: str, depth: int = 0, limit: int = 10_000) -> None:
-    """Parameters and training settings hold only small JSON values."""
-    if depth > 8:
-        raise DocumentError("value is nested too deeply", where)
-    if isinstance(value, float) and not math.isfinite(value):
-        raise DocumentError("numbers must be finite", where)
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
-        raise DocumentError("number is too large", where)
-    if isinstance(value, str):
-        if len(value) > limit:
-            raise DocumentError(f"text is longer than {limit:,} characters", where)
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:  # JSON "\ud800": half a character
-            raise DocumentError("text is not valid Unicode", where) from None
-    if isinstance(value, list):
-        if len(value) > 10_000:
-            raise DocumentError("list is too long", where)
-        for i, item in enumerate(value):
-            _check_plain(item, f"{where}[{i}]", depth + 1)
-    elif isinstance(value, dict):
-        if len(value) > 10_000:
-            raise DocumentError("object has too many entries", where)
-        for key, item in value.items():
-            _check_plain(key, where, depth + 1, limit=200)
-            _check_plain(item, f"{where}.{_shown(key, quote=False)}", depth + 1)
-    elif value is not None and not isinstance(value, (bool, int, float, str)):
-        raise DocumentError(f"unexpected value of type {type(value).__name__}", where)
+    """Parameters and training settings hold only small JSON values (graph.limits)."""
+    check_value(value, where, depth, limit)

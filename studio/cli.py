@@ -1,5 +1,5 @@
 """The ``strata`` command: ``strata [FILE]`` opens the studio; subcommands reach the
-headless core (``check``, ``summary``, ``export``, ``train``...).
+headless core (``check``, ``summary``, ``export``, ``train``, ``evaluate``...).
 
 Heavy imports happen inside each branch so ``strata --help`` and the window both start
 fast.
@@ -12,21 +12,28 @@ import sys
 HEADLESS = {
     "check": "graph.cli",
     "summary": "graph.cli",
-    # export/import reach every format (python, train.py, ONNX, weights; torch.fx import);
-    # graph.cli keeps a Python-only export for scripts that use the graph core alone.
-    "export": "runtime.transfer_cli",
-    "import": "runtime.transfer_cli",
+    # export/import: every format (runtime.transfer.formats), one service for the CLI
+    # and the dialogs.
+    "export": "runtime.transfer.cli",
+    "import": "runtime.transfer.cli",
     "train": "runtime.cli",
+    "evaluate": "runtime.evaluation_cli",
     "sweep": "runtime.sweeps.cli",
+    "probe": "runtime.probe.cli",
 }
 
 USAGE = """usage: strata [FILE]                  open the studio (optionally with a network)
-       strata check FILE              list the network's problems
+       strata check FILE [--fix]      list the network's problems (--fix: apply the
+                                      obvious fixes and save the file)
        strata summary FILE            layers, shapes, parameters and MACs
-       strata export FILE -o OUT.py [--format python|train|onnx|weights] [--checkpoint CKPT]
+       strata export FILE [-o OUT] [--format python|train|weights|onnx] [--checkpoint CKPT]
        strata import FILE.py:ClassName --input-shape 1,3,32,32 -o NET.strata
        strata train FILE [--epochs N] [--device D] [--out DIR] [--resume CHECKPOINT]
+       strata evaluate FILE --checkpoint CKPT [--split val|test]
+                                      a checkpoint's loss and metric
        strata sweep FILE --trials N [--jobs J] [--storage URL] [--study NAME]
+       strata probe FILE [--checkpoint CKPT] --index N [--split val]
+                    [--attribution saliency|integrated_gradients|grad_cam] -o OUT_DIR
 """
 
 

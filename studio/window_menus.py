@@ -92,6 +92,11 @@ def build(window) -> SimpleNamespace:
                            "select-all")
     a.quick_add = _action(window, "Add &Layer\u2026", window.quick_add, "Ctrl+K", None,
                           "Search for a layer to add (Tab on the canvas)")
+    a.freeze = _action(window, "&Freeze Weights",
+                       lambda: window.controller.toggle_frozen(
+                           window.view.selected_node_ids()), "Ctrl+Shift+F", None,
+                       "Freeze the selected layers' weights (they stop training), or "
+                       "unfreeze them; shown on the cards")
 
     a.zoom_in = _action(window, "Zoom &In", view.zoom_in, [Key.ZoomIn, "Ctrl+="],
                         "zoom-in")
@@ -132,8 +137,11 @@ def build(window) -> SimpleNamespace:
     m.addActions([a.cut, a.copy, a.paste, a.duplicate, a.delete])
     m.addSeparator()
     m.addActions([a.select_all, a.quick_add])
+    m.addSeparator()
+    m.addAction(a.freeze)
 
     m = bar.addMenu("&View")
+    window.view_menu = m
     m.addActions([a.zoom_in, a.zoom_out, a.fit])
     m.addSeparator()
     m.addActions([a.arrange])
@@ -159,9 +167,15 @@ def build(window) -> SimpleNamespace:
     return a
 
 
+def add_workspace_menu(window) -> None:
+    """View > Workspace: Design (Ctrl+1) and Train (Ctrl+2)."""
+    menu = window.view_menu.addMenu("&Workspace")
+    menu.addActions(list(window.workspaces.actions.values()))
+
+
 def describe_onnx(action: QAction) -> None:
     """The ONNX entry stays visible without the extra; it then says what to install."""
-    from graph.export import onnx_available, unavailable_message
+    from runtime.transfer.onnx import onnx_available, unavailable_message
 
     if onnx_available():
         action.setText("&ONNX\u2026")
@@ -189,5 +203,12 @@ def context_menu(window) -> QMenu:
     menu.addSeparator()
     menu.addActions([a.cut, a.copy, a.paste, a.duplicate, a.delete])
     menu.addSeparator()
+    ids = window.view.selected_node_ids()
+    weighted = window.controller.weighted(ids)
+    if weighted:
+        all_frozen = set(weighted) <= window.controller.frozen()
+        a.freeze.setText("Un&freeze Weights" if all_frozen else "&Freeze Weights")
+        menu.addAction(a.freeze)
+        menu.addSeparator()
     menu.addActions([a.arrange, a.fit])
     return menu

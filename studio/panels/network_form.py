@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from graph.errors import DocumentError
+
 from ..theme_colors import category_color, severity_color, swatch_icon
 from .param_count import ParamCounter, countable, format_count
 from .param_editors import _Line
@@ -190,13 +192,24 @@ class NetworkForm(QWidget):
                                     "name of the generated code.")
             self.name_error.show()
             return
-        self.name_error.hide()
         if text != self.controller.document.name:
-            self.controller.set_metadata(name=text)
+            try:
+                self.controller.set_metadata(name=text)
+            except DocumentError as e:  # longer than a file may hold, or not Unicode
+                self.name_error.setText(e.message)
+                self.name_error.show()
+                return
+        self.name_error.hide()
 
     def _commit_description(self, text: str) -> None:
         if text != self.controller.document.description:
-            self.controller.set_metadata(description=text)
+            try:
+                self.controller.set_metadata(description=text)
+            except DocumentError as e:
+                self.name_error.setText(e.message)
+                self.name_error.show()
+                return
+            self.name_error.hide()
 
 
 def _count(n: int, noun: str) -> str:

@@ -5,6 +5,7 @@ inside a block names its path."""
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -249,10 +250,12 @@ def test_exposed_parameters_are_constructor_arguments_and_a_block_cannot_hold_it
         body.add_node("Block", {"block": "BasicBlock"})
 
 
-def test_version_1_files_load_and_files_without_blocks_stay_version_1():
+def test_older_files_load_and_blocks_are_written_only_when_there_are_some():
     doc = _residual()
-    assert doc.to_dict()["version"] == 1 and "blocks" not in doc.to_dict()
+    assert doc.to_dict()["version"] == 3 and "blocks" not in doc.to_dict()
     doc.group(_ids(doc, "1"), "BasicBlock")
     data = doc.to_dict()
-    assert data["version"] == 2 and data["blocks"][0]["name"] == "BasicBlock"
+    assert data["version"] == 3 and data["blocks"][0]["name"] == "BasicBlock"
     assert loads(dumps(_residual())) == _residual()
+    old = {**_residual().to_dict(), "version": 1}
+    assert loads(json.dumps(old)) == _residual()

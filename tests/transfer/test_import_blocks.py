@@ -13,8 +13,9 @@ import torch
 from transfer_helpers import FIXTURES
 
 import graph
-from graph.export import export_weights, write_python
 from graph.importers import import_file, import_module
+from runtime.transfer.python import write_python
+from runtime.transfer.weights import export_weights
 
 
 def _load_fixture(name: str):

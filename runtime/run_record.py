@@ -1,4 +1,4 @@
-"""One training run as the studio keeps it: everything its events said, in bounded form.
+"""One training run as a viewer keeps it: everything its events said, in bounded form.
 
 ``RunRecord.apply(event)`` folds one ``runtime.events`` event into the record and notes
 which views it touched (``changed``: "progress", "steps", "epochs", "layers",
@@ -7,7 +7,8 @@ changed. Memory is bounded whatever the run's length: step curves and per-layer
 statistics go through ``Decimator``s, histograms and feature maps keep only the latest.
 
 Layers are rows in network order (input first); rows hold node ids, so a view can find
-the canvas node. Plain Python and numpy: tests read a record without Qt.
+the canvas node. Plain Python and numpy: the studio's dashboard reads it, and so can any
+headless consumer of a worker's events.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from runtime.events import (
+from .events import (
     CheckpointEvent,
     DiagnosisEvent,
     EpochEvent,
@@ -34,7 +35,6 @@ from runtime.events import (
     StartedEvent,
     StepEvent,
 )
-
 from .series import Decimator, log10_or_nan
 
 STEP_CAPACITY = 4096  # points per step curve
