@@ -27,11 +27,12 @@ from graph.errors import StrataError
 from graph.events import MetadataChanged
 from studio import resources, window_menus
 from studio.canvas import NetworkView
+from studio.context import StudioContext
 from studio.document.controller import CLIPBOARD_MIME, DocumentController
 from studio.files import AutosaveManager, RecentFiles
 from studio.panels import CodePanel, InspectorPanel, PalettePanel, ProblemsPanel
 from studio.status_bar import DeferredCounter, StatusBar
-from studio.training import attach_training
+from studio.training import TrainingDocks, attach_training
 from studio.window_files import FileCommands
 from studio.workspaces import STATE_VERSION, WorkspaceSwitcher
 
@@ -72,7 +73,13 @@ class MainWindow(QMainWindow):
         self.workspaces = WorkspaceSwitcher(self, self.settings)
         window_menus.add_workspace_menu(self)
         self._build_docks()
-        attach_training(self, self.controller)  # before the layout is restored
+        # What hosted features get from the window: typed, explicit (studio.context).
+        self.context = StudioContext(
+            window=self, controller=self.controller, scene=self.scene, view=self.view,
+            problems=self.problems, add_panel=self.add_panel, docks=self.docks,
+            workspaces=self.workspaces)
+        self.training: TrainingDocks = attach_training(self.context)  # before the
+        # layout is restored, so its docks find their remembered places
         self.status = StatusBar(self.controller, self.counter, self)
         self.setStatusBar(self.status)
         self._connect()

@@ -1,21 +1,20 @@
 """A look at the chosen dataset before training: shapes, class counts and a few examples.
 
 2-D points are drawn as a scatter coloured by class, images as a strip of samples with
-their class, anything else as a few rows of numbers. Loading runs on a background thread
-(reading a CSV or an image folder can take a moment) and only the latest request is
-shown; a dataset that cannot be loaded shows the registry's message (a missing package
+their class, anything else as a few rows of numbers. Loading runs on a
+``studio.background.BackgroundTask`` (reading a CSV or an image folder can take a
+moment) and only the latest request is shown; a dataset that cannot be loaded shows the registry's message (a missing package
 names the command that installs it).
 """
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget
 
+from studio.background import BackgroundTask
 from studio.panels.widgets import muted
 from studio.theme_colors import SEVERITY_COLORS
 
@@ -82,10 +81,6 @@ def _brief(a: np.ndarray) -> str:
     return f"[{shown}{more}]" if flat.size > 1 else shown
 
 
-class _Relay(QObject):
-    done = Signal(int, object, str)  # generation, summary, error
-
-
 class DatasetPreview(QWidget):
     loaded = Signal()  # a preview (or its error) is on screen
 
@@ -94,8 +89,9 @@ class DatasetPreview(QWidget):
         self.generation = 0
         self.summary: dict | None = None
         self.error_text = ""
-        self._relay = _Relay(self)
-        self._relay.done.connect(self._show)
+        self.task = BackgroundTask(self)
+        self.task.succeeded.connect(lambda summary: self._show(summary, ""))
+        self.task.failed.connect(lambda message, _error: self._show(None, message))
         self.info = QLabel(self)
         self.info.setObjectName("preview_info")
         self.info.setWordWrap(True)
@@ -117,30 +113,12 @@ class DatasetPreview(QWidget):
                 test_fraction: float = 0.1) -> None:
         """Load ``spec`` in the background and show it when ready (latest wins)."""
         self.generation += 1
-        generation = self.generation
-        relay = self._relay
         self.info.setText("Loading the dataset\u2026")
-
-        def work() -> None:
-            try:
-                result, error = summarize(spec, seed, val_fraction, test_fraction), ""
-            except Exception as e:  # noqa: BLE001 - shown to the user, never raised
-                from graph.errors import StrataError
-
-                result = None
-                error = str(e) if isinstance(e, StrataError) else (
-                    f"The dataset could not be loaded: {type(e).__name__}: {e}")
-            try:
-                relay.done.emit(generation, result, error)
-            except RuntimeError:
-                pass  # the preview was closed meanwhile
-
-        threading.Thread(target=work, name="strata-dataset-preview", daemon=True).start()
+        self.task.start(lambda: summarize(spec, seed, val_fraction, test_fraction),
+                        what="Loading the dataset", latest=True)
 
     # ------------------------------------------------------------------ showing
-    def _show(self, generation: int, summary, error: str) -> None:
-        if generation != self.generation:
-            return
+    def _show(self, summary, error: str) -> None:
         self.summary, self.error_text = summary, error
         if error:
             self.info.setText(f"<span style='color:{SEVERITY_COLORS['error']}'>"

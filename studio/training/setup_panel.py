@@ -15,6 +15,8 @@ time it is shown rather than when the window opens.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
@@ -27,11 +29,14 @@ from .dataset_form import DatasetForm
 from .dataset_preview import DatasetPreview
 from .settings import GROUPS, LABELS, SETTINGS, relevant
 
+if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from studio.document.controller import DocumentController
+
 
 class TrainingSetupPanel(QWidget):
     ready = Signal()  # the form was filled (first shown): training is near
 
-    def __init__(self, controller, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: DocumentController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("TrainingSetupPanel")
         self.controller = controller

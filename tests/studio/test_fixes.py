@@ -3,15 +3,12 @@ the document exactly. Problems without an obvious fix get none."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from strata_paths import EXAMPLES
 
 from graph.builder import Builder
 from studio.document.controller import DocumentController
 from studio.document.fixes import fix_for
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 
 def open_doc(qapp, doc):

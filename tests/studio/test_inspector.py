@@ -3,28 +3,17 @@ shown at the field (never clamped), following undo/redo and analysis."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QLineEdit, QSpinBox
+from strata_paths import EXAMPLES
 
-from studio.document.controller import DocumentController
 from studio.panels.inspector import InspectorPanel
 from studio.panels.param_editors import IntsEditor
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 
 def node(controller, label):
     return controller.document.find_label(label).id
-
-
-@pytest.fixture
-def controller():
-    c = DocumentController()
-    c.open(EXAMPLES / "shapes_cnn.strata")
-    return c
 
 
 @pytest.fixture

@@ -14,10 +14,8 @@ from studio.training.setup_panel import TrainingSetupPanel
 
 
 @pytest.fixture
-def controller(qapp):
-    c = DocumentController()
-    c.set_document(graph.load(EXAMPLES / "spiral_mlp.strata"))
-    return c
+def controller(make_controller):
+    return make_controller("spiral_mlp")
 
 
 @pytest.fixture

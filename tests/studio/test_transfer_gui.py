@@ -14,24 +14,20 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import torch
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMessageBox
+from strata_paths import EXAMPLES
 
 import graph
 from graph.state_dicts import safetensors_available
 from runtime.transfer import onnx_available, runtime_available
-from studio import resources
-from studio.main_window import MainWindow
 
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise",
                                        "does not support grabbing")
 Answer = QMessageBox.StandardButton
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "resources" / "examples"
 SLOW = 120_000  # ms: tracing and ONNX export on a busy 2-core machine
 
 TUTORIAL_CNN = '''
@@ -98,29 +94,6 @@ class Slow(nn.Module):
     def forward(self, x):
         return self.fc(x)
 '''
-
-
-@pytest.fixture
-def make_window(qtbot, tmp_path, qapp):
-    def make(source=None):
-        window = MainWindow(source, settings=QSettings(str(tmp_path / "settings.ini"),
-                                                       QSettings.Format.IniFormat),
-                            autosave_dir=tmp_path / "recovery")
-        window.answers = []  # what the user answers to the next questions
-        window.asked = []
-
-        def ask(title, text, buttons, default):
-            window.asked.append(title)
-            return window.answers.pop(0) if window.answers else Answer.Discard
-
-        window.ask = ask
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitExposed(window)
-        return window
-
-    yield make
-    resources.apply(qapp, "light")
 
 
 @pytest.fixture
@@ -265,9 +238,8 @@ def test_export_weights_of_the_sessions_latest_checkpoint(make_window, spiral, t
     assert "checkpoint" in dialog.status.text()
     dialog.reject()
 
-    from studio.training import attach_training
 
-    bench = getattr(window, "training", None) or attach_training(window, window.controller)
+    bench = window.training
     run = trained_run(doc, tmp_path / "run1")
     bench.runner.runs.append(run)
     latest = [c for c in run.checkpoints if c.reason != "best"][-1]
