@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .document import Document
 
 FORMAT = "strata"
-VERSION = 1
+VERSION = 2  # 2: the training setup is flat (see fileformat._flat_training)
 
 
 def document_to_dict(doc: Document) -> dict[str, Any]:
