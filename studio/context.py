@@ -10,9 +10,8 @@ the context by the window itself (``context.training``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
@@ -26,8 +25,11 @@ if TYPE_CHECKING:
     from studio.training.run import RunRecord
     from studio.workspaces import WorkspaceSwitcher
 
-# add_panel(name, title, widget, area, tabify_with=None) -> the dock
-AddPanel = Callable[[str, str, QWidget, Qt.DockWidgetArea, "str | None"], QDockWidget]
+class AddPanel(Protocol):
+    """``MainWindow.add_panel``: dock ``widget`` as a remembered, closable panel."""
+
+    def __call__(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea,
+                 tabify_with: str | None = None) -> QDockWidget: ...
 
 
 @dataclass

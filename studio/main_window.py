@@ -234,7 +234,13 @@ class MainWindow(QMainWindow):
             self._apply_default_sizes()
         if not self.status.started:
             # After the first paint: torch may load now without delaying the window.
-            QTimer.singleShot(50, self.status.start)
+            QTimer.singleShot(50, self._start_status)
+
+    def _start_status(self) -> None:
+        # Not for a window closed meanwhile (quitting at once closes every window, and
+        # the probes would then load torch only to be thrown away).
+        if self.isVisible() and not self.status.started:
+            self.status.start()
 
     def offer_recovery(self) -> bool:
         """After a crash: offer the unsaved work the last session left behind."""

@@ -32,6 +32,8 @@ def no_leaked_threads(request):
     for thread in set(threading.enumerate()) - before:
         if isinstance(thread, threading._DummyThread):
             continue  # a thread Qt started (a QThreadPool's): Qt owns and joins it
+        if thread.daemon and not _ours(thread):
+            continue  # a library's own monitor (tqdm_monitor...), alive by design
         thread.join(max(0.0, deadline - time.monotonic()))
         if thread.is_alive():
             alive.append(thread)
@@ -39,3 +41,12 @@ def no_leaked_threads(request):
         names = ", ".join(f"{t.name} (target {getattr(t, '_target', None)!r})"
                           for t in alive)
         pytest.fail(f"{request.node.nodeid} left threads running: {names}", pytrace=False)
+
+
+def _ours(thread: threading.Thread) -> bool:
+    """Whether Strata's code (or a test) started ``thread``: its class or target lives
+    in graph, runtime, studio or the tests."""
+    target = getattr(thread, "_target", None)
+    modules = [type(thread).__module__, getattr(target, "__module__", None) or ""]
+    return any(m.split(".")[0] in ("graph", "runtime", "studio") or m.startswith("test")
+               for m in modules)

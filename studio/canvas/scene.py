@@ -213,9 +213,9 @@ class NetworkScene(QGraphicsScene):
                 if not (isinstance(item, NodeItem) and item.node_id in wanted):
                     item.setSelected(False)
             for node_id in ids:
-                item = self.nodes.get(node_id)
-                if item is not None:
-                    item.setSelected(True)
+                card = self.nodes.get(node_id)
+                if card is not None:
+                    card.setSelected(True)
         finally:
             self._syncing_selection = False
 

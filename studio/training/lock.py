@@ -21,6 +21,7 @@ from graph.events import STRUCTURAL_EVENTS, DocumentEvent
 from studio import resources
 
 if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from studio.canvas.view import NetworkView
     from studio.document.controller import DocumentController
 
 LOCKED_TEXT = "Training \u2014 the network is locked until the run ends"
@@ -50,7 +51,8 @@ class _Banner(QFrame):
 
 
 class EditLock(QObject):
-    def __init__(self, controller: DocumentController, view=None, parent: QObject | None = None) -> None:
+    def __init__(self, controller: DocumentController, view: NetworkView | None = None,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.view = view
@@ -122,8 +124,10 @@ class EditLock(QObject):
     def _place(self) -> None:
         if self.banner is None:
             return
-        port = self.banner.parentWidget()
-        top = port.viewport().y() if hasattr(port, "viewport") else 0
+        port = self.view  # the banner is the view's child
+        if port is None:
+            return
+        top = port.viewport().y()
         self.banner.move(max(8, (port.width() - self.banner.width()) // 2), top + 10)
 
     def eventFilter(self, watched, event) -> bool:

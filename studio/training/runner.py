@@ -21,6 +21,7 @@ import os
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 
@@ -28,6 +29,9 @@ from graph.errors import StrataError
 from studio.background import BackgroundTask
 
 from .run import RunRecord
+
+if TYPE_CHECKING:  # the worker module loads when the first run starts
+    from runtime.worker import TrainingSession
 
 TICK_MS = 33
 MAX_EVENTS = 400
@@ -75,7 +79,7 @@ class TrainingRunner(QObject):
         self.threads = threads if threads is not None else worker_threads()
         self.runs: list[RunRecord] = []
         self.current: RunRecord | None = None
-        self.session = None  # runtime.worker.TrainingSession while a run is active
+        self.session: TrainingSession | None = None  # while a run is active
         self.ticks = 0
         self.tick_seconds = 0.0  # the longest tick so far (for the benchmark)
         self._timer = QTimer(self)
@@ -166,15 +170,17 @@ class TrainingRunner(QObject):
         return path
 
     def pause(self) -> None:
-        if self.session is not None and self.current.status == "running":
+        if self.session is not None and self.current is not None \
+                and self.current.status == "running":
             self._command("pause")
 
     def resume(self) -> None:
-        if self.session is not None and self.current.status == "paused":
+        if self.session is not None and self.current is not None \
+                and self.current.status == "paused":
             self._command("resume")
 
     def stop(self) -> None:
-        if self.session is not None:
+        if self.session is not None and self.current is not None:
             self.current.status = "stopping"
             self.current.changed.add("status")
             self._command("stop")

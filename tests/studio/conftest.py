@@ -9,14 +9,19 @@
   and recorded in ``window.asked``.
 - Every test must leave no visible top-level window behind (register widgets with
   ``qtbot.addWidget`` so pytest-qt closes them): a leak fails the test that made it.
+- At the end of the session every widget is deleted, pending deletions run and
+  background pools are waited for while the QApplication still exists: Qt objects
+  left to the interpreter's own shutdown were destroyed after the application and
+  crashed Python (SIGSEGV) after the results were reported.
 """
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QThreadPool
 from PySide6.QtWidgets import QApplication, QMessageBox
 from strata_paths import EXAMPLES
 
@@ -90,3 +95,17 @@ def no_leaked_windows(request):
                           for w in leaked)
         pytest.fail(f"{request.node.nodeid} left visible top-level windows: {names} "
                     "(register them with qtbot.addWidget)", pytrace=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def qt_torn_down_in_order(qapp):
+    """Delete what the tests left, while the application exists (see the docstring)."""
+    yield
+    for widget in qapp.topLevelWidgets():
+        widget.close()
+        widget.deleteLater()
+    for _ in range(3):
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        qapp.processEvents()
+        gc.collect()
+    QThreadPool.globalInstance().waitForDone(30_000)

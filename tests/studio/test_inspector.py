@@ -362,7 +362,9 @@ def test_half_typed_value_never_lands_in_the_next_document(qtbot, controller):
     qtbot.waitUntil(line.hasFocus, timeout=2000)
     line.selectAll()
     qtbot.keyClicks(line, "5")  # no Enter yet
-    controller.open(EXAMPLES / "shapes_cnn.strata")  # same node ids
-    qtbot.wait(50)  # let the old form go (deleteLater, focus out)
+    old_form = panel.form
+    # Until the old form is destroyed it could still commit (focus out, flush).
+    with qtbot.waitSignal(old_form.destroyed, timeout=10_000):
+        controller.open(EXAMPLES / "shapes_cnn.strata")  # same node ids
     assert controller.document.nodes[fc1].params["out_features"] == 64
     assert not controller.is_modified
