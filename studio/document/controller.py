@@ -324,6 +324,36 @@ class DocumentController(QObject):
         if self.document.training.get(key) != value:
             self.undo_stack.push(SetTrainingCommand(self.document, key, value))
 
+    def frozen(self) -> set[str]:
+        """Node ids whose weights do not train (``training["frozen"]``)."""
+        return set(self.document.training.get("frozen") or [])
+
+    def weighted(self, node_ids: list[str]) -> list[str]:
+        """Those of ``node_ids`` that are layers with weights (the ones freezing means
+        something for), by the catalog's parameter counts."""
+        if self.analysis is None or self.analysis.doc is not self.document:
+            return []
+        from graph.memory import param_counts
+
+        counts = param_counts(self.analysis)
+        return [n for n in node_ids if counts.get(n, 0) > 0]
+
+    def toggle_frozen(self, node_ids: list[str]) -> bool:
+        """Freeze the layers among ``node_ids`` (or unfreeze them when all already are);
+        one undo step. False when none of them has weights."""
+        ids = self.weighted(node_ids)
+        if not ids:
+            return False
+        frozen = self.frozen()
+        changed = frozen - set(ids) if set(ids) <= frozen else frozen | set(ids)
+        self.undo_stack.beginMacro(("Unfreeze" if set(ids) <= frozen else "Freeze")
+                                   + (" layer" if len(ids) == 1 else " layers"))
+        try:
+            self.set_training("frozen", sorted(changed))
+        finally:
+            self.undo_stack.endMacro()
+        return True
+
     def set_metadata(self, name: str | None = None, description: str | None = None) -> None:
         """Rename or describe the network (one undo step); DocumentError says why a
         text the file could not hold is refused."""
