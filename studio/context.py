@@ -17,12 +17,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 if TYPE_CHECKING:
+    from runtime.run_record import RunRecord
     from studio.canvas.scene import NetworkScene
     from studio.canvas.view import NetworkView
     from studio.document.controller import DocumentController
     from studio.panels.problems import ProblemsPanel
     from studio.training.attach import TrainingDocks
-    from studio.training.run import RunRecord
     from studio.workspaces import WorkspaceSwitcher
 
 class AddPanel(Protocol):

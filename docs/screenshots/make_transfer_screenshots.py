@@ -108,8 +108,8 @@ def main(theme: str = "light") -> None:
 
 def add_training_run(window, out_dir: Path) -> None:
     from runtime.engine import EngineOptions, Trainer
+    from runtime.run_record import RunRecord
     from runtime.setup import TrainingSetup
-    from studio.training.run import RunRecord
 
     bench = window.training
     doc = window.controller.document

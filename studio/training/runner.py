@@ -26,9 +26,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 
 from graph.errors import StrataError
+from runtime.run_record import RunRecord
 from studio.background import BackgroundTask
-
-from .run import RunRecord
 
 if TYPE_CHECKING:  # the worker module loads when the first run starts
     from runtime.worker import TrainingSession

@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from graph.errors import StrataError
 from runtime.events import DiagnosisEvent
+from runtime.run_record import CHANGES, RunRecord
 
 from .actions import connect_actions, make_actions
 from .dashboard import TrainingView
@@ -30,7 +31,6 @@ from .icons import icon
 from .lock import EditLock
 from .overlay import CanvasOverlay
 from .panel import TrainingPanel
-from .run import CHANGES, RunRecord
 from .runner import TrainingRunner
 
 if TYPE_CHECKING:  # annotations only

@@ -16,7 +16,7 @@ from graph.errors import StrataError
 
 if TYPE_CHECKING:
     from graph import Document
-    from studio.training.run import RunRecord
+    from runtime.run_record import RunRecord
 
 
 @dataclass(frozen=True)
