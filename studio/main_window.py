@@ -30,8 +30,8 @@ from studio.canvas import NetworkView
 from studio.document.controller import CLIPBOARD_MIME, DocumentController
 from studio.files import AutosaveManager, RecentFiles
 from studio.panels import CodePanel, InspectorPanel, PalettePanel, ProblemsPanel
-from studio.status_bar import DeferredCounter, StatusBar
 from studio.probe import attach_probe
+from studio.status_bar import DeferredCounter, StatusBar
 from studio.training import attach_training
 from studio.window_files import FileCommands
 from studio.workspaces import STATE_VERSION, WorkspaceSwitcher
