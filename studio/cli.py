@@ -19,6 +19,7 @@ HEADLESS = {
     "train": "runtime.cli",
     "evaluate": "runtime.evaluation_cli",
     "sweep": "runtime.sweeps.cli",
+    "probe": "runtime.probe.cli",
 }
 
 USAGE = """usage: strata [FILE]                  open the studio (optionally with a network)
@@ -31,6 +32,8 @@ USAGE = """usage: strata [FILE]                  open the studio (optionally wit
        strata evaluate FILE --checkpoint CKPT [--split val|test]
                                       a checkpoint's loss and metric
        strata sweep FILE --trials N [--jobs J] [--storage URL] [--study NAME]
+       strata probe FILE [--checkpoint CKPT] --index N [--split val]
+                    [--attribution saliency|integrated_gradients|grad_cam] -o OUT_DIR
 """
 
 

@@ -12,12 +12,13 @@ the curve Strata showed; the export tests hold it to that.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import graph
-from graph.fileformat import write_atomic
 from graph.naming import snake_case
 from graph.outputs import trained_output
+from graph.pysource import prose, write_source
 
 from ..setup import TrainingSetup
 from .python import write_python
@@ -278,9 +279,10 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
     scheduler = (f"    scheduler = {SCHEDULES[setup.schedule]}  # stepped every batch\n"
                  if setup.schedule != "none" else "")
     replacements = {
-        "@NAME@": doc.name.replace('"""', "'''"), "@MODULE@": module,
+        # User text: prose() in the docstring, literal() (py_string) in code.
+        "@NAME@": prose(doc.name) or "the network", "@MODULE@": module,
         "@CLASS@": code.class_name, "@EPOCHS@": str(setup.epochs),
-        "@DATASET@": raw.display_name, "@EXTRA_NEEDS@": extra,
+        "@DATASET@": prose(raw.display_name), "@EXTRA_NEEDS@": extra,
         "@IMPORTS@": "".join(f"{i}\n" for i in imports), "@SEED@": str(setup.seed),
         "@BATCH_SIZE@": str(setup.batch_size), "@LR@": repr(setup.lr),
         "@WEIGHT_DECAY@": repr(setup.weight_decay),
@@ -301,9 +303,8 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
         scheduler = scheduler.replace(  # each parameter group peaks at its own rate
             "max_lr=LEARNING_RATE", 'max_lr=[g["lr"] for g in optimizer.param_groups]')
         replacements["@SCHEDULER@"] = scheduler
-    text = TEMPLATE
-    for key, value in replacements.items():
-        text = text.replace(key, value)
-    write_atomic(script, text.encode("utf-8"))
+    # One pass: a name holding "@DATA@" stays text, never a second substitution.
+    text = re.sub(r"@[A-Z_]+@", lambda m: replacements.get(m[0], m[0]), TEMPLATE)
+    write_source(script, text, "train.py")
     written.append(script)
     return written

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from graph.errors import DocumentError
+from graph.outputs import output_ids, output_task
 
 from ..theme_colors import category_color, severity_color, swatch_icon
 from .param_count import ParamCounter, countable, format_count
@@ -179,8 +180,8 @@ class NetworkForm(QWidget):
                                 + (f", {_count(warnings, 'warning')}" if warnings else ""))
         ins = [f"{doc.nodes[i].title} {_shape(analysis, i, 'out')}"
                for i in ids if doc.nodes[i].type == "Input"]
-        outs = [f"{doc.nodes[i].title} ({doc.nodes[i].params.get('task')})"
-                for i in ids if doc.nodes[i].type == "Output"]
+        outs = [f"{doc.nodes[i].title} ({output_task(analysis, i)})"
+                for i in output_ids(analysis)]
         self.io.setText(" \u2192 ".join(x for x in ("; ".join(ins), "; ".join(outs)) if x)
                         or "\u2014")
 
