@@ -27,6 +27,9 @@ from .dataset_form import DatasetForm
 from .dataset_preview import DatasetPreview
 from .settings import GROUPS, LABELS, SETTINGS, relevant
 
+# Checks the other settings while no dataset is chosen (never written to the document).
+PLACEHOLDER = {"name": "spirals"}
+
 
 class TrainingSetupPanel(QWidget):
     ready = Signal()  # the form was filled (first shown): training is near
@@ -123,7 +126,10 @@ class TrainingSetupPanel(QWidget):
         """The document's setup (checked, defaults filled) or None with the reason shown."""
         from runtime.setup import SetupError, TrainingSetup
 
+        raw = dict(self.controller.document.training or {})
         try:
+            if not raw.get("dataset"):  # nothing chosen yet: the other fields still show
+                return TrainingSetup.from_dict({**raw, "dataset": PLACEHOLDER})
             return TrainingSetup.from_document(self.controller.document)
         except SetupError as e:
             self._show_problem(f"The training setup in this file has a problem: {e}")
@@ -142,6 +148,8 @@ class TrainingSetupPanel(QWidget):
             values["dataset"] = raw.get("dataset") or {}
         if isinstance(values.get("dataset"), str):
             values["dataset"] = {"name": values["dataset"]}
+        if not raw.get("dataset"):
+            values["dataset"] = {}
         self.values = values
         for key, editor in self.editors.items():
             editor.set_value(values.get(key))
@@ -178,7 +186,10 @@ class TrainingSetupPanel(QWidget):
         nested = any(isinstance(raw.get(k), dict) for k in ("optimizer", "schedule"))
         try:
             base = TrainingSetup.from_dict(raw).to_dict() if nested else raw
-            TrainingSetup.from_dict({**base, key: value})
+            probe = {**base, key: value}
+            if not probe.get("dataset"):  # other settings may come before the dataset
+                probe["dataset"] = PLACEHOLDER
+            TrainingSetup.from_dict(probe)
         except SetupError as e:
             editor = self.editors.get(key)
             if editor is not None:
