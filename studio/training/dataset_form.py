@@ -62,6 +62,8 @@ class DatasetForm(QWidget):
         self.error.setStyleSheet(f"color: {SEVERITY_COLORS['error']};")
         self.error.hide()
         self.options = QFormLayout()
+        # In a narrow dock a long label goes above its field instead of widening the form.
+        self.options.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.options.setContentsMargins(0, 0, 0, 0)
         self.options.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         layout = QVBoxLayout(self)

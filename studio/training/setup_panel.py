@@ -64,6 +64,8 @@ class TrainingSetupPanel(QWidget):
         for title, settings in setting_groups():
             layout.addWidget(section(title, self))
             form = QFormLayout()
+            # In a narrow dock a long label goes above its field instead of widening the form.
+            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
             form.setContentsMargins(0, 0, 0, 0)
             form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
             for setting in settings:
