@@ -155,6 +155,9 @@ def test_opening_a_long_example_fits_it_all_on_screen(make_window):
 
 def test_auto_arrange_wraps_a_long_chain_to_a_readable_zoom(make_window):
     window = make_window(EXAMPLES / "deep_sigmoid_mlp.strata")
+    from graph.layout import layered_positions
+
+    window.controller.move_nodes(layered_positions(window.controller.document))  # a row
     window.view.fit_all()
     before = window.view.zoom()
     window.actions.arrange.trigger()
