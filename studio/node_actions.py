@@ -14,7 +14,7 @@ from collections.abc import Callable
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QMenu, QPushButton, QVBoxLayout, QWidget
 
-from .document.fixes import Fix, fix_for
+from graph.fixes import Fix, fix_for
 
 
 def node_fixes(controller, node_id: str) -> list[Fix]:
@@ -55,7 +55,7 @@ def fill_node_menu(menu: QMenu, controller, view, node_id: str) -> None:
     for fix in node_fixes(controller, node_id):
         action = menu.addAction(f"Fix: {fix.title}")
         action.setObjectName("node_fix")
-        action.triggered.connect(lambda _=False, f=fix: f.apply(controller))
+        action.triggered.connect(lambda _=False, f=fix: controller.apply_fix(f))
     insert = menu.addAction("Insert After\u2026")
     insert.setObjectName("node_insert_after")
     insert.setEnabled(not controller.locked and _has_output(controller, node_id))
@@ -127,7 +127,7 @@ class NodeActionsBar(QWidget):
             button.setObjectName("inspector_fix")
             button.setToolTip(f"{fix.title} (one undo step)")
             button.setStyleSheet("text-align: left; padding: 3px 8px;")
-            button.clicked.connect(lambda _=False, f=fix: f.apply(c))
+            button.clicked.connect(lambda _=False, f=fix: c.apply_fix(f))
             self.fixes_box.addWidget(button)
             self.fix_buttons.append(button)
         self.insert.setEnabled(not c.locked and _has_output(c, node_id))

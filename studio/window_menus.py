@@ -92,6 +92,11 @@ def build(window) -> SimpleNamespace:
                            "select-all")
     a.quick_add = _action(window, "Add &Layer\u2026", window.quick_add, "Ctrl+K", None,
                           "Search for a layer to add (Tab on the canvas)")
+    a.freeze = _action(window, "&Freeze Weights",
+                       lambda: window.controller.toggle_frozen(
+                           window.view.selected_node_ids()), "Ctrl+Shift+F", None,
+                       "Freeze the selected layers' weights (they stop training), or "
+                       "unfreeze them; shown on the cards")
 
     a.zoom_in = _action(window, "Zoom &In", view.zoom_in, [Key.ZoomIn, "Ctrl+="],
                         "zoom-in")
@@ -132,6 +137,8 @@ def build(window) -> SimpleNamespace:
     m.addActions([a.cut, a.copy, a.paste, a.duplicate, a.delete])
     m.addSeparator()
     m.addActions([a.select_all, a.quick_add])
+    m.addSeparator()
+    m.addAction(a.freeze)
 
     m = bar.addMenu("&View")
     window.view_menu = m
@@ -200,5 +207,12 @@ def context_menu(window, node_id: str | None = None) -> QMenu:
     menu.addSeparator()
     menu.addActions([a.cut, a.copy, a.paste, a.duplicate, a.delete])
     menu.addSeparator()
+    ids = window.view.selected_node_ids()
+    weighted = window.controller.weighted(ids)
+    if weighted:
+        all_frozen = set(weighted) <= window.controller.frozen()
+        a.freeze.setText("Un&freeze Weights" if all_frozen else "&Freeze Weights")
+        menu.addAction(a.freeze)
+        menu.addSeparator()
     menu.addActions([a.arrange, a.fit])
     return menu

@@ -57,6 +57,7 @@ class NetworkScene(QGraphicsScene):
         controller.node_moved.connect(self._on_node_moved)
         controller.analysis_changed.connect(self.apply_analysis)
         controller.selection_changed.connect(self._select_from_controller)
+        controller.training_changed.connect(lambda _event: self.show_frozen())
         self.selectionChanged.connect(self._report_selection)
         self.rebuild()
 
@@ -83,12 +84,20 @@ class NetworkScene(QGraphicsScene):
         if self.controller.analysis is not None \
                 and self.controller.analysis.doc is self.document:
             self.apply_analysis(self.controller.analysis)
+        self.show_frozen()
         self._update_bounds()
+
+    def show_frozen(self) -> None:
+        """Mark the cards of layers whose weights are frozen (``training["frozen"]``)."""
+        frozen = self.controller.frozen()
+        for node_id, item in self.nodes.items():
+            item.set_frozen(node_id in frozen)
 
     def _add_node(self, node_id: str) -> NodeItem:
         node = self.document.nodes[node_id]
         item = NodeItem(node_id, NodeFace.of(node))
         item.setPos(*node.position)
+        item.set_frozen(node_id in self.controller.frozen())
         self.addItem(item)
         self.nodes[node_id] = item
         return item

@@ -3,7 +3,7 @@
 Rebuilt from ``controller.analysis`` whenever it changes (the controller coalesces edits
 into one analysis per event-loop turn, so typing stays fluid). Clicking a row selects the
 nodes concerned through the controller and emits ``node_activated(node_id)`` so the
-canvas can centre on it. Fixes come from ``studio.document.fixes``; each is recomputed
+canvas can centre on it. Fixes come from ``graph.fixes``; each is recomputed
 from the current analysis when clicked and applied as one undo step.
 """
 
@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from graph import Problem
+from graph.fixes import Fix, fix_for
 
-from ..document.fixes import Fix, fix_for
 from ..theme_colors import severity_color
 from .widgets import muted, severity_icon
 
@@ -205,7 +205,7 @@ class ProblemsPanel(QWidget):
         fix = fix_for(self.problems[row], self.controller.document, analysis)
         if fix is None:
             return False
-        fix.apply(self.controller)
+        self.controller.apply_fix(fix)
         return True
 
     def _menu(self, pos) -> None:

@@ -30,12 +30,16 @@ def summarize(spec: dict, seed: int, val_fraction: float, test_fraction: float) 
     """What the preview shows, computed off the GUI thread (plain numpy and text)."""
     from runtime.datasets import load_dataset
 
+    # Data too large for memory streams: its files are listed, not all decoded.
     bundle = load_dataset(spec, seed=seed, val_fraction=val_fraction,
-                          test_fraction=test_fraction)
-    *inputs, target = bundle.tensors("train")
+                          test_fraction=test_fraction, data_path="auto",
+                          strict_files=False)
     out: dict = {"describe": bundle.describe(), "task": bundle.task,
                  "shapes": [tuple(s) for s in bundle.input_shapes],
                  "dtypes": list(bundle.input_dtypes), "classes": list(bundle.class_names)}
+    if bundle.streaming:
+        return _sampled(bundle, out)
+    *inputs, target = bundle.tensors("train")
     y = target.numpy()
     if bundle.task in ("classification", "binary"):
         ids = y.reshape(len(y), -1)[:, 0].round().astype(np.int64)
@@ -58,6 +62,27 @@ def summarize(spec: dict, seed: int, val_fraction: float, test_fraction: float) 
     else:
         out["rows"] = [", ".join(_brief(t[i].numpy()) for t in inputs) + "  \u2192  "
                        + _brief(y[i]) for i in range(min(4, len(y)))]
+    return out
+
+
+def _sampled(bundle, out: dict) -> dict:
+    """Class counts from the file listing and a few decoded images (streaming data)."""
+    split = bundle.train
+    labels = np.asarray(split.index.labels)[split.positions]
+    out["counts"] = np.bincount(labels, minlength=max(len(bundle.class_names), 1))
+    out["labels"] = labels
+    out["describe"] += " (streams from disk: a sample is shown)"
+    picks = _one_per_class(labels, len(labels), SAMPLE_IMAGES)
+    images = []
+    for i in picks:
+        x, _, problem = split[i]
+        if not problem:
+            images.append(x.numpy())
+    if images:
+        out["images"] = np.stack(images)
+        out["image_labels"] = [out["classes"][labels[i]] for i in picks][:len(images)]
+    else:
+        out["rows"] = ["(none of the sampled files could be read)"]
     return out
 
 
@@ -88,6 +113,7 @@ class _Relay(QObject):
 
 class DatasetPreview(QWidget):
     loaded = Signal()  # a preview (or its error) is on screen
+    sampled = Signal(object)  # example images (n, c, h, w) of the latest preview, or None
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -142,6 +168,7 @@ class DatasetPreview(QWidget):
         if generation != self.generation:
             return
         self.summary, self.error_text = summary, error
+        self.sampled.emit(summary.get("images") if summary else None)
         if error:
             self.info.setText(f"<span style='color:{SEVERITY_COLORS['error']}'>"
                               f"{_escape(error)}</span>")

@@ -24,6 +24,7 @@ from studio.panels.param_editors import ParamEditor, editor_for
 from studio.panels.widgets import section
 from studio.theme_colors import SEVERITY_COLORS
 
+from .augment_panel import AugmentPanel
 from .dataset_form import DatasetForm
 from .dataset_preview import DatasetPreview
 
@@ -53,6 +54,8 @@ class TrainingSetupPanel(QWidget):
         self.dataset = DatasetForm(self)
         self.dataset.spec_committed.connect(lambda spec: self.commit("dataset", spec))
         self.preview = DatasetPreview(self)
+        self.augment = AugmentPanel(controller, self)
+        self.preview.sampled.connect(self.augment.set_samples)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 4, 10, 10)
@@ -61,6 +64,8 @@ class TrainingSetupPanel(QWidget):
         layout.addWidget(section("Dataset", self))
         layout.addWidget(self.dataset)
         layout.addWidget(self.preview)
+        layout.addWidget(section("Augmentation (training split)", self))
+        layout.addWidget(self.augment)
         for title, settings in setting_groups():
             layout.addWidget(section(title, self))
             form = QFormLayout()
@@ -95,6 +100,7 @@ class TrainingSetupPanel(QWidget):
             return
         self.loaded = True
         self.dataset.load()
+        self.augment.load()
         self._load_devices()
         self.refresh()
         from .runner import freeze_heap

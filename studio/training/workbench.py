@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from graph.errors import StrataError
 from runtime.events import DiagnosisEvent
+from runtime.run_record import CHANGES, RunRecord
 from studio.panels.widgets import commit_pending_edits
 
 from .actions import connect_actions, make_actions
@@ -30,7 +31,6 @@ from .icons import icon
 from .lock import EditLock
 from .overlay import CanvasOverlay
 from .panel import TrainingPanel
-from .run import CHANGES, RunRecord
 from .runner import TrainingRunner
 
 PROGRESS_S = 0.5  # progress line refresh period
