@@ -37,7 +37,8 @@ def output_ids(analysis: Analysis) -> list[str]:
     """Every Output node id, in the order the generated module returns them."""
     doc = analysis.doc
     order = analysis.order or list(doc.nodes)
-    return [i for i in order if doc.nodes[i].type == "Output"]
+    # An analysis a moment old (a node deleted since) may name nodes no longer there.
+    return [i for i in order if i in doc.nodes and doc.nodes[i].type == "Output"]
 
 
 def output_task(analysis: Analysis, node_id: str) -> str:
