@@ -41,6 +41,7 @@ from .views import Bars
 ATTRIBUTIONS = (("No attribution", None), ("Saliency", "saliency"),
                 ("Integrated Gradients", "integrated_gradients"), ("Grad-CAM", "grad_cam"))
 INITIAL = "initial"
+LIVE_MS = 2000  # how often a visible panel refreshes the weights of a training run
 LATEST = "latest"
 
 
@@ -69,6 +70,12 @@ class ProbePanel(QWidget):
         controller.document_replaced.connect(self._document_replaced)
         self._retry = QTimer(self, singleShot=True, interval=300)
         self._retry.timeout.connect(self.probe)
+        # While a run trains (or is paused) and the panel shows its latest weights, ask
+        # the worker for fresh weights every couple of seconds; the CheckpointEvent that
+        # answers re-probes (``follow_run``). One request at a time.
+        self.live = QTimer(self, interval=LIVE_MS)
+        self.live.timeout.connect(self._ask_for_weights)
+        self._asked = False
 
     # ------------------------------------------------------------------ building
     def _build(self) -> None:
@@ -182,9 +189,11 @@ class ProbePanel(QWidget):
         self.weights.addItem("Latest of the last run", LATEST)
         self.weights.addItem("Initial weights (untrained)", INITIAL)
         for run in self.runs():
-            for ckpt in run.checkpoints:
-                self.weights.addItem(f"{run.label}: {ckpt.reason} checkpoint, epoch "
-                                     f"{ckpt.epoch}", (run.number, ckpt.path))
+            latest = {ckpt.path: ckpt for ckpt in run.checkpoints}  # last.pt is rewritten
+            for ckpt in latest.values():
+                name = Path(ckpt.path).name
+                self.weights.addItem(f"{run.label}: {name} (epoch {ckpt.epoch}, step "
+                                     f"{ckpt.step})", (run.number, ckpt.path))
         index = self.weights.findData(current)
         self.weights.setCurrentIndex(max(index, 0))
 
@@ -198,11 +207,13 @@ class ProbePanel(QWidget):
         if choice == LATEST and runs:
             run = runs[-1]
             if run.checkpoints and run.document is not None:
-                return Source(run.document, run.checkpoints[-1].path, base)
+                last = run.checkpoints[-1]
+                return Source(run.document, last.path, base, (last.epoch, last.step))
         if isinstance(choice, tuple):
             run = next((r for r in runs if r.number == choice[0]), None)
             if run is not None and run.document is not None:
-                return Source(run.document, choice[1], base)
+                last = [c for c in run.checkpoints if c.path == choice[1]][-1]
+                return Source(run.document, choice[1], base, (last.epoch, last.step))
         return Source(document_to_dict(doc), None, base)
 
     # ------------------------------------------------------------------ probing
@@ -241,10 +252,24 @@ class ProbePanel(QWidget):
 
     def follow_run(self, run, changed) -> None:
         """A run's update: new checkpoints appear; 'Latest' probes them."""
+        if run.active and not self.live.isActive():
+            self.live.start()
         if "checkpoints" in changed:
+            self._asked = False
             self.refill_weights()
             if self.weights.currentData() == LATEST:
                 self.probe()
+
+    def _ask_for_weights(self) -> None:
+        runner = self.runner_getter() if self.runner_getter is not None else None
+        if runner is None or not runner.active:
+            self.live.stop()
+            self._asked = False
+            return
+        if (self.isVisible() and not self._asked
+                and self.weights.currentData() == LATEST):
+            self._asked = True
+            runner.checkpoint()
 
     def step(self, *, misclassified: bool = False, target_class=None,
              delta: int = 1) -> None:
