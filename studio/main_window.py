@@ -33,6 +33,7 @@ from studio.files import AutosaveManager, RecentFiles
 from studio.help import add_help_menu
 from studio.panels import CodePanel, InspectorPanel, PalettePanel, ProblemsPanel
 from studio.panels.widgets import commit_pending_edits
+from studio.probe import attach_probe
 from studio.status_bar import DeferredCounter, StatusBar
 from studio.training import attach_training
 from studio.window_files import FileCommands
@@ -75,7 +76,8 @@ class MainWindow(QMainWindow):
         self.workspaces = WorkspaceSwitcher(self, self.settings)
         window_menus.add_workspace_menu(self)
         self._build_docks()
-        attach_training(self, self.controller)  # before the layout is restored
+        training = attach_training(self, self.controller)  # before the layout is restored
+        self.probe = attach_probe(self, self.controller, self.scene, training)
         add_help_menu(self)
         self.status = StatusBar(self.controller, self.counter, self)
         self.setStatusBar(self.status)
