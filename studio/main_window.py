@@ -254,6 +254,8 @@ class MainWindow(QMainWindow):
         if not self.status.started:
             # After the first paint: torch may load now without delaying the window.
             QTimer.singleShot(50, self.status.start)
+            # The network against its dataset (loads the data, imports torch).
+            QTimer.singleShot(400, self, self.training.data_check.start)
 
     def offer_recovery(self) -> bool:
         """After a crash: offer the unsaved work the last session left behind."""

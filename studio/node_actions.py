@@ -39,6 +39,17 @@ def node_fixes(controller, node_id: str) -> list[Fix]:
 FIX_SOURCES: list[Callable] = []
 
 
+def _dataset_fixes(controller, node_id: str):
+    """The dataset check's fixes for the node (when a check follows this controller)."""
+    from studio.training.data_check import CHECKS
+
+    check = CHECKS.get(controller)
+    return check.fixes_for_node(node_id) if check is not None else []
+
+
+FIX_SOURCES.append(_dataset_fixes)
+
+
 def extra_fixes(controller, node_id: str):
     for source in FIX_SOURCES:
         yield from source(controller, node_id)

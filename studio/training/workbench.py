@@ -129,6 +129,13 @@ class TrainingWorkbench(QObject):
             return f"The network cannot train until its errors are fixed: {first}{more}"
         if not (self.controller.document.training or {}).get("dataset"):
             return "Choose a dataset first (Training > Setup > Dataset)."
+        from .data_check import CHECKS
+
+        check = CHECKS.get(self.controller)
+        if check is not None and check.problems:  # known before any worker starts
+            more = (f" (and {len(check.problems) - 1} more, see Problems)"
+                    if len(check.problems) > 1 else "")
+            return f"The dataset does not fit the network: {check.problems[0].message}{more}"
         from runtime.setup import SetupError, TrainingSetup
 
         try:

@@ -3,6 +3,8 @@ preview, train on it; freeze a layer from the canvas."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
@@ -96,3 +98,27 @@ def test_freeze_a_layer_from_the_canvas(qtbot, tmp_path):
     assert item.frozen
     assert controller.toggle_frozen([fc1])  # toggles back
     assert not item.frozen
+
+
+def test_a_large_folder_listing_shows_progress_and_can_be_stopped(qtbot, tmp_path,
+                                                                  monkeypatch):
+    from runtime.datasets import files_images
+    from studio.training.dataset_preview import DatasetPreview
+
+    monkeypatch.setattr(files_images, "SCAN_REPORT_EVERY", 50)
+    root = image_folder(tmp_path / "many", per_class=60)
+    preview = DatasetPreview()
+    qtbot.addWidget(preview)
+    preview.show()
+    spec = {"name": "image_folder", "path": str(root), "image_size": 12, "color": "rgb"}
+    seen: list[int] = []
+    preview._relay.progress.connect(lambda _g, files: seen.append(files))
+    with qtbot.waitSignal(preview.loaded, timeout=60_000):
+        preview.request(spec)
+    assert seen[:2] == [50, 100] and seen[-1] == 120
+    assert preview.summary["counts"].tolist() == [42, 42]
+    preview.request(spec)
+    preview.stop.click()  # the scan under way stops; its result is never shown
+    assert "Stopped" in preview.info.text() and preview.stop.isHidden()
+    qtbot.waitUntil(lambda: not any(t.name == "strata-dataset-preview"
+                                    for t in threading.enumerate()), timeout=60_000)

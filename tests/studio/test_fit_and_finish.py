@@ -331,3 +331,37 @@ def test_example_menu_uses_each_examples_network_name(make_window):
     names = [a.text() for a in window.examples_menu.actions()]
     assert "Edge-detecting CNN" in names
     assert "Edges cnn" not in names and "Lr too high" not in names
+
+
+# ---------------------------------------------------------------------- data check
+def test_a_dataset_that_does_not_fit_shows_in_problems_on_the_node_with_a_fix(
+        make_window, qtbot):
+    b = Builder("digits, wrong head")
+    x = b.add("Input", "x", shape=[2])
+    b.chain(x, ("Linear", {"out_features": 16}, "fc1"), ("ReLU", {}, "act"),
+            ("Linear", {"out_features": 64}, "head"), ("Output", {}, "y"))
+    doc = b.done({"dataset": {"name": "spirals"}})
+    window = make_window(doc)
+    check = window.training.data_check
+    qtbot.waitUntil(lambda: check.started, timeout=5000)
+    head = label(window, "head")
+    qtbot.waitUntil(lambda: bool(check.problems), timeout=30000)
+    (problem,) = check.problems
+    assert problem.node_ids == (head,) and "2 classes" in problem.message
+    row = window.problems.problems.index(problem)
+    assert window.problems.fixes[row].title.startswith("Set out_features to 2")
+    assert not window.docks["problems"].isHidden()
+    assert window.scene.nodes[head].severity == "error"  # marked on the node
+    window.controller.select([head])
+    qtbot.waitUntil(lambda: any("out_features to 2" in b.text()
+                                for b in window.inspector.actions_bar.fix_buttons),
+                    timeout=3000)
+    assert window.problems.apply_fix(row)
+    assert window.controller.document.nodes[head].params["out_features"] == 2
+    qtbot.waitUntil(lambda: not check.problems, timeout=10000)
+    # Choosing another dataset checks again: the Input does not take 8x8 images.
+    window.controller.set_training("dataset", {"name": "digits"})
+    qtbot.waitUntil(lambda: len(check.problems) >= 1, timeout=30000)
+    assert any(p.node_ids == (x,) for p in check.problems)
+    window.controller.undo_stack.undo()  # back to spirals: fits again
+    qtbot.waitUntil(lambda: not check.problems, timeout=30000)
