@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from studio.canvas.scene import NetworkScene
     from studio.canvas.view import NetworkView
     from studio.document.controller import DocumentController
+    from studio.panels.inspector import InspectorPanel
     from studio.panels.problems import ProblemsPanel
     from studio.training.attach import TrainingDocks
     from studio.workspaces import WorkspaceSwitcher
@@ -41,6 +42,7 @@ class StudioContext:
     problems: ProblemsPanel
     add_panel: AddPanel  # a dock placed and remembered with the window's layout
     docks: dict[str, QDockWidget]  # the docks by name (``add_panel`` fills it)
+    inspector: InspectorPanel | None = None
     workspaces: WorkspaceSwitcher | None = None
     training: TrainingDocks | None = field(default=None)  # set once attached
 

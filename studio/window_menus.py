@@ -195,10 +195,14 @@ def refresh_icons(actions: SimpleNamespace) -> None:
             action.setIcon(resources.icon(name))
 
 
-def context_menu(window) -> QMenu:
-    """The canvas's right-click menu."""
+def context_menu(window, node_id: str | None = None) -> QMenu:
+    """The canvas's right-click menu; on a layer, that layer's own entries first."""
+    from studio.node_actions import fill_node_menu
+
     a = window.actions
     menu = QMenu(window)
+    if node_id is not None and len(window.view.selected_node_ids()) == 1:
+        fill_node_menu(menu, window.controller, window.view, node_id)
     menu.addActions([a.quick_add])
     menu.addSeparator()
     menu.addActions([a.cut, a.copy, a.paste, a.duplicate, a.delete])

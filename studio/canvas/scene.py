@@ -45,6 +45,7 @@ class NetworkScene(QGraphicsScene):
         self.controller = controller
         self.nodes: dict[str, NodeItem] = {}
         self.wires: dict[Edge, WireItem] = {}
+        self.extra_problems: dict[str, list] = {}
         self._syncing_selection = False
         self._nodes_rect: QRectF | None = None  # cache of nodes_rect(), None when stale
         self._bounds_timer = QTimer(self)
@@ -176,12 +177,18 @@ class NetworkScene(QGraphicsScene):
             if (item.x(), item.y()) != (x, y):
                 item.setPos(x, y)
 
+    def set_extra_problems(self, source: str, problems: list) -> None:
+        """Marks from another check (the dataset check) beside the analysis's own."""
+        self.extra_problems[source] = list(problems)
+        self.apply_analysis(self.controller.analysis)
+
     def apply_analysis(self, analysis) -> None:
         """Shapes on wires, badges on cards; only changed items repaint."""
         if analysis is None or analysis.doc is not self.document:
             return
         marks: dict[str, list] = {}
-        for problem in analysis.problems:
+        extra = [p for found in self.extra_problems.values() for p in found]
+        for problem in [*analysis.problems, *extra]:
             for node_id in problem.node_ids[:1]:  # the node the problem is about
                 marks.setdefault(node_id, []).append(problem)
         for node_id, item in self.nodes.items():

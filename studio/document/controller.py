@@ -365,6 +365,22 @@ class DocumentController(QObject):
             raise DocumentError(problem)
         self.undo_stack.push(SetMetadataCommand(self.document, name, description))
 
+    def delete_and_reconnect(self, node_id: str) -> list[Edge]:
+        """Remove a layer and join what fed it to what it fed (one undo step)."""
+        if self._refused() or node_id not in self.document.nodes:
+            return []
+        from graph.edits import bypass_edges
+
+        node = self.document.nodes[node_id]
+        joins = bypass_edges(self.document, node_id)
+        self.undo_stack.beginMacro(f"Delete {node.label or node.spec.display_name} "
+                                   "and reconnect")
+        self.undo_stack.push(RemoveNodeCommand(self.document, node_id))
+        for e in joins:
+            self.connect(e.source, e.source_port, e.target, e.target_port)
+        self.undo_stack.endMacro()
+        return joins
+
     def insert_on_edge(self, edge: Edge, type_name: str, params: dict | None = None,
                        text: str | None = None) -> str:
         """Put a new layer in the middle of a wire (one undo step)."""

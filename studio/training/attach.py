@@ -82,6 +82,18 @@ class TrainingDocks(QObject):
         for dock in (self.panel_dock, self.plots_dock):
             dock.visibilityChanged.connect(self._dock_shown)
         self._toolbar_and_menu()
+        from .data_check import DataCheck
+
+        self.data_check = DataCheck(self.controller, self)
+        self.data_check.changed.connect(self._show_data_problems)
+
+    def _show_data_problems(self) -> None:
+        """The dataset check's findings, in Problems and on the nodes."""
+        check, context = self.data_check, self.context
+        context.problems.set_extra("dataset", check.problems, check.fixes)
+        context.scene.set_extra_problems("dataset", check.problems)
+        if context.inspector is not None:
+            context.inspector.actions_bar.refresh()
 
     def _toolbar_and_menu(self) -> None:
         a, window = self.actions, self.window

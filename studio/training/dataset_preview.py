@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QStackedLayout, QToolButton, QVBoxLayout, QWidget
 
 from studio.background import BackgroundTask
 from studio.panels.widgets import muted
@@ -25,14 +25,19 @@ SAMPLE_IMAGES = 8
 SCATTER_POINTS = 600
 
 
-def summarize(spec: dict, seed: int, val_fraction: float, test_fraction: float) -> dict:
-    """What the preview shows, computed off the GUI thread (plain numpy and text)."""
+def summarize(spec: dict, seed: int, val_fraction: float, test_fraction: float,
+              progress=None, cancelled=None) -> dict:
+    """What the preview shows, computed off the GUI thread (plain numpy and text).
+
+    ``progress(files)`` follows the listing of a large folder; ``cancelled()`` stops it
+    (a newer request came).
+    """
     from runtime.datasets import load_dataset
 
     # Data too large for memory streams: its files are listed, not all decoded.
     bundle = load_dataset(spec, seed=seed, val_fraction=val_fraction,
                           test_fraction=test_fraction, data_path="auto",
-                          strict_files=False)
+                          strict_files=False, progress=progress, cancelled=cancelled)
     out: dict = {"describe": bundle.describe(), "task": bundle.task,
                  "shapes": [tuple(s) for s in bundle.input_shapes],
                  "dtypes": list(bundle.input_dtypes), "classes": list(bundle.class_names)}
@@ -118,6 +123,7 @@ class DatasetPreview(QWidget):
         self.task = BackgroundTask(self)
         self.task.succeeded.connect(lambda summary: self._show(summary, ""))
         self.task.failed.connect(lambda message, _error: self._show(None, message))
+        self.task.progress.connect(self._progress)
         self.info = QLabel(self)
         self.info.setObjectName("preview_info")
         self.info.setWordWrap(True)
@@ -133,6 +139,13 @@ class DatasetPreview(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.info)
+        self.stop = QToolButton(self)
+        self.stop.setObjectName("preview_stop")
+        self.stop.setText("Stop listing")
+        self.stop.setToolTip("Stop reading this folder's file list")
+        self.stop.clicked.connect(self.cancel)
+        self.stop.hide()
+        layout.addWidget(self.stop)
         layout.addLayout(self.stack, 1)
 
     def request(self, spec: dict, seed: int = 0, val_fraction: float = 0.2,
@@ -140,11 +153,26 @@ class DatasetPreview(QWidget):
         """Load ``spec`` in the background and show it when ready (latest wins)."""
         self.generation += 1
         self.info.setText("Loading the dataset\u2026")
-        self.task.start(lambda: summarize(spec, seed, val_fraction, test_fraction),
-                        what="Loading the dataset", latest=True)
+        # The scan reports how many files it listed and stops when the job is
+        # cancelled (a newer request, Stop, or the preview closing).
+        self.task.start(lambda job: summarize(spec, seed, val_fraction, test_fraction,
+                                              job.report, lambda: job.cancelled),
+                        what="Loading the dataset", latest=True, handle=True)
+
+    def cancel(self) -> None:
+        """Stop the scan under way (its result is not shown)."""
+        self.generation += 1
+        self.task.cancel()
+        self.stop.hide()
+        self.info.setText("Stopped listing the files.")
 
     # ------------------------------------------------------------------ showing
+    def _progress(self, files: int) -> None:
+        self.info.setText(f"Listing the files\u2026 {files:,} so far")
+        self.stop.show()
+
     def _show(self, summary, error: str) -> None:
+        self.stop.hide()
         self.summary, self.error_text = summary, error
         self.sampled.emit(summary.get("images") if summary else None)
         if error:
