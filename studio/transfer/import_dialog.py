@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from functools import partial
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -41,10 +42,13 @@ from runtime.transfer import (
     parse_shape,
 )
 from runtime.transfer.isolated import IMPORT_TIMEOUT
+from studio.background import BackgroundTask
 from studio.panels.widgets import form_layout, muted, value_label
 
-from .tasks import BackgroundTask
 from .widgets import PathField, StatusStrip
+
+if TYPE_CHECKING:  # the window imports this module
+    from studio.main_window import MainWindow
 
 DTYPES = (("float", "float"), ("long (token ids)", "long"))
 TASKS = (("Classification", "classification"), ("Binary (one logit)", "binary"),
@@ -82,7 +86,7 @@ class ImportDialog(QDialog):
     failed = Signal(str)
     candidates_listed = Signal(list)
 
-    def __init__(self, window) -> None:
+    def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window_ = window
         self.setObjectName("ImportDialog")
