@@ -79,3 +79,17 @@ def _insert(doc: Document, edit: InsertLayer) -> None:
     doc.connect(Edge(node.id, node.spec.output_names(node.params)[0], edge.target,
                      edge.target_port))
 
+
+
+def bypass_edges(doc: Document, node_id: str) -> list[Edge]:
+    """"Delete and reconnect": the wires from the layer's (first wired) input source
+    to every input its outputs fed, as they would be once the layer is gone."""
+    node = doc.nodes[node_id]
+    incoming = doc.edges_into(node_id)
+    if not incoming:
+        return []
+    ports = node.spec.input_names(node.params)
+    incoming.sort(key=lambda e: ports.index(e.target_port) if e.target_port in ports else 99)
+    feed = incoming[0]
+    return [Edge(feed.source, feed.source_port, e.target, e.target_port)
+            for e in doc.edges_from(node_id) if e.target != feed.source]

@@ -23,6 +23,7 @@ from .atomic import write_atomic
 from .blocks import BLOCK, Definition, ExposedParam
 from .catalog import canonical_type, get_spec, has_spec
 from .document import Document, Edge, Node
+from .document_data import FORMAT, VERSION, document_to_dict
 from .errors import DocumentError
 from .limits import (
     MAX_DESCRIPTION,
@@ -39,9 +40,6 @@ from .limits import (
     shown,
 )
 
-FORMAT = "strata"
-# 2: the training setup is flat (see _flat_training); 3: block definitions (_blocks).
-VERSION = 3
 SUFFIX = ".strata"
 # The limits (MAX_FILE_BYTES, MAX_NODES, MAX_INT...) are declared in graph.limits.
 __all__ = ["FORMAT", "MAX_FILE_BYTES", "MAX_INT", "MAX_NODES", "SUFFIX", "VERSION",
@@ -90,57 +88,6 @@ MAX_BLOCKS = 10_000
 
 
 # ---------------------------------------------------------------------- writing
-def document_to_dict(doc: Document) -> dict[str, Any]:
-    data = {
-        "format": FORMAT,
-        "version": VERSION,
-        "name": doc.name,
-        "description": doc.description,
-        **_graph_to_dict(doc),
-        "training": _jsonable(doc.training),
-        # Written only when set, so files without a sweep stay as they were.
-        **({"sweep": _jsonable(doc.sweep)} if doc.sweep else {}),
-    }
-    if len(doc.blocks):  # written only when there are some, as "sweep"
-        data["blocks"] = [definition_to_dict(d) for d in doc.blocks]
-    return data
-
-
-def definition_to_dict(d: Definition) -> dict[str, Any]:
-    return {
-        "name": d.name,
-        "description": d.description,
-        "exposed": [{"name": e.name, "default": _jsonable(e.default),
-                     "targets": [list(t) for t in e.targets], "help": e.help}
-                    for e in d.exposed],
-        **_graph_to_dict(d.body),
-    }
-
-
-def _graph_to_dict(doc: Document) -> dict[str, Any]:
-    return {
-        "nodes": [
-            {
-                "id": n.id,
-                "type": n.type,
-                "label": n.label,
-                "params": _jsonable(n.params),
-                "position": [round(n.position[0], 2), round(n.position[1], 2)],
-            }
-            for n in doc.nodes.values()
-        ],
-        "edges": [
-            {
-                "source": e.source,
-                "source_port": e.source_port,
-                "target": e.target,
-                "target_port": e.target_port,
-            }
-            for e in doc.edges
-        ],
-    }
-
-
 def dumps(doc: Document) -> str:
     return json.dumps(document_to_dict(doc), indent=2, sort_keys=True) + "\n"
 
@@ -163,14 +110,6 @@ def save(doc: Document, path: str | os.PathLike[str]) -> Path:
         raise
     write_atomic(path, text.encode("utf-8"))
     return path
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 # ---------------------------------------------------------------------- reading

@@ -248,12 +248,12 @@ def _add_output(problem, doc, analysis):
     shapes = analysis.shapes.get(end.id)
     tensor = next(iter(shapes.outputs.values()), None) if shapes else None
     output = get_spec("Output")
-    task = "classification"
-    if tensor is not None:
+    task: str | None = "classification"
+    if tensor is not None:  # the first task whose shape rule takes what the end gives
         task = next((c for c in output.param("task").choices
                      if run_rule(output, {"task": c}, [tensor]) is not None), None)
-        if task is None:
-            return None
+    if task is None:
+        return None
     x, y = end.position
     return Fix(f"Add an Output after {_title(end)}",
                (AppendLayer(end.id, end.spec.output_names(end.params)[0], "Output",

@@ -16,12 +16,14 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .events import (
+    BoundaryGrid,
     CheckpointEvent,
     DiagnosisEvent,
     EpochEvent,
@@ -112,7 +114,7 @@ class RunRecord:
         self.feature_maps: dict[str, FeatureMapsEvent] = {}
         self.confusion: np.ndarray | None = None
         self.class_names: tuple[str, ...] = ()
-        self.boundary = None
+        self.boundary: BoundaryGrid | None = None
         self.diagnoses: list[DiagnosisEvent] = []
         self.checkpoints: list[CheckpointEvent] = []
         self.nonfinite: tuple[str, ...] = ()
@@ -296,7 +298,7 @@ class RunRecord:
         return changed
 
 
-_HANDLERS = {
+_HANDLERS: dict[type, Callable[[RunRecord, Any], None]] = {
     StartedEvent: RunRecord._started,
     StepEvent: RunRecord._step,
     LayerStatsEvent: RunRecord._layer_stats,

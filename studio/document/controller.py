@@ -245,7 +245,8 @@ class DocumentController(QObject):
         self.undo_stack.endMacro()
         return node_id
 
-    def connect(self, source: str, source_port: str, target: str, target_port: str) -> Edge:
+    def connect(  # type: ignore[override]  # intent, not QObject.connect (never used)
+            self, source: str, source_port: str, target: str, target_port: str) -> Edge:
         """Wire an output to an input; an occupied input port gets its old wire replaced."""
         edge = Edge(source, source_port, target, target_port)
         if self._refused() or edge in self.document.edges:
@@ -258,7 +259,7 @@ class DocumentController(QObject):
         self.undo_stack.endMacro()
         return edge
 
-    def disconnect(self, edge: Edge) -> None:
+    def disconnect(self, edge: Edge) -> None:  # type: ignore[override]  # as connect
         if self._refused():
             return
         self.undo_stack.push(DisconnectCommand(self.document, edge))
@@ -363,6 +364,22 @@ class DocumentController(QObject):
         if problem is not None:
             raise DocumentError(problem)
         self.undo_stack.push(SetMetadataCommand(self.document, name, description))
+
+    def delete_and_reconnect(self, node_id: str) -> list[Edge]:
+        """Remove a layer and join what fed it to what it fed (one undo step)."""
+        if self._refused() or node_id not in self.document.nodes:
+            return []
+        from graph.edits import bypass_edges
+
+        node = self.document.nodes[node_id]
+        joins = bypass_edges(self.document, node_id)
+        self.undo_stack.beginMacro(f"Delete {node.label or node.spec.display_name} "
+                                   "and reconnect")
+        self.undo_stack.push(RemoveNodeCommand(self.document, node_id))
+        for e in joins:
+            self.connect(e.source, e.source_port, e.target, e.target_port)
+        self.undo_stack.endMacro()
+        return joins
 
     def insert_on_edge(self, edge: Edge, type_name: str, params: dict | None = None,
                        text: str | None = None) -> str:

@@ -96,3 +96,26 @@ def test_freeze_a_layer_from_the_canvas(qtbot, tmp_path):
     assert item.frozen
     assert controller.toggle_frozen([fc1])  # toggles back
     assert not item.frozen
+
+
+def test_a_large_folder_listing_shows_progress_and_can_be_stopped(qtbot, tmp_path,
+                                                                  monkeypatch):
+    from runtime.datasets import files_images
+    from studio.training.dataset_preview import DatasetPreview
+
+    monkeypatch.setattr(files_images, "SCAN_REPORT_EVERY", 50)
+    root = image_folder(tmp_path / "many", per_class=60)
+    preview = DatasetPreview()
+    qtbot.addWidget(preview)
+    preview.show()
+    spec = {"name": "image_folder", "path": str(root), "image_size": 12, "color": "rgb"}
+    seen: list[int] = []
+    preview.task.progress.connect(seen.append)
+    with qtbot.waitSignal(preview.loaded, timeout=60_000):
+        preview.request(spec)
+    assert seen[:2] == [50, 100] and seen[-1] == 120
+    assert preview.summary["counts"].tolist() == [42, 42]
+    preview.request(spec)
+    preview.stop.click()  # the scan under way stops; its result is never shown
+    assert "Stopped" in preview.info.text() and preview.stop.isHidden()
+    assert preview.task.wait(60_000)  # the scan saw it was cancelled and ended
