@@ -29,6 +29,9 @@ from graph.errors import StrataError
 from runtime.run_record import RunRecord
 
 TICK_MS = 33
+# Start the next run's worker process ahead of need (STRATA_PRESTART=0 turns it off:
+# the test suite, which builds many windows, does).
+PRESTART = os.environ.get("STRATA_PRESTART", "1") != "0"
 MAX_EVENTS = 400
 BUDGET_S = 0.010
 MAX_RUNS = 30  # runs kept for comparison; the oldest go first
@@ -62,16 +65,16 @@ def worker_threads() -> int:
 class _Launch:
     """``session.start()`` on a thread; commands given meanwhile wait in ``queued``."""
 
-    def __init__(self, session) -> None:
+    def __init__(self, session, standby=None) -> None:
         self.done = threading.Event()
         self.error: str | None = None
         self.queued: list[str] = []
-        threading.Thread(target=self._run, args=(session,), name="strata-launch",
+        threading.Thread(target=self._run, args=(session, standby), name="strata-launch",
                          daemon=True).start()
 
-    def _run(self, session) -> None:
+    def _run(self, session, standby) -> None:
         try:
-            session.start()
+            session.start(standby)
         except Exception as e:  # noqa: BLE001 - reported as the run's failure
             self.error = f"{type(e).__name__}: {e}"
         finally:
@@ -100,6 +103,7 @@ class TrainingRunner(QObject):
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
         self._launch: _Launch | None = None  # the worker being started
+        self.standby = None  # runtime.worker.StandbyWorker: the next run's process
         self._closing: list = []  # ended sessions whose worker may still be exiting
         self._reaper = QTimer(self)
         self._reaper.setInterval(250)
@@ -142,7 +146,8 @@ class TrainingRunner(QObject):
                                   threads=self.threads)
         # Spawning copies a large process's bookkeeping (tens of milliseconds of CPU):
         # done on a thread, the GUI keeps its frame rate. Commands wait for it.
-        self._launch = _Launch(session)
+        self._launch = _Launch(session, self.standby)
+        self.standby = None
         run.out_dir = str(out_dir)
         self.session = session
         self.current = run
@@ -155,9 +160,14 @@ class TrainingRunner(QObject):
 
     def warm_up(self) -> None:
         """Import what starting a run needs (the worker, the engine's options), so the
-        first press of Train does not compile modules on the GUI thread."""
-        import runtime.engine
-        import runtime.worker  # noqa: F401
+        first press of Train does not compile modules on the GUI thread, and start the
+        next run's worker process now (torch loads in it while the user sets up)."""
+        import runtime.engine  # noqa: F401
+        import runtime.worker
+
+        if self.standby is None and not self.active and PRESTART:
+            self.standby = runtime.worker.StandbyWorker()
+            self.standby.start()
 
     def engine_options(self):
         """The engine's options for studio runs: ``self.options`` if set, else the
@@ -208,6 +218,12 @@ class TrainingRunner(QObject):
             getattr(self.session, name)()
 
     def shutdown(self) -> None:
+        if self.standby is not None:
+            self.standby.close()
+            self.standby = None
+        self._shutdown_runs()
+
+    def _shutdown_runs(self) -> None:
         """Stop any run and release the workers (the window is closing). Safe to call
         after Qt deleted the runner: only the Python side is touched then."""
         for timer in (self._timer, self._reaper):
@@ -282,6 +298,8 @@ class TrainingRunner(QObject):
         run = self.current
         self.run_ended.emit(run)
         self.runs_changed.emit()
+        # The next run's worker, while the user looks at this one.
+        QTimer.singleShot(1000, self, self.warm_up)
 
     def _reap(self) -> None:
         for session in list(self._closing):
