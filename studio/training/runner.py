@@ -162,7 +162,7 @@ class TrainingRunner(QObject):
         """Import what starting a run needs (the worker, the engine's options), so the
         first press of Train does not compile modules on the GUI thread, and start the
         next run's worker process now (torch loads in it while the user sets up)."""
-        import runtime.engine  # noqa: F401
+        import runtime.engine
         import runtime.worker
 
         if self.standby is None and not self.active and PRESTART:
