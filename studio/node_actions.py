@@ -125,8 +125,12 @@ class NodeActionsBar(QWidget):
         layout.setSpacing(4)
         layout.addLayout(self.fixes_box)
         layout.addLayout(row)
-        controller.analysis_changed.connect(lambda _a: self.refresh())
+        # A bound method: Qt drops it with this widget (the controller outlives it).
+        controller.analysis_changed.connect(self._on_analysis)
         self.hide()
+
+    def _on_analysis(self, _analysis) -> None:
+        self.refresh()
 
     def show_node(self, node_id: str | None) -> None:
         self.node_id = node_id
