@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .analysis import Analysis, Analyzer
+from .catalog.init import init_lines
 from .document import Document, Node
 from .errors import GraphError
 from .naming import Namespace, class_name
@@ -184,6 +185,8 @@ class _Writer:
             parts.append(text if i < spec.positional else f"{key}={text}")
         self._statement(2, f"self.{attribute} = {spec.module}({', '.join(parts)})",
                         "", n.id)
+        for line in init_lines(spec.init_weights, attribute, values):
+            self._statement(2, line, "", n.id)
 
     def _expression(self, n: Node, attribute: str | None, var: dict[str, str]) -> str:
         params = {**self.a.shapes[n.id].params, **self.a.shapes[n.id].values}

@@ -213,6 +213,11 @@ class LayerSpec:
     default_label: str = ""
     version: int = 1
     legacy_types: tuple[str, ...] = ()
+    # Pure plumbing (Identity, Permute, Slice, ScaleShift...): drawn as a small card.
+    compact: bool = False
+    # Learned tensors that the ``init`` parameter initialises (see ``catalog.init``);
+    # empty for layers without weights.
+    init_weights: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.default_label:

@@ -118,7 +118,9 @@ def getitem(mp, node):
                 "direction has read one element only; Strata's 'last' joins both "
                 "directions' final states: torch.cat([h_n[-2], h_n[-1]], dim=1)")
         return emit_recurrent(mp, call, node, "last")
-    raise Refused(f"indexes a tensor ({_show(index)}); Strata has no slicing layer")
+    from . import plumbing_rules
+
+    return plumbing_rules.index(mp, node, base, index)
 
 
 def _getitem_meta(mp, node, value: Meta, index):
@@ -168,6 +170,10 @@ def _getitem_meta(mp, node, value: Meta, index):
                                            "index": value.get("index", ()) + (index,)})
     elif kind in ("created", "value"):
         return value
+    elif kind == "pieces":
+        from . import plumbing_rules
+
+        return plumbing_rules.piece(mp, node, value, index)
     raise Refused(f"indexes {value.what} with [{_show(index)}], which Strata does not map")
 
 

@@ -188,6 +188,11 @@ def test_shape_rule_matches_the_torch_module(spec):
             inputs = _sample_inputs(spec, params, rng)
             size = math.prod(inputs[0].features)
             params["shape"] = _factorize(size, rng)
+        elif spec.type == "Permute":  # an order of the input's dimensions, batch first
+            inputs = _sample_inputs(spec, params, rng)
+            rest = list(range(1, inputs[0].rank))
+            rng.shuffle(rest)
+            params["dims"] = [0, *rest]
         else:
             inputs = _sample_inputs(spec, params, rng)
         try:
