@@ -1,36 +1,43 @@
-"""How much the Strata engine costs over a plain PyTorch loop: ``python benchmarks/bench_training.py``.
+"""How much the Strata engine costs over plain PyTorch: ``python benchmarks/bench_training.py``.
 
-For an MLP on two spirals and a CNN on the shapes images (the shipped examples, with
-their own training setups), it times the training steps of
+Three figures, each Strata against what a careful person writes by hand:
 
-- the Strata engine (``runtime.engine.Trainer``) with instrumentation on, at its default
-  sampling rate (every ``sample_every`` steps, at most 20 samples a second and 1% of the
-  training time; see ``SamplingPolicy``), events delivered to a callback; and
-- a hand-written loop a careful person would write for in-memory data: the same model
-  (the network's generated code, same seed), optimizer, loss, batch size, one
-  ``randperm`` per epoch and tensor slicing, no host reads at all.
+1. **Training steps** (``training-overhead``). For an MLP on two spirals and a CNN on the
+   shapes images (the shipped examples, with their own setups) it times the training
+   steps of the Strata engine (``runtime.engine.Trainer``, instrumentation on at its
+   default sampling: every ``sample_every`` steps, at most 20 samples a second and 1% of
+   the training time; events delivered to a callback) and of a hand-written loop for
+   in-memory data (the same model from the same seed, optimizer, loss, batch size, one
+   ``randperm`` per epoch, tensor slicing, no host reads at all).
+2. **The compiled module** (``module-overhead``): forward + backward of the network
+   Strata generates against the same network written by hand as an ``nn.Module``.
+3. **Time to 95% validation accuracy on digits** (``time-to-accuracy``): the engine
+   (everything it does per run: checks, instrumentation, validation, events) against a
+   hand-written training script with the same data, model, seed and settings, both
+   validating after every epoch, wall time from start until an epoch ends at >= 95%.
 
-Both run on the CPU with one thread, in paired rounds (plain, Strata, Strata without
-limits, plain); the figure per model is the median over rounds of (Strata time per step)
-/ (plain time per step), with its quartiles. Time is the thread's CPU time in training
-steps: on a machine shared with other work, wall time mostly measures the neighbours
-(the wall-time ratio is printed too). Validation between epochs is not counted.
-"looking" is the engine's own account of the share of its step time spent on
-statistics and step events.
-Validation and checkpoints happen between epochs and are not counted for either.
-The "no limits" column repeats the measure with the rate limit and the budget off (a
-sample strictly every ``sample_every`` steps). The last line reads ``training-overhead: mlp <ratio> cnn <ratio>``.
+How the timings resolve a few percent on a shared machine: one CPU thread; the thread's
+CPU time for (1) and (2) (wall time mostly measures the neighbours); many short rounds,
+interleaved (plain, Strata, Strata, plain, then the mirror order) so that drifts cancel;
+each figure is the median over rounds of the per-round ratio, printed with the 95%
+confidence interval of that median (order statistics) and the quartiles. Validation and
+checkpoints between epochs are not counted in (1).
+
+The last lines read ``training-overhead: mlp <ratio> cnn <ratio>``,
+``module-overhead: mlp <ratio> cnn <ratio>`` and ``time-to-accuracy: digits <ratio>``.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import torch
+from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,13 +47,35 @@ from runtime.compatibility import prepare_dataset
 from runtime.engine import EngineOptions, Trainer
 from runtime.setup import TrainingSetup
 
-CASES = {"mlp": ("spiral_mlp.strata", 60), "cnn": ("shapes_cnn.strata", 3)}
-LOOKING: list[float] = []  # the engine's own account: share of step time spent looking
+# example file, epochs per round (short rounds: many of them resolve small differences)
+CASES = {"mlp": ("spiral_mlp.strata", 30), "cnn": ("shapes_cnn.strata", 2)}
 
 
-def plain_loop(doc, setup: TrainingSetup, bundle, epochs: int
-               ) -> tuple[float, float, int]:
-    """Wall seconds, CPU seconds and steps of a hand-written training loop's steps.
+# ---------------------------------------------------------------- statistics
+def summary(ratios: list[float]) -> dict[str, float]:
+    """Median, its 95% confidence interval (order statistics) and the quartiles."""
+    r = sorted(ratios)
+    n = len(r)
+    med = statistics.median(r)
+    if n < 3:
+        return {"median": med, "ci_low": r[0], "ci_high": r[-1], "q1": r[0],
+                "q3": r[-1], "n": n}
+    half = 1.96 * math.sqrt(n) / 2  # ranks of the median's CI (normal approximation)
+    lo = max(0, math.floor(n / 2 - half))
+    hi = min(n - 1, math.ceil(n / 2 + half) - 1)
+    q = statistics.quantiles(r, n=4)
+    return {"median": med, "ci_low": r[lo], "ci_high": r[hi], "q1": q[0], "q3": q[2],
+            "n": n}
+
+
+def spread(s: dict[str, float]) -> str:
+    return (f"{s['median']:.3f} (95% CI {s['ci_low']:.3f}-{s['ci_high']:.3f}, "
+            f"quartiles {s['q1']:.3f}-{s['q3']:.3f}, {s['n']} rounds)")
+
+
+# ---------------------------------------------------------------- 1. training steps
+def plain_loop(doc, setup: TrainingSetup, bundle, epochs: int) -> tuple[float, int]:
+    """CPU seconds and steps of a hand-written training loop's steps.
 
     Like any real loop it validates after each epoch; that pass is not timed (the
     engine's epoch-end work is not timed either).
@@ -60,10 +89,10 @@ def plain_loop(doc, setup: TrainingSetup, bundle, epochs: int
     vx, vy = bundle.tensors("val")
     n, bs = len(y), setup.batch_size
     g = torch.Generator().manual_seed(setup.seed)
-    steps, wall, cpu = 0, 0.0, 0.0
+    steps, cpu = 0, 0.0
     for _ in range(epochs):
         model.train()
-        start, start_cpu = time.perf_counter(), time.thread_time()
+        start_cpu = time.thread_time()
         perm = torch.randperm(n, generator=g)
         for i in range(0, n, bs):
             idx = perm[i:i + bs]
@@ -73,81 +102,253 @@ def plain_loop(doc, setup: TrainingSetup, bundle, epochs: int
             loss.backward()
             optimizer.step()
             steps += 1
-        wall += time.perf_counter() - start
         cpu += time.thread_time() - start_cpu
         model.eval()
         with torch.no_grad():
             out = model(vx)
             float(loss_fn(out, vy)), float((out.argmax(1) == vy).float().mean())
-    return wall, cpu, steps
+    return cpu, steps
 
 
-def strata(doc, setup: TrainingSetup, bundle, epochs: int, limits: bool
-           ) -> tuple[float, float, int]:
-    """Wall seconds, CPU seconds and steps the engine spent in training steps.
+def strata(doc, setup: TrainingSetup, bundle, epochs: int, limits: bool = True
+           ) -> tuple[float, int, float]:
+    """CPU seconds and steps the engine spent in training steps, and its looking share.
 
     ``limits`` False turns the sampling rate limit and time budget off.
     """
     options = EngineOptions() if limits else EngineOptions(max_sample_rate=None,
                                                            sample_budget=None)
-    events = []
+    events: list = []
     trainer = Trainer(doc, setup.replace(epochs=epochs), emit=events.append,
                       bundle=bundle, options=options)
     result = trainer.run()
     if not hasattr(result, "summary"):
         raise SystemExit(f"the engine failed: {result.reason}")
-    summary = result.summary
-    LOOKING.append(summary["looking_seconds"] / summary["train_seconds"])
-    return summary["train_seconds"], summary["train_cpu_seconds"], summary["steps"]
+    s = result.summary
+    return s["train_cpu_seconds"], s["steps"], s["looking_seconds"] / s["train_seconds"]
 
 
-def measure(name: str, rounds: int) -> dict[str, float]:
+def measure_steps(name: str, rounds: int, unlimited: bool) -> dict:
     file, epochs = CASES[name]
     doc = graph.load(ROOT / "resources" / "examples" / file)
     setup = TrainingSetup.from_document(doc)
     bundle = prepare_dataset(graph.analyze(doc), setup)
-    # Warm up both (first calls import and allocate lazily).
-    plain_loop(doc, setup, bundle, 1)
-    strata(doc, setup, bundle, 1, True)
-    ratios, unlimited, walls, plain_rates, strata_rates, looking = [], [], [], [], [], []
-    for _ in range(rounds):
-        # Paired and symmetric (plain, Strata, Strata without limits, plain), so that
-        # what the machine's other work does to the timings mostly cancels out.
-        p1_wall, p1_cpu, p_steps = plain_loop(doc, setup, bundle, epochs)
-        s_wall, s_cpu, s_steps = strata(doc, setup, bundle, epochs, True)
-        looking.append(LOOKING[-1])
-        _, u_cpu, u_steps = strata(doc, setup, bundle, epochs, False)
-        p2_wall, p2_cpu, _ = plain_loop(doc, setup, bundle, epochs)
-        p = (p1_cpu + p2_cpu) / 2 / p_steps
-        ratios.append(s_cpu / s_steps / p)
-        unlimited.append(u_cpu / u_steps / p)
-        walls.append(s_wall / s_steps / ((p1_wall + p2_wall) / 2 / p_steps))
+    plain_loop(doc, setup, bundle, 1)  # warm up both (lazy imports and allocations)
+    strata(doc, setup, bundle, 1)
+    ratios, free, looking, plain_rates, strata_rates = [], [], [], [], []
+    for r in range(rounds):
+        # Interleaved and mirrored every other round, so drifts of the machine cancel.
+        order = ("p", "s", "s", "p") if r % 2 == 0 else ("s", "p", "p", "s")
+        p_cpu = p_steps = s_cpu = s_steps = 0.0
+        for who in order:
+            if who == "p":
+                cpu, steps = plain_loop(doc, setup, bundle, epochs)
+                p_cpu, p_steps = p_cpu + cpu, p_steps + steps
+            else:
+                cpu, steps, look = strata(doc, setup, bundle, epochs)
+                s_cpu, s_steps = s_cpu + cpu, s_steps + steps
+                looking.append(look)
+        p, s = p_cpu / p_steps, s_cpu / s_steps
+        ratios.append(s / p)
         plain_rates.append(1 / p)
-        strata_rates.append(s_steps / s_cpu)
-    quartiles = statistics.quantiles(ratios, n=4) if rounds > 1 else [ratios[0]] * 3
-    return {"ratio": statistics.median(ratios), "low": quartiles[0],
-            "high": quartiles[2], "unlimited": statistics.median(unlimited),
-            "wall": statistics.median(walls), "plain": statistics.median(plain_rates),
-            "strata": statistics.median(strata_rates), "steps": s_steps,
+        strata_rates.append(1 / s)
+        if unlimited:
+            u_cpu, u_steps, _ = strata(doc, setup, bundle, epochs, limits=False)
+            free.append(u_cpu / u_steps / p)
+    return {"ratio": summary(ratios), "plain": statistics.median(plain_rates),
+            "strata": statistics.median(strata_rates),
             "looking": statistics.median(looking),
-            "sample_every": setup.sample_every}
+            "unlimited": statistics.median(free) if free else None,
+            "steps": int(s_steps / 2), "sample_every": setup.sample_every}
 
 
+# ---------------------------------------------------------------- 2. the module
+class HandMLP(nn.Module):
+    """spiral_mlp written by hand."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.fc2, self.fc3 = nn.Linear(2, 64), nn.Linear(64, 64), nn.Linear(64, 2)
+
+    def forward(self, x):
+        return self.fc3(torch.relu(self.fc2(torch.relu(self.fc1(x)))))
+
+
+class HandCNN(nn.Module):
+    """shapes_cnn written by hand."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1)
+        self.conv2 = nn.Conv2d(8, 16, 3, padding=1)
+        self.fc1 = nn.Linear(16 * 7 * 7, 64)
+        self.fc2 = nn.Linear(64, 4)
+
+    def forward(self, x):
+        x = torch.max_pool2d(torch.relu(self.conv1(x)), 2)
+        x = torch.max_pool2d(torch.relu(self.conv2(x)), 2)
+        return self.fc2(torch.relu(self.fc1(torch.flatten(x, 1))))
+
+
+HAND = {"mlp": HandMLP, "cnn": HandCNN}
+
+
+def measure_module(name: str, rounds: int, calls: int) -> dict:
+    file, _ = CASES[name]
+    doc = graph.load(ROOT / "resources" / "examples" / file)
+    setup = TrainingSetup.from_document(doc)
+    bundle = prepare_dataset(graph.analyze(doc), setup)
+    x, y = (t[:setup.batch_size] for t in bundle.tensors("train"))
+    compiled, hand = graph.compile(doc), HAND[name]()
+    counts = [sum(p.numel() for p in m.parameters()) for m in (compiled, hand)]
+    if counts[0] != counts[1]:
+        raise SystemExit(f"{name}: the hand-written network has {counts[1]} parameters, "
+                         f"the example {counts[0]}: they are not the same network")
+    loss_fn = nn.CrossEntropyLoss()
+
+    def call(model) -> float:
+        start = time.thread_time()
+        model.zero_grad(set_to_none=True)
+        loss_fn(model(x), y).backward()
+        return time.thread_time() - start
+
+    for _ in range(3):
+        call(compiled), call(hand)
+    ratios = []
+    for _ in range(rounds):
+        # Alternate single calls (mirrored in each pair) so both see the same machine.
+        c = h = 0.0
+        for i in range(calls):
+            if i % 2 == 0:
+                c += call(compiled)
+                h += call(hand)
+            else:
+                h += call(hand)
+                c += call(compiled)
+        ratios.append(c / h)
+    return {"ratio": summary(ratios)}
+
+
+# ---------------------------------------------------------------- 3. time to accuracy
+DIGITS_SETUP = {"dataset": {"name": "digits"}, "batch_size": 32, "epochs": 60,
+                "lr": 0.003, "optimizer": "adam"}
+TARGET_ACCURACY = 0.95
+
+
+def digits_document():
+    """A small MLP for scikit-learn's 8x8 digits."""
+    from graph.builder import Builder
+
+    b = Builder("Digits MLP")
+    x = b.add("Input", shape=[1, 8, 8])
+    b.chain(x, "Flatten", ("Linear", {"out_features": 64}), "ReLU",
+            ("Linear", {"out_features": 10}), ("Output", {"task": "classification"}))
+    return b.done(DIGITS_SETUP)
+
+
+def strata_to_accuracy(doc, setup) -> float | None:
+    started = time.perf_counter()
+    reached: list[float] = []
+    trainer: Trainer
+
+    def emit(event) -> None:
+        metric = getattr(event, "val_metric", None)
+        if metric is not None and metric >= TARGET_ACCURACY and not reached:
+            reached.append(time.perf_counter() - started)
+            trainer.control.stop()
+
+    trainer = Trainer(doc, setup, emit=emit, options=EngineOptions())
+    trainer.run()
+    return reached[0] if reached else None
+
+
+def plain_to_accuracy(doc, setup) -> float | None:
+    """The script a careful person writes: same data, model, seed and settings."""
+    started = time.perf_counter()
+    from runtime.datasets import load_dataset
+
+    bundle = load_dataset(setup.dataset, seed=setup.seed,
+                          val_fraction=setup.val_fraction,
+                          test_fraction=setup.test_fraction)
+    torch.manual_seed(setup.seed)
+    model = graph.compile(doc)
+    optimizer = torch.optim.Adam(model.parameters(), lr=setup.lr)
+    loss_fn = nn.CrossEntropyLoss()
+    x, y = bundle.tensors("train")
+    vx, vy = bundle.tensors("val")
+    g = torch.Generator().manual_seed(setup.seed)
+    n, bs = len(y), setup.batch_size
+    for _ in range(setup.epochs):
+        model.train()
+        perm = torch.randperm(n, generator=g)
+        for i in range(0, n, bs):
+            idx = perm[i:i + bs]
+            optimizer.zero_grad(set_to_none=True)
+            loss_fn(model(x[idx]), y[idx]).backward()
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            if (model(vx).argmax(1) == vy).float().mean().item() >= TARGET_ACCURACY:
+                return time.perf_counter() - started
+    return None
+
+
+def measure_accuracy(rounds: int) -> dict:
+    doc = digits_document()
+    setup = TrainingSetup.from_document(doc)
+    plain_to_accuracy(doc, setup), strata_to_accuracy(doc, setup)  # warm up
+    ratios, plain_s, strata_s = [], [], []
+    for r in range(rounds):
+        if r % 2 == 0:
+            p, s = plain_to_accuracy(doc, setup), strata_to_accuracy(doc, setup)
+        else:
+            s, p = strata_to_accuracy(doc, setup), plain_to_accuracy(doc, setup)
+        if p is None or s is None:
+            raise SystemExit(f"digits: {TARGET_ACCURACY:.0%} validation accuracy not "
+                             f"reached in {setup.epochs} epochs (plain {p}, strata {s})")
+        ratios.append(s / p)
+        plain_s.append(p)
+        strata_s.append(s)
+    return {"ratio": summary(ratios), "plain": statistics.median(plain_s),
+            "strata": statistics.median(strata_s)}
+
+
+# ---------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=21,
+                        help="interleaved rounds per training figure (default 21)")
+    parser.add_argument("--module-rounds", type=int, default=31)
+    parser.add_argument("--module-calls", type=int, default=40,
+                        help="forward+backward calls per module round")
+    parser.add_argument("--accuracy-rounds", type=int, default=7)
+    parser.add_argument("--unlimited", action="store_true",
+                        help="also time the engine with the sampling limits off")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    results = {name: measure(name, args.rounds) for name in CASES}
-    print(f"{'model':<6}{'plain steps/s':>14}{'strata steps/s':>16}{'ratio':>7}"
-          f"{'quartiles':>15}{'no limits':>11}{'wall ratio':>12}{'looking':>9}")
-    for name, r in results.items():
-        print(f"{name:<6}{r['plain']:>14.0f}{r['strata']:>16.0f}{r['ratio']:>7.3f}"
-              f"{r['low']:>8.3f}-{r['high']:.3f}{r['unlimited']:>11.3f}{r['wall']:>12.3f}"
-              f"{r['looking']:>9.1%}   ({r['steps']} steps a round, a sample every "
-              f"{r['sample_every']})")
-    print(f"training-overhead: mlp {results['mlp']['ratio']:.3f} "
-          f"cnn {results['cnn']['ratio']:.3f}")
+
+    steps = {name: measure_steps(name, args.rounds, args.unlimited) for name in CASES}
+    print("1. training steps: Strata engine (instrumented) / plain loop, thread CPU time")
+    for name, r in steps.items():
+        free = f", no limits {r['unlimited']:.3f}" if r["unlimited"] is not None else ""
+        print(f"  {name}: {spread(r['ratio'])}; plain {r['plain']:.0f} steps/s, strata "
+              f"{r['strata']:.0f} steps/s, looking {r['looking']:.1%}{free} "
+              f"({r['steps']} steps a run, a sample every {r['sample_every']})")
+    modules = {name: measure_module(name, args.module_rounds, args.module_calls)
+               for name in CASES}
+    print("2. forward+backward: compiled module / the same network by hand")
+    for name, r in modules.items():
+        print(f"  {name}: {spread(r['ratio'])}")
+    acc = measure_accuracy(args.accuracy_rounds)
+    print(f"3. time to {TARGET_ACCURACY:.0%} validation accuracy on digits: Strata / "
+          f"hand-written script, wall time")
+    print(f"  digits: {spread(acc['ratio'])}; plain {acc['plain']:.2f} s, strata "
+          f"{acc['strata']:.2f} s")
+    print(f"training-overhead: mlp {steps['mlp']['ratio']['median']:.3f} "
+          f"cnn {steps['cnn']['ratio']['median']:.3f}")
+    print(f"module-overhead: mlp {modules['mlp']['ratio']['median']:.3f} "
+          f"cnn {modules['cnn']['ratio']['median']:.3f}")
+    print(f"time-to-accuracy: digits {acc['ratio']['median']:.3f}")
     return 0
 
 

@@ -30,6 +30,13 @@ from .catalog import TensorInfo
 from .catalog.spec import ShapeContext
 from .document import Document, Edge
 from .errors import ParamError, ShapeError
+from .events import (
+    DocumentEvent,
+    MetadataChanged,
+    NodeMoved,
+    ParamsChanged,
+    TrainingChanged,
+)
 from .problems import Problem
 
 
@@ -63,6 +70,8 @@ class Analysis:
         # Seconds spent per pass ("validate": structure and parameters, "infer":
         # shapes), for the benchmark and the studio's diagnostics.
         self.timings: dict[str, float] = {}
+        self._by_node: dict[str, list[Problem]] | None = None
+        self._by_node_count = 0
 
     @cached_property
     def graph(self) -> nx.MultiDiGraph:
@@ -97,7 +106,16 @@ class Analysis:
         return s.outputs.get(edge.source_port) if s else None
 
     def problems_of(self, node_id: str) -> list[Problem]:
-        return [p for p in self.problems if node_id in p.node_ids]
+        # An index built once: a scan per node made summaries quadratic (20,000
+        # unconnected nodes took minutes). Rebuilt if someone appended problems.
+        index = self._by_node
+        if index is None or self._by_node_count != len(self.problems):
+            index = {}
+            for problem in self.problems:
+                for nid in dict.fromkeys(problem.node_ids):
+                    index.setdefault(nid, []).append(problem)
+            self._by_node, self._by_node_count = index, len(self.problems)
+        return list(index.get(node_id, ()))
 
 
 def _freeze(value: Any) -> Any:
@@ -185,10 +203,10 @@ class Analyzer:
             if self._unsubscribe is None:
                 me, followed = weakref.ref(self), weakref.ref(doc)
 
-                def listener(event: str, payload: dict) -> None:
+                def listener(event: DocumentEvent) -> None:
                     analyzer, document = me(), followed()
                     if analyzer is not None and document is not None:
-                        analyzer._on_event(event, payload, document.revision)
+                        analyzer._on_event(event, document.revision)
 
                 self._unsubscribe = doc.subscribe(listener)
             return
@@ -198,14 +216,14 @@ class Analyzer:
         self._unsubscribe = None
         self._doc = weakref.ref(doc)
 
-    def _on_event(self, event: str, payload: dict, revision: int) -> None:
+    def _on_event(self, event: DocumentEvent, revision: int) -> None:
         # The revision the events account for: an edit made without an event shows as
         # a mismatch, hence a full pass.
         self._revision = revision
-        if event in ("node_moved", "training_changed", "metadata_changed"):
+        if isinstance(event, (NodeMoved, TrainingChanged, MetadataChanged)):
             return
-        if event == "params_changed" and self._dirty is not None:
-            self._dirty.add(payload["node_id"])
+        if isinstance(event, ParamsChanged) and self._dirty is not None:
+            self._dirty.add(event.node_id)
         else:
             self._dirty = None
 

@@ -1,10 +1,10 @@
 """Reading and writing ``*.strata`` files.
 
 A file is JSON: ``{"format": "strata", "version": N, "name", "description", "nodes",
-"edges", "training"}``. Loading goes file -> plain dicts -> migrations -> checked objects,
+"edges", "training", "sweep"}`` (``sweep`` only when one is set up). Loading goes file -> plain dicts -> migrations -> checked objects,
 and any defect (truncated, wrong version, wrong types, unknown layer, dangling wire,
-hostile sizes) raises ``DocumentError`` naming the JSON path. Saving is atomic: a temporary
-file in the same folder, flushed to disk, then renamed over the target.
+hostile sizes) raises ``DocumentError`` naming the JSON path. Saving is atomic
+(``graph.atomic.write_atomic``: files at the user's umask, an overwrite keeps its mode).
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .atomic import write_atomic
 from .catalog import canonical_type, get_spec, has_spec
 from .document import Document, Edge, Node
 from .errors import DocumentError
@@ -59,6 +59,8 @@ def document_to_dict(doc: Document) -> dict[str, Any]:
             for e in doc.edges
         ],
         "training": _jsonable(doc.training),
+        # Written only when set, so files without a sweep stay as they were.
+        **({"sweep": _jsonable(doc.sweep)} if doc.sweep else {}),
     }
 
 
@@ -71,23 +73,6 @@ def save(doc: Document, path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     write_atomic(path, dumps(doc).encode("utf-8"))
     return path
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _jsonable(value: Any) -> Any:
@@ -171,6 +156,9 @@ def document_from_dict(data: Any) -> Document:
     training = _expect(data.get("training", {}), dict, "$.training", "an object")
     _check_plain(training, "$.training")
     doc.training = training
+    sweep = _expect(data.get("sweep", {}), dict, "$.sweep", "an object")
+    _check_plain(sweep, "$.sweep")
+    doc.sweep = sweep
     return doc
 
 

@@ -1,9 +1,10 @@
-"""``strata train FILE [--epochs N] [--device D] [--out DIR] [--resume CHECKPOINT]``.
+"""``strata train FILE [--epochs N] [--device D] [--out DIR] [--resume CHECKPOINT] [--no-tensorboard]``.
 
 Trains the network in FILE on the dataset its training setup names, in this process:
 a progress line with loss and metrics, each diagnosis as soon as it appears, one line
-per epoch, checkpoints (``last.pt``, ``best.pt``) and a JSON-lines metrics log
-(``metrics.jsonl``) in DIR, and a summary at the end. Ctrl-C stops after the current
+per epoch, and a summary at the end. DIR becomes a run folder (``runtime.runfolder``):
+the document snapshot, its generated code, the setup, checkpoints (``last.pt``,
+``best.pt``), the JSON-lines metrics log (``metrics.jsonl``) and TensorBoard event files. Ctrl-C stops after the current
 step and writes a checkpoint; a second Ctrl-C gives up at once.
 
 Bad input (a missing or malformed file, an invalid setting, a dataset that does not fit
@@ -14,28 +15,26 @@ Exit status: 0 trained, 1 failed, 2 bad command line, 130 stopped by Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from .events import (
     CheckpointEvent,
     DiagnosisEvent,
     EpochEvent,
     FailedEvent,
-    FeatureMapsEvent,
     FinishedEvent,
-    LayerStatsEvent,
     StartedEvent,
     StepEvent,
-    to_json,
 )
+from .runfolder import METRICS_LOG, RunLog
 
 PROG = "strata train"
-METRICS_LOG = "metrics.jsonl"
+__all__ = ["METRICS_LOG", "Printer", "main", "train"]
 
 
 class _ArgumentError(Exception):
@@ -56,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder for checkpoints and the metrics log "
                    "(default: runs/<network file name>)")
     p.add_argument("--resume", help="continue from this checkpoint (e.g. DIR/last.pt)")
+    p.add_argument("--no-tensorboard", dest="tensorboard", action="store_false",
+                   help="do not write TensorBoard event files into DIR")
     return p
 
 
@@ -93,8 +94,8 @@ def train(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return 1
     folder = Path(args.out) if args.out else Path("runs") / path.stem
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        log = open(folder / METRICS_LOG, "a", encoding="utf-8")  # noqa: SIM115
+        log = RunLog(folder, doc.to_dict(), setup.to_dict(),
+                     tensorboard=args.tensorboard)
     except OSError as e:
         print(f"{PROG}: cannot write to {folder}: {e.strerror or e}", file=sys.stderr)
         return 1
@@ -110,7 +111,7 @@ def train(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print("\nstopping after this step (Ctrl-C again to quit at once)...", file=out,
               flush=True)
 
-    printer = _Printer(out, setup.epochs, log)
+    printer = Printer(out, setup.epochs, log)
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
         trainer = Trainer(doc, setup, emit=printer, control=control, out_dir=folder,
@@ -133,10 +134,10 @@ def _one_line(e: Exception) -> str:
     return " ".join(str(e).split())
 
 
-class _Printer:
-    """Turns events into terminal output and metrics-log lines."""
+class Printer:
+    """Turns events into terminal output, and hands them to ``log`` (the run folder)."""
 
-    def __init__(self, out: TextIO, epochs: int, log: TextIO) -> None:
+    def __init__(self, out: TextIO, epochs: int, log: Callable[[Any], None]) -> None:
         self.out = out
         self.epochs = epochs
         self.log = log
@@ -148,27 +149,10 @@ class _Printer:
         self.line_open = False
 
     def __call__(self, event) -> None:
-        self._log(event)
+        self.log(event)
         handler = getattr(self, "_" + type(event).__name__, None)
         if handler is not None:
             handler(event)
-
-    def _log(self, event) -> None:
-        if isinstance(event, FeatureMapsEvent):
-            return
-        data = to_json(event)
-        if isinstance(event, LayerStatsEvent):  # scalars only: histograms are bulky
-            for layer in data["layers"]:
-                for key in ("act_hist", "act_edges", "grad_hist", "grad_edges"):
-                    layer.pop(key, None)
-        elif isinstance(event, StartedEvent):
-            data["dataset"].pop("points", None)
-            data["dataset"].pop("labels", None)
-        elif isinstance(event, EpochEvent):
-            data.pop("boundary", None)
-        data["time"] = round(time.time(), 3)
-        self.log.write(json.dumps(data, allow_nan=False) + "\n")
-        self.log.flush()
 
     def _print(self, text: str) -> None:
         if self.line_open:

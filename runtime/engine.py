@@ -67,6 +67,7 @@ from .failures import (
 )
 from .instrumentation import Instrumentation, SamplingPolicy, feature_maps
 from .layers import network_layers
+from .loop import BatchSource, LossReader, Stopwatch, TensorBatches, Window, epoch_order
 from .metrics import batch_metric, decision_boundary, evaluate, metric_name
 from .progress import ProgressMixin
 from .setup import TrainingSetup, resolve_device
@@ -215,10 +216,14 @@ class Trainer(ProgressMixin):
                      inputs, [self.doc.nodes[i].title for i in inputs])
         self.n_train = len(self.train_data[-1])
         self.batches = batch_count(self.n_train, setup.batch_size)
+        self.source: BatchSource = TensorBatches(self.train_data, setup.batch_size,
+                                                 self.batches)
+        self.augment = None
         self.optimizer = setup.make_optimizer(self.params)
         self.scheduler = setup.make_scheduler(self.optimizer, self.batches)
         self.shuffle = torch.Generator().manual_seed(setup.seed)
         self.epoch, self.step, self.batch = 0, 0, 0
+        self.epoch_gen_state: torch.Tensor | None = None
         self.epoch_loss, self.epoch_count = 0.0, 0
         self.best_val: float | None = None
         self.best_epoch = 0
@@ -249,112 +254,119 @@ class Trainer(ProgressMixin):
             self._feature_maps()
         self.train_seconds = self.train_cpu_seconds = 0.0
         self.looking_seconds = 0.0  # of the training time: statistics and step events
-        stopped = False
         # Step events and layer statistics are both due every ``sample_every`` steps;
         # only statistics (which cost more) answer to the time budget too.
-        reports = SamplingPolicy(setup.sample_every, opts.max_sample_rate,
-                                 opts.sample_burst)
-        samples = SamplingPolicy(setup.sample_every, opts.max_sample_rate,
-                                 opts.sample_burst, opts.sample_budget)
-        step_scheduler = setup.schedule != "none"  # a constant schedule needs no steps
-        sync_loss = self.device.type == "cpu"
-        inputs_n = len(self.train_data) - 1
-        bs = setup.batch_size
+        self._reports = SamplingPolicy(setup.sample_every, opts.max_sample_rate,
+                                       opts.sample_burst)
+        self._samples = SamplingPolicy(setup.sample_every, opts.max_sample_rate,
+                                       opts.sample_burst, opts.sample_budget)
+        stopped = False
         while self.epoch < setup.epochs and not stopped:
-            epoch_started = time.perf_counter()
-            if self.batch == 0:
-                self.epoch_gen_state = self.shuffle.get_state()
-            else:  # resumed inside an epoch: replay this epoch's order
-                self.shuffle.set_state(self.epoch_gen_state)
-            perm = torch.randperm(self.n_train, generator=self.shuffle).to(self.device)
-            self.model.train()
-            self._phase = "training"
-            window_loss, window_n, window_t = 0.0, 0, time.perf_counter()
-            pending = None  # accelerators: (loss, inputs, step) read one step late
-            loop_started, loop_cpu = time.perf_counter(), time.thread_time()
-            epoch_no = self.epoch + 1
-            while self.batch < self.batches:
-                if self.control.pending:
-                    waited = -time.perf_counter()
-                    if self._commands():
-                        stopped = True
-                        break
-                    waited += time.perf_counter()  # a pause is not training time
-                    loop_started += waited
-                    epoch_started += waited
-                    window_t += waited
-                idx = perm[self.batch * bs:(self.batch + 1) * bs]
-                xs = [t[idx] for t in self.train_data[:inputs_n]]
-                y = self.train_data[-1][idx]
-                now = time.perf_counter()
-                elapsed = self.train_seconds + now - loop_started
-                report = reports.due(self.step, now, elapsed)
-                instr = self._instr if report and self._instr is not None and \
-                    samples.due(self.step, now, elapsed) else None
-                if instr is not None:  # (cost: time spent measuring, for the budget)
-                    cost = -time.perf_counter()
-                    instr.arm()
-                    cost += time.perf_counter()
-                out = self.model(*xs)
-                if instr is not None:
-                    cost -= time.perf_counter()
-                    instr.disarm()
-                    cost += time.perf_counter()
-                loss = self.loss_fn(out, y)
-                if sync_loss:
-                    value = loss.item()
-                    if not math.isfinite(value):
-                        raise self._nonfinite(xs, self.step + 1, epoch_no)
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if setup.grad_clip is not None:
-                    torch.nn.utils.clip_grad_norm_(self.params, setup.grad_clip)
-                if instr is not None:
-                    cost -= time.perf_counter()
-                    instr.before_step()
-                    cost += time.perf_counter()
-                self.optimizer.step()
-                if step_scheduler:
-                    self.scheduler.step()
-                self.step += 1
-                self.batch += 1
-                if not sync_loss:
-                    if pending is not None:
-                        value = pending[0].item()
-                        if not math.isfinite(value):
-                            raise self._nonfinite(pending[1], pending[2], epoch_no)
-                    pending, value = (loss.detach(), xs, self.step), None
-                if value is not None:
-                    self.epoch_loss += value
-                    self.epoch_count += 1
-                    window_loss += value
-                    window_n += 1
-                if report:
-                    t = time.perf_counter()
-                    rate = window_n * bs / max(t - window_t, 1e-9)
-                    self._report(out, y, window_loss / max(window_n, 1), rate, epoch_no,
-                                 instr)
-                    window_loss, window_n = 0.0, 0
-                    window_t = time.perf_counter()
-                    reports.took(now, window_t - t)
-                    self.looking_seconds += window_t - t
-                    if instr is not None:
-                        samples.took(now, cost + window_t - t)
-                        self.looking_seconds += cost
-            if pending is not None:
-                value = pending[0].item()
-                if not math.isfinite(value):
-                    raise self._nonfinite(pending[1], pending[2], epoch_no)
-                self.epoch_loss += value
-                self.epoch_count += 1
-            self.train_seconds += time.perf_counter() - loop_started
-            self.train_cpu_seconds += time.thread_time() - loop_cpu
+            clock = Stopwatch()
+            stopped = self._train_epoch(clock)
             if stopped:
                 break
-            self._end_epoch(time.perf_counter() - epoch_started)
+            self._end_epoch(clock.elapsed())
         if stopped and self.out_dir is not None:
             self.write_checkpoint("stop")
         return self._finished(stopped, time.perf_counter() - started)
+
+    def _train_epoch(self, clock: Stopwatch) -> bool:
+        """Train from ``self.batch`` to the end of the epoch; True when told to stop."""
+        order, self.epoch_gen_state = epoch_order(
+            self.shuffle, self.source.examples, self.batch, self.epoch_gen_state)
+        self.model.train()
+        self._phase = "training"
+        epoch_no = self.epoch + 1
+        reader = LossReader(self.device.type == "cpu",
+                            lambda xs, step: self._nonfinite(xs, step, epoch_no))
+        window = Window(clock.now())
+        loop = Stopwatch()
+        stopped = False
+        try:
+            stopped = self._steps(self.source.epoch(order, self.batch), reader, window,
+                                  epoch_no, loop)
+            if not stopped:
+                value = reader.flush()
+                if value is not None:
+                    self.epoch_loss += value
+                    self.epoch_count += 1
+        finally:
+            clock.exclude(loop.paused)
+            self.train_seconds += loop.elapsed()
+            self.train_cpu_seconds += loop.cpu()
+        return stopped
+
+    def _steps(self, batches, reader: LossReader, window: Window, epoch_no: int,
+               loop: Stopwatch) -> bool:
+        """The optimizer steps of one epoch; True when told to stop.
+
+        Kept lean on purpose: an ordinary step is the forward, loss, backward and
+        optimizer step of a hand-written loop plus a few attribute reads.
+        """
+        setup = self.setup
+        model, loss_fn, optimizer = self.model, self.loss_fn, self.optimizer
+        scheduler = self.scheduler if setup.schedule != "none" else None
+        clip, params, control = setup.grad_clip, self.params, self.control
+        augment = self.augment
+        reports, samples, every = self._reports, self._samples, self._reports.every
+        for xs, y in batches:
+            if control.pending:
+                waited = -time.perf_counter()
+                if self._commands():
+                    return True
+                loop.exclude(waited + time.perf_counter())  # a pause is not training
+            if augment is not None:
+                xs, y = augment(xs, y)
+            report, instr = False, None
+            if not self.step % every:
+                now = loop.now()
+                elapsed = self.train_seconds + now - loop.started
+                report = reports.due(self.step, now, elapsed)
+                if report and self._instr is not None and \
+                        samples.due(self.step, now, elapsed):
+                    instr = self._instr
+            if instr is None:
+                out = model(*xs)
+            else:  # (cost: time spent measuring, for the budget)
+                cost = -time.perf_counter()
+                instr.arm()
+                cost += time.perf_counter()
+                out = model(*xs)
+                cost -= time.perf_counter()
+                instr.disarm()
+                cost += time.perf_counter()
+            loss = loss_fn(out, y)
+            value = reader.add(loss, xs, self.step + 1)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip is not None:
+                torch.nn.utils.clip_grad_norm_(params, clip)
+            if instr is not None:
+                cost -= time.perf_counter()
+                instr.before_step()
+                cost += time.perf_counter()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            self.step += 1
+            self.batch += 1
+            if value is not None:
+                self.epoch_loss += value
+                self.epoch_count += 1
+                window.add(value)
+            if report:
+                t = loop.now()
+                self._report(out, y, window.mean(), window.rate(t, setup.batch_size),
+                             epoch_no, instr)
+                done = loop.now()
+                window.restart(done)
+                reports.took(now, done - t)
+                self.looking_seconds += done - t
+                if instr is not None:
+                    samples.took(now, cost + done - t)
+                    self.looking_seconds += cost
+        return False
 
     def _nonfinite(self, xs, step: int, epoch: int) -> TrainingError:
         return locate_nonfinite(

@@ -33,7 +33,7 @@ class ProgressMixin:
         """Write ``last.pt`` (or ``best.pt`` for reason "best") and announce it."""
         path = self.out_dir / (BEST if reason == "best" else LAST)
         rng = {"torch": torch.get_rng_state(), "shuffle": self.shuffle.get_state(),
-               "epoch_shuffle": getattr(self, "epoch_gen_state", self.shuffle.get_state())}
+               "epoch_shuffle": self.epoch_gen_state if self.epoch_gen_state is not None else self.shuffle.get_state()}
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state_all()
         data = {

@@ -3,7 +3,8 @@
 The parent (the studio) holds a ``TrainingSession``: ``start()`` spawns a fresh Python
 process (the "spawn" start method: nothing of the editor's state is inherited) and hands
 it an immutable snapshot of the run: the document as a plain dict, the setup as a dict,
-the output folder. Two one-way pipes connect them:
+the output folder, which the worker makes a run folder (``runtime.runfolder``: snapshot,
+generated code, metrics log, TensorBoard event files, checkpoints). Two one-way pipes connect them:
 
 - commands, parent -> worker: "pause", "resume", "stop", "checkpoint". A listener thread
   in the worker passes them to the engine's ``Control``. If the parent disappears, the
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .events import TERMINAL, CheckpointEvent, FailedEvent
+from .tensorboard import tee
 
 _CONTEXT = multiprocessing.get_context("spawn")
 
@@ -71,11 +73,34 @@ def worker_main(payload: dict[str, Any], events, commands) -> None:
 
     threading.Thread(target=listen, name="strata-commands", daemon=True).start()
     options = EngineOptions(**payload.get("options", {}))
-    trainer = Trainer(payload["document"], payload.get("setup"), emit=emit,
-                      control=control, out_dir=payload.get("out_dir"),
-                      resume=payload.get("resume"), options=options)
-    trainer.run()
+    log = _run_log(payload)
+    trainer = Trainer(payload["document"], payload.get("setup"),
+                      emit=emit if log is None else tee(log, emit), control=control,
+                      out_dir=payload.get("out_dir"), resume=payload.get("resume"),
+                      options=options)
+    try:
+        trainer.run()
+    finally:
+        if log is not None:
+            log.close()
     events.close()
+
+
+def _run_log(payload: dict[str, Any]):
+    """The run folder's sinks (snapshot, metrics log, TensorBoard), or None when the
+    parent asked for none or the folder cannot be written: a run is never refused for
+    its log (the engine itself reports a folder it cannot write checkpoints to)."""
+    if not payload.get("run_log") or not payload.get("out_dir"):
+        return None
+    from graph.errors import StrataError
+
+    from .runfolder import RunLog
+
+    try:
+        return RunLog(payload["out_dir"], payload["document"], payload.get("setup"),
+                      tensorboard=payload.get("tensorboard", True))
+    except (OSError, StrataError, ImportError):
+        return None
 
 
 # ====================================================================== parent side
@@ -105,7 +130,8 @@ class TrainingSession:
 
     def __init__(self, document, setup=None, *, out_dir: str | Path,
                  resume: str | Path | None = None, options=None,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, run_log: bool = True,
+                 tensorboard: bool = True) -> None:
         raw = document if isinstance(document, dict) else document.to_dict()
         if setup is not None and not isinstance(setup, dict):
             setup = setup.to_dict()
@@ -113,7 +139,7 @@ class TrainingSession:
             "document": raw, "setup": setup, "out_dir": str(out_dir),
             "resume": str(resume) if resume is not None else None,
             "options": dataclasses.asdict(options) if options is not None else {},
-            "threads": threads,
+            "threads": threads, "run_log": run_log, "tensorboard": tensorboard,
         }
         self._queue: deque = deque()
         self._process = None

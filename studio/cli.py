@@ -17,6 +17,7 @@ HEADLESS = {
     "export": "runtime.transfer_cli",
     "import": "runtime.transfer_cli",
     "train": "runtime.cli",
+    "sweep": "runtime.sweeps.cli",
 }
 
 USAGE = """usage: strata [FILE]                  open the studio (optionally with a network)
@@ -25,6 +26,7 @@ USAGE = """usage: strata [FILE]                  open the studio (optionally wit
        strata export FILE -o OUT.py [--format python|train|onnx|weights] [--checkpoint CKPT]
        strata import FILE.py:ClassName --input-shape 1,3,32,32 -o NET.strata
        strata train FILE [--epochs N] [--device D] [--out DIR] [--resume CHECKPOINT]
+       strata sweep FILE --trials N [--jobs J] [--storage URL] [--study NAME]
 """
 
 

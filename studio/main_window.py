@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from graph.errors import StrataError
+from graph.events import MetadataChanged
 from studio import resources, window_menus
 from studio.canvas import NetworkView
 from studio.document.controller import CLIPBOARD_MIME, DocumentController
@@ -126,7 +127,7 @@ class MainWindow(QMainWindow):
         c.undo_stack.cleanChanged.connect(self._on_clean_changed)
         c.path_changed.connect(self._update_title)
         c.document_replaced.connect(self._update_title)
-        c.document_changed.connect(self._on_document_event)
+        c.metadata_changed.connect(self._on_metadata_changed)
         self.palette_panel.add_requested.connect(self._add_from_palette)
         self.problems.node_activated.connect(self.view.center_on_node)
         self.view.node_activated.connect(self._focus_inspector)
@@ -147,9 +148,8 @@ class MainWindow(QMainWindow):
     def _show_problems(self) -> None:
         self._raise("problems")
 
-    def _on_document_event(self, name: str, _payload: dict) -> None:
-        if name == "metadata_changed":
-            self._update_title()
+    def _on_metadata_changed(self, _event: MetadataChanged) -> None:
+        self._update_title()
 
     # ---------------------------------------------------------------- settings
     def _restore_settings(self) -> None:

@@ -13,11 +13,11 @@ import importlib.util
 import io
 import logging
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..atomic import temporary_for
 from ..errors import StrataError
 from ..naming import Namespace
 
@@ -90,28 +90,23 @@ def export_onnx(doc, path, state_dict=None, opset: int | None = None,
     output_names = [names.take(doc.nodes[i].label or "output") for i in net.code.outputs]
     batch = torch.export.Dim("batch")
     dynamic = tuple({0: batch} for _ in inputs)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     try:
-        kwargs = {"opset_version": opset} if opset else {}
-        with _quiet():
-            program = torch.onnx.export(
-                module, tuple(inputs), tmp, input_names=net.code.input_names,
-                output_names=output_names, dynamic_shapes=dynamic, dynamo=True,
-                external_data=False, verbose=False, **kwargs)
-        del program
-        model = onnx.load(tmp)
-        onnx.checker.check_model(model, full_check=True)
-        os.replace(tmp, path)
+        with temporary_for(path) as tmp:
+            kwargs = {"opset_version": opset} if opset else {}
+            with _quiet():
+                program = torch.onnx.export(
+                    module, tuple(inputs), tmp, input_names=net.code.input_names,
+                    output_names=output_names, dynamic_shapes=dynamic, dynamo=True,
+                    external_data=False, verbose=False, **kwargs)
+            del program
+            model = onnx.load(tmp)
+            onnx.checker.check_model(model, full_check=True)
+            os.replace(tmp, path)
     except StrataError:
         raise
     except Exception as e:  # noqa: BLE001 - the exporter raises many kinds
         raise StrataError(f"ONNX export of '{doc.name}' failed: {type(e).__name__}: "
                           f"{_first_line(e)}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     used_opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
                       0)
     report = OnnxReport(path, used_opset, True, None, ())

@@ -26,7 +26,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 
 import graph
-from graph.fileformat import write_atomic
+from graph.atomic import remove_stale_temporaries, write_atomic
 
 INTERVAL_MS = 5000
 SIDECAR_FORMAT = "strata-recovery"
@@ -66,6 +66,8 @@ class AutosaveManager(QObject):
         self.file = self.directory / f"{self.session}.strata"
         self.sidecar = self.directory / f"{self.session}.json"
         self._pending = False
+        # Temporaries of saves that a crash interrupted (as large as the network each).
+        remove_stale_temporaries(self.directory)
 
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)

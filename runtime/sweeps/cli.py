@@ -1,0 +1,196 @@
+"""``strata sweep FILE --trials N [--jobs J] [--storage URL] [--study NAME]``.
+
+Runs N trials of the document's sweep (``doc.sweep``; without one, the learning rate,
+the batch size and every Dropout's p) in J worker processes, with a progress line, then
+prints the best trials and writes the best configuration as a new network file beside
+FILE (``<name>_best.strata``, or ``--best-out``). The study lives in ``--storage``
+(default: SQLite beside FILE), so running the same command again resumes it, and the
+same command on another machine with a shared storage URL adds trials to it.
+
+Exit status: 0 with at least one completed trial, 1 when none completed or the input
+is bad (one clear line on stderr), 2 for a bad command line, 130 on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+PROG = "strata sweep"
+
+
+class _ArgumentError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise _ArgumentError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description="Search a network's hyperparameters with Optuna.")
+    p.add_argument("file", help="the network (.strata file)")
+    p.add_argument("--trials", type=int, help="trials to run now (default: the sweep's)")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--storage", help="Optuna storage URL or journal file (default: "
+                   "sqlite:///<FILE's folder>/<name>.sweeps.db)")
+    p.add_argument("--study", help="study name (default: the file's name)")
+    p.add_argument("--sampler", choices=("tpe", "random", "grid"))
+    p.add_argument("--pruner", choices=("median", "hyperband", "none"))
+    p.add_argument("--objective", choices=("val_loss", "val_metric"))
+    p.add_argument("--epochs", type=int, help="epochs per trial")
+    p.add_argument("--seed", type=int, help="seed the samplers (worker i: seed + i)")
+    p.add_argument("--best-out", help="where to write the best configuration")
+    p.add_argument("--top", type=int, default=5, help="best trials to list (default 5)")
+    return p
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "sweep":
+        argv = argv[1:]
+    try:
+        args = _parser().parse_args(argv)
+        for name in ("trials", "jobs", "epochs", "top"):
+            value = getattr(args, name)
+            if value is not None and value < 1:
+                raise _ArgumentError(f"--{name} must be at least 1, got {value}")
+    except _ArgumentError as e:
+        print(f"{PROG}: {e} (see: {PROG} --help)", file=sys.stderr)
+        return 2
+    return sweep(args, out or sys.stdout)
+
+
+def sweep(args: argparse.Namespace, out: TextIO) -> int:
+    import graph
+    from graph.errors import StrataError
+
+    from .runner import SweepRun
+    from .space import SweepSpec
+    from .study import default_storage, default_study_name
+
+    path = Path(args.file)
+    try:
+        doc = graph.load(path)
+        if args.epochs is not None:
+            doc.training["epochs"] = args.epochs
+        raw = dict(doc.sweep)
+        for key in ("sampler", "pruner", "objective"):
+            if getattr(args, key) is not None:
+                raw[key] = getattr(args, key)
+        if not raw.get("params"):
+            from .space import default_space
+
+            raw["params"] = default_space(doc)
+        spec = SweepSpec.from_dict(raw, doc)
+        from runtime.setup import TrainingSetup
+
+        TrainingSetup.from_document(doc)  # a setup the engine would refuse: say so now
+    except StrataError as e:
+        print(f"{PROG}: {path}: {' '.join(str(e).split())}", file=sys.stderr)
+        return 1
+    storage = args.storage or default_storage(path)
+    study = args.study or default_study_name(path)
+    trials = args.trials or spec.trials
+    folder = path.resolve().with_name(f"{path.stem}.sweeps") / study
+    run = SweepRun(doc.to_dict(), spec, storage=storage, study=study, folder=folder,
+                   trials=trials, jobs=args.jobs, seed=args.seed)
+    searched = ", ".join(p.target for p in spec.params)
+    print(f"sweeping {doc.name}: {trials} trials in {run.jobs} process"
+          f"{'es' if run.jobs > 1 else ''}, {spec.sampler} sampler, {spec.pruner} "
+          f"pruning, {spec.direction} {spec.objective_label}\n  searching {searched}\n"
+          f"  study {study!r} in {storage}", file=out, flush=True)
+    try:
+        run.start()
+        _follow(run, trials, spec, out)
+    except StrataError as e:
+        run.stop()
+        print(f"{PROG}: {' '.join(str(e).split())}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        run.stop()
+        print(f"\n{PROG}: interrupted; the study is kept in {storage} (run the same "
+              "command to resume)", file=sys.stderr)
+        return 130
+    return _report(run, spec, doc, path, args, out)
+
+
+def _follow(run, trials: int, spec, out: TextIO) -> None:
+    tty = hasattr(out, "isatty") and out.isatty()
+    last = None
+    while True:
+        alive = run.is_alive()
+        progress = run.poll()
+        done = min(progress.done_here, trials)
+        best = "" if progress.best_value is None else \
+            f"  best {spec.objective_label} {progress.best_value:.4g} " \
+            f"(trial {progress.best_number})"
+        states = progress.counts
+        line = (f"[{'#' * (20 * done // trials)}{'.' * (20 - 20 * done // trials)}] "
+                f"{done}/{trials} trials  {states.get('complete', 0)} complete, "
+                f"{states.get('pruned', 0)} pruned, {states.get('fail', 0)} failed"
+                f"{best}")
+        if tty:
+            out.write("\r\033[K" + line)
+            out.flush()
+        elif line != last:
+            out.write(line + "\n")
+            out.flush()
+        last = line
+        if not alive:
+            break
+        time.sleep(0.5)
+    if tty:
+        out.write("\n")
+
+
+def _report(run, spec, doc, path: Path, args, out: TextIO) -> int:
+    import graph
+    from graph.fileformat import document_from_dict
+
+    from .study import best_rows
+
+    best = best_rows(run.study, args.top)
+    crashed = [c for c in run.exit_codes if c not in (0, None)]
+    if crashed:
+        print(f"{PROG}: {len(crashed)} worker process(es) ended abnormally (exit "
+              f"{', '.join(map(str, crashed))}); their trials are retried next time",
+              file=sys.stderr)
+    if not best:
+        print(f"{PROG}: no trial completed; see the trials' run folders in "
+              f"{run.folder}", file=sys.stderr)
+        return 1
+    names = [p.target for p in spec.params]
+    header = ["trial", spec.objective_label, *names]
+    rows = [[str(r.number), _number(r.value), *(_number(r.params.get(n)) for n in names)]
+            for r in best]
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
+    print("\nbest trials:", file=out)
+    for row in [header, *rows]:
+        print("  " + "  ".join(c.rjust(w) for c, w in zip(row, widths)), file=out)
+    top = best[0]
+    best_doc = document_from_dict(spec.apply(doc.to_dict(), top.params))
+    best_doc.name = f"{doc.name} (sweep best, trial {top.number})"
+    target = Path(args.best_out) if args.best_out else \
+        path.with_name(f"{path.stem}_best.strata")
+    try:
+        graph.save(best_doc, target)
+    except OSError as e:
+        print(f"{PROG}: cannot write {target}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    print(f"best configuration written to {target}\ntrial run folders: {run.folder}",
+          file=out)
+    return 0
+
+
+def _number(value) -> str:
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
