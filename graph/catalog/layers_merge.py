@@ -37,8 +37,7 @@ def broadcast(ctx, first, other, verb: str = "received"):
                     "insert a Linear on one branch to match sizes"
                     if what == "feature sizes" else
                     "make both branches downsample by the same amount")
-            raise ctx.fail(f"{verb} {_shapes(ctx)}: {what} differ (neither is 1, so they "
-                           "cannot broadcast)", hint)
+            raise ctx.fail(f"{verb} {_shapes(ctx)}: {what} differ", hint)
     return first.with_shape(*out)
 
 

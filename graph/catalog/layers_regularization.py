@@ -5,7 +5,7 @@ identity at evaluation time."""
 from __future__ import annotations
 
 from .rules import same_shape
-from .spec import LayerSpec, ParamSpec
+from .spec import Inferred, LayerSpec, ParamSpec
 
 _CAT = "Regularization"
 
@@ -46,15 +46,15 @@ def _stochastic_depth_rule(ctx):
     out = same_shape(ctx)
     if ctx.x.shape[0] != "N":
         raise ctx.fail(f"drops whole examples but receives {ctx.x} without a batch")
-    return out
+    return Inferred(out.outputs, {"rank": ctx.x.rank})
 
 
 def _stochastic_depth_expr(p) -> str:
     # Dropout of a ones tensor is exactly torchvision's noise: 0 or 1 / (1 - p) per
     # example ("row") or for the whole batch ("batch"), and ones at evaluation time.
     first = "{x}.shape[0]" if p["mode"] == "row" else "1"
-    return ("{x} * nn.functional.dropout({x}.new_ones(" + first + ", *[1] * ({x}.dim() - 1)"
-            "), {p}, self.training)")
+    ones = ", ".join([first] + ["1"] * (p["rank"] - 1))
+    return "{x} * nn.functional.dropout({x}.new_ones(" + ones + "), {p}, self.training)"
 
 
 STOCHASTIC_DEPTH = LayerSpec(
