@@ -111,4 +111,11 @@ PRELU = LayerSpec(
     default_label="prelu",
 )
 
-SPECS = (*SPECS, PRELU)
+ABS = LayerSpec(
+    type="Abs", display_name="Abs", category=_CAT,
+    help="|x|: the distance between two embeddings in a Siamese network is "
+    "Abs(Subtract(a, b)).",
+    shape_rule=same_shape, expression="{x}.abs()", default_label="abs", compact=True,
+)
+
+SPECS = (*SPECS, PRELU, ABS)

@@ -66,6 +66,15 @@ def merge(mp, node, bound):
             if _is_node(x) and isinstance(value, Meta) and (
                     value.kind == "attr" or patterns.is_positions_embedding(value)):
                 return patterns.add_positions(mp, node, x, pos)
+    if kind == "Multiply":
+        for x, other in ((a, b), (b, a)):
+            noise = mp.value(other) if _is_node(other) else None
+            if isinstance(noise, Meta) and noise.kind == "drop_noise":
+                if noise.get("training") is False or noise.get("p") == 0:
+                    return mp.value(x)
+                return mp.emit("StochasticDepth", {"p": float(noise.get("p")),
+                                                   "mode": noise.get("mode")},
+                               [mp.data(x)], node, anonymous=True)
     for x, other in ((a, b), (b, a)):
         c = _number(mp, other)
         if c is not None and _is_node(x) and isinstance(mp.value(x), Data):

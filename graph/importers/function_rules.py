@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from . import patterns
-from .ops import Data, Meta, Refused, bind
+from .ops import Data, Meta, Refused, bind, meta
 from .signatures import MORE_ALIASES, MORE_SIGNATURES
 
 # name -> argument signature (names, or (name, default)); "input" is the tensor.
@@ -118,6 +118,7 @@ def describe(node) -> str:
 
 def map_call(mp, node):
     """Value of a call_function / call_method node whose result holds a tensor."""
+    from torch import fx
     name = op_name(node)
     if name == "getitem":
         return patterns.getitem(mp, node)
@@ -125,6 +126,18 @@ def map_call(mp, node):
     layer_parts = [v for v in sources if isinstance(v, Meta) and v.kind in LAYER_PARTS]
     if layer_parts and not (name == "add" and layer_parts[0].kind == "positions"):
         return patterns.use_layer_part(mp, node, name, layer_parts[0])
+    if name in ("new_ones", "new_zeros"):
+        # x.new_ones(x.shape[0], 1, 1): per example ("row") when its size follows the
+        # batch; stochastic depth's noise is dropout of it.
+        row = len(node.args) > 1 and isinstance(node.args[1], fx.Node)
+        return meta("created", f"a tensor made inside forward by {name}",
+                    zeros=name == "new_zeros", origin=name, row=row)
+    if name == "dropout" and sources and isinstance(sources[0], Meta) and (
+            sources[0].get("origin") == "new_ones"):
+        bound = bind(describe(node), node.args, node.kwargs, SIGNATURES["dropout"])
+        return meta("drop_noise", "stochastic depth's noise",
+                    p=mp.constant(bound["p"], "p"), training=bound["training"],
+                    mode="row" if sources[0].get("row") else "batch")
     if name == "expand" and sources and isinstance(sources[0], Meta) and (
             sources[0].kind == "attr"):
         return plumbing_rules.learned_tensor(mp, node)
@@ -136,7 +149,7 @@ def map_call(mp, node):
             return attrs[0]
         return patterns.created(name or describe(node), metas, node)
     if name in RESHAPES:
-        return mp.reshape_like(node, node.args[0])
+        return mp.reshape_like(node, node.args[0], flatten=name == "flatten")
     if name in plumbing_rules.VARARGS:
         return plumbing_rules.VARARGS[name](mp, node)
     if name is None or name not in SIGNATURES:

@@ -11,6 +11,7 @@ from .module_rules_more import upsample_params
 from .ops import Meta, Refused, ints
 
 rule("relu6")(_simple("ReLU6"))
+rule("abs")(_simple("Abs"))
 rule("hardswish")(_simple("Hardswish"))
 rule("hardsigmoid")(_simple("Hardsigmoid"))
 rule("mish")(_simple("Mish"))

@@ -60,29 +60,38 @@ def embedding(mp, node, m):
         return meta("positions", f"the position embedding '{node.target}'",
                     module=m, node=node)
     x = mp.data(bound["input"])
-    for attr, words in (("padding_idx", "its padding row gets gradients too"),
-                        ("scale_grad_by_freq", "gradients are not scaled by frequency"),
+    for attr, words in (("scale_grad_by_freq", "gradients are not scaled by frequency"),
                         ("sparse", "gradients are dense")):
         if getattr(m, attr) is not None and getattr(m, attr) is not False:
             mp.note(f"Embedding '{node.target}': {attr}={getattr(m, attr)!r} is not "
                     f"kept ({words}); outputs are unchanged")
     return mp.emit("Embedding", {"num_embeddings": m.num_embeddings,
-                                 "embedding_dim": m.embedding_dim}, [x], node, module=m)
+                                 "embedding_dim": m.embedding_dim,
+                                 "padding_idx": m.padding_idx}, [x], node, module=m)
 
 
 @rule(nn.Identity)
 def identity(mp, node, m):
-    return mp.value(node.args[0])
+    return mp.emit("Identity", {}, [_x(mp, node, m)], node, module=m)
 
 
 @rule(nn.Flatten)
 def flatten(mp, node, m):
-    return mp.reshape_like(node, node.args[0], module=m)
+    return mp.reshape_like(node, node.args[0], module=m, flatten=True)
 
 
 @rule(nn.Unflatten)
 def unflatten(mp, node, m):
-    return mp.reshape_like(node, node.args[0], module=m)
+    from .function_rules import op_name
+
+    x = _x(mp, node, m)
+    arg = node.args[0]
+    if getattr(arg, "op", "") in ("call_method", "call_function") and (
+            op_name(arg) == "flatten"):
+        return mp.reshape_like(node, arg, module=m)  # self.m(x.flatten(1)): a Reshape
+    rank = mp.shape(node.args[0]).rank
+    return mp.emit("Unflatten", {"dim": m.dim % rank, "sizes": list(m.unflattened_size)},
+                   [x], node, module=m)
 
 
 # ---------------------------------------------------------------------- convolution

@@ -112,3 +112,45 @@ def pixel_shuffle(mp, node, m):
 def pixel_unshuffle(mp, node, m):
     return mp.emit("PixelUnshuffle", {"factor": m.downscale_factor}, [_x(mp, node, m)],
                    node, module=m)
+
+
+# ---------------------------------------------------------------------- attention
+@rule(nn.TransformerDecoderLayer)
+def decoder_layer(mp, node, m):
+    from . import patterns
+    from .ops import bind
+
+    bound = bind("nn.TransformerDecoderLayer", node.args, node.kwargs,
+                 ("tgt", "memory", ("tgt_mask", None), ("memory_mask", None),
+                  ("tgt_key_padding_mask", None), ("memory_key_padding_mask", None),
+                  ("tgt_is_causal", False), ("memory_is_causal", False)))
+    for name in ("memory_mask", "tgt_key_padding_mask", "memory_key_padding_mask"):
+        if bound[name] is not None:
+            raise Refused(f"is called with {name}; Strata's decoder layer takes a causal "
+                          "target mask only")
+    causal = bound["tgt_mask"] is not None
+    if causal and not patterns.is_causal_mask(mp, bound["tgt_mask"], mp.shape(bound["tgt"])):
+        raise Refused("is called with a tgt_mask that is not the causal mask")
+    _need(m.self_attn.batch_first, "is built with batch_first=False; Strata keeps the "
+          "batch first, so build it with batch_first=True")
+    activation = _activation_name(m.activation)
+    _need(activation is not None, f"uses the activation {m.activation!r}; Strata's layer "
+          "offers relu and gelu")
+    _need(m.norm1.eps == 1e-5, f"uses layer_norm_eps={m.norm1.eps}; Strata's layer uses 1e-5")
+    _need(m.linear1.bias is not None, "uses bias=False, which Strata's layer lacks")
+    params = {"nhead": m.self_attn.num_heads, "dim_feedforward": m.linear1.out_features,
+              "dropout": float(m.dropout.p), "activation": activation,
+              "norm_first": bool(m.norm_first), "causal": causal}
+    return mp.emit("TransformerDecoderLayer", params,
+                   [mp.data(bound["tgt"]), mp.data(bound["memory"], "the memory")], node,
+                   module=m, expect={"d_model": m.self_attn.embed_dim})
+
+
+def _activation_name(fn) -> str | None:
+    import torch.nn.functional as F
+
+    if fn is F.relu or isinstance(fn, nn.ReLU):
+        return "relu"
+    if fn is F.gelu or (isinstance(fn, nn.GELU) and fn.approximate == "none"):
+        return "gelu"
+    return None

@@ -16,6 +16,7 @@ MORE_SIGNATURES: dict[str, tuple] = {
     "celu": ("input", ("alpha", 1.0), _INPLACE),
     "softplus": ("input", ("beta", 1.0), ("threshold", 20.0)),
     "hardtanh": ("input", ("min_val", -1.0), ("max_val", 1.0), _INPLACE),
+    "abs": ("input",),
     # regularisation
     "dropout1d": ("input", ("p", 0.5), ("training", True), _INPLACE),
     "dropout2d": ("input", ("p", 0.5), ("training", True), _INPLACE),
@@ -49,7 +50,7 @@ MORE_SIGNATURES: dict[str, tuple] = {
 }
 
 MORE_ALIASES = {
-    "relu6_": "relu6", "hardswish_": "hardswish", "hardsigmoid_": "hardsigmoid",
+    "relu6_": "relu6", "absolute": "abs", "abs_": "abs", "hardswish_": "hardswish", "hardsigmoid_": "hardsigmoid",
     "selu_": "selu", "celu_": "celu", "hardtanh_": "hardtanh", "subtract": "sub", "sub_": "sub", "true_divide": "div",
     "divide": "div", "div_": "div", "negative": "neg", "swapaxes": "transpose",
     "swapdims": "transpose", "upsample": "interpolate",

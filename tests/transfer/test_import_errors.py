@@ -154,7 +154,7 @@ def test_last_step_of_a_bidirectional_network_is_refused_with_the_fix(tmp_path):
 
 def test_bad_input_dtype_and_shape_are_refused():
     target = f"{FIXTURES / 'mlp.py'}:make_mlp"
-    with pytest.raises(ImportSourceError, match="float or long"):
+    with pytest.raises(ImportSourceError, match="float, long .* or auto"):
         import_file(target, [(1, 2)], "int8")
     with pytest.raises(ImportSourceError, match="the batch then one example's shape"):
         import_file(target, [(2,)])

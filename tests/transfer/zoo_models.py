@@ -1,4 +1,4 @@
-# ruff: noqa: N801, N806, PLR0402 - written the way the model zoos write them, on purpose
+# ruff: noqa: B008, PERF102, PLR0402, RUF046, RUF059, UP031 - written as the model zoos write them
 """Classic architectures written as their reference implementations write them
 (torchvision, the PyTorch tutorials, nanoGPT, the MLP-Mixer and SE-Net papers' code),
 at small widths so a test stays fast. Shared by tests/transfer/test_import_zoo.py and
@@ -886,7 +886,7 @@ class SiameseNetwork(nn.Module):
         self.tower = nn.Sequential(
             nn.Conv2d(1, 8, 5), nn.ReLU(inplace=True), nn.MaxPool2d(2),
             nn.Conv2d(8, 16, 3), nn.ReLU(inplace=True), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(16 * 2 * 2, 32), nn.Sigmoid())
+            nn.Flatten(), nn.Linear(16 * 3 * 3, 32), nn.Sigmoid())
         self.out = nn.Linear(32, 1)
 
     def forward(self, x1, x2):
