@@ -12,7 +12,8 @@ PyTorch code and compiles that very code into a module::
     model = graph.compile(doc)
     print(graph.summarize(doc).table())       # layers, shapes, parameters, MACs
 
-The same operations back the ``strata check / summary / export`` commands (``graph.cli``).
+The same operations back the ``strata check / summary`` commands (``graph.cli``); export
+and import of every format is ``runtime.transfer``, built on this package.
 
 Invariants: the document is the single source of truth; every edit is a Document method
 that emits one typed event (a frozen dataclass from ``graph.events``: ``NodeAdded``,
@@ -37,6 +38,7 @@ from .events import (
     NodeMoved,
     NodeRemoved,
     ParamsChanged,
+    SweepChanged,
     TrainingChanged,
 )
 from .fileformat import load, loads, save
@@ -69,6 +71,7 @@ __all__ = [
     "ShapeError",
     "StrataError",
     "Summary",
+    "SweepChanged",
     "TensorInfo",
     "TrainingChanged",
     "all_specs",

@@ -35,6 +35,7 @@ from .events import (
     MetadataChanged,
     NodeMoved,
     ParamsChanged,
+    SweepChanged,
     TrainingChanged,
 )
 from .problems import Problem
@@ -220,7 +221,7 @@ class Analyzer:
         # The revision the events account for: an edit made without an event shows as
         # a mismatch, hence a full pass.
         self._revision = revision
-        if isinstance(event, (NodeMoved, TrainingChanged, MetadataChanged)):
+        if isinstance(event, (NodeMoved, TrainingChanged, SweepChanged, MetadataChanged)):
             return
         if isinstance(event, ParamsChanged) and self._dirty is not None:
             self._dirty.add(event.node_id)
@@ -456,7 +457,7 @@ class Analyzer:
             for port in ports:
                 e = by_port.get(port)
                 src = shapes.get(e.source) if e else None
-                t = src.outputs.get(e.source_port) if src else None
+                t = src.outputs.get(e.source_port) if src and e else None
                 if t is None:
                     return result, None  # unconnected or upstream failed: reported
                 result.inputs[port] = t

@@ -28,6 +28,7 @@ from .events import (
     NodeMoved,
     NodeRemoved,
     ParamsChanged,
+    SweepChanged,
     TrainingChanged,
 )
 
@@ -252,7 +253,7 @@ class Document(EventSource):
         """Replace the sweep setup (plain data); returns the old one for undo."""
         old = self.sweep
         self.sweep = copy.deepcopy(dict(sweep))
-        self._changed("sweep_changed")
+        self._changed(SweepChanged())
         return old
 
     def set_metadata(self, name: str | None = None, description: str | None = None) -> None:

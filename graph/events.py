@@ -89,13 +89,18 @@ class TrainingChanged(DocumentEvent):
 
 
 @dataclass(frozen=True)
+class SweepChanged(DocumentEvent):
+    """The sweep setup (search space, trials, storage) was replaced."""
+
+
+@dataclass(frozen=True)
 class MetadataChanged(DocumentEvent):
     """The document's name or description changed."""
 
 
 EVENT_KINDS: tuple[type[DocumentEvent], ...] = (
     NodeAdded, NodeRemoved, EdgeAdded, EdgeRemoved, ParamsChanged, LabelChanged,
-    NodeMoved, TrainingChanged, MetadataChanged,
+    NodeMoved, TrainingChanged, SweepChanged, MetadataChanged,
 )
 
 # Edits that change the network's structure (what a running training would not see).

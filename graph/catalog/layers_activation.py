@@ -108,6 +108,7 @@ PRELU = LayerSpec(
     module_args=lambda p: {
         **({"num_parameters": p["num_parameters"]} if p["num_parameters"] != 1 else {}),
         **({"init": p["slope"]} if p["slope"] != 0.25 else {})},
+    param_count=lambda p: p["num_parameters"],
     default_label="prelu",
 )
 

@@ -49,6 +49,8 @@ LINEAR = LayerSpec(
     module_args=_linear_args,
     positional=2,
     macs=mlp_macs,
+    param_count=lambda p: p["in_features"] * p["out_features"]
+    + (p["out_features"] if p["bias"] else 0),
     default_label="fc",
 )
 
@@ -176,6 +178,7 @@ EMBEDDING = LayerSpec(
         **({"padding_idx": p["padding_idx"]} if p["padding_idx"] is not None else {}),
     },
     positional=2,
+    param_count=lambda p: p["num_embeddings"] * p["embedding_dim"],
     default_label="embed",
 )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from .spec import Inferred, LayerSpec, ParamSpec
 
 
@@ -31,6 +33,7 @@ def _batchnorm(n: int, ranks, layout) -> LayerSpec:
         module=f"nn.BatchNorm{n}d",
         module_args=lambda p: {"num_features": p["num_features"], **_non_default(p)},
         positional=1,
+        param_count=lambda p: 2 * p["num_features"],
         default_label="bn",
     )
 
@@ -55,6 +58,14 @@ def _layernorm_rule(ctx):
         raise ctx.fail(f"would normalise over the batch dimension of {ctx.x}",
                        "lower dims")
     return Inferred([ctx.x], {"normalized_shape": shape[0] if dims == 1 else list(shape)})
+
+
+def _layernorm_params(p) -> int:
+    shape = p["normalized_shape"]
+    size = shape if isinstance(shape, int) else math.prod(shape)
+    if not p["elementwise_affine"]:
+        return 0
+    return size * (2 if p["bias"] else 1)
 
 
 def _layernorm_args(p):
@@ -84,6 +95,7 @@ LAYER_NORM = LayerSpec(
     module="nn.LayerNorm",
     module_args=_layernorm_args,
     positional=1,
+    param_count=lambda p: _layernorm_params(p),
     default_label="norm",
 )
 
@@ -113,6 +125,7 @@ GROUP_NORM = LayerSpec(
                            **({"eps": p["eps"]} if p["eps"] != 1e-5 else {}),
                            **({} if p["affine"] else {"affine": False})},
     positional=2,
+    param_count=lambda p: 2 * p["num_channels"] if p["affine"] else 0,
     default_label="norm",
 )
 
@@ -154,6 +167,7 @@ def _instancenorm(n: int) -> LayerSpec:
         shape_rule=rule,
         module=f"nn.InstanceNorm{n}d",
         module_args=args,
+        param_count=lambda p: 2 * p["num_features"] if p["affine"] else 0,
         positional=1,
         default_label="norm",
     )

@@ -205,6 +205,7 @@ LEARNED_TENSOR = LayerSpec(
     shape_rule=_learned_rule, module="nn.Parameter",
     module_args=lambda p: {"data": Code(_learned_init(p))}, positional=1,
     expression=lambda p: "{m}.expand({x}.shape[0]" + ", -1" * len(p["shape"]) + ")",
+    param_count=lambda p: math.prod(p["shape"]),
     default_label="token",
 )
 

@@ -37,9 +37,16 @@ from graph.events import (
     NodeMoved,
     NodeRemoved,
     ParamsChanged,
+    SweepChanged,
     TrainingChanged,
 )
-from graph.layout import layered_positions
+from graph.layout import (
+    card_size,
+    free_offset,
+    free_position,
+    room_for_insert,
+    wrapped_positions,
+)
 
 from ..qt_workarounds import protect_singletons
 from .commands import (
@@ -72,6 +79,7 @@ class DocumentController(QObject):
     label_changed = Signal(LabelChanged)
     node_moved = Signal(NodeMoved)
     training_changed = Signal(TrainingChanged)
+    sweep_changed = Signal(SweepChanged)
     metadata_changed = Signal(MetadataChanged)
     document_changed = Signal(DocumentEvent)  # every event of any kind, after the above
     analysis_changed = Signal(object)  # graph.Analysis
@@ -94,6 +102,7 @@ class DocumentController(QObject):
             EdgeAdded: self.edge_added, EdgeRemoved: self.edge_removed,
             ParamsChanged: self.params_changed, LabelChanged: self.label_changed,
             NodeMoved: self.node_moved, TrainingChanged: self.training_changed,
+            SweepChanged: self.sweep_changed,
             MetadataChanged: self.metadata_changed,
         }
         # While locked (a run trains this network), intents that change its structure
@@ -181,6 +190,9 @@ class DocumentController(QObject):
                  label: str | None = None) -> str:
         if self._refused():
             return ""
+        # A new card never lands on another: the nearest free spot instead.
+        size = card_size(None, graph.get_spec(type_name), params)
+        position = free_position(self.document, position, size)
         command = AddNodeCommand(self.document, type_name, params, label, position)
         self.undo_stack.push(command)
         return command.node_id
@@ -314,9 +326,11 @@ class DocumentController(QObject):
         if moves:
             self.undo_stack.push(MoveNodesCommand(self.document, moves, text))
 
-    def auto_arrange(self, node_ids=None) -> None:
+    def auto_arrange(self, node_ids=None, view: tuple[float, float] | None = None) -> None:
+        """Lay out the nodes (all, or ``node_ids``) in columns; a long chain wraps into
+        rows so that it fits a ``view`` of that size (pixels) at a readable zoom."""
         ids = node_ids if node_ids else None
-        self.move_nodes(layered_positions(self.document, ids), "Auto-arrange")
+        self.move_nodes(wrapped_positions(self.document, ids, view), "Auto-arrange")
 
     def set_training(self, key: str, value: Any) -> None:
         if self.document.training.get(key) != value:
@@ -331,9 +345,11 @@ class DocumentController(QObject):
         if self._refused():
             return ""
         doc = self.document
-        s, t = doc.node(edge.source), doc.node(edge.target)
-        position = ((s.position[0] + t.position[0]) / 2, (s.position[1] + t.position[1]) / 2)
+        # Beside the source; what follows shifts right when the new card needs room.
+        position, moves = room_for_insert(doc, edge.source, edge.target)
         self.undo_stack.beginMacro(text or f"Insert {type_name}")
+        if moves:
+            self.move_nodes(moves, "Make room")
         self.undo_stack.push(DisconnectCommand(doc, edge))
         add = AddNodeCommand(doc, type_name, params, None, position)
         self.undo_stack.push(add)
@@ -376,6 +392,9 @@ class DocumentController(QObject):
         top = min(n.position[1] for n in nodes)
         dx, dy = ((position[0] - left, position[1] - top) if position is not None
                   else (40.0, 40.0))
+        # The pasted group moves down until none of its cards covers one already there.
+        dx, dy = free_offset(self.document, [(*n.position, *card_size(n)) for n in nodes],
+                             (dx, dy))
         mapping: dict[str, str] = {}
         self.undo_stack.beginMacro(_plural("Paste", len(nodes), "layer"))
         for n in nodes:

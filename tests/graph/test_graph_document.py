@@ -20,6 +20,7 @@ from graph import (
     NodeRemoved,
     ParamsChanged,
     StrataError,
+    SweepChanged,
     TrainingChanged,
 )
 
@@ -55,13 +56,14 @@ def test_every_edit_emits_one_event_and_bumps_the_revision(recorded):
     old_label = doc.set_label(fc, "head")
     doc.set_training("epochs", 3)
     doc.set_metadata(name="Renamed", description="d")
+    doc.set_sweep({"trials": 4})
     index = doc.disconnect(edge)
     assert events[2:] == [EdgeAdded(edge), ParamsChanged(fc, "out_features"),
                           LabelChanged(fc), TrainingChanged("epochs"), MetadataChanged(),
-                          EdgeRemoved(edge)]
+                          SweepChanged(), EdgeRemoved(edge)]
     assert events[3].node_id == fc and events[3].name == "out_features"
     assert (old, old_label, index) == (64, "fc", 0)
-    assert doc.revision == start + 6
+    assert doc.revision == start + 7
     assert doc.name == "Renamed" and doc.training == {"epochs": 3}
 
 

@@ -14,12 +14,12 @@ from transfer_helpers import EXAMPLES, ROOT
 
 import graph
 from graph.builder import Builder
-from graph.export import read_state_dict
+from graph.state_dicts import read_state_dict
 from runtime.engine import Trainer
 from runtime.events import EpochEvent, FinishedEvent
-from runtime.export_train import export_training
 from runtime.setup import SetupError
-from runtime.transfer_cli import main
+from runtime.transfer.cli import main
+from runtime.transfer.train_script import export_training
 
 # Runs the script as ``python train.py`` would, with Strata's packages made unimportable
 # (so the script provably needs only torch and numpy) and one thread, as the tests use.

@@ -15,13 +15,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import graph
-from graph.errors import StrataError
-from graph.export import write_python
 from graph.fileformat import write_atomic
 from graph.naming import snake_case
+from graph.outputs import trained_output
 
-from .export_train_data import data_section, literal
-from .setup import TrainingSetup
+from ..setup import TrainingSetup
+from .python import write_python
+from .train_data import data_section, literal
 
 LOSSES = {"cross_entropy": "nn.CrossEntropyLoss()", "bce_with_logits":
           "nn.BCEWithLogitsLoss()", "mse": "nn.MSELoss()"}
@@ -229,8 +229,8 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
     Raises StrataError (SetupError, DatasetError...) for a network or setup that Strata
     itself could not train, with the same message training would give.
     """
-    from .compatibility import DatasetMismatch, check_dataset
-    from .datasets import load_dataset
+    from ..compatibility import DatasetMismatch, check_dataset
+    from ..datasets import load_dataset
 
     output = Path(output)
     script = output if output.suffix == ".py" else output / "train.py"
@@ -240,13 +240,10 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
     if not analysis.ok:
         raise graph.GraphError(analysis.problems)
     code = graph.generate_code(doc, analysis)
-    if len(code.outputs) != 1:
-        raise StrataError(f"the network has {len(code.outputs)} Outputs; a training "
-                          "script trains exactly one")
-    out_id = code.outputs[0]
-    task = analysis.shapes[out_id].params["task"]
+    output = trained_output(analysis)
+    task = output.task
     loss = setup.resolved_loss(task)
-    output_shape = tuple(analysis.shapes[out_id].inputs["in"].shape[1:])
+    output_shape = output.features
     raw = load_dataset(setup.dataset, seed=setup.seed, val_fraction=setup.val_fraction,
                        test_fraction=setup.test_fraction, base_dir=base_dir)
     bundle = raw.for_task(task)
