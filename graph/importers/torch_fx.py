@@ -26,7 +26,7 @@ from ..document import Document, Edge
 from ..errors import ParamError, StrataError
 from ..layout import layered_positions
 from ..naming import snake_case
-from . import function_rules, module_rules
+from . import function_rules, module_rules, sharing_rules
 from .checks import (
     check_dtypes,
     check_result,
@@ -319,7 +319,8 @@ class _Mapper:
     def document(self, name: str, description: str) -> tuple[Document, dict[int, str]]:
         live = self.live()
         problems = [e for e in (self.ops[i].error for i in live) if e is not None]
-        problems += self._reused(live)
+        reused, shared = sharing_rules.reused(self.ops, live)
+        problems += reused
         for i in live:
             op = self.ops[i]
             if op.type is None:
@@ -336,6 +337,10 @@ class _Mapper:
             raise UnmappedError(problems, self.what)
         doc = Document(name, description)
         labels = self._labels(live)
+        for i, owner in shared.items():
+            self.ops[i].params["shares"] = labels[owner]
+            if self.ops[i].type == self.ops[owner].type:
+                self.ops[i].weights = None  # it calls the owner's module
         ids: dict[int, str] = {}
         for i in live:
             op = self.ops[i]
@@ -350,25 +355,6 @@ class _Mapper:
         for node_id, pos in layered_positions(doc).items():
             doc.nodes[node_id].position = pos
         return doc, ids
-
-    def _reused(self, live: list[int]) -> list[Unmapped]:
-        users: dict[int, list[Op]] = {}
-        for i in live:
-            op = self.ops[i]
-            owner = op.module if op.module is not None else None
-            if owner is not None and op.type != "Input" and _has_state(owner):
-                users.setdefault(id(owner), []).append(op)
-        out = []
-        for ops in users.values():
-            if len(ops) > 1:
-                first = ops[0]
-                nodes = ", ".join(f"'{o.node.name}'" for o in ops)
-                out.append(Unmapped(
-                    first.node.name, _module_name(first.module), first.source,
-                    f"is used {len(ops)} times (fx nodes {nodes}); a Strata layer owns "
-                    "its weights, so a module with weights can be used only once",
-                    source_location(ops[1].node)))
-        return out
 
     def _labels(self, live: list[int]) -> dict[int, str]:
         labels: dict[int, str] = {}

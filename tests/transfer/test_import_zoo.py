@@ -10,8 +10,8 @@ from transfer_helpers import max_difference, run
 from zoo_models import ZOO, randomise_batchnorm
 
 import graph
-from graph.export import write_python
 from graph.importers import build_module, import_module
+from runtime.transfer.python import write_python
 
 
 def _inputs(shapes, dtypes, seed: int = 3):
@@ -71,3 +71,49 @@ def test_flat_network_keeps_the_original_state_dict_keys():
     original = make()
     result = import_module(original, shapes, tasks=task)
     assert sorted(result.state_dict) == sorted(original.state_dict())
+
+
+def test_a_tower_used_twice_shares_its_weights():
+    make, shapes, _dtypes, task = ZOO["siamese"]
+    original = make()
+    result = import_module(original, shapes, tasks=task)
+    sharing = [n for n in result.document.nodes.values() if n.params.get("shares")]
+    assert sorted(n.params["shares"] for n in sharing) == ["tower_0", "tower_3", "tower_7"]
+    net = graph.compile(result.document)
+    count = sum(p.numel() for p in net.parameters())
+    assert count == sum(p.numel() for p in original.parameters())
+
+
+def test_tied_weights_stay_tied():
+    """lm_head.weight = wte.weight: the import ties them again, no parameter is added."""
+    make, shapes, _dtypes, task = ZOO["gpt"]
+    original = make(tie_weights=True)
+    result = import_module(original, shapes, tasks=task)
+    (head,) = [n for n in result.document.nodes.values() if n.label == "lm_head"]
+    assert head.params["shares"] == "wte"
+    net = graph.compile(result.document)
+    net.load_state_dict(result.state_dict)
+    assert net.lm_head.weight is net.wte.weight
+    count = sum(p.numel() for p in net.parameters())
+    assert count == sum(p.numel() for p in original.parameters())
+    assert "self.lm_head.weight = self.wte.weight" in graph.generate_code(
+        result.document).source
+
+
+def test_a_tie_strata_cannot_express_is_refused_not_dropped():
+    from torch import nn
+
+    from graph.importers import UnmappedError
+
+    class TwoHeads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(4, 4)
+            self.b = nn.Linear(4, 4)
+            self.b.weight = self.a.weight
+
+        def forward(self, x):
+            return self.b(self.a(x))
+
+    with pytest.raises(UnmappedError, match="tied weights"):
+        import_module(TwoHeads(), [(2, 4)], tasks="regression")
