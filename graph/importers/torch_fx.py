@@ -36,6 +36,7 @@ from .checks import (
     guess_dtypes,
     infer_dtypes,
 )
+from .init_rules import read_inits
 from .loading import build_module, split_target
 from .ops import Data, Op, Refused, meta
 from .problems import ImportSourceError, Unmapped, UnmappedError
@@ -95,6 +96,7 @@ def import_module(module, input_shapes, input_dtypes=None, *, tasks="classificat
     seen = probe(gm, features, dtypes, batch, what)
     mapper = _Mapper(gm, seen, what)
     mapper.notes.extend(notes)
+    mapper.inits = read_inits(module)
     mapper.walk(len(shapes), dtypes, check_tasks(tasks, what))
     doc, ids = mapper.document(name or type(module).__name__,
                                description if description is not None else _doc(module))
@@ -128,6 +130,7 @@ class _Mapper:
         self.values: dict = {}
         self.notes: list[str] = []
         self.outputs: list[int] = []
+        self.inits: dict[str, dict] = {}  # attribute path -> init parameters read
 
     # -------------------------------------------------------- API used by rules
     def value(self, arg):
@@ -325,6 +328,7 @@ class _Mapper:
             op = self.ops[i]
             if op.type is None:
                 continue
+            _apply_init(op, self.inits.get(op.source))
             try:
                 checked = get_spec(op.type).check_params(op.params)
                 # As a document stores them: JSON-like lists, not tuples.
@@ -383,6 +387,19 @@ class _Mapper:
 
 
 # ---------------------------------------------------------------------- helpers
+def _apply_init(op: Op, found: dict | None) -> None:
+    """The init choices read from ``__init__`` (init_rules), where the layer has them."""
+    if not found or op.module is None:
+        return
+    spec = get_spec(op.type)
+    if not spec.init_weights:
+        return
+    for name, value in found.items():
+        choices = spec.param(name).choices
+        if value in choices:
+            op.params[name] = value
+
+
 def _merged_dims(before: tuple, after: tuple) -> tuple[int, int] | None:
     """(start, end) when ``after`` is ``before`` with dimensions start..end multiplied
     into one (a flatten), else None."""

@@ -117,3 +117,22 @@ def test_a_tie_strata_cannot_express_is_refused_not_dropped():
 
     with pytest.raises(UnmappedError, match="tied weights"):
         import_module(TwoHeads(), [(2, 4)], tasks="regression")
+
+
+def test_initialisation_written_in_init_is_read_back(tmp_path):
+    from graph.builder import Builder
+    from graph.importers import import_file
+
+    b = Builder("Init Net")
+    x = b.add("Input", shape=[4])
+    b.chain(x, ("Linear", {"out_features": 8, "init": "kaiming_normal",
+                           "bias_init": "zeros"}, "fc1"), ("ReLU", {}, "relu"),
+            ("Linear", {"out_features": 3, "init": "xavier_uniform",
+                        "nonlinearity": "tanh"}, "fc2"), "Output")
+    doc = b.done()
+    path = write_python(doc, tmp_path / "init_net.py")
+    back = import_file(f"{path}:InitNet", [(2, 4)]).document
+    got = {n.label: (n.params["init"], n.params["nonlinearity"], n.params["bias_init"])
+           for n in back.nodes.values() if n.type == "Linear"}
+    assert got == {"fc1": ("kaiming_normal", "relu", "zeros"),
+                   "fc2": ("xavier_uniform", "tanh", "default")}
