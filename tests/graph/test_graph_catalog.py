@@ -130,6 +130,8 @@ def _sample_param(p: ParamSpec, rng: random.Random):
         "inputs": (2, 4), "dim": (-3, 3), "num_embeddings": (4, 20),
         "embedding_dim": (2, 8), "max_len": (2, 16), "dim_feedforward": (1, 16),
     }
+    if p.kind == "str":  # "shares": a layer's own weights (sharing: test_graph_sharing)
+        return None
     if p.kind == "bool":
         return rng.random() < 0.5
     if p.kind == "choice":

@@ -37,12 +37,12 @@ def test_custom_operations_are_each_listed():
     assert "Tensor.std at 'norm.forward' (fx node 'std')" in message
 
 
-def test_a_module_with_weights_used_twice_is_refused():
-    with pytest.raises(UnmappedError) as caught:
-        import_file(f"{UNMAPPABLE}:SharedWeights", [(1, 8)])
-    (item,) = caught.value.items
-    assert (item.operation, item.source) == ("nn.Linear", "fc")
-    assert "is used 2 times (fx nodes 'fc', 'fc_1')" in item.reason
+def test_a_module_with_weights_used_twice_becomes_layers_sharing_weights():
+    result = import_file(f"{UNMAPPABLE}:SharedWeights", [(1, 8)])
+    fcs = sorted((n.label, n.params["shares"]) for n in result.document.nodes.values()
+                 if n.type == "Linear")
+    assert fcs == [("fc", None), ("fc_2", "fc"), ("out", None)]
+    assert result.max_abs_diff is not None and result.max_abs_diff < 1e-5
 
 
 def test_control_flow_on_tensor_values_names_the_line():

@@ -109,9 +109,9 @@ def test_transformer_parameters_come_from_the_module():
     (layer,) = [n for n in result.document.nodes.values()
                 if n.type == "TransformerEncoderLayer"]
     assert layer.params == {"nhead": 2, "dim_feedforward": 32, "dropout": 0.1,
-                            "activation": "gelu", "norm_first": True}
+                            "activation": "gelu", "norm_first": True, "shares": None}
     (pos,) = [n for n in result.document.nodes.values() if n.type == "PositionalEmbedding"]
-    assert pos.params == {"max_len": 32}
+    assert pos.params == {"max_len": 32, "shares": None}
 
 
 def test_factory_arguments_and_multiple_outputs(tmp_path):
