@@ -13,7 +13,6 @@ would be unused. Every Input stays a ``forward`` argument, in document order.
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import textwrap
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from .document import Document, Node
 from .errors import GraphError
 from .naming import Namespace, class_name
 from .pyformat import INDENT, LINE_LENGTH, format_statement, number_literal
+from .pysource import docstring_start, prose, py_string
 
 # Docstring text width: a one-line class docstring fits with its quotes.
 DOC_WIDTH = LINE_LENGTH - len(INDENT) - 6
@@ -162,21 +162,24 @@ class _Writer:
         ins = ", ".join(f"{_text(n.label or n.id)} {self.a.shapes[n.id].outputs['out']}"
                         for n in inputs)
         outs = ", ".join(f"{_text(n.label or n.id)} ({n.params['task']})" for n in outputs)
-        title = _text(" ".join(doc.name.split())) or "Untitled"
+        title = docstring_start(_text(doc.name) or "Untitled")
         self.lines.append(f'"""{title}: a network designed in Strata.')
         self.lines.append("")
         self.lines += textwrap.wrap(f"Inputs: {ins}. Outputs: {outs}.", LINE_LENGTH,
                                     break_long_words=False, break_on_hyphens=False)
         self.lines += ['"""', "", "import torch", "from torch import nn", "", "",
                        f"class {name}(nn.Module):"]
-        paragraphs = [" ".join(p.split()) for p in doc.description.split("\n\n")]
+        # Sanitised before empty paragraphs are dropped: one of only a NUL or a
+        # zero-width space is empty too.
+        paragraphs = [_text(p) for p in doc.description.split("\n\n")]
         desc: list[str] = []
         for paragraph in filter(None, paragraphs):
             if desc:
                 desc.append("")
-            desc += textwrap.wrap(_text(paragraph), DOC_WIDTH,
+            desc += textwrap.wrap(paragraph, DOC_WIDTH,
                                   break_long_words=False, break_on_hyphens=False)
         if desc:
+            desc[0] = docstring_start(desc[0])
             if len(desc) == 1:
                 self.emit(1, f'"""{_close(desc[0])}"""')
             else:
@@ -225,11 +228,8 @@ class _Writer:
 
 
 def _text(text: str) -> str:
-    """User text made safe inside a triple-quoted docstring."""
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
-    text = text.replace("\\", "/").replace('"""', "'''")
-    # As the formatter does: no quote right after the opening quotes.
-    return " " + text if text.startswith('"') else text
+    """User text made safe inside a triple-quoted docstring (graph.pysource)."""
+    return prose(text)
 
 
 def _close(text: str) -> str:
@@ -239,7 +239,7 @@ def _close(text: str) -> str:
 
 def _literal(value: Any) -> str:
     if isinstance(value, str):
-        return json.dumps(value)
+        return py_string(value)
     if isinstance(value, list):
         value = tuple(value)
     if isinstance(value, tuple):

@@ -99,6 +99,9 @@ class FileCommands:
         return True
 
     def save(self) -> bool:
+        from studio.panels.widgets import commit_pending_edits
+
+        commit_pending_edits()
         if self.controller.path is None:
             return self.save_as()
         return self._save_to(self.controller.path)
@@ -178,8 +181,8 @@ class FileCommands:
 
     def fill_examples_menu(self, menu) -> None:
         menu.clear()
-        for path in examples():
-            title = path.stem.replace("_", " ").capitalize()
+        for title, path in sorted(((example_title(p), p) for p in examples()),
+                                  key=lambda t: t[0].lower()):
             action = menu.addAction(title)
             action.setStatusTip(f"Open the {title} example as a new network")
             action.triggered.connect(lambda _c=False, p=path: self.open_example(p))
@@ -189,6 +192,19 @@ class FileCommands:
     def _remember(self, path) -> None:
         if self.recent is not None:
             self.recent.add(Path(path))
+
+
+def example_title(path: Path) -> str:
+    """The example's own network name ("Edge-detecting CNN"), read from its file; the
+    file name when the file cannot be read."""
+    import json
+
+    try:
+        name = json.loads(Path(path).read_text(encoding="utf-8")).get("name")
+    except (OSError, ValueError, AttributeError):
+        name = None
+    return name.strip() if isinstance(name, str) and name.strip() else \
+        Path(path).stem.replace("_", " ").capitalize()
 
 
 def _file_stem(name: str) -> str:

@@ -92,6 +92,11 @@ def build(window) -> SimpleNamespace:
                            "select-all")
     a.quick_add = _action(window, "Add &Layer\u2026", window.quick_add, "Ctrl+K", None,
                           "Search for a layer to add (Tab on the canvas)")
+    a.freeze = _action(window, "&Freeze Weights",
+                       lambda: window.controller.toggle_frozen(
+                           window.view.selected_node_ids()), "Ctrl+Shift+F", None,
+                       "Freeze the selected layers' weights (they stop training), or "
+                       "unfreeze them; shown on the cards")
 
     a.zoom_in = _action(window, "Zoom &In", view.zoom_in, [Key.ZoomIn, "Ctrl+="],
                         "zoom-in")
@@ -132,6 +137,8 @@ def build(window) -> SimpleNamespace:
     m.addActions([a.cut, a.copy, a.paste, a.duplicate, a.delete])
     m.addSeparator()
     m.addActions([a.select_all, a.quick_add])
+    m.addSeparator()
+    m.addAction(a.freeze)
 
     m = bar.addMenu("&View")
     window.view_menu = m
@@ -188,13 +195,24 @@ def refresh_icons(actions: SimpleNamespace) -> None:
             action.setIcon(resources.icon(name))
 
 
-def context_menu(window) -> QMenu:
-    """The canvas's right-click menu."""
+def context_menu(window, node_id: str | None = None) -> QMenu:
+    """The canvas's right-click menu; on a layer, that layer's own entries first."""
+    from studio.node_actions import fill_node_menu
+
     a = window.actions
     menu = QMenu(window)
+    if node_id is not None and len(window.view.selected_node_ids()) == 1:
+        fill_node_menu(menu, window.controller, window.view, node_id)
     menu.addActions([a.quick_add])
     menu.addSeparator()
     menu.addActions([a.cut, a.copy, a.paste, a.duplicate, a.delete])
     menu.addSeparator()
+    ids = window.view.selected_node_ids()
+    weighted = window.controller.weighted(ids)
+    if weighted:
+        all_frozen = set(weighted) <= window.controller.frozen()
+        a.freeze.setText("Un&freeze Weights" if all_frozen else "&Freeze Weights")
+        menu.addAction(a.freeze)
+        menu.addSeparator()
     menu.addActions([a.arrange, a.fit])
     return menu

@@ -12,16 +12,18 @@ the curve Strata showed; the export tests hold it to that.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import graph
-from graph.fileformat import write_atomic
 from graph.naming import snake_case
 from graph.outputs import trained_output
+from graph.pysource import prose, write_source
 
 from ..setup import TrainingSetup
 from .python import write_python
 from .train_data import data_section, literal
+from .train_extras import extra_pieces
 
 LOSSES = {"cross_entropy": "nn.CrossEntropyLoss()", "bce_with_logits":
           "nn.BCEWithLogitsLoss()", "mse": "nn.MSELoss()"}
@@ -65,7 +67,7 @@ import os
 import random
 from pathlib import Path
 
-import numpy as np
+@EXTRA_IMPORTS@import numpy as np
 import torch
 from torch import nn
 
@@ -122,7 +124,7 @@ def evaluate(model, split, loss_fn, batch_size=1024):
     return total.item() / n, @METRIC_FN@(torch.cat(outputs), target)
 
 
-@METRIC_CODE@
+@METRIC_CODE@@EXTRA_CODE@
 
 def save(data, path):
     """Write a checkpoint atomically: a crash mid-write keeps the previous one."""
@@ -147,7 +149,7 @@ def main():
     train, val, test = load_data()
     seed_everything(SEED)  # after the data, before the model: as in Strata
     model = @CLASS@().to(device)
-    train, val, test = (
+@EXTRA_SETUP@    train, val, test = (
         tuple(t.to(device) for t in split) for split in (train, val, test)
     )
     loss_fn = @LOSS@
@@ -166,7 +168,7 @@ def main():
         for step in range(steps_per_epoch):
             batch = order[step * BATCH_SIZE : (step + 1) * BATCH_SIZE]
             *inputs, target = (t[batch] for t in train)
-            loss = loss_fn(model(*inputs), target)
+@AUGMENT_STEP@            loss = loss_fn(model(*inputs), target)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
 @CLIP@            optimizer.step()
@@ -257,9 +259,15 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
     written = [write_python(doc, folder / f"{module}.py")]
     data, imports, files = data_section(raw, task, output_shape, folder, module, bundle)
     written += files
+    pieces, copied, kornia = extra_pieces(setup, code, folder, base_dir,
+                                          bundle.num_classes, bundle.input_shapes[0])
+    written += copied
     metric, metric_code = METRICS[task]
     extra = ", and Pillow to read the images" if raw.options["name"] == "image_folder" \
         else ""
+    extra += ", and Kornia for the augmentation" if kornia else ""
+    optimizer = OPTIMIZERS[setup.optimizer].replace("model.parameters()",
+                                                    pieces["@PARAMS@"])
     optional = []
     if setup.optimizer in ("sgd", "rmsprop"):
         optional.append(f"MOMENTUM = {setup.momentum!r}")
@@ -271,9 +279,10 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
     scheduler = (f"    scheduler = {SCHEDULES[setup.schedule]}  # stepped every batch\n"
                  if setup.schedule != "none" else "")
     replacements = {
-        "@NAME@": doc.name.replace('"""', "'''"), "@MODULE@": module,
+        # User text: prose() in the docstring, literal() (py_string) in code.
+        "@NAME@": prose(doc.name) or "the network", "@MODULE@": module,
         "@CLASS@": code.class_name, "@EPOCHS@": str(setup.epochs),
-        "@DATASET@": raw.display_name, "@EXTRA_NEEDS@": extra,
+        "@DATASET@": prose(raw.display_name), "@EXTRA_NEEDS@": extra,
         "@IMPORTS@": "".join(f"{i}\n" for i in imports), "@SEED@": str(setup.seed),
         "@BATCH_SIZE@": str(setup.batch_size), "@LR@": repr(setup.lr),
         "@WEIGHT_DECAY@": repr(setup.weight_decay),
@@ -284,14 +293,18 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
         "@METRIC_FN@": metric, "@METRIC_CODE@": metric_code, "@METRIC@": metric,
         "@LOSS@": LOSSES[loss] + ("" if setup.loss != "auto" else
                                   f"  # the {task} Output's loss"),
-        "@OPTIMIZER@": OPTIMIZERS[setup.optimizer], "@SCHEDULER@": scheduler,
+        "@OPTIMIZER@": optimizer, "@SCHEDULER@": scheduler,
         "@CLIP@": ("            nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)\n"
                    if setup.grad_clip is not None else ""),
         "@SCHEDULER_STEP@": "            scheduler.step()\n" if scheduler else "",
     }
-    text = TEMPLATE
-    for key, value in replacements.items():
-        text = text.replace(key, value)
-    write_atomic(script, text.encode("utf-8"))
+    replacements.update({k: v for k, v in pieces.items() if k != "@PARAMS@"})
+    if setup.schedule == "onecycle" and pieces["@PARAMS@"] != "model.parameters()":
+        scheduler = scheduler.replace(  # each parameter group peaks at its own rate
+            "max_lr=LEARNING_RATE", 'max_lr=[g["lr"] for g in optimizer.param_groups]')
+        replacements["@SCHEDULER@"] = scheduler
+    # One pass: a name holding "@DATA@" stays text, never a second substitution.
+    text = re.sub(r"@[A-Z_]+@", lambda m: replacements.get(m[0], m[0]), TEMPLATE)
+    write_source(script, text, "train.py")
     written.append(script)
     return written

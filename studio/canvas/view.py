@@ -460,9 +460,17 @@ class NetworkView(QGraphicsView):
         if len(ids) == 1 and self.network_scene.nodes.get(ids[0]) is not None:
             item = self.network_scene.nodes[ids[0]]
             if item.face.outputs:
-                anchor = item.sceneBoundingRect().topRight() + QPointF(100, 12)
-                return self.open_quick_add(anchor, {"after": ids[0]})
+                return self.insert_after_dialog(ids[0])
         return self.open_quick_add(self.scene_cursor_pos() or self.visible_center())
+
+    def insert_after_dialog(self, node_id: str) -> QuickAddPopup | None:
+        """"Insert after...": the layer search, the chosen layer wired in after
+        ``node_id`` (into its outgoing wire when it has one)."""
+        item = self.network_scene.nodes.get(node_id)
+        if item is None:
+            return None
+        anchor = item.sceneBoundingRect().topRight() + QPointF(100, 12)
+        return self.open_quick_add(anchor, {"after": node_id})
 
     def open_quick_add(self, scene_pos: QPointF, link: dict | None = None) -> QuickAddPopup:
         """The layer search popup at ``scene_pos``; the chosen layer is added there

@@ -66,6 +66,7 @@ class AutosaveManager(QObject):
         self.file = self.directory / f"{self.session}.strata"
         self.sidecar = self.directory / f"{self.session}.json"
         self._pending = False
+        self.last_error = ""  # why the last autosave failed, if it did
         # Temporaries of saves that a crash interrupted (as large as the network each).
         remove_stale_temporaries(self.directory)
 
@@ -97,7 +98,12 @@ class AutosaveManager(QObject):
         if not self.controller.is_modified:
             self.discard()
         elif self._pending:
-            self.save_now()
+            try:
+                self.save_now()
+            except (OSError, graph.StrataError) as e:
+                # A full disk, or a document the file could not hold: the next edit
+                # tries again; the last good recovery file stays.
+                self.last_error = str(e)
 
     def save_now(self) -> Path:
         """Write the recovery pair now (network first, then the sidecar)."""

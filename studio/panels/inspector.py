@@ -37,8 +37,13 @@ class InspectorPanel(QWidget):
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.network_page)
         self.stack.addWidget(self.node_page)
+        from ..node_actions import NodeActionsBar
+
+        self.actions_bar = NodeActionsBar(controller, self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.actions_bar)
         layout.addWidget(self.stack)
         self._stale = False
 
@@ -69,9 +74,11 @@ class InspectorPanel(QWidget):
         self.form = NodeForm(self.controller, node_id, self.counter)
         self.node_page.setWidget(self.form)
         self.stack.setCurrentWidget(self.node_page)
+        self.actions_bar.show_node(node_id)
 
     def _show_network(self, node_ids: list[str]) -> None:
         self._drop_form()
+        self.actions_bar.show_node(None)
         self.stack.setCurrentWidget(self.network_page)
         self.network.show_metadata()
         self.network.set_selection(node_ids)

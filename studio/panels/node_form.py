@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from graph.errors import ParamError
+from graph.errors import DocumentError, ParamError
 
 from ..theme_colors import SEVERITY_COLORS, category_color, swatch_icon
 from .param_count import ParamCounter, countable, format_count
@@ -217,7 +217,11 @@ class NodeForm(QWidget):
             self.label_editor.set_error("A layer needs a label; it names the layer in "
                                         "the generated code. Received an empty label.")
             return
-        self.controller.set_label(self.node_id, text)
+        try:
+            self.controller.set_label(self.node_id, text)
+        except DocumentError as e:  # longer than a file may hold, or not Unicode
+            self.label_editor.set_error(e.message)
+            return
         node = self.controller.document.node(self.node_id)
         self.label_editor.set_value(node.label)
         self.title.setText(node.title)

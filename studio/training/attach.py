@@ -71,6 +71,23 @@ class TrainingDocks(QObject):
         for dock in (self.panel_dock, self.plots_dock):
             dock.visibilityChanged.connect(self._dock_shown)
         self._toolbar_and_menu()
+        from .data_check import DataCheck
+
+        self.data_check = DataCheck(controller, self)
+        self.data_check.changed.connect(self._show_data_problems)
+
+    def _show_data_problems(self) -> None:
+        """The dataset check's findings, in Problems and on the nodes."""
+        check, window = self.data_check, self.window
+        problems = getattr(window, "problems", None)
+        if problems is not None and hasattr(problems, "set_extra"):
+            problems.set_extra("dataset", check.problems, check.fixes)
+        scene = getattr(window, "scene", None)
+        if scene is not None and hasattr(scene, "set_extra_problems"):
+            scene.set_extra_problems("dataset", check.problems)
+        inspector = getattr(window, "inspector", None)
+        if inspector is not None and hasattr(inspector, "actions_bar"):
+            inspector.actions_bar.refresh()
 
     def _toolbar_and_menu(self) -> None:
         a, window = self.actions, self.window

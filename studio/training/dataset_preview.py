@@ -14,7 +14,7 @@ import threading
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QStackedLayout, QToolButton, QVBoxLayout, QWidget
 
 from studio.panels.widgets import muted
 from studio.theme_colors import SEVERITY_COLORS
@@ -26,16 +26,25 @@ SAMPLE_IMAGES = 8
 SCATTER_POINTS = 600
 
 
-def summarize(spec: dict, seed: int, val_fraction: float, test_fraction: float) -> dict:
-    """What the preview shows, computed off the GUI thread (plain numpy and text)."""
+def summarize(spec: dict, seed: int, val_fraction: float, test_fraction: float,
+              progress=None, cancelled=None) -> dict:
+    """What the preview shows, computed off the GUI thread (plain numpy and text).
+
+    ``progress(files)`` follows the listing of a large folder; ``cancelled()`` stops it
+    (a newer request came).
+    """
     from runtime.datasets import load_dataset
 
+    # Data too large for memory streams: its files are listed, not all decoded.
     bundle = load_dataset(spec, seed=seed, val_fraction=val_fraction,
-                          test_fraction=test_fraction)
-    *inputs, target = bundle.tensors("train")
+                          test_fraction=test_fraction, data_path="auto",
+                          strict_files=False, progress=progress, cancelled=cancelled)
     out: dict = {"describe": bundle.describe(), "task": bundle.task,
                  "shapes": [tuple(s) for s in bundle.input_shapes],
                  "dtypes": list(bundle.input_dtypes), "classes": list(bundle.class_names)}
+    if bundle.streaming:
+        return _sampled(bundle, out)
+    *inputs, target = bundle.tensors("train")
     y = target.numpy()
     if bundle.task in ("classification", "binary"):
         ids = y.reshape(len(y), -1)[:, 0].round().astype(np.int64)
@@ -58,6 +67,27 @@ def summarize(spec: dict, seed: int, val_fraction: float, test_fraction: float) 
     else:
         out["rows"] = [", ".join(_brief(t[i].numpy()) for t in inputs) + "  \u2192  "
                        + _brief(y[i]) for i in range(min(4, len(y)))]
+    return out
+
+
+def _sampled(bundle, out: dict) -> dict:
+    """Class counts from the file listing and a few decoded images (streaming data)."""
+    split = bundle.train
+    labels = np.asarray(split.index.labels)[split.positions]
+    out["counts"] = np.bincount(labels, minlength=max(len(bundle.class_names), 1))
+    out["labels"] = labels
+    out["describe"] += " (streams from disk: a sample is shown)"
+    picks = _one_per_class(labels, len(labels), SAMPLE_IMAGES)
+    images = []
+    for i in picks:
+        x, _, problem = split[i]
+        if not problem:
+            images.append(x.numpy())
+    if images:
+        out["images"] = np.stack(images)
+        out["image_labels"] = [out["classes"][labels[i]] for i in picks][:len(images)]
+    else:
+        out["rows"] = ["(none of the sampled files could be read)"]
     return out
 
 
@@ -84,10 +114,12 @@ def _brief(a: np.ndarray) -> str:
 
 class _Relay(QObject):
     done = Signal(int, object, str)  # generation, summary, error
+    progress = Signal(int, int)  # generation, files listed so far
 
 
 class DatasetPreview(QWidget):
     loaded = Signal()  # a preview (or its error) is on screen
+    sampled = Signal(object)  # example images (n, c, h, w) of the latest preview, or None
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -96,6 +128,7 @@ class DatasetPreview(QWidget):
         self.error_text = ""
         self._relay = _Relay(self)
         self._relay.done.connect(self._show)
+        self._relay.progress.connect(self._progress)
         self.info = QLabel(self)
         self.info.setObjectName("preview_info")
         self.info.setWordWrap(True)
@@ -111,6 +144,13 @@ class DatasetPreview(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.info)
+        self.stop = QToolButton(self)
+        self.stop.setObjectName("preview_stop")
+        self.stop.setText("Stop listing")
+        self.stop.setToolTip("Stop reading this folder's file list")
+        self.stop.clicked.connect(self.cancel)
+        self.stop.hide()
+        layout.addWidget(self.stop)
         layout.addLayout(self.stack, 1)
 
     def request(self, spec: dict, seed: int = 0, val_fraction: float = 0.2,
@@ -121,15 +161,27 @@ class DatasetPreview(QWidget):
         relay = self._relay
         self.info.setText("Loading the dataset\u2026")
 
+        def listed(files: int) -> None:
+            try:
+                relay.progress.emit(generation, files)
+            except RuntimeError:
+                pass
+
+        def cancelled() -> bool:  # a newer request (or a closed preview) stops a scan
+            return generation != self.generation
+
         def work() -> None:
             try:
-                result, error = summarize(spec, seed, val_fraction, test_fraction), ""
+                result, error = summarize(spec, seed, val_fraction, test_fraction,
+                                          listed, cancelled), ""
             except Exception as e:  # noqa: BLE001 - shown to the user, never raised
                 from graph.errors import StrataError
 
                 result = None
                 error = str(e) if isinstance(e, StrataError) else (
                     f"The dataset could not be loaded: {type(e).__name__}: {e}")
+            if cancelled():
+                return  # stopped or superseded: nothing to show
             try:
                 relay.done.emit(generation, result, error)
             except RuntimeError:
@@ -137,11 +189,24 @@ class DatasetPreview(QWidget):
 
         threading.Thread(target=work, name="strata-dataset-preview", daemon=True).start()
 
+    def cancel(self) -> None:
+        """Stop the scan under way (its result is not shown)."""
+        self.generation += 1
+        self.stop.hide()
+        self.info.setText("Stopped listing the files.")
+
     # ------------------------------------------------------------------ showing
+    def _progress(self, generation: int, files: int) -> None:
+        if generation == self.generation:
+            self.info.setText(f"Listing the files\u2026 {files:,} so far")
+            self.stop.show()
+
     def _show(self, generation: int, summary, error: str) -> None:
         if generation != self.generation:
             return
+        self.stop.hide()
         self.summary, self.error_text = summary, error
+        self.sampled.emit(summary.get("images") if summary else None)
         if error:
             self.info.setText(f"<span style='color:{SEVERITY_COLORS['error']}'>"
                               f"{_escape(error)}</span>")

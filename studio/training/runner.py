@@ -26,8 +26,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 
 from graph.errors import StrataError
-
-from .run import RunRecord
+from runtime.run_record import RunRecord
 
 TICK_MS = 33
 MAX_EVENTS = 400

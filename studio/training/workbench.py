@@ -21,6 +21,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from graph.errors import StrataError
 from runtime.events import DiagnosisEvent
+from runtime.run_record import CHANGES, RunRecord
+from studio.panels.widgets import commit_pending_edits
 
 from .actions import connect_actions, make_actions
 from .dashboard import TrainingView
@@ -29,7 +31,6 @@ from .icons import icon
 from .lock import EditLock
 from .overlay import CanvasOverlay
 from .panel import TrainingPanel
-from .run import CHANGES, RunRecord
 from .runner import TrainingRunner
 
 PROGRESS_S = 0.5  # progress line refresh period
@@ -104,6 +105,7 @@ class TrainingWorkbench(QObject):
         """Start a run of the current document; None (with a message) when refused."""
         if self.runner.active:
             return None
+        commit_pending_edits()  # Epochs typed without Enter counts
         problem = self._refusal()
         if problem:
             self.show_message(problem, "error")
@@ -125,6 +127,15 @@ class TrainingWorkbench(QObject):
             first = errors[0].describe(self.controller.document)
             more = f" (and {len(errors) - 1} more, see Problems)" if len(errors) > 1 else ""
             return f"The network cannot train until its errors are fixed: {first}{more}"
+        if not (self.controller.document.training or {}).get("dataset"):
+            return "Choose a dataset first (Training > Setup > Dataset)."
+        from .data_check import CHECKS
+
+        check = CHECKS.get(self.controller)
+        if check is not None and check.problems:  # known before any worker starts
+            more = (f" (and {len(check.problems) - 1} more, see Problems)"
+                    if len(check.problems) > 1 else "")
+            return f"The dataset does not fit the network: {check.problems[0].message}{more}"
         from runtime.setup import SetupError, TrainingSetup
 
         try:

@@ -139,8 +139,10 @@ def test_examples_menu_opens_every_example_as_untitled(make_window):
     window = make_window()
     titles = [a.text() for a in window.examples_menu.actions()]
     assert len(titles) == len(list(EXAMPLES.glob("*.strata"))) == len(examples()) >= 6
-    assert "Residual cnn" in titles
-    for action, path in zip(window.examples_menu.actions(), examples()):
+    assert "Residual CNN" in titles  # the network's own name, not the file's
+    by_name = {graph.load(p).name: p for p in examples()}
+    for action in window.examples_menu.actions():
+        path = by_name[action.text()]
         action.trigger()
         assert window.controller.document.to_dict() == graph.load(path).to_dict()
         assert window.controller.path is None  # Save must not overwrite the example

@@ -236,8 +236,8 @@ def trained_run(doc, out_dir):
     run record exactly as the runner folds the worker's events."""
     from runtime.engine import EngineOptions, Trainer
     from runtime.events import FinishedEvent
+    from runtime.run_record import RunRecord
     from runtime.setup import TrainingSetup
-    from studio.training.run import RunRecord
 
     setup = TrainingSetup.from_document(doc).replace(epochs=2)
     events: list = []
