@@ -11,6 +11,7 @@ never edits the document; the view turns gestures into controller intents.
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRectF, QTimer, Signal
 from PySide6.QtWidgets import QGraphicsScene
@@ -29,6 +30,9 @@ from graph.events import (
 from .node_item import NodeFace, NodeItem
 from .wire_item import WireItem
 
+if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from studio.document.controller import DocumentController
+
 SCENE_MARGIN = 2000.0
 ERROR_MARK, WARNING_MARK = "\u2716", "\u26a0"
 
@@ -36,7 +40,7 @@ ERROR_MARK, WARNING_MARK = "\u2716", "\u26a0"
 class NetworkScene(QGraphicsScene):
     contents_changed = Signal()  # cards added, removed or moved (coalesced)
 
-    def __init__(self, controller, parent=None) -> None:
+    def __init__(self, controller: DocumentController, parent=None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.nodes: dict[str, NodeItem] = {}
@@ -225,9 +229,9 @@ class NetworkScene(QGraphicsScene):
                 if not (isinstance(item, NodeItem) and item.node_id in wanted):
                     item.setSelected(False)
             for node_id in ids:
-                item = self.nodes.get(node_id)
-                if item is not None:
-                    item.setSelected(True)
+                card = self.nodes.get(node_id)
+                if card is not None:
+                    card.setSelected(True)
         finally:
             self._syncing_selection = False
 

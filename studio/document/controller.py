@@ -245,7 +245,8 @@ class DocumentController(QObject):
         self.undo_stack.endMacro()
         return node_id
 
-    def connect(self, source: str, source_port: str, target: str, target_port: str) -> Edge:
+    def connect(  # type: ignore[override]  # intent, not QObject.connect (never used)
+            self, source: str, source_port: str, target: str, target_port: str) -> Edge:
         """Wire an output to an input; an occupied input port gets its old wire replaced."""
         edge = Edge(source, source_port, target, target_port)
         if self._refused() or edge in self.document.edges:
@@ -258,7 +259,7 @@ class DocumentController(QObject):
         self.undo_stack.endMacro()
         return edge
 
-    def disconnect(self, edge: Edge) -> None:
+    def disconnect(self, edge: Edge) -> None:  # type: ignore[override]  # as connect
         if self._refused():
             return
         self.undo_stack.push(DisconnectCommand(self.document, edge))

@@ -9,6 +9,8 @@ from the current analysis when clicked and applied as one undo step.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -29,6 +31,9 @@ from graph.fixes import Fix, fix_for
 from ..theme_colors import severity_color
 from .widgets import muted, severity_icon
 
+if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from studio.document.controller import DocumentController
+
 MAX_FIXES = 200  # fixes are looked for in the first rows only: huge broken files stay fast
 PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -37,7 +42,7 @@ class ProblemsPanel(QWidget):
     node_activated = Signal(str)  # the user picked a problem about this node
     count_changed = Signal(int)  # how many rows the list shows now
 
-    def __init__(self, controller, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: DocumentController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("ProblemsPanel")
         self.controller = controller

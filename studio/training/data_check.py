@@ -14,13 +14,13 @@ runs before ``start()``: the window opens without torch.
 
 from __future__ import annotations
 
-import threading
 import weakref
 
 from PySide6.QtCore import QObject, Signal
 
 from graph import Problem
 from graph.fixes import Fix
+from studio.background import BackgroundTask
 
 KIND = "dataset"
 # The check following each controller (the node menu and inspector ask it for fixes).
@@ -29,7 +29,6 @@ CHECKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 class DataCheck(QObject):
     changed = Signal()  # problems (and their fixes) changed
-    _loaded = Signal(object, object)  # key, bundle or None (from the loader thread)
 
     def __init__(self, controller, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -39,7 +38,8 @@ class DataCheck(QObject):
         self.fixes: dict[Problem, Fix] = {}
         self.bundle = None
         self._key = None  # the dataset choice the bundle (or the load under way) is of
-        self._loaded.connect(self._on_loaded)
+        self._loader = BackgroundTask(self)  # the dataset of the latest choice
+        self._loader.succeeded.connect(lambda loaded: self._on_loaded(*loaded))
         CHECKS[controller] = self
         controller.analysis_changed.connect(self._on_analysis)
         controller.document_replaced.connect(self._on_replaced)
@@ -64,30 +64,9 @@ class DataCheck(QObject):
         self._key = key
         doc = self.controller.document
         path = self.controller.path
-        thread = threading.Thread(target=self._load_in_background,
-                                  args=(key, doc.to_dict(), path), daemon=True,
-                                  name="strata-data-check")
-        thread.start()
-
-    def _load_in_background(self, key, data: dict, path) -> None:
-        bundle = None
-        try:
-            import graph
-            from runtime.datasets import load_dataset
-            from runtime.setup import TrainingSetup
-
-            doc = graph.fileformat.document_from_dict(data)
-            setup = TrainingSetup.from_document(doc)
-            bundle = load_dataset(setup.dataset, seed=setup.seed,
-                                  val_fraction=setup.val_fraction,
-                                  test_fraction=setup.test_fraction,
-                                  base_dir=path.parent if path else None)
-        except Exception:  # noqa: BLE001 - the setup form and Train explain failures
-            bundle = None
-        try:
-            self._loaded.emit(key, bundle)
-        except RuntimeError:  # the window closed meanwhile
-            pass
+        data = doc.to_dict()
+        self._loader.start(lambda: (key, _load_bundle(data, path)),
+                           what="Loading the dataset", latest=True)
 
     def _on_loaded(self, key, bundle) -> None:
         if key != self._key:
@@ -146,3 +125,21 @@ class DataCheck(QObject):
     def fixes_for_node(self, node_id: str) -> list[Fix]:
         return [fix for problem, fix in self.fixes.items()
                 if problem.node_ids[:1] == (node_id,)]
+
+
+def _load_bundle(data: dict, path):
+    """The dataset of the document ``data`` (runs in the background), or None when it
+    cannot be loaded: the setup form and Train explain such failures."""
+    try:
+        import graph
+        from runtime.datasets import load_dataset
+        from runtime.setup import TrainingSetup
+
+        doc = graph.fileformat.document_from_dict(data)
+        setup = TrainingSetup.from_document(doc)
+        return load_dataset(setup.dataset, seed=setup.seed,
+                            val_fraction=setup.val_fraction,
+                            test_fraction=setup.test_fraction,
+                            base_dir=path.parent if path else None)
+    except Exception:  # noqa: BLE001 - the setup form and Train explain failures
+        return None

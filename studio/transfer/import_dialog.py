@@ -14,6 +14,7 @@ unmapped operation listed, and the current document is left as it was. Tests use
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -38,10 +39,13 @@ from runtime.transfer import (
     parse_arguments,
     parse_shape,
 )
+from studio.background import BackgroundTask
 from studio.panels.widgets import form_layout, muted, value_label
 
-from .tasks import BackgroundTask
 from .widgets import PathField, StatusStrip
+
+if TYPE_CHECKING:  # the window imports this module
+    from studio.main_window import MainWindow
 
 # "auto": token ids (long) when an Embedding reads the input, else float.
 DTYPES = (("auto", "auto"), ("float", "float"), ("long (token ids)", "long"))
@@ -80,7 +84,7 @@ class ImportDialog(QDialog):
     failed = Signal(str)
     candidates_listed = Signal(list)
 
-    def __init__(self, window) -> None:
+    def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window_ = window
         self.setObjectName("ImportDialog")
