@@ -56,6 +56,7 @@ class ProbePanel(QWidget):
         self.canvas = ProbeCanvas(scene)
         self.answer: ProbeAnswer | None = None
         self.answers_shown = 0
+        self._files: dict[str, tuple[dict, tuple]] = {}  # checkpoint files opened
         self.custom = None  # the hand-made example being probed, if any
         self._editors: QWidget | None = None
         self._editor_key: tuple | None = None
@@ -101,18 +102,29 @@ class ProbePanel(QWidget):
         row.addWidget(self.split)
         row.addWidget(self.index, 1)
         form.addRow("Example", row)
+        row = QHBoxLayout()
+        row.addWidget(self.refresh_button)
+        self.open_button = QPushButton("Open\u2026", toolTip="Probe the weights of a "
+                                       "checkpoint file (.pt)")
+        row.addWidget(self.open_button)
+        row.addStretch(1)
+        form.insertRow(1, "", row)
         self.next_wrong = QPushButton("Next wrong", objectName="probe_next_wrong")
+        self.next_wrong.setToolTip("The next example the network gets wrong")
+        self.klass = QComboBox(objectName="probe_class")
+        self.klass.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.klass.setMinimumContentsLength(5)
+        self.next_class = QPushButton("Next", objectName="probe_next_class")
+        self.next_class.setToolTip("The next example of this class")
         row = QHBoxLayout()
         row.addWidget(self.next_wrong)
-        row.addWidget(self.refresh_button)
+        row.addStretch(1)
         form.addRow("", row)
-        self.klass = QComboBox(objectName="probe_class")
-        self.next_class = QPushButton("Next of", objectName="probe_next_class")
-        self.next_class.setToolTip("The next example of the chosen class")
         row = QHBoxLayout()
-        row.addWidget(self.next_class)
         row.addWidget(self.klass, 1)
-        form.addRow("", row)
+        row.addWidget(self.next_class)
+        form.addRow("Class", row)
         self.attribution = QComboBox(objectName="probe_attribution")
         for text, key in ATTRIBUTIONS:
             self.attribution.addItem(text, key)
@@ -166,6 +178,7 @@ class ProbePanel(QWidget):
 
         self.weights.activated.connect(lambda _i: self.probe(gallery=True))
         self.refresh_button.clicked.connect(self.refresh)
+        self.open_button.clicked.connect(self._open_checkpoint)
         self.split.activated.connect(lambda _i: self.probe(gallery=True))
         self.index.valueChanged.connect(lambda _v: self.probe())
         self.next_wrong.clicked.connect(lambda: self.step(misclassified=True))
@@ -193,9 +206,36 @@ class ProbePanel(QWidget):
             for ckpt in latest.values():
                 name = Path(ckpt.path).name
                 self.weights.addItem(f"{run.label}: {name} (epoch {ckpt.epoch}, step "
-                                     f"{ckpt.step})", (run.number, ckpt.path))
+                                     f"{ckpt.step})", f"run:{run.number}:{ckpt.path}")
+        for path in self._files:
+            self.weights.addItem(f"File: {Path(path).name}", f"file:{path}")
         index = self.weights.findData(current)
         self.weights.setCurrentIndex(max(index, 0))
+
+    def use_checkpoint(self, path: str) -> None:
+        """Probe the weights of a checkpoint file (of this network or of an earlier
+        version of it: the checkpoint carries the network it trained)."""
+        from runtime.checkpoints import load_checkpoint
+
+        ckpt = load_checkpoint(path)  # CheckpointError (a StrataError) if unreadable
+        self._files[str(path)] = (ckpt.document, (ckpt.epoch, ckpt.step))
+        self.refill_weights()
+        self.weights.setCurrentIndex(self.weights.findData(f"file:{path}"))
+        self.probe(gallery=True)
+
+    def _open_checkpoint(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        from graph.errors import StrataError
+
+        path, _ = QFileDialog.getOpenFileName(self, "Probe the weights of a checkpoint",
+                                              "", "Strata checkpoints (*.pt)")
+        if not path:
+            return
+        try:
+            self.use_checkpoint(path)
+        except StrataError as e:
+            self.status.setText(str(e))
 
     def source(self) -> Source | None:
         from graph.fileformat import document_to_dict
@@ -209,11 +249,16 @@ class ProbePanel(QWidget):
             if run.checkpoints and run.document is not None:
                 last = run.checkpoints[-1]
                 return Source(run.document, last.path, base, (last.epoch, last.step))
-        if isinstance(choice, tuple):
-            run = next((r for r in runs if r.number == choice[0]), None)
-            if run is not None and run.document is not None:
-                last = [c for c in run.checkpoints if c.path == choice[1]][-1]
-                return Source(run.document, choice[1], base, (last.epoch, last.step))
+        if isinstance(choice, str) and choice.startswith("file:"):
+            path = choice[len("file:"):]
+            document, stamp = self._files[path]
+            return Source(document, path, base, stamp)
+        if isinstance(choice, str) and choice.startswith("run:"):
+            number, path = choice[len("run:"):].split(":", 1)
+            run = next((r for r in runs if r.number == int(number)), None)
+            found = [c for c in run.checkpoints if c.path == path] if run else []
+            if run is not None and run.document is not None and found:
+                return Source(run.document, path, base, (found[-1].epoch, found[-1].step))
         return Source(document_to_dict(doc), None, base)
 
     # ------------------------------------------------------------------ probing

@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from studio.transfer.tasks import BackgroundTask
+from studio.background import BackgroundTask
 
 
 @dataclass(frozen=True)

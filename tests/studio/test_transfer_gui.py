@@ -133,6 +133,15 @@ def test_file_menu_offers_every_export_and_the_import(make_window, spiral):
     assert [x.text() for x in window.export_menu.actions()] == [
         a.export_python.text(), a.export_train.text(), a.export_weights.text(),
         a.export_onnx.text()]
+    # The entries are runtime.transfer's declared formats, in their order.
+    from runtime.transfer import EXPORT_FORMATS
+
+    assert [x.statusTip() for x in window.export_menu.actions()][:3] == [
+        f.summary for f in EXPORT_FORMATS][:3]  # ONNX's says what to install when absent
+    dialog_titles = [window.files.transfer.export("python").formats.item(i).text()
+                     for i in range(len(EXPORT_FORMATS))]
+    window.files.transfer.export_dialog.reject()
+    assert dialog_titles == [f.title for f in EXPORT_FORMATS]
     file_menu = window.menuBar().actions()[0].menu()
     assert a.import_code in file_menu.actions()
     assert window.export_menu.menuAction() in file_menu.actions()
