@@ -47,15 +47,7 @@ def _dataset_fixes(controller, node_id: str):
     return check.fixes_for_node(node_id) if check is not None else []
 
 
-def _diagnosis_fixes(controller, node_id: str):
-    """The fixes of the last run's diagnoses about the node (for the next run)."""
-    from studio.panels.problems import PANELS
-
-    panel = PANELS.get(controller)
-    return panel.node_diagnosis_fixes(node_id) if panel is not None else []
-
-
-FIX_SOURCES.extend([_dataset_fixes, _diagnosis_fixes])
+FIX_SOURCES.append(_dataset_fixes)
 
 
 def extra_fixes(controller, node_id: str):
@@ -125,7 +117,8 @@ class NodeActionsBar(QWidget):
         layout.setSpacing(4)
         layout.addLayout(self.fixes_box)
         layout.addLayout(row)
-        # A bound method: Qt drops it with this widget (the controller outlives it).
+        # A bound method, not a lambda: Qt drops it when this bar is destroyed, while the
+        # controller (which outlives the inspector in tests) keeps analysing.
         controller.analysis_changed.connect(self._on_analysis)
         self.hide()
 

@@ -17,6 +17,7 @@ scene, the inspector and the panels connect.
 from __future__ import annotations
 
 import copy
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -126,7 +127,7 @@ class DocumentController(QObject):
         if self._unsubscribe:
             self._unsubscribe()
         self.document = document
-        self._unsubscribe = document.subscribe(self._on_document_event)
+        self._unsubscribe = document.subscribe(_WeakRelay(self))
         self.undo_stack.clear()
         self.undo_stack.setClean()
         self.path = Path(path) if path else None
@@ -511,6 +512,25 @@ class DocumentController(QObject):
     def duplicate(self, node_ids) -> list[str]:
         return self.paste(self.copy_nodes(node_ids))
 
+
+
+class _WeakRelay:
+    """The controller's document listener, holding the controller weakly.
+
+    A bound method would put the controller (a QObject owning the undo stack and its
+    commands) in a reference cycle with the document; the cyclic collector then freed
+    them in an arbitrary order, and the undo stack deleted commands already gone
+    (SIGSEGV, typically at interpreter exit). Held weakly, the controller is freed by
+    its last reference, in order.
+    """
+
+    def __init__(self, controller: DocumentController) -> None:
+        self._controller = weakref.ref(controller)
+
+    def __call__(self, event: DocumentEvent) -> None:
+        controller = self._controller()
+        if controller is not None:
+            controller._on_document_event(event)
 
 
 def _plural(verb: str, n: int, noun: str) -> str:
