@@ -18,7 +18,9 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import sharing
 from .analysis import Analysis, Analyzer
+from .catalog.init import init_lines
 from .document import Document, Node
 from .errors import GraphError
 from .naming import Namespace, class_name
@@ -108,8 +110,15 @@ class _Writer:
         self.layers = [n for n in nodes if n.type not in self.io_types and n.id in live]
 
         attrs = Namespace()
-        self.attributes = {n.id: attrs.take(n.label, n.spec.default_label)
-                           for n in self.layers if n.spec.module}
+        # A layer sharing a same-type layer's weights calls that module (graph.sharing).
+        layers = self.layers
+        reused = {n.id: sharing.calls_owner(doc, n) for n in layers}
+        attributes = {n.id: attrs.take(n.label, n.spec.default_label)
+                      for n in layers if n.spec.module and reused[n.id] is None}
+        aliases = {n.id: attributes[reused[n.id].id] for n in layers
+                   if reused[n.id] is not None and reused[n.id].id in attributes}
+        attributes.update(aliases)
+        self.attributes, self.aliases = attributes, aliases
 
         local = self.local = Namespace()
         inputs = self.inputs
@@ -160,9 +169,15 @@ class _Writer:
                              [n.id for n in self.outputs], self.line_nodes, modules)
 
     def _init_body(self) -> None:
+        doc, attributes, aliases = self.doc, self.attributes, self.aliases
         for n in self.layers:
-            if n.id in self.attributes:
-                self._constructor(n, self.attributes[n.id])
+            if n.id in attributes and n.id not in aliases:
+                self._constructor(n, attributes[n.id])
+        for n in self.layers:  # tied weights, once both modules exist
+            tied = sharing.ties_to(doc, n)
+            if tied is not None and n.id in attributes and tied.id in attributes:
+                self._statement(2, f"self.{attributes[n.id]}.weight = "
+                                f"self.{attributes[tied.id]}.weight", "", n.id)
 
     def _forward(self) -> None:
         doc, a = self.doc, self.a
@@ -250,6 +265,8 @@ class _Writer:
             parts.append(text if i < spec.positional else f"{key}={text}")
         self._statement(2, f"self.{attribute} = {spec.module}({', '.join(parts)})",
                         "", n.id)
+        for line in init_lines(spec.init_weights, attribute, values):
+            self._statement(2, line, "", n.id)
 
     def _expression(self, n: Node, attribute: str | None, var: dict[str, str]) -> str:
         params = {**self.a.shapes[n.id].params, **self.a.shapes[n.id].values}
