@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .catalog import get_spec
+from .document_data import document_to_dict
 from .errors import DocumentError, StrataError
 from .events import (
     DocumentEvent,
@@ -285,14 +286,19 @@ class Document(EventSource):
 
     # ----------------------------------------------------------------- copies
     def to_dict(self) -> dict[str, Any]:
-        from .fileformat import document_to_dict
-
+        """The document as the plain data a ``.strata`` file holds."""
         return document_to_dict(self)
 
     def copy(self) -> Document:
-        from .fileformat import document_from_dict
-
-        return document_from_dict(self.to_dict())
+        """An independent copy with the same ids, order and data, and no listeners."""
+        twin = Document(self.name, self.description)
+        twin.nodes = copy.deepcopy(self.nodes)
+        twin.edges = list(self.edges)  # frozen wires are shared safely
+        twin.training = copy.deepcopy(self.training)
+        twin.sweep = copy.deepcopy(self.sweep)
+        twin._next_id = self._next_id
+        twin.revision = self.revision
+        return twin
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Document) and self.to_dict() == other.to_dict()

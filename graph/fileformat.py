@@ -18,6 +18,7 @@ from typing import Any
 from .atomic import write_atomic
 from .catalog import canonical_type, get_spec, has_spec
 from .document import Document, Edge, Node
+from .document_data import FORMAT, VERSION, document_to_dict
 from .errors import DocumentError
 from .limits import (
     MAX_DESCRIPTION,
@@ -34,8 +35,6 @@ from .limits import (
     shown,
 )
 
-FORMAT = "strata"
-VERSION = 2  # 2: the training setup is flat (see _flat_training)
 SUFFIX = ".strata"
 # The limits (MAX_FILE_BYTES, MAX_NODES, MAX_INT...) are declared in graph.limits.
 __all__ = ["FORMAT", "MAX_FILE_BYTES", "MAX_INT", "MAX_NODES", "SUFFIX", "VERSION",
@@ -75,37 +74,6 @@ MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 
 # ---------------------------------------------------------------------- writing
-def document_to_dict(doc: Document) -> dict[str, Any]:
-    return {
-        "format": FORMAT,
-        "version": VERSION,
-        "name": doc.name,
-        "description": doc.description,
-        "nodes": [
-            {
-                "id": n.id,
-                "type": n.type,
-                "label": n.label,
-                "params": _jsonable(n.params),
-                "position": [round(n.position[0], 2), round(n.position[1], 2)],
-            }
-            for n in doc.nodes.values()
-        ],
-        "edges": [
-            {
-                "source": e.source,
-                "source_port": e.source_port,
-                "target": e.target,
-                "target_port": e.target_port,
-            }
-            for e in doc.edges
-        ],
-        "training": _jsonable(doc.training),
-        # Written only when set, so files without a sweep stay as they were.
-        **({"sweep": _jsonable(doc.sweep)} if doc.sweep else {}),
-    }
-
-
 def dumps(doc: Document) -> str:
     return json.dumps(document_to_dict(doc), indent=2, sort_keys=True) + "\n"
 
@@ -128,14 +96,6 @@ def save(doc: Document, path: str | os.PathLike[str]) -> Path:
         raise
     write_atomic(path, text.encode("utf-8"))
     return path
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 # ---------------------------------------------------------------------- reading

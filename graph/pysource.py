@@ -75,8 +75,9 @@ def check_source(source: str, what: str) -> None:
     try:
         ast.parse(source)
     except (SyntaxError, ValueError) as e:  # ValueError: a NUL byte in the source
-        line = getattr(e, "lineno", None)
-        where = f" (line {line}: {e.msg})" if line else f" ({e})"
+        line = e.lineno if isinstance(e, SyntaxError) else None
+        where = f" (line {line}: {e.msg})" if isinstance(e, SyntaxError) and line \
+            else f" ({e})"
         raise GeneratedCodeError(
             f"the generated {what} is not valid Python{where}; nothing was written. "
             "This is a bug in Strata: please report it with the network file."

@@ -28,6 +28,7 @@ USAGE = """usage: strata [FILE]                  open the studio (optionally wit
        strata summary FILE            layers, shapes, parameters and MACs
        strata export FILE [-o OUT] [--format python|train|weights|onnx] [--checkpoint CKPT]
        strata import FILE.py:ClassName --input-shape 1,3,32,32 -o NET.strata
+                                      (runs FILE.py's code, in a separate process)
        strata train FILE [--epochs N] [--device D] [--out DIR] [--resume CHECKPOINT]
        strata evaluate FILE --checkpoint CKPT [--split val|test]
                                       a checkpoint's loss and metric

@@ -28,6 +28,7 @@ from graph.errors import StrataError
 from graph.events import MetadataChanged
 from studio import resources, window_menus
 from studio.canvas import NetworkView
+from studio.context import StudioContext
 from studio.document.controller import CLIPBOARD_MIME, DocumentController
 from studio.files import AutosaveManager, RecentFiles
 from studio.help import add_help_menu
@@ -35,7 +36,7 @@ from studio.panels import CodePanel, InspectorPanel, PalettePanel, ProblemsPanel
 from studio.panels.widgets import commit_pending_edits
 from studio.probe import attach_probe
 from studio.status_bar import DeferredCounter, StatusBar
-from studio.training import attach_training
+from studio.training import TrainingDocks, attach_training
 from studio.window_files import FileCommands
 from studio.workspaces import STATE_VERSION, WorkspaceSwitcher
 
@@ -76,8 +77,14 @@ class MainWindow(QMainWindow):
         self.workspaces = WorkspaceSwitcher(self, self.settings)
         window_menus.add_workspace_menu(self)
         self._build_docks()
-        training = attach_training(self, self.controller)  # before the layout is restored
-        self.probe = attach_probe(self, self.controller, self.scene, training)
+        # What hosted features get from the window: typed, explicit (studio.context).
+        self.context = StudioContext(
+            window=self, controller=self.controller, scene=self.scene, view=self.view,
+            problems=self.problems, add_panel=self.add_panel, docks=self.docks,
+            inspector=self.inspector, workspaces=self.workspaces)
+        self.training: TrainingDocks = attach_training(self.context)  # before the
+        # layout is restored, so its docks find their remembered places
+        self.probe = attach_probe(self, self.controller, self.scene, self.training)
         add_help_menu(self)
         self.status = StatusBar(self.controller, self.counter, self)
         self.setStatusBar(self.status)
@@ -253,7 +260,19 @@ class MainWindow(QMainWindow):
             self._apply_default_sizes()
         if not self.status.started:
             # After the first paint: torch may load now without delaying the window.
-            QTimer.singleShot(50, self.status.start)
+            QTimer.singleShot(50, self._start_probes)
+
+    def _start_probes(self) -> None:
+        # Not for a window closed meanwhile (quitting at once closes every window, and
+        # the probes would then load torch only to be thrown away).
+        if self.isVisible() and not self.status.started:
+            self.status.start()
+            # The network against its dataset (loads the data, imports torch).
+            QTimer.singleShot(350, self, self._start_data_check)
+
+    def _start_data_check(self) -> None:
+        if self.isVisible():
+            self.training.data_check.start()
 
     def offer_recovery(self) -> bool:
         """After a crash: offer the unsaved work the last session left behind."""

@@ -39,6 +39,17 @@ def node_fixes(controller, node_id: str) -> list[Fix]:
 FIX_SOURCES: list[Callable] = []
 
 
+def _dataset_fixes(controller, node_id: str):
+    """The dataset check's fixes for the node (when a check follows this controller)."""
+    from studio.training.data_check import CHECKS
+
+    check = CHECKS.get(controller)
+    return check.fixes_for_node(node_id) if check is not None else []
+
+
+FIX_SOURCES.append(_dataset_fixes)
+
+
 def extra_fixes(controller, node_id: str):
     for source in FIX_SOURCES:
         yield from source(controller, node_id)
@@ -106,8 +117,13 @@ class NodeActionsBar(QWidget):
         layout.setSpacing(4)
         layout.addLayout(self.fixes_box)
         layout.addLayout(row)
-        controller.analysis_changed.connect(lambda _a: self.refresh())
+        # A bound method, not a lambda: Qt drops it when this bar is destroyed, while the
+        # controller (which outlives the inspector in tests) keeps analysing.
+        controller.analysis_changed.connect(self._on_analysis)
         self.hide()
+
+    def _on_analysis(self, _analysis) -> None:
+        self.refresh()
 
     def show_node(self, node_id: str | None) -> None:
         self.node_id = node_id

@@ -11,6 +11,7 @@ untitled copies, so saving never overwrites the shipped example.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
@@ -20,6 +21,9 @@ from graph.fileformat import SUFFIX
 from graph.naming import snake_case
 from studio import resources
 from studio.transfer import TransferCommands
+
+if TYPE_CHECKING:  # the window imports this module
+    from studio.main_window import MainWindow
 
 FILTER = f"Strata networks (*{SUFFIX});;All files (*)"
 Answer = QMessageBox.StandardButton
@@ -31,7 +35,7 @@ def examples() -> list[Path]:
 
 
 class FileCommands:
-    def __init__(self, window, recent=None) -> None:
+    def __init__(self, window: MainWindow, recent=None) -> None:
         self.window = window
         self.controller = window.controller
         self.recent = recent  # studio.files.RecentFiles

@@ -13,7 +13,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QToolBar
 
+from runtime.transfer.formats import EXPORT_FORMATS, IMPORT_FORMAT
 from studio import resources
+
+EXPORT_SHORTCUTS = {"python": "Ctrl+E"}
 
 Key = QKeySequence.StandardKey
 
@@ -56,20 +59,15 @@ def build(window) -> SimpleNamespace:
     transfer = files.transfer
     a.export = _action(window, "&Export\u2026", transfer.export, None, "export",
                        "Export the network: Python, training script, weights or ONNX")
-    a.export_python = _action(window, "&Python Module\u2026",
-                              lambda: transfer.export("python"), "Ctrl+E", None,
-                              "Write the network as a PyTorch module")
-    a.export_train = _action(window, "&Training Script\u2026",
-                             lambda: transfer.export("train"), None, None,
-                             "Write train.py that trains the network as Strata does")
-    a.export_weights = _action(window, "&Weights\u2026",
-                               lambda: transfer.export("weights"), None, None,
-                               "Write trained weights the exported module loads")
-    a.export_onnx = _action(window, "&ONNX\u2026", lambda: transfer.export("onnx"),
-                            None, None, "Write the network as an ONNX model")
+    # One entry per format of runtime.transfer's declaration (a.export_python, ...).
+    for spec in EXPORT_FORMATS:
+        setattr(a, f"export_{spec.id}", _action(
+            window, f"&{spec.title}\u2026",
+            lambda _checked=False, fmt=spec.id: transfer.export(fmt),
+            EXPORT_SHORTCUTS.get(spec.id), None, spec.summary))
     a.import_code = _action(window, "&Import from PyTorch Code\u2026",
                             transfer.import_code, "Ctrl+Shift+I", None,
-                            "Bring in a network written in PyTorch (a .py file)")
+                            IMPORT_FORMAT.summary)
     a.close = _action(window, "&Quit", window.close, Key.Quit, None, "Quit Strata")
 
     a.undo = stack.createUndoAction(window, "&Undo")
@@ -123,8 +121,8 @@ def build(window) -> SimpleNamespace:
     m.addSeparator()
     window.export_menu = m.addMenu("&Export")
     window.export_menu.setToolTipsVisible(True)
-    window.export_menu.addActions([a.export_python, a.export_train, a.export_weights,
-                                   a.export_onnx])
+    window.export_menu.addActions([getattr(a, f"export_{spec.id}")
+                                   for spec in EXPORT_FORMATS])
     window.export_menu.aboutToShow.connect(lambda: describe_onnx(a.export_onnx))
     describe_onnx(a.export_onnx)
     m.addAction(a.import_code)

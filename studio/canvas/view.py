@@ -16,6 +16,7 @@ document's events.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QCursor, QMouseEvent, QPainter, QPen, QPixmapCache, QPolygonF
@@ -32,6 +33,9 @@ from .quick_add import QuickAddPopup
 from .scene import NetworkScene
 from .wire_item import DragWireItem, WireItem
 
+if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from studio.document.controller import DocumentController
+
 GRID = 20.0
 MIN_ZOOM, MAX_ZOOM = 0.08, 3.0
 DRAG_START = 4  # pixels before a press on a card becomes a move
@@ -45,7 +49,7 @@ class NetworkView(QGraphicsView):
     node_activated = Signal(str)  # double-click on a card
     zoom_changed = Signal(float)
 
-    def __init__(self, controller, scene: NetworkScene | None = None, parent=None) -> None:
+    def __init__(self, controller: DocumentController, scene: NetworkScene | None = None, parent=None) -> None:
         self.controller = controller
         super().__init__(parent)
         # The view owns its scene, so the scene outlives every view callback while the

@@ -22,11 +22,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 
 import graph
 from graph.atomic import remove_stale_temporaries, write_atomic
+
+if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from studio.document.controller import DocumentController
 
 INTERVAL_MS = 5000
 SIDECAR_FORMAT = "strata-recovery"
@@ -56,7 +60,7 @@ def default_directory() -> Path:
 class AutosaveManager(QObject):
     saved = Signal(object)  # Path of the recovery file just written
 
-    def __init__(self, controller, directory: str | os.PathLike | None = None,
+    def __init__(self, controller: DocumentController, directory: str | os.PathLike | None = None,
                  interval_ms: int = INTERVAL_MS, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.controller = controller

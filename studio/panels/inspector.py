@@ -9,6 +9,8 @@ shapes and counts in place. Every edit goes through the controller as one undo s
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
@@ -19,9 +21,12 @@ from .node_form import NodeForm
 from .param_count import ParamCounter
 from .widgets import hidden_in_window
 
+if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from studio.document.controller import DocumentController
+
 
 class InspectorPanel(QWidget):
-    def __init__(self, controller, parent: QWidget | None = None,
+    def __init__(self, controller: DocumentController, parent: QWidget | None = None,
                  counter: ParamCounter | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("InspectorPanel")

@@ -7,6 +7,8 @@ totals and the validation state.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
@@ -28,6 +30,9 @@ from .param_count import ParamCounter, countable, format_count
 from .param_editors import _Line
 from .widgets import align_forms, form_layout, muted, section, value_label
 
+if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from studio.document.controller import DocumentController
+
 SUMMARY_ROWS = 500  # beyond this the table would only slow down big networks
 
 
@@ -42,7 +47,7 @@ class _Description(QPlainTextEdit):
 
 
 class NetworkForm(QWidget):
-    def __init__(self, controller, counter: ParamCounter, parent: QWidget | None = None):
+    def __init__(self, controller: DocumentController, counter: ParamCounter, parent: QWidget | None = None):
         super().__init__(parent)
         self.controller = controller
         self.counter = counter

@@ -8,7 +8,7 @@ latest analysis whenever they change, so undo and redo show through.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
@@ -21,12 +21,15 @@ from .param_count import ParamCounter, countable, format_count
 from .param_editors import ParamEditor, StrEditor, _Line, editor_for
 from .widgets import align_forms, form_layout, muted, section, value_label
 
+if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from studio.document.controller import DocumentController
+
 ERROR_MARK = "\u2716"
 WARNING_MARK = "\u26a0"
 
 
 class NodeForm(QWidget):
-    def __init__(self, controller, node_id: str, counter: ParamCounter,
+    def __init__(self, controller: DocumentController, node_id: str, counter: ParamCounter,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller

@@ -9,6 +9,9 @@ from the current analysis when clicked and applied as one undo step.
 
 from __future__ import annotations
 
+import weakref
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,26 +27,35 @@ from PySide6.QtWidgets import (
 )
 
 from graph import Problem
-from graph.fixes import Fix, fix_for
+from graph.fixes import Fix, diagnosis_fixes, fix_for
 
 from ..theme_colors import severity_color
 from .widgets import muted, severity_icon
 
+if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from studio.document.controller import DocumentController
+
 MAX_FIXES = 200  # fixes are looked for in the first rows only: huge broken files stay fast
 PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 1
+DIAGNOSIS = "training:"  # kind prefix of a training run's diagnoses
+# The panel listing each controller's problems (the node menu asks it for fixes).
+PANELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class ProblemsPanel(QWidget):
     node_activated = Signal(str)  # the user picked a problem about this node
     count_changed = Signal(int)  # how many rows the list shows now
 
-    def __init__(self, controller, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: DocumentController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("ProblemsPanel")
         self.controller = controller
+        PANELS[controller] = self
         self.problems: list[Problem] = []
         self.fixes: list[Fix | None] = []
         self.diagnoses: list[Problem] = []  # what the last training run found
+        # Problems other checks found (the dataset check), by source, with their fixes.
+        self.extras: dict[str, tuple[list[Problem], dict[Problem, Fix]]] = {}
 
         self.summary = QLabel(self)
         self.summary.setObjectName("problems_summary")
@@ -95,11 +107,15 @@ class ProblemsPanel(QWidget):
         if analysis is None:
             return
         problems = sorted(analysis.problems, key=lambda p: not p.is_error)
+        extra_fixes: dict[Problem, Fix] = {}
+        for found, fixes in self.extras.values():
+            problems += [p for p in found if all(i in doc.nodes for i in p.node_ids)]
+            extra_fixes.update(fixes)
         problems += [d for d in self.diagnoses
                      if all(i in doc.nodes for i in d.node_ids)]  # still this network
         self.problems = problems
-        self.fixes = [fix_for(p, doc, analysis) if i < MAX_FIXES else None
-                      for i, p in enumerate(problems)]
+        self.fixes = [self._fix_of(p, doc, analysis, extra_fixes) if i < MAX_FIXES
+                      else None for i, p in enumerate(problems)]
         scroll = self.tree.verticalScrollBar().value()
         self.tree.setUpdatesEnabled(False)
         self.tree.clear()
@@ -128,6 +144,32 @@ class ProblemsPanel(QWidget):
         self.count_changed.emit(len(problems))
 
     _kept: Problem | None = None
+
+    def _fix_of(self, problem: Problem, doc, analysis, extra: dict) -> Fix | None:
+        if problem in extra:
+            return extra[problem]
+        if problem.kind.startswith(DIAGNOSIS):
+            found = self.diagnosis_fixes(problem)
+            return found[0] if found else None
+        return fix_for(problem, doc, analysis)
+
+    def diagnosis_fixes(self, problem: Problem) -> list[Fix]:
+        """The fixes of a training diagnosis (Sigmoid to ReLU, BatchNorm, Dropout, a
+        lower learning rate), for the next run."""
+        if not problem.kind.startswith(DIAGNOSIS):
+            return []
+        return diagnosis_fixes(problem.kind[len(DIAGNOSIS):], problem.node_ids,
+                               self.controller.document)
+
+    def node_diagnosis_fixes(self, node_id: str) -> list[Fix]:
+        return [f for p in self.problems if p.kind.startswith(DIAGNOSIS)
+                and node_id in p.node_ids for f in self.diagnosis_fixes(p)]
+
+    def set_extra(self, source: str, problems: list[Problem],
+                  fixes: dict[Problem, Fix]) -> None:
+        """Problems another check found (``source``: "dataset"), with their fixes."""
+        self.extras[source] = (list(problems), dict(fixes))
+        self.refresh()
 
     def set_diagnoses(self, diagnoses) -> None:
         """Show a training run's diagnoses (``runtime.events.DiagnosisEvent``s) after the
@@ -202,7 +244,9 @@ class ProblemsPanel(QWidget):
         if row >= len(self.problems):
             return False
         analysis = self.controller.analysis
-        fix = fix_for(self.problems[row], self.controller.document, analysis)
+        problem = self.problems[row]
+        extra = {k: v for _, f in self.extras.values() for k, v in f.items()}
+        fix = self._fix_of(problem, self.controller.document, analysis, extra)
         if fix is None:
             return False
         self.controller.apply_fix(fix)
@@ -218,4 +262,7 @@ class ProblemsPanel(QWidget):
         fix = self.fixes[row] if row < len(self.fixes) else None
         if fix is not None:
             menu.addAction(f"Fix: {fix.title}", lambda: self.apply_fix(row))
+        for other in self.diagnosis_fixes(self.problems[row])[1:]:
+            menu.addAction(f"Fix: {other.title}",
+                           lambda f=other: self.controller.apply_fix(f))
         menu.exec(self.tree.viewport().mapToGlobal(pos))

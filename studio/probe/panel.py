@@ -41,6 +41,7 @@ from .views import Bars
 ATTRIBUTIONS = (("No attribution", None), ("Saliency", "saliency"),
                 ("Integrated Gradients", "integrated_gradients"), ("Grad-CAM", "grad_cam"))
 INITIAL = "initial"
+LIVE_MS = 2000  # how often a visible panel refreshes the weights of a training run
 LATEST = "latest"
 
 
@@ -55,6 +56,7 @@ class ProbePanel(QWidget):
         self.canvas = ProbeCanvas(scene)
         self.answer: ProbeAnswer | None = None
         self.answers_shown = 0
+        self._files: dict[str, tuple[dict, tuple]] = {}  # checkpoint files opened
         self.custom = None  # the hand-made example being probed, if any
         self._editors: QWidget | None = None
         self._editor_key: tuple | None = None
@@ -69,6 +71,12 @@ class ProbePanel(QWidget):
         controller.document_replaced.connect(self._document_replaced)
         self._retry = QTimer(self, singleShot=True, interval=300)
         self._retry.timeout.connect(self.probe)
+        # While a run trains (or is paused) and the panel shows its latest weights, ask
+        # the worker for fresh weights every couple of seconds; the CheckpointEvent that
+        # answers re-probes (``follow_run``). One request at a time.
+        self.live = QTimer(self, interval=LIVE_MS)
+        self.live.timeout.connect(self._ask_for_weights)
+        self._asked = False
 
     # ------------------------------------------------------------------ building
     def _build(self) -> None:
@@ -94,18 +102,29 @@ class ProbePanel(QWidget):
         row.addWidget(self.split)
         row.addWidget(self.index, 1)
         form.addRow("Example", row)
+        row = QHBoxLayout()
+        row.addWidget(self.refresh_button)
+        self.open_button = QPushButton("Open\u2026", toolTip="Probe the weights of a "
+                                       "checkpoint file (.pt)")
+        row.addWidget(self.open_button)
+        row.addStretch(1)
+        form.insertRow(1, "", row)
         self.next_wrong = QPushButton("Next wrong", objectName="probe_next_wrong")
+        self.next_wrong.setToolTip("The next example the network gets wrong")
+        self.klass = QComboBox(objectName="probe_class")
+        self.klass.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.klass.setMinimumContentsLength(5)
+        self.next_class = QPushButton("Next", objectName="probe_next_class")
+        self.next_class.setToolTip("The next example of this class")
         row = QHBoxLayout()
         row.addWidget(self.next_wrong)
-        row.addWidget(self.refresh_button)
+        row.addStretch(1)
         form.addRow("", row)
-        self.klass = QComboBox(objectName="probe_class")
-        self.next_class = QPushButton("Next of", objectName="probe_next_class")
-        self.next_class.setToolTip("The next example of the chosen class")
         row = QHBoxLayout()
-        row.addWidget(self.next_class)
         row.addWidget(self.klass, 1)
-        form.addRow("", row)
+        row.addWidget(self.next_class)
+        form.addRow("Class", row)
         self.attribution = QComboBox(objectName="probe_attribution")
         for text, key in ATTRIBUTIONS:
             self.attribution.addItem(text, key)
@@ -159,6 +178,7 @@ class ProbePanel(QWidget):
 
         self.weights.activated.connect(lambda _i: self.probe(gallery=True))
         self.refresh_button.clicked.connect(self.refresh)
+        self.open_button.clicked.connect(self._open_checkpoint)
         self.split.activated.connect(lambda _i: self.probe(gallery=True))
         self.index.valueChanged.connect(lambda _v: self.probe())
         self.next_wrong.clicked.connect(lambda: self.step(misclassified=True))
@@ -182,11 +202,40 @@ class ProbePanel(QWidget):
         self.weights.addItem("Latest of the last run", LATEST)
         self.weights.addItem("Initial weights (untrained)", INITIAL)
         for run in self.runs():
-            for ckpt in run.checkpoints:
-                self.weights.addItem(f"{run.label}: {ckpt.reason} checkpoint, epoch "
-                                     f"{ckpt.epoch}", (run.number, ckpt.path))
+            latest = {ckpt.path: ckpt for ckpt in run.checkpoints}  # last.pt is rewritten
+            for ckpt in latest.values():
+                name = Path(ckpt.path).name
+                self.weights.addItem(f"{run.label}: {name} (epoch {ckpt.epoch}, step "
+                                     f"{ckpt.step})", f"run:{run.number}:{ckpt.path}")
+        for path in self._files:
+            self.weights.addItem(f"File: {Path(path).name}", f"file:{path}")
         index = self.weights.findData(current)
         self.weights.setCurrentIndex(max(index, 0))
+
+    def use_checkpoint(self, path: str) -> None:
+        """Probe the weights of a checkpoint file (of this network or of an earlier
+        version of it: the checkpoint carries the network it trained)."""
+        from runtime.checkpoints import load_checkpoint
+
+        ckpt = load_checkpoint(path)  # CheckpointError (a StrataError) if unreadable
+        self._files[str(path)] = (ckpt.document, (ckpt.epoch, ckpt.step))
+        self.refill_weights()
+        self.weights.setCurrentIndex(self.weights.findData(f"file:{path}"))
+        self.probe(gallery=True)
+
+    def _open_checkpoint(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        from graph.errors import StrataError
+
+        path, _ = QFileDialog.getOpenFileName(self, "Probe the weights of a checkpoint",
+                                              "", "Strata checkpoints (*.pt)")
+        if not path:
+            return
+        try:
+            self.use_checkpoint(path)
+        except StrataError as e:
+            self.status.setText(str(e))
 
     def source(self) -> Source | None:
         from graph.fileformat import document_to_dict
@@ -198,11 +247,18 @@ class ProbePanel(QWidget):
         if choice == LATEST and runs:
             run = runs[-1]
             if run.checkpoints and run.document is not None:
-                return Source(run.document, run.checkpoints[-1].path, base)
-        if isinstance(choice, tuple):
-            run = next((r for r in runs if r.number == choice[0]), None)
-            if run is not None and run.document is not None:
-                return Source(run.document, choice[1], base)
+                last = run.checkpoints[-1]
+                return Source(run.document, last.path, base, (last.epoch, last.step))
+        if isinstance(choice, str) and choice.startswith("file:"):
+            path = choice[len("file:"):]
+            document, stamp = self._files[path]
+            return Source(document, path, base, stamp)
+        if isinstance(choice, str) and choice.startswith("run:"):
+            number, path = choice[len("run:"):].split(":", 1)
+            run = next((r for r in runs if r.number == int(number)), None)
+            found = [c for c in run.checkpoints if c.path == path] if run else []
+            if run is not None and run.document is not None and found:
+                return Source(run.document, path, base, (found[-1].epoch, found[-1].step))
         return Source(document_to_dict(doc), None, base)
 
     # ------------------------------------------------------------------ probing
@@ -216,7 +272,7 @@ class ProbePanel(QWidget):
             custom=self.custom, attribution=self.attribution.currentData(),
             attribution_layer=self.cam_layer.currentData(),
             gallery=gallery or self.gallery.count() == 0,
-            cell=self.cell.currentData()))
+            cell=_cell(self.cell.currentData())))
 
     def probe_example(self, split: str, index: int) -> None:
         self.custom = None
@@ -231,6 +287,30 @@ class ProbePanel(QWidget):
         self.custom = array
         self.probe()
 
+    def probe_point(self, x: float, y: float) -> None:
+        """A point of the 2-D plane (the decision boundary under the mouse)."""
+        import numpy as np
+
+        if not self.isVisible() or self.answer is None or self.answer.input_shape != (2,):
+            return
+        point = np.array([x, y], dtype=np.float32)
+        if hasattr(self, "plane"):
+            self.plane.set_marker(point)
+        self.probe_custom(point)
+
+    def filter_cell(self, true: int, predicted: int) -> None:
+        """List the examples of one confusion-matrix cell, worst first."""
+        index = self.cell.findData(f"{true},{predicted}")
+        if index < 0:
+            names = self.answer.class_names if self.answer is not None else ()
+            tn = names[true] if true < len(names) else str(true)
+            pn = names[predicted] if predicted < len(names) else str(predicted)
+            self.cell.addItem(f"true {tn}, predicted {pn}", f"{true},{predicted}")
+            index = self.cell.count() - 1
+        self.cell.setCurrentIndex(index)
+        self.custom = None
+        self.probe(gallery=True)
+
     def refresh(self) -> None:
         """Newest weights: a running (or paused) training writes a checkpoint first."""
         runner = self.runner_getter() if self.runner_getter is not None else None
@@ -241,10 +321,24 @@ class ProbePanel(QWidget):
 
     def follow_run(self, run, changed) -> None:
         """A run's update: new checkpoints appear; 'Latest' probes them."""
+        if run.active and not self.live.isActive():
+            self.live.start()
         if "checkpoints" in changed:
+            self._asked = False
             self.refill_weights()
             if self.weights.currentData() == LATEST:
                 self.probe()
+
+    def _ask_for_weights(self) -> None:
+        runner = self.runner_getter() if self.runner_getter is not None else None
+        if runner is None or not runner.active:
+            self.live.stop()
+            self._asked = False
+            return
+        if (self.isVisible() and not self._asked
+                and self.weights.currentData() == LATEST):
+            self._asked = True
+            runner.checkpoint()
 
     def step(self, *, misclassified: bool = False, target_class=None,
              delta: int = 1) -> None:
@@ -405,7 +499,7 @@ class ProbePanel(QWidget):
             for t, p in sorted(cells):
                 tn = names[t] if t < len(names) else str(t)
                 pn = names[p] if p < len(names) else str(p)
-                self.cell.addItem(f"true {tn}, predicted {pn}", (t, p))
+                self.cell.addItem(f"true {tn}, predicted {pn}", f"{t},{p}")
             self.cell.setCurrentIndex(max(self.cell.findData(current), 0))
 
     def _gallery_item(self, item: QListWidgetItem) -> None:
@@ -493,3 +587,11 @@ class ProbePanel(QWidget):
         if self.answer is None:
             self.refill_weights()
             self._retry.start()
+
+
+def _cell(data) -> tuple[int, int] | None:
+    """A confusion cell kept in a combo box as "true,predicted"."""
+    if not isinstance(data, str):
+        return None
+    true, predicted = data.split(",")
+    return int(true), int(predicted)

@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from studio.transfer.tasks import BackgroundTask
+from studio.background import BackgroundTask
 
 
 @dataclass(frozen=True)
@@ -26,11 +26,13 @@ class Source:
     document: dict[str, Any]
     checkpoint: str | None = None  # None: the initial weights
     base_dir: str | None = None
+    stamp: tuple = ()  # (epoch, step) of the checkpoint: last.pt is rewritten in place
 
     def key(self) -> tuple:
         import json
 
-        return (json.dumps(self.document, sort_keys=True), self.checkpoint, self.base_dir)
+        return (json.dumps(self.document, sort_keys=True), self.checkpoint, self.base_dir,
+                self.stamp)
 
 
 @dataclass(frozen=True)

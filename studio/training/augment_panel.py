@@ -16,10 +16,8 @@ pipeline or the samples change; the latest request wins.
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -33,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from graph.events import TrainingChanged
+from studio.background import BackgroundTask
 from studio.panels.param_editors import ParamEditor, editor_for
 from studio.panels.widgets import muted
 from studio.theme_colors import SEVERITY_COLORS
@@ -40,10 +39,6 @@ from studio.theme_colors import SEVERITY_COLORS
 PREVIEW_ROWS = 2  # augmented versions of each example
 PREVIEW_COLUMNS = 4
 CELL = 40  # pixels per preview image (four fit a narrow dock)
-
-
-class _Relay(QObject):
-    done = Signal(int, object, str)  # generation, grid (uint8 rgb) or None, error
 
 
 class AugmentPanel(QWidget):
@@ -58,8 +53,9 @@ class AugmentPanel(QWidget):
         self.editors: dict[str, ParamEditor] = {}
         self.generation = 0
         self.grid: np.ndarray | None = None
-        self._relay = _Relay(self)
-        self._relay.done.connect(self._show_preview)
+        self.task = BackgroundTask(self)  # the preview grid, latest request wins
+        self.task.succeeded.connect(lambda grid: self._show_preview(grid, ""))
+        self.task.failed.connect(lambda message, _error: self._show_preview(None, message))
 
         self.list = QListWidget(self)
         self.list.setObjectName("augment_steps")
@@ -260,28 +256,16 @@ class AugmentPanel(QWidget):
 
     def request_preview(self) -> None:
         self.generation += 1
-        generation, relay = self.generation, self._relay
         samples, steps = self.samples, [dict(s) for s in self.steps]
         if samples is None or samples.ndim != 4 or not len(samples):
+            self.task.cancel()
             self.preview.clear()
             self.grid = None
             return
+        self.task.start(lambda: preview_grid(samples[:PREVIEW_COLUMNS], steps),
+                        what="The augmentation preview", latest=True)
 
-        def work() -> None:
-            try:
-                result, error = preview_grid(samples[:PREVIEW_COLUMNS], steps), ""
-            except Exception as e:  # noqa: BLE001 - shown to the user, never raised
-                result, error = None, str(e)
-            try:
-                relay.done.emit(generation, result, error)
-            except RuntimeError:
-                pass  # the panel was closed meanwhile
-
-        threading.Thread(target=work, name="strata-augment-preview", daemon=True).start()
-
-    def _show_preview(self, generation: int, grid, error: str) -> None:
-        if generation != self.generation:
-            return
+    def _show_preview(self, grid, error: str) -> None:
         self.grid = grid
         if grid is None:
             self.preview.setText(error)

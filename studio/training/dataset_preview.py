@@ -1,21 +1,20 @@
 """A look at the chosen dataset before training: shapes, class counts and a few examples.
 
 2-D points are drawn as a scatter coloured by class, images as a strip of samples with
-their class, anything else as a few rows of numbers. Loading runs on a background thread
-(reading a CSV or an image folder can take a moment) and only the latest request is
-shown; a dataset that cannot be loaded shows the registry's message (a missing package
+their class, anything else as a few rows of numbers. Loading runs on a
+``studio.background.BackgroundTask`` (reading a CSV or an image folder can take a
+moment) and only the latest request is shown; a dataset that cannot be loaded shows the registry's message (a missing package
 names the command that installs it).
 """
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QStackedLayout, QToolButton, QVBoxLayout, QWidget
 
+from studio.background import BackgroundTask
 from studio.panels.widgets import muted
 from studio.theme_colors import SEVERITY_COLORS
 
@@ -112,11 +111,6 @@ def _brief(a: np.ndarray) -> str:
     return f"[{shown}{more}]" if flat.size > 1 else shown
 
 
-class _Relay(QObject):
-    done = Signal(int, object, str)  # generation, summary, error
-    progress = Signal(int, int)  # generation, files listed so far
-
-
 class DatasetPreview(QWidget):
     loaded = Signal()  # a preview (or its error) is on screen
     sampled = Signal(object)  # example images (n, c, h, w) of the latest preview, or None
@@ -126,9 +120,10 @@ class DatasetPreview(QWidget):
         self.generation = 0
         self.summary: dict | None = None
         self.error_text = ""
-        self._relay = _Relay(self)
-        self._relay.done.connect(self._show)
-        self._relay.progress.connect(self._progress)
+        self.task = BackgroundTask(self)
+        self.task.succeeded.connect(lambda summary: self._show(summary, ""))
+        self.task.failed.connect(lambda message, _error: self._show(None, message))
+        self.task.progress.connect(self._progress)
         self.info = QLabel(self)
         self.info.setObjectName("preview_info")
         self.info.setWordWrap(True)
@@ -157,53 +152,26 @@ class DatasetPreview(QWidget):
                 test_fraction: float = 0.1) -> None:
         """Load ``spec`` in the background and show it when ready (latest wins)."""
         self.generation += 1
-        generation = self.generation
-        relay = self._relay
         self.info.setText("Loading the dataset\u2026")
-
-        def listed(files: int) -> None:
-            try:
-                relay.progress.emit(generation, files)
-            except RuntimeError:
-                pass
-
-        def cancelled() -> bool:  # a newer request (or a closed preview) stops a scan
-            return generation != self.generation
-
-        def work() -> None:
-            try:
-                result, error = summarize(spec, seed, val_fraction, test_fraction,
-                                          listed, cancelled), ""
-            except Exception as e:  # noqa: BLE001 - shown to the user, never raised
-                from graph.errors import StrataError
-
-                result = None
-                error = str(e) if isinstance(e, StrataError) else (
-                    f"The dataset could not be loaded: {type(e).__name__}: {e}")
-            if cancelled():
-                return  # stopped or superseded: nothing to show
-            try:
-                relay.done.emit(generation, result, error)
-            except RuntimeError:
-                pass  # the preview was closed meanwhile
-
-        threading.Thread(target=work, name="strata-dataset-preview", daemon=True).start()
+        # The scan reports how many files it listed and stops when the job is
+        # cancelled (a newer request, Stop, or the preview closing).
+        self.task.start(lambda job: summarize(spec, seed, val_fraction, test_fraction,
+                                              job.report, lambda: job.cancelled),
+                        what="Loading the dataset", latest=True, handle=True)
 
     def cancel(self) -> None:
         """Stop the scan under way (its result is not shown)."""
         self.generation += 1
+        self.task.cancel()
         self.stop.hide()
         self.info.setText("Stopped listing the files.")
 
     # ------------------------------------------------------------------ showing
-    def _progress(self, generation: int, files: int) -> None:
-        if generation == self.generation:
-            self.info.setText(f"Listing the files\u2026 {files:,} so far")
-            self.stop.show()
+    def _progress(self, files: int) -> None:
+        self.info.setText(f"Listing the files\u2026 {files:,} so far")
+        self.stop.show()
 
-    def _show(self, generation: int, summary, error: str) -> None:
-        if generation != self.generation:
-            return
+    def _show(self, summary, error: str) -> None:
         self.stop.hide()
         self.summary, self.error_text = summary, error
         self.sampled.emit(summary.get("images") if summary else None)

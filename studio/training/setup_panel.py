@@ -15,6 +15,8 @@ time it is shown rather than when the window opens.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
@@ -28,6 +30,9 @@ from .augment_panel import AugmentPanel
 from .dataset_form import DatasetForm
 from .dataset_preview import DatasetPreview
 
+if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from studio.document.controller import DocumentController
+
 # Checks the other settings while no dataset is chosen (never written to the document).
 PLACEHOLDER = {"name": "spirals"}
 
@@ -35,7 +40,7 @@ PLACEHOLDER = {"name": "spirals"}
 class TrainingSetupPanel(QWidget):
     ready = Signal()  # the form was filled (first shown): training is near
 
-    def __init__(self, controller, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: DocumentController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("TrainingSetupPanel")
         self.controller = controller

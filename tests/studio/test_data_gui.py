@@ -3,8 +3,6 @@ preview, train on it; freeze a layer from the canvas."""
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
@@ -112,7 +110,7 @@ def test_a_large_folder_listing_shows_progress_and_can_be_stopped(qtbot, tmp_pat
     preview.show()
     spec = {"name": "image_folder", "path": str(root), "image_size": 12, "color": "rgb"}
     seen: list[int] = []
-    preview._relay.progress.connect(lambda _g, files: seen.append(files))
+    preview.task.progress.connect(seen.append)
     with qtbot.waitSignal(preview.loaded, timeout=60_000):
         preview.request(spec)
     assert seen[:2] == [50, 100] and seen[-1] == 120
@@ -120,8 +118,7 @@ def test_a_large_folder_listing_shows_progress_and_can_be_stopped(qtbot, tmp_pat
     preview.request(spec)
     preview.stop.click()  # the scan under way stops; its result is never shown
     assert "Stopped" in preview.info.text() and preview.stop.isHidden()
-    qtbot.waitUntil(lambda: not any(t.name == "strata-dataset-preview"
-                                    for t in threading.enumerate()), timeout=60_000)
+    assert preview.task.wait(60_000)  # the scan saw it was cancelled and ended
 
 
 def test_a_frozen_layer_trains_not_and_its_overlay_says_so(qtbot, tmp_path):

@@ -331,3 +331,76 @@ def test_example_menu_uses_each_examples_network_name(make_window):
     names = [a.text() for a in window.examples_menu.actions()]
     assert "Edge-detecting CNN" in names
     assert "Edges cnn" not in names and "Lr too high" not in names
+
+
+# ---------------------------------------------------------------------- data check
+def test_a_dataset_that_does_not_fit_shows_in_problems_on_the_node_with_a_fix(
+        make_window, qtbot):
+    b = Builder("digits, wrong head")
+    x = b.add("Input", "x", shape=[2])
+    b.chain(x, ("Linear", {"out_features": 16}, "fc1"), ("ReLU", {}, "act"),
+            ("Linear", {"out_features": 64}, "head"), ("Output", {}, "y"))
+    doc = b.done({"dataset": {"name": "spirals"}})
+    window = make_window(doc)
+    check = window.training.data_check
+    qtbot.waitUntil(lambda: check.started, timeout=5000)
+    head = label(window, "head")
+    qtbot.waitUntil(lambda: bool(check.problems), timeout=30000)
+    (problem,) = check.problems
+    assert problem.node_ids == (head,) and "2 classes" in problem.message
+    row = window.problems.problems.index(problem)
+    assert window.problems.fixes[row].title.startswith("Set out_features to 2")
+    assert not window.docks["problems"].isHidden()
+    assert window.scene.nodes[head].severity == "error"  # marked on the node
+    window.controller.select([head])
+    qtbot.waitUntil(lambda: any("out_features to 2" in b.text()
+                                for b in window.inspector.actions_bar.fix_buttons),
+                    timeout=3000)
+    assert window.problems.apply_fix(row)
+    assert window.controller.document.nodes[head].params["out_features"] == 2
+    qtbot.waitUntil(lambda: not check.problems, timeout=10000)
+    # Choosing another dataset checks again: the Input does not take 8x8 images.
+    window.controller.set_training("dataset", {"name": "digits"})
+    qtbot.waitUntil(lambda: len(check.problems) >= 1, timeout=30000)
+    assert any(p.node_ids == (x,) for p in check.problems)
+    window.controller.undo_stack.undo()  # back to spirals: fits again
+    qtbot.waitUntil(lambda: not check.problems, timeout=30000)
+
+
+# ---------------------------------------------------------------------- diagnosis fixes
+def test_training_diagnoses_offer_one_click_fixes_each_one_undo_step(make_window):
+    from runtime.events import DiagnosisEvent
+
+    window = make_window(EXAMPLES / "deep_sigmoid_mlp.strata")
+    c = window.controller
+    doc = c.document
+    before = doc.to_dict()
+    fc1 = label(window, "fc1")
+    window.problems.set_diagnoses([
+        DiagnosisEvent("vanishing_gradients", (fc1,), "Vanishing gradients", "...", "",
+                       "warning"),
+        DiagnosisEvent("learning_rate_too_high", (fc1,), "Learning rate too high", "...",
+                       "", "warning")])
+    rows = {p.kind: i for i, p in enumerate(window.problems.problems)}
+    vanishing = rows["training:vanishing_gradients"]
+    assert "ReLU" in window.problems.fixes[vanishing].title
+    titles = [f.title for f in window.problems.diagnosis_fixes(
+        window.problems.problems[vanishing])]
+    assert any("BatchNorm" in t for t in titles)
+    # The node's menu offers them too.
+    window.view.fit_all()
+    where = card_point(window, fc1)
+    QTest.mousePress(window.view.viewport(), RIGHT, NO, where)
+    texts = [a.text() for a in window.context_menu(where).actions()]
+    assert any("ReLU" in t for t in texts) and any("learning rate" in t for t in texts)
+    assert window.problems.apply_fix(vanishing)
+    assert not any(n.type == "Sigmoid" for n in doc.nodes.values())
+    assert c.analyze_now().ok
+    c.undo_stack.undo()
+    assert doc.to_dict() == before
+    lr = doc.training["lr"]
+    rows = {p.kind: i for i, p in enumerate(window.problems.problems)}
+    assert window.problems.apply_fix(rows["training:learning_rate_too_high"])
+    assert doc.training["lr"] == pytest.approx(lr / 10)
+    c.undo_stack.undo()
+    assert doc.to_dict() == before

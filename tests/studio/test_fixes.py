@@ -5,16 +5,13 @@ does). Problems without an obvious fix get none."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from strata_paths import EXAMPLES
 
 from graph.builder import Builder
 from graph.edits import apply_edits
 from graph.fixes import fix_for
 from studio.document.controller import DocumentController
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 
 def open_doc(qapp, doc):

@@ -160,3 +160,60 @@ def test_a_token_sequence_is_typed_and_probed(qtbot, open_window):
     panel.values.submit()
     answer = probed(qtbot, panel)
     assert answer.inputs.dtype == np.int64 and (answer.inputs == 1).all()
+
+
+def test_the_probe_follows_a_training_run_while_paused(qtbot, open_window, tmp_path):
+    import json
+
+    import graph
+
+    path = tmp_path / "spiral_mlp.strata"
+    shutil.copy(EXAMPLES / "spiral_mlp.strata", path)
+    doc = graph.load(path)
+    doc.training["epochs"] = 500
+    graph.save(doc, path)
+    window = MainWindow(str(path), settings=QSettings(
+        str(tmp_path / "s.ini"), QSettings.Format.IniFormat), autosave_dir=tmp_path / "r")
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    bench = window.training.workbench()
+    window.probe.show()
+    panel = window.probe.panel
+    probed(qtbot, panel)
+    assert panel.service.source.checkpoint is None  # no run yet: the initial weights
+    bench.train()
+    qtbot.waitUntil(lambda: bench.runner.current is not None
+                    and bench.runner.current.step > 0, timeout=SLOW)
+    bench.runner.pause()
+    qtbot.waitUntil(lambda: bench.runner.current.status == "paused", timeout=SLOW)
+    # Paused, the visible panel still asks the worker for its weights and probes them.
+    qtbot.waitUntil(lambda: panel.service.source is not None
+                    and panel.service.source.checkpoint is not None
+                    and panel.answer is not None
+                    and panel.answer.request is not None
+                    and not panel.service.task.running, timeout=SLOW)
+    run = bench.runner.current
+    assert panel.service.source.checkpoint == run.checkpoints[-1].path
+    assert panel.weights.count() >= 3  # latest, initial, and the run's checkpoint
+    assert json.loads(json.dumps(panel.answer.result.to_json()))["layers"]
+    bench.runner.stop()
+    qtbot.waitUntil(lambda: not bench.runner.active, timeout=SLOW)
+
+
+def test_confusion_cells_and_the_decision_boundary_drive_the_probe(qtbot, open_window):
+    window = open_window("spiral_mlp")
+    view = window.training.workbench().view
+    window.probe.show()
+    panel = window.probe.panel
+    probed(qtbot, panel)
+    wrong = [panel.gallery.item(i).text() for i in range(panel.gallery.count())
+             if panel.gallery.item(i).text().startswith("\u2717")]
+    assert wrong  # the untrained network gets some of the spiral wrong
+    view.confusion.cell_clicked.emit(0, 1)
+    answer = probed(qtbot, panel)
+    assert answer.request.cell == (0, 1) and answer.gallery
+    assert all(int(i.target) == 0 and i.predicted == 1 for i in answer.gallery)
+    view.boundary.point_hovered.emit(0.1, -0.2)
+    answer = probed(qtbot, panel)
+    assert np.allclose(answer.inputs, [0.1, -0.2]) and answer.result.target is None

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from transfer_helpers import EXAMPLES, ROOT
+from strata_paths import ROOT
+from transfer_helpers import EXAMPLES
 
 import graph
 from graph.builder import Builder
