@@ -18,7 +18,9 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import sharing
 from .analysis import Analysis, Analyzer
+from .catalog.init import init_lines
 from .document import Document, Node
 from .errors import GraphError
 from .naming import Namespace, class_name
@@ -76,8 +78,13 @@ class _Writer:
         layers = [n for n in nodes if n.type not in ("Input", "Output") and n.id in live]
 
         attrs = Namespace()
+        # A layer sharing a same-type layer's weights calls that module (graph.sharing).
+        reused = {n.id: sharing.calls_owner(doc, n) for n in layers}
         attributes = {n.id: attrs.take(n.label, n.spec.default_label)
-                      for n in layers if n.spec.module}
+                      for n in layers if n.spec.module and reused[n.id] is None}
+        aliases = {n.id: attributes[reused[n.id].id] for n in layers
+                   if reused[n.id] is not None and reused[n.id].id in attributes}
+        attributes.update(aliases)
 
         local = Namespace()
         if len(inputs) == 1 and re.fullmatch(r"(input\d*)?", inputs[0].label.lower()):
@@ -109,8 +116,13 @@ class _Writer:
         self.emit(1, "def __init__(self) -> None:")
         self.emit(2, "super().__init__()")
         for n in layers:
-            if n.id in attributes:
+            if n.id in attributes and n.id not in aliases:
                 self._constructor(n, attributes[n.id])
+        for n in layers:  # tied weights, once both modules exist
+            tied = sharing.ties_to(doc, n)
+            if tied is not None and n.id in attributes and tied.id in attributes:
+                self._statement(2, f"self.{attributes[n.id]}.weight = "
+                                f"self.{attributes[tied.id]}.weight", "", n.id)
 
         args = ", ".join(f"{arg_names[n.id]}: torch.Tensor" for n in inputs)
         ret = "torch.Tensor" if len(outputs) == 1 else "tuple[torch.Tensor, ...]"
@@ -187,6 +199,8 @@ class _Writer:
             parts.append(text if i < spec.positional else f"{key}={text}")
         self._statement(2, f"self.{attribute} = {spec.module}({', '.join(parts)})",
                         "", n.id)
+        for line in init_lines(spec.init_weights, attribute, values):
+            self._statement(2, line, "", n.id)
 
     def _expression(self, n: Node, attribute: str | None, var: dict[str, str]) -> str:
         params = {**self.a.shapes[n.id].params, **self.a.shapes[n.id].values}

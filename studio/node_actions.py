@@ -117,8 +117,13 @@ class NodeActionsBar(QWidget):
         layout.setSpacing(4)
         layout.addLayout(self.fixes_box)
         layout.addLayout(row)
-        controller.analysis_changed.connect(lambda _a: self.refresh())
+        # A bound method, not a lambda: Qt drops it when this bar is destroyed, while the
+        # controller (which outlives the inspector in tests) keeps analysing.
+        controller.analysis_changed.connect(self._on_analysis)
         self.hide()
+
+    def _on_analysis(self, _analysis) -> None:
+        self.refresh()
 
     def show_node(self, node_id: str | None) -> None:
         self.node_id = node_id

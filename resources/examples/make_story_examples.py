@@ -57,11 +57,17 @@ DEEP_DATA = {"name": "moons", "size": 1000, "noise": 0.1}
 
 
 def _hidden(i: int) -> tuple:
-    """The i-th Linear of a deep MLP. Hidden layers have no bias, as proper (He)
-    initialisation would zero it: PyTorch's default random biases would otherwise swamp
-    a signal that shrinks layer after layer, and even the ReLU network would start with
-    vanishing gradients. (The catalog has no initialisation option yet.)"""
+    """The i-th Linear of a deep sigmoid MLP. Hidden layers have no bias: PyTorch's
+    default random biases would swamp a signal that shrinks layer after layer."""
     return ("Linear", {"out_features": WIDTH, "bias": i == 1}, f"fc{i}")
+
+
+def _kaiming_hidden(i: int) -> tuple:
+    """The i-th Linear of the deep ReLU MLP, with proper (He) initialisation: Kaiming
+    normal weights for the ReLU that follows and zero biases, so the signal keeps its
+    size through ten layers and the gradient reaches the first ones."""
+    return ("Linear", {"out_features": WIDTH, "init": "kaiming_normal",
+                       "nonlinearity": "relu", "bias_init": "zeros"}, f"fc{i}")
 
 
 def _deep(name: str, description: str, hidden) -> object:
@@ -87,12 +93,12 @@ def deep_sigmoid_mlp():
 
 def deep_relu_mlp():
     def block(b, h, i):
-        return b.chain(h, _hidden(i), ("ReLU", {}, f"relu{i}"))
+        return b.chain(h, _kaiming_hidden(i), ("ReLU", {}, f"relu{i}"))
 
-    b = _deep("Deep ReLU MLP", "The deep sigmoid MLP with ReLU instead: its slope is 1 "
-              "where it is active, so the gradient reaches the first layers. (The hidden "
-              "layers have no bias, as proper initialisation would set it to zero.)",
-              block)
+    b = _deep("Deep ReLU MLP", "The deep sigmoid MLP with ReLU and proper "
+              "initialisation instead: ReLU's slope is 1 where it is active, and Kaiming "
+              "(He) initialisation with zero biases keeps the signal's size layer after "
+              "layer, so the gradient reaches the first layers.", block)
     return wrap(b).done(_setup(DEEP_DATA, 30, 0.003))
 
 

@@ -149,8 +149,9 @@ def _import_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-shape", action="append", required=True, metavar="SHAPE",
                    help="batch then one example's shape, e.g. 1,3,32,32 or 1x3x32x32 "
                    "(repeat for each forward argument)")
-    p.add_argument("--input-dtype", action="append", choices=("float", "long"),
-                   help="float (default) or long for integer token ids (repeat per input)")
+    p.add_argument("--input-dtype", action="append", choices=("auto", "float", "long"),
+                   help="float, long for integer token ids, or auto (default: long for "
+                   "an input an Embedding reads, else float); repeat per input")
     p.add_argument("--task", action="append",
                    choices=("classification", "binary", "regression"),
                    help="what each output predicts (default classification)")

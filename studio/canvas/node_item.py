@@ -100,11 +100,19 @@ class NodeFace:
     @classmethod
     def of(cls, node) -> NodeFace:
         spec = node.spec
+        params = [(p.name, format_value(node.params.get(p.name))) for p in spec.key_params]
+        type_name = spec.display_name
+        if spec.compact:
+            # Plumbing (Permute, Slice, ScaleShift...) stays a small card: its key
+            # values join the type line instead of taking a row each.
+            shown = [f"{name}={value}" for name, value in params if value != "auto"]
+            type_name = " ".join([type_name.split(" (")[0], *shown])
+            params = []
         return cls(
             title=node.label or spec.display_name,
-            type_name=spec.display_name,
+            type_name=type_name,
             category=spec.category,
-            params=[(p.name, format_value(node.params.get(p.name))) for p in spec.key_params],
+            params=params,
             inputs=spec.input_names(node.params),
             outputs=spec.output_names(node.params),
             help=spec.help,

@@ -50,7 +50,8 @@ from .widgets import PathField, StatusStrip
 if TYPE_CHECKING:  # the window imports this module
     from studio.main_window import MainWindow
 
-DTYPES = (("float", "float"), ("long (token ids)", "long"))
+# "auto": token ids (long) when an Embedding reads the input, else float.
+DTYPES = (("auto", "auto"), ("float", "float"), ("long (token ids)", "long"))
 TASKS = (("Classification", "classification"), ("Binary (one logit)", "binary"),
          ("Regression", "regression"))
 SHAPE_HELP = ("Batch first: 1,3,32,32 is one 32\u00d732 colour image, 1,784 a flattened "
@@ -193,7 +194,7 @@ class ImportDialog(QDialog):
         self._sync()
 
     # ------------------------------------------------------------------ inputs
-    def add_input(self, shape: str = "", dtype: str = "float") -> InputRow:
+    def add_input(self, shape: str = "", dtype: str = "auto") -> InputRow:
         row = InputRow(len(self.rows) + 1, self)
         row.shape.setText(shape)
         row.dtype.setCurrentIndex(row.dtype.findData(dtype))
