@@ -47,6 +47,11 @@ def worker_main(payload: dict[str, Any], events, commands) -> None:
 
     if payload.get("threads"):
         torch.set_num_threads(int(payload["threads"]))
+    # This process is a daemon (it must end with the studio), and a daemon may not
+    # start children; the streaming path's DataLoader workers are its children all the
+    # same. They are daemons themselves and end with it, and this process still stops
+    # when the studio goes (its command pipe closes), so the rule is lifted here.
+    multiprocessing.current_process()._config["daemon"] = False  # type: ignore[attr-defined]
     control = Control()
     broken = threading.Event()
 
