@@ -61,7 +61,7 @@ WORKSPACES: tuple[Workspace, ...] = (
         Placement("inspector", R, width=0.22),
         Placement("code", R, tab_with="inspector"),
         Placement("training_plots", B, height=0.58),
-        Placement("problems", B, split_from="training_plots", width=0.26),
+        Placement("problems", B, split_from="training_plots", width=0.2),
     )),
 )
 
