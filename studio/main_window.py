@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from graph.errors import StrataError
 from graph.events import MetadataChanged
 from studio import resources, window_menus
+from studio.block_levels import BlockLevels, canvas_with_breadcrumb
 from studio.canvas import NetworkView
 from studio.context import StudioContext
 from studio.document.controller import CLIPBOARD_MIME, DocumentController
@@ -62,7 +63,9 @@ class MainWindow(QMainWindow):
 
         self.view = NetworkView(self.controller)
         self.scene = self.view.network_scene
-        self.setCentralWidget(self.view)
+        self.levels = BlockLevels(self.controller, self.view, self)
+        self.setCentralWidget(canvas_with_breadcrumb(self.levels, self.view))
+        self.breadcrumb = self.centralWidget().breadcrumb
         self.recent = RecentFiles(self.settings, parent=self)
         self.files = FileCommands(self, self.recent)
         self.autosave = AutosaveManager(self.controller, autosave_dir, parent=self)
@@ -311,7 +314,7 @@ class MainWindow(QMainWindow):
         ids = self.view.selected_node_ids()
         if not ids:
             return False
-        text = json.dumps(self.controller.copy_nodes(ids), indent=1, sort_keys=True)
+        text = json.dumps(self.view.controller.copy_nodes(ids), indent=1, sort_keys=True)
         mime = QMimeData()
         mime.setData(CLIPBOARD_MIME, text.encode("utf-8"))
         mime.setText(text)  # other programs (and other Strata windows) get plain JSON
@@ -333,7 +336,7 @@ class MainWindow(QMainWindow):
         try:
             data = json.loads(raw)
             where = self.view.scene_cursor_pos()
-            return self.controller.paste(
+            return self.view.controller.paste(
                 data, self.view.card_position(where) if where is not None else None)
         except (ValueError, StrataError):
             self.statusBar().showMessage("The clipboard holds no Strata layers", 4000)
@@ -341,11 +344,16 @@ class MainWindow(QMainWindow):
 
     def duplicate(self) -> list[str]:
         ids = self.view.selected_node_ids()
-        return self.controller.duplicate(ids) if ids else []
+        return self.view.controller.duplicate(ids) if ids else []
 
     def group_selection(self) -> str:
         """Edit > Group into Block (Ctrl+G): the selected layers become one block."""
         return self.view.controller.group_selection(self.view.selected_node_ids())
+
+    def open_selected_block(self) -> bool:
+        """Open Block: show the selected block's inside on the canvas."""
+        ids = self.view.selected_node_ids()
+        return len(ids) == 1 and self.levels.open_block(ids[0])
 
     def ungroup_selection(self) -> list[str]:
         """Edit > Ungroup Block (Ctrl+Shift+G) on the selected block."""
@@ -358,7 +366,8 @@ class MainWindow(QMainWindow):
         return self.view.controller.ungroup(blocks[0])
 
     def delete_selection(self) -> None:
-        self.controller.delete(self.view.selected_node_ids(), self.view.selected_edges())
+        self.view.controller.delete(self.view.selected_node_ids(),
+                                   self.view.selected_edges())
 
     def select_all(self) -> None:
         self.scene.select_all()
@@ -376,8 +385,8 @@ class MainWindow(QMainWindow):
     def auto_arrange(self) -> None:
         ids = self.view.selected_node_ids()
         viewport = self.view.viewport().size()
-        self.controller.auto_arrange(ids if len(ids) > 1 else None,
-                                     (viewport.width(), viewport.height()))
+        self.view.controller.auto_arrange(ids if len(ids) > 1 else None,
+                                          (viewport.width(), viewport.height()))
         if len(ids) <= 1:
             self.view.fit_all()
 

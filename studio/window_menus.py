@@ -95,6 +95,9 @@ def build(window) -> SimpleNamespace:
     a.ungroup = _action(window, "U&ngroup Block", window.ungroup_selection,
                         "Ctrl+Shift+G", None,
                         "Put the selected block's layers back in its place")
+    a.open_block = _action(window, "&Open Block", window.open_selected_block, None, None,
+                           "Edit the selected block's inside (every instance follows); "
+                           "Escape goes back")
     a.freeze = _action(window, "&Freeze Weights",
                        lambda: window.controller.toggle_frozen(
                            window.view.selected_node_ids()), "Ctrl+Shift+F", None,
@@ -141,7 +144,7 @@ def build(window) -> SimpleNamespace:
     m.addSeparator()
     m.addActions([a.select_all, a.quick_add])
     m.addSeparator()
-    m.addActions([a.group, a.ungroup])
+    m.addActions([a.group, a.ungroup, a.open_block])
     m.addSeparator()
     m.addAction(a.freeze)
 
@@ -207,7 +210,7 @@ def context_menu(window, node_id: str | None = None) -> QMenu:
     a = window.actions
     menu = QMenu(window)
     if node_id is not None and len(window.view.selected_node_ids()) == 1:
-        fill_node_menu(menu, window.controller, window.view, node_id)
+        fill_node_menu(menu, window.view.controller, window.view, node_id)
     menu.addActions([a.quick_add])
     menu.addSeparator()
     menu.addActions([a.cut, a.copy, a.paste, a.duplicate, a.delete])
@@ -217,10 +220,11 @@ def context_menu(window, node_id: str | None = None) -> QMenu:
     if len(ids) >= 2:
         menu.addAction(a.group)
     if len(ids) == 1 and controller.is_block(ids[0]):
-        menu.addAction(a.ungroup)
+        menu.addActions([a.open_block, a.ungroup])
     if len(ids) >= 2 or (len(ids) == 1 and controller.is_block(ids[0])):
         menu.addSeparator()
-    weighted = window.controller.weighted(ids)
+    # Freezing is the network's training setting: offered at the network's level only.
+    weighted = (window.controller.weighted(ids) if controller is window.controller else [])
     if weighted:
         all_frozen = set(weighted) <= window.controller.frozen()
         a.freeze.setText("Un&freeze Weights" if all_frozen else "&Freeze Weights")

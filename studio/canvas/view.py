@@ -47,6 +47,8 @@ def snap(value: float) -> float:
 
 class NetworkView(QGraphicsView):
     node_activated = Signal(str)  # double-click on a card
+    node_opened = Signal(str)  # double-click on a block's card: show its inside
+    escape_pressed = Signal()  # Escape with no gesture to cancel: up one block level
     zoom_changed = Signal(float)
 
     def __init__(self, controller: DocumentController, scene: NetworkScene | None = None, parent=None) -> None:
@@ -144,6 +146,20 @@ class NetworkView(QGraphicsView):
             self.centerOn(0, 0)
             return
         self.fit_rect(rect)
+
+    def show_level(self, controller: DocumentController, scene: NetworkScene) -> None:
+        """Show another level (the network, or an open block's inside): its
+        controller takes the gestures, its scene the canvas."""
+        if scene is self.network_scene:
+            return
+        if self._mode == "wire":
+            self._cancel_wire()
+        self._mode, self._moving, self._anchor = None, {}, None
+        self.controller = controller
+        self.network_scene = scene
+        self.setScene(scene)
+        self.show_document()
+        self.minimap.refresh()
 
     def center_on_node(self, node_id: str) -> None:
         item = self.network_scene.nodes.get(node_id)
@@ -315,7 +331,11 @@ class NetworkView(QGraphicsView):
         if event.button() == Qt.MouseButton.LeftButton:
             item = self._item_at(event.position().toPoint())
             if isinstance(item, NodeItem):
-                self.node_activated.emit(item.node_id)
+                node = self.controller.document.nodes.get(item.node_id)
+                if node is not None and node.type == "Block":
+                    self.node_opened.emit(item.node_id)
+                else:
+                    self.node_activated.emit(item.node_id)
                 return
             if item is None:
                 self.open_quick_add(self.mapToScene(event.position().toPoint()))
@@ -362,6 +382,9 @@ class NetworkView(QGraphicsView):
             return
         if event.key() == Qt.Key.Key_Escape and self._mode == "wire":
             self._cancel_wire()
+            return
+        if event.key() == Qt.Key.Key_Escape and self._mode is None:
+            self.escape_pressed.emit()
             return
         super().keyPressEvent(event)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from graph.blocks import BLOCK
+from graph.catalog import get_spec
 from graph.errors import StrataError
 
 from .commands import CompoundEditCommand
@@ -41,6 +42,12 @@ class BlockIntents:
             return None
         self.undo_stack.push(CompoundEditCommand(edit, text))
         return edit.result
+
+    def _spec(self, type_name: str, params: dict | None):
+        """A layer type's spec; a block instance's comes from the document's library."""
+        if type_name == BLOCK:
+            return self.document.blocks.spec((params or {}).get("block"))
+        return get_spec(type_name)
 
     def is_block(self, node_id: str) -> bool:
         node = self.document.nodes.get(node_id)

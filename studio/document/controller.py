@@ -109,10 +109,14 @@ class DocumentController(BlockIntents, QObject):
     path_changed = Signal(object)  # Path | None
     edit_refused = Signal(str)  # a structural edit was refused while locked (why)
 
-    def __init__(self, document: Document | None = None, parent: QObject | None = None):
+    def __init__(self, document: Document | None = None, parent: QObject | None = None,
+                 undo_stack: QUndoStack | None = None, analyzer: Analyzer | None = None):
         super().__init__(parent)
-        self.undo_stack = QUndoStack(self)
-        self.analyzer = Analyzer()
+        # An open block's controller edits the block's body on the network's own undo
+        # stack (one history for every level), which it neither clears nor owns.
+        self._shared_stack = undo_stack is not None
+        self.undo_stack = undo_stack if undo_stack is not None else QUndoStack(self)
+        self.analyzer = analyzer or Analyzer()
         self.document: Document = Document()
         self.analysis: Analysis | None = None
         self.path: Path | None = None
@@ -144,8 +148,9 @@ class DocumentController(BlockIntents, QObject):
             self._unsubscribe()
         self.document = document
         self._unsubscribe = document.subscribe(_WeakRelay(self))
-        self.undo_stack.clear()
-        self.undo_stack.setClean()
+        if not self._shared_stack:
+            self.undo_stack.clear()
+            self.undo_stack.setClean()
         self.path = Path(path) if path else None
         self.selected = []
         self.document_replaced.emit()
@@ -170,6 +175,12 @@ class DocumentController(BlockIntents, QObject):
         self.undo_stack.setClean()
         self.path_changed.emit(self.path)
         return target
+
+    def detach(self) -> None:
+        """Stop following the document (an open block's controller, when closed)."""
+        if self._unsubscribe:
+            self._unsubscribe()
+            self._unsubscribe = None
 
     @property
     def is_modified(self) -> bool:
@@ -218,7 +229,7 @@ class DocumentController(BlockIntents, QObject):
         if self._refused():
             return ""
         # A new card never lands on another: the nearest free spot instead.
-        size = card_size(None, graph.get_spec(type_name), params)
+        size = card_size(None, self._spec(type_name, params), params)
         position = free_position(self.document, position, size)
         command = AddNodeCommand(self.document, type_name, params, label, position)
         self.undo_stack.push(command)
@@ -258,7 +269,7 @@ class DocumentController(BlockIntents, QObject):
         canvas and choosing a layer."""
         if self._refused():
             return ""
-        spec = graph.get_spec(type_name)
+        spec = self._spec(type_name, None)
         self.undo_stack.beginMacro(f"Add {spec.display_name}")
         node_id = self.add_node(type_name, position)
         node = self.document.node(node_id)

@@ -4,6 +4,7 @@ edit its inside (breadcrumb, Escape), on real widgets offscreen."""
 from __future__ import annotations
 
 import torch
+from PySide6.QtCore import Qt
 from strata_paths import EXAMPLES
 
 import graph
@@ -102,3 +103,73 @@ def test_group_in_the_context_menu_for_two_or_more(make_window):
     c.select(["n2"])
     texts = [a.text() for a in window.context_menu(pos).actions()]
     assert "&Group into Block" not in texts and "U&ngroup Block" not in texts
+
+
+def _double_click(window, node_id: str) -> None:
+    from PySide6.QtTest import QTest
+
+    view = window.view
+    point = view.mapFromScene(view.network_scene.nodes[node_id].sceneBoundingRect().center())
+    QTest.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier, point)
+
+
+def test_open_a_block_edit_inside_and_every_instance_follows(make_window, qtbot):
+    window = make_window(EXAMPLES / "spiral_mlp.strata")
+    root = window.controller
+    first = root.group_selection(["n2", "n3"])
+    # A second instance of the same definition after it: the chain stays 2 -> 64.
+    second = root.add_node(BLOCK, (240.0, 300.0), {"block": "Block"})
+    root.connect("n1", "out", second, "in")  # a branch beside the first instance
+    assert not window.breadcrumb.isVisible()
+
+    _double_click(window, first)
+    assert window.levels.path == ["Block"]
+    assert window.breadcrumb.isVisible() and window.breadcrumb.text() == "Network > Block"
+    assert [b.text() for b in window.breadcrumb.buttons] == ["Network", "Block"]
+    inside = window.view.controller
+    assert inside is not root and inside.document is root.document.blocks["Block"].body
+    assert set(window.view.network_scene.nodes) == set(inside.document.nodes)
+    assert "n2" in window.view.network_scene.nodes  # fc1, inside
+    qtbot.waitUntil(lambda: inside.analysis is not None and not inside.analysis.errors)
+
+    inside.set_param("n2", "out_features", 48)  # fc1 inside, through the shared stack
+    assert root.undo_stack.undoText() == "Set out_features"
+    assert window.isWindowModified()
+    code = graph.generate_code(root.document).source
+    assert "nn.Linear(2, 48" in code
+    for instance in (first, second):  # both use the one definition
+        assert root.document.node(instance).params["block"] == "Block"
+    analysis = root.analyze_now()
+    assert analysis.shapes[second].outputs["out"].shape[-1] == 48
+
+    qtbot.keyClick(window.view, Qt.Key.Key_Escape)
+    assert window.levels.path == [] and window.view.controller is root
+    assert window.view.network_scene is window.scene
+    assert not window.breadcrumb.isVisible()
+    assert set(window.scene.nodes) == set(root.document.nodes)
+    root.undo_stack.undo()  # the inner edit, undone from the network's level
+    assert root.document.blocks["Block"].body.node("n2").params["out_features"] == 64
+
+
+def test_breadcrumb_click_and_undo_of_the_grouping_return_to_the_network(make_window):
+    window = make_window(EXAMPLES / "spiral_mlp.strata")
+    root = window.controller
+    block = root.group_selection(LAYERS)
+    root.select([block])
+    window.actions.open_block.trigger()
+    assert window.breadcrumb.text() == "Network > Block"
+    window.breadcrumb.buttons[0].click()
+    assert window.levels.path == [] and window.view.controller is root
+    window.levels.open_block(block)
+    inside = window.view.controller
+    inside.select(["n3", "n4"])
+    inner = window.group_selection()  # a block inside the block: one more level
+    assert inner and inside.document.node(inner).params["block"] == "Block2"
+    window.levels.open_block(inner)
+    assert window.breadcrumb.text() == "Network > Block > Block2"
+    root.undo_stack.undo()  # the inner grouping: Block2 is gone, back up
+    assert window.levels.path == ["Block"]
+    root.undo_stack.undo()  # the outer grouping too: back to the network
+    assert window.levels.path == [] and window.view.controller is root
+    assert set(window.scene.nodes) == set(root.document.nodes)
