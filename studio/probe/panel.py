@@ -399,8 +399,10 @@ class ProbePanel(QWidget):
             heat = values.mean(axis=0) if values.ndim == 3 else values
         if picture is not None:
             shown = images.overlay(picture, heat) if heat is not None else picture
+        elif heat is not None and answer.input_dtype == "long":
+            shown = images.enlarge(images.overlay(None, heat.reshape(1, -1)), 4)  # tokens
         elif heat is not None:
-            shown = images.overlay(None, heat.reshape(1, -1))
+            shown = images.bar_strip(heat.ravel(), height=48, bar=8)  # one bar a feature
         else:
             shown = None
         if shown is not None:

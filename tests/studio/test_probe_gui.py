@@ -64,6 +64,8 @@ def test_probe_an_image_example_then_a_drawing_and_step_through(qtbot, open_wind
     # The selected node's value shows large, with its statistics.
     window.controller.select([conv])
     assert "mean" in panel.selected.text() and panel.selected_image.pixmap() is not None
+    assert panel.selected_box.parentWidget() is window.inspector
+    assert not panel.selected_box.isHidden()
 
     # Arrow keys step through the split; "next of class" lands on that class.
     panel.setFocus()
@@ -146,6 +148,12 @@ def test_a_clicked_point_and_typed_values_on_a_2d_network(qtbot, open_window):
     answer = probed(qtbot, panel)
     assert np.allclose(answer.inputs, [0.5, 0.5])
     assert sum(p for _, p, _ in panel.prediction.rows) == pytest.approx(1, abs=1e-4)
+    # Why: Integrated Gradients per feature, drawn as bars.
+    panel.attribution.setCurrentIndex(panel.attribution.findData("integrated_gradients"))
+    panel.probe()
+    answer = probed(qtbot, panel)
+    assert answer.attribution.values.shape == (2,)
+    assert not panel.input_view.pixmap().isNull()
 
 
 def test_a_token_sequence_is_typed_and_probed(qtbot, open_window):
