@@ -12,11 +12,14 @@ PyTorch code and compiles that very code into a module::
     model = graph.compile(doc)
     print(graph.summarize(doc).table())       # layers, shapes, parameters, MACs
 
-The same operations back the ``strata check / summary / export`` commands (``graph.cli``).
+The same operations back the ``strata check / summary`` commands (``graph.cli``); export
+and import of every format is ``runtime.transfer``, built on this package.
 
 Invariants: the document is the single source of truth; every edit is a Document method
-that emits an event; generated code is deterministic; the module that trains is built
-from the generated source. Nothing here imports Qt.
+that emits one typed event (a frozen dataclass from ``graph.events``: ``NodeAdded``,
+``EdgeRemoved``, ``ParamsChanged``...; subscribe with ``doc.subscribe(listener)`` or
+``doc.subscribe(listener, ParamsChanged)``); generated code is deterministic; the module
+that trains is built from the generated source. Nothing here imports Qt.
 """
 
 from .analysis import Analysis, Analyzer, NodeShapes, analyze, infer_shapes, validate
@@ -25,14 +28,62 @@ from .codegen import GeneratedCode, generate_code
 from .compiler import CompiledNetwork, compile, compile_network
 from .document import Document, Edge, Node
 from .errors import DocumentError, GraphError, ParamError, ShapeError, StrataError
+from .events import (
+    DocumentEvent,
+    EdgeAdded,
+    EdgeRemoved,
+    LabelChanged,
+    MetadataChanged,
+    NodeAdded,
+    NodeMoved,
+    NodeRemoved,
+    ParamsChanged,
+    SweepChanged,
+    TrainingChanged,
+)
 from .fileformat import load, loads, save
 from .problems import Problem
 from .summary import LayerRow, Summary, summarize
 
 __all__ = [
-    "Analysis", "Analyzer", "CompiledNetwork", "Document", "DocumentError", "Edge",
-    "GeneratedCode", "GraphError", "LayerRow", "Node", "NodeShapes", "ParamError",
-    "Problem", "ShapeError", "StrataError", "Summary", "TensorInfo", "all_specs",
-    "analyze", "compile", "compile_network", "generate_code", "get_spec", "infer_shapes",
-    "load", "loads", "save", "summarize", "validate",
+    "Analysis",
+    "Analyzer",
+    "CompiledNetwork",
+    "Document",
+    "DocumentError",
+    "DocumentEvent",
+    "Edge",
+    "EdgeAdded",
+    "EdgeRemoved",
+    "GeneratedCode",
+    "GraphError",
+    "LabelChanged",
+    "LayerRow",
+    "MetadataChanged",
+    "Node",
+    "NodeAdded",
+    "NodeMoved",
+    "NodeRemoved",
+    "NodeShapes",
+    "ParamError",
+    "ParamsChanged",
+    "Problem",
+    "ShapeError",
+    "StrataError",
+    "Summary",
+    "SweepChanged",
+    "TensorInfo",
+    "TrainingChanged",
+    "all_specs",
+    "analyze",
+    "compile",
+    "compile_network",
+    "generate_code",
+    "get_spec",
+    "infer_shapes",
+    "load",
+    "loads",
+    "save",
+    "summarize",
+    "validate",
 ]

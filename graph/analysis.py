@@ -30,6 +30,14 @@ from .catalog import TensorInfo
 from .catalog.spec import ShapeContext
 from .document import Document, Edge
 from .errors import ParamError, ShapeError
+from .events import (
+    DocumentEvent,
+    MetadataChanged,
+    NodeMoved,
+    ParamsChanged,
+    SweepChanged,
+    TrainingChanged,
+)
 from .problems import Problem
 
 
@@ -196,10 +204,10 @@ class Analyzer:
             if self._unsubscribe is None:
                 me, followed = weakref.ref(self), weakref.ref(doc)
 
-                def listener(event: str, payload: dict) -> None:
+                def listener(event: DocumentEvent) -> None:
                     analyzer, document = me(), followed()
                     if analyzer is not None and document is not None:
-                        analyzer._on_event(event, payload, document.revision)
+                        analyzer._on_event(event, document.revision)
 
                 self._unsubscribe = doc.subscribe(listener)
             return
@@ -209,14 +217,14 @@ class Analyzer:
         self._unsubscribe = None
         self._doc = weakref.ref(doc)
 
-    def _on_event(self, event: str, payload: dict, revision: int) -> None:
+    def _on_event(self, event: DocumentEvent, revision: int) -> None:
         # The revision the events account for: an edit made without an event shows as
         # a mismatch, hence a full pass.
         self._revision = revision
-        if event in ("node_moved", "training_changed", "metadata_changed"):
+        if isinstance(event, (NodeMoved, TrainingChanged, SweepChanged, MetadataChanged)):
             return
-        if event == "params_changed" and self._dirty is not None:
-            self._dirty.add(payload["node_id"])
+        if isinstance(event, ParamsChanged) and self._dirty is not None:
+            self._dirty.add(event.node_id)
         else:
             self._dirty = None
 

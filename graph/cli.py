@@ -1,10 +1,8 @@
-"""``strata check``, ``strata summary`` and ``strata export``: the graph core from a shell.
+"""``strata check`` and ``strata summary``: the graph core from a shell.
 
 ``main(argv)`` takes the subcommand as ``argv[0]``; ``studio/cli.py`` dispatches ``check``
-and ``summary`` here (``strata export`` goes to ``runtime.transfer_cli``, which writes every
-format; the Python-only ``export`` here serves scripts that use the graph core alone:
-``python -m graph.cli export NET.strata -o net.py``). Output is written for people and
-for tools that parse compiler messages::
+and ``summary`` here (``strata export`` is ``runtime.transfer.cli``, the one export
+service). Output is written for people and for tools that parse compiler messages::
 
     net.strata: node 'fc' (Linear): error: Linear 'fc' needs a flat input ... (hint: ...)
 
@@ -17,13 +15,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from .analysis import Analyzer
-from .codegen import generate_code
 from .document import Document
 from .errors import DocumentError, StrataError
-from .fileformat import load, write_atomic
+from .fileformat import load
 from .problems import Problem
 
 OK, ERRORS, UNREADABLE = 0, 1, 2
@@ -75,13 +71,6 @@ def _parser() -> argparse.ArgumentParser:
     summary.add_argument("file", metavar="FILE", help="a .strata network")
     summary.set_defaults(run=run_summary)
 
-    export = sub.add_parser("export", help="write the network as Python",
-                            description="Write the network as a standalone Python module "
-                            "(only torch needed to run it).")
-    export.add_argument("file", metavar="FILE", help="a .strata network")
-    export.add_argument("-o", "--output", metavar="OUT",
-                        help="where to write (default: print to standard output)")
-    export.set_defaults(run=run_export)
     return parser
 
 
@@ -115,32 +104,6 @@ def run_summary(args) -> int:
     summary = summarize(doc)
     print(summary.table())
     return ERRORS if summary.errors else OK
-
-
-def run_export(args) -> int:
-    doc = _load(args.file)
-    analysis = Analyzer().analyze(doc)
-    if not analysis.ok:
-        for line in problem_lines(args.file, doc, analysis.problems):
-            print(line, file=sys.stderr)
-        raise CommandFailed(f"{args.file}: cannot export: the network has "
-                            f"{_plural(len(analysis.errors), 'error')}", ERRORS)
-    for line in problem_lines(args.file, doc, analysis.warnings):
-        print(line, file=sys.stderr)
-    if args.output is None:
-        sys.stdout.write(generate_code(doc, analysis).source)
-        return OK
-    out = Path(args.output)
-    if out.exists() and out.resolve() == Path(args.file).resolve():
-        raise CommandFailed(f"{out}: refusing to overwrite the network file itself",
-                            UNREADABLE)
-    try:
-        write_atomic(out, generate_code(doc, analysis).source.encode("utf-8"))
-    except OSError as e:
-        raise CommandFailed(f"{out}: error: cannot write: {e.strerror or e}",
-                            UNREADABLE) from None
-    print(f"wrote {out}", file=sys.stderr)
-    return OK
 
 
 # ---------------------------------------------------------------------- helpers

@@ -1,9 +1,12 @@
 """The network document: nodes, wires, metadata and the training setup.
 
 The document is the single source of truth. Every edit the studio offers is one method
-here, and each method emits one small event (``node_added``, ``edge_removed``,
-``params_changed``...) so views can follow without holding state of their own. Methods
-return what undo needs to restore (a removed node comes back with its wires).
+here, and each method emits one small typed event after the edit (``NodeAdded``,
+``EdgeRemoved``, ``ParamsChanged``...: frozen dataclasses from ``graph.events``) so views
+can follow without holding state of their own. Listen with ``doc.subscribe(listener)``
+(every event) or ``doc.subscribe(listener, ParamsChanged)`` (one kind); the listener gets
+the event object. Methods return what undo needs to restore (a removed node comes back
+with its wires). Edits bump ``revision`` (caches key on it), except moves.
 """
 
 from __future__ import annotations
@@ -14,7 +17,20 @@ from typing import Any
 
 from .catalog import get_spec
 from .errors import StrataError
-from .events import EventSource
+from .events import (
+    DocumentEvent,
+    EdgeAdded,
+    EdgeRemoved,
+    EventSource,
+    LabelChanged,
+    MetadataChanged,
+    NodeAdded,
+    NodeMoved,
+    NodeRemoved,
+    ParamsChanged,
+    SweepChanged,
+    TrainingChanged,
+)
 
 
 @dataclass
@@ -113,9 +129,9 @@ class Document(EventSource):
         return f"n{self._next_id}"
 
     # ----------------------------------------------------------------- edits
-    def _changed(self, event: str, /, **payload: Any) -> None:
+    def _changed(self, event: DocumentEvent) -> None:
         self.revision += 1
-        self.emit(event, **payload)
+        self.emit(event)
 
     def add_node(
         self,
@@ -136,7 +152,7 @@ class Document(EventSource):
             label = self.unique_label(spec.default_label)
         node = Node(node_id, type, merged, label, (float(position[0]), float(position[1])))
         self.nodes[node_id] = node
-        self._changed("node_added", node_id=node_id)
+        self._changed(NodeAdded(node_id))
         return node
 
     def insert_node(self, node: Node, index: int | None = None) -> None:
@@ -148,7 +164,7 @@ class Document(EventSource):
         index = len(items) if index is None else index
         items.insert(index, (node.id, copy.deepcopy(node)))
         self.nodes = dict(items)
-        self._changed("node_added", node_id=node.id)
+        self._changed(NodeAdded(node.id))
 
     def remove_node(self, node_id: str) -> tuple[Node, list[Edge]]:
         """Remove a node and its wires; returns both so undo can restore them."""
@@ -157,7 +173,7 @@ class Document(EventSource):
         for edge in removed:
             self.disconnect(edge)
         del self.nodes[node_id]
-        self._changed("node_removed", node_id=node_id)
+        self._changed(NodeRemoved(node_id))
         return node, removed
 
     def connect(self, edge: Edge, index: int | None = None) -> Edge:
@@ -186,7 +202,7 @@ class Document(EventSource):
         else:
             self.edges.insert(index, edge)
             self._index.clear()  # rare (undo): rebuilt in document order on next use
-        self._changed("edge_added", edge=edge)
+        self._changed(EdgeAdded(edge))
         return edge
 
     def disconnect(self, edge: Edge) -> int:
@@ -198,7 +214,7 @@ class Document(EventSource):
         edge_index = self._index.get(self.edges)
         del self.edges[index]
         edge_index.removed(edge)
-        self._changed("edge_removed", edge=edge)
+        self._changed(EdgeRemoved(edge))
         return index
 
     def set_param(self, node_id: str, name: str, value: Any) -> Any:
@@ -207,13 +223,13 @@ class Document(EventSource):
         node.spec.param(name)  # refuses unknown names
         old = node.params.get(name)
         node.params[name] = copy.deepcopy(value)
-        self._changed("params_changed", node_id=node_id, name=name)
+        self._changed(ParamsChanged(node_id, name))
         return old
 
     def set_label(self, node_id: str, label: str) -> str:
         node = self.node(node_id)
         old, node.label = node.label, label
-        self._changed("label_changed", node_id=node_id)
+        self._changed(LabelChanged(node_id))
         return old
 
     def move_node(self, node_id: str, position: tuple[float, float]) -> tuple[float, float]:
@@ -221,7 +237,7 @@ class Document(EventSource):
         old = node.position
         node.position = (float(position[0]), float(position[1]))
         # Moving changes nothing the compiler sees, so the revision stays.
-        self.emit("node_moved", node_id=node_id)
+        self.emit(NodeMoved(node_id))
         return old
 
     def set_training(self, key: str, value: Any) -> Any:
@@ -230,14 +246,14 @@ class Document(EventSource):
             self.training.pop(key, None)
         else:
             self.training[key] = copy.deepcopy(value)
-        self._changed("training_changed", key=key)
+        self._changed(TrainingChanged(key))
         return old
 
     def set_sweep(self, sweep: dict[str, Any]) -> dict[str, Any]:
         """Replace the sweep setup (plain data); returns the old one for undo."""
         old = self.sweep
         self.sweep = copy.deepcopy(dict(sweep))
-        self._changed("sweep_changed")
+        self._changed(SweepChanged())
         return old
 
     def set_metadata(self, name: str | None = None, description: str | None = None) -> None:
@@ -245,7 +261,7 @@ class Document(EventSource):
             self.name = name
         if description is not None:
             self.description = description
-        self._changed("metadata_changed")
+        self._changed(MetadataChanged())
 
     def clear(self) -> None:
         for node_id in list(self.nodes):

@@ -46,3 +46,144 @@ def layered_positions(doc: Document, node_ids=None) -> dict[str, tuple[float, fl
         for row, n in enumerate(members):
             positions[n] = (left + col * COLUMN, top + offset + row * ROW)
     return positions
+
+
+# ---------------------------------------------------------------------- wrapping
+def wrapped_positions(doc: Document, node_ids=None, view: tuple[float, float] | None = None
+                      ) -> dict[str, tuple[float, float]]:
+    """``layered_positions``, with a long chain of columns wrapped into rows (bands)
+    so the whole fits ``view`` (width, height in pixels) at the largest zoom.
+
+    Each band holds consecutive columns and starts again at the left, like lines of
+    text; a network that fits in one band is left as ``layered_positions`` makes it.
+    """
+    positions = layered_positions(doc, node_ids)
+    if not positions or view is None or view[0] <= 0 or view[1] <= 0:
+        return positions
+    left = min(x for x, _ in positions.values())
+    top = min(y for _, y in positions.values())
+    columns = round((max(x for x, _ in positions.values()) - left) / COLUMN) + 1
+    band = max(y for _, y in positions.values()) - top + CARD_HEIGHT + BAND_GAP
+    best, best_zoom = columns, 0.0
+    for per_band in range(columns, 0, -1):
+        bands = -(-columns // per_band)
+        width = per_band * COLUMN
+        height = bands * band
+        zoom = min(1.0, view[0] / width, view[1] / height)
+        if zoom > best_zoom + 1e-6:  # ties keep fewer bands
+            best, best_zoom = per_band, zoom
+    if best >= columns:
+        return positions
+    wrapped = {}
+    for n, (x, y) in positions.items():
+        col = round((x - left) / COLUMN)
+        wrapped[n] = (left + (col % best) * COLUMN, y + (col // best) * band)
+    return wrapped
+
+
+# ---------------------------------------------------------------------- free space
+CARD_WIDTH = 140.0
+CARD_HEIGHT = 110.0  # the tallest common card; taller ones are rare
+BAND_GAP = 60.0
+MARGIN = 20.0
+GRID = 20.0
+
+
+def card_size(node, spec=None, params=None) -> tuple[float, float]:
+    """The card's size on the canvas (the studio draws it: header, a row per key
+    parameter and port, padding); of ``node``, or of a new ``spec`` with ``params``."""
+    if node is not None:
+        spec, params = node.spec, node.params
+    params = {**spec.default_params(), **(params or {})}
+    rows = max(1 + len(spec.key_params), len(spec.input_names(params)),
+               len(spec.output_names(params)))
+    return CARD_WIDTH, 24.0 + 5.0 + 17.0 * rows + 6.0
+
+
+def _rects(doc: Document, ignore=()) -> list[tuple[float, float, float, float]]:
+    out = []
+    for n in doc.nodes.values():
+        if n.id in ignore:
+            continue
+        w, h = card_size(n)
+        out.append((n.position[0], n.position[1], w, h))
+    return out
+
+
+def _hits(rects, x: float, y: float, w: float, h: float) -> bool:
+    return any(x < rx + rw + MARGIN and rx < x + w + MARGIN
+               and y < ry + rh + MARGIN and ry < y + h + MARGIN
+               for rx, ry, rw, rh in rects)
+
+
+def free_position(doc: Document, position, size=(CARD_WIDTH, CARD_HEIGHT), ignore=()
+                  ) -> tuple[float, float]:
+    """``position`` if a card of ``size`` there overlaps none, else the nearest grid
+    spot that is free (searched in growing rings, right and down first)."""
+    rects = _rects(doc, ignore)
+    x0, y0 = float(position[0]), float(position[1])
+    if not _hits(rects, x0, y0, *size):
+        return x0, y0
+    for ring in range(1, 200):
+        r = ring * GRID
+        spots = [(x0 + dx, y0 + dy) for dx in _steps(r) for dy in _steps(r)
+                 if max(abs(dx), abs(dy)) == r]
+        spots.sort(key=lambda p: ((p[0] - x0) ** 2 + (p[1] - y0) ** 2,
+                                  -(p[0] - x0), -(p[1] - y0)))
+        for x, y in spots:
+            if not _hits(rects, x, y, *size):
+                return x, y
+    return x0, y0
+
+
+def free_offset(doc: Document, rects: list[tuple[float, float, float, float]],
+                offset=(0.0, 0.0)) -> tuple[float, float]:
+    """An offset (from ``offset`` on) that puts a group of cards where none overlaps
+    the document's (a paste)."""
+    existing = _rects(doc)
+    dx, dy = float(offset[0]), float(offset[1])
+    for _ in range(400):
+        if not any(_hits(existing, x + dx, y + dy, w, h) for x, y, w, h in rects):
+            return dx, dy
+        dy += GRID * 2
+    return float(offset[0]), float(offset[1])
+
+
+def room_for_insert(doc: Document, source: str, target: str
+                    ) -> tuple[tuple[float, float], dict[str, tuple[float, float]]]:
+    """Where a layer put between ``source`` and ``target`` goes, and the moves that
+    make room for it: ``target`` and everything after it shift right when the new
+    card would overlap them (nothing moves when there is room already)."""
+    s, t = doc.nodes[source], doc.nodes[target]
+    sw, _ = card_size(s)
+    gap = COLUMN - CARD_WIDTH
+    x = s.position[0] + sw + gap
+    y = s.position[1]
+    moves: dict[str, tuple[float, float]] = {}
+    need = x + CARD_WIDTH + gap - t.position[0]
+    same_row = abs(t.position[1] - s.position[1]) < CARD_HEIGHT
+    if same_row and need > 0:
+        shift = -(-need // GRID) * GRID
+        after = nx.descendants(_graph(doc), target) | {target}
+        for n in after:
+            px, py = doc.nodes[n].position
+            if px >= t.position[0] - 1 and abs(py - t.position[1]) < CARD_HEIGHT * 2:
+                moves[n] = (px + shift, py)
+    elif not same_row:
+        x = (s.position[0] + t.position[0]) / 2
+        y = (s.position[1] + t.position[1]) / 2
+        x, y = round(x / GRID) * GRID, round(y / GRID) * GRID
+        x, y = free_position(doc, (x, y))
+    return (x, y), moves
+
+
+def _graph(doc: Document) -> nx.DiGraph:
+    g = nx.DiGraph()
+    g.add_nodes_from(doc.nodes)
+    g.add_edges_from((e.source, e.target) for e in doc.edges)
+    return g
+
+
+def _steps(r: float) -> list[float]:
+    n = int(r / GRID)
+    return [k * GRID for k in range(-n, n + 1)]

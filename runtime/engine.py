@@ -43,33 +43,33 @@ import graph
 from graph.errors import StrataError
 from graph.fileformat import document_from_dict
 
-from .batches import batch_count, check_finite, dataset_summary, split_on_device
-from .checkpoints import code_fingerprint
+from .augment import build_pipeline
+from .batches import batch_count, check_finite, split_on_device
+from .checkpoints import CheckpointMixin, code_fingerprint
 from .control import Control
 from .diagnoses import Diagnostician
 from .events import (
     EpochEvent,
     FailedEvent,
     FinishedEvent,
+    NoticeEvent,
     PausedEvent,
     ResumedEvent,
-    StartedEvent,
-    StepEvent,
 )
 from .failures import (
     TrainingError,
     describe_unexpected,
     is_out_of_memory,
     locate_nonfinite,
-    nonfinite_gradient_error,
     out_of_memory_message,
     release_memory,
 )
+from .finetune import load_weights, parameter_groups
 from .instrumentation import Instrumentation, SamplingPolicy, feature_maps
 from .layers import network_layers
 from .loop import BatchSource, LossReader, Stopwatch, TensorBatches, Window, epoch_order
-from .metrics import batch_metric, decision_boundary, evaluate, metric_name
-from .progress import ProgressMixin
+from .metrics import decision_boundary, evaluate, metric_name
+from .reporting import ReportingMixin
 from .setup import TrainingSetup, resolve_device
 
 Emit = Callable[[Any], None]
@@ -92,13 +92,14 @@ class EngineOptions:
     eval_batch_size: int = 1024
 
 
-class Trainer(ProgressMixin):
+class Trainer(CheckpointMixin, ReportingMixin):
     """One training run. Build it, call ``run()``; see the module docstring."""
 
     def __init__(self, document, setup: TrainingSetup | dict | None = None, *,
                  emit: Emit | None = None, control: Control | None = None,
                  out_dir: str | Path | None = None, resume: str | Path | None = None,
-                 bundle=None, options: EngineOptions | None = None) -> None:
+                 bundle=None, options: EngineOptions | None = None,
+                 base_dir: str | Path | None = None) -> None:
         # A snapshot: later edits to the caller's document never reach a running engine.
         raw = copy.deepcopy(document) if isinstance(document, dict) else document.to_dict()
         self.document_dict = raw
@@ -112,6 +113,8 @@ class Trainer(ProgressMixin):
         self.last_checkpoint: str | None = None
         self.best_checkpoint: str | None = None
         self.events_emitted = 0
+        self.base_dir = Path(base_dir) if base_dir is not None else None
+        self.notices: list[NoticeEvent] = []  # said right after the StartedEvent
 
     # ================================================================ run
     def run(self) -> FinishedEvent | FailedEvent:
@@ -198,10 +201,14 @@ class Trainer(ProgressMixin):
         self.model = self.compiled.module.to(self.device)
         self.fingerprint = code_fingerprint(self.compiled.code.source)
         self.layers = network_layers(self.compiled, self.doc)
-        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self._starting_weights()
+        groups = parameter_groups(self.model, self.compiled.code.attributes,
+                                  setup.frozen, setup.lr_scale, setup.lr)
+        self.params = [p for g in groups for p in g["params"]]
         if not self.params:
             raise TrainingError("The network has no weights to train: add a Linear, "
-                                "convolution or other layer with parameters",
+                                "convolution or other layer with parameters" +
+                                (", or unfreeze a layer" if setup.frozen else ""),
                                 kind="network")
         self.loss_fn = setup.make_loss(self.task)
 
@@ -218,8 +225,9 @@ class Trainer(ProgressMixin):
         self.batches = batch_count(self.n_train, setup.batch_size)
         self.source: BatchSource = TensorBatches(self.train_data, setup.batch_size,
                                                  self.batches)
-        self.augment = None
-        self.optimizer = setup.make_optimizer(self.params)
+        self.augment = build_pipeline(setup.augment, self.bundle.input_shapes[0],
+                                      self.task, self.bundle.num_classes, self.device)
+        self.optimizer = setup.make_optimizer(groups)
         self.scheduler = setup.make_scheduler(self.optimizer, self.batches)
         self.shuffle = torch.Generator().manual_seed(setup.seed)
         self.epoch, self.step, self.batch = 0, 0, 0
@@ -234,11 +242,23 @@ class Trainer(ProgressMixin):
         if self.resume_from is not None:
             self.restore(self.resume_from)
 
+    def _starting_weights(self) -> None:
+        """Load ``init_weights`` by layer name and say what matched."""
+        if not self.setup.init_weights:
+            return
+        path = Path(self.setup.init_weights).expanduser()
+        if not path.is_absolute() and self.base_dir is not None:
+            path = self.base_dir / path
+        report = load_weights(self.model, path)
+        self.notices.append(NoticeEvent(
+            "weights_loaded", report.describe(),
+            names=tuple(n for n, _, _ in report.other_shape) + tuple(report.missing)))
+
     def _dataset(self, analysis):
         from .compatibility import DatasetMismatch, check_dataset, prepare_dataset
 
         if self.bundle is None:
-            return prepare_dataset(analysis, self.setup)
+            return prepare_dataset(analysis, self.setup, base_dir=self.base_dir)
         bundle = self.bundle.for_task(self.task)
         reasons = check_dataset(analysis, bundle)
         if reasons:
@@ -250,6 +270,8 @@ class Trainer(ProgressMixin):
         setup, opts = self.setup, self.options
         started = time.perf_counter()
         self._send(self._started_event())
+        for notice in self.notices:
+            self._send(notice)
         if self.step == 0 and opts.feature_maps:
             self._feature_maps()
         self.train_seconds = self.train_cpu_seconds = 0.0
@@ -376,27 +398,6 @@ class Trainer(ProgressMixin):
     def _lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
 
-    def _report(self, out, y, loss: float, rate: float, epoch: int, instr) -> None:
-        """A StepEvent, and the layer statistics when this step was instrumented."""
-        metric = batch_metric(out.detach(), y, self.task)
-        lr = self._lr()
-        layer_event = None
-        if instr is not None:
-            layer_event, (value,) = instr.collect(self.step, epoch, [metric])
-        else:
-            value = float(metric)
-        self._send(StepEvent(self.step, epoch, loss, value if math.isfinite(value)
-                             else None, lr, rate))
-        found = self.diagnostician.add_loss(loss, lr)
-        if layer_event is not None:
-            self._send(layer_event)
-            if layer_event.nonfinite_grads:
-                raise nonfinite_gradient_error(self.layers, layer_event.nonfinite_grads,
-                                               step=self.step, epoch=epoch, lr=lr)
-            found += self.diagnostician.add_sample(layer_event)
-        for d in found:
-            self._send(d.event(self.step, epoch))
-
     def _commands(self) -> bool:
         """Handle waiting commands; True when the run must stop."""
         paused = False
@@ -465,39 +466,6 @@ class Trainer(ProgressMixin):
         for event in feature_maps(self.model, self.layers, example, self.step,
                                   self.epoch, self.setup.watch):
             self._send(event)
-
-    # ================================================================ reporting
-    def _started_event(self) -> StartedEvent:
-        dataset = dataset_summary(self.bundle, self.task)
-        dataset["loss"] = self.loss_name
-        return StartedEvent(
-            device=str(self.device),
-            parameter_count=sum(p.numel() for p in self.params),
-            node_ids=tuple(i.node_id for i in self.layers),
-            node_names=tuple(i.name for i in self.layers),
-            node_types=tuple(i.type for i in self.layers),
-            dataset=dataset, epochs=self.setup.epochs, steps_per_epoch=self.batches,
-            start_epoch=self.epoch, start_step=self.step, network=self.doc.name)
-
-    def _finished(self, stopped: bool, seconds: float) -> FinishedEvent:
-        last = self.history[-1] if self.history else {}
-        summary = {
-            "network": self.doc.name, "device": str(self.device),
-            "epochs": self.epoch, "steps": self.step, "seconds": seconds,
-            "train_seconds": self.train_seconds,
-            "train_cpu_seconds": self.train_cpu_seconds,
-            "looking_seconds": self.looking_seconds,
-            "train_loss": last.get("train_loss"), "val_loss": last.get("val_loss"),
-            "train_metric": last.get("train_metric"),
-            "val_metric": last.get("val_metric"), "metric_name": metric_name(self.task),
-            "best_epoch": self.best_epoch, "best_val_loss": self.best_val,
-            "checkpoint": self.last_checkpoint, "best_checkpoint": self.best_checkpoint,
-            "diagnoses": sorted(self.diagnostician.reported),
-        }
-        event = FinishedEvent(summary, stopped)
-        self._send(event)
-        return event
-
 
 def _seed_everything(seed: int) -> None:
     random.seed(seed)

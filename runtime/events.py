@@ -145,6 +145,17 @@ class CheckpointEvent:
 
 
 @dataclass(frozen=True)
+class NoticeEvent:
+    """Something the run's log should say that is neither progress nor a diagnosis."""
+
+    kind: str  # "weights_loaded", "files_skipped", "data_path"
+    message: str  # in plain words, for the user
+    step: int = 0
+    epoch: int = 0
+    names: tuple[str, ...] = ()  # the layers or files concerned (the first few)
+
+
+@dataclass(frozen=True)
 class PausedEvent:
     step: int
     epoch: int
@@ -172,7 +183,7 @@ class FailedEvent:
 
 
 TrainingEvent = (StartedEvent | StepEvent | LayerStatsEvent | FeatureMapsEvent | EpochEvent
-                 | DiagnosisEvent | CheckpointEvent | PausedEvent | ResumedEvent
+                 | DiagnosisEvent | CheckpointEvent | NoticeEvent | PausedEvent | ResumedEvent
                  | FinishedEvent | FailedEvent)
 
 TERMINAL = (FinishedEvent, FailedEvent)
@@ -211,6 +222,6 @@ def _plain(value: Any) -> Any:
 __all__ = [
     "TERMINAL", "BoundaryGrid", "CheckpointEvent", "DiagnosisEvent", "EpochEvent",
     "FailedEvent", "FeatureMapsEvent", "FinishedEvent", "LayerStats", "LayerStatsEvent",
-    "PausedEvent", "ResumedEvent", "StartedEvent", "StepEvent", "TrainingEvent",
+    "NoticeEvent", "PausedEvent", "ResumedEvent", "StartedEvent", "StepEvent", "TrainingEvent",
     "kind_of", "to_json",
 ]

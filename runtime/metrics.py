@@ -31,6 +31,8 @@ def batch_metric(output: torch.Tensor, target: torch.Tensor, task: str) -> torch
     """Accuracy (or R^2) of one batch, as a 0-d tensor left on the device."""
     with torch.no_grad():
         if task == "classification":
+            if target.dim() == output.dim():  # class probabilities (mixup, cutmix)
+                target = target.argmax(1)
             return (output.argmax(1) == target).float().mean()
         if task == "binary":
             return ((output > 0) == (target.reshape(output.shape) > 0.5)).float().mean()

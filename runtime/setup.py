@@ -24,6 +24,7 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
 LOSSES = ("auto", "cross_entropy", "bce_with_logits", "mse")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+DATA_PATHS = ("auto", "memory", "stream")
 TASKS = ("classification", "binary", "regression")
 
 # The loss each Output task trains with when the setup says "auto", and the tasks each
@@ -70,6 +71,17 @@ SETTINGS: tuple[ParamSpec, ...] = (
               choices=DEVICES),
     ParamSpec("sample_every", "int", 10, "Record layer statistics every this many steps.",
               min=1),
+    ParamSpec("data_path", "choice", "auto", "memory keeps the whole dataset on the "
+              "training device (fastest, for data that fits); stream reads files in "
+              "batches with worker processes (any size); auto decides by the data's size "
+              "against free memory.", choices=DATA_PATHS),
+    ParamSpec("workers", "int", 2, "Streaming: worker processes decoding files.", min=0,
+              max=64),
+    ParamSpec("strict_files", "bool", False, "Stop the run at the first file that cannot "
+              "be read, instead of skipping it and counting it in the run's log."),
+    ParamSpec("init_weights", "str", "", "Start from trained weights: a .pt or "
+              ".safetensors file (a state_dict or a Strata checkpoint), matched by layer "
+              "name; empty for fresh weights."),
 )
 # Settings whose lower bound is open (ParamSpec bounds are closed).
 POSITIVE = {"lr": "a number > 0", "val_fraction": "a fraction above 0 (validation "
@@ -107,6 +119,15 @@ class TrainingSetup:
     device: str = "auto"
     sample_every: int = 10  # instrumentation: one statistics sample every N steps
     watch: tuple[str, ...] = ()  # node ids to instrument; empty means all
+    data_path: str = "auto"  # "memory" (device-resident), "stream" (DataLoader), "auto"
+    workers: int = 2  # streaming: DataLoader worker processes
+    strict_files: bool = False  # streaming: stop at an unreadable file instead of skipping
+    init_weights: str = ""  # .pt/.safetensors to start from, matched by layer name
+    # Training split augmentation: [{"op": "flip", "p": 0.5}, ...] (runtime.augment).
+    augment: tuple[dict, ...] = ()
+    frozen: tuple[str, ...] = ()  # node ids whose weights do not train
+    # Per node id, a factor on the learning rate (e.g. 0.1 for a pretrained backbone).
+    lr_scale: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name, value in _checked(self).items():
@@ -143,9 +164,11 @@ class TrainingSetup:
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name == "watch":
+            if f.name in ("watch", "frozen"):
                 value = list(value)
-            elif f.name == "dataset":
+            elif f.name == "augment":
+                value = [dict(step) for step in value]
+            elif f.name == "lr_scale" or f.name == "dataset":
                 value = dict(value)
             out[f.name] = value
         return out
@@ -207,7 +230,9 @@ class TrainingSetup:
         if self.schedule == "cosine":
             return sched.CosineAnnealingLR(optimizer, T_max=total)
         if self.schedule == "onecycle":
-            return sched.OneCycleLR(optimizer, max_lr=self.lr, total_steps=total)
+            return sched.OneCycleLR(  # each parameter group peaks at its own rate
+                optimizer, max_lr=[g["lr"] for g in optimizer.param_groups],
+                total_steps=total)
         return sched.ConstantLR(optimizer, factor=1.0, total_iters=0)
 
 
@@ -297,6 +322,24 @@ def _checked(s: TrainingSetup) -> dict[str, Any]:
             isinstance(w, str) for w in watch):
         raise _refuse("watch", "a list of node ids (empty to watch every layer)", watch)
     out["watch"] = tuple(watch)
+    frozen = s.frozen
+    if isinstance(frozen, str) or not isinstance(frozen, (list, tuple)) or not all(
+            isinstance(f, str) for f in frozen):
+        raise _refuse("frozen", "a list of node ids", frozen)
+    out["frozen"] = tuple(sorted(set(frozen)))
+    scale = s.lr_scale
+    if not isinstance(scale, dict) or not all(
+            isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
+            and v >= 0 for k, v in scale.items()):
+        raise _refuse("lr_scale", "a mapping of node id to a factor >= 0 on the "
+                      "learning rate", scale)
+    out["lr_scale"] = {k: float(v) for k, v in sorted(scale.items())}
+    from .augment import AugmentError, check_pipeline
+
+    try:
+        out["augment"] = tuple(check_pipeline(s.augment))
+    except AugmentError as e:
+        raise SetupError(f"In the training setting `augment`: {e}", "augment") from None
     return out
 
 

@@ -48,6 +48,13 @@ def run(argv: list[str]) -> int:
     if len(argv) > 1 or (argv and argv[0].startswith("-")):
         print(USAGE, file=sys.stderr)
         return 2
+    from studio.system_libraries import check_display_libraries
+
+    # Qt's own error for a missing X11 library names the wrong one and no fix.
+    problem = check_display_libraries()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     from PySide6.QtCore import QTimer
 
     app = create_application()

@@ -12,10 +12,10 @@ import sys
 HEADLESS = {
     "check": "graph.cli",
     "summary": "graph.cli",
-    # export/import reach every format (python, train.py, ONNX, weights; torch.fx import);
-    # graph.cli keeps a Python-only export for scripts that use the graph core alone.
-    "export": "runtime.transfer_cli",
-    "import": "runtime.transfer_cli",
+    # export/import: every format (runtime.transfer.formats), one service for the CLI
+    # and the dialogs.
+    "export": "runtime.transfer.cli",
+    "import": "runtime.transfer.cli",
     "train": "runtime.cli",
     "sweep": "runtime.sweeps.cli",
 }
@@ -23,7 +23,7 @@ HEADLESS = {
 USAGE = """usage: strata [FILE]                  open the studio (optionally with a network)
        strata check FILE              list the network's problems
        strata summary FILE            layers, shapes, parameters and MACs
-       strata export FILE -o OUT.py [--format python|train|onnx|weights] [--checkpoint CKPT]
+       strata export FILE [-o OUT] [--format python|train|weights|onnx] [--checkpoint CKPT]
        strata import FILE.py:ClassName --input-shape 1,3,32,32 -o NET.strata
        strata train FILE [--epochs N] [--device D] [--out DIR] [--resume CHECKPOINT]
        strata sweep FILE --trials N [--jobs J] [--storage URL] [--study NAME]

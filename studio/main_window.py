@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from graph.errors import StrataError
+from graph.events import MetadataChanged
 from studio import resources, window_menus
 from studio.canvas import NetworkView
 from studio.document.controller import CLIPBOARD_MIME, DocumentController
@@ -32,8 +33,8 @@ from studio.panels import CodePanel, InspectorPanel, PalettePanel, ProblemsPanel
 from studio.status_bar import DeferredCounter, StatusBar
 from studio.training import attach_training
 from studio.window_files import FileCommands
+from studio.workspaces import STATE_VERSION, WorkspaceSwitcher
 
-STATE_VERSION = 1
 Area = Qt.DockWidgetArea
 
 
@@ -68,6 +69,8 @@ class MainWindow(QMainWindow):
         self.code = CodePanel(self.controller)
         self.docks: dict[str, QDockWidget] = {}
         self.actions = window_menus.build(self)
+        self.workspaces = WorkspaceSwitcher(self, self.settings)
+        window_menus.add_workspace_menu(self)
         self._build_docks()
         attach_training(self, self.controller)  # before the layout is restored
         self.status = StatusBar(self.controller, self.counter, self)
@@ -82,25 +85,29 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------- building
     def _build_docks(self) -> None:
         # Networks grow sideways, so the canvas gets the full width between the palette
-        # and the inspector; problems and code share the strip below it.
+        # and the inspector; the strip below it holds Problems only while there are
+        # some (studio.workspaces lays the docks out per workspace).
         self.setCorner(Qt.Corner.BottomLeftCorner, Area.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Area.RightDockWidgetArea)
         self.add_panel("palette", "Layers", self.palette_panel, Area.LeftDockWidgetArea)
         self.add_panel("inspector", "Inspector", self.inspector, Area.RightDockWidgetArea)
+        self.add_panel("code", "Code", self.code, Area.RightDockWidgetArea,
+                       tabify_with="inspector")
         self.add_panel("problems", "Problems", self.problems, Area.BottomDockWidgetArea)
-        self.add_panel("code", "Code", self.code, Area.BottomDockWidgetArea)
-        self.splitDockWidget(self.docks["problems"], self.docks["code"],
-                             Qt.Orientation.Horizontal)
+        self.docks["inspector"].raise_()
+        # A user who opens or closes Problems by hand decides from then on.
+        self.docks["problems"].toggleViewAction().triggered.connect(
+            self._problems_by_hand)
         self._needs_default_sizes = True
 
     def _apply_default_sizes(self) -> None:
-        """Dock sizes of a first start, applied once the window has its size (and any
-        panels added after construction, such as training, are in place)."""
-        self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [210, 350],
-                         Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["problems"], self.docks["code"]], [420, 600],
-                         Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["problems"]], [250], Qt.Orientation.Vertical)
+        """The workspace's default layout, applied once the window has its size (and
+        any panels added after construction, such as training, are in place)."""
+        self.workspaces.apply_defaults()
+        self.workspaces.follow_problems(bool(self.problems.problems))
+
+    def _problems_by_hand(self, _checked: bool = False) -> None:
+        self.workspaces.problems_auto = False
 
     def add_panel(self, name: str, title: str, widget: QWidget, area: Area,
                   tabify_with: str | None = None) -> QDockWidget:
@@ -126,7 +133,7 @@ class MainWindow(QMainWindow):
         c.undo_stack.cleanChanged.connect(self._on_clean_changed)
         c.path_changed.connect(self._update_title)
         c.document_replaced.connect(self._update_title)
-        c.document_changed.connect(self._on_document_event)
+        c.metadata_changed.connect(self._on_metadata_changed)
         self.palette_panel.add_requested.connect(self._add_from_palette)
         self.problems.node_activated.connect(self.view.center_on_node)
         self.view.node_activated.connect(self._focus_inspector)
@@ -134,22 +141,29 @@ class MainWindow(QMainWindow):
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
         self.status.problems_clicked.connect(self._show_problems)
+        self.problems.count_changed.connect(self._follow_problems)
 
     def _on_clean_changed(self, clean: bool) -> None:
         self.setWindowModified(not clean)
 
     def _add_from_palette(self, type_name: str) -> None:
+        ids = self.view.selected_node_ids()
+        if len(ids) == 1 and self.view.add_after(type_name, ids[0]):
+            return  # appended after the selected layer and wired
         self.view.add_layer(type_name, self.view.visible_center())
 
     def _context_menu(self, pos) -> None:
         window_menus.context_menu(self).exec(self.view.mapToGlobal(pos))
 
     def _show_problems(self) -> None:
+        self.workspaces.problems_auto = False
         self._raise("problems")
 
-    def _on_document_event(self, name: str, _payload: dict) -> None:
-        if name == "metadata_changed":
-            self._update_title()
+    def _follow_problems(self, count: int) -> None:
+        self.workspaces.follow_problems(count > 0)
+
+    def _on_metadata_changed(self, _event: MetadataChanged) -> None:
+        self._update_title()
 
     # ---------------------------------------------------------------- settings
     def _restore_settings(self) -> None:
@@ -169,11 +183,15 @@ class MainWindow(QMainWindow):
                         min(900, int(screen.height() * 0.9)))
         restored = (isinstance(state, QByteArray) and not state.isEmpty()
                     and self.restoreState(state, STATE_VERSION))
+        if restored:
+            self.workspaces.restore(str(s.value("window/workspace", "design")))
         self._needs_default_sizes = not restored
 
     def save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState(STATE_VERSION))
+        self.settings.setValue("window/workspace", self.workspaces.current)
+        self.workspaces.remember()
         self.settings.sync()
 
     # ---------------------------------------------------------------- title & messages
@@ -283,7 +301,7 @@ class MainWindow(QMainWindow):
         self.scene.select_all()
 
     def quick_add(self) -> None:
-        self.view.open_quick_add(self.view.scene_cursor_pos() or self.view.visible_center())
+        self.view.quick_add_here()
 
     def fit(self) -> None:
         ids = self.view.selected_node_ids()
@@ -294,7 +312,9 @@ class MainWindow(QMainWindow):
 
     def auto_arrange(self) -> None:
         ids = self.view.selected_node_ids()
-        self.controller.auto_arrange(ids if len(ids) > 1 else None)
+        viewport = self.view.viewport().size()
+        self.controller.auto_arrange(ids if len(ids) > 1 else None,
+                                     (viewport.width(), viewport.height()))
         if len(ids) <= 1:
             self.view.fit_all()
 

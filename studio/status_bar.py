@@ -13,6 +13,7 @@ import threading
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QStatusBar
 
+from graph.events import TrainingChanged
 from studio.panels.param_count import ParamCounter, format_count, network_param_count
 
 DEBOUNCE_MS = 300
@@ -97,7 +98,7 @@ class StatusBar(QStatusBar):
         self._probe.found.connect(self._show_device)
         self._device_wanted: str | None = None
         controller.analysis_changed.connect(self._on_analysis)
-        controller.document_changed.connect(self._on_document_event)
+        controller.training_changed.connect(self._on_training_changed)
         counter.ready.connect(self.update_count)
         if controller.analysis is not None:
             self._on_analysis(controller.analysis)
@@ -149,8 +150,8 @@ class StatusBar(QStatusBar):
             self.params.setToolTip("Trainable parameters of the whole network")
 
     # ---------------------------------------------------------------- device
-    def _on_document_event(self, name: str, payload: dict) -> None:
-        if name == "training_changed" and payload.get("key") == "device":
+    def _on_training_changed(self, event: TrainingChanged) -> None:
+        if event.key == "device":
             self.probe_device()
 
     def probe_device(self) -> None:

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 import graph
 from graph.errors import GraphError, StrataError
-from graph.fileformat import SUFFIX, write_atomic
+from graph.fileformat import SUFFIX
 from graph.naming import snake_case
 from studio import resources
 from studio.transfer import TransferCommands
@@ -76,6 +76,17 @@ class FileCommands:
         self.window.statusBar().showMessage(f"Opened {path}", 4000)
         return True
 
+    def open_document(self, document) -> bool:
+        """Show ``document`` (an imported network) as a new, unsaved network; False when
+        the user keeps the current one (asked first if it has unsaved changes)."""
+        if not self.maybe_save():
+            return False
+        self.controller.set_document(document)
+        # Untitled and marked modified: closing or opening another file asks to save it.
+        self.controller.undo_stack.resetClean()
+        self.window.view.show_document()
+        return True
+
     def open_example(self, path) -> bool:
         if not self.maybe_save():
             return False
@@ -118,12 +129,15 @@ class FileCommands:
 
     # ---------------------------------------------------------------- export
     def export_python(self, path=None) -> Path | None:
-        """Write the generated module (what training runs) atomically."""
+        """Write the generated module (what training runs) atomically, through the
+        export service (``runtime.transfer``)."""
+        from runtime.transfer import export_network
+
         doc = self.controller.document
         try:
-            code = graph.generate_code(doc, self.controller.analysis
-                                       if self.controller.analysis
-                                       and self.controller.analysis.doc is doc else None)
+            graph.generate_code(doc, self.controller.analysis
+                                if self.controller.analysis
+                                and self.controller.analysis.doc is doc else None)
         except GraphError as e:
             lines = "\n".join(f"\u2022 {p.describe(doc)}" for p in e.problems
                               if p.is_error)
@@ -137,14 +151,14 @@ class FileCommands:
                                                   "Python files (*.py)")
             if not path:
                 return None
-        path = Path(path)
         try:
-            write_atomic(path, code.source.encode("utf-8"))
-        except OSError as e:
-            self.window.show_error("Cannot export", f"{path}: {e.strerror or e}")
+            outcome = export_network("python", doc, Path(path))
+        except (OSError, StrataError) as e:
+            self.window.show_error("Cannot export",
+                                   f"{path}: {getattr(e, 'strerror', None) or e}")
             return None
-        self.window.statusBar().showMessage(f"Exported {code.class_name} to {path}", 5000)
-        return path
+        self.window.statusBar().showMessage(outcome.summary, 5000)
+        return outcome.files[0]
 
     # ---------------------------------------------------------------- menus
     def fill_recent_menu(self) -> None:

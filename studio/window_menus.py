@@ -134,6 +134,7 @@ def build(window) -> SimpleNamespace:
     m.addActions([a.select_all, a.quick_add])
 
     m = bar.addMenu("&View")
+    window.view_menu = m
     m.addActions([a.zoom_in, a.zoom_out, a.fit])
     m.addSeparator()
     m.addActions([a.arrange])
@@ -159,9 +160,15 @@ def build(window) -> SimpleNamespace:
     return a
 
 
+def add_workspace_menu(window) -> None:
+    """View > Workspace: Design (Ctrl+1) and Train (Ctrl+2)."""
+    menu = window.view_menu.addMenu("&Workspace")
+    menu.addActions(list(window.workspaces.actions.values()))
+
+
 def describe_onnx(action: QAction) -> None:
     """The ONNX entry stays visible without the extra; it then says what to install."""
-    from graph.export import onnx_available, unavailable_message
+    from runtime.transfer.onnx import onnx_available, unavailable_message
 
     if onnx_available():
         action.setText("&ONNX\u2026")

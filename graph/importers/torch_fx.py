@@ -98,7 +98,7 @@ def import_module(module, input_shapes, input_dtypes=None, *, tasks="classificat
 
 def load_weights(module, weights, what: str) -> None:
     """Load a state_dict (or a file holding one) into the user's module, strictly."""
-    from ..export.weights import read_state_dict
+    from ..state_dicts import read_state_dict
 
     state = read_state_dict(weights) if isinstance(weights, (str, Path)) else weights
     try:

@@ -7,7 +7,7 @@ scene's items and hides itself while the whole network is already in view.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
 
@@ -38,20 +38,45 @@ class Minimap(QWidget):
         self.enabled = on
         self.refresh()
 
-    def reposition(self) -> None:
+    def _corners(self) -> list[QPoint]:
         vp = self.view.viewport().geometry()
-        self.move(vp.right() - self.width() - MARGIN, vp.bottom() - self.height() - MARGIN)
+        right = vp.right() - self.width() - MARGIN
+        bottom = vp.bottom() - self.height() - MARGIN
+        left, top = vp.left() + MARGIN, vp.top() + MARGIN
+        return [QPoint(right, bottom), QPoint(left, bottom), QPoint(right, top),
+                QPoint(left, top)]
+
+    def free_corner(self) -> QPoint | None:
+        """A corner of the view where the overview covers no card (None: none is)."""
+        from .node_item import NodeItem
+
+        viewport = self.view.viewport()
+        for corner in self._corners():
+            local = QRect(viewport.mapFrom(self.view, corner), self.size())
+            area = self.view.mapToScene(local.adjusted(-4, -4, 4, 4)).boundingRect()
+            if not any(isinstance(i, NodeItem) for i in self.view.scene().items(area)):
+                return corner
+        return None
+
+    def reposition(self) -> None:
+        corner = self.free_corner()
+        if corner is not None:
+            self.move(corner)
 
     def refresh(self) -> None:
-        """Repaint, showing the overview only while part of the network is out of view."""
+        """Repaint, showing the overview only while part of the network is out of view
+        and in a corner where it covers no card."""
         scene = self.view.network_scene
         nodes = scene.nodes_rect()
         visible = self.view.mapToScene(self.view.viewport().rect()).boundingRect()
         needed = self.enabled and not nodes.isNull() and not visible.contains(nodes)
+        corner = self.free_corner() if needed else None
+        needed = corner is not None
+        if needed and corner != self.pos():
+            self.move(corner)
         if needed != self.isVisible():
             self.setVisible(needed)
             if needed:
-                self.reposition()
                 self.raise_()
         self.update()
 

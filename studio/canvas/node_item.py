@@ -38,12 +38,25 @@ RADIUS = 6.0
 # Below these zoom levels the card drops detail: text first, then everything but a block.
 LOD_TEXT = 0.55
 LOD_BLOCK = 0.3
+FAR_TITLE_PX = 13  # screen pixels of a title drawn below LOD_TEXT
 
 
 def _font(pixels: int, bold: bool = False) -> QFont:
     font = resources.ui_font()
     font.setPixelSize(pixels)
     font.setBold(bold)
+    return font
+
+
+_FAR_FONTS: dict[int, QFont] = {}
+
+
+def _far_font(lod: float) -> QFont:
+    """A bold font that is FAR_TITLE_PX - 2 pixels tall on screen at ``lod``."""
+    size = max(round((FAR_TITLE_PX - 2) / lod), 1)
+    font = _FAR_FONTS.get(size)
+    if font is None:
+        font = _FAR_FONTS[size] = _font(size, True)
     return font
 
 
@@ -281,10 +294,11 @@ class NodeItem(QGraphicsItem):
         selected = self.isSelected()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
 
-        if lod < LOD_BLOCK:  # a coloured block is all one can see from this far
+        if lod < LOD_BLOCK:  # a coloured block and its title is all one can read
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(colour)
             painter.drawRect(rect)
+            self._paint_far_title(painter, lod)
             self._paint_outline(painter, rect, theme, selected)
             return
 
@@ -309,9 +323,26 @@ class NodeItem(QGraphicsItem):
                              QFontMetricsF(title_font).elidedText(
                                  face.title, Qt.TextElideMode.ElideRight, text_rect.width()))
             self._paint_body(painter, theme, body_font, port_font)
+        else:
+            self._paint_far_title(painter, lod)
 
         self._paint_ports(painter, theme, colour)
         self._paint_outline(painter, rect, theme, selected)
+
+    def _paint_far_title(self, painter: QPainter, lod: float) -> None:
+        """The title at a readable size on screen whatever the zoom (as the error
+        badges are), on a header grown to hold it."""
+        font = _far_font(max(lod, 0.05))
+        height = min(max(HEADER, (FAR_TITLE_PX + 4) / lod), self.face.height)
+        rect = QRectF(3 / lod, 0, WIDTH - 6 / lod, height)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(resources.category_color(self.face.category))
+        painter.drawRect(QRectF(0, 0, WIDTH, height))
+        painter.setFont(font)
+        painter.setPen(QColor("white"))
+        text = QFontMetricsF(font).elidedText(self.face.title, Qt.TextElideMode.ElideRight,
+                                              rect.width())
+        painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
 
     def _paint_body(self, painter: QPainter, theme, body_font: QFont, port_font: QFont) -> None:
         face = self.face

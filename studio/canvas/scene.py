@@ -1,7 +1,8 @@
 """The network scene: one card per node, one wire per edge, following the document.
 
 Items are created, moved and removed only in reaction to the controller's document
-events (``node_added``, ``edge_removed``, ``node_moved``...), so undo, redo, paste and
+events (its ``node_added``, ``edge_removed``, ``node_moved``... signals, each carrying
+a ``graph.events`` object), so undo, redo, paste and
 edits from any panel all show up the same way. Analysis results (tensor shapes, problems)
 arrive with ``analysis_changed`` and only touch the items whose marks changed. The scene
 never edits the document; the view turns gestures into controller intents.
@@ -15,6 +16,15 @@ from PySide6.QtCore import QRectF, QTimer, Signal
 from PySide6.QtWidgets import QGraphicsScene
 
 from graph import Edge
+from graph.events import (
+    EdgeAdded,
+    EdgeRemoved,
+    LabelChanged,
+    NodeAdded,
+    NodeMoved,
+    NodeRemoved,
+    ParamsChanged,
+)
 
 from .node_item import NodeFace, NodeItem
 from .wire_item import WireItem
@@ -38,7 +48,13 @@ class NetworkScene(QGraphicsScene):
         self._bounds_timer.setInterval(0)
         self._bounds_timer.timeout.connect(self._update_bounds)
         controller.document_replaced.connect(self.rebuild)
-        controller.document_changed.connect(self._on_document_event)
+        controller.node_added.connect(self._on_node_added)
+        controller.node_removed.connect(self._on_node_removed)
+        controller.edge_added.connect(self._on_edge_added)
+        controller.edge_removed.connect(self._on_edge_removed)
+        controller.params_changed.connect(self._on_face_changed)
+        controller.label_changed.connect(self._on_face_changed)
+        controller.node_moved.connect(self._on_node_moved)
         controller.analysis_changed.connect(self.apply_analysis)
         controller.selection_changed.connect(self._select_from_controller)
         self.selectionChanged.connect(self._report_selection)
@@ -110,33 +126,42 @@ class NetworkScene(QGraphicsScene):
         item.set_connected(keys)
 
     # ---------------------------------------------------------------- events
-    def _on_document_event(self, name: str, payload: dict) -> None:
-        doc = self.document
-        if name in ("node_added", "node_removed", "node_moved", "params_changed"):
-            self._nodes_rect = None
-            self._bounds_timer.start()
-        if name == "node_added":
-            self._add_node(payload["node_id"])
-        elif name == "node_removed":
-            item = self.nodes.pop(payload["node_id"], None)
-            if item is not None:
-                for wire in list(item.wires):
-                    self._remove_wire(wire.edge)
-                self.removeItem(item)
-        elif name == "edge_added":
-            self._add_wire(payload["edge"])
-        elif name == "edge_removed":
-            self._remove_wire(payload["edge"])
-        elif name in ("params_changed", "label_changed"):
-            item = self.nodes.get(payload["node_id"])
-            if item is not None:
-                item.set_face(NodeFace.of(doc.nodes[payload["node_id"]]))
-        elif name == "node_moved":
-            item = self.nodes.get(payload["node_id"])
-            if item is not None:
-                x, y = doc.nodes[payload["node_id"]].position
-                if (item.x(), item.y()) != (x, y):
-                    item.setPos(x, y)
+    def _bounds_stale(self) -> None:
+        self._nodes_rect = None
+        self._bounds_timer.start()
+
+    def _on_node_added(self, event: NodeAdded) -> None:
+        self._bounds_stale()
+        self._add_node(event.node_id)
+
+    def _on_node_removed(self, event: NodeRemoved) -> None:
+        self._bounds_stale()
+        item = self.nodes.pop(event.node_id, None)
+        if item is not None:
+            for wire in list(item.wires):
+                self._remove_wire(wire.edge)
+            self.removeItem(item)
+
+    def _on_edge_added(self, event: EdgeAdded) -> None:
+        self._add_wire(event.edge)
+
+    def _on_edge_removed(self, event: EdgeRemoved) -> None:
+        self._remove_wire(event.edge)
+
+    def _on_face_changed(self, event: ParamsChanged | LabelChanged) -> None:
+        if isinstance(event, ParamsChanged):  # a card's size may change
+            self._bounds_stale()
+        item = self.nodes.get(event.node_id)
+        if item is not None:
+            item.set_face(NodeFace.of(self.document.nodes[event.node_id]))
+
+    def _on_node_moved(self, event: NodeMoved) -> None:
+        self._bounds_stale()
+        item = self.nodes.get(event.node_id)
+        if item is not None:
+            x, y = self.document.nodes[event.node_id].position
+            if (item.x(), item.y()) != (x, y):
+                item.setPos(x, y)
 
     def apply_analysis(self, analysis) -> None:
         """Shapes on wires, badges on cards; only changed items repaint."""

@@ -34,7 +34,6 @@ from .wire_item import DragWireItem, WireItem
 
 GRID = 20.0
 MIN_ZOOM, MAX_ZOOM = 0.08, 3.0
-READABLE_ZOOM = 0.7  # opening a document never starts below this
 DRAG_START = 4  # pixels before a press on a card becomes a move
 
 
@@ -85,6 +84,7 @@ class NetworkView(QGraphicsView):
         # While true, resizing the view frames the document again (the window settles
         # its layout after the document is shown); the user's first gesture ends it.
         self._auto_frame = False
+        self._keep_centre: QPointF | None = None  # until the user's next gesture
         self.minimap = Minimap(self)
         controller.document_replaced.connect(self.show_document)
 
@@ -93,6 +93,7 @@ class NetworkView(QGraphicsView):
         return self.transform().m11()
 
     def set_zoom(self, value: float) -> None:
+        self._keep_centre = None
         value = min(max(value, MIN_ZOOM), MAX_ZOOM)
         factor = value / self.zoom()
         if abs(factor - 1.0) > 1e-9:
@@ -122,7 +123,7 @@ class NetworkView(QGraphicsView):
         view = self.viewport().rect()
         scale = min(view.width() / rect.width(), view.height() / rect.height())
         self.set_zoom(min(scale, max_zoom))
-        self.centerOn(rect.center())
+        self.centre_on(rect.center())
 
     def fit_all(self) -> None:
         """Everything in view (never magnified beyond 100%)."""
@@ -130,8 +131,8 @@ class NetworkView(QGraphicsView):
         self.fit_rect(self.network_scene.nodes_rect())
 
     def show_document(self) -> None:
-        """The starting view of a document: all of it when that stays readable, else
-        its beginning (the inputs) at a readable zoom; the minimap shows the rest."""
+        """The starting view of a document: all of it (titles stay drawn at any zoom;
+        auto-arrange wraps a long chain so it fits larger)."""
         self._auto_frame = True
         rect = self.network_scene.nodes_rect()
         if rect.isNull():
@@ -139,18 +140,27 @@ class NetworkView(QGraphicsView):
             self.centerOn(0, 0)
             return
         self.fit_rect(rect)
-        if self.zoom() < READABLE_ZOOM:
-            self.set_zoom(READABLE_ZOOM)
-            visible = self.mapToScene(self.viewport().rect()).boundingRect()
-            self.centerOn(rect.left() - 40 + visible.width() / 2, rect.center().y())
 
     def center_on_node(self, node_id: str) -> None:
         item = self.network_scene.nodes.get(node_id)
         if item is not None:
             self._auto_frame = False
             self.network_scene.ensure_bounds()
-            self.centerOn(item.sceneBoundingRect().center())
+            self.centre_on(item.sceneBoundingRect().center())
+            # Docks may still be settling (Problems appearing): stay centred on it.
+            self._keep_centre = item.sceneBoundingRect().center()
             self.minimap.refresh()
+
+    def centre_on(self, point: QPointF) -> None:
+        """Centre on ``point`` even near the scene's edge when zoomed far out (the
+        scene's margin is in scene units; the view may need more room around it)."""
+        half_w = self.viewport().width() / max(self.zoom(), 1e-3) / 2
+        half_h = self.viewport().height() / max(self.zoom(), 1e-3) / 2
+        room = QRectF(point.x() - half_w, point.y() - half_h, 2 * half_w, 2 * half_h)
+        scene = self.network_scene
+        if not scene.sceneRect().contains(room):
+            scene.setSceneRect(scene.sceneRect().united(room))
+        self.centerOn(point)
 
     def scene_cursor_pos(self) -> QPointF | None:
         """The cursor in scene coordinates, or None when it is outside the view."""
@@ -183,14 +193,37 @@ class NetworkView(QGraphicsView):
         return None
 
     # ---------------------------------------------------------------- mouse
+    def _select_for_menu(self, pos: QPoint) -> None:
+        """Right-click: the menu acts on the node under the cursor, so it becomes the
+        selection (a multi-selection it belongs to stays as it is)."""
+        item = self._item_at(pos)
+        if item is None:
+            return
+        if not item.isSelected():
+            self.scene().clearSelection()
+            item.setSelected(True)
+
+    def node_at(self, view_pos: QPoint) -> str | None:
+        item = self._item_at(view_pos)
+        return item.node_id if isinstance(item, NodeItem) else None
+
+    def wire_at(self, view_pos: QPoint) -> Edge | None:
+        item = self._item_at(view_pos)
+        return item.edge if isinstance(item, WireItem) else None
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self.setFocus()
         self._auto_frame = False
+        self._keep_centre = None
         pos = event.position().toPoint()
         if event.button() == Qt.MouseButton.MiddleButton or (
                 event.button() == Qt.MouseButton.LeftButton and self._space):
             self._mode, self._last_pos = "pan", pos
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            return
+        if event.button() == Qt.MouseButton.RightButton:
+            self._select_for_menu(pos)
+            event.accept()
             return
         if event.button() != Qt.MouseButton.LeftButton:
             super().mousePressEvent(event)
@@ -198,7 +231,13 @@ class NetworkView(QGraphicsView):
         scene_pos = self.mapToScene(pos)
         port = self._port_at(scene_pos)
         if port is not None:
-            self._start_wire(*port)
+            item, kind, name = port
+            wired = [e for e in self.controller.document.edges_into(item.node_id)
+                     if e.target_port == name] if kind == "in" else []
+            if wired:  # pick the wire up from its input, to drop it elsewhere
+                self._pick_up_wire(wired[0])
+            else:
+                self._start_wire(*port)
             return
         item = self._item_at(pos)
         toggle = bool(event.modifiers() & (Qt.KeyboardModifier.ControlModifier
@@ -281,6 +320,7 @@ class NetworkView(QGraphicsView):
 
     def wheelEvent(self, event) -> None:
         self._auto_frame = False
+        self._keep_centre = None
         steps = event.angleDelta().y() / 120.0
         if steps:
             self.zoom_at(event.position().toPoint(), self.zoom() * (1.2 ** steps))
@@ -307,6 +347,8 @@ class NetworkView(QGraphicsView):
         self.minimap.reposition()
         if self._auto_frame:
             self.show_document()
+        elif self._keep_centre is not None:
+            self.centre_on(self._keep_centre)
 
     # ---------------------------------------------------------------- keys
     def keyPressEvent(self, event) -> None:
@@ -329,7 +371,7 @@ class NetworkView(QGraphicsView):
     def event(self, event) -> bool:
         # Tab would move the focus to the next widget; on the canvas it means quick add.
         if event.type() == event.Type.KeyPress and event.key() == Qt.Key.Key_Tab:
-            self.open_quick_add(self.scene_cursor_pos() or self.visible_center())
+            self.quick_add_here()
             return True
         return super().event(event)
 
@@ -348,11 +390,29 @@ class NetworkView(QGraphicsView):
             lit.setdefault(node_id, set()).add(f"{prefix}:{name}")
         self.network_scene.set_highlights(lit)
 
+    def _pick_up_wire(self, edge: Edge) -> None:
+        """Drag an existing wire off its input: it follows the cursor from its source;
+        dropped on another input it moves there, dropped elsewhere it is removed."""
+        source = self.network_scene.nodes[edge.source]
+        wire = self.network_scene.wires.get(edge)
+        if wire is not None:
+            wire.hide()
+        self._start_wire(source, "out", edge.source_port)
+        self._picked = edge
+        # Its own input stays a valid target (dropping it back changes nothing).
+        self._targets.add((edge.target, edge.target_port))
+
+    _picked: Edge | None = None
+
     def _finish_wire(self, scene_pos: QPointF) -> None:
         node_id, port, from_output = self._wire_from
         hit = self._port_at(scene_pos)
         over_item = self._item_at(self.mapFromScene(scene_pos))
+        picked = self._picked
         self._cancel_wire()
+        if picked is not None:
+            self._drop_picked(picked, hit)
+            return
         if hit is not None:
             item, _kind, name = hit
             if (item.node_id, name) in self._targets:
@@ -365,26 +425,62 @@ class NetworkView(QGraphicsView):
             link = {"source": (node_id, port)} if from_output else {"target": (node_id, port)}
             self.open_quick_add(scene_pos, link)
 
+    def _drop_picked(self, edge: Edge, hit) -> None:
+        target = (hit[0].node_id, hit[2]) if hit is not None and hit[1] == "in" else None
+        if target == (edge.target, edge.target_port):
+            return  # put back where it was
+        if target is not None and target not in self._targets:
+            return  # not a place it may go: it stays where it was
+        if target is None:
+            self.controller.disconnect(edge)
+            return
+        stack = self.controller.undo_stack
+        stack.beginMacro("Move wire")
+        self.controller.disconnect(edge)
+        self.controller.connect(edge.source, edge.source_port, *target)
+        stack.endMacro()
+
     def _cancel_wire(self) -> None:
         self._mode = None
+        if self._picked is not None:
+            wire = self.network_scene.wires.get(self._picked)
+            if wire is not None:
+                wire.show()
+            self._picked = None
         if self._wire is not None:
             self.scene().removeItem(self._wire)
             self._wire = None
         self.network_scene.set_highlights({})
 
     # ---------------------------------------------------------------- adding
+    def quick_add_here(self) -> QuickAddPopup:
+        """Tab / Ctrl+K: with one layer selected the new one follows it, wired;
+        otherwise it goes under the cursor (or in the middle of the view)."""
+        ids = self.selected_node_ids()
+        if len(ids) == 1 and self.network_scene.nodes.get(ids[0]) is not None:
+            item = self.network_scene.nodes[ids[0]]
+            if item.face.outputs:
+                anchor = item.sceneBoundingRect().topRight() + QPointF(100, 12)
+                return self.open_quick_add(anchor, {"after": ids[0]})
+        return self.open_quick_add(self.scene_cursor_pos() or self.visible_center())
+
     def open_quick_add(self, scene_pos: QPointF, link: dict | None = None) -> QuickAddPopup:
         """The layer search popup at ``scene_pos``; the chosen layer is added there
         (wired to ``link``'s ``source`` or ``target`` port when given)."""
         if self.quick_add is not None:
             self.quick_add.close()
         accept = None
-        if link and "source" in link:
+        if link and "after" in link:
+            accept = lambda spec: bool(spec.inputs) and bool(spec.outputs)
+        elif link and "source" in link:
             accept = lambda spec: bool(spec.inputs)
         elif link and "target" in link:
             accept = lambda spec: bool(spec.outputs)
         popup = QuickAddPopup(self, accept, "Add and connect" if link else "Add layer")
-        popup.chosen.connect(lambda type_name: self.add_layer(type_name, scene_pos, link))
+        if link and "after" in link:
+            popup.chosen.connect(lambda type_name: self.add_after(type_name, link["after"]))
+        else:
+            popup.chosen.connect(lambda type_name: self.add_layer(type_name, scene_pos, link))
         popup.destroyed.connect(lambda *_: setattr(self, "quick_add", None))
         self.quick_add = popup
         popup.popup(self.viewport().mapToGlobal(self.mapFromScene(scene_pos)))
@@ -398,6 +494,33 @@ class NetworkView(QGraphicsView):
             node_id = self.controller.add_node(type_name, position)
         self.controller.select([node_id])
         return node_id
+
+    @staticmethod
+    def _insertable(type_name: str) -> bool:
+        """Whether a layer of this type can sit in the middle of a wire."""
+        from graph import get_spec
+
+        spec = get_spec(type_name)
+        return bool(spec.inputs) and bool(spec.outputs)
+
+    def add_after(self, type_name: str, node_id: str) -> str:
+        """Append a layer after ``node_id`` and wire it: into its outgoing wire when it
+        has exactly one, else fed from its first output, to its right."""
+        doc = self.controller.document
+        node = doc.nodes.get(node_id)
+        if node is None or not node.spec.outputs or not self._insertable(type_name):
+            return ""
+        out = node.spec.output_names(node.params)[0]
+        wires = [e for e in doc.edges_from(node_id) if e.source_port == out]
+        if len(wires) == 1:
+            new = self.controller.insert_on_edge(wires[0], type_name)
+        else:
+            x, y = node.position
+            new = self.controller.add_node_connected(type_name, (x + 240.0, y),
+                                                     source=(node_id, out))
+        if new:
+            self.controller.select([new])
+        return new
 
     @staticmethod
     def card_position(scene_pos: QPointF) -> tuple[float, float]:
@@ -420,8 +543,14 @@ class NetworkView(QGraphicsView):
             return
         type_name = bytes(event.mimeData().data(LAYER_MIME)).decode("utf-8")
         scene_pos = self.mapToScene(event.position().toPoint())
+        edge = self.wire_at(event.position().toPoint())
         try:
-            self.add_layer(type_name, scene_pos)
+            if edge is not None and self._insertable(type_name):
+                node_id = self.controller.insert_on_edge(edge, type_name)
+                if node_id:
+                    self.controller.select([node_id])
+            else:
+                self.add_layer(type_name, scene_pos)
         except StrataError:  # an unknown layer type from a foreign drag: ignore it
             event.ignore()
             return

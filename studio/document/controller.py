@@ -2,23 +2,51 @@
 
 Views report intent here ("connect A.out to B.in", "set out_features to 32"); each intent
 becomes exactly one undo step (a command or a macro of commands). The controller relays
-the document's events as a Qt signal and re-analyses the network after edits, coalescing
-bursts of edits into one analysis on the next turn of the event loop.
+the document's typed events as Qt signals, one per kind (``node_added`` carries a
+``graph.NodeAdded``, ``params_changed`` a ``graph.ParamsChanged``...), plus
+``document_changed`` with every event for listeners that only need "something changed".
+It re-analyses the network after edits, coalescing bursts of edits into one analysis on
+the next turn of the event loop.
+
+Tracing an edit: a view calls an intent method here (``set_param``, ``connect``...), which
+pushes a command (``commands.py``); the command calls the ``Document`` method, which emits
+the event; ``_on_document_event`` relays it on the matching signal below, to which the
+scene, the inspector and the panels connect.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance
 from PySide6.QtGui import QUndoStack
 
 import graph
 from graph import Analysis, Analyzer, Document, Edge
 from graph.errors import StrataError
-from graph.layout import layered_positions
+from graph.events import (
+    DocumentEvent,
+    EdgeAdded,
+    EdgeRemoved,
+    LabelChanged,
+    MetadataChanged,
+    NodeAdded,
+    NodeMoved,
+    NodeRemoved,
+    ParamsChanged,
+    SweepChanged,
+    TrainingChanged,
+)
+from graph.layout import (
+    card_size,
+    free_offset,
+    free_position,
+    room_for_insert,
+    wrapped_positions,
+)
 
 from ..qt_workarounds import protect_singletons
 from .commands import (
@@ -42,7 +70,18 @@ CLIPBOARD_MIME = "application/x-strata-nodes"
 
 class DocumentController(QObject):
     document_replaced = Signal()  # a new or opened document: rebuild views
-    document_changed = Signal(str, dict)  # every document event, relayed
+    # The document's events, one signal per kind, each carrying the graph.events object.
+    node_added = Signal(NodeAdded)
+    node_removed = Signal(NodeRemoved)
+    edge_added = Signal(EdgeAdded)
+    edge_removed = Signal(EdgeRemoved)
+    params_changed = Signal(ParamsChanged)
+    label_changed = Signal(LabelChanged)
+    node_moved = Signal(NodeMoved)
+    training_changed = Signal(TrainingChanged)
+    sweep_changed = Signal(SweepChanged)
+    metadata_changed = Signal(MetadataChanged)
+    document_changed = Signal(DocumentEvent)  # every event of any kind, after the above
     analysis_changed = Signal(object)  # graph.Analysis
     selection_changed = Signal(list)  # selected node ids
     path_changed = Signal(object)  # Path | None
@@ -56,8 +95,16 @@ class DocumentController(QObject):
         self.analysis: Analysis | None = None
         self.path: Path | None = None
         self.selected: list[str] = []
-        self._unsubscribe = None
+        self._unsubscribe: Callable[[], None] | None = None
         self._analysis_pending = False
+        self._relays: dict[type[DocumentEvent], SignalInstance] = {
+            NodeAdded: self.node_added, NodeRemoved: self.node_removed,
+            EdgeAdded: self.edge_added, EdgeRemoved: self.edge_removed,
+            ParamsChanged: self.params_changed, LabelChanged: self.label_changed,
+            NodeMoved: self.node_moved, TrainingChanged: self.training_changed,
+            SweepChanged: self.sweep_changed,
+            MetadataChanged: self.metadata_changed,
+        }
         # While locked (a run trains this network), intents that change its structure
         # are refused; selection, moves, labels and training settings stay free.
         self.locked = False
@@ -102,12 +149,15 @@ class DocumentController(QObject):
         return not self.undo_stack.isClean()
 
     # ------------------------------------------------------------------ analysis
-    def _on_document_event(self, name: str, payload: dict[str, Any]) -> None:
-        if name == "node_removed" and payload["node_id"] in self.selected:
-            self.selected = [i for i in self.selected if i != payload["node_id"]]
+    def _on_document_event(self, event: DocumentEvent) -> None:
+        if isinstance(event, NodeRemoved) and event.node_id in self.selected:
+            self.selected = [i for i in self.selected if i != event.node_id]
             self.selection_changed.emit(list(self.selected))
-        self.document_changed.emit(name, payload)
-        if name != "node_moved" and not self._analysis_pending:
+        relay = self._relays.get(type(event))
+        if relay is not None:
+            relay.emit(event)
+        self.document_changed.emit(event)
+        if not isinstance(event, NodeMoved) and not self._analysis_pending:
             self._analysis_pending = True
             QTimer.singleShot(0, self.analyze_now)
 
@@ -140,6 +190,9 @@ class DocumentController(QObject):
                  label: str | None = None) -> str:
         if self._refused():
             return ""
+        # A new card never lands on another: the nearest free spot instead.
+        size = card_size(None, graph.get_spec(type_name), params)
+        position = free_position(self.document, position, size)
         command = AddNodeCommand(self.document, type_name, params, label, position)
         self.undo_stack.push(command)
         return command.node_id
@@ -273,9 +326,11 @@ class DocumentController(QObject):
         if moves:
             self.undo_stack.push(MoveNodesCommand(self.document, moves, text))
 
-    def auto_arrange(self, node_ids=None) -> None:
+    def auto_arrange(self, node_ids=None, view: tuple[float, float] | None = None) -> None:
+        """Lay out the nodes (all, or ``node_ids``) in columns; a long chain wraps into
+        rows so that it fits a ``view`` of that size (pixels) at a readable zoom."""
         ids = node_ids if node_ids else None
-        self.move_nodes(layered_positions(self.document, ids), "Auto-arrange")
+        self.move_nodes(wrapped_positions(self.document, ids, view), "Auto-arrange")
 
     def set_training(self, key: str, value: Any) -> None:
         if self.document.training.get(key) != value:
@@ -290,9 +345,11 @@ class DocumentController(QObject):
         if self._refused():
             return ""
         doc = self.document
-        s, t = doc.node(edge.source), doc.node(edge.target)
-        position = ((s.position[0] + t.position[0]) / 2, (s.position[1] + t.position[1]) / 2)
+        # Beside the source; what follows shifts right when the new card needs room.
+        position, moves = room_for_insert(doc, edge.source, edge.target)
         self.undo_stack.beginMacro(text or f"Insert {type_name}")
+        if moves:
+            self.move_nodes(moves, "Make room")
         self.undo_stack.push(DisconnectCommand(doc, edge))
         add = AddNodeCommand(doc, type_name, params, None, position)
         self.undo_stack.push(add)
@@ -335,6 +392,9 @@ class DocumentController(QObject):
         top = min(n.position[1] for n in nodes)
         dx, dy = ((position[0] - left, position[1] - top) if position is not None
                   else (40.0, 40.0))
+        # The pasted group moves down until none of its cards covers one already there.
+        dx, dy = free_offset(self.document, [(*n.position, *card_size(n)) for n in nodes],
+                             (dx, dy))
         mapping: dict[str, str] = {}
         self.undo_stack.beginMacro(_plural("Paste", len(nodes), "layer"))
         for n in nodes:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
+from graph.events import LabelChanged, MetadataChanged, NodeRemoved, ParamsChanged
+
 from .network_form import NetworkForm
 from .node_form import NodeForm
 from .param_count import ParamCounter
@@ -41,7 +43,10 @@ class InspectorPanel(QWidget):
         self._stale = False
 
         controller.selection_changed.connect(self._on_selection)
-        controller.document_changed.connect(self._on_document_changed)
+        controller.params_changed.connect(self._on_params_changed)
+        controller.label_changed.connect(self._on_label_changed)
+        controller.node_removed.connect(self._on_node_removed)
+        controller.metadata_changed.connect(self._on_metadata_changed)
         controller.document_replaced.connect(self._on_replaced)
         controller.analysis_changed.connect(self._on_analysis)
         self._on_selection(controller.selected)
@@ -80,17 +85,20 @@ class InspectorPanel(QWidget):
         self.form.deleteLater()
         self.form = None
 
-    def _on_document_changed(self, name: str, payload: dict) -> None:
-        node_id = payload.get("node_id")
-        if self.form is not None and node_id == self.form.node_id:
-            if name == "params_changed":
-                self.form.show_param(payload["name"])
-            elif name == "label_changed":
-                self.form.show_node()
-            elif name == "node_removed":
-                self._show_network([])
-        if name == "metadata_changed":
-            self.network.show_metadata()
+    def _on_params_changed(self, event: ParamsChanged) -> None:
+        if self.form is not None and event.node_id == self.form.node_id:
+            self.form.show_param(event.name)
+
+    def _on_label_changed(self, event: LabelChanged) -> None:
+        if self.form is not None and event.node_id == self.form.node_id:
+            self.form.show_node()
+
+    def _on_node_removed(self, event: NodeRemoved) -> None:
+        if self.form is not None and event.node_id == self.form.node_id:
+            self._show_network([])
+
+    def _on_metadata_changed(self, _event: MetadataChanged) -> None:
+        self.network.show_metadata()
 
     def _on_replaced(self) -> None:
         self._show_network([])

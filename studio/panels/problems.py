@@ -35,6 +35,7 @@ PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 1
 
 class ProblemsPanel(QWidget):
     node_activated = Signal(str)  # the user picked a problem about this node
+    count_changed = Signal(int)  # how many rows the list shows now
 
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -124,6 +125,7 @@ class ProblemsPanel(QWidget):
         self.tree.setUpdatesEnabled(True)
         self.tree.verticalScrollBar().setValue(scroll)
         self._show_summary(problems)
+        self.count_changed.emit(len(problems))
 
     _kept: Problem | None = None
 

@@ -22,8 +22,6 @@ from PySide6.QtWidgets import QApplication, QLabel, QToolBar, QVBoxLayout, QWidg
 from .actions import connect_actions, make_actions
 
 Area = Qt.DockWidgetArea
-PLOTS_SHARE = 0.44  # of the window's height, for the plots strip
-PANEL_WIDTH = 300  # pixels for the Training panel (its form and preview)
 
 
 class _Holder(QWidget):
@@ -106,7 +104,15 @@ class TrainingDocks(QObject):
 
     def _dock_shown(self, visible: bool) -> None:
         if visible and self._bench is None:
-            QTimer.singleShot(0, self.workbench)  # after this paint: no frame waits
+            QTimer.singleShot(0, self.panel_dock, self._build_if_shown)
+
+    def _build_if_shown(self) -> None:
+        """After this paint (no frame waits), and only if a training dock is still on
+        screen: laying out a workspace shows docks for a moment behind their tabs."""
+        if self._bench is None and any(
+                d.isVisible() and not d.visibleRegion().isEmpty()
+                for d in (self.panel_dock, self.plots_dock)):
+            self.workbench()
 
     def workbench(self):
         """The training workbench, built on first call (imports pyqtgraph)."""
@@ -123,9 +129,6 @@ class TrainingDocks(QObject):
         self._bench = bench
         self.panel_holder.put(bench.panel)
         self.plots_holder.put(bench.view)
-        # The dock as context: a window closed before the timer fires cancels it.
-        bench.panel.setup.ready.connect(
-            lambda: QTimer.singleShot(0, self.panel_dock, self._size_plots))
         bench.runner.run_started.connect(lambda _run: self._bring_forward())
         app = QApplication.instance()
         if app is not None:
@@ -137,22 +140,12 @@ class TrainingDocks(QObject):
         return bench
 
     # ------------------------------------------------------------------ layout
-    def _size_plots(self) -> None:
-        """Plots need height and the setup form width: when the Training panel first
-        fills (training is near, nothing runs yet), a plots strip much shorter than
-        PLOTS_SHARE of the window grows, and a panel narrower than PANEL_WIDTH widens.
-        Done then rather than when a run starts, so no run begins with a re-layout."""
-        if self.panel_dock.width() < PANEL_WIDTH * 0.9:
-            self.window.resizeDocks([self.panel_dock], [PANEL_WIDTH],
-                                    Qt.Orientation.Horizontal)
-        height = self.window.height()
-        if self.plots_dock.height() < PLOTS_SHARE * height * 0.8:
-            self.window.resizeDocks([self.plots_dock], [int(PLOTS_SHARE * height)],
-                                    Qt.Orientation.Vertical)
-
     def _bring_forward(self) -> None:
-        """A run started: its controls and plots come into view (in the user's own
-        layout: resizing docks now would re-lay out every plot in one frame)."""
+        """A run started: the Train workspace (a full-size monitor) comes forward, and
+        the run's controls and plots are in view whatever the user's layout."""
+        workspaces = getattr(self.window, "workspaces", None)
+        if workspaces is not None:
+            workspaces.switch("train")
         for dock in (self.panel_dock, self.plots_dock):
             if dock.isHidden() or dock.visibleRegion().isEmpty():
                 dock.show()

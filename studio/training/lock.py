@@ -15,10 +15,9 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton
 
+from graph.events import STRUCTURAL_EVENTS, DocumentEvent
 from studio import resources
 
-STRUCTURAL = frozenset({"node_added", "node_removed", "edge_added", "edge_removed",
-                        "params_changed"})
 LOCKED_TEXT = "Training \u2014 the network is locked until the run ends"
 LOCK_REASON = ("The network is training: its structure is locked until the run ends "
                "(pan, zoom, select and inspect as you like)")
@@ -104,8 +103,9 @@ class EditLock(QObject):
             self._show("Locked while training \u2014 to prepare the next run, press",
                        button=True)
 
-    def _on_document_event(self, name: str, _payload: dict) -> None:
-        if self.engaged and name in STRUCTURAL and not self.changed_since_start:
+    def _on_document_event(self, event: DocumentEvent) -> None:
+        if (self.engaged and isinstance(event, STRUCTURAL_EVENTS)
+                and not self.changed_since_start):
             self.changed_since_start = True
             self._show("The network changed since this run started \u2014 the changes "
                        "apply to the next run", button=False)

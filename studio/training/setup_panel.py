@@ -18,6 +18,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
+from graph.events import TrainingChanged
 from studio.panels.param_editors import ParamEditor, editor_for
 from studio.panels.widgets import section
 from studio.theme_colors import SEVERITY_COLORS
@@ -75,7 +76,7 @@ class TrainingSetupPanel(QWidget):
         layout.addStretch(1)
 
         controller.document_replaced.connect(self.refresh)
-        controller.document_changed.connect(self._on_document_event)
+        controller.training_changed.connect(self._on_training_changed)
 
     # ------------------------------------------------------------------ loading
     def showEvent(self, event) -> None:
@@ -115,9 +116,8 @@ class TrainingSetupPanel(QWidget):
                 item.setEnabled(name == "auto" or name in self.devices)
 
     # ------------------------------------------------------------------ document -> form
-    def _on_document_event(self, name: str, _payload: dict) -> None:
-        if name == "training_changed":
-            self.refresh()
+    def _on_training_changed(self, _event: TrainingChanged) -> None:
+        self.refresh()
 
     def setup(self):
         """The document's setup (checked, defaults filled) or None with the reason shown."""

@@ -1,10 +1,11 @@
 """Networks out of and into the studio: the Export and Import dialogs.
 
 Roles: ``commands.TransferCommands`` is what the File menu calls; ``export_dialog`` and
-``import_dialog`` are the two dialogs; ``jobs`` holds the work they hand to a
-``tasks.BackgroundTask`` (the headless ``graph.export``, ``runtime.export_train`` and
-``graph.importers`` do the actual writing and tracing); ``checkpoints`` finds the
-session's training checkpoints that fit the network.
+``import_dialog`` are the two dialogs; they hand ``runtime.transfer``'s
+``export_network`` and ``import_network`` (the same service ``strata export`` and
+``strata import`` call) to a ``tasks.BackgroundTask``; ``checkpoints`` finds the
+session's training checkpoints that fit the network. An imported network opens through
+the window's file commands (``FileCommands.open_document``).
 
 Invariants: tracing and exporting never run on the GUI thread, and the worker thread
 gets a copy of the document, never the live one; every failure is a message in the
@@ -13,10 +14,9 @@ successful one opens as a new unsaved document. Importing this package does not 
 torch (the studio starts without it).
 """
 
-from .commands import TransferCommands, open_in_window
+from .commands import TransferCommands
 from .export_dialog import ExportDialog
 from .import_dialog import ImportDialog
 from .tasks import BackgroundTask
 
-__all__ = ["BackgroundTask", "ExportDialog", "ImportDialog", "TransferCommands",
-           "open_in_window"]
+__all__ = ["BackgroundTask", "ExportDialog", "ImportDialog", "TransferCommands"]

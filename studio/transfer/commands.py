@@ -1,4 +1,4 @@
-"""The File menu's export and import entries, and opening an imported network.
+"""The File menu's export and import entries.
 
 ``TransferCommands`` keeps one Export and one Import dialog per window (reused, so
 their fields and a running job survive closing them) and refuses up front what cannot
@@ -8,24 +8,10 @@ entry, always visible, explains what to install when the extra is missing.
 
 from __future__ import annotations
 
-from graph.export import onnx_available
-from graph.export import unavailable_message as onnx_unavailable_message
+from runtime.transfer import export_format
 
 from .export_dialog import ExportDialog, network_refusal
 from .import_dialog import ImportDialog
-
-
-def open_in_window(window, document) -> bool:
-    """Show ``document`` in ``window`` as a new, unsaved network; False when the user
-    keeps the current one (asked first if it has unsaved changes)."""
-    if not window.files.maybe_save():
-        return False
-    controller = window.controller
-    controller.set_document(document)
-    # Untitled and marked modified: closing or opening another file asks to save it.
-    controller.undo_stack.resetClean()
-    window.view.show_document()
-    return True
 
 
 class TransferCommands:
@@ -37,9 +23,10 @@ class TransferCommands:
     def export(self, fmt: str | None = None) -> ExportDialog | None:
         """Open the Export dialog on ``fmt`` (python, train, weights, onnx; None: the
         last one used); None when refused (the window shows why)."""
-        if fmt == "onnx" and not onnx_available():
-            self.window.show_error("ONNX export is not installed",
-                                   onnx_unavailable_message() + ".")
+        missing = export_format(fmt).missing() if fmt is not None else None
+        if missing:
+            self.window.show_error(f"{export_format(fmt).title} export is not installed",
+                                   missing + ".")
             return None
         refusal = network_refusal(self.window.controller)
         if refusal:

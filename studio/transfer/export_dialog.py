@@ -29,32 +29,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from graph.export import onnx_available, runtime_available, safetensors_available
-from graph.export import unavailable_message as onnx_unavailable_message
+from graph import state_dicts
 from graph.naming import snake_case
+from runtime.transfer import (
+    EXPORT_FORMATS,
+    ExportOutcome,
+    data_note,
+    export_network,
+    runtime_available,
+)
 from studio.panels.widgets import form_layout, muted, value_label
 
 from .checkpoints import CheckpointChoice, session_checkpoints
-from .jobs import ExportOutcome, data_note, export_job
 from .tasks import BackgroundTask
 from .widgets import PathField, StatusStrip
 
-FORMATS = {  # format: (list title, page heading, what it is)
-    "python": ("Python module", "Python module",
-               ("The network as a PyTorch module: exactly the code Strata compiles and "
-                "trains, readable and needing only PyTorch.")),
-    "train": ("Training script", "Training script",
-              ("A standalone train.py beside the network's module that trains it the "
-               "way Strata does: same data split, seed, optimizer, schedule, loss and "
-               "epochs. It writes checkpoints and a loss history as it goes.")),
-    "weights": ("Weights", "Trained weights",
-                ("The weights of a training checkpoint as a state_dict that the exported "
-                 "module loads with load_state_dict.")),
-    "onnx": ("ONNX", "ONNX model",
-             ("The network for other runtimes (ONNX Runtime, TensorRT, browsers), with a "
-              "dynamic batch size. The written file is checked, and compared with "
-              "PyTorch when onnxruntime is installed.")),
-}
+FORMATS = {spec.id: spec for spec in EXPORT_FORMATS}
 Answer = QMessageBox.StandardButton
 CHOOSE_FILE = "__file__"
 
@@ -147,11 +137,11 @@ class ExportDialog(QDialog):
                                    "border-radius: 4px; }")
         self.pages = QStackedWidget(self)
         self.destinations: dict[str, PathField] = {}
-        for fmt, (title, _heading, _text) in FORMATS.items():
-            item = QListWidgetItem(title)
-            item.setData(Qt.ItemDataRole.UserRole, fmt)
+        for spec in EXPORT_FORMATS:
+            item = QListWidgetItem(spec.title)
+            item.setData(Qt.ItemDataRole.UserRole, spec.id)
             self.formats.addItem(item)
-            self.pages.addWidget(self._page(fmt))
+            self.pages.addWidget(self._page(spec.id))
         self.formats.currentRowChanged.connect(self._format_changed)
 
         self.status = StatusStrip(self)
@@ -179,7 +169,7 @@ class ExportDialog(QDialog):
 
     # ------------------------------------------------------------------ pages
     def _page(self, fmt: str) -> QWidget:
-        _title, heading, text = FORMATS[fmt]
+        heading, text = FORMATS[fmt].heading, FORMATS[fmt].description
         page = QWidget(self)
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -262,14 +252,15 @@ class ExportDialog(QDialog):
         self.weights_picker.set_choices(choices)
         self.onnx_picker.set_choices(choices)
         self.onnx_use_weights.setChecked(bool(choices) or self.onnx_use_weights.isChecked())
-        has_safetensors = safetensors_available()
+        has_safetensors = state_dicts.safetensors_available()
         model = self.weights_format.model()
         model.item(1).setEnabled(has_safetensors)
         self.safetensors_note.setVisible(not has_safetensors)
         if not has_safetensors:
             self.weights_format.setCurrentIndex(0)
-        self.onnx_missing.setText("" if onnx_available() else onnx_unavailable_message())
-        self.onnx_missing.setVisible(not onnx_available())
+        onnx_missing = FORMATS["onnx"].missing()
+        self.onnx_missing.setText(onnx_missing or "")
+        self.onnx_missing.setVisible(onnx_missing is not None)
         self.onnx_check.setText(
             "Outputs will be compared with PyTorch's in onnxruntime at batch sizes 1 and 3."
             if runtime_available() else
@@ -341,11 +332,11 @@ class ExportDialog(QDialog):
     def _sync(self, *_args) -> None:
         busy = self.busy
         fmt = self.format()
-        can = not busy and (fmt != "onnx" or onnx_available())
+        can = not busy and FORMATS[fmt].missing() is None
         self.export_button.setEnabled(can)
         self.formats.setEnabled(not busy)
         self.pages.setEnabled(not busy)
-        available = onnx_available()
+        available = FORMATS["onnx"].missing() is None
         for widget in (self.onnx_use_weights, self.destinations["onnx"]):
             widget.setEnabled(available)
         self.onnx_picker.setEnabled(available and self.onnx_use_weights.isChecked())
@@ -360,8 +351,9 @@ class ExportDialog(QDialog):
         refusal = network_refusal(self.controller)
         if refusal:
             return self._refuse(refusal)
-        if fmt == "onnx" and not onnx_available():
-            return self._refuse(onnx_unavailable_message())
+        missing = FORMATS[fmt].missing()
+        if missing:
+            return self._refuse(missing)
         destination = self.destination()
         if destination is None:
             return self._refuse("Choose where to write the export first.")
@@ -371,9 +363,9 @@ class ExportDialog(QDialog):
             if checkpoint is None:
                 return self._refuse("Choose the checkpoint (or weights file) whose "
                                     "weights to export.")
-            if destination.suffix == ".safetensors" and not safetensors_available():
-                return self._refuse("safetensors is not installed: run \u201cpip install "
-                                    "safetensors\u201d, or export a .pt file.")
+            missing = FORMATS[fmt].suffix_missing(destination.suffix)
+            if missing:
+                return self._refuse(missing)
         elif fmt == "onnx" and self.onnx_use_weights.isChecked():
             checkpoint = self.onnx_picker.path()
             if checkpoint is None:
@@ -384,10 +376,10 @@ class ExportDialog(QDialog):
         doc = self.controller.document.copy()  # the editor may change the original
         name = doc.name or "the network"
         self.outcome = None
-        self.task.start(partial(export_job, fmt, doc, destination, checkpoint=checkpoint,
+        self.task.start(partial(export_network, fmt, doc, destination, checkpoint=checkpoint,
                                 base_dir=self._base_dir()),
                         what=f"Exporting {name}")
-        self.status.show_busy(f"Exporting {FORMATS[fmt][0].lower()} of "
+        self.status.show_busy(f"Exporting {FORMATS[fmt].title.lower()} of "
                               f"\u201c{name}\u201d\u2026")
         return True
 

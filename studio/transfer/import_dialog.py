@@ -30,16 +30,16 @@ from PySide6.QtWidgets import (
 )
 
 from graph.errors import StrataError
-from studio.panels.widgets import form_layout, muted, value_label
-
-from .jobs import (
+from runtime.transfer import (
     ImportOutcome,
     ImportRequest,
-    candidates_job,
-    import_job,
+    import_candidates,
+    import_network,
     parse_arguments,
     parse_shape,
 )
+from studio.panels.widgets import form_layout, muted, value_label
+
 from .tasks import BackgroundTask
 from .widgets import PathField, StatusStrip
 
@@ -223,7 +223,7 @@ class ImportDialog(QDialog):
         self.lister.cancel()
         self.target.clear()
         self.target.setPlaceholderText("reading the file\u2026")
-        self.lister.start(partial(candidates_job, path), what=f"Reading {path.name}")
+        self.lister.start(partial(import_candidates, path), what=f"Reading {path.name}")
         self.status.show_busy(f"Reading {path.name}\u2026")
 
     def candidates(self) -> list[str]:
@@ -293,7 +293,7 @@ class ImportDialog(QDialog):
         except StrataError as e:
             return self._refuse(str(e))
         self.outcome = None
-        self.task.start(partial(import_job, request), what=f"Importing {request.target}")
+        self.task.start(partial(import_network, request), what=f"Importing {request.target}")
         self.status.show_busy(f"Importing {request.target}: tracing and checking "
                               "the outputs\u2026")
         return True
@@ -303,10 +303,8 @@ class ImportDialog(QDialog):
         return False
 
     def _succeeded(self, outcome: ImportOutcome) -> None:
-        from .commands import open_in_window
-
         self.outcome = outcome
-        if not open_in_window(self.window_, outcome.document):
+        if not self.window_.files.open_document(outcome.document):
             self.status.set_status(
                 "Imported, but not opened: the current network was kept (its changes "
                 "are unsaved). Import again to open it.", "info", report=outcome.describe())

@@ -1,4 +1,4 @@
-"""``strata check / summary / export``: output, exit codes, and one clear line (never a
+"""``strata check / summary``: output, exit codes, and one clear line (never a
 traceback) for bad input."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 from graph_helpers import EXAMPLES, chain_doc, wire
 
 import graph
@@ -150,64 +149,6 @@ def test_summary_of_sizes_torch_cannot_build(capsys, tmp_path):
 def test_summary_of_an_unreadable_file(capsys, corrupt):
     code, out, err = strata(capsys, "summary", str(corrupt))
     assert (code, out) == (2, "") and err.count("\n") == 1
-
-
-# ---------------------------------------------------------------------- export
-def test_export_writes_the_generated_module(capsys, tmp_path):
-    target = tmp_path / "out" / "net.py"
-    code, out, err = strata(capsys, "export", str(RESIDUAL), "-o", str(target))
-    assert (code, out, err) == (0, "", f"wrote {target}\n")
-    doc = graph.load(RESIDUAL)
-    assert target.read_text() == graph.generate_code(doc).source
-    namespace: dict = {}
-    exec(target.read_text(), namespace)  # noqa: S102 - our own export
-    model = namespace["ResidualCNN"]()
-    assert model(torch.randn(2, 1, 28, 28)).shape == (2, 4)
-
-
-def test_export_replaces_an_existing_file(capsys, tmp_path):
-    target = tmp_path / "net.py"
-    target.write_text("old")
-    assert strata(capsys, "export", str(EXAMPLES[0]), "--output", str(target))[0] == 0
-    assert target.read_text().startswith('"""')
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.py"]
-
-
-def test_export_to_standard_output(capsys):
-    code, out, _ = strata(capsys, "export", str(RESIDUAL))
-    assert code == 0 and out == graph.generate_code(graph.load(RESIDUAL)).source
-
-
-def test_export_refuses_a_broken_network(capsys, broken, tmp_path):
-    target = tmp_path / "net.py"
-    code, out, err = strata(capsys, "export", str(broken), "-o", str(target))
-    assert (code, out) == (1, "")
-    assert err.splitlines()[-1] == f"{broken}: cannot export: the network has 1 error"
-    assert "needs a flat input" in err
-    assert not target.exists()
-
-
-def test_export_reports_files_it_cannot_read_or_write(capsys, corrupt, tmp_path):
-    code, _, err = strata(capsys, "export", str(corrupt), "-o", str(tmp_path / "x.py"))
-    assert code == 2 and "unknown layer type 'Conv3d'" in err
-    code, _, err = strata(capsys, "export", str(RESIDUAL), "-o", str(tmp_path))
-    assert code == 2 and err.startswith(f"{tmp_path}: error: cannot write: ")
-    code, _, err = strata(capsys, "export", str(corrupt), "-o", str(corrupt))
-    assert code == 2
-
-
-def test_export_will_not_overwrite_the_network_itself(capsys, tmp_path):
-    path = graph.save(graph.load(RESIDUAL), tmp_path / "net.strata")
-    code, _, err = strata(capsys, "export", str(path), "-o", str(path))
-    assert code == 2 and "refusing to overwrite the network file itself" in err
-    assert graph.load(path).name == "Residual CNN"
-
-
-def test_usage_errors_come_from_argparse(capsys):
-    with pytest.raises(SystemExit) as e:
-        main(["export"])
-    assert e.value.code == 2
-    assert "the following arguments are required: FILE" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------- entry point

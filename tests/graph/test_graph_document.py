@@ -7,14 +7,29 @@ import pytest
 from graph_helpers import chain_doc, wire
 
 import graph
-from graph import Document, Edge, StrataError
+from graph import (
+    Document,
+    DocumentEvent,
+    Edge,
+    EdgeAdded,
+    EdgeRemoved,
+    LabelChanged,
+    MetadataChanged,
+    NodeAdded,
+    NodeMoved,
+    NodeRemoved,
+    ParamsChanged,
+    StrataError,
+    SweepChanged,
+    TrainingChanged,
+)
 
 
 @pytest.fixture
 def recorded():
     doc = Document("Events")
-    events: list[tuple[str, dict]] = []
-    unsubscribe = doc.subscribe(lambda name, payload: events.append((name, payload)))
+    events: list[DocumentEvent] = []
+    unsubscribe = doc.subscribe(events.append)
     return doc, events, unsubscribe
 
 
@@ -25,7 +40,7 @@ def test_add_node_fills_defaults_and_unique_labels(recorded):
     assert a.params == {"out_features": 3, "bias": True}
     assert (a.label, b.label) == ("fc", "fc2")
     assert a.id != b.id
-    assert events == [("node_added", {"node_id": a.id}), ("node_added", {"node_id": b.id})]
+    assert events == [NodeAdded(a.id), NodeAdded(b.id)]
     assert b.describe() == "Linear 'fc2'"
     assert b.title == "fc2"
 
@@ -40,13 +55,14 @@ def test_every_edit_emits_one_event_and_bumps_the_revision(recorded):
     old_label = doc.set_label(fc, "head")
     doc.set_training("epochs", 3)
     doc.set_metadata(name="Renamed", description="d")
+    doc.set_sweep({"trials": 4})
     index = doc.disconnect(edge)
-    names = [name for name, _ in events[2:]]
-    assert names == ["edge_added", "params_changed", "label_changed", "training_changed",
-                     "metadata_changed", "edge_removed"]
-    assert events[3][1] == {"node_id": fc, "name": "out_features"}
+    assert events[2:] == [EdgeAdded(edge), ParamsChanged(fc, "out_features"),
+                          LabelChanged(fc), TrainingChanged("epochs"), MetadataChanged(),
+                          SweepChanged(), EdgeRemoved(edge)]
+    assert events[3].node_id == fc and events[3].name == "out_features"
     assert (old, old_label, index) == (64, "fc", 0)
-    assert doc.revision == start + 6
+    assert doc.revision == start + 7
     assert doc.name == "Renamed" and doc.training == {"epochs": 3}
 
 
@@ -56,7 +72,7 @@ def test_move_emits_but_keeps_the_revision(recorded):
     revision = doc.revision
     old = doc.move_node(node.id, (10, 20.5))
     assert old == (0.0, 0.0) and node.position == (10.0, 20.5)
-    assert events[-1] == ("node_moved", {"node_id": node.id})
+    assert events[-1] == NodeMoved(node.id)
     assert doc.revision == revision
 
 
@@ -73,9 +89,9 @@ def test_remove_node_returns_node_and_wires_for_undo(recorded):
     relu = next(n for n in doc.nodes.values() if n.type == "ReLU")
     index = doc.node_index(relu.id)
     events = []
-    doc.subscribe(lambda name, payload: events.append(name))
+    doc.subscribe(lambda event: events.append(type(event)))
     node, wires = doc.remove_node(relu.id)
-    assert [name for name in events] == ["edge_removed", "edge_removed", "node_removed"]
+    assert events == [EdgeRemoved, EdgeRemoved, NodeRemoved]
     assert relu.id not in doc.nodes and all(relu.id not in (e.source, e.target)
                                             for e in doc.edges)
     assert doc.edges_into(relu.id) == [] and doc.edges_from(relu.id) == []
@@ -167,3 +183,20 @@ def test_set_training_none_removes_the_key():
     doc.set_training("epochs", 5)
     assert doc.set_training("epochs", None) == 5
     assert "epochs" not in doc.training
+
+
+def test_listeners_may_follow_one_kind_and_bad_events_fail_loudly():
+    doc = Document()
+    added: list[NodeAdded] = []
+    doc.subscribe(added.append, NodeAdded)
+    node = doc.add_node("ReLU")
+    doc.set_label(node.id, "act")
+    assert added == [NodeAdded(node.id)]
+    with pytest.raises(TypeError, match="DocumentEvent"):
+        doc.emit("node_added")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="DocumentEvent classes"):
+        doc.subscribe(added.append, "node_added")  # type: ignore[arg-type]
+    with pytest.raises(AttributeError):
+        graph.NodeAded  # type: ignore[attr-defined]  # noqa: B018
+    with pytest.raises(TypeError):
+        NodeAdded()  # type: ignore[call-arg]

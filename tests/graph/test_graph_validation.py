@@ -294,7 +294,7 @@ def test_analysing_from_inside_an_event_stays_correct():
     doc = chain_doc(*[("Linear", {"out_features": 8}, f"fc{i}") for i in range(4)])
     analyzer = Analyzer()
     seen = []
-    doc.subscribe(lambda name, payload: seen.append(analyzer.analyze(doc)))
+    doc.subscribe(lambda _event: seen.append(analyzer.analyze(doc)))
     analyzer.analyze(doc)
     analyzer.analyze(doc)
     fc1 = next(i for i, n in doc.nodes.items() if n.label == "fc1")

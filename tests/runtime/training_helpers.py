@@ -25,7 +25,7 @@ def example(name: str) -> graph.Document:
 
 
 def train(doc, setup: TrainingSetup | dict | None = None, *, options=None, out_dir=None,
-          resume=None, bundle=None, control=None, **changes):
+          resume=None, bundle=None, control=None, base_dir=None, **changes):
     """Train in-process; returns (final event, every event in order)."""
     if setup is None:
         setup = TrainingSetup.from_document(doc)
@@ -35,7 +35,8 @@ def train(doc, setup: TrainingSetup | dict | None = None, *, options=None, out_d
         setup = setup.replace(**changes)
     events: list = []
     final = Trainer(doc, setup, emit=events.append, control=control, out_dir=out_dir,
-                    resume=resume, bundle=bundle, options=options).run()
+                    resume=resume, bundle=bundle, options=options,
+                    base_dir=base_dir).run()
     return final, events
 
 

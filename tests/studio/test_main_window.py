@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 import graph
 from graph import Edge
-from graph.layout import layered_positions
+from graph.layout import wrapped_positions
 from studio import resources
 from studio.document.controller import CLIPBOARD_MIME
 from studio.main_window import MainWindow
@@ -227,7 +227,8 @@ def test_auto_arrange_is_one_undoable_step(make_window, spiral):
                  for i, node_id in enumerate(c.document.nodes)}
     c.move_nodes(scrambled)
     before = c.document.to_dict()
-    expected = layered_positions(c.document)
+    viewport = window.view.viewport().size()
+    expected = wrapped_positions(c.document, None, (viewport.width(), viewport.height()))
     c.select([])
     window.actions.arrange.trigger()
     assert {i: n.position for i, n in c.document.nodes.items()} == expected
@@ -288,7 +289,8 @@ def test_clicking_a_problem_centres_the_canvas_on_its_layer(make_window, spiral)
     window.problems.activate(row)
     assert window.controller.selected == [stray]
     card = window.scene.nodes[stray].sceneBoundingRect()
-    assert (window.view.visible_center() - card.center()).manhattanLength() < 3
+    on_screen = window.view.mapFromScene(card.center())
+    assert (window.view.viewport().rect().center() - on_screen).manhattanLength() < 3
 
 
 def test_unsaved_work_is_offered_back_after_a_crash(make_window, spiral, tmp_path):

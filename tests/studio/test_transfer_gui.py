@@ -22,7 +22,8 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QMessageBox
 
 import graph
-from graph.export import onnx_available, runtime_available, safetensors_available
+from graph.state_dicts import safetensors_available
+from runtime.transfer import onnx_available, runtime_available
 from studio import resources
 from studio.main_window import MainWindow
 
@@ -212,7 +213,7 @@ def test_export_python_and_a_runnable_training_script(make_window, spiral, tmp_p
     finish(qtbot, dialog)
     assert dialog.status.kind == "ok", dialog.status.report_text()
     written = sorted(p.name for p in folder.iterdir())
-    assert written == ["spiral_mlp.py", "spiral_mlp_data.npz", "train.py"]
+    assert written == ["spiral_mlp.py", "spiral_mlp_data.npz", "sweep.py", "train.py"]
     assert "spiral_mlp_data.npz" in dialog.status.report_text()
     # It runs with only torch and numpy: one epoch on the saved data.
     done = subprocess.run([sys.executable, "train.py", "--epochs", "1", "--device", "cpu"],
@@ -342,7 +343,7 @@ def test_export_onnx_in_the_background_with_the_check_report(make_window, spiral
 
 def test_without_the_onnx_extra_the_entry_explains_what_to_install(make_window, spiral,
                                                                    monkeypatch):
-    import graph.export.onnx as onnx_export
+    import runtime.transfer.onnx as onnx_export
     from studio import window_menus
 
     monkeypatch.setattr(onnx_export, "missing_packages", lambda: ["onnx", "onnxscript"])
@@ -366,9 +367,9 @@ def test_without_the_onnx_extra_the_entry_explains_what_to_install(make_window, 
 
 def test_without_safetensors_the_weights_page_says_what_to_install(make_window, spiral,
                                                                    tmp_path, monkeypatch):
-    from studio.transfer import export_dialog
+    from graph import state_dicts
 
-    monkeypatch.setattr(export_dialog, "safetensors_available", lambda: False)
+    monkeypatch.setattr(state_dicts, "safetensors_available", lambda: False)
     window = make_window(spiral)
     dialog = window.files.transfer.export("weights")
     assert not dialog.weights_format.model().item(1).isEnabled()

@@ -10,18 +10,15 @@ from sklearn.datasets import make_moons
 from transfer_helpers import EXAMPLES, inputs_for, run
 
 import graph
+from graph import state_dicts
 from graph.errors import StrataError
-from graph.export import (
-    export_onnx,
-    export_weights,
-    onnx_available,
-    read_state_dict,
-    safetensors_available,
-    write_python,
-)
-from graph.export import onnx as onnx_export
-from graph.export import weights as weights_export
 from graph.importers import build_module
+from graph.state_dicts import read_state_dict, safetensors_available
+from runtime.transfer import onnx as onnx_export
+from runtime.transfer import onnx_available
+from runtime.transfer.onnx import export_onnx
+from runtime.transfer.python import write_python
+from runtime.transfer.weights import export_weights
 
 SPIRAL = next(p for p in EXAMPLES if p.stem == "spiral_mlp")
 
@@ -126,7 +123,7 @@ def test_a_file_that_is_no_checkpoint_is_refused(tmp_path):
 
 
 def test_safetensors_without_the_package_says_what_to_install(tmp_path, monkeypatch):
-    monkeypatch.setattr(weights_export, "safetensors_available", lambda: False)
+    monkeypatch.setattr(state_dicts, "safetensors_available", lambda: False)
     with pytest.raises(StrataError, match="pip install safetensors"):
         export_weights(graph.load(SPIRAL), {}, tmp_path / "w.safetensors")
 

@@ -14,12 +14,12 @@ from transfer_helpers import EXAMPLES, ROOT
 
 import graph
 from graph.builder import Builder
-from graph.export import read_state_dict
+from graph.state_dicts import read_state_dict
 from runtime.engine import Trainer
 from runtime.events import EpochEvent, FinishedEvent
-from runtime.export_train import export_training
 from runtime.setup import SetupError
-from runtime.transfer_cli import main
+from runtime.transfer.cli import main
+from runtime.transfer.train_script import export_training
 
 # Runs the script as ``python train.py`` would, with Strata's packages made unimportable
 # (so the script provably needs only torch and numpy) and one thread, as the tests use.
@@ -78,7 +78,7 @@ def test_spiral_script_repeats_the_run_and_its_weights(tmp_path):
     expected = strata_curve(doc, runs)
     written = export_training(doc, tmp_path / "export")
     assert [p.name for p in written] == ["spiral_mlp.py", "spiral_mlp_data.npz",
-                                         "train.py"]
+                                         "train.py", "sweep.py"]
     assert_clean(tmp_path / "export")
     printed: list = []
     got = script_curve(tmp_path / "export", "--device", "cpu", "--test", "--out", "ckpt",

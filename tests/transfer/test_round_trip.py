@@ -17,8 +17,8 @@ from transfer_helpers import (
 import graph
 from graph.builder import Builder
 from graph.catalog import all_specs
-from graph.export import write_python
 from graph.importers import build_module, import_file, import_module
+from runtime.transfer.python import write_python
 
 
 def _round_trip(doc: graph.Document, folder) -> tuple[graph.Document, object]:

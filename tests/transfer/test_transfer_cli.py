@@ -8,9 +8,9 @@ from test_export import SPIRAL, save_checkpoint, train_spiral
 from transfer_helpers import FIXTURES, inputs_for, run
 
 import graph
-from graph.export import onnx_available
 from graph.importers import build_module
-from runtime.transfer_cli import main
+from runtime.transfer import onnx_available
+from runtime.transfer.cli import main
 
 
 def test_export_python(tmp_path, capsys):
@@ -37,18 +37,69 @@ def test_export_weights_needs_a_checkpoint(tmp_path, capsys):
     assert "needs --checkpoint" in capsys.readouterr().err
 
 
-def test_export_of_a_broken_file_is_one_message(tmp_path, capsys):
+def test_export_of_an_unreadable_file_is_one_message(tmp_path, capsys):
     broken = tmp_path / "broken.strata"
     broken.write_text("{")
-    assert main(["export", str(broken), "-o", str(tmp_path / "x.py")]) == 1
+    assert main(["export", str(broken), "-o", str(tmp_path / "x.py")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("strata export: error: ") and "broken.strata" in err
+    assert err.startswith(f"{broken}: error: ") and err.count("\n") == 1
     assert "Traceback" not in err
 
 
 def test_unknown_output_suffix_asks_for_the_format(tmp_path, capsys):
-    assert main(["export", str(SPIRAL), "-o", str(tmp_path / "x.bin")]) == 1
+    assert main(["export", str(SPIRAL), "-o", str(tmp_path / "x.bin")]) == 2
     assert "--format" in capsys.readouterr().err
+
+
+def test_export_replaces_an_existing_file(capsys, tmp_path):
+    target = tmp_path / "net.py"
+    target.write_text("old")
+    assert main(["export", str(SPIRAL), "--output", str(target)]) == 0
+    assert target.read_text().startswith('"""')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.py"]
+
+
+def test_export_to_standard_output(capsys):
+    assert main(["export", str(SPIRAL)]) == 0
+    assert capsys.readouterr().out == graph.generate_code(graph.load(SPIRAL)).source
+
+
+def test_export_refuses_a_broken_network(capsys, tmp_path):
+    doc = graph.Document("Broken")
+    image = doc.add_node("Input", {"shape": [1, 28, 28]}).id
+    fc = doc.add_node("Linear", {"out_features": 10}, "fc").id
+    out = doc.add_node("Output", {"task": "classification"}).id
+    doc.connect(graph.Edge(image, "out", fc, "in"))
+    doc.connect(graph.Edge(fc, "out", out, "in"))
+    broken = graph.save(doc, tmp_path / "broken.strata")
+    target = tmp_path / "net.py"
+    assert main(["export", str(broken), "-o", str(target)]) == 1
+    out_text, err = capsys.readouterr()
+    assert out_text == ""
+    assert err.splitlines()[-1] == f"{broken}: cannot export: the network has 1 error"
+    assert "node 'fc' (Linear): error:" in err and "flat input" in err
+    assert not target.exists()
+
+
+def test_export_reports_files_it_cannot_write(capsys, tmp_path):
+    assert main(["export", str(SPIRAL), "-o", str(tmp_path)]) == 2
+    assert "cannot tell the format" in capsys.readouterr().err
+    assert main(["export", str(SPIRAL), "--format", "python", "-o", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith(f"{tmp_path}: error: cannot write: ")
+
+
+def test_export_will_not_overwrite_the_network_itself(capsys, tmp_path):
+    path = graph.save(graph.load(SPIRAL), tmp_path / "net.strata")
+    assert main(["export", str(path), "--format", "python", "-o", str(path)]) == 2
+    assert "refusing to overwrite the network file itself" in capsys.readouterr().err
+    assert graph.load(path).name == graph.load(SPIRAL).name
+
+
+def test_usage_errors_come_from_argparse(capsys):
+    assert main(["export"]) == 2
+    assert "the following arguments are required: FILE" in capsys.readouterr().err
+    assert main(["export", str(SPIRAL), "--format", "onnx"]) == 2
+    assert "--format onnx needs -o PATH" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not onnx_available(), reason="the ONNX extra is not installed")
@@ -104,6 +155,17 @@ def test_import_of_an_unmappable_module_lists_the_operations(tmp_path, capsys):
 
 def test_usage_errors(tmp_path, capsys):
     assert main(["import", "x.py:Net", "-o", str(tmp_path / "n.strata")]) == 2
+    assert "--input-shape" in capsys.readouterr().err
     assert main(["import", f"{FIXTURES / 'mlp.py'}:MLP", "--input-shape", "a,b",
                  "-o", str(tmp_path / "n.strata")]) == 1
-    assert "--input-shape expects" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("strata import: error: --input-shape: ") and "\u201ca\u201d" in err
+
+
+@pytest.mark.parametrize("spelling", ["4,2", "4x2", "(4, 2)", "4 2", "[4,2]", "4 \u00d7 2"])
+def test_import_takes_every_spelling_of_a_shape(tmp_path, spelling):
+    out = tmp_path / "mlp.strata"
+    assert main(["import", f"{FIXTURES / 'mlp.py'}:make_mlp", "--input-shape", spelling,
+                 "--arg", "hidden=16", "-o", str(out)]) == 0
+    (node,) = [n for n in graph.load(out).nodes.values() if n.type == "Input"]
+    assert node.params["shape"] == [2]

@@ -17,9 +17,9 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..atomic import temporary_for
-from ..errors import StrataError
-from ..naming import Namespace
+from graph.atomic import temporary_for
+from graph.errors import StrataError
+from graph.naming import Namespace
 
 EXTRA = "pip install strata-studio[onnx]"
 NEEDED = ("onnx", "onnxscript")
@@ -76,8 +76,8 @@ def export_onnx(doc, path, state_dict=None, opset: int | None = None,
     import onnx
     import torch
 
-    from ..compiler import compile_network
-    from .weights import fit_state_dict, read_state_dict
+    from graph.compiler import compile_network
+    from graph.state_dicts import fit_state_dict, read_state_dict
 
     path = Path(path)
     net = compile_network(doc)

@@ -6,7 +6,7 @@ The template is kept in named pieces so features slot in without touching the re
 order, sharding, the loader), ``PRECISION`` (autocast and the gradient scaler),
 ``EVALUATION``, ``REPORTING`` (printing, history, JSON lines, TensorBoard; rank 0 only),
 ``TRAINING`` (``Config`` and ``train(config, on_epoch_end=None)``) and ``MAIN`` (flags).
-``@NAME@`` markers are filled by ``export_train.export_training``.
+``@NAME@`` markers are filled by ``train_script.export_training``.
 
 Invariants the export tests hold the script to:
 - ``python train.py`` repeats Strata's run step for step: the same shuffling generator
@@ -483,6 +483,7 @@ def run(config, device, rank, world, on_epoch_end):
         scores = evaluate(model, test, loss_fn, rank, world, device, dtype)
         report.say(f"test loss {scores[0]:.4f}  test @METRIC@ {scores[1]:.3f}")
     last = history[-1] if history else {}
+    best_epoch = min(history, key=lambda r: r["val_loss"])["epoch"] if history else 0
     summary = {
         "epochs": last.get("epoch", 0),
         "steps": step,
@@ -492,6 +493,7 @@ def run(config, device, rank, world, on_epoch_end):
         "val_metric": last.get("val_@METRIC@"),
         "metric_name": "@METRIC@",
         "best_val_loss": best if history else None,
+        "best_epoch": best_epoch,
         "checkpoint": str(config.out / "last.pt"),
     }
     report.close(config, history, summary)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..codegen import generate_code
-from ..fileformat import write_atomic
+from graph.codegen import generate_code
+from graph.fileformat import write_atomic
 
 
 def write_python(doc, path) -> Path:

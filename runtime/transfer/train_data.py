@@ -238,7 +238,7 @@ def data_section(raw, output_task: str, output_shape: tuple[int, ...], folder: P
             f"COLOR = {literal(options['color'])}",
             "STANDARDIZE = False",
         ]
-        from .datasets.files_images import IMAGE_SUFFIXES
+        from ..datasets.files_images import IMAGE_SUFFIXES
 
         suffixes = "(\n" + "".join(f"    {literal(s)},\n" for s in IMAGE_SUFFIXES) + ")"
         reader = [IMAGES_CODE.replace("@SUFFIXES@", suffixes)]

@@ -7,7 +7,8 @@ folders) and repeats the engine's run step for step: the same splits, seed order
 (data, then ``torch.manual_seed`` before the model is built), shuffling generator,
 batches (a last batch of one example is dropped), optimizer, per-step schedule,
 gradient clipping, loss and evaluation. So on the same machine its loss per epoch follows
-the curve Strata showed; the export tests hold it to that.
+the curve Strata showed; the export tests hold it to that. The same script runs under
+torchrun (distributed data parallel); its text is ``train_template``.
 """
 
 from __future__ import annotations
@@ -17,17 +18,16 @@ from pathlib import Path
 
 import graph
 from graph.errors import StrataError
-from graph.export import write_python
 from graph.fileformat import write_atomic
 from graph.naming import snake_case
 
-from .export_train_data import data_section, literal
-from .setup import TrainingSetup
-from .train_script import METRICS, OPTIMIZERS, SCHEDULES, script_template
+from ..setup import TrainingSetup
+from .python import write_python
+from .train_data import data_section, literal
+from .train_template import METRICS, OPTIMIZERS, SCHEDULES, script_template
 
 LOSSES = {"cross_entropy": "nn.CrossEntropyLoss()", "bce_with_logits":
           "nn.BCEWithLogitsLoss()", "mse": "nn.MSELoss()"}
-
 
 def export_training(doc, output, *, base_dir=None) -> list[Path]:
     """Write the model module, ``train.py`` and (generated datasets) the data into
@@ -36,8 +36,8 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
     Raises StrataError (SetupError, DatasetError...) for a network or setup that Strata
     itself could not train, with the same message training would give.
     """
-    from .compatibility import DatasetMismatch, check_dataset
-    from .datasets import load_dataset
+    from ..compatibility import DatasetMismatch, check_dataset
+    from ..datasets import load_dataset
 
     output = Path(output)
     script = output if output.suffix == ".py" else output / "train.py"
@@ -116,4 +116,20 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
         text = text.replace(key, value)
     write_atomic(script, text.encode("utf-8"))
     written.append(script)
+    sweep = _sweep_script(doc, metric)
+    if sweep is not None and script.name == "train.py":  # sweep.py imports `train`
+        write_atomic(folder / "sweep.py", sweep.encode("utf-8"))
+        written.append(folder / "sweep.py")
     return written
+
+
+def _sweep_script(doc, metric: str) -> str | None:
+    """``sweep.py`` (Optuna over train()), or None when the document's sweep setup is
+    one ``strata sweep`` would refuse too (that command says why)."""
+    from ..sweeps import SweepError
+    from ..sweeps.export import sweep_script
+
+    try:
+        return sweep_script(doc, metric)
+    except SweepError:
+        return None

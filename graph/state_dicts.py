@@ -1,28 +1,30 @@
-"""Weights files: a ``state_dict`` the exported module loads with ``load_state_dict``.
+"""Reading trained weights: the ``state_dict`` inside a checkpoint, weights or safetensors file.
 
 Input is a training checkpoint (a dict whose ``"model"`` entry is the state_dict, as the
 runtime writes it), a plain state_dict file, a safetensors file or a dict in memory.
-Output is ``.pt`` (``torch.save`` of the state_dict) or ``.safetensors`` when the
-``safetensors`` package is installed. Files are read with ``weights_only=True`` (loading
-never runs code) and written atomically; the written file is read back and must load
-strictly into the network's module.
+Files are read with ``weights_only=True`` (loading never runs code). The importer uses
+this to load a module's weights before tracing; the exporters in ``runtime.transfer``
+use it to read the weights they write out. ``fit_state_dict`` loads strictly and names
+every mismatch.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import io
 from pathlib import Path
 from typing import Any
 
-from ..errors import StrataError
-from ..fileformat import write_atomic
-
-FORMATS = ("pt", "safetensors")
+from .errors import StrataError
 
 
 def safetensors_available() -> bool:
     return importlib.util.find_spec("safetensors") is not None
+
+
+def need_safetensors() -> None:
+    if not safetensors_available():
+        raise StrataError("safetensors is not installed; install it with "
+                          "`pip install safetensors`, or export a .pt file")
 
 
 def read_state_dict(source) -> dict[str, Any]:
@@ -37,7 +39,7 @@ def read_state_dict(source) -> dict[str, Any]:
         if not path.is_file():
             raise StrataError(f"{path}: no such weights file")
         if path.suffix == ".safetensors":
-            _need_safetensors()
+            need_safetensors()
             from safetensors.torch import load_file
 
             try:
@@ -102,44 +104,6 @@ def fit_state_dict(module, state: dict[str, Any], what: str) -> None:
             f"the weights do not fit {what}: " + "; ".join(problems)
             + " (were they trained with this version of the network?)")
     module.load_state_dict(state, strict=True)
-
-
-def export_weights(doc, source, path, fmt: str | None = None) -> Path:
-    """Write the network's weights from ``source`` (checkpoint, state_dict file or dict)
-    to ``path``: ``.pt`` state_dict or ``.safetensors``; returns the path."""
-    import torch
-
-    from ..compiler import compile_network
-
-    path = Path(path)
-    fmt = fmt or ("safetensors" if path.suffix == ".safetensors" else "pt")
-    if fmt not in FORMATS:
-        raise StrataError(f"unknown weights format {fmt!r}; expected one of "
-                          + ", ".join(FORMATS))
-    if fmt == "safetensors":
-        _need_safetensors()
-    net = compile_network(doc)
-    what = f"'{doc.name}'"
-    fit_state_dict(net.module, read_state_dict(source), what)
-    state = {k: v.detach().cpu().contiguous() for k, v in net.module.state_dict().items()}
-    if fmt == "safetensors":
-        from safetensors.torch import save
-
-        data = save(state, metadata={"format": "pt", "network": doc.name})
-    else:
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
-        data = buffer.getvalue()
-    write_atomic(path, data)
-    # Read back: what we wrote must load into a freshly compiled module.
-    fit_state_dict(compile_network(doc).module, read_state_dict(path), what)
-    return path
-
-
-def _need_safetensors() -> None:
-    if not safetensors_available():
-        raise StrataError("safetensors is not installed; install it with "
-                          "`pip install safetensors`, or export a .pt file")
 
 
 def _some(items: list[str], limit: int = 5) -> str:

@@ -1,21 +1,23 @@
-"""The work the export and import dialogs hand to a background thread, and its outcome.
+"""Export and import, one implementation for the CLI and the studio's dialogs.
 
-Everything here runs on a worker thread, so it touches no widget and no live document:
-export jobs get a copy of the document, import jobs a plain request. Errors are
-``StrataError``s from the headless exporters and importers, already in the user's terms.
-Nothing here imports torch at module level (the studio starts without it).
+``export_network(fmt, doc, destination, ...)`` writes one of ``formats.EXPORT_FORMATS``
+and returns an ``ExportOutcome`` saying what was written, how it was checked and how to
+use it. ``import_network(request)`` traces a PyTorch module into a document (and saves
+its weights keyed for Strata's module when asked). Both may run on a worker thread: they
+take a document the caller no longer edits (or a plain request) and touch nothing else.
+Errors are ``StrataError``s in the user's terms. Nothing here imports torch at module
+level (the studio starts without it).
 """
 
 from __future__ import annotations
 
-import ast
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from graph.errors import StrataError
 
-FORMATS = ("python", "train", "weights", "onnx")
+from .formats import export_format
+
 FILE_DATASET_KINDS = {"csv": ("CSV file", "DATA_FILE"), "npz": ("NumPy archive", "DATA_FILE"),
                       "image_folder": ("image folder", "DATA_FOLDER")}
 
@@ -25,18 +27,28 @@ FILE_DATASET_KINDS = {"csv": ("CSV file", "DATA_FILE"), "npz": ("NumPy archive",
 class ExportOutcome:
     fmt: str
     files: list[Path]
-    summary: str  # one line: the status bar and the dialog's status
+    summary: str  # one line: the status bar, the dialog's status, the CLI's first line
     details: str  # what was written, how it was checked and how to use it
 
 
-def export_job(fmt: str, doc, destination, *, checkpoint=None, base_dir=None) -> ExportOutcome:
-    """Write ``doc`` (a copy the GUI no longer edits) as ``fmt`` to ``destination``."""
+def export_network(fmt: str, doc, destination, *, checkpoint=None, base_dir=None,
+                   opset: int | None = None) -> ExportOutcome:
+    """Write ``doc`` (a copy nobody edits meanwhile) as ``fmt`` to ``destination``.
+
+    ``checkpoint``: trained weights (a checkpoint, state_dict or safetensors file), needed
+    by "weights", optional for "onnx"; ``base_dir``: the folder the network file is in
+    (relative dataset paths are read from there).
+    """
     import graph
 
+    spec = export_format(fmt)
+    missing = spec.missing()
+    if missing:
+        raise StrataError(missing)
     destination = Path(destination)
     code = graph.generate_code(doc)
     if fmt == "python":
-        from graph.export import write_python
+        from .python import write_python
 
         path = write_python(doc, destination)
         return ExportOutcome(fmt, [path], f"Exported {code.class_name} to {path}", (
@@ -45,7 +57,7 @@ def export_job(fmt: str, doc, destination, *, checkpoint=None, base_dir=None) ->
             f"    from {path.stem} import {code.class_name}\n"
             f"    model = {code.class_name}()"))
     if fmt == "train":
-        from runtime.export_train import export_training
+        from .train_script import export_training
 
         files = export_training(doc, destination, base_dir=base_dir)
         script = next(p for p in files if p.name == "train.py")
@@ -53,9 +65,12 @@ def export_job(fmt: str, doc, destination, *, checkpoint=None, base_dir=None) ->
         return ExportOutcome(fmt, files, f"Exported a training script to {script.parent}", (
             f"Wrote into {script.parent}:\n{listing}\n\n"
             f"{data_note(doc, base_dir, files)}\n\n"
-            f"Run it:\n    cd {script.parent}\n    python train.py"))
+            f"Run it:\n    cd {script.parent}\n    python train.py\n"
+            f"    torchrun --standalone --nproc_per_node=2 train.py  # 2 processes"
+            + ("\n    python sweep.py --trials 20  # an Optuna sweep"
+               if any(p.name == "sweep.py" for p in files) else "")))
     if fmt == "weights":
-        from graph.export import export_weights
+        from .weights import export_weights
 
         if checkpoint is None:
             raise StrataError("Exporting weights needs trained weights: choose a "
@@ -73,23 +88,20 @@ def export_job(fmt: str, doc, destination, *, checkpoint=None, base_dir=None) ->
             f"{path.name} holds the state_dict of {code.class_name}, taken from "
             f"{Path(checkpoint).name}. It was read back and loads strictly into the "
             f"exported module.\n\nUse it with the exported module:\n{use}"))
-    if fmt == "onnx":
-        from graph.export import export_onnx
+    from .onnx import export_onnx
 
-        report = export_onnx(doc, destination, state_dict=checkpoint)
-        weights = (f"with the weights of {Path(checkpoint).name}" if checkpoint is not None
-                   else "with freshly initialised weights (no checkpoint chosen)")
-        described = report.describe()
-        return ExportOutcome(fmt, [report.path], f"Exported ONNX to {report.path}", (
-            f"{described[:1].upper()}{described[1:]}.\n\nThe model was exported "
-            f"{weights}; its batch size is dynamic."))
-    raise StrataError(f"unknown export format {fmt!r}; expected one of "
-                      + ", ".join(FORMATS))
+    report = export_onnx(doc, destination, state_dict=checkpoint, opset=opset)
+    weights = (f"with the weights of {Path(checkpoint).name}" if checkpoint is not None
+               else "with freshly initialised weights (no checkpoint chosen)")
+    described = report.describe()
+    return ExportOutcome(fmt, [report.path], f"Exported ONNX to {report.path}", (
+        f"{described[:1].upper()}{described[1:]}.\n\nThe model was exported "
+        f"{weights}; its batch size is dynamic."))
 
 
 def data_note(doc, base_dir=None, files=()) -> str:
     """Where the exported ``train.py`` gets its data, in one or two sentences."""
-    from runtime.setup import TrainingSetup
+    from ..setup import TrainingSetup
 
     try:
         dataset = dict(TrainingSetup.from_document(doc).dataset)
@@ -115,10 +127,11 @@ class ImportRequest:
     path: Path
     name: str  # the module class or factory function
     shapes: list[tuple[int, ...]]
-    dtypes: list[str]
-    task: str = "classification"
-    weights: Path | None = None
+    dtypes: list[str] | None = None  # "float" (default) or "long", per input
+    task: str | list[str] = "classification"  # per output, or one for all
+    weights: Path | None = None  # a state_dict or checkpoint loaded into the module first
     kwargs: dict = field(default_factory=dict)
+    weights_out: Path | None = None  # where the imported weights go (default: beside)
 
     @property
     def target(self) -> str:
@@ -126,6 +139,8 @@ class ImportRequest:
 
     def weights_copy(self) -> Path | None:
         """Where the imported weights are saved, keyed for Strata's module."""
+        if self.weights_out is not None:
+            return self.weights_out
         if self.weights is None:
             return None
         return self.weights.with_name(f"{self.weights.stem}_strata.pt")
@@ -141,24 +156,31 @@ class ImportOutcome:
     def document(self):
         return self.result.document
 
+    @property
+    def layers(self) -> int:
+        return sum(1 for n in self.document.nodes.values()
+                   if n.type not in ("Input", "Output"))
+
     def describe(self) -> str:
         doc = self.result.document
-        layers = sum(1 for n in doc.nodes.values() if n.type not in ("Input", "Output"))
         diff = self.result.max_abs_diff
         lines = [f"Imported {self.request.target} as \u201c{doc.name}\u201d: "
-                 + f"{layers} layers."]
+                 + f"{self.layers} layers."]
         if diff is not None:
             lines.append(f"Its outputs equal the original module's (largest difference "
                          f"{diff:.2g}, eval mode, same weights).")
         if self.weights_saved is not None:
-            lines.append(f"The weights of {self.request.weights.name} are saved for the "
-                         f"imported network as {self.weights_saved} (export them with "
+            source = (f"The weights of {self.request.weights.name}"
+                      if self.request.weights is not None else "The weights")
+            lines.append(f"{source} are saved for the imported network as "
+                         f"{self.weights_saved} (export them with "
                          f"File \u25b8 Export \u25b8 Weights).")
         lines += [f"Note: {note}" for note in self.result.notes]
         return "\n".join(lines)
 
 
-def import_job(request: ImportRequest) -> ImportOutcome:
+def import_network(request: ImportRequest) -> ImportOutcome:
+    """Trace ``request``'s module into a document; save its weights when asked."""
     from graph.importers import import_file
 
     result = import_file(request.path, request.shapes, request.dtypes, name=request.name,
@@ -167,14 +189,12 @@ def import_job(request: ImportRequest) -> ImportOutcome:
     outcome = ImportOutcome(request, result)
     target = request.weights_copy()
     if target is not None:
-        import torch
-
         from graph.fileformat import write_atomic
 
-        buffer = io.BytesIO()
-        torch.save(result.state_dict, buffer)
+        from .weights import state_dict_bytes
+
         try:
-            write_atomic(target, buffer.getvalue())
+            write_atomic(target, state_dict_bytes(result.state_dict))
         except OSError as e:
             raise StrataError(f"{target}: cannot save the imported weights "
                               f"({e.strerror or e})") from None
@@ -182,7 +202,7 @@ def import_job(request: ImportRequest) -> ImportOutcome:
     return outcome
 
 
-def candidates_job(path) -> list[str]:
+def import_candidates(path) -> list[str]:
     """The module classes and factory functions ``path`` defines."""
     from graph.importers import candidates
 
@@ -191,45 +211,3 @@ def candidates_job(path) -> list[str]:
         raise StrataError(f"{path}: defines no torch.nn.Module class and no function "
                           "to import")
     return names
-
-
-# ---------------------------------------------------------------------- parsing
-def parse_shape(text: str) -> tuple[int, ...]:
-    """``1,3,32,32`` (or ``1x3x32x32``, ``(1, 3, 32, 32)``) -> a shape, batch first."""
-    cleaned = text.strip().strip("()[]").replace("x", ",").replace("\u00d7", ",")
-    try:
-        dims = tuple(int(part) for part in cleaned.replace(" ", ",").split(",") if part)
-    except ValueError:
-        dims = ()
-    if len(dims) < 2 or min(dims) < 1:
-        raise StrataError(f"An input shape is the batch size then one example's shape, "
-                          f"positive whole numbers like 1,3,32,32; got \u201c{text}\u201d")
-    return dims
-
-
-def parse_arguments(text: str) -> dict:
-    """``hidden=32, classes=10`` -> keyword arguments (Python literals; bare words are
-    strings)."""
-    text = text.strip()
-    if not text:
-        return {}
-    try:
-        call = ast.parse(f"f({text})", mode="eval").body
-    except SyntaxError:
-        call = None
-    if not isinstance(call, ast.Call) or call.args or any(k.arg is None
-                                                         for k in call.keywords):
-        raise StrataError(f"Arguments are NAME=VALUE pairs separated by commas, like "
-                          f"hidden=32, classes=10; got \u201c{text}\u201d")
-    out = {}
-    for keyword in call.keywords:
-        try:
-            out[keyword.arg] = ast.literal_eval(keyword.value)
-        except ValueError:
-            if isinstance(keyword.value, ast.Name):
-                out[keyword.arg] = keyword.value.id  # a bare word is a string
-            else:
-                raise StrataError(f"The argument {keyword.arg} must be a plain value "
-                                  f"(number, string, list...), got "
-                                  f"\u201c{ast.unparse(keyword.value)}\u201d") from None
-    return out

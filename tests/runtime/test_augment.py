@@ -1,0 +1,94 @@
+"""Training-split augmentation (runtime.augment): Kornia ops, determinism, mixing, refusals."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from graph.builder import Builder
+from runtime.augment import AugmentError, build_pipeline, check_pipeline
+from runtime.events import FinishedEvent
+from runtime.setup import SetupError, TrainingSetup
+from tests.runtime.training_helpers import EVERY_STEP, mlp, train
+
+PIPELINE = [{"op": "resized_crop", "min_scale": 0.5}, {"op": "flip"},
+            {"op": "rotation", "degrees": 20.0}, {"op": "color_jitter"},
+            {"op": "image_noise"}, {"op": "erasing"}]
+
+
+def augmented(seed: int, steps=PIPELINE, shape=(3, 16, 16)):
+    images = torch.linspace(0, 1, 8 * 3 * 16 * 16).reshape(8, 3, 16, 16)[:, :shape[0]]
+    torch.manual_seed(seed)
+    augmenter = build_pipeline(steps, shape, "classification", 4)
+    (x,), y = augmenter((images,), torch.arange(8) % 4)
+    return images, x, y
+
+
+def test_same_seed_same_augmented_batch_other_seed_other_batch():
+    images, a, _ = augmented(0)
+    _, b, _ = augmented(0)
+    _, c, _ = augmented(1)
+    assert a.shape == images.shape
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+    assert not torch.equal(a, images)
+
+
+def test_grayscale_images_jitter_brightness_and_contrast_only():
+    images, x, _ = augmented(0, [{"op": "color_jitter", "p": 1.0}], (1, 16, 16))
+    assert x.shape == (8, 1, 16, 16) and not torch.equal(x, images)
+
+
+@pytest.mark.parametrize("op", ["mixup", "cutmix"])
+def test_mixing_gives_class_probabilities(op):
+    _, _x, y = augmented(0, [{"op": op}])
+    assert y.shape == (8, 4)
+    assert torch.allclose(y.sum(1), torch.ones(8))
+    assert (y.max(1).values < 1).any()  # something was mixed
+
+
+def test_table_noise_and_masking():
+    x = torch.ones(64, 10)
+    torch.manual_seed(0)
+    aug = build_pipeline([{"op": "noise", "std": 0.1}, {"op": "masking", "fraction": 0.5}],
+                         (10,), "regression", None)
+    (out,), _y = aug((x,), torch.zeros(64, 1))
+    assert 0.3 < float((out == 0).float().mean()) < 0.7
+    assert float((out[out != 0] - 1).abs().mean()) > 0.01
+
+
+def test_bad_pipelines_are_refused_by_step_and_value():
+    with pytest.raises(AugmentError, match="step 1: unknown op 'spin'"):
+        check_pipeline([{"op": "spin"}])
+    with pytest.raises(AugmentError, match=r"step 2 \(Rotation\) has no parameter `angle`"):
+        check_pipeline(["flip", {"op": "rotation", "angle": 3}])
+    with pytest.raises(AugmentError, match="works on images"):
+        build_pipeline(["flip"], (10,), "classification", 2)
+    with pytest.raises(AugmentError, match="mixes classes"):
+        build_pipeline(["mixup"], (1, 8, 8), "regression", None)
+    with pytest.raises(SetupError, match="augment"):
+        TrainingSetup.from_dict({"dataset": "spirals", "augment": [{"op": "flip", "p": 2}]})
+
+
+def test_defaults_are_filled_in_and_saved_with_the_setup():
+    setup = TrainingSetup.from_dict({"dataset": "spirals", "augment": ["flip"]})
+    assert setup.to_dict()["augment"] == [{"op": "flip", "p": 0.5}]
+
+
+def test_an_image_network_trains_with_augmentation_and_mixup():
+    b = Builder("Tiny CNN")
+    x = b.add("Input", shape=[1, 16, 16])
+    b.chain(x, ("Conv2d", {"out_channels": 4, "kernel_size": [3, 3]}), "ReLU",
+            "Flatten", ("Linear", {"out_features": 4}), ("Output", {"task": "classification"}))
+    doc = b.done({"dataset": {"name": "shapes", "size": 80, "image_size": 16},
+                  "epochs": 1, "batch_size": 16,
+                  "augment": [{"op": "flip"}, {"op": "rotation"}, {"op": "mixup"}]})
+    final, _ = train(doc, options=EVERY_STEP)
+    assert isinstance(final, FinishedEvent), final
+
+
+def test_a_table_network_trains_with_noise():
+    final, _ = train(mlp(8, 1, training={"dataset": {"name": "spirals", "size": 100},
+                                         "epochs": 1, "augment": ["noise", "masking"]}),
+                     options=EVERY_STEP)
+    assert isinstance(final, FinishedEvent), final
