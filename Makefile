@@ -24,6 +24,7 @@ studio: setup
 lint: setup
 	$(BIN)/ruff check graph runtime studio tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 test: setup lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -n 2 -q

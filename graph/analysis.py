@@ -457,7 +457,7 @@ class Analyzer:
             for port in ports:
                 e = by_port.get(port)
                 src = shapes.get(e.source) if e else None
-                t = src.outputs.get(e.source_port) if src else None
+                t = src.outputs.get(e.source_port) if src and e else None
                 if t is None:
                     return result, None  # unconnected or upstream failed: reported
                 result.inputs[port] = t

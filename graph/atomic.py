@@ -92,7 +92,7 @@ def remove_stale_temporaries(path: str | os.PathLike[str], *, now: float | None 
     stem = re.escape(name) if name is not None else r".+"
     pattern = re.compile(rf"\.(?P<name>{stem})\.(?:{_OURS}|{_LEGACY})\.tmp")
     now = time.time() if now is None else now
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:

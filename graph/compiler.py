@@ -11,15 +11,19 @@ import builtins
 import hashlib
 import linecache
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .analysis import Analysis, Analyzer
 from .codegen import GeneratedCode, generate_code
 from .document import Document
 
+if TYPE_CHECKING:  # torch is imported when compiling, not when graph is imported
+    import torch
+
 
 @dataclass
 class CompiledNetwork:
-    module: torch.nn.Module  # noqa: F821
+    module: torch.nn.Module
     code: GeneratedCode
     analysis: Analysis
     filename: str
@@ -37,6 +41,12 @@ def compile_network(doc: Document, analysis: Analysis | None = None,
     """Build the network's module from its generated code (raises GraphError)."""
     analysis = analysis or Analyzer().analyze(doc)
     code = generate_code(doc, analysis)
+    if device is None or str(device) == "cpu":
+        # Refuse, naming the layer, what torch would fail to allocate (a raw
+        # RuntimeError) or would allocate until the machine swaps.
+        from .memory import available_memory, check_fits
+
+        check_fits(analysis, available_memory())
     cls, filename = load_class(code.source, code.class_name)
     if device is not None:
         import torch

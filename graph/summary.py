@@ -1,10 +1,10 @@
 """A Keras-like model summary: each layer's name (type), output shape, parameters,
 multiply-accumulates and what feeds it, with totals.
 
-Parameter counts come from the very module the generated code builds, instantiated on
-torch's ``meta`` device (no memory, no initialisation), so they are exact for every layer
-type without a formula per layer. MACs come from each layer declaration's ``macs`` rule
-and are counted per example (the batch dimension ``N`` is left out).
+Parameter counts come from each layer declaration's ``param_count`` rule (a test holds
+every rule to the module torch builds), and MACs from its ``macs`` rule, counted per
+example (the batch dimension ``N`` is left out). Both are arithmetic: a summary of
+100,000 layers builds no module and needs no torch.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from .analysis import Analysis, Analyzer
 from .document import Document
+from .memory import param_counts, size_text
 
 BYTES_PER_PARAM = 4  # float32
 
@@ -93,10 +94,7 @@ def summarize(doc: Document, analysis: Analysis | None = None) -> Summary:
     analysis = analysis or Analyzer().analyze(doc)
     counts, uncountable = None, ""
     if analysis.ok:
-        try:
-            counts = _param_counts(doc, analysis)
-        except (RuntimeError, ValueError, OverflowError) as e:  # torch refuses the sizes
-            uncountable = f"torch cannot build these layers: {str(e).splitlines()[0][:120]}"
+        counts = param_counts(analysis)
     rows = []
     for node_id in analysis.order or list(doc.nodes):
         node = doc.nodes[node_id]
@@ -122,18 +120,6 @@ def summarize(doc: Document, analysis: Analysis | None = None) -> Summary:
                    uncountable)
 
 
-def _param_counts(doc: Document, analysis: Analysis) -> dict[str, int]:
-    """Parameters of each node that owns a submodule, from the module on ``meta``."""
-    from .compiler import compile_network
-
-    compiled = compile_network(doc, analysis, device="meta")
-    counts = {}
-    for node_id in compiled.code.attributes:
-        module = compiled.submodule(node_id)
-        counts[node_id] = sum(p.numel() for p in module.parameters())
-    return counts
-
-
 def _label(doc: Document, node_id: str) -> str:
     node = doc.nodes.get(node_id)
     return (node.label or node.id) if node else node_id
@@ -151,7 +137,4 @@ def _short(n: float) -> str:
 
 
 def _size(nbytes: int) -> str:
-    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
-        if nbytes >= size:
-            return f"{nbytes / size:.1f} {unit}"
-    return f"{nbytes} B"
+    return size_text(nbytes).replace(" bytes", " B")

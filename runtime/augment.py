@@ -186,7 +186,8 @@ class Augmenter:
         self.steps = steps
         self.num_classes = num_classes
         image = len(shape) == 3 and shape[0] in (1, 3)
-        self.plain, self.mixers = [], []
+        self.plain: list[Any] = []
+        self.mixers: list[Any] = []  # the steps that mix examples (spec.mixes)
         for i, step in enumerate(steps, 1):
             spec = SPECS[step["op"]]
             if spec.kind == "image" and not image:

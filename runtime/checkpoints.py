@@ -33,6 +33,7 @@ from graph.errors import StrataError
 from graph.fileformat import write_atomic
 
 from .events import CheckpointEvent
+from .trainer_state import TrainerState
 
 FORMAT = "strata-checkpoint"
 VERSION = 1
@@ -164,7 +165,7 @@ def describe_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 
 # ---------------------------------------------------------------- the engine's side
-class CheckpointMixin:
+class CheckpointMixin(TrainerState):
     """Checkpoint writing and restoring for ``Trainer`` (uses its attributes).
 
     ``write_checkpoint`` captures everything the next step depends on (weights, optimizer

@@ -42,6 +42,7 @@ import torch
 import graph
 from graph.errors import StrataError
 from graph.fileformat import document_from_dict
+from graph.memory import MemoryLimitError, check_fits
 
 from .augment import build_pipeline
 from .batches import batch_count, check_finite, split_on_device
@@ -59,6 +60,8 @@ from .events import (
 from .failures import (
     TrainingError,
     describe_unexpected,
+    device_words,
+    free_memory,
     is_out_of_memory,
     locate_nonfinite,
     out_of_memory_message,
@@ -118,13 +121,15 @@ class Trainer(CheckpointMixin, ReportingMixin):
 
     # ================================================================ run
     def run(self) -> FinishedEvent | FailedEvent:
-        self._instr = None
+        self._instr: Instrumentation | None = None
         out_of_memory = None
         try:
             self._prepare()
             final = self._train()
         except TrainingError as e:
             final = self._failed(e.reason, e.node_id)
+        except MemoryLimitError as e:
+            final = self._failed(str(e), e.node_id)
         except StrataError as e:
             final = self._failed(str(e))
         except KeyboardInterrupt:
@@ -196,6 +201,10 @@ class Trainer(CheckpointMixin, ReportingMixin):
         self.loss_name = setup.resolved_loss(self.task)
         self.bundle = self._dataset(analysis)
 
+        # Refused before anything is allocated, naming the largest layer ("lower the
+        # batch size" is no advice for a 4 TB layer).
+        check_fits(analysis, free_memory(self.device), batch_size=setup.batch_size,
+                   where=device_words(self.device))
         _seed_everything(setup.seed)
         self.compiled = graph.compile_network(self.doc, analysis)
         self.model = self.compiled.module.to(self.device)
@@ -212,8 +221,7 @@ class Trainer(CheckpointMixin, ReportingMixin):
                                 kind="network")
         self.loss_fn = setup.make_loss(self.task)
 
-        features = tuple(
-            self.compiled.analysis.shapes[self.output_id].inputs["in"].shape[1:])
+        features = self.compiled.analysis.shapes[self.output_id].inputs["in"].features
         self.train_data, self.val_data = (
             split_on_device(self.bundle, split, self.task, features, self.device)
             for split in ("train", "val"))

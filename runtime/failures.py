@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 
 from graph.errors import StrataError
+from graph.memory import available_memory
 
 from .layers import LayerInfo, predecessors
 
@@ -50,6 +51,22 @@ def out_of_memory_message(exc: BaseException, device: torch.device, batch_size: 
            if batch_size > 1 else "Make the network smaller")
     return (f"{where} ran out of memory during {phase} with a batch size of {batch_size}. "
             f"{tip}. (PyTorch said: {first[:200]})")
+
+
+def free_memory(device: torch.device) -> int | None:
+    """Bytes the device can still allocate, or None when it does not say."""
+    if device.type == "cuda":
+        try:
+            return torch.cuda.mem_get_info(device)[0]
+        except RuntimeError:
+            return None
+    if device.type == "cpu":
+        return available_memory()
+    return None
+
+
+def device_words(device: torch.device) -> str:
+    return {"cuda": "the GPU", "mps": "the GPU (MPS)"}.get(device.type, "this computer")
 
 
 def release_memory(device: torch.device) -> None:

@@ -22,6 +22,7 @@ How it stays cheap (the engine samples every ``sample_every`` steps):
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -256,7 +257,7 @@ class Instrumentation:
                 self._low[row], self._high[row] = torch.aminmax(sub)
                 row += 1
 
-    def collect(self, step: int, epoch: int, extras: list[torch.Tensor] = ()
+    def collect(self, step: int, epoch: int, extras: Sequence[torch.Tensor] = ()
                 ) -> tuple[LayerStatsEvent, list[float]]:
         """Finish the sample after ``optimizer.step``: one host transfer for everything.
 

@@ -13,9 +13,10 @@ from .batches import dataset_summary
 from .events import FinishedEvent, StartedEvent, StepEvent
 from .failures import nonfinite_gradient_error
 from .metrics import batch_metric, metric_name
+from .trainer_state import TrainerState
 
 
-class ReportingMixin:
+class ReportingMixin(TrainerState):
     """The run's StartedEvent, StepEvents and FinishedEvent (for ``Trainer``)."""
 
     def _report(self, out, y, loss: float, rate: float, epoch: int, instr) -> None:

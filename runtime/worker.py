@@ -142,8 +142,8 @@ class TrainingSession:
             "threads": threads, "run_log": run_log, "tensorboard": tensorboard,
         }
         self._queue: deque = deque()
-        self._process = None
-        self._commands = None
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._commands: Any = None  # the parent's end of the command pipe
         self._reader: threading.Thread | None = None
         self._done = threading.Event()
         self.last_checkpoint: str | None = None
@@ -230,7 +230,7 @@ class TrainingSession:
     # ---------------------------------------------------------------- events
     def poll_events(self, max_n: int = 100) -> list:
         """Up to ``max_n`` events received so far, oldest first; never blocks."""
-        out = []
+        out: list[Any] = []
         while self._queue and len(out) < max_n:
             out.append(self._queue.popleft())
         return out

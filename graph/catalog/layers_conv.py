@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from .rules import conv_macs, pair, single, spatial_out
 from .spec import BATCH, Inferred, LayerSpec, ParamSpec
 
@@ -89,6 +91,8 @@ def _conv(n: int) -> LayerSpec:
         module_args=_conv_args(n),
         positional=3,
         macs=conv_macs,
+        param_count=lambda p: p["out_channels"] * (p["in_channels"] // p["groups"])
+        * math.prod(pair(p["kernel_size"], n)) + (p["out_channels"] if p["bias"] else 0),
         default_label="conv",
     )
 
@@ -141,6 +145,8 @@ CONV_TRANSPOSE_2D = LayerSpec(
     module_args=_tconv_args,
     positional=3,
     macs=lambda p, ins, outs: _tconv_macs(p, ins),
+    param_count=lambda p: p["in_channels"] * p["out_channels"]
+    * math.prod(pair(p["kernel_size"])) + p["out_channels"],
     default_label="upconv",
 )
 

@@ -46,6 +46,8 @@ LINEAR = LayerSpec(
     module_args=_linear_args,
     positional=2,
     macs=mlp_macs,
+    param_count=lambda p: p["in_features"] * p["out_features"]
+    + (p["out_features"] if p["bias"] else 0),
     default_label="fc",
 )
 
@@ -145,6 +147,7 @@ EMBEDDING = LayerSpec(
         "num_embeddings": p["num_embeddings"], "embedding_dim": p["embedding_dim"]
     },
     positional=2,
+    param_count=lambda p: p["num_embeddings"] * p["embedding_dim"],
     default_label="embed",
 )
 

@@ -31,6 +31,7 @@ def _batchnorm(n: int, ranks, layout) -> LayerSpec:
         module=f"nn.BatchNorm{n}d",
         module_args=lambda p: {"num_features": p["num_features"], **_non_default(p)},
         positional=1,
+        param_count=lambda p: 2 * p["num_features"],
         default_label="bn",
     )
 
@@ -64,6 +65,7 @@ LAYER_NORM = LayerSpec(
     module_args=lambda p: {"normalized_shape": p["normalized_shape"],
                            **({"eps": p["eps"]} if p["eps"] != 1e-5 else {})},
     positional=1,
+    param_count=lambda p: 2 * p["normalized_shape"],
     default_label="norm",
 )
 

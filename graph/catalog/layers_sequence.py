@@ -5,6 +5,7 @@ from __future__ import annotations
 from .spec import BATCH, Inferred, LayerSpec, ParamSpec
 
 _SEQ = "(N, length, features)"
+MAX_RECURRENT_LAYERS = 64
 
 
 def _recurrent_rule(ctx):
@@ -67,7 +68,10 @@ def _recurrent(kind: str, what: str) -> LayerSpec:
         params=(
             ParamSpec("hidden_size", "int", 64, "Size of the hidden state.", min=1,
                       key=True),
-            ParamSpec("num_layers", "int", 1, "Stacked recurrent layers.", min=1),
+            # Bounded: a file saying 10**6 layers made summaries and compiles run for
+            # hours while the network checked clean. Deep recurrent stacks stop at 8.
+            ParamSpec("num_layers", "int", 1, "Stacked recurrent layers.", min=1,
+                      max=MAX_RECURRENT_LAYERS),
             ParamSpec("output", "choice", "last", "Every step or only the last.",
                       choices=("sequence", "last"), key=True),
             ParamSpec("bidirectional", "bool", False, "Also read the sequence backwards."),
@@ -81,6 +85,7 @@ def _recurrent(kind: str, what: str) -> LayerSpec:
         positional=2,
         expression=_recurrent_expr(kind),
         macs=lambda p, ins, outs: _rnn_macs(kind, p, ins),
+        param_count=lambda p: _rnn_params(kind, p),
         default_label=kind.lower(),
     )
 
@@ -92,6 +97,15 @@ def _rnn_macs(kind, p, ins) -> int:
     dirs = 2 if p["bidirectional"] else 1
     per_step = gates * h * (f + h) + (p["num_layers"] - 1) * gates * h * (h * dirs + h)
     return int(length) * per_step * dirs
+
+
+def _rnn_params(kind, p) -> int:
+    """Weights and both biases of every layer and direction, as torch builds them."""
+    gates = 4 if kind == "LSTM" else 3
+    h, dirs = p["hidden_size"], 2 if p["bidirectional"] else 1
+    first = gates * h * (p["input_size"] + h + 2)
+    rest = gates * h * (h * dirs + h + 2)
+    return dirs * (first + (p["num_layers"] - 1) * rest)
 
 
 def _sequence_of_vectors(ctx):
@@ -135,8 +149,9 @@ SELF_ATTENTION = LayerSpec(
                            "batch_first": True},
     positional=2,
     expression="{m}({x}, {x}, {x}, need_weights=False)[0]",
-    macs=lambda p, ins, outs: 4 * ins[0].shape[1] * p["embed_dim"] ** 2
-    + 2 * ins[0].shape[1] ** 2 * p["embed_dim"],
+    macs=lambda p, ins, outs: 4 * int(ins[0].shape[1]) * p["embed_dim"] ** 2
+    + 2 * int(ins[0].shape[1]) ** 2 * p["embed_dim"],
+    param_count=lambda p: 4 * p["embed_dim"] * (p["embed_dim"] + 1),
     default_label="attention",
     legacy_types=("MultiheadSelfAttention",),
 )
@@ -179,9 +194,12 @@ TRANSFORMER_ENCODER_LAYER = LayerSpec(
     module="nn.TransformerEncoderLayer",
     module_args=_encoder_args,
     positional=0,
-    macs=lambda p, ins, outs: ins[0].shape[1] * (
+    macs=lambda p, ins, outs: int(ins[0].shape[1]) * (
         4 * p["d_model"] ** 2 + 2 * p["d_model"] * p["dim_feedforward"]
-    ) + 2 * ins[0].shape[1] ** 2 * p["d_model"],
+    ) + 2 * int(ins[0].shape[1]) ** 2 * p["d_model"],
+    # attention 4E(E+1), two Linears E*F+F and F*E+E, two LayerNorms 2E each
+    param_count=lambda p: 4 * p["d_model"] ** 2 + 2 * p["d_model"] * p["dim_feedforward"]
+    + 9 * p["d_model"] + p["dim_feedforward"],
     default_label="encoder",
 )
 
@@ -211,6 +229,7 @@ POSITIONAL_EMBEDDING = LayerSpec(
     module_args=lambda p: {"num_embeddings": p["max_len"],
                            "embedding_dim": p["embed_dim"]},
     positional=2,
+    param_count=lambda p: p["max_len"] * p["embed_dim"],
     expression="{x} + {m}(torch.arange({x}.shape[1], device={x}.device))",
     default_label="positions",
 )

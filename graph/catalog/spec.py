@@ -210,6 +210,11 @@ class LayerSpec:
     positional: int = 0
     expression: str | Callable[[dict[str, Any]], str] = "{m}({x})"
     macs: Callable[[dict[str, Any], list[TensorInfo], list[TensorInfo]], int] | None = None
+    # Trainable parameters of the module, from the checked parameters and inferred
+    # values (``in_features``...): plain arithmetic, so a summary, the inspector and the
+    # memory estimate need no torch and no allocation. None: the layer has none. A test
+    # holds each rule to the module torch builds.
+    param_count: Callable[[dict[str, Any]], int] | None = None
     default_label: str = ""
     version: int = 1
     legacy_types: tuple[str, ...] = ()

@@ -19,7 +19,7 @@ class TensorInfo:
     @property
     def features(self) -> tuple[int, ...]:
         """The shape without the batch dimension."""
-        return tuple(d for d in self.shape if d != "N")
+        return tuple(d for d in self.shape if d != "N")  # type: ignore[misc]  # "N" is the only named dim
 
     def with_shape(self, *shape: Dim) -> TensorInfo:
         return TensorInfo(tuple(shape), self.dtype)

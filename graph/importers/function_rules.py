@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import builtins
 import operator
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -61,7 +63,7 @@ _ALIASES = {"concat": "cat", "concatenate": "cat", "add_": "add", "mul_": "mul",
 
 
 def _function_names() -> dict:
-    names = {}
+    names: dict[Any, str] = {}
     candidates = set(SIGNATURES) | RESHAPES | set(_ALIASES) | {"arange", "zeros",
                                                                 "zeros_like", "ones"}
     for name in candidates:
@@ -142,7 +144,8 @@ def _node_args(node) -> list:
 
 
 # ---------------------------------------------------------------------- rules
-FUNCTION_RULES: dict[str, object] = {}
+# A rule maps one call to Strata operations: (mapper, fx node, bound arguments) -> value.
+FUNCTION_RULES: dict[str, Callable[..., Any]] = {}
 
 
 def rule(*names):

@@ -41,6 +41,7 @@ def load_source(path: str | Path):
     digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
     module_name = f"strata_user_{path.stem}_{digest}"
     spec = importlib.util.spec_from_file_location(module_name, path)
+    assert spec is not None and spec.loader is not None  # a .py path always has both
     module = importlib.util.module_from_spec(spec)
     folder = str(path.resolve().parent)
     added = folder not in sys.path

@@ -10,12 +10,16 @@ return tuples (LSTM, GRU, MultiheadAttention) produce a Meta value; indexing it,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from torch import nn
 
 from . import patterns
 from .ops import Refused, bind, ints, meta
 
-MODULE_RULES: dict[type, object] = {}
+# A rule maps one submodule call: (mapper, fx node, module) -> value.
+MODULE_RULES: dict[type, Callable[..., Any]] = {}
 
 
 def rule(*types):

@@ -147,7 +147,8 @@ class _Mapper:
             raise Refused(f"takes its `{name}` from a layer's output")
         ok, plain = self.probe.constant(value)
         if not ok:
-            raise Refused(f"computes its `{name}` from {known.what}, which changes with "
+            raise Refused(f"computes its `{name}` from "
+                          f"{known.what if known is not None else 'a value'}, which changes with "
                           "the batch")
         return plain
 
@@ -300,7 +301,7 @@ class _Mapper:
 
     def document(self, name: str, description: str) -> tuple[Document, dict[int, str]]:
         live = self.live()
-        problems = [self.ops[i].error for i in live if self.ops[i].error]
+        problems = [e for e in (self.ops[i].error for i in live) if e is not None]
         problems += self._reused(live)
         for i in live:
             op = self.ops[i]
@@ -321,9 +322,11 @@ class _Mapper:
         ids: dict[int, str] = {}
         for i in live:
             op = self.ops[i]
+            assert op.type is not None  # refused operations raised UnmappedError above
             ids[i] = doc.add_node(op.type, op.params, labels[i]).id
         for i in live:
             op = self.ops[i]
+            assert op.type is not None
             ports = get_spec(op.type).input_names(op.params)
             for port, src in zip(ports, op.inputs):
                 doc.connect(Edge(ids[src], "out", ids[i], port))
@@ -369,6 +372,7 @@ class _Mapper:
             if i not in labels:
                 # Code inside a nested block is named after the block: layer1_0_add.
                 op = self.ops[i]
+                assert op.type is not None
                 base = get_spec(op.type).default_label
                 scope = _scope(op.node) if op.anonymous else ""
                 take(i, snake_case(f"{scope.replace('.', '_')}_{base}") if scope else base)

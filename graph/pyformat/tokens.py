@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+from collections.abc import Sequence
 
 from .lines import CLOSING, OPENING, Leaf, Line
 
@@ -85,7 +86,7 @@ class _Tokens:
         else:
             raise TypeError(f"cannot lay out {type(node).__name__}")
 
-    def _items(self, items: list[ast.AST]) -> None:
+    def _items(self, items: Sequence[ast.AST]) -> None:
         for i, item in enumerate(items):
             if i:
                 self.add(",", ",")
@@ -154,6 +155,7 @@ def statement_line(code: str, level: int) -> Line:
     elif isinstance(stmt, ast.Expr):
         toks.expr(stmt.value)
     elif is_def:
+        assert isinstance(stmt, ast.FunctionDef)  # for the type checker
         toks.add("keyword", "def")
         toks.add("name", stmt.name)
         toks.add("(", "(", "parameters")

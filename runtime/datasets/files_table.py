@@ -17,6 +17,7 @@ import csv
 import math
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -256,6 +257,7 @@ def read_npz(path: Path, task: str, x_dtype: str):
         if not np.issubdtype(y.dtype, np.number) or not np.isfinite(y).all():
             raise DatasetError(f"{where} must hold finite numbers to regress")
         return x, y.astype(np.float32), "regression", []
+    values: list[Any]
     if y.dtype.kind == "U":
         values, numeric = [str(v) for v in y], False
     else:

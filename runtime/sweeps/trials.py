@@ -67,7 +67,11 @@ def make_objective(document: dict[str, Any], spec: SweepSpec, folder: str | Path
 
         log = RunLog(out, doc, doc.get("training"), tensorboard=tensorboard)
         try:
-            final = Trainer(doc, emit=lambda e: (log(e), report(e)), control=control,
+            def emit(event: Any) -> None:
+                log(event)
+                report(event)
+
+            final = Trainer(doc, emit=emit, control=control,
                             out_dir=out, options=engine_options()).run()
         finally:
             log.close()

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from graph.errors import StrataError
 
 from .formats import export_format
+
+if TYPE_CHECKING:  # graph.importers imports torch; only the import path needs it
+    from graph.importers import ImportResult
 
 FILE_DATASET_KINDS = {"csv": ("CSV file", "DATA_FILE"), "npz": ("NumPy archive", "DATA_FILE"),
                       "image_folder": ("image folder", "DATA_FOLDER")}
@@ -149,7 +153,7 @@ class ImportRequest:
 @dataclass
 class ImportOutcome:
     request: ImportRequest
-    result: object  # graph.importers.ImportResult
+    result: ImportResult
     weights_saved: Path | None = None
 
     @property

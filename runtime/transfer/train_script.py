@@ -53,7 +53,7 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
     out_id = code.outputs[0]
     task = analysis.shapes[out_id].params["task"]
     loss = setup.resolved_loss(task)
-    output_shape = tuple(analysis.shapes[out_id].inputs["in"].shape[1:])
+    output_shape = analysis.shapes[out_id].inputs["in"].features
     raw = load_dataset(setup.dataset, seed=setup.seed, val_fraction=setup.val_fraction,
                        test_fraction=setup.test_fraction, base_dir=base_dir)
     bundle = raw.for_task(task)

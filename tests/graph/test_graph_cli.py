@@ -138,12 +138,14 @@ def test_summary_of_a_broken_network(capsys, broken):
 
 
 def test_summary_of_sizes_torch_cannot_build(capsys, tmp_path):
+    """Counted from the catalog (nothing is built), and the size said in terabytes."""
     doc = chain_doc(("Conv2d", {"out_channels": 2**31 - 1}),
                     ("Conv2d", {"out_channels": 2**31 - 1}), shape=(3, 8, 8))
     path = graph.save(doc, tmp_path / "huge.strata")
     code, out, _ = strata(capsys, "summary", str(path))
     assert code == 0
-    assert "Total params: unknown (torch cannot build these layers: " in out
+    n = 3 * 9 * (2**31 - 1) + (2**31 - 1) ** 2 * 9 + 2 * (2**31 - 1)
+    assert f"Total params: {n:,} (" in out and " TB as float32)" in out
 
 
 def test_summary_of_an_unreadable_file(capsys, corrupt):
