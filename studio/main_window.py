@@ -31,6 +31,7 @@ from studio.document.controller import CLIPBOARD_MIME, DocumentController
 from studio.files import AutosaveManager, RecentFiles
 from studio.panels import CodePanel, InspectorPanel, PalettePanel, ProblemsPanel
 from studio.status_bar import DeferredCounter, StatusBar
+from studio.sweeps import attach_sweeps
 from studio.training import attach_training
 from studio.window_files import FileCommands
 from studio.workspaces import STATE_VERSION, WorkspaceSwitcher
@@ -72,7 +73,9 @@ class MainWindow(QMainWindow):
         self.workspaces = WorkspaceSwitcher(self, self.settings)
         window_menus.add_workspace_menu(self)
         self._build_docks()
-        attach_training(self, self.controller)  # before the layout is restored
+        # Before the layout is restored, so these docks find their remembered places.
+        training = attach_training(self, self.controller)
+        attach_sweeps(self, self.controller, training)
         self.status = StatusBar(self.controller, self.counter, self)
         self.setStatusBar(self.status)
         self._connect()

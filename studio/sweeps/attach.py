@@ -1,0 +1,182 @@
+"""Adding sweeps to the main window: ``attach_sweeps(window, controller, training)``.
+
+One "Sweep" dock, tabbed with the training plots under the canvas. Like training, it
+imports neither pyqtgraph nor Optuna until the dock is first shown. Starting a sweep
+takes the document's sweep (or the default search) with the panel's settings; the study
+lives beside the saved network (``<name>.sweeps.db``), or in Strata's data folder for an
+unsaved one. A trial opened from the panel joins the training runs (``training``: the
+window's ``TrainingDocks``) and is shown there, ready to compare.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QApplication
+
+from studio.training.attach import TrainingDocks, _Holder
+
+Area = Qt.DockWidgetArea
+
+
+class SweepDocks(QObject):
+    """The Sweep dock of a main window; the panel is built on first need."""
+
+    def __init__(self, main_window, controller, training: TrainingDocks | None) -> None:
+        super().__init__(main_window)
+        self.window = main_window
+        self.controller = controller
+        self.training = training
+        self.panel = None
+        self.sweeps = None  # studio.sweeps.controller.SweepController
+        self.holder = _Holder("Hyperparameter sweeps: trials and their results")
+        docks = main_window.docks
+        self.dock = main_window.add_panel(
+            "sweep", "Sweep", self.holder, Area.BottomDockWidgetArea,
+            tabify_with="training_plots" if "training_plots" in docks else None)
+        for name in ("code", "training_plots"):
+            if name in docks:
+                docks[name].raise_()
+        self.dock.visibilityChanged.connect(self._shown)
+        self.action = QAction("Hyperparameter &Sweep\u2026", main_window)
+        self.action.setStatusTip("Search learning rate, batch size and layer sizes "
+                                 "over many short trials (Optuna)")
+        self.action.triggered.connect(self.bring_forward)
+        for entry in main_window.menuBar().actions():
+            if entry.menu() is not None and entry.text().replace("&", "") == "Training":
+                entry.menu().addSeparator()
+                entry.menu().addAction(self.action)
+                break
+
+    def bring_forward(self) -> None:
+        """The Train workspace, with the Sweep dock in front."""
+        self.window.workspaces.switch("train")
+        self.dock.show()
+        self.dock.raise_()
+
+    def _shown(self, visible: bool) -> None:
+        if visible:
+            QTimer.singleShot(0, self.dock, self._build_if_shown)
+
+    def _build_if_shown(self) -> None:
+        if self.dock.isVisible() and not self.dock.visibleRegion().isEmpty():
+            self.build()
+            self.refresh_spec()  # the document may have changed since
+
+    def build(self):
+        """The panel and its controller, built on first call."""
+        if self.panel is not None:
+            return self.panel
+        from .controller import SweepController
+        from .panel import SweepPanel
+
+        self.panel = SweepPanel()
+        self.sweeps = SweepController(self)
+        self.holder.put(self.panel)
+        self.panel.start_requested.connect(self.start)
+        self.panel.stop_requested.connect(self.sweeps.stop)
+        self.panel.open_requested.connect(self.open_trial)
+        self.sweeps.updated.connect(self.panel.show_view)
+        self.sweeps.failed.connect(self.panel.show_message)
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.sweeps.shutdown)
+        self.window.destroyed.connect(lambda *_: self.sweeps.shutdown())
+        self.refresh_spec()
+        self._follow_existing()
+        return self.panel
+
+    # ---------------------------------------------------------------- places
+    def _places(self) -> tuple[str, str, Path]:
+        """(storage URL, study name, folder of the trials' run folders)."""
+        from runtime.sweeps.study import default_storage, default_study_name
+
+        path = self.controller.path
+        if path is not None:
+            path = Path(path)
+            study = default_study_name(path)
+            return (default_storage(path), study,
+                    path.resolve().with_name(f"{path.stem}.sweeps") / study)
+        from studio.training.runner import default_runs_folder
+
+        name = "".join(c if c.isalnum() or c in "-_" else "_"
+                       for c in self.controller.document.name)[:40] or "network"
+        root = default_runs_folder().parent / "sweeps"
+        return (default_storage(root / f"{name}.strata"), name,
+                root / f"{name}.sweeps" / name)
+
+    def _spec(self, settings: dict | None = None):
+        from runtime.sweeps import SweepSpec
+        from runtime.sweeps.space import default_space
+
+        doc = self.controller.document
+        raw = dict(doc.sweep)
+        if not raw.get("params"):
+            raw["params"] = default_space(doc)
+        if settings:
+            raw.update({k: settings[k] for k in ("objective", "sampler", "pruner",
+                                                 "trials")})
+        return SweepSpec.from_dict(raw, doc)
+
+    def refresh_spec(self) -> None:
+        from graph.errors import StrataError
+
+        try:
+            self.panel.set_spec(self._spec())
+        except StrataError as e:
+            self.panel.searched.setText(f"The sweep cannot run: {e}")
+
+    def _follow_existing(self) -> None:
+        """Show the results of an earlier sweep of this network, if there are any."""
+        from graph.errors import StrataError
+
+        storage, study, _folder = self._places()
+        if storage.startswith("sqlite:///") and Path(storage[10:]).exists():
+            try:
+                self.sweeps.follow(storage, study)
+            except StrataError:
+                pass  # a database without this study: nothing to show yet
+
+    # ---------------------------------------------------------------- commands
+    def start(self, settings: dict) -> None:
+        from graph.errors import StrataError
+
+        try:
+            spec = self._spec(settings)
+            storage, study, folder = self._places()
+            self.sweeps.start(self.controller.document.to_dict(), spec, storage=storage,
+                              study=study, folder=folder, trials=settings["trials"],
+                              jobs=settings["jobs"])
+        except StrataError as e:
+            self.panel.show_message(f"The sweep cannot start: {e}")
+
+    def open_trial(self, folder: str, number: int) -> None:
+        """Add a trial's run folder to the training runs and show it there."""
+        from graph.errors import StrataError
+        from runtime.runfolder import open_run
+
+        if self.training is None:
+            return
+        try:
+            saved = open_run(folder)
+        except StrataError as e:
+            self.panel.show_message(f"Trial {number} cannot be opened: {e}")
+            return
+        run = self.training.runner.add_saved_run(saved, f"sweep trial {number}")
+        bench = self.training.workbench()
+        bench.show_run(run)
+        self.training.panel_dock.show()
+        self.training.panel_dock.raise_()
+        self.training.plots_dock.show()
+        self.training.plots_dock.raise_()
+
+
+def attach_sweeps(main_window, controller, training: TrainingDocks | None = None
+                  ) -> SweepDocks:
+    """Add the Sweep dock to ``main_window``; returns it (also ``main_window.sweeps``).
+    Call it after the training docks and before the saved layout is restored."""
+    docks = SweepDocks(main_window, controller, training)
+    main_window.sweeps = docks
+    return docks
