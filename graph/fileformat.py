@@ -22,14 +22,42 @@ from .document import Document, Edge, Node
 from .errors import DocumentError
 
 FORMAT = "strata"
-VERSION = 1
+VERSION = 2  # 2: the training setup is flat (see _flat_training)
 SUFFIX = ".strata"
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_NODES = 100_000
 MAX_INT = 2**63  # larger numbers are no network's sizes: a corrupt or hostile file
 
-# version -> function upgrading a dict of that version to version + 1.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+# ---------------------------------------------------------------------- migrations
+def _flat_training(data: dict[str, Any]) -> dict[str, Any]:
+    """1 -> 2: version 1 files may nest the optimizer and the schedule in the training
+    setup (``{"optimizer": {"name": "sgd", "lr": 0.1}}``); version 2 holds every setting
+    at the top level (``{"optimizer": "sgd", "lr": 0.1}``)."""
+    training = data.get("training")
+    if not isinstance(training, dict):
+        return data  # reading reports the wrong type with its path
+    flat = dict(training)
+    for group, default in (("optimizer", "adam"), ("schedule", "none")):
+        nested = flat.get(group)
+        if not isinstance(nested, dict):
+            continue
+        nested = dict(nested)
+        flat[group] = nested.pop("name", default)
+        for key, value in nested.items():
+            if key in flat:
+                raise DocumentError(f"the training setting `{key}` is given twice: inside "
+                                    f"`{group}` and at the top level",
+                                    f"$.training.{group}.{key}")
+            flat[key] = value
+    return {**data, "training": flat}
+
+
+# version -> function upgrading a dict of that version to version + 1. Each takes and
+# returns plain JSON data (never objects), and leaves what it does not know alone.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    1: _flat_training,
+}
 
 
 # ---------------------------------------------------------------------- writing

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from graph import Analysis, Analyzer, Document, generate_code
+from graph.outputs import OutputCountError, trained_output
 
 from .datasets import DatasetBundle, DatasetError, load_dataset
 from .setup import TrainingSetup
@@ -36,7 +37,7 @@ def check_dataset(analysis_or_doc: Analysis | Document, bundle: DatasetBundle) -
     """Every way ``bundle`` does not fit the network (an empty list when it fits)."""
     analysis = _analysis(analysis_or_doc)
     doc = analysis.doc
-    inputs, outputs = _ends(analysis)
+    inputs = _inputs(analysis)
     name = f"The dataset '{bundle.display_name or bundle.name}'"
     reasons: list[str] = []
 
@@ -75,18 +76,17 @@ def check_dataset(analysis_or_doc: Analysis | Document, bundle: DatasetBundle) -
                 reasons += _vocabulary(analysis, node_id, which, bundle, k)
 
     # ---- outputs: exactly one, whose task and width fit the targets
-    if len(outputs) != 1:
+    try:
+        output = trained_output(analysis)
+    except OutputCountError as e:
         reasons.append(
             f"{name} gives one target per example but the network has "
-            f"{_count(len(outputs), 'Output')}; training needs exactly one")
+            f"{_count(e.count, 'Output')}; training needs exactly one")
         return reasons
-    out_id = outputs[0]
+    out_id, task, features, width = (output.node_id, output.task, output.features,
+                                     output.width)
     out = doc.nodes[out_id]
-    task = analysis.shapes[out_id].params.get("task", "classification")
     bundle = bundle.for_task(task)
-    tensor = analysis.shapes[out_id].inputs.get("in")
-    features = tuple(tensor.features) if tensor is not None else None
-    width = analysis.shapes[out_id].values.get("width")
     feeder = _feeder(doc, out_id)
     if bundle.task != task:
         reasons.append(_task_mismatch(name, bundle, out.describe(), task))
@@ -118,10 +118,13 @@ def prepare_dataset(analysis_or_doc: Analysis | Document,
     analysis = _analysis(analysis_or_doc)
     setup = setup or TrainingSetup.from_document(analysis.doc)
     bundle = load_dataset(setup.dataset, seed=setup.seed, val_fraction=setup.val_fraction,
-                          test_fraction=setup.test_fraction, base_dir=base_dir)
-    _, outputs = _ends(analysis)
-    if len(outputs) == 1:
-        task = analysis.shapes[outputs[0]].params.get("task", "classification")
+                          test_fraction=setup.test_fraction, base_dir=base_dir,
+                          data_path=setup.data_path, strict_files=setup.strict_files)
+    try:
+        task = trained_output(analysis).task
+    except OutputCountError:
+        pass  # check_dataset says so, in the dataset's words
+    else:
         setup.resolved_loss(task)
         bundle = bundle.for_task(task)
     reasons = check_dataset(analysis, bundle)
@@ -137,16 +140,14 @@ def _analysis(analysis_or_doc: Any) -> Analysis:
     return Analyzer().analyze(analysis_or_doc)
 
 
-def _ends(analysis: Analysis) -> tuple[list[str], list[str]]:
-    """Input and Output node ids, in the order the generated module takes and returns
-    them (from codegen itself when the network is valid)."""
+def _inputs(analysis: Analysis) -> list[str]:
+    """Input node ids, in the order the generated module takes them (from codegen
+    itself when the network is valid)."""
     if analysis.ok:
-        code = generate_code(analysis.doc, analysis)
-        return list(code.inputs), list(code.outputs)
+        return list(generate_code(analysis.doc, analysis).inputs)
     doc = analysis.doc
     order = analysis.order or list(doc.nodes)
-    return ([i for i in order if doc.nodes[i].type == "Input"],
-            [i for i in order if doc.nodes[i].type == "Output"])
+    return [i for i in order if doc.nodes[i].type == "Input"]
 
 
 def _input_shape(analysis: Analysis, node_id: str) -> tuple[int, ...]:

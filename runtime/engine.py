@@ -43,9 +43,9 @@ import graph
 from graph.errors import StrataError
 from graph.fileformat import document_from_dict
 from graph.memory import MemoryLimitError, check_fits
+from graph.outputs import OutputCountError, trained_output
 
 from .augment import build_pipeline
-from .batches import batch_count, check_finite, split_on_device
 from .checkpoints import CheckpointMixin, code_fingerprint
 from .control import Control
 from .diagnoses import Diagnostician
@@ -67,11 +67,12 @@ from .failures import (
     out_of_memory_message,
     release_memory,
 )
+from .feeds import make_feed
 from .finetune import load_weights, parameter_groups
 from .instrumentation import Instrumentation, SamplingPolicy, feature_maps
 from .layers import network_layers
-from .loop import BatchSource, LossReader, Stopwatch, TensorBatches, Window, epoch_order
-from .metrics import decision_boundary, evaluate, metric_name
+from .loop import BatchSource, LossReader, Stopwatch, Window, epoch_order
+from .metrics import decision_boundary, metric_name
 from .reporting import ReportingMixin
 from .setup import TrainingSetup, resolve_device
 
@@ -146,6 +147,8 @@ class Trainer(CheckpointMixin, ReportingMixin):
         finally:
             if self._instr is not None:
                 self._instr.close()
+            if getattr(self, "feed", None) is not None:
+                self.feed.close()
         if out_of_memory is not None:
             self._release()
             final = self._failed(out_of_memory)
@@ -153,7 +156,7 @@ class Trainer(CheckpointMixin, ReportingMixin):
 
     def _release(self) -> None:
         """Drop the run's tensors and return the cached device memory (after an OOM)."""
-        for name in ("model", "optimizer", "scheduler", "train_data", "val_data", "_instr",
+        for name in ("model", "optimizer", "scheduler", "feed", "source", "_instr",
                      "compiled"):
             if hasattr(self, name):
                 setattr(self, name, None)
@@ -192,12 +195,11 @@ class Trainer(CheckpointMixin, ReportingMixin):
         analysis = graph.Analyzer().analyze(self.doc)
         if not analysis.ok:
             raise graph.GraphError(analysis.problems)
-        outputs = [n for n in analysis.order if self.doc.nodes[n].type == "Output"]
-        if len(outputs) != 1:
-            raise TrainingError(f"The network has {len(outputs)} Outputs; training needs "
-                                "exactly one", kind="network")
-        self.output_id = outputs[0]
-        self.task = analysis.shapes[self.output_id].params.get("task", "classification")
+        try:
+            output = trained_output(analysis)
+        except OutputCountError as e:
+            raise TrainingError(str(e), kind="network") from None
+        self.output_id, self.task = output.node_id, output.task
         self.loss_name = setup.resolved_loss(self.task)
         self.bundle = self._dataset(analysis)
 
@@ -222,17 +224,14 @@ class Trainer(CheckpointMixin, ReportingMixin):
         self.loss_fn = setup.make_loss(self.task)
 
         features = self.compiled.analysis.shapes[self.output_id].inputs["in"].features
-        self.train_data, self.val_data = (
-            split_on_device(self.bundle, split, self.task, features, self.device)
-            for split in ("train", "val"))
         inputs = self.compiled.code.inputs
-        check_finite(self.bundle, {"training": self.train_data,
-                                   "validation": self.val_data},
-                     inputs, [self.doc.nodes[i].title for i in inputs])
-        self.n_train = len(self.train_data[-1])
-        self.batches = batch_count(self.n_train, setup.batch_size)
-        self.source: BatchSource = TensorBatches(self.train_data, setup.batch_size,
-                                                 self.batches)
+        self.feed = make_feed(self.bundle, task=self.task, features=features,
+                              device=self.device, setup=setup, input_ids=inputs,
+                              input_names=[self.doc.nodes[i].title for i in inputs],
+                              eval_batch_size=self.options.eval_batch_size)
+        self.notices.extend(self.feed.notices())
+        self.n_train, self.batches = self.feed.examples, self.feed.batches
+        self.source: BatchSource = self.feed.source
         self.augment = build_pipeline(setup.augment, self.bundle.input_shapes[0],
                                       self.task, self.bundle.num_classes, self.device)
         self.optimizer = setup.make_optimizer(groups)
@@ -434,11 +433,13 @@ class Trainer(CheckpointMixin, ReportingMixin):
         self.epoch += 1
         self.batch = 0
         classes = self.bundle.num_classes
-        val = evaluate(self.model, self.val_data, self.loss_fn, self.task, classes,
-                       opts.eval_batch_size)
-        train = evaluate(self.model, self.train_data, self.loss_fn, self.task, classes,
-                         opts.eval_batch_size, limit=opts.train_metric_examples) \
+        val = self.feed.evaluate("val", self.model, self.loss_fn, self.task, classes,
+                                 opts.eval_batch_size)
+        train = self.feed.evaluate("train", self.model, self.loss_fn, self.task, classes,
+                                   opts.eval_batch_size, limit=opts.train_metric_examples) \
             if opts.train_metric_examples else None
+        for notice in self.feed.notices():
+            self._send(notice)
         train_loss = self.epoch_loss / self.epoch_count if self.epoch_count else math.nan
         self.epoch_loss, self.epoch_count = 0.0, 0
         best = math.isfinite(val.loss) and (self.best_val is None or val.loss < self.best_val)
@@ -468,9 +469,9 @@ class Trainer(CheckpointMixin, ReportingMixin):
         self._phase = "training"
 
     def _feature_maps(self) -> None:
-        if not len(self.val_data[-1]):
+        example = self.feed.example()
+        if example is None:
             return
-        example = tuple(t[:1] for t in self.val_data[:-1])
         for event in feature_maps(self.model, self.layers, example, self.step,
                                   self.epoch, self.setup.watch):
             self._send(event)

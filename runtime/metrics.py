@@ -61,23 +61,31 @@ def evaluate(model: torch.nn.Module, tensors: tuple[torch.Tensor, ...], loss_fn,
     """
     *inputs, target = tensors
     n = len(target) if limit is None else min(limit, len(target))
-    if n == 0:
-        return PassResult(float("nan"), None, None)
-    device = target.device
+    batches = ((tuple(x[start:start + batch_size] for x in inputs),
+                target[start:start + batch_size]) for start in range(0, n, batch_size))
+    return evaluate_batches(model, batches, loss_fn, task, num_classes, target.device)
+
+
+def evaluate_batches(model: torch.nn.Module, batches, loss_fn, task: str,
+                     num_classes: int | None, device) -> PassResult:
+    """``evaluate`` over any iterable of ``(inputs, target)`` batches on ``device``
+    (the streaming path's validation)."""
     classes = num_classes if task == "classification" else 2 if task == "binary" else 0
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device)
     confusion = torch.zeros(classes * classes, dtype=torch.long, device=device)
     sse = sy = syy = None
+    n = 0
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            for start in range(0, n, batch_size):
-                stop = min(start + batch_size, n)
-                out = model(*(x[start:stop] for x in inputs))
-                y = fit_target(out, target[start:stop], task)
-                loss_sum += loss_fn(out, y) * (stop - start)
+            for xs, target in batches:
+                out = model(*xs)
+                y = fit_target(out, target, task)
+                size = len(target)
+                n += size
+                loss_sum += loss_fn(out, y) * size
                 if task == "regression":
                     yf = y.reshape(out.shape).float()
                     e = (out - yf).pow(2).sum(0)
@@ -96,6 +104,8 @@ def evaluate(model: torch.nn.Module, tensors: tuple[torch.Tensor, ...], loss_fn,
                                      torch.ones_like(pred, dtype=torch.long))
     finally:
         model.train(was_training)
+    if n == 0:
+        return PassResult(float("nan"), None, None)
     if task == "regression":
         host = torch.cat([loss_sum.reshape(1), sse, sy, syy]).double().cpu().numpy()
         k = len(sse)

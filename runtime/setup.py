@@ -2,9 +2,12 @@
 
 ``doc.training`` holds plain JSON data; ``TrainingSetup.from_document`` turns it into one
 checked, frozen value (defaults for missing keys, a ``SetupError`` naming the key and the
-value for anything wrong) and ``to_dict`` writes it back in the flat form. Older files nest
-the optimizer (``{"optimizer": {"name": "adam", "lr": 0.01}}``) or the schedule; both forms
-are read, the flat one is written.
+value for anything wrong) and ``to_dict`` writes it back. The settings are flat; the
+nested optimizer/schedule layout of older files is rewritten flat by the file format's
+migration (``graph.fileformat.MIGRATIONS``) before a setup ever sees it.
+
+``SETTINGS`` declares every setting once (its check, label, group and when it matters);
+the studio's training form is generated from it.
 
 The setup also builds what it describes (optimizer, learning-rate schedule, loss), so the
 meaning of each setting lives here and nowhere else. Schedules are stepped once per
@@ -35,58 +38,111 @@ LOSS_TASKS = {"cross_entropy": ("classification",), "bce_with_logits": ("binary"
               "mse": ("regression",)}
 
 
-# Every setting but ``dataset`` and ``watch`` as a ParamSpec, the declaration the layer
-# inspector is built from: the training panel builds its form from these, and values are
-# checked (and refused, in the same words) by them.
-SETTINGS: tuple[ParamSpec, ...] = (
-    ParamSpec("val_fraction", "float", 0.2, "Share of the examples kept for validation, "
-              "measured after every epoch.", min=0.0, max=0.9),
-    ParamSpec("test_fraction", "float", 0.1, "Share held out for a final test, used only "
-              "when you ask for it.", min=0.0, max=0.9),
-    ParamSpec("batch_size", "int", 64, "Examples per optimizer step.", min=1),
-    ParamSpec("epochs", "int", 10, "Passes over the training split.", min=1),
-    ParamSpec("optimizer", "choice", "adam", "How the weights follow their gradients: SGD "
-              "with momentum, Adam, AdamW (decoupled weight decay) or RMSprop.",
-              choices=OPTIMIZERS),
-    ParamSpec("lr", "float", 1e-3, "Learning rate: the size of each step (above 0).",
-              min=0.0, max=10.0),
-    ParamSpec("weight_decay", "float", 0.0, "Pulls weights towards zero; 0 to turn off.",
-              min=0.0),
-    ParamSpec("momentum", "float", 0.9, "Momentum of SGD and RMSprop.", min=0.0, max=1.0,
-              max_exclusive=True),
-    ParamSpec("schedule", "choice", "none", "How the learning rate changes over the run: "
-              "constant, step decay, cosine decay to 0, or one cycle (warm up, then "
-              "decay).", choices=SCHEDULES),
-    ParamSpec("step_size", "int", 10, "Step schedule: epochs between decays.", min=1),
-    ParamSpec("gamma", "float", 0.1, "Step schedule: factor applied at each decay.",
-              min=0.0, max=1.0),
-    ParamSpec("loss", "choice", "auto", "auto picks the loss from the Output's task: "
-              "cross-entropy, binary cross-entropy with logits, or mean squared error.",
-              choices=LOSSES),
-    ParamSpec("grad_clip", "float", None, "Clip the total gradient norm to this value; "
-              "empty for no clipping.", min=0.0, optional=True),
-    ParamSpec("seed", "int", 0, "Seeds the data, the split, the initial weights and the "
-              "shuffling: same seed, same run.", min=0),
-    ParamSpec("device", "choice", "auto", "auto picks CUDA, then Apple MPS, then the CPU.",
-              choices=DEVICES),
-    ParamSpec("sample_every", "int", 10, "Record layer statistics every this many steps.",
-              min=1),
-    ParamSpec("data_path", "choice", "auto", "memory keeps the whole dataset on the "
-              "training device (fastest, for data that fits); stream reads files in "
-              "batches with worker processes (any size); auto decides by the data's size "
-              "against free memory.", choices=DATA_PATHS),
-    ParamSpec("workers", "int", 2, "Streaming: worker processes decoding files.", min=0,
-              max=64),
-    ParamSpec("strict_files", "bool", False, "Stop the run at the first file that cannot "
-              "be read, instead of skipping it and counting it in the run's log."),
-    ParamSpec("init_weights", "str", "", "Start from trained weights: a .pt or "
-              ".safetensors file (a state_dict or a Strata checkpoint), matched by layer "
-              "name; empty for fresh weights."),
+@dataclass(frozen=True)
+class Setting:
+    """One training setting, declared once: the ``ParamSpec`` its value is checked with
+    (name, kind, default, range, help), how a form shows it (``label`` in ``group``),
+    when it matters (``applies_when``: another setting and the values that make this one
+    count) and, for an open lower bound, what a value must be (``positive``)."""
+
+    param: ParamSpec
+    label: str
+    group: str
+    applies_when: tuple[str, tuple[str, ...]] | None = None
+    positive: str | None = None  # ParamSpec bounds are closed: "above 0" is said here
+
+    @property
+    def name(self) -> str:
+        return self.param.name
+
+    def applies(self, values: dict) -> bool:
+        """Whether this setting matters given the others (``values``, flat)."""
+        if self.applies_when is None:
+            return True
+        other, wanted = self.applies_when
+        return values.get(other) in wanted
+
+
+# Every setting but ``dataset`` and ``watch``, in the order a form shows them. The
+# training panel builds its form from this table and ``TrainingSetup`` checks values
+# with it, so the panel refuses exactly what a run refuses, in the same words.
+SETTINGS: tuple[Setting, ...] = (
+    Setting(ParamSpec("val_fraction", "float", 0.2, "Share of the examples held out to "
+                      "measure the network after every epoch (never trained on).",
+                      min=0.0, max=0.9), "Validation", "Split",
+            positive="a fraction above 0 (validation runs every epoch)"),
+    Setting(ParamSpec("test_fraction", "float", 0.1, "Share held out for a final test you "
+                      "ask for; neither trained nor validated on.", min=0.0, max=0.9),
+            "Test", "Split"),
+    Setting(ParamSpec("optimizer", "choice", "adam", "How the weights follow their "
+                      "gradients: SGD with momentum, Adam, AdamW (decoupled weight decay) "
+                      "or RMSprop.", choices=OPTIMIZERS), "Optimizer", "Optimizer"),
+    Setting(ParamSpec("lr", "float", 1e-3, "Learning rate: the size of each step. Too "
+                      "large and the loss diverges; too small and nothing happens.",
+                      min=0.0, max=10.0), "Learning rate", "Optimizer",
+            positive="a number > 0"),
+    Setting(ParamSpec("weight_decay", "float", 0.0, "Pulls weights towards zero at each "
+                      "step (regularisation against overfitting); 0 to turn off.",
+                      min=0.0), "Weight decay", "Optimizer"),
+    Setting(ParamSpec("momentum", "float", 0.9, "SGD / RMSprop momentum: how much of the "
+                      "last step carries into the next (below 1).", min=0.0, max=1.0,
+                      max_exclusive=True), "Momentum", "Optimizer",
+            applies_when=("optimizer", ("sgd", "rmsprop"))),
+    Setting(ParamSpec("schedule", "choice", "none", "How the learning rate changes over "
+                      "the run: constant, step decay, cosine decay to 0, or one cycle "
+                      "(warm up, then decay).", choices=SCHEDULES), "LR schedule",
+            "Schedule"),
+    Setting(ParamSpec("step_size", "int", 10, "Step schedule: epochs between decays.",
+                      min=1), "Step every", "Schedule",
+            applies_when=("schedule", ("step",))),
+    Setting(ParamSpec("gamma", "float", 0.1, "Step schedule: factor applied to the "
+                      "learning rate at each decay.", min=0.0, max=1.0), "Decay by",
+            "Schedule", applies_when=("schedule", ("step",)), positive="a number > 0"),
+    Setting(ParamSpec("batch_size", "int", 64, "Examples per optimizer step.", min=1),
+            "Batch size", "Run"),
+    Setting(ParamSpec("epochs", "int", 10, "Passes over the training split.", min=1),
+            "Epochs", "Run"),
+    Setting(ParamSpec("device", "choice", "auto", "Where to train; auto picks CUDA, then "
+                      "Apple MPS, then the CPU.", choices=DEVICES), "Device", "Run"),
+    Setting(ParamSpec("data_path", "choice", "auto", "memory keeps the whole dataset on "
+                      "the training device (fastest, for data that fits); stream reads "
+                      "files in batches with worker processes (any size); auto decides by "
+                      "the data's size against free memory.", choices=DATA_PATHS),
+            "Data path", "Data"),
+    Setting(ParamSpec("workers", "int", 2, "Streaming: worker processes decoding files.",
+                      min=0, max=64), "Workers", "Data",
+            applies_when=("data_path", ("auto", "stream"))),
+    Setting(ParamSpec("strict_files", "bool", False, "Stop the run at the first file that "
+                      "cannot be read, instead of skipping it and counting it in the "
+                      "run's log."), "Stop at a bad file", "Data",
+            applies_when=("data_path", ("auto", "stream"))),
+    Setting(ParamSpec("loss", "choice", "auto", "auto picks the loss from the Output's "
+                      "task: cross-entropy, binary cross-entropy with logits, or mean "
+                      "squared error.", choices=LOSSES), "Loss", "Advanced"),
+    Setting(ParamSpec("grad_clip", "float", None, "Clip the total gradient norm to this "
+                      "value; empty for no clipping.", min=0.0, optional=True),
+            "Clip gradients", "Advanced",
+            positive="a positive number, or nothing for no clipping"),
+    Setting(ParamSpec("seed", "int", 0, "Seeds the data, the split, the initial weights "
+                      "and the shuffling: same seed, same run.", min=0), "Seed",
+            "Advanced"),
+    Setting(ParamSpec("sample_every", "int", 10, "Record layer statistics every this many "
+                      "steps (larger: less overhead, coarser plots).", min=1),
+            "Sample every", "Advanced"),
+    Setting(ParamSpec("init_weights", "str", "", "Start from trained weights: a .pt or "
+                      ".safetensors file (a state_dict or a Strata checkpoint), matched "
+                      "by layer name; empty for fresh weights."), "Start from weights",
+            "Advanced"),
 )
-# Settings whose lower bound is open (ParamSpec bounds are closed).
-POSITIVE = {"lr": "a number > 0", "val_fraction": "a fraction above 0 (validation "
-            "runs every epoch)", "gamma": "a number > 0", "grad_clip": "a positive "
-            "number, or nothing for no clipping"}
+SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+def setting_groups() -> list[tuple[str, tuple[Setting, ...]]]:
+    """The settings by group, groups and settings in declaration order."""
+    groups: dict[str, list[Setting]] = {}
+    for setting in SETTINGS:
+        groups.setdefault(setting.group, []).append(setting)
+    return [(name, tuple(members)) for name, members in groups.items()]
 
 
 class SetupError(StrataError):
@@ -147,7 +203,7 @@ class TrainingSetup:
 
     @classmethod
     def from_dict(cls, raw: dict) -> TrainingSetup:
-        flat = _flatten(raw)
+        flat = dict(raw)
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(flat) - names)
         if unknown:
@@ -272,30 +328,6 @@ def resolve_device(name: str):
 
 
 # ---------------------------------------------------------------- checking
-def _flatten(raw: dict) -> dict:
-    """Accept the nested optimizer/schedule form older files use."""
-    flat = dict(raw)
-    opt = flat.get("optimizer")
-    if isinstance(opt, dict):
-        nested = dict(opt)
-        flat["optimizer"] = nested.pop("name", "adam")
-        for key, value in nested.items():
-            if key in flat:
-                raise SetupError(f"The setting `{key}` is given twice: inside `optimizer` "
-                                 "and at the top level", key)
-            flat[key] = value
-    sched = flat.get("schedule")
-    if isinstance(sched, dict):
-        nested = dict(sched)
-        flat["schedule"] = nested.pop("name", "none")
-        for key, value in nested.items():
-            if key in flat:
-                raise SetupError(f"The setting `{key}` is given twice: inside `schedule` "
-                                 "and at the top level", key)
-            flat[key] = value
-    return flat
-
-
 def _refuse(key: str, expected: str, value: Any) -> SetupError:
     return SetupError(f"Received an invalid value for `{key}`, expected {expected}. "
                       f"Received: {key}={value!r}", key)
@@ -303,15 +335,15 @@ def _refuse(key: str, expected: str, value: Any) -> SetupError:
 
 def _checked(s: TrainingSetup) -> dict[str, Any]:
     out: dict[str, Any] = {"dataset": _checked_dataset(s.dataset)}
-    for spec in SETTINGS:
-        raw = getattr(s, spec.name)
+    for setting in SETTINGS:
+        raw = getattr(s, setting.name)
         try:
-            value = spec.check(raw)
+            value = setting.param.check(raw)
         except ParamError as e:
-            raise SetupError(str(e), spec.name) from None
-        if spec.name in POSITIVE and value is not None and value <= 0:
-            raise _refuse(spec.name, POSITIVE[spec.name], raw)
-        out[spec.name] = value
+            raise SetupError(str(e), setting.name) from None
+        if setting.positive and value is not None and value <= 0:
+            raise _refuse(setting.name, setting.positive, raw)
+        out[setting.name] = value
     if out["val_fraction"] + out["test_fraction"] > 0.9:
         raise SetupError(
             f"val_fraction + test_fraction = "

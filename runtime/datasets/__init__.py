@@ -32,7 +32,8 @@ from .registry import (
 
 # Each module registers its datasets when imported; this order is the order in which
 # the training panel lists them within a category.
-for _module in ("points", "images", "sequences", "files_table", "files_images"):
+for _module in ("points", "images", "sequences", "files_table", "files_images",
+                "files_formats", "files_arrow"):
     importlib.import_module(f"{__name__}.{_module}")
 
 __all__ = [

@@ -69,6 +69,12 @@ class DatasetBundle:
     # Which examples of the source (rows of a CSV, files in sorted order, generated
     # examples) each split holds, in the split's order.
     indices: dict[str, torch.Tensor] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # unreadable files left out
+
+    @property
+    def streaming(self) -> bool:
+        """True when the splits read files on demand instead of holding tensors."""
+        return not isinstance(self.train, TensorSplit)
 
     # ------------------------------------------------------------- access
     def split(self, name: str) -> TensorSplit:
@@ -133,6 +139,10 @@ class DatasetBundle:
         """
         if task == self.task:
             return self
+        if self.streaming:
+            from ..streaming import streaming_for_task
+
+            return streaming_for_task(self, task)
         if self.task == "classification" and task == "binary" and self.num_classes == 2:
             convert = _to_binary
         elif self.task == "binary" and task == "classification":
@@ -184,7 +194,8 @@ def make_bundle(name: str, inputs: list[np.ndarray], target: np.ndarray, task: s
                 class_names: list[str] | None = None, display_name: str = "",
                 options: dict | None = None, feature_names: list[str] | None = None,
                 standardize: bool = False, input_dtypes: list[str] | None = None,
-                ) -> DatasetBundle:
+                splits: dict[str, np.ndarray] | None = None,
+                skipped: list[str] | None = None) -> DatasetBundle:
     """Split arrays into a bundle. ``inputs`` holds one array per network input, each
     shaped (examples, ...); ``target`` holds class ids, 0/1 or numbers."""
     n = len(target)
@@ -204,8 +215,8 @@ def make_bundle(name: str, inputs: list[np.ndarray], target: np.ndarray, task: s
         names = list(class_names or ([] if task == "regression" else ["0", "1"]))
         labels = target.reshape(n) if task == "binary" else None
         target_shape = tuple(y.shape[1:])
-    idx = {s: torch.from_numpy(i) for s, i in
-           split_indices(n, labels, seed, val_fraction, test_fraction).items()}
+    given = splits or split_indices(n, labels, seed, val_fraction, test_fraction)
+    idx = {s: torch.from_numpy(np.asarray(given.get(s, ()), np.int64)) for s in SPLITS}
 
     means: list[torch.Tensor | None] = []
     stds: list[torch.Tensor | None] = []
@@ -221,7 +232,7 @@ def make_bundle(name: str, inputs: list[np.ndarray], target: np.ndarray, task: s
             means.append(None)
             stds.append(None)
 
-    splits = {s: TensorSplit(tuple(x[i] for x in xs), y[i]) for s, i in idx.items()}
+    parts = {s: TensorSplit(tuple(x[i] for x in xs), y[i]) for s, i in idx.items()}
     shapes = [tuple(x.shape[1:]) for x in inputs]
     extent = None
     if len(inputs) == 1 and shapes[0] == (2,) and dtypes[0] == "float" and n:
@@ -231,8 +242,8 @@ def make_bundle(name: str, inputs: list[np.ndarray], target: np.ndarray, task: s
         extent = (float(lo[0] - pad[0]), float(hi[0] + pad[0]),
                   float(lo[1] - pad[1]), float(hi[1] + pad[1]))
     return DatasetBundle(
-        name=name, **splits, input_shapes=shapes, input_dtypes=dtypes, task=task,
+        name=name, **parts, input_shapes=shapes, input_dtypes=dtypes, task=task,
         num_classes=num_classes, class_names=names, target_shape=target_shape,
         display_name=display_name or name, options=dict(options or {}),
         feature_names=list(feature_names or []), extent=extent, input_mean=means,
-        input_std=stds, indices=idx)
+        input_std=stds, indices=idx, skipped=list(skipped or []))

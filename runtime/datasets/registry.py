@@ -51,6 +51,32 @@ class Raw:
     feature_names: list[str] = field(default_factory=list)
     standardize: bool = False
     display_name: str = ""  # e.g. "CSV file iris.csv"
+    # Given splits (train/val/test subfolders): indices per split; None to split here.
+    splits: dict[str, np.ndarray] | None = None
+    skipped: list[str] = field(default_factory=list)  # unreadable files left out
+
+
+@dataclass
+class FileIndex:
+    """A dataset of files listed but not read: what the streaming path needs.
+
+    ``reader(item)`` decodes one item into an array shaped ``input_shape`` (it runs in
+    DataLoader workers, so it must be picklable); ``labels`` are class ids.
+    """
+
+    items: list[str]
+    labels: np.ndarray
+    class_names: list[str]
+    input_shape: tuple[int, ...]
+    reader: Callable[[str], np.ndarray]
+    display_name: str = ""
+    splits: dict[str, np.ndarray] | None = None
+    names: list[str] = field(default_factory=list)  # item names for messages
+    task: str = "classification"
+
+    def estimated_bytes(self) -> int:
+        """The dataset's size as float32 tensors in memory."""
+        return len(self.items) * int(np.prod(self.input_shape)) * 4
 
 
 @dataclass(frozen=True)
@@ -70,6 +96,9 @@ class DatasetSpec:
     # ``path_filter`` is the file-dialog filter.
     path_kind: str = ""
     path_filter: str = ""
+    # Kinds that can stream: lists the files without reading them
+    # (options, progress(count), cancelled()) -> FileIndex.
+    index: Callable[..., FileIndex] | None = None
 
     def option(self, name: str) -> ParamSpec:
         for p in self.options:
@@ -95,7 +124,9 @@ DatasetInfo = DatasetSpec
 _SPECS: dict[str, DatasetSpec] = {}
 _IMPORT_NAMES = {"scikit-learn": "sklearn", "Pillow": "PIL"}
 INSTALL_HINTS = {"scikit-learn": "pip install scikit-learn  (or: pip install "
-                 "'strata-studio[digits]')", "Pillow": "pip install Pillow"}
+                 "'strata-studio[digits]')", "Pillow": "pip install Pillow",
+                 "pyarrow": "pip install pyarrow  (or: pip install "
+                 "'strata-studio[parquet]')"}
 
 
 def register(spec: DatasetSpec) -> DatasetSpec:
@@ -150,11 +181,19 @@ def check_spec(spec: dict | str) -> dict[str, Any]:
 
 def load_dataset(spec: dict | str, seed: int = 0, val_fraction: float = 0.2,
                  test_fraction: float = 0.1, base_dir: str | Path | None = None,
-                 ) -> DatasetBundle:
+                 data_path: str = "memory", strict_files: bool = True,
+                 progress: Callable[[int], None] | None = None,
+                 cancelled: Callable[[], bool] | None = None) -> DatasetBundle:
     """Make or read a dataset and split it into train, validation and test.
 
     A relative ``path`` option is taken relative to ``base_dir`` (the folder of the
     network file, when there is one), else to the working directory.
+
+    ``data_path`` "stream" gives a bundle whose splits read their files on demand
+    (``runtime.streaming``) for kinds that can stream; "auto" streams when the data would
+    not fit comfortably in memory (``fits_in_memory``); "memory" reads everything.
+    ``strict_files`` False skips unreadable files (named in ``bundle.skipped``).
+    ``progress``/``cancelled`` follow and stop the listing of a large folder.
     """
     options = check_spec(spec)
     info = describe(options["name"])
@@ -166,6 +205,19 @@ def load_dataset(spec: dict | str, seed: int = 0, val_fraction: float = 0.2,
     made = dict(options)
     if info.path_kind:
         made["path"] = _resolve_path(info, options["path"], base_dir)
+    # What a reader with given splits (a test file, train/val folders) needs to split
+    # the rest the way make_bundle would.
+    made.update(strict=strict_files, seed=int(seed), val_fraction=val_fraction,
+                test_fraction=test_fraction)
+    if info.index is not None and data_path != "memory":
+        index = info.index(made, progress, cancelled)
+        if data_path == "stream" or not fits_in_memory(index.estimated_bytes()):
+            from ..streaming import streaming_bundle
+
+            return streaming_bundle(info.name, index, seed=int(seed),
+                                    val_fraction=val_fraction,
+                                    test_fraction=test_fraction, options=options,
+                                    display_name=index.display_name or info.display_name)
     rng = np.random.default_rng([int(seed), 0xDA7A])
     raw = info.make(made, rng)
     n = len(raw.target)
@@ -176,7 +228,24 @@ def load_dataset(spec: dict | str, seed: int = 0, val_fraction: float = 0.2,
         info.name, raw.inputs, raw.target, raw.task, seed=int(seed),
         val_fraction=val_fraction, test_fraction=test_fraction,
         class_names=raw.class_names, display_name=raw.display_name or info.display_name,
-        options=options, feature_names=raw.feature_names, standardize=raw.standardize)
+        options=options, feature_names=raw.feature_names, standardize=raw.standardize,
+        splits=raw.splits, skipped=raw.skipped)
+
+
+def fits_in_memory(nbytes: int) -> bool:
+    """Whether a dataset of ``nbytes`` can live in memory for a whole run: at most a
+    quarter of the memory available now (the model, its gradients, the optimizer and
+    the batches need the rest)."""
+    return nbytes <= available_memory() // 4
+
+
+def available_memory() -> int:
+    """Bytes of main memory free now (``graph.memory``); 4 GiB when the system does not
+    say."""
+    from graph.memory import available_memory as free
+
+    found = free()
+    return found if found is not None else 4 << 30
 
 
 def _resolve_path(info: DatasetSpec, value: str, base_dir) -> Path:

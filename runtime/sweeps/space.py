@@ -257,13 +257,13 @@ def _param(entry: Any, index: int, doc) -> SearchedParam:
 
 def _target_spec(target: str, where: str, doc):
     """The ParamSpec the target's values are checked by (None: no declaration)."""
-    from runtime.setup import SETTINGS
+    from runtime.setup import SETTINGS, SETTINGS_BY_NAME
 
     if "." not in target:
-        for spec in SETTINGS:
-            if spec.name == target:
-                return spec
-        searchable = ", ".join(s.name for s in SETTINGS if s.kind in ("int", "float"))
+        if target in SETTINGS_BY_NAME:
+            return SETTINGS_BY_NAME[target].param
+        searchable = ", ".join(s.name for s in SETTINGS
+                               if s.param.kind in ("int", "float"))
         raise SweepError(f"{where}: `{target}` is no training setting (numbers that can "
                          f"be searched: {searchable}; a layer parameter is written "
                          "<node id>.<parameter>)")
@@ -292,6 +292,10 @@ def _check_value(spec, value: Any, where: str, target: str) -> None:
 
 
 def _metric_name(doc) -> str:
-    outputs = [n for n in doc.nodes.values() if n.type == "Output"]
-    task = outputs[0].params.get("task", "classification") if outputs else ""
-    return "r2" if task == "regression" else "accuracy"
+    import graph
+    from graph.outputs import output_ids, output_task
+    from runtime.metrics import metric_name
+
+    analysis = graph.analyze(doc)
+    outputs = output_ids(analysis)
+    return metric_name(output_task(analysis, outputs[0]) if outputs else "")

@@ -17,9 +17,9 @@ import math
 from pathlib import Path
 
 import graph
-from graph.errors import StrataError
 from graph.fileformat import write_atomic
 from graph.naming import snake_case
+from graph.outputs import trained_output
 
 from ..setup import TrainingSetup
 from .python import write_python
@@ -47,13 +47,10 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
     if not analysis.ok:
         raise graph.GraphError(analysis.problems)
     code = graph.generate_code(doc, analysis)
-    if len(code.outputs) != 1:
-        raise StrataError(f"the network has {len(code.outputs)} Outputs; a training "
-                          "script trains exactly one")
-    out_id = code.outputs[0]
-    task = analysis.shapes[out_id].params["task"]
+    output = trained_output(analysis)
+    task = output.task
     loss = setup.resolved_loss(task)
-    output_shape = analysis.shapes[out_id].inputs["in"].features
+    output_shape = output.features
     raw = load_dataset(setup.dataset, seed=setup.seed, val_fraction=setup.val_fraction,
                        test_fraction=setup.test_fraction, base_dir=base_dir)
     bundle = raw.for_task(task)

@@ -5,9 +5,9 @@ Everything shown is read from ``doc.training`` through ``TrainingSetup`` (defaul
 what the document leaves out) and everything edited is written back with
 ``controller.set_training``: one undo step per edit, saved with the network. Values are
 checked by ``TrainingSetup`` before they are written; a refused value stays at its field
-with the runtime's reason. A document still in the older nested form (``{"optimizer":
-{"name": "adam", "lr": 0.01}}``) is rewritten flat in the same undo step as the first
-edit, so the two forms never mix.
+with the runtime's reason. The form is generated from ``runtime.setup.SETTINGS`` (each
+setting's editor, label, group, help and when it is shown), so it cannot disagree with
+what a run accepts.
 
 The dataset registry and device probe import torch, so the form fills itself the first
 time it is shown rather than when the window opens.
@@ -19,13 +19,13 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
 from graph.events import TrainingChanged
+from runtime.setup import SETTINGS, SETTINGS_BY_NAME, setting_groups
 from studio.panels.param_editors import ParamEditor, editor_for
 from studio.panels.widgets import section
 from studio.theme_colors import SEVERITY_COLORS
 
 from .dataset_form import DatasetForm
 from .dataset_preview import DatasetPreview
-from .settings import GROUPS, LABELS, SETTINGS, relevant
 
 
 class TrainingSetupPanel(QWidget):
@@ -58,17 +58,18 @@ class TrainingSetupPanel(QWidget):
         layout.addWidget(section("Dataset", self))
         layout.addWidget(self.dataset)
         layout.addWidget(self.preview)
-        for title, keys in GROUPS:
+        for title, settings in setting_groups():
             layout.addWidget(section(title, self))
             form = QFormLayout()
             form.setContentsMargins(0, 0, 0, 0)
             form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-            for key in keys:
-                editor = editor_for(SETTINGS[key])
+            for setting in settings:
+                key = setting.name
+                editor = editor_for(setting.param)
                 editor.setObjectName(f"setting_{key}")
                 editor.committed.connect(lambda value, k=key: self.commit(k, value))
-                label = QLabel(LABELS[key])
-                label.setToolTip(SETTINGS[key].help)
+                label = QLabel(setting.label)
+                label.setToolTip(setting.param.help)
                 form.addRow(label, editor)
                 self.editors[key] = editor
                 self.rows[key] = (label, editor)
@@ -101,7 +102,7 @@ class TrainingSetupPanel(QWidget):
 
         self.devices = available_devices()
         combo = self.editors["device"].field
-        choices = SETTINGS["device"].choices
+        choices = SETTINGS_BY_NAME["device"].param.choices
         model = combo.model()
         for i, name in enumerate(choices):
             if name == "auto":
@@ -138,7 +139,7 @@ class TrainingSetupPanel(QWidget):
         if setup is not None:
             values = setup.to_dict()
         else:  # show what can be shown; the problem line says what is wrong
-            values = {k: raw.get(k, spec.default) for k, spec in SETTINGS.items()}
+            values = {s.name: raw.get(s.name, s.param.default) for s in SETTINGS}
             values["dataset"] = raw.get("dataset") or {}
         if isinstance(values.get("dataset"), str):
             values["dataset"] = {"name": values["dataset"]}
@@ -146,7 +147,7 @@ class TrainingSetupPanel(QWidget):
         for key, editor in self.editors.items():
             editor.set_value(values.get(key))
             label, _ = self.rows[key]
-            shown = relevant(key, values)
+            shown = SETTINGS_BY_NAME[key].applies(values)
             label.setVisible(shown)
             editor.setVisible(shown)
         self.dataset.set_spec(values.get("dataset") or {})
@@ -173,12 +174,9 @@ class TrainingSetupPanel(QWidget):
         """Check ``key = value`` with the runtime and write it as one undo step."""
         from runtime.setup import SetupError, TrainingSetup
 
-        doc = self.controller.document
-        raw = dict(doc.training or {})
-        nested = any(isinstance(raw.get(k), dict) for k in ("optimizer", "schedule"))
+        raw = dict(self.controller.document.training or {})
         try:
-            base = TrainingSetup.from_dict(raw).to_dict() if nested else raw
-            TrainingSetup.from_dict({**base, key: value})
+            TrainingSetup.from_dict({**raw, key: value})
         except SetupError as e:
             editor = self.editors.get(key)
             if editor is not None:
@@ -188,13 +186,10 @@ class TrainingSetupPanel(QWidget):
             else:
                 self._show_problem(str(e))
             return False
+        setting = SETTINGS_BY_NAME.get(key)
         stack = self.controller.undo_stack
-        stack.beginMacro(f"Set {LABELS.get(key, key).lower()}")
+        stack.beginMacro(f"Set {setting.label.lower() if setting else key}")
         try:
-            if nested:  # rewrite the older nested form flat, in the same undo step
-                for k, v in base.items():
-                    if raw.get(k) != v:
-                        self.controller.set_training(k, v)
             self.controller.set_training(key, value)
         finally:
             stack.endMacro()

@@ -44,7 +44,8 @@ def test_round_trip_keeps_everything_a_user_set(tmp_path):
     assert copy.to_dict() == doc.to_dict()
     assert list(copy.nodes) == list(doc.nodes)  # order decides the generated code
     assert copy.nodes[list(doc.nodes)[1]].position == (12.25, -40.5)
-    assert json.loads((tmp_path / "net.strata").read_text("utf-8"))["version"] == 1
+    assert json.loads((tmp_path / "net.strata").read_text("utf-8"))["version"] == \
+        fileformat.VERSION
 
 
 def test_loading_accepts_a_byte_order_mark(good):
@@ -63,14 +64,62 @@ def test_missing_parameters_take_defaults(good):
 
 
 def test_migrations_run_in_order(good, monkeypatch):
-    def v1_to_v2(data):
+    current = fileformat.VERSION
+
+    def upgrade(data):
         data = dict(data)
         data["name"] = data["name"] + " (migrated)"
         return data
 
-    monkeypatch.setattr(fileformat, "VERSION", 2)
-    monkeypatch.setitem(fileformat.MIGRATIONS, 1, v1_to_v2)
+    monkeypatch.setattr(fileformat, "VERSION", current + 1)
+    monkeypatch.setitem(fileformat.MIGRATIONS, current, upgrade)
     assert load_dict(good).name == "Good (migrated)"
+
+
+def test_every_older_version_has_a_migration():
+    assert sorted(fileformat.MIGRATIONS) == list(range(1, fileformat.VERSION))
+
+
+OLD_LAYOUT = {"dataset": {"name": "spirals"}, "epochs": 5,
+              "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.8},
+              "schedule": {"name": "step", "step_size": 3, "gamma": 0.5}}
+
+
+def test_a_version_1_file_with_the_nested_setup_loads_and_saves_flat(good, tmp_path):
+    good["version"] = 1
+    good["training"] = OLD_LAYOUT
+    path = tmp_path / "old.strata"
+    path.write_text(json.dumps(good), "utf-8")
+    doc = graph.load(path)
+    assert doc.training == {"dataset": {"name": "spirals"}, "epochs": 5,
+                            "optimizer": "sgd", "lr": 0.05, "momentum": 0.8,
+                            "schedule": "step", "step_size": 3, "gamma": 0.5}
+    graph.save(doc, path)
+    saved = json.loads(path.read_text("utf-8"))
+    assert saved["version"] == fileformat.VERSION
+    assert saved["training"] == doc.training
+    assert graph.load(path).training == doc.training  # the new layout reads as it is
+
+
+def test_a_nested_setup_without_a_name_takes_the_defaults(good):
+    good["version"] = 1
+    good["training"] = {"optimizer": {"lr": 0.5}, "schedule": {}}
+    assert load_dict(good).training == {"optimizer": "adam", "lr": 0.5, "schedule": "none"}
+
+
+def test_a_setting_given_nested_and_flat_is_refused_with_its_path(good):
+    good["version"] = 1
+    good["training"] = {"optimizer": {"name": "adam", "lr": 0.1}, "lr": 0.2}
+    with pytest.raises(DocumentError) as caught:
+        load_dict(good)
+    assert caught.value.where == "$.training.optimizer.lr"
+    assert "`lr` is given twice" in caught.value.message
+
+
+def test_version_2_files_are_not_migrated_again(good):
+    good["version"] = 2
+    good["training"] = {"optimizer": {"name": "sgd"}}  # not version 2's layout
+    assert load_dict(good).training == {"optimizer": {"name": "sgd"}}
 
 
 # ---------------------------------------------------------------------- atomic save

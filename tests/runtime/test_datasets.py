@@ -32,9 +32,10 @@ def small(name: str, **options):
 
 def test_registry_lists_every_kind_with_documented_options():
     names = dataset_names()
-    assert set(GENERATED + ["digits", "csv", "npz", "image_folder"]) == set(names)
+    files = ["csv", "npz", "image_folder", "idx", "cifar", "npy", "parquet", "hf_disk"]
+    assert set(GENERATED + ["digits", *files]) == set(names)
     assert names[0] == "spirals"  # generated first, the user's files last
-    assert names[-3:] == ["csv", "npz", "image_folder"]
+    assert names[-len(files):] == files
     for name in names:
         info = describe(name)
         assert info.display_name and info.help

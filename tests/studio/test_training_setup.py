@@ -144,20 +144,57 @@ def test_devices_show_which_are_available(panel):
             assert "not available" in text
 
 
-def test_an_older_nested_setup_is_rewritten_flat_in_one_step(qtbot, qapp):
-    doc = graph.load(EXAMPLES / "spiral_mlp.strata")
-    doc.training.clear()
-    doc.training.update({"dataset": {"name": "spirals"}, "epochs": 5,
-                         "optimizer": {"name": "sgd", "lr": 0.1}})
+def test_the_form_is_built_from_the_runtime_declaration(panel):
+    """One declaration: every setting of runtime.setup.SETTINGS has exactly its editor,
+    checked by the very same ParamSpec, under its label, in its group, and nothing else."""
+    from PySide6.QtWidgets import QLabel
+
+    from runtime.setup import SETTINGS, setting_groups
+
+    assert list(panel.editors) == [s.name for s in SETTINGS]
+    for setting in SETTINGS:
+        label, editor = panel.rows[setting.name]
+        assert editor.spec is setting.param
+        assert label.text() == setting.label and label.toolTip() == setting.param.help
+    titles = [g.upper() for g, _ in setting_groups()]
+    assert [w.text() for w in panel.findChildren(QLabel) if w.text() in titles] == titles
+
+
+@pytest.mark.parametrize(("key", "value", "says"), [
+    ("lr", 20.0, "lr"),  # the runtime's upper bound (10)
+    ("momentum", 1.0, "momentum"),  # the runtime's open upper bound
+    ("gamma", 0.0, "gamma"),  # the runtime's open lower bound
+])
+def test_the_form_refuses_what_a_run_refuses(panel, controller, key, value, says):
+    from runtime.setup import SetupError, TrainingSetup
+
+    with pytest.raises(SetupError):
+        TrainingSetup.from_dict({**controller.document.training, key: value})
+    assert not panel.commit(key, value)
+    assert panel.editors[key].has_error and says in panel.editors[key].error.text()
+    assert controller.undo_stack.count() == 0
+
+
+def test_an_old_file_with_the_nested_setup_opens_flat(qtbot, qapp, tmp_path):
+    import json
+
+    data = json.loads((EXAMPLES / "spiral_mlp.strata").read_text("utf-8"))
+    data["version"] = 1
+    data["training"] = {"dataset": {"name": "spirals"}, "epochs": 5,
+                        "optimizer": {"name": "sgd", "lr": 0.1}}
+    path = tmp_path / "old.strata"
+    path.write_text(json.dumps(data), "utf-8")
     controller = DocumentController()
-    controller.set_document(doc)
+    controller.open(path)
     panel = TrainingSetupPanel(controller)
     qtbot.addWidget(panel)
     panel.show()
+    qtbot.waitUntil(lambda: panel.loaded)
     assert panel.editors["lr"].field.text() == "0.1"
+    assert panel.editors["optimizer"].field.currentText() == "sgd"
+    assert not panel.editors["momentum"].isHidden()
     panel.editors["epochs"].committed.emit(7)
-    assert doc.training["optimizer"] == "sgd" and doc.training["lr"] == 0.1
-    assert doc.training["epochs"] == 7
+    assert controller.document.training == {"dataset": {"name": "spirals"}, "epochs": 7,
+                                            "optimizer": "sgd", "lr": 0.1}
     controller.undo_stack.undo()
-    assert doc.training == {"dataset": {"name": "spirals"}, "epochs": 5,
-                            "optimizer": {"name": "sgd", "lr": 0.1}}
+    assert controller.document.training["epochs"] == 5

@@ -1,0 +1,60 @@
+"""Which Output node a network trains, and what it predicts: answered here once.
+
+The engine, the dataset check, checkpoint evaluation, the exported ``train.py`` and
+sweeps all ask ``trained_output(analysis)``; nobody else looks for Output nodes. Outputs
+are listed in the order the generated ``forward`` returns them (the analysis's
+topological order; the document's order when there is a cycle).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .analysis import Analysis
+from .errors import StrataError
+
+DEFAULT_TASK = "classification"
+
+
+class OutputCountError(StrataError):
+    """Training needs exactly one Output node; ``count`` says how many there are."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        super().__init__(f"The network has {count} Output{'' if count == 1 else 's'}; "
+                         "training needs exactly one")
+
+
+@dataclass(frozen=True)
+class TrainedOutput:
+    node_id: str
+    task: str  # "classification", "binary" or "regression"
+    features: tuple[int, ...] | None  # one example's prediction shape, when known
+    width: int | None  # class scores it receives (classification), when known
+
+
+def output_ids(analysis: Analysis) -> list[str]:
+    """Every Output node id, in the order the generated module returns them."""
+    doc = analysis.doc
+    order = analysis.order or list(doc.nodes)
+    return [i for i in order if doc.nodes[i].type == "Output"]
+
+
+def output_task(analysis: Analysis, node_id: str) -> str:
+    """What the Output ``node_id`` predicts (its checked ``task`` parameter)."""
+    shapes = analysis.shapes.get(node_id)
+    params = shapes.params if shapes is not None else analysis.doc.nodes[node_id].params
+    return str(params.get("task", DEFAULT_TASK))
+
+
+def trained_output(analysis: Analysis) -> TrainedOutput:
+    """The one Output training fits; ``OutputCountError`` when there are none or several."""
+    ids = output_ids(analysis)
+    if len(ids) != 1:
+        raise OutputCountError(len(ids))
+    node_id = ids[0]
+    shapes = analysis.shapes.get(node_id)
+    tensor = shapes.inputs.get("in") if shapes is not None else None
+    width = shapes.values.get("width") if shapes is not None else None
+    return TrainedOutput(node_id, output_task(analysis, node_id),
+                         tuple(tensor.features) if tensor is not None else None, width)
