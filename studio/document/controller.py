@@ -58,6 +58,7 @@ from .commands import (
     SetLabelCommand,
     SetMetadataCommand,
     SetParamCommand,
+    SetSweepCommand,
     SetTrainingCommand,
 )
 
@@ -335,6 +336,11 @@ class DocumentController(QObject):
     def set_training(self, key: str, value: Any) -> None:
         if self.document.training.get(key) != value:
             self.undo_stack.push(SetTrainingCommand(self.document, key, value))
+
+    def set_sweep(self, sweep: dict[str, Any]) -> None:
+        """What a sweep searches (``doc.sweep``), as one undo step."""
+        if self.document.sweep != sweep:
+            self.undo_stack.push(SetSweepCommand(self.document, sweep))
 
     def set_metadata(self, name: str | None = None, description: str | None = None) -> None:
         self.undo_stack.push(SetMetadataCommand(self.document, name, description))

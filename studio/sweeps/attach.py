@@ -78,6 +78,8 @@ class SweepDocks(QObject):
         self.panel.start_requested.connect(self.start)
         self.panel.stop_requested.connect(self.sweeps.stop)
         self.panel.open_requested.connect(self.open_trial)
+        self.panel.space_edited.connect(self.edit_space)
+        self.controller.sweep_changed.connect(lambda _event: self.refresh_spec())
         self.sweeps.updated.connect(self.panel.show_view)
         self.sweeps.failed.connect(self.panel.show_message)
         app = QApplication.instance()
@@ -122,11 +124,38 @@ class SweepDocks(QObject):
 
     def refresh_spec(self) -> None:
         from graph.errors import StrataError
+        from runtime.sweeps.space import default_space
 
+        from .space_editor import candidates
+
+        if self.panel is None:
+            return
+        doc = self.controller.document
         try:
+            entries = doc.sweep.get("params") or default_space(doc)
+            self.panel.set_space(entries, candidates(doc))
             self.panel.set_spec(self._spec())
         except StrataError as e:
             self.panel.searched.setText(f"The sweep cannot run: {e}")
+
+    def edit_space(self, entries: list) -> None:
+        """Store an edited search space in the document (one undo step), if it is one
+        a sweep can run; otherwise say why and keep the document as it was."""
+        from graph.errors import StrataError
+        from runtime.sweeps import SweepSpec
+
+        doc = self.controller.document
+        sweep = {**doc.sweep, "params": entries}
+        try:
+            if entries:
+                SweepSpec.from_dict(sweep, doc)
+        except StrataError as e:
+            self.panel.searched.setText(f"Not changed: {e}")
+            self.refresh_spec()
+            return
+        if not entries:
+            sweep.pop("params")  # nothing chosen: the default search
+        self.controller.set_sweep(sweep)
 
     def _follow_existing(self) -> None:
         """Show the results of an earlier sweep of this network, if there are any."""
@@ -145,6 +174,10 @@ class SweepDocks(QObject):
 
         try:
             spec = self._spec(settings)
+            # The document remembers how its sweep was run (one undo step).
+            self.controller.set_sweep({**self.controller.document.sweep,
+                                       **{k: settings[k] for k in ("objective", "sampler",
+                                                                   "pruner", "trials")}})
             storage, study, folder = self._places()
             self.sweeps.start(self.controller.document.to_dict(), spec, storage=storage,
                               study=study, folder=folder, trials=settings["trials"],
@@ -154,23 +187,8 @@ class SweepDocks(QObject):
 
     def open_trial(self, folder: str, number: int) -> None:
         """Add a trial's run folder to the training runs and show it there."""
-        from graph.errors import StrataError
-        from runtime.runfolder import open_run
-
-        if self.training is None:
-            return
-        try:
-            saved = open_run(folder)
-        except StrataError as e:
-            self.panel.show_message(f"Trial {number} cannot be opened: {e}")
-            return
-        run = self.training.runner.add_saved_run(saved, f"sweep trial {number}")
-        bench = self.training.workbench()
-        bench.show_run(run)
-        self.training.panel_dock.show()
-        self.training.panel_dock.raise_()
-        self.training.plots_dock.show()
-        self.training.plots_dock.raise_()
+        if self.training is not None:
+            self.training.open_run(folder, f"sweep trial {number}")
 
 
 def attach_sweeps(main_window, controller, training: TrainingDocks | None = None

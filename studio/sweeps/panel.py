@@ -37,6 +37,7 @@ from studio.panels.widgets import muted, section
 
 from .controller import SweepView
 from .plots import HistoryPlot, ImportancePlot, ParallelPlot
+from .space_editor import SpaceEditor
 
 FIXED_COLUMNS = ("Trial", "State", "Objective", "Epochs", "Seconds")
 FOLDER_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -60,6 +61,7 @@ class SweepPanel(QWidget):
     start_requested = Signal(dict)  # {"objective", "sampler", "pruner", "trials", "jobs"}
     stop_requested = Signal()
     open_requested = Signal(str, int)  # a trial's run folder, its number
+    space_edited = Signal(list)  # the searched entries after an edit (doc.sweep params)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -82,7 +84,9 @@ class SweepPanel(QWidget):
         layout.addWidget(self.status)
 
         split = QSplitter(Qt.Orientation.Horizontal, self)
-        table_box = QWidget(split)
+        self.left = QTabWidget(split)
+        self.left.setObjectName("sweep_left")
+        table_box = QWidget()
         table_layout = QVBoxLayout(table_box)
         table_layout.setContentsMargins(0, 0, 0, 0)
         self.table = QTableWidget(0, len(FIXED_COLUMNS), table_box)
@@ -114,7 +118,11 @@ class SweepPanel(QWidget):
         self.plots.addTab(self.history, "History")
         self.plots.addTab(self.importance, "Importance")
         self.plots.addTab(self.parallel, "Parallel coordinates")
-        split.addWidget(table_box)
+        self.space = SpaceEditor()
+        self.space.edited.connect(self.space_edited.emit)
+        self.left.addTab(table_box, "Trials")
+        self.left.addTab(self.space, "Search space")
+        split.addWidget(self.left)
         split.addWidget(self.plots)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
@@ -185,6 +193,10 @@ class SweepPanel(QWidget):
                              (self.sampler, spec.sampler), (self.pruner, spec.pruner)):
             combo.setCurrentIndex(max(0, combo.findData(value)))
         self.trials.setValue(spec.trials)
+
+    def set_space(self, entries: list[dict], options) -> None:
+        """The searched entries and what else could be searched (space_editor)."""
+        self.space.set_entries(entries, options)
 
     def settings(self) -> dict:
         return {"objective": self.objective.currentData(),

@@ -77,6 +77,22 @@ def test_sweep_dock_shows_a_study_and_opens_a_trial_as_a_run(qtbot, tmp_path):
     assert run.label.startswith("#1 sweep trial") and run.status == "finished"
     assert len(run.epoch_records) == 1
     assert run.epoch_records[0].val_loss == pytest.approx(values[0])
+
+    # Search one more thing, a layer's width: stored in the document, one undo step.
+    controller = window.controller
+    fc1 = next(n.id for n in controller.document.nodes.values() if n.label == "fc1")
+    add = panel.space.add
+    index = add.findData(f"{fc1}.out_features")
+    assert index > 0 and add.findData("lr") == -1  # lr is searched already
+    add.setCurrentIndex(index)
+    add.activated.emit(index)
+    entries = controller.document.sweep["params"]
+    assert [e["target"] for e in entries] == ["lr", "batch_size", f"{fc1}.out_features"]
+    assert entries[-1] == {"target": f"{fc1}.out_features", "kind": "int", "low": 4,
+                           "high": 16}
+    assert panel.space.table.rowCount() == 3 and "fc1" in panel.searched.text()
+    controller.undo_stack.undo()
+    assert controller.document.sweep == {} and panel.space.table.rowCount() == 2
     window.close()
 
 
