@@ -105,13 +105,12 @@ def main(argv: list[str] | None = None) -> int:
 
     app = create_application()
     from studio.main_window import MainWindow
-    from studio.training import attach_training
 
     work = Path(tempfile.mkdtemp(prefix="strata-bench-gui-"))
     settings = QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(ROOT / "resources" / "examples" / f"{args.example}.strata",
                         settings=settings, autosave_dir=work / "autosave")
-    docks = getattr(window, "training", None) or attach_training(window, window.controller)
+    docks = window.training
     bench = docks.workbench()
     bench.runner.out_root = work / "runs"
     window.controller.document.training["epochs"] = args.epochs  # not an undo step

@@ -12,8 +12,13 @@ PyTorch code and compiles that very code into a module::
     model = graph.compile(doc)
     print(graph.summarize(doc).table())       # layers, shapes, parameters, MACs
 
-The same operations back the ``strata check / summary`` commands (``graph.cli``); export
-and import of every format is ``runtime.transfer``, built on this package.
+The document owns its rules, so every editor asks the same ones: ``wiring`` (which
+ports may be wired, ``can_connect``/``creates_cycle``), ``fixes`` (the obvious one-click
+fix of a problem, as data: ``edits``), ``outputs`` (which Output node training fits and
+its task), ``state_dicts`` (reading trained weights). The file format migrates older
+files (``fileformat.MIGRATIONS``) before anything reads them. The same operations back
+the ``strata check [--fix] / summary`` commands (``graph.cli``); export and import of
+every format is ``runtime.transfer``, built on this package.
 
 Invariants: the document is the single source of truth; every edit is a Document method
 that emits one typed event (a frozen dataclass from ``graph.events``: ``NodeAdded``,

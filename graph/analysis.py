@@ -26,6 +26,7 @@ from typing import Any
 
 import networkx as nx
 
+from . import sharing
 from .catalog import TensorInfo
 from .catalog.spec import ShapeContext
 from .document import Document, Edge
@@ -308,6 +309,7 @@ class Analyzer:
         problems += state.structure_problems
         problems += [state.shape_problems[n] for n in state.order
                      if n in state.shape_problems]
+        problems += sharing.problems(doc, state.shapes)
         analysis = Analysis(doc, problems, state.shapes, state.order, state.incoming,
                             state.outgoing)
         analysis.timings = {"validate": validated - start,

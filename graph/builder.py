@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .document import Document, Edge
-from .layout import layered_positions
+from .layout import layered_positions, wrapped_positions
 
 Step = str | tuple[str, dict[str, Any]] | tuple[str, dict[str, Any], str]
 
@@ -20,6 +20,8 @@ Step = str | tuple[str, dict[str, Any]] | tuple[str, dict[str, Any], str]
 class Builder:
     def __init__(self, name: str = "Untitled", description: str = "") -> None:
         self.doc = Document(name, description)
+        # A view size (pixels) to wrap a long chain into rows for; None: one row.
+        self.view: tuple[float, float] | None = None
 
     def add(self, type_name: str, label: str | None = None, **params: Any) -> str:
         return self.doc.add_node(type_name, params, label).id
@@ -44,7 +46,9 @@ class Builder:
         return current
 
     def done(self, training: dict[str, Any] | None = None) -> Document:
-        for node_id, pos in layered_positions(self.doc).items():
+        positions = (wrapped_positions(self.doc, None, self.view) if self.view
+                     else layered_positions(self.doc))
+        for node_id, pos in positions.items():
             self.doc.nodes[node_id].position = pos
         if training:
             self.doc.training.update(training)

@@ -1,4 +1,4 @@
-"""``strata check`` and ``strata summary``: the graph core from a shell.
+"""``strata check [--fix]`` and ``strata summary``: the graph core from a shell.
 
 ``main(argv)`` takes the subcommand as ``argv[0]``; ``studio/cli.py`` dispatches ``check``
 and ``summary`` here (``strata export`` is ``runtime.transfer.cli``, the one export
@@ -19,7 +19,7 @@ import sys
 from .analysis import Analyzer
 from .document import Document
 from .errors import DocumentError, StrataError
-from .fileformat import load
+from .fileformat import load, save
 from .problems import Problem
 
 OK, ERRORS, UNREADABLE = 0, 1, 2
@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
                            "when clean (warnings allowed), 1 on errors, 2 when a file "
                            "cannot be read.")
     check.add_argument("files", nargs="+", metavar="FILE", help="a .strata network")
+    check.add_argument("--fix", action="store_true",
+                       help="first apply every obvious one-click fix (the Problems "
+                       "panel's Fix buttons) and save the file; each is printed")
     check.set_defaults(run=run_check)
 
     summary = sub.add_parser("summary", help="layers, output shapes, parameters and MACs",
@@ -84,6 +87,13 @@ def run_check(args) -> int:
             print(e, file=sys.stderr)
             worst = max(worst, e.code)
             continue
+        if args.fix:
+            try:
+                _fix(file, doc)
+            except CommandFailed as e:
+                print(e, file=sys.stderr)
+                worst = max(worst, e.code)
+                continue
         analysis = Analyzer().analyze(doc)
         for line in problem_lines(file, doc, analysis.problems):
             print(line)
@@ -104,6 +114,23 @@ def run_summary(args) -> int:
     summary = summarize(doc)
     print(summary.table())
     return ERRORS if summary.errors else OK
+
+
+def _fix(file: str, doc: Document) -> None:
+    """Apply the obvious fixes to ``doc`` and save it over ``file`` (atomically)."""
+    from .fixes import fix_all
+
+    done = fix_all(doc)
+    for title in done:
+        print(f"{file}: fixed: {' '.join(title.splitlines())}")
+    if not done:
+        return
+    try:
+        save(doc, file)
+    except OSError as e:
+        raise CommandFailed(f"{file}: error: cannot save the fixes: {e.strerror or e}",
+                            UNREADABLE) from None
+    print(f"{file}: saved with {_plural(len(done), 'fix')}")
 
 
 # ---------------------------------------------------------------------- helpers
@@ -133,7 +160,8 @@ def _load(file: str) -> Document:
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    plural = word + ("es" if word.endswith(("x", "s")) else "s")
+    return f"{n} {word if n == 1 else plural}"
 
 
 if __name__ == "__main__":

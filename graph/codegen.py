@@ -13,17 +13,19 @@ would be unused. Every Input stays a ``forward`` argument, in document order.
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import sharing
 from .analysis import Analysis, Analyzer
+from .catalog.init import init_lines
 from .document import Document, Node
 from .errors import GraphError
 from .naming import Namespace, class_name
 from .pyformat import INDENT, LINE_LENGTH, format_statement, number_literal
+from .pysource import docstring_start, prose, py_string
 
 # Docstring text width: a one-line class docstring fits with its quotes.
 DOC_WIDTH = LINE_LENGTH - len(INDENT) - 6
@@ -76,8 +78,13 @@ class _Writer:
         layers = [n for n in nodes if n.type not in ("Input", "Output") and n.id in live]
 
         attrs = Namespace()
+        # A layer sharing a same-type layer's weights calls that module (graph.sharing).
+        reused = {n.id: sharing.calls_owner(doc, n) for n in layers}
         attributes = {n.id: attrs.take(n.label, n.spec.default_label)
-                      for n in layers if n.spec.module}
+                      for n in layers if n.spec.module and reused[n.id] is None}
+        aliases = {n.id: attributes[reused[n.id].id] for n in layers
+                   if reused[n.id] is not None and reused[n.id].id in attributes}
+        attributes.update(aliases)
 
         local = Namespace()
         if len(inputs) == 1 and re.fullmatch(r"(input\d*)?", inputs[0].label.lower()):
@@ -109,8 +116,13 @@ class _Writer:
         self.emit(1, "def __init__(self) -> None:")
         self.emit(2, "super().__init__()")
         for n in layers:
-            if n.id in attributes:
+            if n.id in attributes and n.id not in aliases:
                 self._constructor(n, attributes[n.id])
+        for n in layers:  # tied weights, once both modules exist
+            tied = sharing.ties_to(doc, n)
+            if tied is not None and n.id in attributes and tied.id in attributes:
+                self._statement(2, f"self.{attributes[n.id]}.weight = "
+                                f"self.{attributes[tied.id]}.weight", "", n.id)
 
         args = ", ".join(f"{arg_names[n.id]}: torch.Tensor" for n in inputs)
         ret = "torch.Tensor" if len(outputs) == 1 else "tuple[torch.Tensor, ...]"
@@ -150,21 +162,24 @@ class _Writer:
         ins = ", ".join(f"{_text(n.label or n.id)} {self.a.shapes[n.id].outputs['out']}"
                         for n in inputs)
         outs = ", ".join(f"{_text(n.label or n.id)} ({n.params['task']})" for n in outputs)
-        title = _text(" ".join(doc.name.split())) or "Untitled"
+        title = docstring_start(_text(doc.name) or "Untitled")
         self.lines.append(f'"""{title}: a network designed in Strata.')
         self.lines.append("")
         self.lines += textwrap.wrap(f"Inputs: {ins}. Outputs: {outs}.", LINE_LENGTH,
                                     break_long_words=False, break_on_hyphens=False)
         self.lines += ['"""', "", "import torch", "from torch import nn", "", "",
                        f"class {name}(nn.Module):"]
-        paragraphs = [" ".join(p.split()) for p in doc.description.split("\n\n")]
+        # Sanitised before empty paragraphs are dropped: one of only a NUL or a
+        # zero-width space is empty too.
+        paragraphs = [_text(p) for p in doc.description.split("\n\n")]
         desc: list[str] = []
         for paragraph in filter(None, paragraphs):
             if desc:
                 desc.append("")
-            desc += textwrap.wrap(_text(paragraph), DOC_WIDTH,
+            desc += textwrap.wrap(paragraph, DOC_WIDTH,
                                   break_long_words=False, break_on_hyphens=False)
         if desc:
+            desc[0] = docstring_start(desc[0])
             if len(desc) == 1:
                 self.emit(1, f'"""{_close(desc[0])}"""')
             else:
@@ -184,6 +199,8 @@ class _Writer:
             parts.append(text if i < spec.positional else f"{key}={text}")
         self._statement(2, f"self.{attribute} = {spec.module}({', '.join(parts)})",
                         "", n.id)
+        for line in init_lines(spec.init_weights, attribute, values):
+            self._statement(2, line, "", n.id)
 
     def _expression(self, n: Node, attribute: str | None, var: dict[str, str]) -> str:
         params = {**self.a.shapes[n.id].params, **self.a.shapes[n.id].values}
@@ -211,11 +228,8 @@ class _Writer:
 
 
 def _text(text: str) -> str:
-    """User text made safe inside a triple-quoted docstring."""
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
-    text = text.replace("\\", "/").replace('"""', "'''")
-    # As the formatter does: no quote right after the opening quotes.
-    return " " + text if text.startswith('"') else text
+    """User text made safe inside a triple-quoted docstring (graph.pysource)."""
+    return prose(text)
 
 
 def _close(text: str) -> str:
@@ -225,7 +239,7 @@ def _close(text: str) -> str:
 
 def _literal(value: Any) -> str:
     if isinstance(value, str):
-        return json.dumps(value)
+        return py_string(value)
     if isinstance(value, list):
         value = tuple(value)
     if isinstance(value, tuple):

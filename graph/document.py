@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .catalog import get_spec
-from .errors import StrataError
+from .document_data import document_to_dict
+from .errors import DocumentError, StrataError
 from .events import (
     DocumentEvent,
     EdgeAdded,
@@ -30,6 +31,13 @@ from .events import (
     ParamsChanged,
     SweepChanged,
     TrainingChanged,
+)
+from .limits import (
+    check_value,
+    clamp_position,
+    description_problem,
+    label_problem,
+    name_problem,
 )
 
 
@@ -148,9 +156,12 @@ class Document(EventSource):
             raise StrataError(f"a node with id '{node_id}' already exists")
         merged = spec.default_params()
         merged.update(params or {})
+        for name, value in (params or {}).items():
+            check_value(value, f"$.params.{name}")
         if label is None:
             label = self.unique_label(spec.default_label)
-        node = Node(node_id, type, merged, label, (float(position[0]), float(position[1])))
+        _refuse(label_problem(label))
+        node = Node(node_id, type, merged, label, clamp_position(position))
         self.nodes[node_id] = node
         self._changed(NodeAdded(node_id))
         return node
@@ -221,6 +232,7 @@ class Document(EventSource):
         """Set one parameter; returns the old value."""
         node = self.node(node_id)
         node.spec.param(name)  # refuses unknown names
+        check_value(value, f"$.params.{name}")  # what the file could not hold
         old = node.params.get(name)
         node.params[name] = copy.deepcopy(value)
         self._changed(ParamsChanged(node_id, name))
@@ -228,6 +240,7 @@ class Document(EventSource):
 
     def set_label(self, node_id: str, label: str) -> str:
         node = self.node(node_id)
+        _refuse(label_problem(label))
         old, node.label = node.label, label
         self._changed(LabelChanged(node_id))
         return old
@@ -235,12 +248,13 @@ class Document(EventSource):
     def move_node(self, node_id: str, position: tuple[float, float]) -> tuple[float, float]:
         node = self.node(node_id)
         old = node.position
-        node.position = (float(position[0]), float(position[1]))
+        node.position = clamp_position(position)
         # Moving changes nothing the compiler sees, so the revision stays.
         self.emit(NodeMoved(node_id))
         return old
 
     def set_training(self, key: str, value: Any) -> Any:
+        check_value({key: value}, "$.training")
         old = self.training.get(key)
         if value is None:
             self.training.pop(key, None)
@@ -251,12 +265,15 @@ class Document(EventSource):
 
     def set_sweep(self, sweep: dict[str, Any]) -> dict[str, Any]:
         """Replace the sweep setup (plain data); returns the old one for undo."""
+        check_value(dict(sweep), "$.sweep")
         old = self.sweep
         self.sweep = copy.deepcopy(dict(sweep))
         self._changed(SweepChanged())
         return old
 
     def set_metadata(self, name: str | None = None, description: str | None = None) -> None:
+        _refuse(name_problem(name) if name is not None else None)
+        _refuse(description_problem(description) if description is not None else None)
         if name is not None:
             self.name = name
         if description is not None:
@@ -269,14 +286,19 @@ class Document(EventSource):
 
     # ----------------------------------------------------------------- copies
     def to_dict(self) -> dict[str, Any]:
-        from .fileformat import document_to_dict
-
+        """The document as the plain data a ``.strata`` file holds."""
         return document_to_dict(self)
 
     def copy(self) -> Document:
-        from .fileformat import document_from_dict
-
-        return document_from_dict(self.to_dict())
+        """An independent copy with the same ids, order and data, and no listeners."""
+        twin = Document(self.name, self.description)
+        twin.nodes = copy.deepcopy(self.nodes)
+        twin.edges = list(self.edges)  # frozen wires are shared safely
+        twin.training = copy.deepcopy(self.training)
+        twin.sweep = copy.deepcopy(self.sweep)
+        twin._next_id = self._next_id
+        twin.revision = self.revision
+        return twin
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Document) and self.to_dict() == other.to_dict()
@@ -318,3 +340,9 @@ class _EdgeIndex:
         self.into[edge.target].remove(edge)
         self.out[edge.source].remove(edge)
         self._length -= 1
+
+
+def _refuse(problem: str | None) -> None:
+    """An edit the file could not hold is refused where it enters (graph.limits)."""
+    if problem is not None:
+        raise DocumentError(problem)

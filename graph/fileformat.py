@@ -10,7 +10,6 @@ hostile sizes) raises ``DocumentError`` naming the JSON path. Saving is atomic
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -19,14 +18,28 @@ from typing import Any
 from .atomic import write_atomic
 from .catalog import canonical_type, get_spec, has_spec
 from .document import Document, Edge, Node
+from .document_data import FORMAT, VERSION, document_to_dict
 from .errors import DocumentError
+from .limits import (
+    MAX_DESCRIPTION,
+    MAX_FILE_BYTES,
+    MAX_ID,
+    MAX_INT,
+    MAX_KEY,
+    MAX_LABEL,
+    MAX_NAME,
+    MAX_NODES,
+    check_text,
+    check_value,
+    position_problem,
+    shown,
+)
 
-FORMAT = "strata"
-VERSION = 2  # 2: the training setup is flat (see _flat_training)
 SUFFIX = ".strata"
-MAX_FILE_BYTES = 64 * 1024 * 1024
-MAX_NODES = 100_000
-MAX_INT = 2**63  # larger numbers are no network's sizes: a corrupt or hostile file
+# The limits (MAX_FILE_BYTES, MAX_NODES, MAX_INT...) are declared in graph.limits.
+__all__ = ["FORMAT", "MAX_FILE_BYTES", "MAX_INT", "MAX_NODES", "SUFFIX", "VERSION",
+           "document_from_dict", "document_to_dict", "dumps", "load", "loads", "save",
+           "write_atomic"]
 
 
 # ---------------------------------------------------------------------- migrations
@@ -61,54 +74,28 @@ MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 
 # ---------------------------------------------------------------------- writing
-def document_to_dict(doc: Document) -> dict[str, Any]:
-    return {
-        "format": FORMAT,
-        "version": VERSION,
-        "name": doc.name,
-        "description": doc.description,
-        "nodes": [
-            {
-                "id": n.id,
-                "type": n.type,
-                "label": n.label,
-                "params": _jsonable(n.params),
-                "position": [round(n.position[0], 2), round(n.position[1], 2)],
-            }
-            for n in doc.nodes.values()
-        ],
-        "edges": [
-            {
-                "source": e.source,
-                "source_port": e.source_port,
-                "target": e.target,
-                "target_port": e.target_port,
-            }
-            for e in doc.edges
-        ],
-        "training": _jsonable(doc.training),
-        # Written only when set, so files without a sweep stay as they were.
-        **({"sweep": _jsonable(doc.sweep)} if doc.sweep else {}),
-    }
-
-
 def dumps(doc: Document) -> str:
     return json.dumps(document_to_dict(doc), indent=2, sort_keys=True) + "\n"
 
 
 def save(doc: Document, path: str | os.PathLike[str]) -> Path:
-    """Write ``doc`` atomically: a crash mid-save leaves the old file intact."""
+    """Write ``doc`` atomically: a crash mid-save leaves the old file intact.
+
+    What is written is first read back through ``loads``: a document that File > Open
+    would refuse (a value edited in behind the document's checks) raises DocumentError
+    here, and no file is written. Autosave goes through here too, so a recovery file
+    can always be restored.
+    """
     path = Path(path)
-    write_atomic(path, dumps(doc).encode("utf-8"))
+    text = dumps(doc)
+    try:
+        loads(text)
+    except DocumentError as e:
+        e.message = f"cannot save: the file would not open again: {e.message}"
+        e.path = str(path)
+        raise
+    write_atomic(path, text.encode("utf-8"))
     return path
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 # ---------------------------------------------------------------------- reading
@@ -162,8 +149,8 @@ def loads(text: str | bytes) -> Document:
 def document_from_dict(data: Any) -> Document:
     data = _migrate(_expect(data, dict, "$", "an object"))
     doc = Document(
-        name=_text(data.get("name", "Untitled"), "$.name", 1_000),
-        description=_text(data.get("description", ""), "$.description", 100_000),
+        name=_text(data.get("name", "Untitled"), "$.name", MAX_NAME),
+        description=_text(data.get("description", ""), "$.description", MAX_DESCRIPTION),
     )
     nodes = _expect(data.get("nodes", []), list, "$.nodes", "a list")
     if len(nodes) > MAX_NODES:
@@ -212,18 +199,18 @@ def _migrate(data: dict[str, Any]) -> dict[str, Any]:
 
 def _read_node(raw: Any, where: str) -> Node:
     raw = _expect(raw, dict, where, "an object")
-    node_id = _text(raw.get("id"), f"{where}.id", 200)
+    node_id = _text(raw.get("id"), f"{where}.id", MAX_ID)
     if not node_id:
-        raise DocumentError("a node id must be 1 to 200 characters", f"{where}.id")
-    type_name = _text(raw.get("type"), f"{where}.type", 200)
+        raise DocumentError(f"a node id must be 1 to {MAX_ID} characters", f"{where}.id")
+    type_name = _text(raw.get("type"), f"{where}.type", MAX_ID)
     if not has_spec(type_name):
         raise DocumentError(f"unknown layer type {_shown(type_name)}", f"{where}.type")
     spec = get_spec(type_name)
-    label = _text(raw.get("label", ""), f"{where}.label", 200)
+    label = _text(raw.get("label", ""), f"{where}.label", MAX_LABEL)
     params = _expect(raw.get("params", {}), dict, f"{where}.params", "an object")
     known = {p.name for p in spec.params}
     for name, value in params.items():
-        _check_plain(name, f"{where}.params", limit=200)
+        _check_plain(name, f"{where}.params", limit=MAX_KEY)
         if name not in known:
             raise DocumentError(
                 f"{spec.display_name} has no parameter {_shown(name)} (it has: "
@@ -234,13 +221,9 @@ def _read_node(raw: Any, where: str) -> Node:
     merged = spec.default_params()
     merged.update(params)
     pos = _expect(raw.get("position", [0, 0]), list, f"{where}.position", "[x, y]")
-    if len(pos) != 2 or not all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < 1e12
-        for v in pos
-    ):
-        raise DocumentError("a position must be two finite numbers [x, y] (canvas "
-                            "coordinates)",
-                            f"{where}.position")
+    problem = position_problem(pos)
+    if problem is not None:
+        raise DocumentError(problem, f"{where}.position")
     return Node(node_id, canonical_type(type_name), merged, label, (float(pos[0]), float(pos[1])))
 
 
@@ -248,7 +231,7 @@ def _read_edge(raw: Any, where: str, doc: Document) -> Edge:
     raw = _expect(raw, dict, where, "an object")
     fields = {}
     for key in ("source", "source_port", "target", "target_port"):
-        fields[key] = _text(raw.get(key), f"{where}.{key}", 200)
+        fields[key] = _text(raw.get(key), f"{where}.{key}", MAX_ID)
     edge = Edge(**fields)
     for end, port, kind in ((edge.source, edge.source_port, "output"),
                             (edge.target, edge.target_port, "input")):
@@ -276,44 +259,14 @@ def _expect(value: Any, kind: type, where: str, words: str) -> Any:
 
 
 def _shown(text: str, quote: bool = True) -> str:
-    """File text as a message may show it: one line, at most 80 characters."""
-    text = text[:80]
-    if text.isprintable() and "'" not in text:
-        return f"'{text}'" if quote else text
-    return repr(text)
+    return shown(text, quote)
 
 
 def _text(value: Any, where: str, limit: int) -> str:
     value = _expect(value, str, where, "text")
-    _check_plain(value, where, limit=limit)
-    return value
+    return check_text(value, where, limit)
 
 
 def _check_plain(value: Any, where: str, depth: int = 0, limit: int = 10_000) -> None:
-    """Parameters and training settings hold only small JSON values."""
-    if depth > 8:
-        raise DocumentError("value is nested too deeply", where)
-    if isinstance(value, float) and not math.isfinite(value):
-        raise DocumentError("numbers must be finite", where)
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
-        raise DocumentError("number is too large", where)
-    if isinstance(value, str):
-        if len(value) > limit:
-            raise DocumentError(f"text is longer than {limit:,} characters", where)
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:  # JSON "\ud800": half a character
-            raise DocumentError("text is not valid Unicode", where) from None
-    if isinstance(value, list):
-        if len(value) > 10_000:
-            raise DocumentError("list is too long", where)
-        for i, item in enumerate(value):
-            _check_plain(item, f"{where}[{i}]", depth + 1)
-    elif isinstance(value, dict):
-        if len(value) > 10_000:
-            raise DocumentError("object has too many entries", where)
-        for key, item in value.items():
-            _check_plain(key, where, depth + 1, limit=200)
-            _check_plain(item, f"{where}.{_shown(key, quote=False)}", depth + 1)
-    elif value is not None and not isinstance(value, (bool, int, float, str)):
-        raise DocumentError(f"unexpected value of type {type(value).__name__}", where)
+    """Parameters and training settings hold only small JSON values (graph.limits)."""
+    check_value(value, where, depth, limit)

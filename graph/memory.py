@@ -14,6 +14,7 @@ import math
 import os
 from dataclasses import dataclass
 
+from . import sharing
 from .analysis import Analysis
 from .errors import StrataError
 
@@ -81,7 +82,9 @@ def param_counts(analysis: Analysis) -> dict[str, int]:
             continue
         if node.spec.inputs and not shapes.inputs:
             continue
-        counts[node_id] = layer_params(node.spec, {**shapes.params, **shapes.values})
+        values = {**shapes.params, **shapes.values}
+        counts[node_id] = sharing.own_params(analysis.doc, node,
+                                             layer_params(node.spec, values), values)
     return counts
 
 

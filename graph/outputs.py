@@ -37,14 +37,17 @@ def output_ids(analysis: Analysis) -> list[str]:
     """Every Output node id, in the order the generated module returns them."""
     doc = analysis.doc
     order = analysis.order or list(doc.nodes)
-    return [i for i in order if doc.nodes[i].type == "Output"]
+    # A view may hold the analysis of an earlier revision for a moment (edits are
+    # analysed on the next turn of the event loop): nodes deleted since are skipped.
+    return [i for i in order if i in doc.nodes and doc.nodes[i].type == "Output"]
 
 
 def output_task(analysis: Analysis, node_id: str) -> str:
     """What the Output ``node_id`` predicts (its checked ``task`` parameter)."""
     shapes = analysis.shapes.get(node_id)
-    params = shapes.params if shapes is not None else analysis.doc.nodes[node_id].params
-    return str(params.get("task", DEFAULT_TASK))
+    if shapes is not None and shapes.params:
+        return str(shapes.params.get("task", DEFAULT_TASK))
+    return str(analysis.doc.nodes[node_id].params.get("task", DEFAULT_TASK))
 
 
 def trained_output(analysis: Analysis) -> TrainedOutput:

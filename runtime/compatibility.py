@@ -13,12 +13,14 @@ first adapted to the Output's task (``DatasetBundle.for_task``) and only then co
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from graph import Analysis, Analyzer, Document, generate_code
+from graph.edits import SetParam
 from graph.outputs import OutputCountError, trained_output
 
 from .datasets import DatasetBundle, DatasetError, load_dataset
@@ -33,22 +35,41 @@ class DatasetMismatch(DatasetError):
         super().__init__("\n".join(self.reasons))
 
 
+@dataclass(frozen=True)
+class Mismatch:
+    """One way the dataset does not fit: the sentence, the node it is about (the Input,
+    the Output, the Linear that sets the class count...), and the edits that fix it
+    when the fix is obvious (``graph.edits``; empty otherwise)."""
+
+    message: str
+    node_ids: tuple[str, ...] = ()
+    fix_title: str = ""
+    edits: tuple[SetParam, ...] = ()
+
+
 def check_dataset(analysis_or_doc: Analysis | Document, bundle: DatasetBundle) -> list[str]:
     """Every way ``bundle`` does not fit the network (an empty list when it fits)."""
+    return [m.message for m in dataset_mismatches(analysis_or_doc, bundle)]
+
+
+def dataset_mismatches(analysis_or_doc: Analysis | Document,
+                       bundle: DatasetBundle) -> list[Mismatch]:
+    """``check_dataset`` with each mismatch's node and obvious fix."""
     analysis = _analysis(analysis_or_doc)
     doc = analysis.doc
     inputs = _inputs(analysis)
     name = f"The dataset '{bundle.display_name or bundle.name}'"
-    reasons: list[str] = []
+    reasons: list[Mismatch] = []
 
     # ---- inputs: count, then shape and dtype of each, then token vocabulary
     if len(inputs) != bundle.input_count:
         given = ", ".join(_shape(s) for s in bundle.input_shapes)
         wanted = ", ".join(f"{doc.nodes[i].describe()} {_shape(_input_shape(analysis, i))}"
                            for i in inputs)
-        reasons.append(
+        reasons.append(Mismatch(
             f"{name} gives {_count(bundle.input_count, 'input')} per example, shaped {given}, "
-            f"but the network has {_count(len(inputs), 'Input')}: {wanted or 'none'}")
+            f"but the network has {_count(len(inputs), 'Input')}: {wanted or 'none'}",
+            tuple(inputs[:1])))
     else:
         for k, (node_id, shape, dtype) in enumerate(
                 zip(inputs, bundle.input_shapes, bundle.input_dtypes)):
@@ -58,20 +79,24 @@ def check_dataset(analysis_or_doc: Analysis | Document, bundle: DatasetBundle) -
             wanted_shape = _input_shape(analysis, node_id)
             wanted_dtype = analysis.shapes[node_id].params.get("dtype", "float")
             if tuple(shape) != tuple(wanted_shape):
-                reasons.append(
+                reasons.append(Mismatch(
                     f"{which} gives {_kind(shape, dtype)} shaped {_shape(shape)} but "
                     f"{node.describe()} expects {_shape(wanted_shape)}; set the Input's "
-                    f"shape to {list(shape)} or choose a dataset that fits")
+                    f"shape to {list(shape)} or choose a dataset that fits", (node_id,),
+                    f"Set shape to {list(shape)} on {node.describe()}",
+                    (SetParam(node_id, "shape", list(shape)),)))
             if dtype != wanted_dtype:
                 if dtype == "long":
-                    reasons.append(
+                    reasons.append(Mismatch(
                         f"{which} gives integer token ids but {node.describe()} expects "
                         "float values; set the Input's dtype to long and feed it to an "
-                        "Embedding")
+                        "Embedding", (node_id,)))
                 else:
-                    reasons.append(
+                    reasons.append(Mismatch(
                         f"{which} gives float values but {node.describe()} expects "
-                        "integer token ids (dtype long); set the Input's dtype to float")
+                        "integer token ids (dtype long); set the Input's dtype to float",
+                        (node_id,), f"Set dtype to float on {node.describe()}",
+                        (SetParam(node_id, "dtype", "float"),)))
             elif dtype == "long":
                 reasons += _vocabulary(analysis, node_id, which, bundle, k)
 
@@ -79,29 +104,34 @@ def check_dataset(analysis_or_doc: Analysis | Document, bundle: DatasetBundle) -
     try:
         output = trained_output(analysis)
     except OutputCountError as e:
-        reasons.append(
+        reasons.append(Mismatch(
             f"{name} gives one target per example but the network has "
-            f"{_count(e.count, 'Output')}; training needs exactly one")
+            f"{_count(e.count, 'Output')}; training needs exactly one"))
         return reasons
     out_id, task, features, width = (output.node_id, output.task, output.features,
                                      output.width)
     out = doc.nodes[out_id]
     bundle = bundle.for_task(task)
     feeder = _feeder(doc, out_id)
+    last = _last_linear(doc, out_id)
     if bundle.task != task:
-        reasons.append(_task_mismatch(name, bundle, out.describe(), task))
+        reasons.append(Mismatch(_task_mismatch(name, bundle, out.describe(), task),
+                                (out_id,)))
     elif task == "classification" and width is not None and width != bundle.num_classes:
-        reasons.append(
+        reasons.append(Mismatch(
             f"{name} has {bundle.num_classes} classes but {out.describe()} receives "
             f"{width} class scores{feeder}; give the last Linear "
-            f"out_features={bundle.num_classes}")
+            f"out_features={bundle.num_classes}", (last or out_id,),
+            *_out_features_fix(doc, last, bundle.num_classes)))
     elif task == "regression" and features is not None and (
             features != tuple(bundle.target_shape)):
-        reasons.append(
+        fix = _out_features_fix(doc, last, _numel(bundle.target_shape)) \
+            if len(bundle.target_shape) == 1 and len(features) == 1 else ()
+        reasons.append(Mismatch(
             f"{name} gives targets shaped {_shape(bundle.target_shape)} but "
             f"{out.describe()} receives predictions shaped {_shape(features)}{feeder}; "
             f"they must match (e.g. end in a Linear with "
-            f"out_features={_numel(bundle.target_shape)})")
+            f"out_features={_numel(bundle.target_shape)})", (last or out_id,), *fix))
     return reasons
 
 
@@ -159,7 +189,7 @@ def _input_shape(analysis: Analysis, node_id: str) -> tuple[int, ...]:
 
 
 def _vocabulary(analysis: Analysis, input_id: str, which: str, bundle: DatasetBundle,
-                k: int) -> list[str]:
+                k: int) -> list[Mismatch]:
     """Token ids must index every Embedding the Input feeds directly."""
     doc = analysis.doc
     ids = torch.cat([bundle.tensors(s)[k].reshape(-1) for s in ("train", "val", "test")])
@@ -168,19 +198,51 @@ def _vocabulary(analysis: Analysis, input_id: str, which: str, bundle: DatasetBu
     low, high = int(ids.min()), int(ids.max())
     reasons = []
     if low < 0:
-        reasons.append(f"{which} holds negative token ids (down to {low}) but an "
-                       "Embedding only looks up ids from 0")
+        reasons.append(Mismatch(f"{which} holds negative token ids (down to {low}) but an "
+                                "Embedding only looks up ids from 0", (input_id,)))
     for e in doc.edges_from(input_id):
         node = doc.nodes[e.target]
         if node.type != "Embedding":
             continue
         size = analysis.shapes[node.id].params.get("num_embeddings")
         if size is not None and high >= size:
-            reasons.append(
+            reasons.append(Mismatch(
                 f"{which} holds token ids up to {high} but {node.describe()} has only "
                 f"{size} embeddings (ids 0 to {size - 1}); set num_embeddings to at "
-                f"least {high + 1}")
+                f"least {high + 1}", (node.id,),
+                f"Set num_embeddings to {high + 1} on {node.describe()}",
+                (SetParam(node.id, "num_embeddings", high + 1),)))
     return reasons
+
+
+# Layers that keep the feature count: the class count is set by the Linear before them.
+_PASS_THROUGH = {"Dropout", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh",
+                 "Softmax", "LogSoftmax", "Identity", "BatchNorm1d", "LayerNorm"}
+
+
+def _last_linear(doc: Document, out_id: str) -> str | None:
+    """The Linear that sets what the Output receives (through layers that keep the
+    feature count), or None when there is no such single chain."""
+    current = out_id
+    for _ in range(len(doc.nodes)):
+        feeding = doc.edges_into(current)
+        if len(feeding) != 1:
+            return None
+        node = doc.nodes[feeding[0].source]
+        if node.type == "Linear":
+            return node.id
+        if node.type not in _PASS_THROUGH:
+            return None
+        current = node.id
+    return None
+
+
+def _out_features_fix(doc: Document, linear: str | None, value: int) -> tuple:
+    if linear is None:
+        return ()
+    node = doc.nodes[linear]
+    return (f"Set out_features to {value} on {node.describe()}",
+            (SetParam(linear, "out_features", value),))
 
 
 def _task_mismatch(name: str, bundle: DatasetBundle, output: str, task: str) -> str:

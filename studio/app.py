@@ -78,7 +78,9 @@ def shutdown(app, window) -> None:
     """Delete the window (scene, items, panels) while the application still exists, so
     nothing is destroyed twice at interpreter exit, and let background loads finish.
 
-    Background threads of the studio are named ``strata-...`` by convention."""
+    Background work runs on ``studio.background.BackgroundTask`` pools owned by the
+    window's parts: deleting the window waits for any job still running. Python
+    threads named ``strata-...`` (none today) are joined too."""
     from PySide6.QtCore import QCoreApplication, QEvent
 
     window.hide()
@@ -87,8 +89,8 @@ def shutdown(app, window) -> None:
     del window
     gc.collect()
     app.processEvents()
-    # Background loaders (torch for the parameter count, the device probe) must not be
-    # cut off half-way through an import by the interpreter's own shutdown.
+    # A background load (the device probe imports torch) must not be cut off half-way
+    # through an import by the interpreter's own shutdown.
     for thread in threading.enumerate():
         if thread.name.startswith("strata-") and thread is not threading.current_thread():
             thread.join(timeout=60)

@@ -1,5 +1,5 @@
 """The ``strata`` command: ``strata [FILE]`` opens the studio; subcommands reach the
-headless core (``check``, ``summary``, ``export``, ``train``...).
+headless core (``check``, ``summary``, ``export``, ``train``, ``evaluate``...).
 
 Heavy imports happen inside each branch so ``strata --help`` and the window both start
 fast.
@@ -17,16 +17,24 @@ HEADLESS = {
     "export": "runtime.transfer.cli",
     "import": "runtime.transfer.cli",
     "train": "runtime.cli",
+    "evaluate": "runtime.evaluation_cli",
     "sweep": "runtime.sweeps.cli",
+    "probe": "runtime.probe.cli",
 }
 
 USAGE = """usage: strata [FILE]                  open the studio (optionally with a network)
-       strata check FILE              list the network's problems
+       strata check FILE [--fix]      list the network's problems (--fix: apply the
+                                      obvious fixes and save the file)
        strata summary FILE            layers, shapes, parameters and MACs
        strata export FILE [-o OUT] [--format python|train|weights|onnx] [--checkpoint CKPT]
        strata import FILE.py:ClassName --input-shape 1,3,32,32 -o NET.strata
+                                      (runs FILE.py's code, in a separate process)
        strata train FILE [--epochs N] [--device D] [--out DIR] [--resume CHECKPOINT]
+       strata evaluate FILE --checkpoint CKPT [--split val|test]
+                                      a checkpoint's loss and metric
        strata sweep FILE --trials N [--jobs J] [--storage URL] [--study NAME]
+       strata probe FILE [--checkpoint CKPT] --index N [--split val]
+                    [--attribution saliency|integrated_gradients|grad_cam] -o OUT_DIR
 """
 
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QMimeData, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QMimeData, QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QMainWindow,
     QMessageBox,
+    QToolBar,
     QWidget,
 )
 
@@ -27,12 +28,16 @@ from graph.errors import StrataError
 from graph.events import MetadataChanged
 from studio import resources, window_menus
 from studio.canvas import NetworkView
+from studio.context import StudioContext
 from studio.document.controller import CLIPBOARD_MIME, DocumentController
 from studio.files import AutosaveManager, RecentFiles
+from studio.help import add_help_menu
 from studio.panels import CodePanel, InspectorPanel, PalettePanel, ProblemsPanel
+from studio.panels.widgets import commit_pending_edits
+from studio.probe import attach_probe
 from studio.status_bar import DeferredCounter, StatusBar
 from studio.sweeps import attach_sweeps
-from studio.training import attach_training
+from studio.training import TrainingDocks, attach_training
 from studio.window_files import FileCommands
 from studio.workspaces import STATE_VERSION, WorkspaceSwitcher
 
@@ -73,12 +78,20 @@ class MainWindow(QMainWindow):
         self.workspaces = WorkspaceSwitcher(self, self.settings)
         window_menus.add_workspace_menu(self)
         self._build_docks()
-        # Before the layout is restored, so these docks find their remembered places.
-        training = attach_training(self, self.controller)
-        attach_sweeps(self, self.controller, training)
+        # What hosted features get from the window: typed, explicit (studio.context).
+        self.context = StudioContext(
+            window=self, controller=self.controller, scene=self.scene, view=self.view,
+            problems=self.problems, add_panel=self.add_panel, docks=self.docks,
+            inspector=self.inspector, workspaces=self.workspaces)
+        self.training: TrainingDocks = attach_training(self.context)  # before the
+        # layout is restored, so its docks find their remembered places
+        self.sweeps = attach_sweeps(self.context)
+        self.probe = attach_probe(self, self.controller, self.scene, self.training)
+        add_help_menu(self)
         self.status = StatusBar(self.controller, self.counter, self)
         self.setStatusBar(self.status)
         self._connect()
+        self._commit_before_actions()
         self._restore_settings()
         self._update_title()
         if source is not None and not isinstance(source, DocumentController):
@@ -139,12 +152,27 @@ class MainWindow(QMainWindow):
         c.metadata_changed.connect(self._on_metadata_changed)
         self.palette_panel.add_requested.connect(self._add_from_palette)
         self.problems.node_activated.connect(self.view.center_on_node)
+        self.inspector.actions_bar.insert_after_requested.connect(
+            self.view.insert_after_dialog)
         self.view.node_activated.connect(self._focus_inspector)
         self.view.zoom_changed.connect(self.status.show_zoom)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
         self.status.problems_clicked.connect(self._show_problems)
         self.problems.count_changed.connect(self._follow_problems)
+
+    def _commit_before_actions(self) -> None:
+        """Toolbar buttons and menus take no focus: a value still being typed (400 in
+        Epochs) is committed when one is pressed, before its action reads it."""
+        self._pending_filter = _CommitOnPress(self)
+        for bar in self.findChildren(QToolBar):
+            for action in bar.actions():
+                button = bar.widgetForAction(action)
+                if button is not None:
+                    button.installEventFilter(self._pending_filter)
+        for action in self.menuBar().actions():
+            if action.menu() is not None:
+                action.menu().aboutToShow.connect(commit_pending_edits)
 
     def _on_clean_changed(self, clean: bool) -> None:
         self.setWindowModified(not clean)
@@ -156,7 +184,11 @@ class MainWindow(QMainWindow):
         self.view.add_layer(type_name, self.view.visible_center())
 
     def _context_menu(self, pos) -> None:
-        window_menus.context_menu(self).exec(self.view.mapToGlobal(pos))
+        self.context_menu(pos).exec(self.view.mapToGlobal(pos))
+
+    def context_menu(self, pos):
+        """The menu a right-click at ``pos`` (view coordinates) opens (tests use it)."""
+        return window_menus.context_menu(self, self.view.node_at(pos))
 
     def _show_problems(self) -> None:
         self.workspaces.problems_auto = False
@@ -230,7 +262,19 @@ class MainWindow(QMainWindow):
             self._apply_default_sizes()
         if not self.status.started:
             # After the first paint: torch may load now without delaying the window.
-            QTimer.singleShot(50, self.status.start)
+            QTimer.singleShot(50, self._start_probes)
+
+    def _start_probes(self) -> None:
+        # Not for a window closed meanwhile (quitting at once closes every window, and
+        # the probes would then load torch only to be thrown away).
+        if self.isVisible() and not self.status.started:
+            self.status.start()
+            # The network against its dataset (loads the data, imports torch).
+            QTimer.singleShot(350, self, self._start_data_check)
+
+    def _start_data_check(self) -> None:
+        if self.isVisible():
+            self.training.data_check.start()
 
     def offer_recovery(self) -> bool:
         """After a crash: offer the unsaved work the last session left behind."""
@@ -342,6 +386,13 @@ class MainWindow(QMainWindow):
         dock = self.docks[name]
         dock.show()
         dock.raise_()
+
+
+class _CommitOnPress(QObject):
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.MouseButtonPress:
+            commit_pending_edits()
+        return False
 
 
 def _bool(value) -> bool:

@@ -8,13 +8,17 @@ and the device from ``runtime.setup.resolve_device`` probed on a worker thread.
 
 from __future__ import annotations
 
-import threading
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QStatusBar
 
 from graph.events import TrainingChanged
+from studio.background import BackgroundTask
 from studio.panels.param_count import ParamCounter, format_count, network_param_count
+
+if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from studio.document.controller import DocumentController
 
 DEBOUNCE_MS = 300
 
@@ -46,36 +50,28 @@ class DeferredCounter(ParamCounter):
             super().warm_up()
 
 
-class _DeviceProbe(QObject):
-    found = Signal(str, str)  # short name, explanation
+def probe_device(wanted: str) -> tuple[str, str]:
+    """(short name, explanation) of the device ``wanted`` resolves to (imports torch:
+    run in the background)."""
+    try:
+        from runtime.setup import resolve_device
 
-    def probe(self, wanted: str) -> None:
-        threading.Thread(target=self._run, args=(wanted,), name="strata-device-probe",
-                         daemon=True).start()
+        device = resolve_device(wanted)
+        name = device.type.upper()
+        detail = f"Training would run on {name}"
+        if device.type == "cuda":
+            import torch
 
-    def _run(self, wanted: str) -> None:
-        try:
-            from runtime.setup import resolve_device
-
-            device = resolve_device(wanted)
-            name = device.type.upper()
-            detail = f"Training would run on {name}"
-            if device.type == "cuda":
-                import torch
-
-                detail += f" ({torch.cuda.get_device_name(device)})"
-        except Exception as e:  # noqa: BLE001 - any failure is shown, never raised
-            name, detail = "?", f"Cannot tell the training device: {e}"
-        try:
-            self.found.emit(name, detail)
-        except RuntimeError:  # the window closed meanwhile
-            pass
+            detail += f" ({torch.cuda.get_device_name(device)})"
+    except Exception as e:  # noqa: BLE001 - any failure is shown, never raised
+        name, detail = "?", f"Cannot tell the training device: {e}"
+    return name, detail
 
 
 class StatusBar(QStatusBar):
     problems_clicked = Signal()
 
-    def __init__(self, controller, counter: ParamCounter, parent=None) -> None:
+    def __init__(self, controller: DocumentController, counter: ParamCounter, parent=None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.counter = counter
@@ -94,8 +90,8 @@ class StatusBar(QStatusBar):
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
         self._timer.timeout.connect(self.update_count)
-        self._probe = _DeviceProbe(self)
-        self._probe.found.connect(self._show_device)
+        self._probe = BackgroundTask(self)
+        self._probe.succeeded.connect(lambda found: self._show_device(*found))
         self._device_wanted: str | None = None
         controller.analysis_changed.connect(self._on_analysis)
         controller.training_changed.connect(self._on_training_changed)
@@ -159,7 +155,8 @@ class StatusBar(QStatusBar):
             return
         wanted = str(self.controller.document.training.get("device") or "auto")
         self._device_wanted = wanted
-        self._probe.probe(wanted)
+        self._probe.start(lambda: probe_device(wanted), what="Probing the device",
+                          latest=True)
 
     def _show_device(self, name: str, detail: str) -> None:
         self.device.setText(f"Device: {name}")

@@ -11,6 +11,7 @@ untitled copies, so saving never overwrites the shipped example.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
@@ -20,6 +21,9 @@ from graph.fileformat import SUFFIX
 from graph.naming import snake_case
 from studio import resources
 from studio.transfer import TransferCommands
+
+if TYPE_CHECKING:  # the window imports this module
+    from studio.main_window import MainWindow
 
 FILTER = f"Strata networks (*{SUFFIX});;All files (*)"
 Answer = QMessageBox.StandardButton
@@ -31,7 +35,7 @@ def examples() -> list[Path]:
 
 
 class FileCommands:
-    def __init__(self, window, recent=None) -> None:
+    def __init__(self, window: MainWindow, recent=None) -> None:
         self.window = window
         self.controller = window.controller
         self.recent = recent  # studio.files.RecentFiles
@@ -99,6 +103,9 @@ class FileCommands:
         return True
 
     def save(self) -> bool:
+        from studio.panels.widgets import commit_pending_edits
+
+        commit_pending_edits()
         if self.controller.path is None:
             return self.save_as()
         return self._save_to(self.controller.path)
@@ -178,8 +185,8 @@ class FileCommands:
 
     def fill_examples_menu(self, menu) -> None:
         menu.clear()
-        for path in examples():
-            title = path.stem.replace("_", " ").capitalize()
+        for title, path in sorted(((example_title(p), p) for p in examples()),
+                                  key=lambda t: t[0].lower()):
             action = menu.addAction(title)
             action.setStatusTip(f"Open the {title} example as a new network")
             action.triggered.connect(lambda _c=False, p=path: self.open_example(p))
@@ -189,6 +196,19 @@ class FileCommands:
     def _remember(self, path) -> None:
         if self.recent is not None:
             self.recent.add(Path(path))
+
+
+def example_title(path: Path) -> str:
+    """The example's own network name ("Edge-detecting CNN"), read from its file; the
+    file name when the file cannot be read."""
+    import json
+
+    try:
+        name = json.loads(Path(path).read_text(encoding="utf-8")).get("name")
+    except (OSError, ValueError, AttributeError):
+        name = None
+    return name.strip() if isinstance(name, str) and name.strip() else \
+        Path(path).stem.replace("_", " ").capitalize()
 
 
 def _file_stem(name: str) -> str:

@@ -13,7 +13,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QToolBar
 
+from runtime.transfer.formats import EXPORT_FORMATS, IMPORT_FORMAT
 from studio import resources
+
+EXPORT_SHORTCUTS = {"python": "Ctrl+E"}
 
 Key = QKeySequence.StandardKey
 
@@ -56,20 +59,15 @@ def build(window) -> SimpleNamespace:
     transfer = files.transfer
     a.export = _action(window, "&Export\u2026", transfer.export, None, "export",
                        "Export the network: Python, training script, weights or ONNX")
-    a.export_python = _action(window, "&Python Module\u2026",
-                              lambda: transfer.export("python"), "Ctrl+E", None,
-                              "Write the network as a PyTorch module")
-    a.export_train = _action(window, "&Training Script\u2026",
-                             lambda: transfer.export("train"), None, None,
-                             "Write train.py that trains the network as Strata does")
-    a.export_weights = _action(window, "&Weights\u2026",
-                               lambda: transfer.export("weights"), None, None,
-                               "Write trained weights the exported module loads")
-    a.export_onnx = _action(window, "&ONNX\u2026", lambda: transfer.export("onnx"),
-                            None, None, "Write the network as an ONNX model")
+    # One entry per format of runtime.transfer's declaration (a.export_python, ...).
+    for spec in EXPORT_FORMATS:
+        setattr(a, f"export_{spec.id}", _action(
+            window, f"&{spec.title}\u2026",
+            lambda _checked=False, fmt=spec.id: transfer.export(fmt),
+            EXPORT_SHORTCUTS.get(spec.id), None, spec.summary))
     a.import_code = _action(window, "&Import from PyTorch Code\u2026",
                             transfer.import_code, "Ctrl+Shift+I", None,
-                            "Bring in a network written in PyTorch (a .py file)")
+                            IMPORT_FORMAT.summary)
     a.close = _action(window, "&Quit", window.close, Key.Quit, None, "Quit Strata")
 
     a.undo = stack.createUndoAction(window, "&Undo")
@@ -92,6 +90,11 @@ def build(window) -> SimpleNamespace:
                            "select-all")
     a.quick_add = _action(window, "Add &Layer\u2026", window.quick_add, "Ctrl+K", None,
                           "Search for a layer to add (Tab on the canvas)")
+    a.freeze = _action(window, "&Freeze Weights",
+                       lambda: window.controller.toggle_frozen(
+                           window.view.selected_node_ids()), "Ctrl+Shift+F", None,
+                       "Freeze the selected layers' weights (they stop training), or "
+                       "unfreeze them; shown on the cards")
 
     a.zoom_in = _action(window, "Zoom &In", view.zoom_in, [Key.ZoomIn, "Ctrl+="],
                         "zoom-in")
@@ -118,8 +121,8 @@ def build(window) -> SimpleNamespace:
     m.addSeparator()
     window.export_menu = m.addMenu("&Export")
     window.export_menu.setToolTipsVisible(True)
-    window.export_menu.addActions([a.export_python, a.export_train, a.export_weights,
-                                   a.export_onnx])
+    window.export_menu.addActions([getattr(a, f"export_{spec.id}")
+                                   for spec in EXPORT_FORMATS])
     window.export_menu.aboutToShow.connect(lambda: describe_onnx(a.export_onnx))
     describe_onnx(a.export_onnx)
     m.addAction(a.import_code)
@@ -132,6 +135,8 @@ def build(window) -> SimpleNamespace:
     m.addActions([a.cut, a.copy, a.paste, a.duplicate, a.delete])
     m.addSeparator()
     m.addActions([a.select_all, a.quick_add])
+    m.addSeparator()
+    m.addAction(a.freeze)
 
     m = bar.addMenu("&View")
     window.view_menu = m
@@ -188,13 +193,24 @@ def refresh_icons(actions: SimpleNamespace) -> None:
             action.setIcon(resources.icon(name))
 
 
-def context_menu(window) -> QMenu:
-    """The canvas's right-click menu."""
+def context_menu(window, node_id: str | None = None) -> QMenu:
+    """The canvas's right-click menu; on a layer, that layer's own entries first."""
+    from studio.node_actions import fill_node_menu
+
     a = window.actions
     menu = QMenu(window)
+    if node_id is not None and len(window.view.selected_node_ids()) == 1:
+        fill_node_menu(menu, window.controller, window.view, node_id)
     menu.addActions([a.quick_add])
     menu.addSeparator()
     menu.addActions([a.cut, a.copy, a.paste, a.duplicate, a.delete])
     menu.addSeparator()
+    ids = window.view.selected_node_ids()
+    weighted = window.controller.weighted(ids)
+    if weighted:
+        all_frozen = set(weighted) <= window.controller.frozen()
+        a.freeze.setText("Un&freeze Weights" if all_frozen else "&Freeze Weights")
+        menu.addAction(a.freeze)
+        menu.addSeparator()
     menu.addActions([a.arrange, a.fit])
     return menu

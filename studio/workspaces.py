@@ -48,9 +48,9 @@ class Workspace:
 L, R, B = Area.LeftDockWidgetArea, Area.RightDockWidgetArea, Area.BottomDockWidgetArea
 WORKSPACES: tuple[Workspace, ...] = (
     Workspace("design", "Design", "Ctrl+1", (
-        Placement("palette", L, width=0.16),
+        Placement("palette", L, width=0.19),
         Placement("training", L, tab_with="palette"),
-        Placement("inspector", R, width=0.24),
+        Placement("inspector", R, width=0.23),
         Placement("code", R, tab_with="inspector"),
         Placement("problems", B, height=PROBLEMS_HEIGHT),
         Placement("training_plots", None),
@@ -167,7 +167,13 @@ class WorkspaceSwitcher(QObject):
             if p.area is not None and p.tab_with in docks:
                 window.tabifyDockWidget(docks[p.tab_with], docks[p.dock])
                 docks[p.dock].show()
-                docks[p.tab_with].raise_()
+        # The docks others are tabbed behind come to the front (once the tab bars
+        # exist: raising in the same turn does not stick).
+        front = [docks[p.tab_with] for p in placements if p.area is not None
+                 and p.tab_with in docks]
+        for dock in front:
+            dock.raise_()
+        QTimer.singleShot(0, window, lambda: [d.raise_() for d in front])
         self.apply_sizes()
 
     def apply_sizes(self) -> None:

@@ -108,11 +108,10 @@ def main(theme: str = "light") -> None:
 
 def add_training_run(window, out_dir: Path) -> None:
     from runtime.engine import EngineOptions, Trainer
+    from runtime.run_record import RunRecord
     from runtime.setup import TrainingSetup
-    from studio.training import attach_training
-    from studio.training.run import RunRecord
 
-    bench = getattr(window, "training", None) or attach_training(window, window.controller)
+    bench = window.training
     doc = window.controller.document
     setup = TrainingSetup.from_document(doc).replace(epochs=3)
     events: list = []

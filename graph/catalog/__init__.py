@@ -14,6 +14,10 @@ from . import (
     layers_io,
     layers_merge,
     layers_norm,
+    layers_plumbing,
+    layers_pooling,
+    layers_regularization,
+    layers_resample,
     layers_sequence,
 )
 from .spec import BATCH, Inferred, LayerSpec, ParamSpec, PortSpec, ShapeContext
@@ -40,7 +44,8 @@ def register(spec: LayerSpec) -> LayerSpec:
     return spec
 
 
-for _module in (layers_io, layers_dense, layers_conv, layers_norm, layers_activation,
+for _module in (layers_io, layers_dense, layers_conv, layers_pooling, layers_resample,
+                layers_norm, layers_activation, layers_regularization, layers_plumbing,
                 layers_sequence, layers_merge):
     for _spec in _module.SPECS:
         register(_spec)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 
+from .init import init_params
 from .rules import conv_macs, pair, single, spatial_out
 from .spec import BATCH, Inferred, LayerSpec, ParamSpec
 
-_LAYOUT = {1: "(N, channels, length)", 2: "(N, channels, height, width)"}
+_LAYOUT = {1: "(N, channels, length)", 2: "(N, channels, height, width)",
+           3: "(N, channels, depth, height, width)"}
 
 
 def _kernel(n: int, default: int = 3) -> ParamSpec:
@@ -32,6 +34,10 @@ def _conv_rule(n: int):
         ctx.expect_float()
         ctx.expect_rank((n + 2,), _LAYOUT[n], _conv_hint(ctx, n))
         x, p = ctx.x, ctx.params
+        if p["padding_mode"] != "zeros" and any(
+                pad >= size for pad, size in zip(pair(p["padding"], n), x.shape[2:])):
+            raise ctx.fail(f"pads {p['padding_mode']} by {p['padding']}, as much as its "
+                           f"input {x} is wide", "reduce padding or pad with zeros")
         if p["groups"] > 1 and (x.shape[1] % p["groups"] or p["out_channels"] % p["groups"]):
             raise ctx.fail(
                 f"splits channels into {p['groups']} groups, but receives {x.shape[1]} "
@@ -66,6 +72,8 @@ def _conv_args(n: int):
             out["groups"] = p["groups"]
         if not p["bias"]:
             out["bias"] = False
+        if p["padding_mode"] != "zeros":
+            out["padding_mode"] = p["padding_mode"]
         return out
     return args
 
@@ -85,8 +93,14 @@ def _conv(n: int) -> LayerSpec:
                       min=1, length=n),
             ParamSpec("groups", "int", 1, "Split channels into independent groups.", min=1),
             ParamSpec("bias", "bool", True, "Learn an additive bias."),
+            ParamSpec("padding_mode", "choice", "zeros", "What the padding holds: "
+                      "zeros, a mirror of the edge (reflect), the edge repeated "
+                      "(replicate) or the other side (circular).",
+                      choices=("zeros", "reflect", "replicate", "circular")),
+            *init_params(),
         ),
         shape_rule=_conv_rule(n),
+        init_weights=("weight",),
         module=f"nn.Conv{n}d",
         module_args=_conv_args(n),
         positional=3,
@@ -139,7 +153,9 @@ CONV_TRANSPOSE_2D = LayerSpec(
         _padding(2, 0),
         ParamSpec("output_padding", "ints", [0, 0], "Extra size added on one side.",
                   min=0, length=2),
+        *init_params(),
     ),
+    init_weights=("weight",),
     shape_rule=_tconv_rule,
     module="nn.ConvTranspose2d",
     module_args=_tconv_args,
@@ -159,72 +175,4 @@ def _tconv_macs(p, ins) -> int:
     return n * p["out_channels"] * k[0] * k[1]
 
 
-def _pool_rule(n: int, kind: str):
-    def rule(ctx):
-        ctx.expect_float()
-        ctx.expect_rank((n + 2,), _LAYOUT[n], _conv_hint(ctx, n))
-        x, p = ctx.x, ctx.params
-        stride = p["stride"] if p["stride"] is not None else p["kernel_size"]
-        if any(2 * a > b for a, b in zip(pair(p["padding"], n), pair(p["kernel_size"], n))):
-            raise ctx.fail("has padding larger than half its kernel size",
-                           "reduce padding")
-        size = spatial_out(ctx, x.shape[2:], p["kernel_size"], stride, p["padding"],
-                           what="pooling window")
-        return Inferred([x.with_shape(*x.shape[:2], *size)])
-    return rule
-
-
-def _pool_args(n: int):
-    def args(p):
-        out = {"kernel_size": single(p["kernel_size"])}
-        if p["stride"] is not None and pair(p["stride"], n) != pair(p["kernel_size"], n):
-            out["stride"] = single(p["stride"])
-        if pair(p["padding"], n) != (0,) * n:
-            out["padding"] = single(p["padding"])
-        return out
-    return args
-
-
-def _pool(n: int, kind: str) -> LayerSpec:
-    word = "largest" if kind == "Max" else "average"
-    return LayerSpec(
-        type=f"{kind}Pool{n}d",
-        display_name=f"{kind}Pool{n}d",
-        category="Pooling",
-        help=f"Keeps the {word} value of each window, shrinking the feature maps "
-        "(by 2 with the default 2x2 window) so later layers see a wider area.",
-        params=(_kernel(n, 2), _stride(n, optional=True), _padding(n, 0)),
-        shape_rule=_pool_rule(n, kind),
-        module=f"nn.{kind}Pool{n}d",
-        module_args=_pool_args(n),
-        positional=1,
-        default_label="pool",
-    )
-
-
-def _adaptive_rule(ctx):
-    ctx.expect_float()
-    ctx.expect_rank((4,), _LAYOUT[2])
-    size = pair(ctx.params["output_size"])
-    return Inferred([ctx.x.with_shape(*ctx.x.shape[:2], *size)])
-
-
-ADAPTIVE_AVG_POOL_2D = LayerSpec(
-    type="AdaptiveAvgPool2d",
-    display_name="AdaptiveAvgPool2d",
-    category="Pooling",
-    help="Averages each feature map down to a fixed size whatever the input size; "
-    "1x1 gives global average pooling before a classifier.",
-    params=(ParamSpec("output_size", "ints", [1, 1], "Size of each output map.",
-                      min=1, length=2, key=True),),
-    shape_rule=_adaptive_rule,
-    module="nn.AdaptiveAvgPool2d",
-    module_args=lambda p: {"output_size": single(p["output_size"])},
-    positional=1,
-    default_label="gap",
-)
-
-SPECS = (
-    _conv(1), _conv(2), CONV_TRANSPOSE_2D, _pool(1, "Max"), _pool(2, "Max"),
-    _pool(2, "Avg"), ADAPTIVE_AVG_POOL_2D,
-)
+SPECS = (_conv(1), _conv(2), _conv(3), CONV_TRANSPOSE_2D)

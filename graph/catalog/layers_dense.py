@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from .init import init_params
 from .rules import mlp_macs, same_shape
 from .spec import BATCH, Inferred, LayerSpec, ParamSpec
 from .tensors import TensorInfo
@@ -40,8 +41,10 @@ LINEAR = LayerSpec(
     params=(
         ParamSpec("out_features", "int", 64, "Number of outputs.", min=1, key=True),
         ParamSpec("bias", "bool", True, "Learn an additive bias."),
+        *init_params(),
     ),
     shape_rule=_linear_rule,
+    init_weights=("weight",),
     module="nn.Linear",
     module_args=_linear_args,
     positional=2,
@@ -56,7 +59,24 @@ def _flatten_rule(ctx):
     x = ctx.x
     if x.rank < 2 or x.shape[0] != BATCH:
         raise ctx.fail(f"needs a batched input but receives {x}")
-    return Inferred([x.with_shape(BATCH, math.prod(x.shape[1:]))])
+    start, end = ctx.params["start_dim"], ctx.params["end_dim"]
+    if not (-x.rank <= start < x.rank and -x.rank <= end < x.rank):
+        raise ctx.fail(f"flattens dimensions {start} to {end}, which {x} does not have")
+    start, end = start % x.rank, end % x.rank
+    if start == 0 or end < start:
+        raise ctx.fail(f"flattens dimensions {start} to {end} of {x}",
+                       "flatten from dimension 1 on: the batch stays on its own")
+    shape = (*x.shape[:start], math.prod(x.shape[start:end + 1]), *x.shape[end + 1:])
+    return Inferred([x.with_shape(*shape)])
+
+
+def _flatten_args(p):
+    args = {}
+    if p["start_dim"] != 1:
+        args["start_dim"] = p["start_dim"]
+    if p["end_dim"] != -1:
+        args["end_dim"] = p["end_dim"]
+    return args
 
 
 FLATTEN = LayerSpec(
@@ -64,10 +84,13 @@ FLATTEN = LayerSpec(
     display_name="Flatten",
     category="Reshape",
     help="Flattens everything but the batch into one vector, e.g. (N, 16, 7, 7) to "
-    "(N, 784), so a Linear layer can follow convolutions.",
+    "(N, 784), so a Linear layer can follow convolutions. start_dim 2 flattens only "
+    "the spatial dimensions: (N, C, H, W) to (N, C, H*W).",
+    params=(ParamSpec("start_dim", "int", 1, "First dimension flattened.", min=1),
+            ParamSpec("end_dim", "int", -1, "Last dimension flattened (-1: the last).")),
     shape_rule=_flatten_rule,
     module="nn.Flatten",
-    module_args=lambda p: {},
+    module_args=_flatten_args,
 )
 
 
@@ -127,6 +150,11 @@ def _embedding_rule(ctx):
             f"needs integer token ids but receives float values {x}",
             "set the Input's dtype to long",
         )
+    pad = ctx.params["padding_idx"]
+    if pad is not None and not -ctx.params["num_embeddings"] <= pad < ctx.params[
+            "num_embeddings"]:
+        raise ctx.fail(f"pads with id {pad}, outside its vocabulary of "
+                       f"{ctx.params['num_embeddings']}")
     return Inferred([TensorInfo((*x.shape, ctx.params["embedding_dim"]), "float")])
 
 
@@ -140,11 +168,14 @@ EMBEDDING = LayerSpec(
         ParamSpec("num_embeddings", "int", 1000, "Vocabulary size (largest id + 1).",
                   min=1, key=True),
         ParamSpec("embedding_dim", "int", 64, "Length of each vector.", min=1, key=True),
+        ParamSpec("padding_idx", "int", None, "Id of the padding token: its vector "
+                  "starts at zero and is never trained; empty: none.", optional=True),
     ),
     shape_rule=_embedding_rule,
     module="nn.Embedding",
     module_args=lambda p: {
-        "num_embeddings": p["num_embeddings"], "embedding_dim": p["embedding_dim"]
+        "num_embeddings": p["num_embeddings"], "embedding_dim": p["embedding_dim"],
+        **({"padding_idx": p["padding_idx"]} if p["padding_idx"] is not None else {}),
     },
     positional=2,
     param_count=lambda p: p["num_embeddings"] * p["embedding_dim"],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .spec import BATCH, Inferred, LayerSpec, ParamSpec
+from .spec import BATCH, Inferred, LayerSpec, ParamSpec, PortSpec
 
 _SEQ = "(N, length, features)"
 MAX_RECURRENT_LAYERS = 64
@@ -141,6 +141,8 @@ SELF_ATTENTION = LayerSpec(
         ParamSpec("num_heads", "int", 4, "Parallel attention heads.", min=1, key=True),
         ParamSpec("dropout", "float", 0.0, "Dropout on attention weights.", min=0.0,
                   max=1.0, max_exclusive=True),
+        ParamSpec("causal", "bool", False, "Each position sees only itself and earlier "
+                  "ones (a causal mask, as GPT-style language models need).", key=True),
     ),
     shape_rule=_attention_rule,
     module="nn.MultiheadAttention",
@@ -148,12 +150,54 @@ SELF_ATTENTION = LayerSpec(
                            **({"dropout": p["dropout"]} if p["dropout"] else {}),
                            "batch_first": True},
     positional=2,
-    expression="{m}({x}, {x}, {x}, need_weights=False)[0]",
+    expression=lambda p: "{m}({x}, {x}, {x}, need_weights=False"
+    + (", attn_mask=" + CAUSAL_MASK.format(x="{x}") + ", is_causal=True" if p["causal"]
+       else "") + ")[0]",
     macs=lambda p, ins, outs: 4 * int(ins[0].shape[1]) * p["embed_dim"] ** 2
     + 2 * int(ins[0].shape[1]) ** 2 * p["embed_dim"],
     param_count=lambda p: 4 * p["embed_dim"] * (p["embed_dim"] + 1),
     default_label="attention",
     legacy_types=("MultiheadSelfAttention",),
+)
+
+
+# The additive causal mask: -inf above the diagonal, for a sequence as long as x.
+CAUSAL_MASK = "nn.Transformer.generate_square_subsequent_mask({x}.shape[1], device={x}.device)"
+
+
+def _pair_rule(ctx, heads: int, what: str):
+    ctx.expect_float()
+    for t in ctx.inputs:
+        if t.rank != 3 or t.shape[0] != BATCH:
+            raise ctx.fail(f"needs inputs shaped {_SEQ} but receives {t}")
+    q, memory = ctx.inputs
+    if q.shape[2] != memory.shape[2]:
+        raise ctx.fail(f"attends from {q} to {memory}: feature sizes differ",
+                       "insert a Linear so both have the same width")
+    _heads_check(ctx, heads)
+    return Inferred([q], {what: q.shape[2]})
+
+
+CROSS_ATTENTION = LayerSpec(
+    type="CrossAttention",
+    display_name="Multi-head cross-attention",
+    category="Attention",
+    help="Every position of the query sequence looks at every position of another "
+    "sequence (the memory: an encoder's output, an image's features) and takes a "
+    "weighted mix of its values. embed_dim is inferred.",
+    params=(
+        ParamSpec("num_heads", "int", 4, "Parallel attention heads.", min=1, key=True),
+        ParamSpec("dropout", "float", 0.0, "Dropout on attention weights.", min=0.0,
+                  max=1.0, max_exclusive=True),
+    ),
+    inputs=(PortSpec("query"), PortSpec("memory")),
+    shape_rule=lambda ctx: _pair_rule(ctx, ctx.params["num_heads"], "embed_dim"),
+    module="nn.MultiheadAttention",
+    module_args=SELF_ATTENTION.module_args,
+    positional=2,
+    expression="{m}({x1}, {x2}, {x2}, need_weights=False)[0]",
+    param_count=lambda p: 4 * p["embed_dim"] * (p["embed_dim"] + 1),
+    default_label="cross_attention",
 )
 
 
@@ -204,6 +248,33 @@ TRANSFORMER_ENCODER_LAYER = LayerSpec(
 )
 
 
+TRANSFORMER_DECODER_LAYER = LayerSpec(
+    type="TransformerDecoderLayer",
+    display_name="TransformerDecoderLayer",
+    category="Attention",
+    help="One transformer decoder block: self-attention over the target (causal for "
+    "generation), cross-attention to the memory (the encoder's output), then a "
+    "feed-forward network; residual connections and LayerNorm around each. d_model is "
+    "inferred.",
+    params=(*TRANSFORMER_ENCODER_LAYER.params,
+            ParamSpec("causal", "bool", True, "The target sees only earlier positions.",
+                      key=True)),
+    inputs=(PortSpec("target"), PortSpec("memory")),
+    shape_rule=lambda ctx: _pair_rule(ctx, ctx.params["nhead"], "d_model"),
+    module="nn.TransformerDecoderLayer",
+    module_args=_encoder_args,
+    expression=lambda p: "{m}({x1}, {x2}"
+    + (", tgt_mask=" + CAUSAL_MASK.format(x="{x1}") + ", tgt_is_causal=True"
+       if p["causal"] else "") + ")",
+    macs=lambda p, ins, outs: ins[0].shape[1] * (
+        8 * p["d_model"] ** 2 + 2 * p["d_model"] * p["dim_feedforward"]
+    ) + 2 * ins[0].shape[1] * (ins[0].shape[1] + ins[1].shape[1]) * p["d_model"],
+    param_count=lambda p: 8 * p["d_model"] ** 2 + 2 * p["d_model"] * p["dim_feedforward"]
+    + 15 * p["d_model"] + p["dim_feedforward"],
+    default_label="decoder",
+)
+
+
 def _positional_rule(ctx):
     _sequence_of_vectors(ctx)
     length = ctx.x.shape[1]
@@ -238,6 +309,8 @@ SPECS = (
     _recurrent("LSTM", "Long short-term memory."),
     _recurrent("GRU", "Gated recurrent unit, a lighter LSTM."),
     SELF_ATTENTION,
+    CROSS_ATTENTION,
     TRANSFORMER_ENCODER_LAYER,
+    TRANSFORMER_DECODER_LAYER,
     POSITIONAL_EMBEDDING,
 )

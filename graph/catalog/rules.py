@@ -69,3 +69,24 @@ def conv_macs(p: dict, ins: list, outs: list) -> int:
         k *= v
     groups = p.get("groups", 1) or 1
     return _numel(outs[0]) * k * p["in_channels"] // groups
+
+
+class Code:
+    """A constructor argument written as code (``torch.zeros(1, 1, 64)``), not a value."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def axis(ctx: ShapeContext, dim: int, what: str = "dimension") -> int:
+    """``dim`` as a positive axis of the input; the batch (axis 0) is refused."""
+    rank = ctx.x.rank
+    if not -rank <= dim < rank:
+        raise ctx.fail(f"works on {what} {dim}, which {ctx.x} does not have")
+    if dim % rank == 0:
+        raise ctx.fail(f"would work on the batch dimension of {ctx.x}",
+                       "Strata's tensors keep the batch first; use a later dimension")
+    return dim % rank

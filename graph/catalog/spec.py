@@ -136,6 +136,12 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
+SHARES = ParamSpec(
+    "shares", "str", None, "Label of another layer whose weights this one uses (a "
+    "Siamese tower used twice; a Linear tied to an Embedding); empty: its own weights.",
+    optional=True)
+
+
 @dataclass(frozen=True)
 class PortSpec:
     """An input or output port. A variadic input expands into ``in1``..``inK`` where K is
@@ -218,10 +224,18 @@ class LayerSpec:
     default_label: str = ""
     version: int = 1
     legacy_types: tuple[str, ...] = ()
+    # Pure plumbing (Identity, Permute, Slice, ScaleShift...): drawn as a small card.
+    compact: bool = False
+    # Learned tensors that the ``init`` parameter initialises (see ``catalog.init``);
+    # empty for layers without weights.
+    init_weights: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.default_label:
             object.__setattr__(self, "default_label", _snake(self.type))
+        if self.param_count is not None and not any(p.name == "shares" for p in self.params):
+            # Every layer with weights can use another layer's instead (graph.sharing).
+            object.__setattr__(self, "params", (*self.params, SHARES))
 
     # ----------------------------------------------------------------- params
     def param(self, name: str) -> ParamSpec:

@@ -16,8 +16,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from . import module_rules, patterns
-from .ops import Data, Meta, Refused, bind, ints
+from . import patterns
+from .ops import Data, Meta, Refused, bind, meta
+from .signatures import MORE_ALIASES, MORE_SIGNATURES
 
 # name -> argument signature (names, or (name, default)); "input" is the tensor.
 SIGNATURES: dict[str, tuple] = {
@@ -32,19 +33,20 @@ SIGNATURES: dict[str, tuple] = {
     "softmax": ("input", ("dim", None), ("_stacklevel", 3), ("dtype", None)),
     "log_softmax": ("input", ("dim", None), ("_stacklevel", 3), ("dtype", None)),
     "dropout": ("input", ("p", 0.5), ("training", True), ("inplace", False)),
-    "adaptive_avg_pool2d": ("input", "output_size"),
-    "max_pool1d": ("input", "kernel_size", ("stride", None), ("padding", 0),
-                   ("dilation", 1), ("ceil_mode", False), ("return_indices", False)),
-    "max_pool2d": ("input", "kernel_size", ("stride", None), ("padding", 0),
-                   ("dilation", 1), ("ceil_mode", False), ("return_indices", False)),
-    "avg_pool2d": ("input", "kernel_size", ("stride", None), ("padding", 0),
-                   ("ceil_mode", False), ("count_include_pad", True),
-                   ("divisor_override", None)),
+    **{f"adaptive_{kind}_pool{n}d": ("input", "output_size", ("return_indices", False))
+       for kind in ("avg", "max") for n in (1, 2, 3)},
+    **{f"max_pool{n}d": ("input", "kernel_size", ("stride", None), ("padding", 0),
+                         ("dilation", 1), ("ceil_mode", False), ("return_indices", False))
+       for n in (1, 2, 3)},
+    **{f"avg_pool{n}d": ("input", "kernel_size", ("stride", None), ("padding", 0),
+                         ("ceil_mode", False), ("count_include_pad", True),
+                         ("divisor_override", None)) for n in (1, 2, 3)},
     "cat": ("tensors", ("dim", 0)),
     "mean": ("input", ("dim", None), ("keepdim", False), ("dtype", None)),
     "add": ("input", "other", ("alpha", 1)),
     "mul": ("input", "other"),
     "contiguous": ("input", ("memory_format", None)),
+    **MORE_SIGNATURES,
 }
 RESHAPES = frozenset({"view", "reshape", "flatten", "unsqueeze", "squeeze"})
 TENSOR_ARGUMENTS = frozenset({"input", "other", "tensors"})
@@ -54,12 +56,15 @@ LAYER_PARTS = frozenset({"recurrent", "recurrent_state", "recurrent_h", "recurre
                          "attention_weights", "positions"})
 
 _OPERATORS = {operator.add: "add", operator.iadd: "add", operator.mul: "mul",
-              operator.imul: "mul", operator.getitem: "getitem", builtins.getattr: "getattr"}
-_SYMBOLS = {operator.sub: "-", operator.truediv: "/", operator.matmul: "@",
-            operator.neg: "unary -", operator.pow: "**", operator.floordiv: "//"}
+              operator.imul: "mul", operator.getitem: "getitem", builtins.getattr: "getattr",
+              operator.sub: "sub", operator.isub: "sub", operator.truediv: "div",
+              operator.itruediv: "div", operator.matmul: "matmul", operator.neg: "neg"}
+_SYMBOLS = {operator.sub: "-", operator.isub: "-=", operator.truediv: "/",
+            operator.itruediv: "/=", operator.matmul: "@", operator.neg: "unary -",
+            operator.pow: "**", operator.floordiv: "//", operator.mod: "%"}
 _ALIASES = {"concat": "cat", "concatenate": "cat", "add_": "add", "mul_": "mul",
             "multiply": "mul", "silu_": "silu", "sigmoid_": "sigmoid", "tanh_": "tanh",
-            "leaky_relu_": "leaky_relu", "elu_": "elu"}
+            "leaky_relu_": "leaky_relu", "elu_": "elu", **MORE_ALIASES}
 
 
 def _function_names() -> dict:
@@ -85,7 +90,12 @@ def op_name(node) -> str | None:
     else:
         name = _NAMES.get(node.target)
     if name is None:
-        return None
+        # A function made opaque with torch.fx.wrap, named like torchvision's
+        # stochastic_depth (or timm's drop_path): map it by name.
+        name = getattr(node.target, "__name__", None)
+        if name not in ("stochastic_depth", "drop_path"):
+            return None
+        return "stochastic_depth"
     return _ALIASES.get(name, name)
 
 
@@ -110,6 +120,7 @@ def describe(node) -> str:
 
 def map_call(mp, node):
     """Value of a call_function / call_method node whose result holds a tensor."""
+    from torch import fx
     name = op_name(node)
     if name == "getitem":
         return patterns.getitem(mp, node)
@@ -117,6 +128,21 @@ def map_call(mp, node):
     layer_parts = [v for v in sources if isinstance(v, Meta) and v.kind in LAYER_PARTS]
     if layer_parts and not (name == "add" and layer_parts[0].kind == "positions"):
         return patterns.use_layer_part(mp, node, name, layer_parts[0])
+    if name in ("new_ones", "new_zeros"):
+        # x.new_ones(x.shape[0], 1, 1): per example ("row") when its size follows the
+        # batch; stochastic depth's noise is dropout of it.
+        row = len(node.args) > 1 and isinstance(node.args[1], fx.Node)
+        return meta("created", f"a tensor made inside forward by {name}",
+                    zeros=name == "new_zeros", origin=name, row=row)
+    if name == "dropout" and sources and isinstance(sources[0], Meta) and (
+            sources[0].get("origin") == "new_ones"):
+        bound = bind(describe(node), node.args, node.kwargs, SIGNATURES["dropout"])
+        return meta("drop_noise", "stochastic depth's noise",
+                    p=mp.constant(bound["p"], "p"), training=bound["training"],
+                    mode="row" if sources[0].get("row") else "batch")
+    if name == "expand" and sources and isinstance(sources[0], Meta) and (
+            sources[0].kind == "attr"):
+        return plumbing_rules.learned_tensor(mp, node)
     if not any(isinstance(v, Data) for v in sources):
         # Made inside forward from no layer output: zeros, arange, shapes...
         metas = [v for v in sources if isinstance(v, Meta)]
@@ -125,7 +151,9 @@ def map_call(mp, node):
             return attrs[0]
         return patterns.created(name or describe(node), metas, node)
     if name in RESHAPES:
-        return mp.reshape_like(node, node.args[0])
+        return mp.reshape_like(node, node.args[0], flatten=name == "flatten")
+    if name in plumbing_rules.VARARGS:
+        return plumbing_rules.VARARGS[name](mp, node)
     if name is None or name not in SIGNATURES:
         raise Refused("Strata has no layer for this operation")
     bound = bind(describe(node), node.args, node.kwargs, SIGNATURES[name])
@@ -201,36 +229,6 @@ def contiguous(mp, node, bound):
     return mp.value(bound["input"])
 
 
-@rule("adaptive_avg_pool2d")
-def adaptive_avg_pool(mp, node, bound):
-    size = module_rules.adaptive_size(bound["output_size"])
-    return mp.emit("AdaptiveAvgPool2d", {"output_size": size}, [mp.data(bound["input"])],
-                   node, anonymous=True)
-
-
-@rule("max_pool1d", "max_pool2d")
-def max_pool(mp, node, bound):
-    n = 1 if op_name(node) == "max_pool1d" else 2
-    if ints(bound["dilation"], n) != [1] * n:
-        raise Refused("uses dilation, which Strata's pooling lacks")
-    if bound["ceil_mode"] or bound["return_indices"]:
-        raise Refused("uses ceil_mode or return_indices, which Strata's pooling lacks")
-    params = module_rules.pool_params(n, bound["kernel_size"], bound["stride"],
-                                      bound["padding"])
-    return mp.emit(f"MaxPool{n}d", params, [mp.data(bound["input"])], node,
-                   anonymous=True)
-
-
-@rule("avg_pool2d")
-def avg_pool(mp, node, bound):
-    if bound["ceil_mode"] or not bound["count_include_pad"] or bound["divisor_override"]:
-        raise Refused("uses ceil_mode, count_include_pad=False or divisor_override, "
-                      "which Strata's pooling lacks")
-    params = module_rules.pool_params(2, bound["kernel_size"], bound["stride"],
-                                      bound["padding"])
-    return mp.emit("AvgPool2d", params, [mp.data(bound["input"])], node, anonymous=True)
-
-
 @rule("cat")
 def cat(mp, node, bound):
     tensors = bound["tensors"]
@@ -238,8 +236,8 @@ def cat(mp, node, bound):
         raise Refused("joins a computed list of tensors; write torch.cat([a, b], dim=1)")
     if len(tensors) == 1:
         return mp.value(tensors[0])
-    if len(tensors) > 8:
-        raise Refused(f"joins {len(tensors)} tensors; Strata's Concat takes 2 to 8")
+    if len(tensors) > 128:
+        raise Refused(f"joins {len(tensors)} tensors; Strata's Concat takes 2 to 128")
     inputs = [mp.data(t, f"tensor {i + 1} it joins") for i, t in enumerate(tensors)]
     return mp.emit("Concat", {"inputs": len(tensors), "dim": bound["dim"]}, inputs, node,
                    anonymous=True)
@@ -261,35 +259,5 @@ def mean(mp, node, bound):
     return mp.emit("Mean", {"dim": dim}, [mp.data(bound["input"])], node, anonymous=True)
 
 
-@rule("add", "mul")
-def merge(mp, node, bound):
-    kind = "Add" if op_name(node) == "add" else "Multiply"
-    if bound.get("alpha", 1) != 1:
-        raise Refused("scales the added tensor (alpha), which Strata's Add does not")
-    a, b = bound["input"], bound["other"]
-    if kind == "Add":
-        for x, pos in ((a, b), (b, a)):
-            value = mp.value(pos)
-            if _is_node(x) and isinstance(value, Meta) and (
-                    value.kind == "attr" or patterns.is_positions_embedding(value)):
-                return patterns.add_positions(mp, node, x, pos)
-    va, vb = mp.value(a), mp.value(b)
-    for v in (va, vb):
-        if not isinstance(v, Data):
-            symbol = "adds" if kind == "Add" else "multiplies by"
-            raise Refused(f"{symbol} {v.what}; Strata's {kind} combines layer outputs "
-                          "only")
-    inputs = [va.op, vb.op]
-    first = mp.ops[va.op]
-    # a + b + c traces as (a + b) + c: fold into one Add with three inputs, as Strata
-    # writes it, when the inner sum is used nowhere else.
-    if (first.type == kind and first.anonymous and len(a.users) == 1
-            and first.params["inputs"] < 8):
-        inputs = first.inputs + [vb.op]
-    return mp.emit(kind, {"inputs": len(inputs)}, inputs, node, anonymous=True)
-
-
-def _is_node(value) -> bool:
-    from torch import fx
-
-    return isinstance(value, fx.Node)
+# The rest of the rules register themselves in FUNCTION_RULES.
+from . import arith_rules, layer_function_rules, plumbing_rules  # noqa: F401

@@ -108,6 +108,32 @@ def build_module(path: str | Path, name: str, kwargs: dict[str, Any] | None = No
     return module
 
 
+def static_candidates(path: str | Path) -> list[str]:
+    """Classes and functions ``path`` defines at top level, read without running it
+    (``ast``): what an import dialog offers before the user presses Import. Classes
+    with a base (``nn.Module`` or anything else) come first, then functions."""
+    import ast
+
+    path = Path(path)
+    if not path.is_file():
+        raise ImportSourceError(f"{path}: no such file")
+    if path.suffix != ".py":
+        raise ImportSourceError(f"{path}: expected a Python file (.py)")
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except SyntaxError as e:
+        where = f"line {e.lineno}" + (f", column {e.offset}" if e.offset else "")
+        raise ImportSourceError(f"{path}: syntax error at {where}: {e.msg}") from None
+    except (OSError, ValueError) as e:
+        raise ImportSourceError(f"{path}: cannot be read: {e}") from None
+    classes = [n.name for n in tree.body
+               if isinstance(n, ast.ClassDef) and n.bases and not n.name.startswith("_")]
+    functions = [n.name for n in tree.body
+                 if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                 and not n.name.startswith("_")]
+    return classes + functions
+
+
 def candidates(path: str | Path) -> list[str]:
     """Module classes and functions defined in ``path`` (what an import dialog offers)."""
     return _candidates(load_source(path))

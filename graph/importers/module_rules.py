@@ -64,29 +64,38 @@ def embedding(mp, node, m):
         return meta("positions", f"the position embedding '{node.target}'",
                     module=m, node=node)
     x = mp.data(bound["input"])
-    for attr, words in (("padding_idx", "its padding row gets gradients too"),
-                        ("scale_grad_by_freq", "gradients are not scaled by frequency"),
+    for attr, words in (("scale_grad_by_freq", "gradients are not scaled by frequency"),
                         ("sparse", "gradients are dense")):
         if getattr(m, attr) is not None and getattr(m, attr) is not False:
             mp.note(f"Embedding '{node.target}': {attr}={getattr(m, attr)!r} is not "
                     f"kept ({words}); outputs are unchanged")
     return mp.emit("Embedding", {"num_embeddings": m.num_embeddings,
-                                 "embedding_dim": m.embedding_dim}, [x], node, module=m)
+                                 "embedding_dim": m.embedding_dim,
+                                 "padding_idx": m.padding_idx}, [x], node, module=m)
 
 
 @rule(nn.Identity)
 def identity(mp, node, m):
-    return mp.value(node.args[0])
+    return mp.emit("Identity", {}, [_x(mp, node, m)], node, module=m)
 
 
 @rule(nn.Flatten)
 def flatten(mp, node, m):
-    return mp.reshape_like(node, node.args[0], module=m)
+    return mp.reshape_like(node, node.args[0], module=m, flatten=True)
 
 
 @rule(nn.Unflatten)
 def unflatten(mp, node, m):
-    return mp.reshape_like(node, node.args[0], module=m)
+    from .function_rules import op_name
+
+    x = _x(mp, node, m)
+    arg = node.args[0]
+    if getattr(arg, "op", "") in ("call_method", "call_function") and (
+            op_name(arg) == "flatten"):
+        return mp.reshape_like(node, arg, module=m)  # self.m(x.flatten(1)): a Reshape
+    rank = mp.shape(node.args[0]).rank
+    return mp.emit("Unflatten", {"dim": m.dim % rank, "sizes": list(m.unflattened_size)},
+                   [x], node, module=m)
 
 
 # ---------------------------------------------------------------------- convolution
@@ -102,12 +111,10 @@ def _padding(m, n: int) -> list[int]:
     return ints(m.padding, n)
 
 
-@rule(nn.Conv1d, nn.Conv2d)
+@rule(nn.Conv1d, nn.Conv2d, nn.Conv3d)
 def conv(mp, node, m):
-    n = 1 if isinstance(m, nn.Conv1d) else 2
-    _need(m.padding_mode == "zeros",
-          f"uses padding_mode='{m.padding_mode}'; Strata's convolutions pad with zeros")
-    params = {
+    n = dims_of(m)
+    params = {"padding_mode": m.padding_mode,
         "out_channels": m.out_channels, "kernel_size": ints(m.kernel_size, n),
         "stride": ints(m.stride, n), "padding": _padding(m, n),
         "dilation": ints(m.dilation, n), "groups": m.groups, "bias": m.bias is not None,
@@ -139,42 +146,59 @@ def pool_params(n: int, kernel, stride, padding) -> dict:
     return {"kernel_size": k, "stride": None if s == k else s, "padding": ints(padding, n)}
 
 
-@rule(nn.MaxPool1d, nn.MaxPool2d)
+def dims_of(m) -> int:
+    """1, 2 or 3 from the class name (MaxPool2d, AdaptiveAvgPool3d...)."""
+    return int(type(m).__name__[-2])
+
+
+@rule(nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)
 def max_pool(mp, node, m):
-    n = 1 if isinstance(m, nn.MaxPool1d) else 2
-    _need(ints(m.dilation, n) == [1] * n, "uses dilation, which Strata's pooling lacks")
-    _need(not m.ceil_mode, "uses ceil_mode=True; Strata's pooling rounds down")
+    n = dims_of(m)
     _need(not m.return_indices, "returns indices, which Strata's pooling does not")
-    return mp.emit(f"MaxPool{n}d", pool_params(n, m.kernel_size, m.stride, m.padding),
-                   [_x(mp, node, m)], node, module=m)
+    params = {**pool_params(n, m.kernel_size, m.stride, m.padding),
+              "dilation": ints(m.dilation, n), "ceil_mode": bool(m.ceil_mode)}
+    return mp.emit(f"MaxPool{n}d", params, [_x(mp, node, m)], node, module=m)
 
 
-@rule(nn.AvgPool2d)
+@rule(nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)
 def avg_pool(mp, node, m):
-    _need(not m.ceil_mode, "uses ceil_mode=True; Strata's pooling rounds down")
-    _need(m.count_include_pad, "uses count_include_pad=False, which Strata lacks")
-    _need(m.divisor_override is None, "uses divisor_override, which Strata lacks")
-    return mp.emit("AvgPool2d", pool_params(2, m.kernel_size, m.stride, m.padding),
-                   [_x(mp, node, m)], node, module=m)
+    n = dims_of(m)
+    _need(getattr(m, "divisor_override", None) is None,
+          "uses divisor_override, which Strata lacks")
+    params = {**pool_params(n, m.kernel_size, m.stride, m.padding),
+              "ceil_mode": bool(m.ceil_mode),
+              "count_include_pad": bool(m.count_include_pad)}
+    return mp.emit(f"AvgPool{n}d", params, [_x(mp, node, m)], node, module=m)
 
 
-def adaptive_size(size) -> list[int]:
-    sizes = [size, size] if isinstance(size, int) or size is None else list(size)
-    _need(None not in sizes, "keeps one size of the input (None in output_size), "
-          "which Strata's AdaptiveAvgPool2d cannot express")
-    return ints(sizes, 2)
+def adaptive_size(size, n: int = 2, traced=None) -> list[int]:
+    """``output_size`` as n ints; None entries keep the input's size, read from the
+    traced output shape."""
+    sizes = [size] * n if isinstance(size, int) or size is None else list(size)
+    if None in sizes:
+        _need(traced is not None, "keeps one size of the input (None in output_size), "
+              "which Strata cannot follow here")
+        sizes = [traced[-n + i] if s is None else s for i, s in enumerate(sizes)]
+    return ints(sizes, n)
 
 
-@rule(nn.AdaptiveAvgPool2d)
-def adaptive_avg_pool(mp, node, m):
-    return mp.emit("AdaptiveAvgPool2d", {"output_size": adaptive_size(m.output_size)},
-                   [_x(mp, node, m)], node, module=m)
+@rule(nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d,
+      nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)
+def adaptive_pool(mp, node, m):
+    n = dims_of(m)
+    kind = "Max" if "Max" in type(m).__name__ else "Avg"
+    _need(not getattr(m, "return_indices", False), "returns indices, which Strata's "
+          "pooling does not")
+    traced = mp.shape(node)
+    size = adaptive_size(m.output_size, n, traced.shape if traced else None)
+    return mp.emit(f"Adaptive{kind}Pool{n}d", {"output_size": size}, [_x(mp, node, m)],
+                   node, module=m)
 
 
 # ---------------------------------------------------------------------- normalisation
-@rule(nn.BatchNorm1d, nn.BatchNorm2d)
+@rule(nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 def batch_norm(mp, node, m):
-    n = 1 if isinstance(m, nn.BatchNorm1d) else 2
+    n = dims_of(m)
     _need(m.affine, "has affine=False; Strata's BatchNorm always learns scale and shift")
     _need(m.track_running_stats, "has track_running_stats=False, which Strata lacks")
     _need(m.momentum is not None, "uses momentum=None (a cumulative average), which "
@@ -186,12 +210,15 @@ def batch_norm(mp, node, m):
 
 @rule(nn.LayerNorm)
 def layer_norm(mp, node, m):
-    _need(len(m.normalized_shape) == 1, f"normalises over {tuple(m.normalized_shape)}; "
-          "Strata's LayerNorm normalises the last dimension only")
-    _need(m.elementwise_affine and getattr(m, "bias", True) is not None,
-          "has no learned scale or shift, which Strata's LayerNorm always has")
-    return mp.emit("LayerNorm", {"eps": float(m.eps)}, [_x(mp, node, m)], node, module=m,
-                   expect={"normalized_shape": m.normalized_shape[0]})
+    shape = list(m.normalized_shape)
+    return mp.emit("LayerNorm", layer_norm_params(m), [_x(mp, node, m)], node, module=m,
+                   expect={"normalized_shape": shape[0] if len(shape) == 1 else shape})
+
+
+def layer_norm_params(m) -> dict:
+    return {"eps": float(m.eps), "dims": len(m.normalized_shape),
+            "elementwise_affine": bool(m.elementwise_affine),
+            "bias": getattr(m, "bias", None) is not None}
 
 
 # ---------------------------------------------------------------------- activations
@@ -201,7 +228,8 @@ def _activation(type_name: str, params=lambda m: {}):
     return fn
 
 
-for _cls in (nn.ReLU, nn.SiLU, nn.Sigmoid, nn.Tanh):
+for _cls in (nn.ReLU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.ReLU6, nn.Hardswish,
+             nn.Hardsigmoid, nn.Mish, nn.SELU):
     rule(_cls)(_activation(_cls.__name__))
 rule(nn.LeakyReLU)(_activation("LeakyReLU",
                                lambda m: {"negative_slope": float(m.negative_slope)}))
@@ -274,5 +302,8 @@ def _no_masks(bound: dict, names) -> None:
     if bound.get("is_causal"):
         raise Refused("is called with is_causal=True; Strata's layer is not causal")
 
+
+# The rest of the catalog's 1:1 modules register themselves in the same table.
+from . import module_rules_more  # noqa: F401
 
 KNOWN_MODULES = frozenset(MODULE_RULES)

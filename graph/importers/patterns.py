@@ -118,7 +118,9 @@ def getitem(mp, node):
                 "direction has read one element only; Strata's 'last' joins both "
                 "directions' final states: torch.cat([h_n[-2], h_n[-1]], dim=1)")
         return emit_recurrent(mp, call, node, "last")
-    raise Refused(f"indexes a tensor ({_show(index)}); Strata has no slicing layer")
+    from . import plumbing_rules
+
+    return plumbing_rules.index(mp, node, base, index)
 
 
 def _getitem_meta(mp, node, value: Meta, index):
@@ -168,6 +170,10 @@ def _getitem_meta(mp, node, value: Meta, index):
                                            "index": value.get("index", ()) + (index,)})
     elif kind in ("created", "value"):
         return value
+    elif kind == "pieces":
+        from . import plumbing_rules
+
+        return plumbing_rules.piece(mp, node, value, index)
     raise Refused(f"indexes {value.what} with [{_show(index)}], which Strata does not map")
 
 
@@ -242,14 +248,20 @@ def attention_call(mp, node, m):
                  ("query", "key", "value", ("key_padding_mask", None),
                   ("need_weights", True), ("attn_mask", None),
                   ("average_attn_weights", True), ("is_causal", False)))
-    if not (bound["query"] is bound["key"] is bound["value"]):
-        raise Refused("attends from one tensor to another (query, key and value differ);"
-                      " Strata's layer is self-attention: attn(x, x, x)")
-    for name in ("key_padding_mask", "attn_mask"):
-        if bound[name] is not None:
-            raise Refused(f"is called with {name}; Strata's self-attention has no masks")
-    if bound["is_causal"]:
-        raise Refused("is called with is_causal=True; Strata's self-attention is not causal")
+    cross = bound["query"] is not bound["key"]
+    if bound["key"] is not bound["value"]:
+        raise Refused("takes keys and values from different tensors; Strata's attention "
+                      "layers read both from one: attn(q, memory, memory)")
+    if bound["key_padding_mask"] is not None:
+        raise Refused("is called with key_padding_mask; Strata's self-attention attends "
+                      "to every position")
+    causal = False
+    if bound["attn_mask"] is not None:
+        causal = is_causal_mask(mp, bound["attn_mask"], mp.shape(bound["query"]))
+        if not causal:
+            raise Refused("is called with an attn_mask that is not the causal mask (each "
+                          "position sees itself and earlier ones); Strata's "
+                          "self-attention has no other masks")
     if not m.batch_first:
         raise Refused("is built with batch_first=False; Strata keeps the batch first, so "
                       "build it with batch_first=True and pass (batch, length, features)")
@@ -258,14 +270,49 @@ def attention_call(mp, node, m):
     if m.in_proj_bias is None or m.bias_k is not None or m.add_zero_attn:
         raise Refused("uses bias=False, add_bias_kv or add_zero_attn, which Strata's "
                       "self-attention lacks")
+    if cross and causal:
+        raise Refused("masks cross-attention causally, which Strata's CrossAttention "
+                      "does not")
     x = mp.data(bound["query"])
+    memory = mp.data(bound["key"], "the memory it attends to") if cross else None
     return meta("attention", f"the (output, weights) tuple of '{node.target}'",
-                module=m, node=node, x=x)
+                module=m, node=node, x=x, causal=causal, memory=memory)
+
+
+def is_causal_mask(mp, arg, query) -> bool:
+    """The mask (a buffer sliced to the length, or made in forward) hides exactly the
+    later positions: True (bool) or -inf (float) above the diagonal."""
+    import torch
+    from torch import fx
+
+    if not isinstance(arg, fx.Node) or query is None:
+        return False
+    mask = mp.probe.real(arg)
+    if mask is None:
+        value = mp.value(arg)
+        if not isinstance(value, Meta) or value.kind != "attr":
+            return False
+        mask = value.get("tensor")
+        for item in value.get("index", ()):
+            mask = mask[mp.constant(item, "attn_mask")]
+    length = query.shape[1]
+    if not isinstance(length, int) or tuple(mask.shape) != (length, length):
+        return False
+    later = torch.ones(length, length, dtype=torch.bool).triu(1)
+    mask = mask.detach().cpu()
+    if mask.dtype == torch.bool:
+        return bool(torch.equal(mask, later))
+    return bool(torch.isneginf(mask[later]).all() and (mask[~later] == 0).all())
 
 
 def emit_attention(mp, call: Meta, node) -> Data:
     m = call.get("module")
-    return mp.emit("SelfAttention", {"num_heads": m.num_heads, "dropout": float(m.dropout)},
+    params = {"num_heads": m.num_heads, "dropout": float(m.dropout)}
+    if call.get("memory") is not None:
+        return mp.emit("CrossAttention", params, [call.get("x"), call.get("memory")], node,
+                       module=m, source=call.get("node").target,
+                       expect={"embed_dim": m.embed_dim})
+    return mp.emit("SelfAttention", {**params, "causal": bool(call.get("causal"))},
                    [call.get("x")], node, module=m, source=call.get("node").target,
                    expect={"embed_dim": m.embed_dim})
 

@@ -26,18 +26,21 @@ from ..document import Document, Edge
 from ..errors import ParamError, StrataError
 from ..layout import layered_positions
 from ..naming import snake_case
-from . import function_rules, module_rules
+from . import function_rules, module_rules, sharing_rules
 from .checks import (
     check_dtypes,
     check_result,
     check_shapes,
     check_tasks,
     compare_outputs,
+    guess_dtypes,
+    infer_dtypes,
 )
+from .init_rules import read_inits
 from .loading import build_module, split_target
 from .ops import Data, Op, Refused, meta
 from .problems import ImportSourceError, Unmapped, UnmappedError
-from .tracing import probe, probe_batch, source_location, trace
+from .tracing import make_inputs, probe, probe_batch, source_location, trace
 
 
 @dataclass
@@ -57,7 +60,8 @@ def import_file(target: str | Path, input_shapes, input_dtypes=None, *,
     """Import ``FILE.py:Name`` (a module class or a factory function).
 
     ``input_shapes``: one shape per forward argument, batch first (``(1, 3, 32, 32)``);
-    ``input_dtypes``: "float" (default) or "long" (token ids) per input; ``weights``: a
+    ``input_dtypes``: "float", "long" (token ids) or "auto" (default: long for an input
+    an Embedding reads, else float) per input; ``weights``: a
     state_dict or checkpoint file loaded into the module first; ``kwargs``: constructor
     or factory arguments.
     """
@@ -82,9 +86,17 @@ def import_module(module, input_shapes, input_dtypes=None, *, tasks="classificat
     dtypes = check_dtypes(input_dtypes, len(shapes), what)
     features = [tuple(s[1:]) for s in shapes]
     batch = shapes[0][0]
-    gm = trace(module, len(shapes), module_rules.KNOWN_MODULES, what)
+    notes: list[str] = []
+
+    def examples():
+        return make_inputs(module, features, guess_dtypes(module, dtypes), max(batch, 2))
+
+    gm = trace(module, len(shapes), module_rules.KNOWN_MODULES, what, examples, notes)
+    dtypes = infer_dtypes(gm, dtypes)
     seen = probe(gm, features, dtypes, batch, what)
     mapper = _Mapper(gm, seen, what)
+    mapper.notes.extend(notes)
+    mapper.inits = read_inits(module)
     mapper.walk(len(shapes), dtypes, check_tasks(tasks, what))
     doc, ids = mapper.document(name or type(module).__name__,
                                description if description is not None else _doc(module))
@@ -118,6 +130,7 @@ class _Mapper:
         self.values: dict = {}
         self.notes: list[str] = []
         self.outputs: list[int] = []
+        self.inits: dict[str, dict] = {}  # attribute path -> init parameters read
 
     # -------------------------------------------------------- API used by rules
     def value(self, arg):
@@ -178,8 +191,10 @@ class _Mapper:
         self.ops.append(Op(None, {}, [refused], node, tag={"shadow": True}))
         return Data(len(self.ops) - 1)
 
-    def reshape_like(self, node, x_arg, module=None) -> Data:
-        """Flatten, Reshape or nothing, judged by the traced shapes."""
+    def reshape_like(self, node, x_arg, module=None, flatten: bool = False) -> Data:
+        """Flatten, Reshape or nothing, judged by the traced shapes; ``flatten``: the
+        code flattens (x.flatten(2), nn.Flatten(2)), so merged dimensions in the middle
+        stay a Flatten with start_dim/end_dim."""
         x = self.data(x_arg)
         src = self.ops[x]
         if (src.type in ("Flatten", "Reshape") and src.anonymous and src.node is x_arg
@@ -193,8 +208,13 @@ class _Mapper:
                           "dimension; Strata's tensors keep the batch first")
         if after.shape == before.shape and module is None:
             return Data(x)
+        merged = _merged_dims(before.shape, after.shape) if flatten else None
         if after.rank == 2 and before.rank > 2:
             type_name, params = "Flatten", {}
+        elif merged is not None:
+            start, end = merged
+            type_name = "Flatten"
+            params = {"start_dim": start, "end_dim": -1 if end == before.rank - 1 else end}
         else:
             type_name, params = "Reshape", {"shape": list(after.shape[1:])}
         return self.emit(type_name, params, [x], node, module=module,
@@ -302,11 +322,13 @@ class _Mapper:
     def document(self, name: str, description: str) -> tuple[Document, dict[int, str]]:
         live = self.live()
         problems = [e for e in (self.ops[i].error for i in live) if e is not None]
-        problems += self._reused(live)
+        reused, shared = sharing_rules.reused(self.ops, live)
+        problems += reused
         for i in live:
             op = self.ops[i]
             if op.type is None:
                 continue
+            _apply_init(op, self.inits.get(op.source))
             try:
                 checked = get_spec(op.type).check_params(op.params)
                 # As a document stores them: JSON-like lists, not tuples.
@@ -319,6 +341,10 @@ class _Mapper:
             raise UnmappedError(problems, self.what)
         doc = Document(name, description)
         labels = self._labels(live)
+        for i, owner in shared.items():
+            self.ops[i].params["shares"] = labels[owner]
+            if self.ops[i].type == self.ops[owner].type:
+                self.ops[i].weights = None  # it calls the owner's module
         ids: dict[int, str] = {}
         for i in live:
             op = self.ops[i]
@@ -333,25 +359,6 @@ class _Mapper:
         for node_id, pos in layered_positions(doc).items():
             doc.nodes[node_id].position = pos
         return doc, ids
-
-    def _reused(self, live: list[int]) -> list[Unmapped]:
-        users: dict[int, list[Op]] = {}
-        for i in live:
-            op = self.ops[i]
-            owner = op.module if op.module is not None else None
-            if owner is not None and op.type != "Input" and _has_state(owner):
-                users.setdefault(id(owner), []).append(op)
-        out = []
-        for ops in users.values():
-            if len(ops) > 1:
-                first = ops[0]
-                nodes = ", ".join(f"'{o.node.name}'" for o in ops)
-                out.append(Unmapped(
-                    first.node.name, _module_name(first.module), first.source,
-                    f"is used {len(ops)} times (fx nodes {nodes}); a Strata layer owns "
-                    "its weights, so a module with weights can be used only once",
-                    source_location(ops[1].node)))
-        return out
 
     def _labels(self, live: list[int]) -> dict[int, str]:
         labels: dict[int, str] = {}
@@ -380,6 +387,38 @@ class _Mapper:
 
 
 # ---------------------------------------------------------------------- helpers
+def _apply_init(op: Op, found: dict | None) -> None:
+    """The init choices read from ``__init__`` (init_rules), where the layer has them."""
+    if not found or op.module is None:
+        return
+    spec = get_spec(op.type)
+    if not spec.init_weights:
+        return
+    for name, value in found.items():
+        choices = spec.param(name).choices
+        if value in choices:
+            op.params[name] = value
+
+
+def _merged_dims(before: tuple, after: tuple) -> tuple[int, int] | None:
+    """(start, end) when ``after`` is ``before`` with dimensions start..end multiplied
+    into one (a flatten), else None."""
+    k = len(before) - len(after) + 1  # how many dimensions became one
+    if k < 2:
+        return None
+    for start in range(1, len(before) - k + 1):
+        end = start + k - 1
+        size = 1
+        for d in before[start:end + 1]:
+            if not isinstance(d, int):
+                size = None
+                break
+            size *= d
+        if size is not None and (*before[:start], size, *before[end + 1:]) == tuple(after):
+            return start, end
+    return None
+
+
 def _scope(node) -> str:
     """Attribute path of the user module whose forward made ``node`` ("" at the top)."""
     stack = node.meta.get("nn_module_stack") or {}

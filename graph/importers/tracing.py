@@ -23,8 +23,14 @@ from .problems import ImportSourceError
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<func>\S+)')
 
 
-def trace(module, n_inputs: int, leaf_types: frozenset, what: str):
-    """``module`` as an ``fx.GraphModule`` with ``n_inputs`` tensor arguments."""
+def trace(module, n_inputs: int, leaf_types: frozenset, what: str, examples=None,
+          notes: list[str] | None = None):
+    """``module`` as an ``fx.GraphModule`` with ``n_inputs`` tensor arguments.
+
+    Where symbolic tracing fails (``assert t <= block_size``...) and ``examples`` (a
+    callable returning example inputs) is given, the module is traced again with the
+    example's concrete sizes (see ``concrete_tracing``), and ``notes`` says so.
+    """
     from torch import fx
 
     class SizedProxy(fx.Proxy):
@@ -56,6 +62,15 @@ def trace(module, n_inputs: int, leaf_types: frozenset, what: str):
     try:
         graph = tracer.trace(module, concrete_args=concrete or None)
     except Exception as e:  # noqa: BLE001 - fx raises many kinds for code it cannot follow
+        found = _trace_concretely(module, LayerTracer, SizedProxy, examples, concrete)
+        if found is not None:
+            tracer, graph = found
+            if notes is not None:
+                notes.append(
+                    f"forward cannot be traced symbolically ({_first_line(e)}{_user_frame_of(e)}"
+                    "); it was traced with the example's sizes, which the network keeps "
+                    "(any batch size still works)")
+            return fx.GraphModule(tracer.root, graph, type(module).__name__)
         raise ImportSourceError(
             f"{what}: torch.fx cannot trace forward ({type(e).__name__}: "
             f"{_first_line(e)}){_user_frame_of(e)}",
@@ -66,6 +81,22 @@ def trace(module, n_inputs: int, leaf_types: frozenset, what: str):
         for m, mode in modes.items():
             m.training = mode
     return fx.GraphModule(tracer.root, graph, type(module).__name__)
+
+
+def _trace_concretely(module, tracer_type, proxy_type, examples, concrete):
+    """(tracer, graph) traced on the example inputs, or None when that fails too."""
+    if examples is None:
+        return None
+    from .concrete_tracing import concrete_trace
+
+    # Running the module in training mode would move BatchNorm's running statistics.
+    saved = {k: v.detach().clone() for k, v in module.state_dict(keep_vars=True).items()}
+    try:
+        return concrete_trace(module, tracer_type, proxy_type, examples(), concrete)
+    except Exception:  # noqa: BLE001 - the symbolic failure is the one to report
+        return None
+    finally:
+        module.load_state_dict(saved)
 
 
 def _known_length(node) -> int | None:
@@ -119,10 +150,12 @@ def _user_frame_of(e: BaseException) -> str:
 
 
 def _is_torch(filename: str) -> bool:
-    """Frames of torch itself (fx, nn) are not where the user's code is."""
+    """Frames of torch itself (fx, nn) and of the importer are not where the user's
+    code is."""
     import torch
 
-    return filename.startswith(str(Path(torch.__file__).parent))
+    return filename.startswith((str(Path(torch.__file__).parent),
+                                str(Path(__file__).parent)))
 
 
 def source_location(node) -> str:
@@ -159,10 +192,17 @@ class TensorShape:
 class Probe:
     """Shapes and plain values of every fx node, from two runs at batch b and b + 1."""
 
-    def __init__(self, first: dict, second: dict, batches: tuple[int, int]) -> None:
+    def __init__(self, first: dict, second: dict, batches: tuple[int, int],
+                 small: dict | None = None) -> None:
         self._first = first
         self._second = second
         self._batches = batches
+        self._small = small or {}
+
+    def real(self, node):
+        """The first run's value of a small tensor that is the same in both runs (a
+        mask, a position table), else None."""
+        return self._small.get(node)
 
     def seen(self, node) -> bool:
         return node in self._first
@@ -248,14 +288,23 @@ def probe(gm, features: list[tuple[int, ...]], dtypes: list[str], batch: int,
     import torch
     from torch import fx
 
+    small: dict = {}
+
     class Recorder(fx.Interpreter):
-        def __init__(self, module, seen):
+        def __init__(self, module, seen, keep):
             super().__init__(module)
             self.seen = seen
+            self.keep = keep
 
         def run_node(self, n):
             result = super().run_node(n)
             self.seen[n] = _summary(result)
+            if isinstance(result, torch.Tensor) and result.numel() <= 65536:
+                if self.keep:
+                    small[n] = result.detach().clone()
+                elif n in small and (small[n].shape != result.shape
+                                     or not torch.equal(small[n], result)):
+                    del small[n]  # it depends on the inputs
             return result
 
     modes = {m: m.training for m in gm.modules()}
@@ -270,7 +319,7 @@ def probe(gm, features: list[tuple[int, ...]], dtypes: list[str], batch: int,
             args = make_inputs(gm, features, dtypes, b, generator)
             try:
                 with torch.no_grad():
-                    Recorder(gm, seen).run(*args)
+                    Recorder(gm, seen, keep=not runs).run(*args)
             except Exception as e:  # noqa: BLE001 - the user's forward may raise anything
                 shapes = ", ".join("(" + ", ".join(map(str, ("N", *f))) + ")"
                                    for f in features)
@@ -284,7 +333,7 @@ def probe(gm, features: list[tuple[int, ...]], dtypes: list[str], batch: int,
     finally:
         for m, mode in modes.items():
             m.training = mode
-    return Probe(runs[0], runs[1], (batch, batch + 1))
+    return Probe(runs[0], runs[1], (batch, batch + 1), small)
 
 
 def probe_batch(batch: int) -> int:

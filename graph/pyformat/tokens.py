@@ -101,7 +101,7 @@ class _Tokens:
         self.add(")", "", "atom")
 
 
-_BINOPS = {ast.Add: "+", ast.Mult: "*", ast.Sub: "-", ast.Div: "/"}
+_BINOPS = {ast.Add: "+", ast.Mult: "*", ast.Sub: "-", ast.Div: "/", ast.MatMult: "@"}
 
 
 def _constant(value) -> tuple[str, str]:

@@ -14,6 +14,14 @@ from graph.builder import Builder
 HERE = Path(__file__).parent
 
 
+# Long chains wrap into rows that fit a studio canvas at 1280x720 at a readable zoom.
+VIEW = (900.0, 520.0)
+
+
+def wrap(b):
+    b.view = VIEW
+    return b
+
 def spiral_mlp():
     b = Builder("Spiral MLP", "A small multilayer perceptron that learns to separate "
                 "two interleaved spirals of 2-D points.")
@@ -21,7 +29,7 @@ def spiral_mlp():
     b.chain(x, ("Linear", {"out_features": 64}, "fc1"), "ReLU",
             ("Linear", {"out_features": 64}, "fc2"), "ReLU",
             ("Linear", {"out_features": 2}, "classifier"), "Output")
-    return b.done({"dataset": {"name": "spirals"}, "epochs": 60, "batch_size": 64,
+    return wrap(b).done({"dataset": {"name": "spirals"}, "epochs": 60, "batch_size": 64,
                    "optimizer": "adam", "lr": 0.01})
 
 
@@ -35,7 +43,7 @@ def shapes_cnn():
             ("MaxPool2d", {}, "pool2"), "Flatten",
             ("Linear", {"out_features": 64}, "fc1"), "ReLU",
             ("Linear", {"out_features": 4}, "classifier"), "Output")
-    return b.done({"dataset": {"name": "shapes"}, "epochs": 10, "batch_size": 64,
+    return wrap(b).done({"dataset": {"name": "shapes"}, "epochs": 10, "batch_size": 64,
                    "optimizer": "adam", "lr": 0.003})
 
 
@@ -60,7 +68,7 @@ def residual_cnn():
             h = b.chain(h, ("MaxPool2d", {}, "pool"))
     b.chain(h, ("AdaptiveAvgPool2d", {}, "gap"), "Flatten",
             ("Linear", {"out_features": 4}, "classifier"), "Output")
-    return b.done({"dataset": {"name": "shapes"}, "epochs": 8, "batch_size": 64,
+    return wrap(b).done({"dataset": {"name": "shapes"}, "epochs": 8, "batch_size": 64,
                    "optimizer": "adam", "lr": 0.003})
 
 
@@ -70,7 +78,7 @@ def lstm_classifier():
     x = b.add("Input", shape=[12, 1])
     b.chain(x, ("LSTM", {"hidden_size": 32, "output": "last"}, "lstm"),
             ("Linear", {"out_features": 2}, "classifier"), "Output")
-    return b.done({"dataset": {"name": "parity", "length": 12}, "epochs": 30,
+    return wrap(b).done({"dataset": {"name": "parity", "length": 12}, "epochs": 30,
                    "batch_size": 64, "optimizer": "adam", "lr": 0.01})
 
 
@@ -84,7 +92,7 @@ def transformer_classifier():
                                          "dropout": 0.0}, "encoder"),
             ("Mean", {"dim": 1}, "pool"),
             ("Linear", {"out_features": 2}, "classifier"), "Output")
-    return b.done({"dataset": {"name": "tokens_majority", "length": 16, "vocab": 16},
+    return wrap(b).done({"dataset": {"name": "tokens_majority", "length": 16, "vocab": 16},
                    "epochs": 20, "batch_size": 64, "optimizer": "adam", "lr": 0.003})
 
 
@@ -100,7 +108,7 @@ def two_input_concat():
     b.wire(hb, cat)
     b.chain(cat, ("Linear", {"out_features": 32}, "fc"), "ReLU",
             ("Linear", {"out_features": 3}, "classifier"), "Output")
-    return b.done({"dataset": {"name": "two_inputs"}, "epochs": 30, "batch_size": 64,
+    return wrap(b).done({"dataset": {"name": "two_inputs"}, "epochs": 30, "batch_size": 64,
                    "optimizer": "adam", "lr": 0.01})
 
 

@@ -35,6 +35,14 @@ DEPTH = 10  # Linear layers in the deep MLPs, the classifier included
 WIDTH = 32
 
 
+# Long chains wrap into rows that fit a studio canvas at 1280x720 at a readable zoom.
+VIEW = (900.0, 520.0)
+
+
+def wrap(b):
+    b.view = VIEW
+    return b
+
 def _setup(dataset: dict, epochs: int, lr: float, batch_size: int = 64,
            optimizer: str = "adam", **extra) -> dict:
     """The flat training dict ``TrainingSetup.to_dict`` writes, defaults filled in."""
@@ -49,11 +57,17 @@ DEEP_DATA = {"name": "moons", "size": 1000, "noise": 0.1}
 
 
 def _hidden(i: int) -> tuple:
-    """The i-th Linear of a deep MLP. Hidden layers have no bias, as proper (He)
-    initialisation would zero it: PyTorch's default random biases would otherwise swamp
-    a signal that shrinks layer after layer, and even the ReLU network would start with
-    vanishing gradients. (The catalog has no initialisation option yet.)"""
+    """The i-th Linear of a deep sigmoid MLP. Hidden layers have no bias: PyTorch's
+    default random biases would swamp a signal that shrinks layer after layer."""
     return ("Linear", {"out_features": WIDTH, "bias": i == 1}, f"fc{i}")
+
+
+def _kaiming_hidden(i: int) -> tuple:
+    """The i-th Linear of the deep ReLU MLP, with proper (He) initialisation: Kaiming
+    normal weights for the ReLU that follows and zero biases, so the signal keeps its
+    size through ten layers and the gradient reaches the first ones."""
+    return ("Linear", {"out_features": WIDTH, "init": "kaiming_normal",
+                       "nonlinearity": "relu", "bias_init": "zeros"}, f"fc{i}")
 
 
 def _deep(name: str, description: str, hidden) -> object:
@@ -74,18 +88,18 @@ def deep_sigmoid_mlp():
               "every Sigmoid on its way back, so the first layers barely learn "
               "(vanishing gradients). Compare with the ReLU, BatchNorm and residual "
               "versions of the same depth.", block)
-    return b.done(_setup(DEEP_DATA, 30, 0.003))
+    return wrap(b).done(_setup(DEEP_DATA, 30, 0.003))
 
 
 def deep_relu_mlp():
     def block(b, h, i):
-        return b.chain(h, _hidden(i), ("ReLU", {}, f"relu{i}"))
+        return b.chain(h, _kaiming_hidden(i), ("ReLU", {}, f"relu{i}"))
 
-    b = _deep("Deep ReLU MLP", "The deep sigmoid MLP with ReLU instead: its slope is 1 "
-              "where it is active, so the gradient reaches the first layers. (The hidden "
-              "layers have no bias, as proper initialisation would set it to zero.)",
-              block)
-    return b.done(_setup(DEEP_DATA, 30, 0.003))
+    b = _deep("Deep ReLU MLP", "The deep sigmoid MLP with ReLU and proper "
+              "initialisation instead: ReLU's slope is 1 where it is active, and Kaiming "
+              "(He) initialisation with zero biases keeps the signal's size layer after "
+              "layer, so the gradient reaches the first layers.", block)
+    return wrap(b).done(_setup(DEEP_DATA, 30, 0.003))
 
 
 def deep_batchnorm_mlp():
@@ -97,7 +111,7 @@ def deep_batchnorm_mlp():
               "before each Sigmoid: inputs stay where the Sigmoid is steep, and the "
               "gradient keeps its size layer after layer.", block)
     # BatchNorm learns fast; longer runs only add noise to the validation loss.
-    return b.done(_setup(DEEP_DATA, 12, 0.003))
+    return wrap(b).done(_setup(DEEP_DATA, 12, 0.003))
 
 
 def deep_residual_mlp():
@@ -113,7 +127,7 @@ def deep_residual_mlp():
     b = _deep("Deep residual sigmoid MLP", "The deep sigmoid MLP with a residual "
               "connection around each layer: the gradient takes the short path through "
               "the Adds back to the first layers.", block)
-    return b.done(_setup(DEEP_DATA, 30, 0.003))
+    return wrap(b).done(_setup(DEEP_DATA, 30, 0.003))
 
 
 def edges_cnn():
@@ -127,7 +141,7 @@ def edges_cnn():
             ("ReLU", {}, "relu2"), ("MaxPool2d", {}, "pool2"), "Flatten",
             ("Linear", {"out_features": 32}, "fc1"), ("ReLU", {}, "relu3"),
             ("Linear", {"out_features": 4}, "classifier"), "Output")
-    return b.done(_setup({"name": "shapes", "size": 2000, "noise": 0.1}, 6, 0.003))
+    return wrap(b).done(_setup({"name": "shapes", "size": 2000, "noise": 0.1}, 6, 0.003))
 
 
 OVERFIT_DATA = {"name": "xor", "size": 200, "noise": 0.25}
@@ -148,14 +162,14 @@ def overfitting_mlp():
     b = _wide("Overfitting MLP", "A wide network on 140 noisy XOR points: it memorises "
               "the training set, so the validation loss turns back up while the training "
               "loss keeps falling. Compare with the Dropout version.", 0.0)
-    return b.done(_setup(OVERFIT_DATA, 120, 0.003, batch_size=16))
+    return wrap(b).done(_setup(OVERFIT_DATA, 120, 0.003, batch_size=16))
 
 
 def dropout_mlp():
     b = _wide("Wide MLP with Dropout", "The overfitting MLP with Dropout after each "
               "layer: it cannot lean on any single unit, so it learns the four quadrants "
               "rather than the noise, and the validation loss stays down.", 0.5)
-    return b.done(_setup(OVERFIT_DATA, 120, 0.003, batch_size=16))
+    return wrap(b).done(_setup(OVERFIT_DATA, 120, 0.003, batch_size=16))
 
 
 def lr_too_high():
@@ -167,7 +181,7 @@ def lr_too_high():
     b.chain(x, ("Linear", {"out_features": 64}, "fc1"), ("Tanh", {}, "tanh1"),
             ("Linear", {"out_features": 64}, "fc2"), ("Tanh", {}, "tanh2"),
             ("Linear", {"out_features": 2}, "classifier"), "Output")
-    return b.done(_setup({"name": "spirals"}, 12, 2.0, optimizer="sgd", momentum=0.9))
+    return wrap(b).done(_setup({"name": "spirals"}, 12, 2.0, optimizer="sgd", momentum=0.9))
 
 
 STORIES = {

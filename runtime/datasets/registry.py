@@ -211,6 +211,8 @@ def load_dataset(spec: dict | str, seed: int = 0, val_fraction: float = 0.2,
                 test_fraction=test_fraction)
     if info.index is not None and data_path != "memory":
         index = info.index(made, progress, cancelled)
+        if cancelled is not None and cancelled():
+            raise DatasetError(f"Reading the dataset '{info.display_name}' was cancelled")
         if data_path == "stream" or not fits_in_memory(index.estimated_bytes()):
             from ..streaming import streaming_bundle
 

@@ -26,12 +26,14 @@ from .service import (
     export_network,
     import_candidates,
     import_network,
+    import_network_isolated,
 )
 
 __all__ = [
     "EXPORT_FORMATS", "EXPORT_IDS", "IMPORT_FORMAT", "ExportOutcome", "FormatSpec",
     "ImportOutcome", "ImportRequest", "OnnxReport", "OnnxUnavailableError", "data_note",
     "export_format", "export_network", "import_candidates", "import_network",
+    "import_network_isolated",
     "onnx_available", "parse_argument", "parse_arguments", "parse_shape",
     "runtime_available",
 ]

@@ -19,6 +19,10 @@ from pathlib import Path
 from graph.errors import DocumentError, StrataError
 
 OK, FAILED, UNREADABLE = 0, 1, 2
+INTERRUPTED = 130  # as a shell reports Ctrl-C
+RUNS_CODE = ("Importing runs the file's code, as opening a notebook does: import only "
+             "files you trust. It runs in a separate process, stopped after --timeout "
+             "seconds or on Ctrl-C.")
 
 
 class _Stop(Exception):
@@ -39,12 +43,18 @@ def main(argv: list[str]) -> int:
         return int(e.code or 0)
     try:
         return _export(args) if command == "export" else _import(args)
+    except KeyboardInterrupt:
+        print(f"strata {command}: interrupted (Ctrl-C); nothing was written.",
+              file=sys.stderr)
+        return INTERRUPTED
     except _Stop as e:
         print(e, file=sys.stderr)
         return e.code
     except StrataError as e:
+        from .isolated import IsolatedCancelled
+
         print(f"strata {command}: error: {e}", file=sys.stderr)
-        return FAILED
+        return INTERRUPTED if isinstance(e, IsolatedCancelled) else FAILED
     except OSError as e:
         where = f"{e.filename}: " if e.filename else ""
         print(f"strata {command}: error: {where}cannot write: {e.strerror or e}",
@@ -134,13 +144,14 @@ def _load(file: str):
 def _import_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="strata import", description="Bring a PyTorch module into Strata: trace it, "
-        "map its layers and save a network file.")
+        "map its layers and save a network file. " + RUNS_CODE)
     p.add_argument("target", help="FILE.py:ClassName (or a factory function)")
     p.add_argument("--input-shape", action="append", required=True, metavar="SHAPE",
                    help="batch then one example's shape, e.g. 1,3,32,32 or 1x3x32x32 "
                    "(repeat for each forward argument)")
-    p.add_argument("--input-dtype", action="append", choices=("float", "long"),
-                   help="float (default) or long for integer token ids (repeat per input)")
+    p.add_argument("--input-dtype", action="append", choices=("auto", "float", "long"),
+                   help="float, long for integer token ids, or auto (default: long for "
+                   "an input an Embedding reads, else float); repeat per input")
     p.add_argument("--task", action="append",
                    choices=("classification", "binary", "regression"),
                    help="what each output predicts (default classification)")
@@ -150,7 +161,16 @@ def _import_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="the network file to write")
     p.add_argument("--weights-out", help="also write the weights for the imported "
                    "network here (default with --weights: beside the network, .pt)")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="stop the file's code after this long (default "
+                   f"{_default_timeout():g})")
     return p
+
+
+def _default_timeout() -> float:
+    from .isolated import IMPORT_TIMEOUT
+
+    return IMPORT_TIMEOUT
 
 
 def _import(args) -> int:
@@ -158,7 +178,7 @@ def _import(args) -> int:
     from graph.importers.loading import split_target
 
     from .parsing import parse_argument, parse_shape
-    from .service import ImportRequest, import_network
+    from .service import ImportRequest, import_network_isolated
 
     try:
         shapes = [parse_shape(s) for s in args.input_shape]
@@ -172,7 +192,12 @@ def _import(args) -> int:
         weights=Path(args.weights) if args.weights else None,
         kwargs=dict(parse_argument(a) for a in args.arg),
         weights_out=Path(weights_out) if weights_out else None)
-    outcome = import_network(request)
+    if args.timeout is not None and args.timeout <= 0:
+        raise StrataError(f"--timeout must be a positive number of seconds, got "
+                          f"{args.timeout:g}")
+    print(f"importing {request.target}: running its code in a separate process",
+          file=sys.stderr)
+    outcome = import_network_isolated(request, timeout=args.timeout)
     out = graph.save(outcome.document, args.output)
     diff = outcome.result.max_abs_diff
     print(f"wrote {out}: {outcome.layers} layers; outputs equal the original's "

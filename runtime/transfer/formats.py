@@ -23,6 +23,7 @@ class FormatSpec:
     title: str  # the list entry: "Python module"
     heading: str  # the page heading: "Python module"
     description: str  # what it is, one or two sentences
+    summary: str  # one line for menus and tooltips: "Write the network as ..."
     suffixes: tuple[str, ...] = ()  # output suffixes that name this format; first: default
     folder: bool = False  # writes into a folder (the training script and its data)
     weights: str = "none"  # trained weights: "none", "optional" or "required"
@@ -45,24 +46,26 @@ EXPORT_FORMATS: tuple[FormatSpec, ...] = (
     FormatSpec(
         "python", "Python module", "Python module",
         "The network as a PyTorch module: exactly the code Strata compiles and trains, "
-        "readable and needing only PyTorch.", suffixes=(".py",)),
+        "readable and needing only PyTorch.", "Write the network as a PyTorch module",
+        suffixes=(".py",)),
     FormatSpec(
         "train", "Training script", "Training script",
         "A standalone train.py beside the network's module that trains it the way Strata "
         "does: same data split, seed, optimizer, schedule, loss and epochs. It writes "
         "checkpoints and a loss history as it goes, runs under torchrun on several GPUs "
         "or machines, and comes with sweep.py, an Optuna search over its settings.",
-        folder=True),
+        "Write train.py that trains the network as Strata does", folder=True),
     FormatSpec(
         "weights", "Weights", "Trained weights",
         "The weights of a training checkpoint as a state_dict that the exported module "
-        "loads with load_state_dict.", suffixes=(".pt", ".pth", ".safetensors"),
-        weights="required"),
+        "loads with load_state_dict.", "Write trained weights the exported module loads",
+        suffixes=(".pt", ".pth", ".safetensors"), weights="required"),
     FormatSpec(
         "onnx", "ONNX", "ONNX model",
         "The network for other runtimes (ONNX Runtime, TensorRT, browsers), with a "
         "dynamic batch size. The written file is checked, and compared with PyTorch when "
-        "onnxruntime is installed.", suffixes=(".onnx",), weights="optional"),
+        "onnxruntime is installed.", "Write the network as an ONNX model",
+        suffixes=(".onnx",), weights="optional"),
 )
 
 # What comes in: a PyTorch module from Python source, traced by ``graph.importers``.
@@ -70,7 +73,8 @@ IMPORT_FORMAT = FormatSpec(
     "pytorch", "PyTorch code", "PyTorch module",
     "A torch.nn.Module class or factory function from a Python file, traced with "
     "torch.fx and mapped to Strata's layers; its weights can come along.",
-    suffixes=(".py",), weights="optional")
+    "Bring in a network written in PyTorch (a .py file)", suffixes=(".py",),
+    weights="optional")
 
 EXPORT_IDS: tuple[str, ...] = tuple(f.id for f in EXPORT_FORMATS)
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from graph.codegen import generate_code
-from graph.fileformat import write_atomic
+from graph.pysource import write_source
 
 
 def write_python(doc, path) -> Path:
     """Write ``generate_code(doc).source`` to ``path`` atomically (GraphError if the
     network has errors)."""
-    path = Path(path)
-    write_atomic(path, generate_code(doc).source.encode("utf-8"))
-    return path
+    return write_source(path, generate_code(doc).source, "model module")

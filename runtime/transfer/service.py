@@ -206,11 +206,23 @@ def import_network(request: ImportRequest) -> ImportOutcome:
     return outcome
 
 
-def import_candidates(path) -> list[str]:
-    """The module classes and factory functions ``path`` defines."""
-    from graph.importers import candidates
+def import_network_isolated(request: ImportRequest, *, timeout: float | None = None,
+                            cancel=None) -> ImportOutcome:
+    """``import_network`` in a separate process (``isolated``): the file's code runs
+    there, stopped after ``timeout`` seconds, when ``cancel`` (a threading.Event) is
+    set, or on Ctrl-C, each with a message saying nothing was imported."""
+    from .isolated import IMPORT_TIMEOUT, run_isolated
 
-    names = candidates(path)
+    return run_isolated(import_network, request, cancel=cancel,
+                        timeout=IMPORT_TIMEOUT if timeout is None else timeout,
+                        what=f"Importing {request.target}")
+
+
+def import_candidates(path) -> list[str]:
+    """The classes and factory functions ``path`` defines, read without running it."""
+    from graph.importers.loading import static_candidates
+
+    names = static_candidates(path)
     if not names:
         raise StrataError(f"{path}: defines no torch.nn.Module class and no function "
                           "to import")

@@ -13,13 +13,13 @@ mirrors one function of ``runtime.datasets``; the export tests compare the resul
 from __future__ import annotations
 
 import io
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 
 from graph.fileformat import write_atomic
+from graph.pysource import prose, py_string
 
 FILE_DATASETS = ("csv", "npz", "image_folder")
 
@@ -202,7 +202,7 @@ def data_section(raw, output_task: str, output_shape: tuple[int, ...], folder: P
     if name not in FILE_DATASETS:
         path = folder / f"{stem}_data.npz"
         _save_splits(bundle, output_task, output_shape, path)
-        code = (f"# {raw.display_name}, split as Strata split it.\n"
+        code = (f"# {prose(raw.display_name)}, split as Strata split it.\n"
                 f"DATA_FILE = HERE / {literal(path.name)}\n"
                 f"INPUTS = {bundle.input_count}\n\n" + SAVED_CODE)
         return code, [], [path]
@@ -260,8 +260,8 @@ def _path_constant(name: str, path) -> str:
 
 def literal(value) -> str:
     """Python source for a plain value, with double quotes as ``ruff format`` writes."""
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):  # file and column names: graph.pysource.py_string
+        return py_string(value)
     if isinstance(value, (list, tuple)):
         items = ", ".join(literal(v) for v in value)
         if isinstance(value, tuple):

@@ -8,22 +8,25 @@ folders) and repeats the engine's run step for step: the same splits, seed order
 batches (a last batch of one example is dropped), optimizer, per-step schedule,
 gradient clipping, loss and evaluation. So on the same machine its loss per epoch follows
 the curve Strata showed; the export tests hold it to that. The same script runs under
-torchrun (distributed data parallel); its text is ``train_template``.
+torchrun (distributed data parallel); its text is ``train_template``, with the
+augmentation and fine-tuning pieces of ``train_extras``.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import graph
-from graph.fileformat import write_atomic
 from graph.naming import snake_case
 from graph.outputs import trained_output
+from graph.pysource import prose, write_source
 
 from ..setup import TrainingSetup
 from .python import write_python
 from .train_data import data_section, literal
+from .train_extras import extra_pieces
 from .train_template import METRICS, OPTIMIZERS, SCHEDULES, script_template
 
 LOSSES = {"cross_entropy": "nn.CrossEntropyLoss()", "bce_with_logits":
@@ -64,10 +67,16 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
     written = [write_python(doc, folder / f"{module}.py")]
     data, imports, files = data_section(raw, task, output_shape, folder, module, bundle)
     written += files
+    pieces, copied, kornia = extra_pieces(setup, code, folder, base_dir,
+                                          bundle.num_classes, bundle.input_shapes[0])
+    written += copied
     metric, metric_size, metric_code = METRICS[task]
     metric_code = metric_code.replace("@OUTPUTS@", str(math.prod(output_shape) or 1))
     extra = ", and Pillow to read the images" if raw.options["name"] == "image_folder" \
         else ""
+    extra += ", and Kornia for the augmentation" if kornia else ""
+    optimizer = OPTIMIZERS[setup.optimizer].replace("model.parameters()",
+                                                    pieces["@PARAMS@"])
     optional, fields = [], []
     if setup.optimizer in ("sgd", "rmsprop"):
         optional.append(f"MOMENTUM = {setup.momentum!r}")
@@ -83,22 +92,23 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
     scheduler = (f"    scheduler = {SCHEDULES[setup.schedule]}  # stepped every batch\n"
                  if schedule else "")
     replacements = {
-        "@NAME@": doc.name.replace('"""', "'''"), "@MODULE@": module,
+        # User text: prose() in the docstring, literal() (py_string) in code.
+        "@NAME@": prose(doc.name) or "the network", "@MODULE@": module,
         "@CLASS@": code.class_name, "@EPOCHS@": str(setup.epochs),
-        "@DATASET@": raw.display_name, "@EXTRA_NEEDS@": extra,
+        "@DATASET@": prose(raw.display_name), "@EXTRA_NEEDS@": extra,
         "@IMPORTS@": "".join(f"{i}\n" for i in imports), "@SEED@": str(setup.seed),
         "@BATCH_SIZE@": str(setup.batch_size), "@LR@": repr(setup.lr),
         "@WEIGHT_DECAY@": repr(setup.weight_decay),
         "@OPTIONAL_SETTINGS@": "".join(f"{line}\n" for line in optional),
-        "@CONFIG_FIELDS@": "".join(f"    {line}\n" for line in fields),
         "@VAL_FRACTION@": repr(setup.val_fraction),
         "@TEST_FRACTION@": repr(setup.test_fraction), "@TASK@": literal(task),
         "@DEVICE@": literal(setup.device), "@DATA@": data.strip() + "\n",
+        "@CONFIG_FIELDS@": "".join(f"    {line}\n" for line in fields),
         "@METRIC_CODE@": metric_code, "@METRIC_SIZE@": str(metric_size),
         "@METRIC@": metric,
         "@LOSS@": LOSSES[loss] + ("" if setup.loss != "auto" else
                                   f"  # the {task} Output's loss"),
-        "@OPTIMIZER@": OPTIMIZERS[setup.optimizer], "@SCHEDULER@": scheduler,
+        "@OPTIMIZER@": optimizer, "@SCHEDULER@": scheduler,
         "@SCHEDULER_LOAD@": ('        scheduler.load_state_dict(state["scheduler"])\n'
                              if schedule else ""),
         "@SCHEDULER_SAVE@": ('                "scheduler": scheduler.state_dict(),\n'
@@ -108,14 +118,19 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
                    "config.grad_clip)\n" if setup.grad_clip is not None else ""),
         "@SCHEDULER_STEP@": "            scheduler.step()\n" if schedule else "",
     }
-    text = script_template()
-    for key, value in replacements.items():
-        text = text.replace(key, value)
-    write_atomic(script, text.encode("utf-8"))
+    replacements.update({k: v for k, v in pieces.items() if k != "@PARAMS@"})
+    if setup.schedule == "onecycle" and pieces["@PARAMS@"] != "model.parameters()":
+        scheduler = scheduler.replace(  # each parameter group peaks at its own rate
+            "max_lr=config.lr", 'max_lr=[g["lr"] for g in optimizer.param_groups]')
+        replacements["@SCHEDULER@"] = scheduler
+    # One pass: a name holding "@DATA@" stays text, never a second substitution.
+    text = re.sub(r"@[A-Z_]+@", lambda m: replacements.get(m[0], m[0]),
+                  script_template())
+    write_source(script, text, "train.py")
     written.append(script)
     sweep = _sweep_script(doc, metric)
     if sweep is not None and script.name == "train.py":  # sweep.py imports `train`
-        write_atomic(folder / "sweep.py", sweep.encode("utf-8"))
+        write_source(folder / "sweep.py", sweep, "sweep.py")
         written.append(folder / "sweep.py")
     return written
 

@@ -62,7 +62,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
+@EXTRA_IMPORTS@import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -215,7 +215,7 @@ def evaluate(model, split, loss_fn, rank, world, device, dtype, batch_size=1024)
     return loss_sum / count, @METRIC@_from_sums(metric)
 
 
-@METRIC_CODE@'''
+@METRIC_CODE@@EXTRA_CODE@'''
 
 REPORTING = '''
 
@@ -375,7 +375,7 @@ def run(config, device, rank, world, on_epoch_end):
     train_split, val, test = load_data()
     seed_everything(config.seed)  # after the data, before the model: as in Strata
     model = @CLASS@().to(device)
-    loss_fn = @LOSS@
+@EXTRA_SETUP@    loss_fn = @LOSS@
     dtype = amp_dtype(config.amp, device)
     forward = model
     if dist.is_initialized():  # under torchrun, even with one process
@@ -424,7 +424,7 @@ def run(config, device, rank, world, on_epoch_end):
         total, step_loss = 0.0, 0.0
         for i, examples in enumerate(loader):
             *inputs, target = (t.to(device, non_blocking=True) for t in examples)
-            first = i - i % config.grad_accum  # first pass of this optimizer step
+@AUGMENT_STEP@            first = i - i % config.grad_accum  # first pass of this optimizer step
             step_examples = min(config.grad_accum * batch, used - first * batch)
             last_pass = (i + 1) % config.grad_accum == 0 or i == passes - 1
             # DDP syncs gradients only on an optimizer step's last pass.

@@ -100,11 +100,19 @@ class NodeFace:
     @classmethod
     def of(cls, node) -> NodeFace:
         spec = node.spec
+        params = [(p.name, format_value(node.params.get(p.name))) for p in spec.key_params]
+        type_name = spec.display_name
+        if spec.compact:
+            # Plumbing (Permute, Slice, ScaleShift...) stays a small card: its key
+            # values join the type line instead of taking a row each.
+            shown = [f"{name}={value}" for name, value in params if value != "auto"]
+            type_name = " ".join([type_name.split(" (")[0], *shown])
+            params = []
         return cls(
             title=node.label or spec.display_name,
-            type_name=spec.display_name,
+            type_name=type_name,
             category=spec.category,
-            params=[(p.name, format_value(node.params.get(p.name))) for p in spec.key_params],
+            params=params,
             inputs=spec.input_names(node.params),
             outputs=spec.output_names(node.params),
             help=spec.help,
@@ -157,6 +165,34 @@ class BadgeItem(QGraphicsItem):
         painter.drawPoint(QPointF(0, 4.5))
 
 
+class FrozenTagItem(QGraphicsItem):
+    """A "frozen" pill in screen pixels above a card whose weights do not train."""
+
+    TEXT = "\u2744 frozen"
+
+    def __init__(self, parent: QGraphicsItem) -> None:
+        super().__init__(parent)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setZValue(2)
+        self.font = _font(11, bold=True)
+        self.width = QFontMetricsF(self.font).horizontalAdvance(self.TEXT) + 12
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, -18, self.width + 1, 18)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        theme = resources.current()
+        rect = QRectF(0, -17, self.width, 16)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(theme.color("accent"))
+        painter.drawRoundedRect(rect, 5, 5)
+        painter.setFont(self.font)
+        painter.setPen(theme.color("accent_text"))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.TEXT)
+
+
 class NodeItem(QGraphicsItem):
     def __init__(self, node_id: str, face: NodeFace) -> None:
         super().__init__()
@@ -169,6 +205,7 @@ class NodeItem(QGraphicsItem):
         self.highlighted: set[str] = set()  # ports that accept the wire being dragged
         self.connected: set[str] = set()
         self.hover_port: str | None = None
+        self.frozen = False  # its weights do not train (the setup's ``frozen``)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
         self.setAcceptHoverEvents(True)
@@ -179,6 +216,9 @@ class NodeItem(QGraphicsItem):
         self.badge = BadgeItem(self)
         self.badge.setPos(WIDTH - 2, 0)
         self.badge.hide()
+        self.frozen_tag = FrozenTagItem(self)
+        self.frozen_tag.setPos(0, -3)
+        self.frozen_tag.hide()
         self._update_tooltip()
 
     # ---------------------------------------------------------------- updates
@@ -192,6 +232,13 @@ class NodeItem(QGraphicsItem):
         self.update()
         for wire in self.wires:
             wire.adjust()
+
+    def set_frozen(self, frozen: bool) -> None:
+        if frozen != self.frozen:
+            self.frozen = frozen
+            self.frozen_tag.setVisible(frozen)
+            self._update_tooltip()
+            self.update()
 
     def set_problems(self, severity: str | None, text: str) -> None:
         if (severity, text) == (self.severity, self.problem_text):
@@ -218,6 +265,8 @@ class NodeItem(QGraphicsItem):
     def _update_tooltip(self) -> None:
         f = self.face
         tip = f"<b>{escape(f.title)}</b> ({escape(f.type_name)})<br>{escape(f.help)}"
+        if self.frozen:
+            tip += "<br><br>Frozen: its weights do not train (toggle with Freeze Weights)."
         if self.problem_text:
             tip += f"<br><br>{self.problem_text}"
         self.setToolTip(tip)
@@ -328,6 +377,14 @@ class NodeItem(QGraphicsItem):
 
         self._paint_ports(painter, theme, colour)
         self._paint_outline(painter, rect, theme, selected)
+        if self.frozen:
+            self._paint_frozen(painter, rect, theme)
+
+    def _paint_frozen(self, painter: QPainter, rect: QRectF, theme) -> None:
+        """Frozen weights: a dashed frame (the tag above the card says the word)."""
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(theme.color("accent"), 1.5, Qt.PenStyle.DashLine))
+        painter.drawRoundedRect(rect.adjusted(-3, -3, 3, 3), RADIUS + 2, RADIUS + 2)
 
     def _paint_far_title(self, painter: QPainter, lod: float) -> None:
         """The title at a readable size on screen whatever the zoom (as the error

@@ -11,6 +11,7 @@ never edits the document; the view turns gestures into controller intents.
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRectF, QTimer, Signal
 from PySide6.QtWidgets import QGraphicsScene
@@ -29,6 +30,9 @@ from graph.events import (
 from .node_item import NodeFace, NodeItem
 from .wire_item import WireItem
 
+if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from studio.document.controller import DocumentController
+
 SCENE_MARGIN = 2000.0
 ERROR_MARK, WARNING_MARK = "\u2716", "\u26a0"
 
@@ -36,11 +40,12 @@ ERROR_MARK, WARNING_MARK = "\u2716", "\u26a0"
 class NetworkScene(QGraphicsScene):
     contents_changed = Signal()  # cards added, removed or moved (coalesced)
 
-    def __init__(self, controller, parent=None) -> None:
+    def __init__(self, controller: DocumentController, parent=None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.nodes: dict[str, NodeItem] = {}
         self.wires: dict[Edge, WireItem] = {}
+        self.extra_problems: dict[str, list] = {}
         self._syncing_selection = False
         self._nodes_rect: QRectF | None = None  # cache of nodes_rect(), None when stale
         self._bounds_timer = QTimer(self)
@@ -57,6 +62,7 @@ class NetworkScene(QGraphicsScene):
         controller.node_moved.connect(self._on_node_moved)
         controller.analysis_changed.connect(self.apply_analysis)
         controller.selection_changed.connect(self._select_from_controller)
+        controller.training_changed.connect(lambda _event: self.show_frozen())
         self.selectionChanged.connect(self._report_selection)
         self.rebuild()
 
@@ -83,12 +89,20 @@ class NetworkScene(QGraphicsScene):
         if self.controller.analysis is not None \
                 and self.controller.analysis.doc is self.document:
             self.apply_analysis(self.controller.analysis)
+        self.show_frozen()
         self._update_bounds()
+
+    def show_frozen(self) -> None:
+        """Mark the cards of layers whose weights are frozen (``training["frozen"]``)."""
+        frozen = self.controller.frozen()
+        for node_id, item in self.nodes.items():
+            item.set_frozen(node_id in frozen)
 
     def _add_node(self, node_id: str) -> NodeItem:
         node = self.document.nodes[node_id]
         item = NodeItem(node_id, NodeFace.of(node))
         item.setPos(*node.position)
+        item.set_frozen(node_id in self.controller.frozen())
         self.addItem(item)
         self.nodes[node_id] = item
         return item
@@ -163,12 +177,18 @@ class NetworkScene(QGraphicsScene):
             if (item.x(), item.y()) != (x, y):
                 item.setPos(x, y)
 
+    def set_extra_problems(self, source: str, problems: list) -> None:
+        """Marks from another check (the dataset check) beside the analysis's own."""
+        self.extra_problems[source] = list(problems)
+        self.apply_analysis(self.controller.analysis)
+
     def apply_analysis(self, analysis) -> None:
         """Shapes on wires, badges on cards; only changed items repaint."""
         if analysis is None or analysis.doc is not self.document:
             return
         marks: dict[str, list] = {}
-        for problem in analysis.problems:
+        extra = [p for found in self.extra_problems.values() for p in found]
+        for problem in [*analysis.problems, *extra]:
             for node_id in problem.node_ids[:1]:  # the node the problem is about
                 marks.setdefault(node_id, []).append(problem)
         for node_id, item in self.nodes.items():
@@ -209,9 +229,9 @@ class NetworkScene(QGraphicsScene):
                 if not (isinstance(item, NodeItem) and item.node_id in wanted):
                     item.setSelected(False)
             for node_id in ids:
-                item = self.nodes.get(node_id)
-                if item is not None:
-                    item.setSelected(True)
+                card = self.nodes.get(node_id)
+                if card is not None:
+                    card.setSelected(True)
         finally:
             self._syncing_selection = False
 

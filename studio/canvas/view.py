@@ -16,6 +16,7 @@ document's events.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QCursor, QMouseEvent, QPainter, QPen, QPixmapCache, QPolygonF
@@ -32,6 +33,9 @@ from .quick_add import QuickAddPopup
 from .scene import NetworkScene
 from .wire_item import DragWireItem, WireItem
 
+if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from studio.document.controller import DocumentController
+
 GRID = 20.0
 MIN_ZOOM, MAX_ZOOM = 0.08, 3.0
 DRAG_START = 4  # pixels before a press on a card becomes a move
@@ -45,7 +49,7 @@ class NetworkView(QGraphicsView):
     node_activated = Signal(str)  # double-click on a card
     zoom_changed = Signal(float)
 
-    def __init__(self, controller, scene: NetworkScene | None = None, parent=None) -> None:
+    def __init__(self, controller: DocumentController, scene: NetworkScene | None = None, parent=None) -> None:
         self.controller = controller
         super().__init__(parent)
         # The view owns its scene, so the scene outlives every view callback while the
@@ -460,9 +464,17 @@ class NetworkView(QGraphicsView):
         if len(ids) == 1 and self.network_scene.nodes.get(ids[0]) is not None:
             item = self.network_scene.nodes[ids[0]]
             if item.face.outputs:
-                anchor = item.sceneBoundingRect().topRight() + QPointF(100, 12)
-                return self.open_quick_add(anchor, {"after": ids[0]})
+                return self.insert_after_dialog(ids[0])
         return self.open_quick_add(self.scene_cursor_pos() or self.visible_center())
+
+    def insert_after_dialog(self, node_id: str) -> QuickAddPopup | None:
+        """"Insert after...": the layer search, the chosen layer wired in after
+        ``node_id`` (into its outgoing wire when it has one)."""
+        item = self.network_scene.nodes.get(node_id)
+        if item is None:
+            return None
+        anchor = item.sceneBoundingRect().topRight() + QPointF(100, 12)
+        return self.open_quick_add(anchor, {"after": node_id})
 
     def open_quick_add(self, scene_pos: QPointF, link: dict | None = None) -> QuickAddPopup:
         """The layer search popup at ``scene_pos``; the chosen layer is added there

@@ -17,6 +17,7 @@ scene, the inspector and the panels connect.
 from __future__ import annotations
 
 import copy
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,10 @@ from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance
 from PySide6.QtGui import QUndoStack
 
 import graph
-from graph import Analysis, Analyzer, Document, Edge
-from graph.errors import StrataError
+import graph.limits
+from graph import Analysis, Analyzer, Document, Edge, wiring
+from graph.edits import AppendLayer, Connect, InsertLayer, SetParam
+from graph.errors import DocumentError, ParamError, StrataError
 from graph.events import (
     DocumentEvent,
     EdgeAdded,
@@ -40,6 +43,7 @@ from graph.events import (
     SweepChanged,
     TrainingChanged,
 )
+from graph.fixes import Fix
 from graph.layout import (
     card_size,
     free_offset,
@@ -117,7 +121,7 @@ class DocumentController(QObject):
         if self._unsubscribe:
             self._unsubscribe()
         self.document = document
-        self._unsubscribe = document.subscribe(self._on_document_event)
+        self._unsubscribe = document.subscribe(_WeakRelay(self))
         self.undo_stack.clear()
         self.undo_stack.setClean()
         self.path = Path(path) if path else None
@@ -215,43 +219,15 @@ class DocumentController(QObject):
 
     def can_connect(self, source: str, source_port: str, target: str,
                     target_port: str) -> bool:
-        """Whether a wire from an output to an input makes sense while dragging."""
-        doc = self.document
-        if source == target or source not in doc.nodes or target not in doc.nodes:
-            return False
-        s, t = doc.nodes[source], doc.nodes[target]
-        if source_port not in s.spec.output_names(s.params):
-            return False
-        if target_port not in t.spec.input_names(t.params):
-            return False
-        if Edge(source, source_port, target, target_port) in doc.edges:
-            return False
-        # A wire that would close a loop is refused up front.
-        return not _reaches(doc, target, source)
+        """Whether a wire from an output to an input makes sense while dragging
+        (``graph.wiring.can_connect``: the document's rule)."""
+        return wiring.can_connect(self.document, source, source_port, target, target_port)
 
     def connectable_ports(self, node_id: str, port: str,
                           from_output: bool = True) -> set[tuple[str, str]]:
-        """Every (node, port) a wire dragged from ``node_id.port`` may end on.
-
-        Dragging from an output, that is every input port of a node that does not feed
-        ``node_id`` (or a loop would close); dragging from an input, every output of a
-        node ``node_id`` does not feed. One graph walk, so it stays instant on large
-        networks, where calling ``can_connect`` per port would not.
-        """
-        doc = self.document
-        if node_id not in doc.nodes:
-            return set()
-        if from_output:
-            blocked = _upstream(doc, node_id) | {node_id}
-            wired = {(e.target, e.target_port) for e in doc.edges_from(node_id)
-                     if e.source_port == port}
-            return {(n.id, p) for n in doc.nodes.values() if n.id not in blocked
-                    for p in n.spec.input_names(n.params) if (n.id, p) not in wired}
-        blocked = _downstream(doc, node_id) | {node_id}
-        wired = {(e.source, e.source_port) for e in doc.edges_into(node_id)
-                 if e.target_port == port}
-        return {(n.id, p) for n in doc.nodes.values() if n.id not in blocked
-                for p in n.spec.output_names(n.params) if (n.id, p) not in wired}
+        """Every (node, port) a wire dragged from ``node_id.port`` may end on
+        (``graph.wiring.connectable_ports``)."""
+        return wiring.connectable_ports(self.document, node_id, port, from_output)
 
     def add_node_connected(self, type_name: str, position, source=None,
                            target=None) -> str:
@@ -271,7 +247,8 @@ class DocumentController(QObject):
         self.undo_stack.endMacro()
         return node_id
 
-    def connect(self, source: str, source_port: str, target: str, target_port: str) -> Edge:
+    def connect(  # type: ignore[override]  # intent, not QObject.connect (never used)
+            self, source: str, source_port: str, target: str, target_port: str) -> Edge:
         """Wire an output to an input; an occupied input port gets its old wire replaced."""
         edge = Edge(source, source_port, target, target_port)
         if self._refused() or edge in self.document.edges:
@@ -284,14 +261,19 @@ class DocumentController(QObject):
         self.undo_stack.endMacro()
         return edge
 
-    def disconnect(self, edge: Edge) -> None:
+    def disconnect(self, edge: Edge) -> None:  # type: ignore[override]  # as connect
         if self._refused():
             return
         self.undo_stack.push(DisconnectCommand(self.document, edge))
 
     def check_param(self, node_id: str, name: str, value: Any) -> Any:
-        """The value as it would be stored, or ParamError with the reason."""
-        return self.document.node(node_id).spec.param(name).check(value)
+        """The value as it would be stored, or ParamError with the reason (including
+        the file format's limits: what is accepted here can be saved and reopened)."""
+        checked = self.document.node(node_id).spec.param(name).check(value)
+        problem = graph.limits.value_problem(checked)
+        if problem is not None:
+            raise ParamError(problem)
+        return checked
 
     def set_param(self, node_id: str, name: str, value: Any) -> Any:
         """Set a parameter as one undo step; refuses invalid values with ParamError."""
@@ -313,7 +295,12 @@ class DocumentController(QObject):
         return value
 
     def set_label(self, node_id: str, label: str) -> None:
+        """Rename a layer (one undo step); DocumentError says why a label that the
+        file could not hold is refused."""
         label = label.strip()
+        problem = graph.limits.label_problem(label)
+        if problem is not None:
+            raise DocumentError(problem)
         if label and label != self.document.node(node_id).label:
             self.undo_stack.push(SetLabelCommand(self.document, node_id, label))
 
@@ -334,6 +321,9 @@ class DocumentController(QObject):
         self.move_nodes(wrapped_positions(self.document, ids, view), "Auto-arrange")
 
     def set_training(self, key: str, value: Any) -> None:
+        problem = graph.limits.value_problem({key: value})
+        if problem is not None:
+            raise DocumentError(problem)
         if self.document.training.get(key) != value:
             self.undo_stack.push(SetTrainingCommand(self.document, key, value))
 
@@ -342,8 +332,61 @@ class DocumentController(QObject):
         if self.document.sweep != sweep:
             self.undo_stack.push(SetSweepCommand(self.document, sweep))
 
+    def frozen(self) -> set[str]:
+        """Node ids whose weights do not train (``training["frozen"]``)."""
+        return set(self.document.training.get("frozen") or [])
+
+    def weighted(self, node_ids: list[str]) -> list[str]:
+        """Those of ``node_ids`` that are layers with weights (the ones freezing means
+        something for), by the catalog's parameter counts."""
+        if self.analysis is None or self.analysis.doc is not self.document:
+            return []
+        from graph.memory import param_counts
+
+        counts = param_counts(self.analysis)
+        return [n for n in node_ids if counts.get(n, 0) > 0]
+
+    def toggle_frozen(self, node_ids: list[str]) -> bool:
+        """Freeze the layers among ``node_ids`` (or unfreeze them when all already are);
+        one undo step. False when none of them has weights."""
+        ids = self.weighted(node_ids)
+        if not ids:
+            return False
+        frozen = self.frozen()
+        changed = frozen - set(ids) if set(ids) <= frozen else frozen | set(ids)
+        self.undo_stack.beginMacro(("Unfreeze" if set(ids) <= frozen else "Freeze")
+                                   + (" layer" if len(ids) == 1 else " layers"))
+        try:
+            self.set_training("frozen", sorted(changed))
+        finally:
+            self.undo_stack.endMacro()
+        return True
+
     def set_metadata(self, name: str | None = None, description: str | None = None) -> None:
+        """Rename or describe the network (one undo step); DocumentError says why a
+        text the file could not hold is refused."""
+        problem = ((graph.limits.name_problem(name) if name is not None else None)
+                   or (graph.limits.description_problem(description)
+                       if description is not None else None))
+        if problem is not None:
+            raise DocumentError(problem)
         self.undo_stack.push(SetMetadataCommand(self.document, name, description))
+
+    def delete_and_reconnect(self, node_id: str) -> list[Edge]:
+        """Remove a layer and join what fed it to what it fed (one undo step)."""
+        if self._refused() or node_id not in self.document.nodes:
+            return []
+        from graph.edits import bypass_edges
+
+        node = self.document.nodes[node_id]
+        joins = bypass_edges(self.document, node_id)
+        self.undo_stack.beginMacro(f"Delete {node.label or node.spec.display_name} "
+                                   "and reconnect")
+        self.undo_stack.push(RemoveNodeCommand(self.document, node_id))
+        for e in joins:
+            self.connect(e.source, e.source_port, e.target, e.target_port)
+        self.undo_stack.endMacro()
+        return joins
 
     def insert_on_edge(self, edge: Edge, type_name: str, params: dict | None = None,
                        text: str | None = None) -> str:
@@ -367,6 +410,29 @@ class DocumentController(QObject):
                                                       edge.target_port)))
         self.undo_stack.endMacro()
         return add.node_id
+
+    def apply_fix(self, fix: Fix) -> None:
+        """Perform a one-click fix (``graph.fixes``) as one undo step named after it."""
+        if self._refused():
+            return
+        self.undo_stack.beginMacro(fix.title)
+        try:
+            for edit in fix.edits:
+                if isinstance(edit, InsertLayer):
+                    self.insert_on_edge(edit.edge, edit.type_name, dict(edit.params),
+                                        fix.title)
+                elif isinstance(edit, SetParam):
+                    self.set_param(edit.node_id, edit.name, edit.value)
+                elif isinstance(edit, AppendLayer):
+                    new = self.add_node(edit.type_name, edit.position, dict(edit.params))
+                    node = self.document.node(new)
+                    self.connect(edit.source, edit.source_port, new,
+                                 node.spec.input_names(node.params)[0])
+                elif isinstance(edit, Connect):
+                    e = edit.edge
+                    self.connect(e.source, e.source_port, e.target, e.target_port)
+        finally:
+            self.undo_stack.endMacro()
 
     # ------------------------------------------------------------------ clipboard
     def copy_nodes(self, node_ids) -> dict[str, Any]:
@@ -420,42 +486,24 @@ class DocumentController(QObject):
         return self.paste(self.copy_nodes(node_ids))
 
 
-def _upstream(doc: Document, start: str) -> set[str]:
-    feeds: dict[str, list[str]] = {}
-    for e in doc.edges:
-        feeds.setdefault(e.target, []).append(e.source)
-    return _walk(feeds, start)
 
+class _WeakRelay:
+    """The controller's document listener, holding the controller weakly.
 
-def _downstream(doc: Document, start: str) -> set[str]:
-    fed: dict[str, list[str]] = {}
-    for e in doc.edges:
-        fed.setdefault(e.source, []).append(e.target)
-    return _walk(fed, start)
+    A bound method would put the controller (a QObject owning the undo stack and its
+    commands) in a reference cycle with the document; the cyclic collector then freed
+    them in an arbitrary order, and the undo stack deleted commands already gone
+    (SIGSEGV, typically at interpreter exit). Held weakly, the controller is freed by
+    its last reference, in order.
+    """
 
+    def __init__(self, controller: DocumentController) -> None:
+        self._controller = weakref.ref(controller)
 
-def _walk(neighbours: dict[str, list[str]], start: str) -> set[str]:
-    seen: set[str] = set()
-    stack = list(neighbours.get(start, ()))
-    while stack:
-        n = stack.pop()
-        if n not in seen:
-            seen.add(n)
-            stack.extend(neighbours.get(n, ()))
-    return seen
-
-
-def _reaches(doc: Document, start: str, goal: str) -> bool:
-    seen, stack = set(), [start]
-    while stack:
-        n = stack.pop()
-        if n == goal:
-            return True
-        if n in seen:
-            continue
-        seen.add(n)
-        stack.extend(e.target for e in doc.edges_from(n))
-    return False
+    def __call__(self, event: DocumentEvent) -> None:
+        controller = self._controller()
+        if controller is not None:
+            controller._on_document_event(event)
 
 
 def _plural(verb: str, n: int, noun: str) -> str:

@@ -22,11 +22,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 
 import graph
 from graph.atomic import remove_stale_temporaries, write_atomic
+
+if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from studio.document.controller import DocumentController
 
 INTERVAL_MS = 5000
 SIDECAR_FORMAT = "strata-recovery"
@@ -56,7 +60,7 @@ def default_directory() -> Path:
 class AutosaveManager(QObject):
     saved = Signal(object)  # Path of the recovery file just written
 
-    def __init__(self, controller, directory: str | os.PathLike | None = None,
+    def __init__(self, controller: DocumentController, directory: str | os.PathLike | None = None,
                  interval_ms: int = INTERVAL_MS, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
@@ -66,6 +70,7 @@ class AutosaveManager(QObject):
         self.file = self.directory / f"{self.session}.strata"
         self.sidecar = self.directory / f"{self.session}.json"
         self._pending = False
+        self.last_error = ""  # why the last autosave failed, if it did
         # Temporaries of saves that a crash interrupted (as large as the network each).
         remove_stale_temporaries(self.directory)
 
@@ -97,7 +102,12 @@ class AutosaveManager(QObject):
         if not self.controller.is_modified:
             self.discard()
         elif self._pending:
-            self.save_now()
+            try:
+                self.save_now()
+            except (OSError, graph.StrataError) as e:
+                # A full disk, or a document the file could not hold: the next edit
+                # tries again; the last good recovery file stays.
+                self.last_error = str(e)
 
     def save_now(self) -> Path:
         """Write the recovery pair now (network first, then the sidecar)."""

@@ -10,6 +10,8 @@ highlighted; double-clicking a line selects its layer.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QFontDatabase,
@@ -36,6 +38,9 @@ from graph.errors import StrataError
 from ..theme_colors import severity_color
 from .python_highlighter import PythonHighlighter
 from .widgets import hidden_in_window, muted
+
+if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from studio.document.controller import DocumentController
 
 DEBOUNCE_MS = 250
 SHOWN_ERRORS = 5
@@ -110,7 +115,7 @@ class _CodeEdit(QPlainTextEdit):
 class CodePanel(QWidget):
     code_updated = Signal()  # the preview shows the current network (code or errors)
 
-    def __init__(self, controller, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: DocumentController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("CodePanel")
         self.controller = controller

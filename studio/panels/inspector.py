@@ -9,6 +9,8 @@ shapes and counts in place. Every edit goes through the controller as one undo s
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
@@ -19,9 +21,12 @@ from .node_form import NodeForm
 from .param_count import ParamCounter
 from .widgets import hidden_in_window
 
+if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from studio.document.controller import DocumentController
+
 
 class InspectorPanel(QWidget):
-    def __init__(self, controller, parent: QWidget | None = None,
+    def __init__(self, controller: DocumentController, parent: QWidget | None = None,
                  counter: ParamCounter | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("InspectorPanel")
@@ -37,8 +42,13 @@ class InspectorPanel(QWidget):
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.network_page)
         self.stack.addWidget(self.node_page)
+        from ..node_actions import NodeActionsBar
+
+        self.actions_bar = NodeActionsBar(controller, self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.actions_bar)
         layout.addWidget(self.stack)
         self._stale = False
 
@@ -69,9 +79,11 @@ class InspectorPanel(QWidget):
         self.form = NodeForm(self.controller, node_id, self.counter)
         self.node_page.setWidget(self.form)
         self.stack.setCurrentWidget(self.node_page)
+        self.actions_bar.show_node(node_id)
 
     def _show_network(self, node_ids: list[str]) -> None:
         self._drop_form()
+        self.actions_bar.show_node(None)
         self.stack.setCurrentWidget(self.network_page)
         self.network.show_metadata()
         self.network.set_selection(node_ids)

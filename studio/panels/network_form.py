@@ -7,6 +7,8 @@ totals and the validation state.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
@@ -20,10 +22,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from graph.errors import DocumentError
+from graph.outputs import output_ids, output_task
+
 from ..theme_colors import category_color, severity_color, swatch_icon
 from .param_count import ParamCounter, countable, format_count
 from .param_editors import _Line
 from .widgets import align_forms, form_layout, muted, section, value_label
+
+if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from studio.document.controller import DocumentController
 
 SUMMARY_ROWS = 500  # beyond this the table would only slow down big networks
 
@@ -39,7 +47,7 @@ class _Description(QPlainTextEdit):
 
 
 class NetworkForm(QWidget):
-    def __init__(self, controller, counter: ParamCounter, parent: QWidget | None = None):
+    def __init__(self, controller: DocumentController, counter: ParamCounter, parent: QWidget | None = None):
         super().__init__(parent)
         self.controller = controller
         self.counter = counter
@@ -177,8 +185,8 @@ class NetworkForm(QWidget):
                                 + (f", {_count(warnings, 'warning')}" if warnings else ""))
         ins = [f"{doc.nodes[i].title} {_shape(analysis, i, 'out')}"
                for i in ids if doc.nodes[i].type == "Input"]
-        outs = [f"{doc.nodes[i].title} ({doc.nodes[i].params.get('task')})"
-                for i in ids if doc.nodes[i].type == "Output"]
+        outs = [f"{doc.nodes[i].title} ({output_task(analysis, i)})"
+                for i in output_ids(analysis)]
         self.io.setText(" \u2192 ".join(x for x in ("; ".join(ins), "; ".join(outs)) if x)
                         or "\u2014")
 
@@ -190,13 +198,24 @@ class NetworkForm(QWidget):
                                     "name of the generated code.")
             self.name_error.show()
             return
-        self.name_error.hide()
         if text != self.controller.document.name:
-            self.controller.set_metadata(name=text)
+            try:
+                self.controller.set_metadata(name=text)
+            except DocumentError as e:  # longer than a file may hold, or not Unicode
+                self.name_error.setText(e.message)
+                self.name_error.show()
+                return
+        self.name_error.hide()
 
     def _commit_description(self, text: str) -> None:
         if text != self.controller.document.description:
-            self.controller.set_metadata(description=text)
+            try:
+                self.controller.set_metadata(description=text)
+            except DocumentError as e:
+                self.name_error.setText(e.message)
+                self.name_error.show()
+                return
+            self.name_error.hide()
 
 
 def _count(n: int, noun: str) -> str:

@@ -8,25 +8,28 @@ latest analysis whenever they change, so undo and redo show through.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from graph.errors import ParamError
+from graph.errors import DocumentError, ParamError
 
 from ..theme_colors import SEVERITY_COLORS, category_color, swatch_icon
 from .param_count import ParamCounter, countable, format_count
 from .param_editors import ParamEditor, StrEditor, _Line, editor_for
 from .widgets import align_forms, form_layout, muted, section, value_label
 
+if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from studio.document.controller import DocumentController
+
 ERROR_MARK = "\u2716"
 WARNING_MARK = "\u26a0"
 
 
 class NodeForm(QWidget):
-    def __init__(self, controller, node_id: str, counter: ParamCounter,
+    def __init__(self, controller: DocumentController, node_id: str, counter: ParamCounter,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
@@ -217,7 +220,11 @@ class NodeForm(QWidget):
             self.label_editor.set_error("A layer needs a label; it names the layer in "
                                         "the generated code. Received an empty label.")
             return
-        self.controller.set_label(self.node_id, text)
+        try:
+            self.controller.set_label(self.node_id, text)
+        except DocumentError as e:  # longer than a file may hold, or not Unicode
+            self.label_editor.set_error(e.message)
+            return
         node = self.controller.document.node(self.node_id)
         self.label_editor.set_value(node.label)
         self.title.setText(node.title)

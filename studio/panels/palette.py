@@ -9,6 +9,7 @@ or a drag carrying ``LAYER_MIME`` for the canvas to accept where it is dropped.
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QMimeData, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QKeyEvent
@@ -25,6 +26,9 @@ from PySide6.QtWidgets import (
 from graph.catalog import CATEGORIES, LayerSpec, all_specs
 
 from ..theme_colors import category_color, swatch_icon
+
+if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from studio.document.controller import DocumentController
 
 LAYER_MIME = "application/x-strata-layer"
 TYPE_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -85,7 +89,8 @@ class _LayerTree(QTreeWidget):
 class PalettePanel(QWidget):
     add_requested = Signal(str)  # a layer type name
 
-    def __init__(self, controller=None, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: DocumentController | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.setObjectName("PalettePanel")

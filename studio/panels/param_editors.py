@@ -265,6 +265,9 @@ class BoolEditor(ParamEditor):
 class ChoiceEditor(ParamEditor):
     def _make_field(self) -> QWidget:
         field = QComboBox(self)
+        # Long entries ("auto (CPU here)") must not widen the form past a narrow dock.
+        field.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        field.setMinimumContentsLength(6)
         field.addItems(list(self.spec.choices))
         field.activated.connect(lambda i: self.committed.emit(self.spec.choices[i]))
         return field

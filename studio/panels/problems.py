@@ -3,11 +3,13 @@
 Rebuilt from ``controller.analysis`` whenever it changes (the controller coalesces edits
 into one analysis per event-loop turn, so typing stays fluid). Clicking a row selects the
 nodes concerned through the controller and emits ``node_activated(node_id)`` so the
-canvas can centre on it. Fixes come from ``studio.document.fixes``; each is recomputed
+canvas can centre on it. Fixes come from ``graph.fixes``; each is recomputed
 from the current analysis when clicked and applied as one undo step.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
@@ -24,10 +26,13 @@ from PySide6.QtWidgets import (
 )
 
 from graph import Problem
+from graph.fixes import Fix, fix_for
 
-from ..document.fixes import Fix, fix_for
 from ..theme_colors import severity_color
 from .widgets import muted, severity_icon
+
+if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from studio.document.controller import DocumentController
 
 MAX_FIXES = 200  # fixes are looked for in the first rows only: huge broken files stay fast
 PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -37,13 +42,15 @@ class ProblemsPanel(QWidget):
     node_activated = Signal(str)  # the user picked a problem about this node
     count_changed = Signal(int)  # how many rows the list shows now
 
-    def __init__(self, controller, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: DocumentController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("ProblemsPanel")
         self.controller = controller
         self.problems: list[Problem] = []
         self.fixes: list[Fix | None] = []
         self.diagnoses: list[Problem] = []  # what the last training run found
+        # Problems other checks found (the dataset check), by source, with their fixes.
+        self.extras: dict[str, tuple[list[Problem], dict[Problem, Fix]]] = {}
 
         self.summary = QLabel(self)
         self.summary.setObjectName("problems_summary")
@@ -95,11 +102,15 @@ class ProblemsPanel(QWidget):
         if analysis is None:
             return
         problems = sorted(analysis.problems, key=lambda p: not p.is_error)
+        extra_fixes: dict[Problem, Fix] = {}
+        for found, fixes in self.extras.values():
+            problems += [p for p in found if all(i in doc.nodes for i in p.node_ids)]
+            extra_fixes.update(fixes)
         problems += [d for d in self.diagnoses
                      if all(i in doc.nodes for i in d.node_ids)]  # still this network
         self.problems = problems
-        self.fixes = [fix_for(p, doc, analysis) if i < MAX_FIXES else None
-                      for i, p in enumerate(problems)]
+        self.fixes = [(extra_fixes.get(p) or fix_for(p, doc, analysis)) if i < MAX_FIXES
+                      else None for i, p in enumerate(problems)]
         scroll = self.tree.verticalScrollBar().value()
         self.tree.setUpdatesEnabled(False)
         self.tree.clear()
@@ -128,6 +139,12 @@ class ProblemsPanel(QWidget):
         self.count_changed.emit(len(problems))
 
     _kept: Problem | None = None
+
+    def set_extra(self, source: str, problems: list[Problem],
+                  fixes: dict[Problem, Fix]) -> None:
+        """Problems another check found (``source``: "dataset"), with their fixes."""
+        self.extras[source] = (list(problems), dict(fixes))
+        self.refresh()
 
     def set_diagnoses(self, diagnoses) -> None:
         """Show a training run's diagnoses (``runtime.events.DiagnosisEvent``s) after the
@@ -202,10 +219,12 @@ class ProblemsPanel(QWidget):
         if row >= len(self.problems):
             return False
         analysis = self.controller.analysis
-        fix = fix_for(self.problems[row], self.controller.document, analysis)
+        problem = self.problems[row]
+        fix = next((f[problem] for _, f in self.extras.values() if problem in f), None) \
+            or fix_for(problem, self.controller.document, analysis)
         if fix is None:
             return False
-        fix.apply(self.controller)
+        self.controller.apply_fix(fix)
         return True
 
     def _menu(self, pos) -> None:

@@ -113,3 +113,22 @@ def severity_icon(severity: str, size: int = 14) -> QIcon:
     painter.end()
     _ICONS[key] = icon = QIcon(pixmap)
     return icon
+
+
+def commit_pending_edits() -> None:
+    """Commit what is being typed in the focused field (a number typed in Epochs, a
+    name) as if the user had pressed Enter, before an action (Train, Save) reads the
+    document: toolbar buttons and shortcuts take no focus, so the field would not
+    commit on its own."""
+    from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QLineEdit
+
+    widget = QApplication.focusWidget()
+    spin = widget if isinstance(widget, QAbstractSpinBox) else None
+    if spin is None and isinstance(widget, QLineEdit) and \
+            isinstance(widget.parentWidget(), QAbstractSpinBox):
+        spin = widget.parentWidget()
+    if spin is not None:
+        spin.interpretText()  # a spin box without keyboard tracking commits here
+        spin.editingFinished.emit()
+    elif isinstance(widget, QLineEdit) and widget.isModified():
+        widget.editingFinished.emit()

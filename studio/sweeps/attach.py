@@ -1,11 +1,12 @@
-"""Adding sweeps to the main window: ``attach_sweeps(window, controller, training)``.
+"""Adding sweeps to the main window: ``attach_sweeps(context)``.
 
 One "Sweep" dock, tabbed with the training plots under the canvas. Like training, it
 imports neither pyqtgraph nor Optuna until the dock is first shown. Starting a sweep
 takes the document's sweep (or the default search) with the panel's settings; the study
 lives beside the saved network (``<name>.sweeps.db``), or in Strata's data folder for an
 unsaved one. A trial opened from the panel joins the training runs (``training``: the
-window's ``TrainingDocks``) and is shown there, ready to compare.
+window's ``TrainingDocks``, ``context.training``) and is shown there, ready to
+compare.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication
 
+from studio.context import StudioContext
 from studio.training.attach import TrainingDocks, _Holder
 
 Area = Qt.DockWidgetArea
@@ -24,16 +26,18 @@ Area = Qt.DockWidgetArea
 class SweepDocks(QObject):
     """The Sweep dock of a main window; the panel is built on first need."""
 
-    def __init__(self, main_window, controller, training: TrainingDocks | None) -> None:
-        super().__init__(main_window)
+    def __init__(self, context: StudioContext) -> None:
+        super().__init__(context.window)
+        main_window = context.window
+        self.context = context
         self.window = main_window
-        self.controller = controller
-        self.training = training
+        self.controller = context.controller
+        self.training: TrainingDocks | None = context.training
         self.panel = None
         self.sweeps = None  # studio.sweeps.controller.SweepController
         self.holder = _Holder("Hyperparameter sweeps: trials and their results")
-        docks = main_window.docks
-        self.dock = main_window.add_panel(
+        docks = context.docks
+        self.dock = context.add_panel(
             "sweep", "Sweep", self.holder, Area.BottomDockWidgetArea,
             tabify_with="training_plots" if "training_plots" in docks else None)
         for name in ("code", "training_plots"):
@@ -52,7 +56,8 @@ class SweepDocks(QObject):
 
     def bring_forward(self) -> None:
         """The Train workspace, with the Sweep dock in front."""
-        self.window.workspaces.switch("train")
+        if self.context.workspaces is not None:
+            self.context.workspaces.switch("train")
         self.dock.show()
         self.dock.raise_()
 
@@ -191,10 +196,7 @@ class SweepDocks(QObject):
             self.training.open_run(folder, f"sweep trial {number}")
 
 
-def attach_sweeps(main_window, controller, training: TrainingDocks | None = None
-                  ) -> SweepDocks:
-    """Add the Sweep dock to ``main_window``; returns it (also ``main_window.sweeps``).
-    Call it after the training docks and before the saved layout is restored."""
-    docks = SweepDocks(main_window, controller, training)
-    main_window.sweeps = docks
-    return docks
+def attach_sweeps(context: StudioContext) -> SweepDocks:
+    """Add the Sweep dock to the window of ``context``; returns it. Call it after the
+    training docks (``context.training``) and before the saved layout is restored."""
+    return SweepDocks(context)

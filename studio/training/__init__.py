@@ -4,7 +4,9 @@ Roles: ``runner`` talks to the runtime's worker process and folds its events int
 ``run.RunRecord``s (bounded per-run history); ``workbench`` wires a run to the views:
 the Training panel (``panel``: controls, ``setup_panel``, ``runs_panel``), the plots
 (``dashboard.TrainingView`` built from ``plots``), the canvas ``overlay`` and the edit
-``lock``. ``attach.attach_training(main_window, controller)`` adds it all to the window.
+``lock``. ``attach.attach_training(context)`` adds it all to the window, given the
+window's typed ``studio.context.StudioContext``; the window keeps the result as
+``window.training``.
 
 Invariants: training runs in another process on an immutable snapshot of the document;
 the GUI drains events on one ~30 Hz timer with bounded work per tick and redraws only

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QKeySequence
 
 from .icons import icon
 
@@ -17,14 +17,17 @@ from .icons import icon
 def make_actions(parent) -> SimpleNamespace:
     a = SimpleNamespace()
     a.train = QAction(icon("train"), "&Train", parent)
-    a.train.setShortcut("Ctrl+T")
-    a.train.setToolTip("Train the network on its dataset (Ctrl+T)")
+    a.train.setShortcuts([QKeySequence("Ctrl+T"), QKeySequence("F5")])
+    a.train.setToolTip("Train the network on its dataset (Ctrl+T, F5)")
     a.pause = QAction(icon("pause"), "&Pause", parent)
-    a.pause.setToolTip("Pause the training (Resume continues where it stopped)")
+    a.pause.setShortcuts([QKeySequence("Ctrl+Shift+P"), QKeySequence("F6")])
+    a.pause.setToolTip("Pause the training; again to resume where it stopped "
+                       "(Ctrl+Shift+P, F6)")
     a.pause.setEnabled(False)
     a.stop = QAction(icon("stop"), "&Stop", parent)
+    a.stop.setShortcuts([QKeySequence("Shift+F5"), QKeySequence("Ctrl+.")])
     a.stop.setToolTip("Stop the training after the current step (a checkpoint is "
-                      "written)")
+                      "written) (Shift+F5, Ctrl+.)")
     a.stop.setEnabled(False)
     a.overlay = QAction(icon("heat"), "Gradient &heat on the canvas", parent)
     a.overlay.setCheckable(True)

@@ -1,7 +1,9 @@
-"""Adding training to the main window: ``attach_training(main_window, controller)``.
+"""Adding training to the main window: ``attach_training(context)``.
 
-The one call the main window makes. It adds two docks through the window's own
-``add_panel`` (so their placement is remembered with the rest of the layout):
+The one call the main window makes, with its typed ``studio.context.StudioContext``
+(the controller, the canvas, the Problems panel, ``add_panel``...); the window keeps
+the result as ``window.training`` and records it in the context. It adds two docks
+through the window's own ``add_panel`` (so their placement is remembered with the rest of the layout):
 "Training" (run controls, setup, runs) tabbed with the layer palette on the left, since
 the palette is of no use while the structure is locked, and "Training plots" tabbed with
 the code preview in the strip under the canvas, beside Problems (where diagnoses are
@@ -16,6 +18,8 @@ training dock comes into view or Train is pressed), after the window is on scree
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
@@ -28,7 +32,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.context import StudioContext
+
 from .actions import connect_actions, make_actions
+
+if TYPE_CHECKING:
+    from .runner import TrainingRunner
+    from .workbench import TrainingWorkbench
 
 Area = Qt.DockWidgetArea
 
@@ -54,18 +64,19 @@ class TrainingDocks(QObject):
     """Training in a main window: docks, toolbar and menu now, the workbench (runner,
     panels, plots, canvas overlay, lock) built by ``workbench()`` on first need."""
 
-    def __init__(self, main_window, controller) -> None:
-        super().__init__(main_window)
-        self.window = main_window
-        self.controller = controller
-        self._bench = None
-        self._runner = None
+    def __init__(self, context: StudioContext) -> None:
+        super().__init__(context.window)
+        self.context = context
+        self.window = context.window
+        self.controller = context.controller
+        self._bench: TrainingWorkbench | None = None
+        self._runner: TrainingRunner | None = None
         self.actions = make_actions(self)
         connect_actions(self.actions, self.workbench)
         self.panel_holder = _Holder("Training")
         self.plots_holder = _Holder("Training plots appear here when a run starts")
-        add = main_window.add_panel
-        docks = main_window.docks
+        add = context.add_panel
+        docks = context.docks
         self.panel_dock = add("training", "Training", self.panel_holder,
                               Area.LeftDockWidgetArea,
                               tabify_with="palette" if "palette" in docks else None)
@@ -80,6 +91,18 @@ class TrainingDocks(QObject):
         for dock in (self.panel_dock, self.plots_dock):
             dock.visibilityChanged.connect(self._dock_shown)
         self._toolbar_and_menu()
+        from .data_check import DataCheck
+
+        self.data_check = DataCheck(self.controller, self)
+        self.data_check.changed.connect(self._show_data_problems)
+
+    def _show_data_problems(self) -> None:
+        """The dataset check's findings, in Problems and on the nodes."""
+        check, context = self.data_check, self.context
+        context.problems.set_extra("dataset", check.problems, check.fixes)
+        context.scene.set_extra_problems("dataset", check.problems)
+        if context.inspector is not None:
+            context.inspector.actions_bar.refresh()
 
     def _toolbar_and_menu(self) -> None:
         a, window = self.actions, self.window
@@ -131,7 +154,12 @@ class TrainingDocks(QObject):
         return self._bench is not None
 
     @property
-    def runner(self):
+    def has_runner(self) -> bool:
+        """Whether the runner exists yet (``runner`` makes it)."""
+        return self._runner is not None
+
+    @property
+    def runner(self) -> TrainingRunner:
         """The session's training runner and its runs (``runner.runs``); made on first
         use, without building the views."""
         if self._runner is None:
@@ -152,17 +180,15 @@ class TrainingDocks(QObject):
                 for d in (self.panel_dock, self.plots_dock)):
             self.workbench()
 
-    def workbench(self):
+    def workbench(self) -> TrainingWorkbench:
         """The training workbench, built on first call (imports pyqtgraph)."""
         if self._bench is not None:
             return self._bench
         from .workbench import TrainingWorkbench
 
-        window = self.window
-        bench = TrainingWorkbench(self.controller, getattr(window, "scene", None),
-                                  getattr(window, "view", None), self,
-                                  runner=self.runner,
-                                  problems=getattr(window, "problems", None),
+        window, context = self.window, self.context
+        bench = TrainingWorkbench(self.controller, context.scene, context.view, self,
+                                  runner=self.runner, problems=context.problems,
                                   actions=self.actions)
         self._bench = bench
         self.panel_holder.put(bench.panel)
@@ -181,22 +207,22 @@ class TrainingDocks(QObject):
     def _bring_forward(self) -> None:
         """A run started: the Train workspace (a full-size monitor) comes forward, and
         the run's controls and plots are in view whatever the user's layout."""
-        workspaces = getattr(self.window, "workspaces", None)
-        if workspaces is not None:
-            workspaces.switch("train")
+        if self.context.workspaces is not None:
+            self.context.workspaces.switch("train")
         for dock in (self.panel_dock, self.plots_dock):
             if dock.isHidden() or dock.visibleRegion().isEmpty():
                 dock.show()
                 dock.raise_()
 
 
-def attach_training(main_window, controller) -> TrainingDocks:
-    """Add the training docks, toolbar and menu to ``main_window``; returns them (also
-    kept as ``main_window.training``). ``.workbench()`` gives the training workbench.
+def attach_training(context: StudioContext) -> TrainingDocks:
+    """Add the training docks, toolbar and menu to ``context.window``; returns them
+    and records them as ``context.training``. ``.workbench()`` gives the training
+    workbench.
 
     Call it after the window's own docks exist and before its saved layout is
     restored, so the training docks find their remembered places too.
     """
-    docks = TrainingDocks(main_window, controller)
-    main_window.training = docks
+    docks = TrainingDocks(context)
+    context.training = docks
     return docks

@@ -21,11 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from runtime.run_record import RunRecord
 from studio import resources
 from studio.theme_colors import SEVERITY_COLORS
 
 from .icons import icon
-from .run import RunRecord
 
 
 def format_seconds(seconds: float | None) -> str:

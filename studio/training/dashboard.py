@@ -19,6 +19,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from runtime.run_record import RunRecord
+
 from .plots import (
     ActivationsPlot,
     BoundaryPlot,
@@ -27,7 +29,6 @@ from .plots import (
     FeatureMapsPlot,
     LayerHeatmap,
 )
-from .run import RunRecord
 
 RESET = "run"  # pending change: the plot still shows another run
 FRAME_MS = 30

@@ -43,6 +43,9 @@ class DatasetForm(QWidget):
         self._shown_name: str | None = None
 
         self.combo = QComboBox(self)
+        # Long entries ("auto (CPU here)") must not widen the form past a narrow dock.
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(6)
         self.combo.setObjectName("dataset_choice")
         self.combo.activated.connect(self._chosen)
         self.about = muted(QLabel(self))
@@ -59,6 +62,8 @@ class DatasetForm(QWidget):
         self.error.setStyleSheet(f"color: {SEVERITY_COLORS['error']};")
         self.error.hide()
         self.options = QFormLayout()
+        # In a narrow dock a long label goes above its field instead of widening the form.
+        self.options.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.options.setContentsMargins(0, 0, 0, 0)
         self.options.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         layout = QVBoxLayout(self)
@@ -116,6 +121,14 @@ class DatasetForm(QWidget):
         from runtime.datasets import DatasetError, describe
 
         name = self.spec.get("name")
+        if not name:  # a new network: a prompt, not an error
+            self.combo.setCurrentIndex(-1)
+            self.combo.setPlaceholderText("Choose a dataset")
+            self.about.setText("Choose a dataset to train on: the network is checked "
+                               "against it as soon as it is chosen.")
+            self.error.hide()
+            self.missing.hide()
+            return
         try:
             info = describe(name)
         except DatasetError as e:

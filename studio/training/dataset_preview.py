@@ -1,21 +1,20 @@
 """A look at the chosen dataset before training: shapes, class counts and a few examples.
 
 2-D points are drawn as a scatter coloured by class, images as a strip of samples with
-their class, anything else as a few rows of numbers. Loading runs on a background thread
-(reading a CSV or an image folder can take a moment) and only the latest request is
-shown; a dataset that cannot be loaded shows the registry's message (a missing package
+their class, anything else as a few rows of numbers. Loading runs on a
+``studio.background.BackgroundTask`` (reading a CSV or an image folder can take a
+moment) and only the latest request is shown; a dataset that cannot be loaded shows the registry's message (a missing package
 names the command that installs it).
 """
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QStackedLayout, QToolButton, QVBoxLayout, QWidget
 
+from studio.background import BackgroundTask
 from studio.panels.widgets import muted
 from studio.theme_colors import SEVERITY_COLORS
 
@@ -26,16 +25,25 @@ SAMPLE_IMAGES = 8
 SCATTER_POINTS = 600
 
 
-def summarize(spec: dict, seed: int, val_fraction: float, test_fraction: float) -> dict:
-    """What the preview shows, computed off the GUI thread (plain numpy and text)."""
+def summarize(spec: dict, seed: int, val_fraction: float, test_fraction: float,
+              progress=None, cancelled=None) -> dict:
+    """What the preview shows, computed off the GUI thread (plain numpy and text).
+
+    ``progress(files)`` follows the listing of a large folder; ``cancelled()`` stops it
+    (a newer request came).
+    """
     from runtime.datasets import load_dataset
 
+    # Data too large for memory streams: its files are listed, not all decoded.
     bundle = load_dataset(spec, seed=seed, val_fraction=val_fraction,
-                          test_fraction=test_fraction)
-    *inputs, target = bundle.tensors("train")
+                          test_fraction=test_fraction, data_path="auto",
+                          strict_files=False, progress=progress, cancelled=cancelled)
     out: dict = {"describe": bundle.describe(), "task": bundle.task,
                  "shapes": [tuple(s) for s in bundle.input_shapes],
                  "dtypes": list(bundle.input_dtypes), "classes": list(bundle.class_names)}
+    if bundle.streaming:
+        return _sampled(bundle, out)
+    *inputs, target = bundle.tensors("train")
     y = target.numpy()
     if bundle.task in ("classification", "binary"):
         ids = y.reshape(len(y), -1)[:, 0].round().astype(np.int64)
@@ -61,6 +69,27 @@ def summarize(spec: dict, seed: int, val_fraction: float, test_fraction: float) 
     return out
 
 
+def _sampled(bundle, out: dict) -> dict:
+    """Class counts from the file listing and a few decoded images (streaming data)."""
+    split = bundle.train
+    labels = np.asarray(split.index.labels)[split.positions]
+    out["counts"] = np.bincount(labels, minlength=max(len(bundle.class_names), 1))
+    out["labels"] = labels
+    out["describe"] += " (streams from disk: a sample is shown)"
+    picks = _one_per_class(labels, len(labels), SAMPLE_IMAGES)
+    images = []
+    for i in picks:
+        x, _, problem = split[i]
+        if not problem:
+            images.append(x.numpy())
+    if images:
+        out["images"] = np.stack(images)
+        out["image_labels"] = [out["classes"][labels[i]] for i in picks][:len(images)]
+    else:
+        out["rows"] = ["(none of the sampled files could be read)"]
+    return out
+
+
 def _one_per_class(labels, n: int, k: int) -> list[int]:
     if labels is None:
         return list(range(min(n, k)))
@@ -82,20 +111,19 @@ def _brief(a: np.ndarray) -> str:
     return f"[{shown}{more}]" if flat.size > 1 else shown
 
 
-class _Relay(QObject):
-    done = Signal(int, object, str)  # generation, summary, error
-
-
 class DatasetPreview(QWidget):
     loaded = Signal()  # a preview (or its error) is on screen
+    sampled = Signal(object)  # example images (n, c, h, w) of the latest preview, or None
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.generation = 0
         self.summary: dict | None = None
         self.error_text = ""
-        self._relay = _Relay(self)
-        self._relay.done.connect(self._show)
+        self.task = BackgroundTask(self)
+        self.task.succeeded.connect(lambda summary: self._show(summary, ""))
+        self.task.failed.connect(lambda message, _error: self._show(None, message))
+        self.task.progress.connect(self._progress)
         self.info = QLabel(self)
         self.info.setObjectName("preview_info")
         self.info.setWordWrap(True)
@@ -111,37 +139,42 @@ class DatasetPreview(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.info)
+        self.stop = QToolButton(self)
+        self.stop.setObjectName("preview_stop")
+        self.stop.setText("Stop listing")
+        self.stop.setToolTip("Stop reading this folder's file list")
+        self.stop.clicked.connect(self.cancel)
+        self.stop.hide()
+        layout.addWidget(self.stop)
         layout.addLayout(self.stack, 1)
 
     def request(self, spec: dict, seed: int = 0, val_fraction: float = 0.2,
                 test_fraction: float = 0.1) -> None:
         """Load ``spec`` in the background and show it when ready (latest wins)."""
         self.generation += 1
-        generation = self.generation
-        relay = self._relay
         self.info.setText("Loading the dataset\u2026")
+        # The scan reports how many files it listed and stops when the job is
+        # cancelled (a newer request, Stop, or the preview closing).
+        self.task.start(lambda job: summarize(spec, seed, val_fraction, test_fraction,
+                                              job.report, lambda: job.cancelled),
+                        what="Loading the dataset", latest=True, handle=True)
 
-        def work() -> None:
-            try:
-                result, error = summarize(spec, seed, val_fraction, test_fraction), ""
-            except Exception as e:  # noqa: BLE001 - shown to the user, never raised
-                from graph.errors import StrataError
-
-                result = None
-                error = str(e) if isinstance(e, StrataError) else (
-                    f"The dataset could not be loaded: {type(e).__name__}: {e}")
-            try:
-                relay.done.emit(generation, result, error)
-            except RuntimeError:
-                pass  # the preview was closed meanwhile
-
-        threading.Thread(target=work, name="strata-dataset-preview", daemon=True).start()
+    def cancel(self) -> None:
+        """Stop the scan under way (its result is not shown)."""
+        self.generation += 1
+        self.task.cancel()
+        self.stop.hide()
+        self.info.setText("Stopped listing the files.")
 
     # ------------------------------------------------------------------ showing
-    def _show(self, generation: int, summary, error: str) -> None:
-        if generation != self.generation:
-            return
+    def _progress(self, files: int) -> None:
+        self.info.setText(f"Listing the files\u2026 {files:,} so far")
+        self.stop.show()
+
+    def _show(self, summary, error: str) -> None:
+        self.stop.hide()
         self.summary, self.error_text = summary, error
+        self.sampled.emit(summary.get("images") if summary else None)
         if error:
             self.info.setText(f"<span style='color:{SEVERITY_COLORS['error']}'>"
                               f"{_escape(error)}</span>")

@@ -12,11 +12,17 @@ for the next run.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton
 
 from graph.events import STRUCTURAL_EVENTS, DocumentEvent
 from studio import resources
+
+if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from studio.canvas.view import NetworkView
+    from studio.document.controller import DocumentController
 
 LOCKED_TEXT = "Training \u2014 the network is locked until the run ends"
 LOCK_REASON = ("The network is training: its structure is locked until the run ends "
@@ -45,7 +51,8 @@ class _Banner(QFrame):
 
 
 class EditLock(QObject):
-    def __init__(self, controller, view=None, parent: QObject | None = None) -> None:
+    def __init__(self, controller: DocumentController, view: NetworkView | None = None,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.view = view
@@ -63,14 +70,8 @@ class EditLock(QObject):
             self.banner.button.clicked.connect(self.unlock_for_next_run)
             view.installEventFilter(self)
         controller.document_changed.connect(self._on_document_event)
-        if hasattr(controller, "edit_refused"):
-            controller.edit_refused.connect(self._refused)
+        controller.edit_refused.connect(self._refused)
         self.refusals = 0
-
-    @property
-    def supported(self) -> bool:
-        """Whether the controller can refuse structural edits (``set_locked``)."""
-        return hasattr(self.controller, "set_locked")
 
     # ------------------------------------------------------------------ run
     def engage(self) -> None:
@@ -93,8 +94,7 @@ class EditLock(QObject):
                    button=False)
 
     def _set_locked(self, on: bool) -> None:
-        if self.supported:
-            self.controller.set_locked(on, LOCK_REASON if on else "")
+        self.controller.set_locked(on, LOCK_REASON if on else "")
 
     def _refused(self, _reason: str) -> None:
         """An edit bounced off the lock: say why, where the user is looking."""
@@ -124,8 +124,10 @@ class EditLock(QObject):
     def _place(self) -> None:
         if self.banner is None:
             return
-        port = self.banner.parentWidget()
-        top = port.viewport().y() if hasattr(port, "viewport") else 0
+        port = self.view  # the banner is the view's child
+        if port is None:
+            return
+        top = port.viewport().y()
         self.banner.move(max(8, (port.width() - self.banner.width()) // 2), top + 10)
 
     def eventFilter(self, watched, event) -> bool:

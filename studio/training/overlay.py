@@ -41,11 +41,11 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QWidget
 
 from runtime.layers import RELU_LIKE, SQUASHING
+from runtime.run_record import RunRecord
 from studio import resources
 from studio.theme_colors import SEVERITY_COLORS
 
 from .plots.common import color_map
-from .run import RunRecord
 
 REFRESH_S = 0.2
 GLOW = 7.0  # pixels of heat around a card

@@ -6,15 +6,20 @@ away and the progress is always in view.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from .controls import RunControls
 from .runs_panel import RunsPanel
 from .setup_panel import TrainingSetupPanel
 
+if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from studio.document.controller import DocumentController
+
 
 class TrainingPanel(QWidget):
-    def __init__(self, controller, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: DocumentController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("TrainingPanel")
         self.controls = RunControls(self)

@@ -18,16 +18,19 @@ are bounded, so keeping a few dozen costs little.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 
 from graph.errors import StrataError
+from runtime.run_record import RunRecord
+from studio.background import BackgroundTask
 
-from .run import RunRecord
+if TYPE_CHECKING:  # the worker module loads when the first run starts
+    from runtime.worker import TrainingSession
 
 TICK_MS = 33
 MAX_EVENTS = 400
@@ -60,25 +63,6 @@ def worker_threads() -> int:
     return max(1, (os.cpu_count() or 2) - 1)
 
 
-class _Launch:
-    """``session.start()`` on a thread; commands given meanwhile wait in ``queued``."""
-
-    def __init__(self, session) -> None:
-        self.done = threading.Event()
-        self.error: str | None = None
-        self.queued: list[str] = []
-        threading.Thread(target=self._run, args=(session,), name="strata-launch",
-                         daemon=True).start()
-
-    def _run(self, session) -> None:
-        try:
-            session.start()
-        except Exception as e:  # noqa: BLE001 - reported as the run's failure
-            self.error = f"{type(e).__name__}: {e}"
-        finally:
-            self.done.set()
-
-
 class TrainingRunner(QObject):
     run_started = Signal(object)  # RunRecord
     run_updated = Signal(object, object)  # RunRecord, set of changed categories
@@ -94,13 +78,18 @@ class TrainingRunner(QObject):
         self.threads = threads if threads is not None else worker_threads()
         self.runs: list[RunRecord] = []
         self.current: RunRecord | None = None
-        self.session = None  # runtime.worker.TrainingSession while a run is active
+        self.session: TrainingSession | None = None  # while a run is active
         self.ticks = 0
         self.tick_seconds = 0.0  # the longest tick so far (for the benchmark)
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
-        self._launch: _Launch | None = None  # the worker being started
+        # Spawning the worker runs in the background; commands given meanwhile wait in
+        # _queued and are sent when it is up (or dropped when it could not start).
+        self._launcher = BackgroundTask(self)
+        self._launcher.succeeded.connect(self._launch_succeeded)
+        self._launcher.failed.connect(self._launch_failed)
+        self._queued: list[str] = []
         self._closing: list = []  # ended sessions whose worker may still be exiting
         self._reaper = QTimer(self)
         self._reaper.setInterval(250)
@@ -143,7 +132,8 @@ class TrainingRunner(QObject):
                                   threads=self.threads)
         # Spawning copies a large process's bookkeeping (tens of milliseconds of CPU):
         # done on a thread, the GUI keeps its frame rate. Commands wait for it.
-        self._launch = _Launch(session)
+        self._queued = []
+        self._launcher.start(session.start, what="Starting the training process")
         run.out_dir = str(out_dir)
         self.session = session
         self.current = run
@@ -179,15 +169,17 @@ class TrainingRunner(QObject):
         return path
 
     def pause(self) -> None:
-        if self.session is not None and self.current.status == "running":
+        if self.session is not None and self.current is not None \
+                and self.current.status == "running":
             self._command("pause")
 
     def resume(self) -> None:
-        if self.session is not None and self.current.status == "paused":
+        if self.session is not None and self.current is not None \
+                and self.current.status == "paused":
             self._command("resume")
 
     def stop(self) -> None:
-        if self.session is not None:
+        if self.session is not None and self.current is not None:
             self.current.status = "stopping"
             self.current.changed.add("status")
             self._command("stop")
@@ -202,9 +194,8 @@ class TrainingRunner(QObject):
             self._command("kill")
 
     def _command(self, name: str) -> None:
-        launch = self._launch
-        if launch is not None and not launch.done.is_set():
-            launch.queued.append(name)  # sent as soon as the worker is up
+        if self._launcher.running:
+            self._queued.append(name)  # sent as soon as the worker is up
         else:
             getattr(self.session, name)()
 
@@ -219,8 +210,11 @@ class TrainingRunner(QObject):
         if self.session is not None:
             self.session.close(timeout=5.0)
             self.session = None
-        if self._launch is not None:
-            self._launch.done.wait(10.0)
+        try:
+            self._launcher.cancel()
+            self._launcher.wait(10_000)
+        except RuntimeError:  # deleted with the window, which waited for it
+            pass
         for session in self._closing:
             session.close(timeout=5.0)
         self._closing = []
@@ -232,8 +226,6 @@ class TrainingRunner(QObject):
             self._timer.stop()
             return
         started = time.perf_counter()
-        if self._launched(run):
-            return
         ended = False
         handled = 0
         while handled < MAX_EVENTS and time.perf_counter() - started < BUDGET_S:
@@ -256,21 +248,20 @@ class TrainingRunner(QObject):
         self.ticks += 1
         self.tick_seconds = max(self.tick_seconds, time.perf_counter() - started)
 
-    def _launched(self, run: RunRecord) -> bool:
-        """Settle the worker's start: send queued commands, or fail the run. True when
-        the run ended here."""
-        launch = self._launch
-        if launch is None or not launch.done.is_set():
-            return False
-        self._launch = None
-        if launch.error is not None:
-            run.fail(f"The training process could not start: {launch.error}")
-            self.run_updated.emit(run, run.take_changes())
-            self._end()
-            return True
-        for name in launch.queued:
-            getattr(self.session, name)()
-        return False
+    def _launch_succeeded(self, _result: object) -> None:
+        queued, self._queued = self._queued, []
+        if self.session is not None:
+            for name in queued:
+                getattr(self.session, name)()
+
+    def _launch_failed(self, _message: str, error: object) -> None:
+        self._queued = []
+        run = self.current
+        if run is None or self.session is None:
+            return
+        run.fail(f"The training process could not start: {type(error).__name__}: {error}")
+        self.run_updated.emit(run, run.take_changes())
+        self._end()
 
     def _end(self) -> None:
         self._timer.stop()

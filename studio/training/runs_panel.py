@@ -27,9 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from runtime.run_record import RunRecord
 from studio.panels.widgets import muted, section
-
-from .run import RunRecord
 
 NUMBER_ROLE = Qt.ItemDataRole.UserRole + 1
 

@@ -29,13 +29,12 @@ def shoot(name: str, cap: int, size: tuple[int, int], grab_at: float) -> Path:
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
 
     from studio.main_window import MainWindow
-    from studio.training import attach_training
 
     work = Path(tempfile.mkdtemp(prefix="strata-shots-"))
     settings = QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(ROOT / "resources" / "examples" / f"{name}.strata",
                         settings=settings, autosave_dir=work / "autosave")
-    docks = getattr(window, "training", None) or attach_training(window, window.controller)
+    docks = window.training
     bench = docks.workbench()
     bench.runner.out_root = work / "runs"
     training = window.controller.document.training

@@ -15,6 +15,8 @@ time it is shown rather than when the window opens.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
@@ -24,14 +26,21 @@ from studio.panels.param_editors import ParamEditor, editor_for
 from studio.panels.widgets import section
 from studio.theme_colors import SEVERITY_COLORS
 
+from .augment_panel import AugmentPanel
 from .dataset_form import DatasetForm
 from .dataset_preview import DatasetPreview
+
+if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from studio.document.controller import DocumentController
+
+# Checks the other settings while no dataset is chosen (never written to the document).
+PLACEHOLDER = {"name": "spirals"}
 
 
 class TrainingSetupPanel(QWidget):
     ready = Signal()  # the form was filled (first shown): training is near
 
-    def __init__(self, controller, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: DocumentController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("TrainingSetupPanel")
         self.controller = controller
@@ -50,6 +59,8 @@ class TrainingSetupPanel(QWidget):
         self.dataset = DatasetForm(self)
         self.dataset.spec_committed.connect(lambda spec: self.commit("dataset", spec))
         self.preview = DatasetPreview(self)
+        self.augment = AugmentPanel(controller, self)
+        self.preview.sampled.connect(self.augment.set_samples)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 4, 10, 10)
@@ -58,9 +69,13 @@ class TrainingSetupPanel(QWidget):
         layout.addWidget(section("Dataset", self))
         layout.addWidget(self.dataset)
         layout.addWidget(self.preview)
+        layout.addWidget(section("Augmentation (training split)", self))
+        layout.addWidget(self.augment)
         for title, settings in setting_groups():
             layout.addWidget(section(title, self))
             form = QFormLayout()
+            # In a narrow dock a long label goes above its field instead of widening the form.
+            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
             form.setContentsMargins(0, 0, 0, 0)
             form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
             for setting in settings:
@@ -90,6 +105,7 @@ class TrainingSetupPanel(QWidget):
             return
         self.loaded = True
         self.dataset.load()
+        self.augment.load()
         self._load_devices()
         self.refresh()
         from .runner import freeze_heap
@@ -124,7 +140,10 @@ class TrainingSetupPanel(QWidget):
         """The document's setup (checked, defaults filled) or None with the reason shown."""
         from runtime.setup import SetupError, TrainingSetup
 
+        raw = dict(self.controller.document.training or {})
         try:
+            if not raw.get("dataset"):  # nothing chosen yet: the other fields still show
+                return TrainingSetup.from_dict({**raw, "dataset": PLACEHOLDER})
             return TrainingSetup.from_document(self.controller.document)
         except SetupError as e:
             self._show_problem(f"The training setup in this file has a problem: {e}")
@@ -143,6 +162,8 @@ class TrainingSetupPanel(QWidget):
             values["dataset"] = raw.get("dataset") or {}
         if isinstance(values.get("dataset"), str):
             values["dataset"] = {"name": values["dataset"]}
+        if not raw.get("dataset"):
+            values["dataset"] = {}
         self.values = values
         for key, editor in self.editors.items():
             editor.set_value(values.get(key))
@@ -176,7 +197,10 @@ class TrainingSetupPanel(QWidget):
 
         raw = dict(self.controller.document.training or {})
         try:
-            TrainingSetup.from_dict({**raw, key: value})
+            probe = {**raw, key: value}
+            if not probe.get("dataset"):  # other settings may come before the dataset
+                probe["dataset"] = PLACEHOLDER
+            TrainingSetup.from_dict(probe)
         except SetupError as e:
             editor = self.editors.get(key)
             if editor is not None:

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from graph.errors import StrataError
 from runtime.events import DiagnosisEvent
+from runtime.run_record import CHANGES, RunRecord
+from studio.panels.widgets import commit_pending_edits
 
 from .actions import connect_actions, make_actions
 from .dashboard import TrainingView
@@ -29,8 +32,15 @@ from .icons import icon
 from .lock import EditLock
 from .overlay import CanvasOverlay
 from .panel import TrainingPanel
-from .run import CHANGES, RunRecord
 from .runner import TrainingRunner
+
+if TYPE_CHECKING:  # annotations only
+    from types import SimpleNamespace
+
+    from studio.canvas.scene import NetworkScene
+    from studio.canvas.view import NetworkView
+    from studio.document.controller import DocumentController
+    from studio.panels.problems import ProblemsPanel
 
 PROGRESS_S = 0.5  # progress line refresh period
 
@@ -39,9 +49,11 @@ class TrainingWorkbench(QObject):
     state_changed = Signal()  # a run started, paused, resumed or ended
     message_shown = Signal(str, str)  # text, kind ("error", "warning", "ok", "info")
 
-    def __init__(self, controller, scene=None, view=None, parent: QObject | None = None,
-                 *, runner: TrainingRunner | None = None, problems=None,
-                 actions=None) -> None:
+    def __init__(self, controller: DocumentController, scene: NetworkScene | None = None,
+                 view: NetworkView | None = None, parent: QObject | None = None,
+                 *, runner: TrainingRunner | None = None,
+                 problems: ProblemsPanel | None = None,
+                 actions: SimpleNamespace | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.runner = runner or TrainingRunner(self)
@@ -104,6 +116,7 @@ class TrainingWorkbench(QObject):
         """Start a run of the current document; None (with a message) when refused."""
         if self.runner.active:
             return None
+        commit_pending_edits()  # Epochs typed without Enter counts
         problem = self._refusal()
         if problem:
             self.show_message(problem, "error")
@@ -125,6 +138,15 @@ class TrainingWorkbench(QObject):
             first = errors[0].describe(self.controller.document)
             more = f" (and {len(errors) - 1} more, see Problems)" if len(errors) > 1 else ""
             return f"The network cannot train until its errors are fixed: {first}{more}"
+        if not (self.controller.document.training or {}).get("dataset"):
+            return "Choose a dataset first (Training > Setup > Dataset)."
+        from .data_check import CHECKS
+
+        check = CHECKS.get(self.controller)
+        if check is not None and check.problems:  # known before any worker starts
+            more = (f" (and {len(check.problems) - 1} more, see Problems)"
+                    if len(check.problems) > 1 else "")
+            return f"The dataset does not fit the network: {check.problems[0].message}{more}"
         from runtime.setup import SetupError, TrainingSetup
 
         try:
@@ -257,7 +279,7 @@ class TrainingWorkbench(QObject):
 
     def _push_diagnoses(self, run: RunRecord | None) -> None:
         """Diagnoses to the Problems panel, when it can show them."""
-        if self.problems is not None and hasattr(self.problems, "set_diagnoses"):
+        if self.problems is not None:
             self.problems.set_diagnoses(self._marks(run))
 
     def _document_replaced(self) -> None:

@@ -3,7 +3,7 @@
 Roles: ``commands.TransferCommands`` is what the File menu calls; ``export_dialog`` and
 ``import_dialog`` are the two dialogs; they hand ``runtime.transfer``'s
 ``export_network`` and ``import_network`` (the same service ``strata export`` and
-``strata import`` call) to a ``tasks.BackgroundTask``; ``checkpoints`` finds the
+``strata import`` call) to a ``studio.background.BackgroundTask``; ``checkpoints`` finds the
 session's training checkpoints that fit the network. An imported network opens through
 the window's file commands (``FileCommands.open_document``).
 
@@ -17,6 +17,5 @@ torch (the studio starts without it).
 from .commands import TransferCommands
 from .export_dialog import ExportDialog
 from .import_dialog import ImportDialog
-from .tasks import BackgroundTask
 
-__all__ = ["BackgroundTask", "ExportDialog", "ImportDialog", "TransferCommands"]
+__all__ = ["ExportDialog", "ImportDialog", "TransferCommands"]

@@ -1,17 +1,22 @@
 """Checkpoints of this session's training runs that fit the network being exported.
 
-Read-only use of the training view (``window.training.runner.runs``, when training is
-attached): a run's checkpoint fits when the run trained exactly the code the network
+Read-only use of the session's runs (``StudioContext.session_runs()``): a run's checkpoint fits when the run trained exactly the code the network
 generates now, so its weights load into the exported module. Newest run first; within a
 run its latest checkpoint (the weights training ended with), then its best one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from graph.errors import StrataError
+
+if TYPE_CHECKING:
+    from graph import Document
+    from runtime.run_record import RunRecord
 
 
 @dataclass(frozen=True)
@@ -20,9 +25,8 @@ class CheckpointChoice:
     label: str  # "Run #2 Spiral MLP: latest, epoch 30"
 
 
-def session_checkpoints(window, doc) -> list[CheckpointChoice]:
-    runner = getattr(getattr(window, "training", None), "runner", None)
-    runs = list(getattr(runner, "runs", None) or [])
+def session_checkpoints(runs: Sequence[RunRecord], doc: Document) -> list[CheckpointChoice]:
+    """The checkpoints of ``runs`` whose weights load into ``doc``'s generated module."""
     if not runs:
         return []
     import graph
@@ -36,13 +40,13 @@ def session_checkpoints(window, doc) -> list[CheckpointChoice]:
         if not _trained(run, source):
             continue
         name = run.label or f"Run #{run.number}"
-        events = list(getattr(run, "checkpoints", ()))
+        events = list(run.checkpoints)
         latest = [c for c in events if c.reason != "best"]
         best = [c for c in events if c.reason == "best"]
         found = [(c.path, f"{name}: latest, epoch {c.epoch}") for c in latest[-1:]]
         found += [(c.path, f"{name}: best validation loss, epoch {c.epoch}")
                   for c in best[-1:]]
-        failed = (getattr(run, "summary", None) or {}).get("checkpoint")
+        failed = (run.summary or {}).get("checkpoint")
         if failed and not found:
             found.append((failed, f"{name}: written when it stopped"))
         choices += [CheckpointChoice(str(p), label) for p, label in found
@@ -50,9 +54,9 @@ def session_checkpoints(window, doc) -> list[CheckpointChoice]:
     return choices
 
 
-def _trained(run, source: str) -> bool:
+def _trained(run: RunRecord, source: str) -> bool:
     """Whether ``run`` trained the network whose generated code is ``source``."""
-    snapshot = getattr(run, "document", None)
+    snapshot = run.document
     if not snapshot:
         return False
     import graph

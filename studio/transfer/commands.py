@@ -8,14 +8,19 @@ entry, always visible, explains what to install when the extra is missing.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from runtime.transfer import export_format
 
 from .export_dialog import ExportDialog, network_refusal
 from .import_dialog import ImportDialog
 
+if TYPE_CHECKING:  # the window imports this module
+    from studio.main_window import MainWindow
+
 
 class TransferCommands:
-    def __init__(self, window) -> None:
+    def __init__(self, window: MainWindow) -> None:
         self.window = window
         self.export_dialog: ExportDialog | None = None
         self.import_dialog: ImportDialog | None = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -38,11 +39,14 @@ from runtime.transfer import (
     export_network,
     runtime_available,
 )
+from studio.background import BackgroundTask
 from studio.panels.widgets import form_layout, muted, value_label
 
 from .checkpoints import CheckpointChoice, session_checkpoints
-from .tasks import BackgroundTask
 from .widgets import PathField, StatusStrip
+
+if TYPE_CHECKING:  # the window imports this module
+    from studio.main_window import MainWindow
 
 FORMATS = {spec.id: spec for spec in EXPORT_FORMATS}
 Answer = QMessageBox.StandardButton
@@ -114,7 +118,7 @@ class ExportDialog(QDialog):
     exported = Signal(object)  # ExportOutcome
     failed = Signal(str)
 
-    def __init__(self, window) -> None:
+    def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window_ = window
         self.controller = window.controller
@@ -248,7 +252,7 @@ class ExportDialog(QDialog):
         self.train_setup.setText(_setup_summary(doc))
         note = data_note(doc, self._base_dir()).removeprefix("Data: ")
         self.train_data.setText(note[:1].upper() + note[1:])
-        choices = session_checkpoints(self.window_, doc)
+        choices = session_checkpoints(self.window_.context.session_runs(), doc)
         self.weights_picker.set_choices(choices)
         self.onnx_picker.set_choices(choices)
         self.onnx_use_weights.setChecked(bool(choices) or self.onnx_use_weights.isChecked())

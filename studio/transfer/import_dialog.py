@@ -1,9 +1,10 @@
 """The Import dialog: a network from PyTorch code, traced in the background.
 
-Pick a ``.py`` file; its module classes and factory functions are listed (reading the
-file runs it, so that happens in the background too). Choose one, give the input
-shape(s) batch first with their dtype, the task of the output and, optionally, a
-weights file. Import traces and maps it off the GUI thread with a busy bar; on success
+Pick a ``.py`` file; its classes and factory functions are listed by reading it (``ast``,
+nothing runs). Choose one, give the input shape(s) batch first with their dtype, the
+task of the output and, optionally, a weights file. Only pressing Import runs the
+file's code, and in a separate process (``runtime.transfer.isolated``) with a time
+limit; Cancel import stops it, and so does closing the dialog. On success
 the network opens in the window as a new unsaved document (after asking to save the
 current one if it has changes) and the dialog reports the measured difference from the
 original and any notes. On failure the dialog shows the importer's message, every
@@ -13,7 +14,9 @@ unmapped operation listed, and the current document is left as it was. Tests use
 
 from __future__ import annotations
 
+import threading
 from functools import partial
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -34,16 +37,21 @@ from runtime.transfer import (
     ImportOutcome,
     ImportRequest,
     import_candidates,
-    import_network,
+    import_network_isolated,
     parse_arguments,
     parse_shape,
 )
+from runtime.transfer.isolated import IMPORT_TIMEOUT
+from studio.background import BackgroundTask
 from studio.panels.widgets import form_layout, muted, value_label
 
-from .tasks import BackgroundTask
 from .widgets import PathField, StatusStrip
 
-DTYPES = (("float", "float"), ("long (token ids)", "long"))
+if TYPE_CHECKING:  # the window imports this module
+    from studio.main_window import MainWindow
+
+# "auto": token ids (long) when an Embedding reads the input, else float.
+DTYPES = (("auto", "auto"), ("float", "float"), ("long (token ids)", "long"))
 TASKS = (("Classification", "classification"), ("Binary (one logit)", "binary"),
          ("Regression", "regression"))
 SHAPE_HELP = ("Batch first: 1,3,32,32 is one 32\u00d732 colour image, 1,784 a flattened "
@@ -79,7 +87,7 @@ class ImportDialog(QDialog):
     failed = Signal(str)
     candidates_listed = Signal(list)
 
-    def __init__(self, window) -> None:
+    def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window_ = window
         self.setObjectName("ImportDialog")
@@ -110,6 +118,14 @@ class ImportDialog(QDialog):
             "maps every layer and operation to its own layers. It checks the imported "
             "network gives the same outputs as your module and lists anything it cannot "
             "map.", self))
+        self.warning = value_label(
+            "<b>Importing runs the file's code</b>, as opening a notebook does: import "
+            "only files you trust. It runs in a separate process, stopped by Cancel "
+            f"import or after {IMPORT_TIMEOUT:g} seconds; listing the file's classes "
+            "does not run it.", self)
+        self.warning.setObjectName("import_runs_code")
+        self.warning.setTextFormat(Qt.TextFormat.RichText)
+        self._cancel = threading.Event()
 
         self.source = PathField("open", "Choose a Python file", "Python files (*.py)",
                                 "model.py", self)
@@ -155,6 +171,10 @@ class ImportDialog(QDialog):
         self.import_button = self.buttons.addButton(
             "Import", QDialogButtonBox.ButtonRole.AcceptRole)
         self.import_button.setDefault(True)
+        self.cancel_button = self.buttons.addButton(
+            "Cancel import", QDialogButtonBox.ButtonRole.ActionRole)
+        self.cancel_button.setToolTip("Stop the file's code; nothing is imported")
+        self.cancel_button.clicked.connect(self.cancel_import)
         self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
         self.import_button.clicked.connect(self.start)
         self.close_button.clicked.connect(self.reject)
@@ -164,6 +184,7 @@ class ImportDialog(QDialog):
         layout.setSpacing(10)
         layout.addWidget(title)
         layout.addWidget(about)
+        layout.addWidget(self.warning)
         layout.addLayout(form)
         layout.addWidget(self.status, 1)
         layout.addWidget(self.buttons)
@@ -173,7 +194,7 @@ class ImportDialog(QDialog):
         self._sync()
 
     # ------------------------------------------------------------------ inputs
-    def add_input(self, shape: str = "", dtype: str = "float") -> InputRow:
+    def add_input(self, shape: str = "", dtype: str = "auto") -> InputRow:
         row = InputRow(len(self.rows) + 1, self)
         row.shape.setText(shape)
         row.dtype.setCurrentIndex(row.dtype.findData(dtype))
@@ -293,10 +314,19 @@ class ImportDialog(QDialog):
         except StrataError as e:
             return self._refuse(str(e))
         self.outcome = None
-        self.task.start(partial(import_network, request), what=f"Importing {request.target}")
-        self.status.show_busy(f"Importing {request.target}: tracing and checking "
-                              "the outputs\u2026")
+        self._cancel = threading.Event()
+        self.task.start(partial(import_network_isolated, request, cancel=self._cancel),
+                        what=f"Importing {request.target}")
+        self.status.show_busy(f"Importing {request.target}: running its code in a "
+                              "separate process, tracing and checking the "
+                              "outputs\u2026")
         return True
+
+    def cancel_import(self) -> None:
+        """Stop the file's code (its process ends); ``failed`` follows."""
+        if self.busy:
+            self._cancel.set()
+            self.status.show_busy("Cancelling: stopping the file's code\u2026")
 
     def _refuse(self, message: str) -> bool:
         self.status.set_status(message, "error", report="")
@@ -328,13 +358,15 @@ class ImportDialog(QDialog):
     def _sync(self, *_args) -> None:
         busy = self.task.running
         self.import_button.setEnabled(not busy and not self.lister.running)
+        self.cancel_button.setVisible(busy)
         for widget in (self.source, self.target, self.arguments, self.task_choice,
                        self.weights, self.add_input_button, *self.rows):
             widget.setEnabled(not busy)
 
     def reject(self) -> None:
         if self.busy:
-            self.task.cancel()  # the trace finishes on its own; its result is dropped
+            self._cancel.set()  # the process running the file's code is stopped
+            self.task.cancel()
             self.status.set_status("Import cancelled; the current network is unchanged.")
         self.lister.cancel()
         super().reject()

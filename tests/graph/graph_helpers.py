@@ -6,11 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from strata_paths import EXAMPLES as EXAMPLES_DIR
+
 import graph
 from graph import Document, Edge
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted((ROOT / "resources" / "examples").glob("*.strata"))
+EXAMPLES = sorted(EXAMPLES_DIR.glob("*.strata"))
 RUFF = Path(sys.executable).with_name("ruff")
 
 

@@ -16,6 +16,7 @@ import graph
 from graph import Document, ParamError, get_spec
 from graph.catalog import CATEGORIES, TensorInfo, all_specs
 from graph.catalog.spec import ParamSpec, ShapeContext
+from graph.memory import param_counts
 
 LAYERS = [s for s in all_specs() if s.type not in ("Input", "Output")]
 REQUIRED_TYPES = {
@@ -129,6 +130,8 @@ def _sample_param(p: ParamSpec, rng: random.Random):
         "inputs": (2, 4), "dim": (-3, 3), "num_embeddings": (4, 20),
         "embedding_dim": (2, 8), "max_len": (2, 16), "dim_feedforward": (1, 16),
     }
+    if p.kind == "str":  # "shares": a layer's own weights (sharing: test_graph_sharing)
+        return None
     if p.kind == "bool":
         return rng.random() < 0.5
     if p.kind == "choice":
@@ -188,6 +191,11 @@ def test_shape_rule_matches_the_torch_module(spec):
             inputs = _sample_inputs(spec, params, rng)
             size = math.prod(inputs[0].features)
             params["shape"] = _factorize(size, rng)
+        elif spec.type == "Permute":  # an order of the input's dimensions, batch first
+            inputs = _sample_inputs(spec, params, rng)
+            rest = list(range(1, inputs[0].rank))
+            rng.shuffle(rest)
+            params["dims"] = [0, *rest]
         else:
             inputs = _sample_inputs(spec, params, rng)
         try:
@@ -202,6 +210,12 @@ def test_shape_rule_matches_the_torch_module(spec):
         xs = random_inputs(doc, compiled.code, batch=3, seed=accepted)
         (out,) = as_tuple(compiled.module(*xs))
         assert tuple(out.shape) == concrete(inferred.outputs[0].shape, 3), (params, inputs)
+        # The declared parameter count is what torch builds (0 for expressions).
+        node_id = next(i for i, n in doc.nodes.items() if n.type == spec.type)
+        built = compiled.submodule(node_id)
+        built = sum(p.numel() for p in built.parameters()) if isinstance(
+            built, torch.nn.Module) else (built.numel() if built is not None else 0)
+        assert param_counts(analysis)[node_id] == built, (spec.type, params, inputs)
         assert out.dtype == torch.float32
         if out.requires_grad:
             out.float().sum().backward()

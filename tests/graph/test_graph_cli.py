@@ -37,7 +37,7 @@ def broken(tmp_path) -> Path:
 @pytest.fixture
 def corrupt(tmp_path) -> Path:
     data = json.loads(RESIDUAL.read_text())
-    data["nodes"][3]["type"] = "Conv3d"
+    data["nodes"][3]["type"] = "Conv9d"
     path = tmp_path / "corrupt.strata"
     path.write_text(json.dumps(data))
     return path
@@ -82,7 +82,7 @@ def test_check_warnings_alone_pass(capsys, tmp_path):
 def test_check_unreadable_file(capsys, corrupt, tmp_path):
     code, out, err = strata(capsys, "check", str(corrupt))
     assert (code, out) == (2, "")
-    assert err == f"{corrupt}: error: unknown layer type 'Conv3d' (at $.nodes[3].type)\n"
+    assert err == f"{corrupt}: error: unknown layer type 'Conv9d' (at $.nodes[3].type)\n"
     code, _, err = strata(capsys, "check", str(tmp_path / "nope.strata"))
     assert code == 2
     assert err == f"{tmp_path / 'nope.strata'}: error: cannot read the file: No such file " \
@@ -92,7 +92,7 @@ def test_check_unreadable_file(capsys, corrupt, tmp_path):
 def test_check_several_files_exits_with_the_worst(capsys, broken, corrupt):
     code, out, err = strata(capsys, "check", str(EXAMPLES[0]), str(broken), str(corrupt))
     assert code == 2
-    assert "no problems" in out and "1 error, 1 warning" in out and "Conv3d" in err
+    assert "no problems" in out and "1 error, 1 warning" in out and "Conv9d" in err
 
 
 # ---------------------------------------------------------------------- summary
@@ -160,5 +160,5 @@ def test_the_strata_command_dispatches_here(corrupt):
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 2
     assert done.stdout == f"{RESIDUAL}: no problems (23 nodes)\n"
-    assert done.stderr == f"{corrupt}: error: unknown layer type 'Conv3d' " \
+    assert done.stderr == f"{corrupt}: error: unknown layer type 'Conv9d' " \
         "(at $.nodes[3].type)\n"

@@ -37,7 +37,8 @@ def test_add_node_fills_defaults_and_unique_labels(recorded):
     doc, events, _ = recorded
     a = doc.add_node("Linear", {"out_features": 3})
     b = doc.add_node("Linear")
-    assert a.params == {"out_features": 3, "bias": True}
+    assert a.params == {"out_features": 3, "bias": True, "init": "default",
+                        "nonlinearity": "relu", "bias_init": "default", "shares": None}
     assert (a.label, b.label) == ("fc", "fc2")
     assert a.id != b.id
     assert events == [NodeAdded(a.id), NodeAdded(b.id)]

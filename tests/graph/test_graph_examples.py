@@ -10,7 +10,8 @@ import textwrap
 
 import pytest
 import torch
-from graph_helpers import EXAMPLES, ROOT, as_tuple, random_inputs
+from graph_helpers import EXAMPLES, as_tuple, random_inputs
+from strata_paths import ROOT
 
 import graph
 

@@ -220,7 +220,8 @@ def test_unknown_parameter(good):
     good["nodes"][1]["params"]["units"] = 3
     error = _error(json.dumps(good))
     assert error.where == "$.nodes[1].params.units"
-    assert error.message == "Linear has no parameter 'units' (it has: bias, out_features)"
+    assert error.message == ("Linear has no parameter 'units' (it has: bias, bias_init, "
+                             "init, nonlinearity, out_features, shares)")
 
 
 def test_dangling_wire(good):

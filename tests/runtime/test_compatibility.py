@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
+from strata_paths import EXAMPLES as EXAMPLES_DIR
 
 import graph
 from graph.builder import Builder
@@ -14,7 +13,7 @@ from runtime.compatibility import DatasetMismatch, check_dataset, prepare_datase
 from runtime.datasets import DatasetError, load_dataset
 from runtime.setup import SetupError, TrainingSetup
 
-EXAMPLES = sorted((Path(__file__).parents[2] / "resources" / "examples").glob("*.strata"))
+EXAMPLES = sorted(EXAMPLES_DIR.glob("*.strata"))
 
 
 def small(name: str, **options):

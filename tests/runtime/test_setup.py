@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import itertools
 import math
-from pathlib import Path
 
 import pytest
 import torch
+from strata_paths import EXAMPLES
 
 import graph
 from graph.builder import Builder
@@ -18,8 +18,6 @@ from runtime.setup import (
     available_devices,
     resolve_device,
 )
-
-EXAMPLES = Path(__file__).parents[2] / "resources" / "examples"
 
 
 def setup_of(**training) -> TrainingSetup:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
+from strata_paths import EXAMPLES
 
 import graph
 from graph.builder import Builder
 from runtime.datasets.bundle import make_bundle
 from runtime.engine import EngineOptions, Trainer
 from runtime.setup import TrainingSetup
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 # Sample exactly every ``sample_every`` steps (no limits that depend on the clock).
 EVERY = {"max_sample_rate": None, "sample_budget": None}

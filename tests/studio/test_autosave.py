@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
+from strata_paths import EXAMPLES
 
 import graph
 from studio.document.controller import DocumentController
 from studio.files import AutosaveManager, RecentFiles
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 
 @pytest.fixture

@@ -3,25 +3,13 @@ there is no code while the network has errors, copies, highlights the selection.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontInfo
+from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QApplication
 
 import graph
-from studio.document.controller import DocumentController
 from studio.panels.code_view import CodePanel
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
-
-
-@pytest.fixture
-def controller(qapp):
-    c = DocumentController()
-    c.open(EXAMPLES / "shapes_cnn.strata")
-    return c
 
 
 @pytest.fixture
@@ -36,7 +24,12 @@ def test_shows_the_generated_source(panel, controller):
     assert panel.editor.toPlainText() == expected
     assert panel.stack.currentWidget() is panel.editor
     assert panel.editor.isReadOnly()
-    assert QFontInfo(panel.editor.font()).fixedPitch()
+    # Columns line up: every character is as wide as every other. (Not
+    # QFontInfo.fixedPitch(): fontconfig may pick a monospace face, such as Noto Sans
+    # Mono, that it does not flag as fixed pitch, and offscreen has few fonts.)
+    metrics = QFontMetricsF(panel.editor.font())
+    widths = {metrics.horizontalAdvance(c * 8) for c in "iW0.m_ "}
+    assert len(widths) == 1, widths
 
 
 def test_follows_edits_once_per_burst(panel, controller, qtbot):

@@ -1,17 +1,17 @@
-"""The fix catalogue: each fix removes its problem, is one undo step, and undo restores
-the document exactly. Problems without an obvious fix get none."""
+"""The fix catalogue (``graph.fixes``) through the controller: each fix removes its
+problem, is one undo step, undo restores the document exactly, and the controller's edit
+equals the headless one (``graph.edits.apply_edits``, what ``strata check --fix``
+does). Problems without an obvious fix get none."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from strata_paths import EXAMPLES
 
 from graph.builder import Builder
+from graph.edits import apply_edits
+from graph.fixes import fix_for
 from studio.document.controller import DocumentController
-from studio.document.fixes import fix_for
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 
 def open_doc(qapp, doc):
@@ -33,13 +33,16 @@ def apply_and_check(c, problem):
     fix = fix_for(problem, c.document, c.analysis)
     assert fix is not None, problem.message
     before = c.document.to_dict()
+    headless = c.document.copy()  # the same edits without Qt (strata check --fix)
+    apply_edits(headless, fix.edits)
     count = c.undo_stack.count()
-    fix.apply(c)
+    c.apply_fix(fix)
     c.analyze_now()
     assert c.undo_stack.count() == count + 1
     assert c.undo_stack.undoText() == fix.title
     assert problem not in c.analysis.problems
     after = c.document.to_dict()
+    assert headless.to_dict() == after
     c.undo_stack.undo()
     assert c.document.to_dict() == before
     c.undo_stack.redo()

@@ -3,28 +3,17 @@ shown at the field (never clamped), following undo/redo and analysis."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QLineEdit, QSpinBox
+from strata_paths import EXAMPLES
 
-from studio.document.controller import DocumentController
 from studio.panels.inspector import InspectorPanel
 from studio.panels.param_editors import IntsEditor
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 
 def node(controller, label):
     return controller.document.find_label(label).id
-
-
-@pytest.fixture
-def controller():
-    c = DocumentController()
-    c.open(EXAMPLES / "shapes_cnn.strata")
-    return c
 
 
 @pytest.fixture
@@ -373,7 +362,9 @@ def test_half_typed_value_never_lands_in_the_next_document(qtbot, controller):
     qtbot.waitUntil(line.hasFocus, timeout=2000)
     line.selectAll()
     qtbot.keyClicks(line, "5")  # no Enter yet
-    controller.open(EXAMPLES / "shapes_cnn.strata")  # same node ids
-    qtbot.wait(50)  # let the old form go (deleteLater, focus out)
+    old_form = panel.form
+    # Until the old form is destroyed it could still commit (focus out, flush).
+    with qtbot.waitSignal(old_form.destroyed, timeout=10_000):
+        controller.open(EXAMPLES / "shapes_cnn.strata")  # same node ids
     assert controller.document.nodes[fc1].params["out_features"] == 64
     assert not controller.is_modified

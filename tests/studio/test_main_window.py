@@ -11,51 +11,25 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
+from strata_paths import EXAMPLES
 
 import graph
 from graph import Edge
 from graph.layout import wrapped_positions
 from studio import resources
 from studio.document.controller import CLIPBOARD_MIME
-from studio.main_window import MainWindow
 from studio.window_files import examples
 
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise",
                                        "does not support grabbing")
 Answer = QMessageBox.StandardButton
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "resources" / "examples"
-
-
-@pytest.fixture
-def make_window(qtbot, tmp_path, qapp):
-    def make(source=None, settings: str = "settings.ini"):
-        window = MainWindow(source, settings=QSettings(str(tmp_path / settings),
-                                                       QSettings.Format.IniFormat),
-                            autosave_dir=tmp_path / "recovery")
-        window.answers = []  # what the user answers to the next questions
-        window.asked = []
-
-        def ask(title, text, buttons, default):
-            window.asked.append(title)
-            return window.answers.pop(0) if window.answers else Answer.Discard
-
-        window.ask = ask
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitExposed(window)
-        return window
-
-    yield make
-    resources.apply(qapp, "light")
 
 
 @pytest.fixture
@@ -139,8 +113,10 @@ def test_examples_menu_opens_every_example_as_untitled(make_window):
     window = make_window()
     titles = [a.text() for a in window.examples_menu.actions()]
     assert len(titles) == len(list(EXAMPLES.glob("*.strata"))) == len(examples()) >= 6
-    assert "Residual cnn" in titles
-    for action, path in zip(window.examples_menu.actions(), examples()):
+    assert "Residual CNN" in titles  # the network's own name, not the file's
+    by_name = {graph.load(p).name: p for p in examples()}
+    for action in window.examples_menu.actions():
+        path = by_name[action.text()]
         action.trigger()
         assert window.controller.document.to_dict() == graph.load(path).to_dict()
         assert window.controller.path is None  # Save must not overwrite the example

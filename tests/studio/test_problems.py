@@ -26,10 +26,8 @@ def skip_network():
 
 
 @pytest.fixture
-def controller(qapp):
-    c = DocumentController()
-    c.set_document(skip_network())
-    return c
+def controller(make_controller):
+    return make_controller(skip_network())
 
 
 @pytest.fixture

@@ -5,14 +5,14 @@ check clean. (Whether each tells its story is measured by ``make_story_examples.
 from __future__ import annotations
 
 import runpy
-from pathlib import Path
 
 import pytest
+from strata_paths import EXAMPLES
 
 import graph
 from runtime.setup import TrainingSetup
 
-HERE = Path(__file__).resolve().parents[2] / "resources" / "examples"
+HERE = EXAMPLES
 STORIES = runpy.run_path(str(HERE / "make_story_examples.py"))["STORIES"]
 
 

@@ -7,17 +7,14 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QFileDialog
 
-import graph
 from studio.document.controller import DocumentController
 from studio.resources import EXAMPLES
 from studio.training.setup_panel import TrainingSetupPanel
 
 
 @pytest.fixture
-def controller(qapp):
-    c = DocumentController()
-    c.set_document(graph.load(EXAMPLES / "spiral_mlp.strata"))
-    return c
+def controller(make_controller):
+    return make_controller("spiral_mlp")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from PySide6.QtCore import QPointF, Qt
 from test_training_support import node_id, tiny_cnn, tiny_mlp, workbench
 
 from runtime.engine import Trainer
-from studio.training.run import RunRecord
+from runtime.run_record import RunRecord
 
 
 def record(doc) -> RunRecord:

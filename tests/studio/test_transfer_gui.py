@@ -14,24 +14,20 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import torch
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMessageBox
+from strata_paths import EXAMPLES
 
 import graph
 from graph.state_dicts import safetensors_available
 from runtime.transfer import onnx_available, runtime_available
-from studio import resources
-from studio.main_window import MainWindow
 
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise",
                                        "does not support grabbing")
 Answer = QMessageBox.StandardButton
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "resources" / "examples"
 SLOW = 120_000  # ms: tracing and ONNX export on a busy 2-core machine
 
 TUTORIAL_CNN = '''
@@ -72,11 +68,11 @@ class Odd(nn.Module):
     def __init__(self):
         super().__init__()
         self.fc1 = nn.Linear(8, 16)
-        self.act = nn.PReLU()
+        self.act = nn.RReLU()
         self.fc2 = nn.Linear(16, 2)
 
     def forward(self, x):
-        return self.fc2(self.act(self.fc1(x)) - 0.5)
+        return self.fc2(self.act(self.fc1(x)) % 0.5)
 '''
 
 # Building this module keeps the interpreter busy for a while, as tracing a large
@@ -98,29 +94,6 @@ class Slow(nn.Module):
     def forward(self, x):
         return self.fc(x)
 '''
-
-
-@pytest.fixture
-def make_window(qtbot, tmp_path, qapp):
-    def make(source=None):
-        window = MainWindow(source, settings=QSettings(str(tmp_path / "settings.ini"),
-                                                       QSettings.Format.IniFormat),
-                            autosave_dir=tmp_path / "recovery")
-        window.answers = []  # what the user answers to the next questions
-        window.asked = []
-
-        def ask(title, text, buttons, default):
-            window.asked.append(title)
-            return window.answers.pop(0) if window.answers else Answer.Discard
-
-        window.ask = ask
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitExposed(window)
-        return window
-
-    yield make
-    resources.apply(qapp, "light")
 
 
 @pytest.fixture
@@ -160,6 +133,15 @@ def test_file_menu_offers_every_export_and_the_import(make_window, spiral):
     assert [x.text() for x in window.export_menu.actions()] == [
         a.export_python.text(), a.export_train.text(), a.export_weights.text(),
         a.export_onnx.text()]
+    # The entries are runtime.transfer's declared formats, in their order.
+    from runtime.transfer import EXPORT_FORMATS
+
+    assert [x.statusTip() for x in window.export_menu.actions()][:3] == [
+        f.summary for f in EXPORT_FORMATS][:3]  # ONNX's says what to install when absent
+    dialog_titles = [window.files.transfer.export("python").formats.item(i).text()
+                     for i in range(len(EXPORT_FORMATS))]
+    window.files.transfer.export_dialog.reject()
+    assert dialog_titles == [f.title for f in EXPORT_FORMATS]
     file_menu = window.menuBar().actions()[0].menu()
     assert a.import_code in file_menu.actions()
     assert window.export_menu.menuAction() in file_menu.actions()
@@ -236,8 +218,8 @@ def trained_run(doc, out_dir):
     run record exactly as the runner folds the worker's events."""
     from runtime.engine import EngineOptions, Trainer
     from runtime.events import FinishedEvent
+    from runtime.run_record import RunRecord
     from runtime.setup import TrainingSetup
-    from studio.training.run import RunRecord
 
     setup = TrainingSetup.from_document(doc).replace(epochs=2)
     events: list = []
@@ -265,9 +247,8 @@ def test_export_weights_of_the_sessions_latest_checkpoint(make_window, spiral, t
     assert "checkpoint" in dialog.status.text()
     dialog.reject()
 
-    from studio.training import attach_training
 
-    bench = getattr(window, "training", None) or attach_training(window, window.controller)
+    bench = window.training
     run = trained_run(doc, tmp_path / "run1")
     bench.runner.runs.append(run)
     latest = [c for c in run.checkpoints if c.reason != "best"][-1]
@@ -473,7 +454,7 @@ def test_a_broken_file_and_an_unmappable_module_leave_the_document_untouched(
     report = dialog.status.report_text()
     for line in message.splitlines()[1:]:  # every unmapped operation, where it is
         assert line in report
-    assert "nn.PReLU at 'act'" in report and "the operator -" in report
+    assert "nn.RReLU at 'act'" in report and "the operator %" in report
     assert "odd.py:13" in report  # the line of the user's source
     assert "the network in the editor is unchanged" in report
     assert "Traceback" not in report

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from transfer_helpers import EXAMPLES, ROOT
+from strata_paths import ROOT
+from transfer_helpers import EXAMPLES
 
 import graph
 from graph.builder import Builder
@@ -211,3 +212,36 @@ def test_cli_exports_the_training_script(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "train.py" in printed and "spiral_mlp.py" in printed
     assert (tmp_path / "out" / "spiral_mlp_data.npz").exists()
+
+
+def test_fine_tuning_and_augmentation_are_kept(tmp_path):
+    """Starting weights, a frozen layer, a smaller rate for another, and a Kornia
+    pipeline with mixup: the script repeats Strata's run and leaves the frozen layer as
+    it was loaded."""
+    b = Builder("Shapes fine-tune")
+    x = b.add("Input", shape=[1, 16, 16])
+    b.chain(x, ("Conv2d", {"out_channels": 4}, "conv"), "ReLU", "Flatten",
+            ("Linear", {"out_features": 16}, "hidden"), "ReLU",
+            ("Linear", {"out_features": 4}, "head"), ("Output", {"task": "classification"}))
+    doc = b.done({"dataset": {"name": "shapes", "size": 120, "image_size": 16},
+                  "epochs": 2, "batch_size": 16, "lr": 0.01})
+    start = graph.compile(doc).state_dict()
+    start["head.weight"] = torch.zeros(7, 16)  # another task's head: left fresh
+    torch.save(start, tmp_path / "pretrained.pt")
+    ids = {n.label: n.id for n in doc.nodes.values()}
+    doc.training.update(init_weights=str(tmp_path / "pretrained.pt"),
+                        frozen=[ids["conv"]], lr_scale={ids["hidden"]: 0.1},
+                        augment=[{"op": "flip"}, {"op": "rotation", "degrees": 10.0},
+                                 {"op": "mixup"}])
+    runs = tmp_path / "strata"
+    expected = strata_curve(doc, runs)
+    written = export_training(doc, tmp_path / "export")
+    assert "init_weights.pt" in [p.name for p in written]
+    text = (tmp_path / "export" / "train.py").read_text()
+    assert "FROZEN = [\"conv\"]" in text and "K.RandomMixUpV2" in text
+    assert_clean(tmp_path / "export")
+    got = script_curve(tmp_path / "export", "--device", "cpu", "--out", "ckpt")
+    assert_same_curve(expected, got)
+    mine = read_state_dict(tmp_path / "export" / "ckpt" / "last.pt")
+    assert torch.equal(mine["conv.weight"], start["conv.weight"])  # frozen
+    assert not torch.equal(mine["hidden.weight"], start["hidden.weight"])

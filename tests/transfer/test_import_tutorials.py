@@ -92,7 +92,8 @@ def test_recurrent_parameters_come_from_the_module():
     gru = import_file(f"{FIXTURES / 'rnn.py'}:GRUTextClassifier", [(1, 10)], "long")
     (node,) = [n for n in gru.document.nodes.values() if n.type == "GRU"]
     assert node.params["output"] == "last"  # hidden[-1]
-    assert any("padding_idx=0 is not kept" in note for note in gru.notes)
+    (embed,) = [n for n in gru.document.nodes.values() if n.type == "Embedding"]
+    assert embed.params["padding_idx"] == 0  # kept: its row stays zero and untrained
     bi = import_file(f"{FIXTURES / 'rnn.py'}:BiLSTMTagger", [(1, 7, 8)])
     (node,) = [n for n in bi.document.nodes.values() if n.type == "LSTM"]
     assert (node.params["output"], node.params["bidirectional"]) == ("sequence", True)
@@ -108,9 +109,9 @@ def test_transformer_parameters_come_from_the_module():
     (layer,) = [n for n in result.document.nodes.values()
                 if n.type == "TransformerEncoderLayer"]
     assert layer.params == {"nhead": 2, "dim_feedforward": 32, "dropout": 0.1,
-                            "activation": "gelu", "norm_first": True}
+                            "activation": "gelu", "norm_first": True, "shares": None}
     (pos,) = [n for n in result.document.nodes.values() if n.type == "PositionalEmbedding"]
-    assert pos.params == {"max_len": 32}
+    assert pos.params == {"max_len": 32, "shares": None}
 
 
 def test_factory_arguments_and_multiple_outputs(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from coverage_networks import COVERAGE_MORE
 from transfer_helpers import (
     EXAMPLES,
     import_spec,
@@ -122,7 +123,7 @@ def _sequence_network() -> graph.Document:
     return b.done()
 
 
-COVERAGE = [_image_network, _sequence_network]
+COVERAGE = [_image_network, _sequence_network, *COVERAGE_MORE]
 
 
 @pytest.mark.parametrize("make", COVERAGE, ids=lambda f: f.__name__)

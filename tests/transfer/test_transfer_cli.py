@@ -149,7 +149,7 @@ def test_import_of_an_unmappable_module_lists_the_operations(tmp_path, capsys):
                "1,8", "-o", str(out)])
     assert rc == 1
     err = capsys.readouterr().err
-    assert "nn.PReLU at 'act'" in err and "Tensor.std" in err
+    assert "nn.RReLU at 'act'" in err and "Tensor.std" in err
     assert not out.exists()
 
 

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import torch
+from strata_paths import EXAMPLES as EXAMPLES_DIR
 
 import graph
 
-ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-EXAMPLES = sorted((ROOT / "resources" / "examples").glob("*.strata"))
+EXAMPLES = sorted(EXAMPLES_DIR.glob("*.strata"))
 
 
 def structure(doc: graph.Document) -> list[str]:

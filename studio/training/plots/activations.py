@@ -14,8 +14,8 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from runtime.layers import RELU_LIKE, SQUASHING
+from runtime.run_record import RunRecord
 
-from ..run import RunRecord
 from .common import (
     LINE_COLORS,
     TRAIN,

@@ -14,7 +14,8 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from ..run import RunRecord
+from runtime.run_record import RunRecord
+
 from .common import (
     CLASS_COLORS,
     color_map,

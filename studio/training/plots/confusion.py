@@ -13,7 +13,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from ..run import RunRecord
+from runtime.run_record import RunRecord
+
 from .common import layout_widget, placeholder, set_title, small_font, style_plot
 
 MAX_TEXT = 12  # classes up to which counts are written in the cells

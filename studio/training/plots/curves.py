@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from ..run import RunRecord
+from runtime.run_record import RunRecord
+
 from .common import (
     COMPARE,
     TRAIN,

@@ -13,9 +13,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QStackedLayout, QWidget
 
+from runtime.run_record import RunRecord
 from studio.panels.widgets import muted
 
-from ..run import RunRecord
 from .common import layout_widget, theme_colors
 
 MAX_LAYERS = 4

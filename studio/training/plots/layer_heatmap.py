@@ -15,7 +15,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from ..run import RunRecord
+from runtime.run_record import RunRecord
+
 from .common import (
     LINE_COLORS,
     color_map,

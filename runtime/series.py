@@ -7,7 +7,7 @@ heatmaps need a few hundred to a few thousand points. ``Decimator`` keeps at mos
 later point stands for twice as many raw samples. Merging averages, so a loss curve
 stays smooth; store logarithms to get geometric means (gradient norms).
 
-Plain numpy, no Qt: the run model and its tests use it without a QApplication.
+Plain numpy, no Qt: the run record (``runtime.run_record``) keeps its curves in these.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""One training run as the studio keeps it: everything its events said, in bounded form.
+"""One training run as a viewer keeps it: everything its events said, in bounded form.
 
 ``RunRecord.apply(event)`` folds one ``runtime.events`` event into the record and notes
 which views it touched (``changed``: "progress", "steps", "epochs", "layers",
@@ -7,7 +7,8 @@ changed. Memory is bounded whatever the run's length: step curves and per-layer
 statistics go through ``Decimator``s, histograms and feature maps keep only the latest.
 
 Layers are rows in network order (input first); rows hold node ids, so a view can find
-the canvas node. Plain Python and numpy: tests read a record without Qt.
+the canvas node. Plain Python and numpy: the studio's dashboard reads it, and so can any
+headless consumer of a worker's events.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from runtime.events import (
+from .events import (
+    BoundaryGrid,
     CheckpointEvent,
     DiagnosisEvent,
     EpochEvent,
@@ -34,7 +37,6 @@ from runtime.events import (
     StartedEvent,
     StepEvent,
 )
-
 from .series import Decimator, log10_or_nan
 
 STEP_CAPACITY = 4096  # points per step curve
@@ -112,7 +114,7 @@ class RunRecord:
         self.feature_maps: dict[str, FeatureMapsEvent] = {}
         self.confusion: np.ndarray | None = None
         self.class_names: tuple[str, ...] = ()
-        self.boundary = None
+        self.boundary: BoundaryGrid | None = None
         self.diagnoses: list[DiagnosisEvent] = []
         self.checkpoints: list[CheckpointEvent] = []
         self.nonfinite: tuple[str, ...] = ()
@@ -296,7 +298,7 @@ class RunRecord:
         return changed
 
 
-_HANDLERS = {
+_HANDLERS: dict[type, Callable[[RunRecord, Any], None]] = {
     StartedEvent: RunRecord._started,
     StepEvent: RunRecord._step,
     LayerStatsEvent: RunRecord._layer_stats,

@@ -1,6 +1,6 @@
 """The run model the training views read: bounded series and the record of a real run.
 
-No QApplication here: ``studio.training.series`` and ``.run`` are plain Python and numpy.
+Headless (``runtime.series`` and ``runtime.run_record``): no QApplication here.
 The record is fed the events of a real (in-process) training run.
 """
 
@@ -12,8 +12,8 @@ import pytest
 from graph.builder import Builder
 from runtime.engine import Trainer
 from runtime.events import FailedEvent
-from studio.training.run import LAYER_CAPACITY, RunRecord
-from studio.training.series import Decimator
+from runtime.run_record import LAYER_CAPACITY, RunRecord
+from runtime.series import Decimator
 
 
 def test_decimator_keeps_memory_bounded_over_hundreds_of_thousands_of_samples():

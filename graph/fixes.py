@@ -1,13 +1,13 @@
 """One-click fixes for problems whose fix is obvious, as data-driven rules.
 
-``fix_for(problem, doc, analysis)`` returns a ``Fix(title, apply)`` or None. Each rule
+``fix_for(problem, doc, analysis)`` returns a ``Fix(title, edits)`` or None. Each rule
 proposes candidate edits from the analysis (the tensors a node receives, its declared
 parameters); a candidate is only offered after re-running the affected shape rules on
 the edited tensors shows that the node's error would go away. So a fix never makes a
 suggestion the shape rules would reject, and no rule names a particular layer type
 except the ones it inserts (Flatten, Embedding, Reshape, a 1x1 Conv2d, a Linear, an
-Output). ``apply(controller)`` performs the fix through controller intents as exactly
-one undo step.
+Output). The edits are data (``graph.edits``): the studio's controller performs them as
+exactly one undo step, and ``strata check --fix`` (``fix_all``) on the file itself.
 
 Edits that change what the network means (before an Output, or when several different
 parameter changes would each work) are left to the user: they are not obvious. So are
@@ -16,33 +16,25 @@ extra wires: which one to keep is the user's call.
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
 
-from graph import Analysis, Document, Edge, Problem, TensorInfo
-from graph.catalog import LayerSpec, ShapeContext, get_spec
-from graph.errors import ParamError, ShapeError
+from .analysis import Analysis, Analyzer
+from .catalog import LayerSpec, ShapeContext, TensorInfo, get_spec
+from .document import Document, Edge
+from .edits import AppendLayer, Connect, Edit, InsertLayer, SetParam, apply_edits
+from .errors import ParamError, ShapeError
+from .problems import Problem
 
 
 @dataclass(frozen=True)
 class Fix:
     title: str  # "Insert a Flatten before 'fc1'"
-    apply: Callable[[Any], None]  # apply(controller): one undo step
-
-
-@contextlib.contextmanager
-def one_step(controller, title: str) -> Iterator[None]:
-    """Group the intents inside into one undo step named ``title``."""
-    controller.undo_stack.beginMacro(title)
-    try:
-        yield
-    finally:
-        controller.undo_stack.endMacro()
+    edits: tuple[Edit, ...]  # performed together: one undo step in the studio
 
 
 def fix_for(problem: Problem, doc: Document, analysis: Analysis) -> Fix | None:
@@ -103,14 +95,8 @@ def _insertion_fix(problem, doc, analysis, inserts: list[_Insert], title: str):
         tensors[ins.port] = out[0]
     if run_rule(node.spec, shapes.params, [tensors[p] for p in ports]) is None:
         return None
-    wires = [edges[ins.port] for ins in inserts]
-
-    def apply(controller) -> None:
-        with one_step(controller, title):
-            for ins, edge in zip(inserts, wires):
-                controller.insert_on_edge(edge, ins.type_name, dict(ins.params), title)
-
-    return Fix(title, apply)
+    return Fix(title, tuple(InsertLayer(edges[ins.port], ins.type_name, dict(ins.params))
+                            for ins in inserts))
 
 
 def _title(node) -> str:
@@ -232,13 +218,7 @@ def _single_param(problem, doc, analysis):
         return None
     name, value = working[0]
     shown = str(value).lower() if isinstance(value, bool) else repr(value)
-    title = f"Set {name} = {shown} on {_title(node)}"
-
-    def apply(controller) -> None:
-        with one_step(controller, title):
-            controller.set_param(node.id, name, value)
-
-    return Fix(title, apply)
+    return Fix(f"Set {name} = {shown} on {_title(node)}", (SetParam(node.id, name, value),))
 
 
 # ---------------------------------------------------------------------- other kinds
@@ -248,13 +228,8 @@ def _reset_param(problem, doc, analysis):
         try:
             p.check(node.params.get(p.name, p.default))
         except ParamError:
-            title = f"Reset {p.name} of {_title(node)} to its default ({p.default})"
-
-            def apply(controller, name=p.name, value=p.default, title=title) -> None:
-                with one_step(controller, title):
-                    controller.set_param(node.id, name, value)
-
-            return Fix(title, apply)
+            return Fix(f"Reset {p.name} of {_title(node)} to its default ({p.default})",
+                       (SetParam(node.id, p.name, p.default),))
     return None
 
 
@@ -273,21 +248,16 @@ def _add_output(problem, doc, analysis):
     shapes = analysis.shapes.get(end.id)
     tensor = next(iter(shapes.outputs.values()), None) if shapes else None
     output = get_spec("Output")
-    task = "classification"
-    if tensor is not None:
+    task: str | None = "classification"
+    if tensor is not None:  # the first task whose shape rule takes what the end gives
         task = next((c for c in output.param("task").choices
                      if run_rule(output, {"task": c}, [tensor]) is not None), None)
-        if task is None:
-            return None
-    title = f"Add an Output after {_title(end)}"
-
-    def apply(controller) -> None:
-        with one_step(controller, title):
-            x, y = end.position
-            new = controller.add_node("Output", (x + 220.0, y), {"task": task})
-            controller.connect(end.id, "out", new, "in")
-
-    return Fix(title, apply)
+    if task is None:
+        return None
+    x, y = end.position
+    return Fix(f"Add an Output after {_title(end)}",
+               (AppendLayer(end.id, end.spec.output_names(end.params)[0], "Output",
+                            {"task": task}, (x + 220.0, y)),))
 
 
 def _connect_dangling(problem, doc, analysis):
@@ -300,14 +270,8 @@ def _connect_dangling(problem, doc, analysis):
     if len(ends) != 1:
         return None
     source = doc.nodes[ends[0]]
-    title = f"Connect {_title(source)} to {_title(node)}"
     edge = Edge(source.id, source.spec.output_names(source.params)[0], node.id, problem.port)
-
-    def apply(controller) -> None:
-        with one_step(controller, title):
-            controller.connect(edge.source, edge.source_port, edge.target, edge.target_port)
-
-    return Fix(title, apply)
+    return Fix(f"Connect {_title(source)} to {_title(node)}", (Connect(edge),))
 
 
 # Tried in order; the first rule that yields a fix wins.
@@ -317,3 +281,23 @@ RULES: dict[str, tuple[Callable[[Problem, Document, Analysis], Fix | None], ...]
     "no_output": (_add_output,),
     "unconnected": (_connect_dangling,),
 }
+
+
+# ---------------------------------------------------------------------- headless
+def fix_all(doc: Document, limit: int = 100) -> list[str]:
+    """Apply every obvious fix to ``doc``, one at a time (each fix changes the problems
+    the next is looked for in); the titles of what was done, in order. Stops when no
+    problem has a fix, or after ``limit`` fixes (a guard: a fix always removes its
+    problem, so a network has at most as many fixes as it has problems to begin with).
+    """
+    analyzer = Analyzer()
+    done: list[str] = []
+    while len(done) < limit:
+        analysis = analyzer.analyze(doc)
+        fix = next((f for f in (fix_for(p, doc, analysis) for p in analysis.problems)
+                    if f is not None), None)
+        if fix is None:
+            break
+        apply_edits(doc, fix.edits)
+        done.append(fix.title)
+    return done

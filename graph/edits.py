@@ -1,0 +1,95 @@
+"""Document edits as data: what a one-click fix (``graph.fixes``) changes.
+
+A fix is a title and a tuple of edits. The studio's controller turns each edit into its
+own intents, so the fix is one undo step; ``apply_edits`` performs them on a plain
+``Document`` (``strata check --fix``), placing new layers where the studio would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .catalog import get_spec
+from .document import Document, Edge
+from .layout import card_size, free_position, room_for_insert
+
+
+@dataclass(frozen=True)
+class InsertLayer:
+    """A new layer in the middle of the wire ``edge``."""
+
+    edge: Edge
+    type_name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SetParam:
+    node_id: str
+    name: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class AppendLayer:
+    """A new layer fed by ``source.source_port``, placed near ``position``."""
+
+    source: str
+    source_port: str
+    type_name: str
+    params: dict[str, Any]
+    position: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Connect:
+    edge: Edge
+
+
+Edit = InsertLayer | SetParam | AppendLayer | Connect
+
+
+def apply_edits(doc: Document, edits: tuple[Edit, ...]) -> None:
+    """Perform ``edits`` on ``doc`` (no undo: the headless path)."""
+    for edit in edits:
+        if isinstance(edit, InsertLayer):
+            _insert(doc, edit)
+        elif isinstance(edit, SetParam):
+            doc.set_param(edit.node_id, edit.name, edit.value)
+        elif isinstance(edit, AppendLayer):
+            spec_size = card_size(None, get_spec(edit.type_name), edit.params)
+            node = doc.add_node(edit.type_name, dict(edit.params),
+                                position=free_position(doc, edit.position, spec_size))
+            doc.connect(Edge(edit.source, edit.source_port, node.id,
+                             node.spec.input_names(node.params)[0]))
+        else:
+            doc.connect(edit.edge)
+
+
+def _insert(doc: Document, edit: InsertLayer) -> None:
+    edge = edit.edge
+    position, moves = room_for_insert(doc, edge.source, edge.target)
+    for node_id, moved in moves.items():
+        doc.move_node(node_id, moved)
+    doc.disconnect(edge)
+    node = doc.add_node(edit.type_name, dict(edit.params), position=position)
+    doc.connect(Edge(edge.source, edge.source_port, node.id,
+                     node.spec.input_names(node.params)[0]))
+    doc.connect(Edge(node.id, node.spec.output_names(node.params)[0], edge.target,
+                     edge.target_port))
+
+
+
+def bypass_edges(doc: Document, node_id: str) -> list[Edge]:
+    """"Delete and reconnect": the wires from the layer's (first wired) input source
+    to every input its outputs fed, as they would be once the layer is gone."""
+    node = doc.nodes[node_id]
+    incoming = doc.edges_into(node_id)
+    if not incoming:
+        return []
+    ports = node.spec.input_names(node.params)
+    incoming.sort(key=lambda e: ports.index(e.target_port) if e.target_port in ports else 99)
+    feed = incoming[0]
+    return [Edge(feed.source, feed.source_port, e.target, e.target_port)
+            for e in doc.edges_from(node_id) if e.target != feed.source]

@@ -1,0 +1,72 @@
+"""Adding the Probe dock to the main window, built the first time it is shown."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QLabel, QToolBar, QVBoxLayout, QWidget
+
+
+class ProbeDock(QObject):
+    """The dock now; the panel (which needs torch when it probes) on first show."""
+
+    def __init__(self, window, controller, scene, training) -> None:
+        super().__init__(window)
+        self.window, self.controller, self.scene = window, controller, scene
+        self.training = training
+        self.panel = None
+        self.holder = QWidget()
+        box = QVBoxLayout(self.holder)
+        box.setContentsMargins(0, 0, 0, 0)
+        self.placeholder = QLabel("Probe: follow one example through the network")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        box.addWidget(self.placeholder)
+        self.dock = window.add_panel("probe", "Probe", self.holder,
+                                     Qt.DockWidgetArea.RightDockWidgetArea,
+                                     tabify_with="inspector")
+        self.dock.hide()
+        self.dock.visibilityChanged.connect(self._shown)
+        self.action = QAction("&Probe", window)
+        self.action.setShortcut(QKeySequence("Ctrl+Shift+P"))
+        self.action.setStatusTip("Follow one example through the network: its "
+                                 "prediction, every layer's value, and why")
+        self.action.triggered.connect(self.show)
+        window.addAction(self.action)
+        for menu_action in window.menuBar().actions():
+            menu = menu_action.menu()
+            if menu is not None and menu.title().replace("&", "") == "Training":
+                menu.addSeparator()
+                menu.addAction(self.action)
+        bar = window.findChild(QToolBar, "toolbar_training")
+        if bar is not None:
+            bar.addSeparator()
+            bar.addAction(self.action)
+
+    def show(self) -> None:
+        inspector = self.window.docks.get("inspector")
+        if (self.dock.isHidden() and inspector is not None and inspector.isVisible()
+                and not self.window.tabifiedDockWidgets(self.dock)):
+            self.window.tabifyDockWidget(inspector, self.dock)
+        self.dock.show()
+        self.dock.raise_()
+        self.build()
+
+    def build(self):
+        if self.panel is None:
+            from .panel import ProbePanel
+
+            runner_getter = (lambda: self.training.runner) if self.training else None
+            self.panel = ProbePanel(self.controller, self.scene, runner_getter)
+            self.placeholder.hide()
+            self.holder.layout().addWidget(self.panel)
+            if self.training is not None:
+                self.training.runner.run_updated.connect(self.panel.follow_run)
+        return self.panel
+
+    def _shown(self, visible: bool) -> None:
+        if visible:
+            self.build()
+
+
+def attach_probe(window, controller, scene, training=None) -> ProbeDock:
+    return ProbeDock(window, controller, scene, training)

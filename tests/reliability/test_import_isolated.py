@@ -1,0 +1,115 @@
+"""Importing runs the user's file in a separate process with a time limit; listing its
+classes runs nothing; timeouts, Cancel and Ctrl-C end with one clear line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from reliability_helpers import bounded
+
+from runtime.transfer import ImportRequest, import_candidates, import_network_isolated
+from runtime.transfer.isolated import IsolatedCancelled, IsolatedTimeout, run_isolated
+
+ROOT = Path(__file__).resolve().parents[2]
+LOOP = '''import pathlib
+pathlib.Path(__file__).with_name("RAN").touch()
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        while True:
+            pass
+
+
+def make_net():
+    return Net()
+'''
+
+
+@pytest.fixture
+def loop_file(tmp_path):
+    path = tmp_path / "loop.py"
+    path.write_text(LOOP)
+    return path
+
+
+def test_listing_reads_the_file_without_running_it(loop_file):
+    assert import_candidates(loop_file) == ["Net", "make_net"]
+    assert not (loop_file.parent / "RAN").exists()
+
+
+def test_an_endless_loop_is_stopped_at_the_time_limit(loop_file):
+    request = ImportRequest(loop_file, "Net", [(1, 3)])
+    with bounded(90), pytest.raises(IsolatedTimeout, match="stopped after 2 s.*Nothing"):
+        import_network_isolated(request, timeout=2)
+
+
+def test_cancel_stops_the_files_code(loop_file):
+    cancel = threading.Event()
+    request = ImportRequest(loop_file, "Net", [(1, 3)])
+    threading.Timer(1.0, cancel.set).start()
+    with bounded(90), pytest.raises(IsolatedCancelled, match="cancelled; nothing"):
+        import_network_isolated(request, timeout=600, cancel=cancel)
+
+
+def test_the_childs_errors_come_back_as_they_were(tmp_path):
+    from graph.importers.problems import ImportSourceError
+
+    bad = tmp_path / "bad.py"
+    bad.write_text("def broken(:\n")
+    with pytest.raises(ImportSourceError, match="syntax error at line 1"):
+        run_isolated(_build, bad, timeout=120)
+
+
+def _build(path):
+    from graph.importers.loading import build_module
+
+    return build_module(path, "Net")
+
+
+def _cli(*args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "studio.cli", "import", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=ROOT)
+
+
+def test_cli_timeout_is_one_clean_line(loop_file, tmp_path):
+    out = tmp_path / "n.strata"
+    proc = _cli(f"{loop_file}:Net", "--input-shape", "1,3", "-o", str(out),
+                "--timeout", "2")
+    _, err = proc.communicate(timeout=180)
+    assert proc.returncode == 1
+    assert "was stopped after 2 s" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+def test_cli_ctrl_c_is_one_clean_line(loop_file, tmp_path):
+    out = tmp_path / "n.strata"
+    proc = _cli(f"{loop_file}:Net", "--input-shape", "1,3", "-o", str(out))
+    assert "running its code in a separate process" in proc.stderr.readline()
+    deadline = time.monotonic() + 150
+    while not (loop_file.parent / "RAN").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)  # the file's code is running: now press Ctrl-C
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Ctrl-C" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_cli_help_says_importing_runs_the_code(capsys):
+    from runtime.transfer.cli import main
+
+    assert main(["import", "--help"]) == 0
+    assert "Importing runs the file's code" in capsys.readouterr().out

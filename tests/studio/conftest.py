@@ -1,0 +1,111 @@
+"""Fixtures the studio tests share, and the check that no test leaks a window.
+
+- ``make_controller(source)``: a ``DocumentController`` on an example name
+  (``"spiral_mlp"``), a path or a ``Document``; ``controller`` is the one on
+  ``shapes_cnn`` most panel tests start from.
+- ``make_window(source=None, settings="settings.ini")``: a real ``MainWindow``
+  offscreen with its settings and recovery folder in ``tmp_path``, shown and exposed;
+  the questions it would ask are answered from ``window.answers`` (default: Discard)
+  and recorded in ``window.asked``.
+- Every test must leave no visible top-level window behind (register widgets with
+  ``qtbot.addWidget`` so pytest-qt closes them): a leak fails the test that made it.
+- At the end of the session every widget is deleted, pending deletions run and
+  background pools are waited for while the QApplication still exists: Qt objects
+  left to the interpreter's own shutdown were destroyed after the application and
+  crashed Python (SIGSEGV) after the results were reported.
+"""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QThreadPool
+from PySide6.QtWidgets import QApplication, QMessageBox
+from strata_paths import EXAMPLES
+
+import graph
+from studio import resources
+from studio.document.controller import DocumentController
+
+Answer = QMessageBox.StandardButton
+
+
+@pytest.fixture
+def make_controller(qapp):
+    def make(source: str | Path | graph.Document = "shapes_cnn") -> DocumentController:
+        c = DocumentController()
+        if isinstance(source, graph.Document):
+            c.set_document(source)
+        elif isinstance(source, str) and "/" not in source and not source.endswith(".strata"):
+            c.open(EXAMPLES / f"{source}.strata")
+        else:
+            c.open(source)
+        return c
+
+    return make
+
+
+@pytest.fixture
+def controller(make_controller) -> DocumentController:
+    return make_controller("shapes_cnn")
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, qapp):
+    from studio.main_window import MainWindow
+
+    def make(source=None, settings: str = "settings.ini") -> MainWindow:
+        window = MainWindow(source, settings=QSettings(str(tmp_path / settings),
+                                                       QSettings.Format.IniFormat),
+                            autosave_dir=tmp_path / "recovery")
+        window.answers = []  # what the user answers to the next questions
+        window.asked = []
+
+        def ask(title, text, buttons, default):
+            window.asked.append(title)
+            return window.answers.pop(0) if window.answers else Answer.Discard
+
+        window.ask = ask
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        return window
+
+    yield make
+    resources.apply(qapp, "light")
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_windows(request):
+    """Fail a test that leaves a visible top-level window (set up before pytest-qt's
+    ``qtbot``, so this runs after it closed the widgets it was given)."""
+    app = QApplication.instance()
+    before = set(map(id, app.topLevelWidgets())) if app is not None else set()
+    yield
+    app = QApplication.instance()
+    if app is None:
+        return
+    leaked = [w for w in app.topLevelWidgets() if w.isVisible() and id(w) not in before]
+    for w in leaked:  # close them, so the next test starts clean
+        w.close()
+    if leaked:
+        names = ", ".join(f"{type(w).__name__} {w.objectName() or w.windowTitle()!r}"
+                          for w in leaked)
+        pytest.fail(f"{request.node.nodeid} left visible top-level windows: {names} "
+                    "(register them with qtbot.addWidget)", pytrace=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def qt_torn_down_in_order(qapp):
+    """Delete what the tests left, while the application exists (see the docstring)."""
+    yield
+    for widget in qapp.topLevelWidgets():
+        widget.close()
+        widget.deleteLater()
+    for _ in range(3):
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        qapp.processEvents()
+        gc.collect()
+    QThreadPool.globalInstance().waitForDone(30_000)
