@@ -12,6 +12,7 @@ from __future__ import annotations
 import textwrap
 
 from graph.naming import snake_case
+from graph.pysource import prose
 
 from .space import SweepSpec
 
@@ -115,9 +116,9 @@ def sweep_script(doc, metric: str) -> str:
     words = "loss" if spec.objective == "val_loss" else metric
     left_out = "" if not left else "\n\n" + textwrap.fill(
         "Searched in Strata but fixed here (layer parameters live in the module's "
-        "code): " + ", ".join(left) + ".", 88)
+        "code): " + ", ".join(prose(t) for t in left) + ".", 88)
     replacements = {
-        "@NAME@": doc.name.replace('"""', "'''"),
+        "@NAME@": prose(doc.name) or "the network",  # user text: escaped for a docstring
         "@OBJECTIVE_WORDS@": words, "@PRUNER@": spec.pruner, "@LEFT_OUT@": left_out,
         "@STUDY@": _literal(snake_case(doc.name) or "sweep"),
         "@OBJECTIVE@": _literal(objective), "@DIRECTION@": _literal(spec.direction),

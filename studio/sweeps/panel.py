@@ -182,11 +182,12 @@ class SweepPanel(QWidget):
         """Show a document's sweep (``runtime.sweeps.SweepSpec``) and take its settings."""
         words = []
         for p in spec.params:
+            name = self.space.labels.get(p.target, p.target).replace("Training: ", "")
             if p.kind == "choice":
-                words.append(f"{p.target} in {list(p.choices)}")
+                words.append(f"{name} in {list(p.choices)}")
             else:
                 scale = " (log)" if p.kind == "log" else ""
-                words.append(f"{p.target} {_format(p.low)}\u2013{_format(p.high)}{scale}")
+                words.append(f"{name} {_format(p.low)}\u2013{_format(p.high)}{scale}")
         self.searched.setText("Searching " + "; ".join(words))
         self.log_params = {p.target for p in spec.params if p.kind == "log"}
         for combo, value in ((self.objective, spec.objective),
