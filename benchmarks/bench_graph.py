@@ -5,6 +5,10 @@ For generated networks of 100, 1,000 and 5,000 nodes, of two kinds,
 - ``chain``: Input, then Linear/ReLU pairs, then Output;
 - ``residual``: blocks of four parallel Linear+ReLU branches added to the block's input
   by one five-input Add (a wide residual network),
+- ``blocks``: the chain's layers organised in block instances (one definition of ten
+  Linear/ReLU layers with an exposed width, instantiated n / 10 times): analysis must
+  cost no more than the flat chain's, and an edit of one instance's width stays within
+  a frame (identical uses of a block share one inner analysis),
 
 it times validation (structure and parameters), shape inference and code generation,
 each the median of several runs with a fresh ``Analyzer`` (a full pass). Then, on the
@@ -84,7 +88,37 @@ def residual(n: int, width: int = 4) -> Document:
     return doc
 
 
-KINDS: dict[str, Callable[[int], Document]] = {"chain": chain, "residual": residual}
+def blocks(n: int, per_block: int = 10) -> Document:
+    """The chain's layers organised in blocks: one definition of ``per_block``
+    Linear/ReLU layers (``width`` exposed), and n / per_block instances of it."""
+    from graph import Definition, ExposedParam
+
+    doc = Document(f"Blocks {n}")
+    body = Document("Layers", library=doc.blocks, block="Layers")
+    current = body.add_node("BlockInput", {}, "in").id
+    linears = []
+    for i in range(per_block):
+        kind = "Linear" if i % 2 == 0 else "ReLU"
+        node = _node(body, kind, {"out_features": FEATURES} if kind == "Linear" else None)
+        if kind == "Linear":
+            linears.append(node)
+        _wire(body, current, node)
+        current = node
+    _wire(body, current, body.add_node("BlockOutput", {}, "out").id)
+    doc.add_definition(Definition("Layers", body, [
+        ExposedParam("width", FEATURES, [(i, "out_features") for i in linears])]))
+    current = _node(doc, "Input", {"shape": [FEATURES]})
+    for _ in range(max(1, (n - 2) // per_block)):
+        node = doc.new_id()
+        doc.add_node("Block", {"block": "Layers"}, f"block_{node}", node_id=node)
+        _wire(doc, current, node)
+        current = node
+    _wire(doc, current, _node(doc, "Output", {"task": "regression"}))
+    return doc
+
+
+KINDS: dict[str, Callable[[int], Document]] = {"chain": chain, "residual": residual,
+                                                "blocks": blocks}
 
 
 def _median(run: Callable[[], object], repeat: int) -> tuple[float, float]:
@@ -130,23 +164,33 @@ def edit_revalidate(doc: Document, repeat: int) -> tuple[float, float]:
     analyzer = Analyzer()
     analyzer.analyze(doc)
     analyzer.analyze(doc)
-    linears = [n.id for n in doc.nodes.values() if n.type == "Linear"]
-    middle = linears[len(linears) // 2]
+    # A Linear's width, or the exposed width of a block instance (networks of blocks).
+    name = "out_features"
+    editable = [n.id for n in doc.nodes.values() if n.type == "Linear"]
+    if not editable:
+        name = "width"
+        editable = [n.id for n in doc.nodes.values() if n.is_block]
+    middle = editable[len(editable) // 2]
     values = iter(range(FEATURES + 1, FEATURES + 1 + 10 * repeat))
 
     def edit_and_analyze():
-        doc.set_param(middle, "out_features", next(values))
+        doc.set_param(middle, name, next(values))
         return analyzer.analyze(doc)
 
     result = _median(edit_and_analyze, repeat)
-    doc.set_param(middle, "out_features", FEATURES)
+    doc.set_param(middle, name, FEATURES)
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=7, help="runs per measurement")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, one run each: check the script runs (no figures)")
     args = parser.parse_args(argv)
+    sizes = SIZES
+    if args.smoke:
+        sizes, args.repeat = (100, 1_000), 1
 
     header = (f"{'network':<10}{'nodes':>7}{'wires':>7}  {'validate':>9}{'infer':>9}"
               f"{'codegen':>9}{'total':>9}  {'total wall':>10}   (ms, CPU)")
@@ -154,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * len(header))
     totals: dict[str, float] = {}
     docs: dict[str, Document] = {}
-    for size in SIZES:
+    for size in sizes:
         for kind, make in KINDS.items():
             doc = make(size)
             repeat = args.repeat if size < 5_000 else max(3, args.repeat // 2)

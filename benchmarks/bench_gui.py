@@ -123,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     app.processEvents()
 
     probe = Probe()
+    # Give the standby worker its head start (as a user setting up would).
+    run_loop_until(app, lambda: bench.runner.standby is None or bench.runner.standby.ready,
+                   60)
     settle = time.perf_counter() + 1.0
     run_loop_until(app, lambda: time.perf_counter() > settle, 2.0)
     probe.start()
@@ -136,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     if run is None:
         print("training did not start:", bench.panel.controls.message.text())
         return 1
+    # A warm studio: the standby worker (started when the panel filled) takes the run.
+    run_loop_until(app, lambda: run.step > 0 or not bench.runner.active, args.seconds)
+    first_step = time.perf_counter() - started
     run_loop_until(app, lambda: not bench.runner.active, args.seconds)
     if bench.runner.active:
         bench.stop()
@@ -162,8 +168,10 @@ def main(argv: list[str] | None = None) -> int:
           f"p99 {percentile(busy, 99):.1f} ms")
     bench.shutdown()
     shutdown(app, window)
+    print(f"Train to first step (warm studio): {first_step * 1000:.0f} ms (target < 1000)")
     print(f"gui-responsiveness: max {max(training):.1f} ms, p99 "
-          f"{percentile(training, 99):.1f} ms (idle max {max(idle):.1f} ms)")
+          f"{percentile(training, 99):.1f} ms (idle max {max(idle):.1f} ms; "
+          f"targets max < 50, p99 < 16), first step {first_step * 1000:.0f} ms")
     return 0
 
 

@@ -28,12 +28,18 @@ that trains is built from the generated source. Nothing here imports Qt.
 """
 
 from .analysis import Analysis, Analyzer, NodeShapes, analyze, infer_shapes, validate
+from .blocks import Definition, ExposedParam
 from .catalog import TensorInfo, all_specs, get_spec
 from .codegen import GeneratedCode, generate_code
 from .compiler import CompiledNetwork, compile, compile_network
 from .document import Document, Edge, Node
 from .errors import DocumentError, GraphError, ParamError, ShapeError, StrataError
 from .events import (
+    BlocksEdited,
+    DefinitionAdded,
+    DefinitionChanged,
+    DefinitionRemoved,
+    DefinitionRenamed,
     DocumentEvent,
     EdgeAdded,
     EdgeRemoved,
@@ -53,13 +59,20 @@ from .summary import LayerRow, Summary, summarize
 __all__ = [
     "Analysis",
     "Analyzer",
+    "BlocksEdited",
     "CompiledNetwork",
+    "Definition",
+    "DefinitionAdded",
+    "DefinitionChanged",
+    "DefinitionRemoved",
+    "DefinitionRenamed",
     "Document",
     "DocumentError",
     "DocumentEvent",
     "Edge",
     "EdgeAdded",
     "EdgeRemoved",
+    "ExposedParam",
     "GeneratedCode",
     "GraphError",
     "LabelChanged",

@@ -162,7 +162,9 @@ class Analyzer:
     pass. Shape-rule results are also memoised on (type, parameters, inputs, label).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, ports: dict[str, TensorInfo] | None = None) -> None:
+        # For a block's body: the tensor entering each input port (BlockInput label).
+        self._ports = dict(ports or {})
         self._memo: dict[Any, tuple] = {}
         self._checked: dict[Any, tuple[dict | None, str]] = {}
         self._state: _State | None = None
@@ -319,7 +321,7 @@ class Analyzer:
     # ------------------------------------------------------------------ checks
     def _check_params(self, node) -> tuple[dict | None, Problem | None]:
         try:
-            key = (node.type, _freeze(node.params))
+            key = (node.type, _freeze(node.params), _block_token(node))
             hash(key)
         except TypeError:  # an unhashable value can only be a wrong one
             key = None
@@ -339,6 +341,15 @@ class Analyzer:
     @staticmethod
     def _check_ends(doc: Document, problems: list[Problem]) -> None:
         types = {n.type for n in doc.nodes.values()}
+        if doc.block_name is not None:
+            _check_block_ends(doc, types, problems)
+            return
+        for node in doc.nodes.values():
+            if node.type in ("BlockInput", "BlockOutput"):
+                problems.append(Problem(
+                    "error", (node.id,), f"{node.describe()} is a block's port, but this "
+                    "is the network itself", "delete it, or group layers into a block",
+                    "param"))
         if "Input" not in types:
             problems.append(Problem("error", (), "the network has no Input layer",
                                     "add an Input and set the shape of one example",
@@ -427,7 +438,7 @@ class Analyzer:
 
     @staticmethod
     def _check_reach(doc, incoming, problems) -> None:
-        useful = [n.id for n in doc.nodes.values() if n.type == "Output"]
+        useful = [n.id for n in doc.nodes.values() if n.type in ("Output", "BlockOutput")]
         if not useful:
             return
         seen = set(useful)
@@ -453,6 +464,9 @@ class Analyzer:
         spec = node.spec
         ports = spec.input_names(params)
         tensors: tuple = ()
+        if node.type == "BlockInput":
+            given = self._ports.get(node.label)
+            tensors = (given,) if given is not None else ()
         if ports:
             by_port = {e.target_port: e for e in incoming[node.id]}
             found = []
@@ -465,7 +479,7 @@ class Analyzer:
                 result.inputs[port] = t
                 found.append(t)
             tensors = tuple(found)
-        key = (node.type, _freeze(params), tensors, node.label)
+        key = (node.type, _freeze(params), tensors, node.label, _block_token(node))
         hit = self._memo.get(key)
         if hit is None:
             hit = self._run_rule(node, params, list(tensors))
@@ -473,19 +487,52 @@ class Analyzer:
         outputs, values, error = hit
         if error is not None:
             result.error = error
-            return result, Problem("error", (node.id,), error.message, error.hint, "shape")
+            return result, Problem("error", (node.id,), error.message, error.hint, "shape",
+                                   path=getattr(error, "path", ()))
         result.outputs = dict(zip(spec.output_names(params), outputs))
         result.values = values
         return result, None
 
     @staticmethod
     def _run_rule(node, params, tensors):
-        ctx = ShapeContext(node.describe(), params, tensors)
+        ctx = ShapeContext(node.describe(), params, tensors, node.label or node.id)
         try:
             inferred = node.spec.shape_rule(ctx)
         except ShapeError as e:
             return (), {}, e
         return tuple(inferred.outputs), inferred.values, None
+
+
+def _block_token(node) -> Any:
+    """What else an instance's rule depends on: its library's revision (the body)."""
+    if node.type == "Block" and node.library is not None:
+        return node.library.revision
+    return None
+
+
+def _check_block_ends(doc: Document, types: set[str], problems: list[Problem]) -> None:
+    for node in doc.nodes.values():
+        if node.type in ("Input", "Output"):
+            problems.append(Problem(
+                "error", (node.id,), f"{node.describe()} belongs in the network, not in "
+                f"the block '{doc.block_name}'", "use a Block input or Block output port",
+                "param"))
+    if "BlockInput" not in types:
+        problems.append(Problem("error", (), "the block has no input port",
+                                "add a Block input", "no_input"))
+    if "BlockOutput" not in types:
+        problems.append(Problem("error", (), "the block has no output port",
+                                "add a Block output", "no_output"))
+    seen: dict[tuple[str, str], str] = {}
+    for node in doc.nodes.values():
+        if node.type in ("BlockInput", "BlockOutput"):
+            key = (node.type, node.label)
+            if key in seen or not node.label.isidentifier():
+                problems.append(Problem(
+                    "error", (node.id,), f"{node.describe()}: a port's name must be a "
+                    "Python name used by no other port of the block",
+                    "rename the port", "param"))
+            seen[key] = node.id
 
 
 def analyze(doc: Document) -> Analysis:

@@ -40,6 +40,30 @@ class GeneratedCode:
     input_names: list[str]
     outputs: list[str]  # Output node ids, in return order
     line_nodes: dict[int, str] = field(default_factory=dict)  # 1-based line -> node id
+    # Every submodule a layer owns, inner layers of blocks included, in network order.
+    modules: list[CodeModule] = field(default_factory=list)
+
+    @property
+    def module_paths(self) -> dict[str, str]:
+        """Node path -> dotted submodule name (``n5/n3`` -> ``layer1.conv1``)."""
+        return {m.path: m.attribute for m in self.modules}
+
+
+@dataclass(frozen=True)
+class CodeModule:
+    """A submodule of the generated network and the node it comes from.
+
+    ``path`` is the node id at the top level; inside a block it is the instance's id,
+    ``/``, the inner node's id (``n5/n3``), with ``:k`` after a repeated instance's id
+    for its k-th copy (``n5:1/n3``). ``name`` says the same with labels
+    (``layer1 > conv1``), ``attribute`` is the dotted module name (``layer1.1.conv1``),
+    as in the state_dict's keys.
+    """
+
+    path: str
+    type: str
+    name: str
+    attribute: str
 
 
 def generate_code(doc: Document, analysis: Analysis | None = None) -> GeneratedCode:
@@ -52,7 +76,7 @@ def generate_code(doc: Document, analysis: Analysis | None = None) -> GeneratedC
 
 def _live_nodes(analysis: Analysis, nodes: list[Node]) -> set[str]:
     """Nodes an Output depends on."""
-    live = [n.id for n in nodes if n.type == "Output"]
+    live = [n.id for n in nodes if n.type in ("Output", "BlockOutput")]
     seen = set(live)
     while live:
         for e in analysis.edges_into(live.pop()):
@@ -63,94 +87,130 @@ def _live_nodes(analysis: Analysis, nodes: list[Node]) -> set[str]:
 
 
 class _Writer:
+    """Writes one class: the network (this class) or a block's body (a subclass in
+    ``codegen_blocks``). Ports are Input/Output here, BlockInput/BlockOutput there."""
+
+    io_types = ("Input", "Output")
+
     def __init__(self, doc: Document, analysis: Analysis) -> None:
         self.doc = doc
         self.a = analysis
         self.lines: list[str] = []
         self.line_nodes: dict[int, str] = {}
+        self.blocks = None  # codegen_blocks.BlockClasses when the network has instances
 
-    def write(self) -> GeneratedCode:
+    def plan(self) -> None:
+        """Nodes, names and the running variable, shared by __init__ and forward."""
         doc, a = self.doc, self.a
+        kind_in, kind_out = self.io_types
         nodes = [doc.nodes[i] for i in a.order]
         live = _live_nodes(a, nodes)
-        inputs = [n for n in nodes if n.type == "Input"]
-        outputs = [n for n in nodes if n.type == "Output"]
-        layers = [n for n in nodes if n.type not in ("Input", "Output") and n.id in live]
+        self.inputs = [n for n in nodes if n.type == kind_in]
+        self.outputs = [n for n in nodes if n.type == kind_out]
+        self.layers = [n for n in nodes if n.type not in self.io_types and n.id in live]
 
         attrs = Namespace()
         # A layer sharing a same-type layer's weights calls that module (graph.sharing).
+        layers = self.layers
         reused = {n.id: sharing.calls_owner(doc, n) for n in layers}
         attributes = {n.id: attrs.take(n.label, n.spec.default_label)
                       for n in layers if n.spec.module and reused[n.id] is None}
         aliases = {n.id: attributes[reused[n.id].id] for n in layers
                    if reused[n.id] is not None and reused[n.id].id in attributes}
         attributes.update(aliases)
+        self.attributes, self.aliases = attributes, aliases
 
-        local = Namespace()
-        if len(inputs) == 1 and re.fullmatch(r"(input\d*)?", inputs[0].label.lower()):
-            arg_names = {inputs[0].id: local.take("x")}  # the default label says nothing
+        local = self.local = Namespace()
+        inputs = self.inputs
+        if len(inputs) == 1 and re.fullmatch(r"(input\d*|in)?", inputs[0].label.lower()):
+            self.arg_names = {inputs[0].id: local.take("x")}  # the default label says nothing
         else:
-            arg_names = {n.id: local.take(n.label, "x") for n in inputs}
-        var = dict(arg_names)
+            self.arg_names = {n.id: local.take(n.label, "x") for n in inputs}
 
         consumers: dict[str, list[str]] = {n.id: [] for n in nodes}
         for n in nodes:
             if n.id in live:
                 for e in a.edges_into(n.id):
                     consumers[e.source].append(n.id)
-        statements = [n.id for n in layers]
-        next_of = dict(itertools.pairwise(statements))
+        self.consumers = consumers
+        statements = [n.id for n in self.layers]
+        self.next_of = dict(itertools.pairwise(statements))
         # One running variable carries values used only by the very next line
         # (x = self.fc(x)); values needed again later get names of their own.
         lone = inputs[0].id if len(inputs) == 1 else None
         if "x" not in local:
-            chain = local.take("x")
-        elif (lone and arg_names[lone] == "x" and statements
+            self.chain = local.take("x")
+        elif (lone and self.arg_names[lone] == "x" and statements
               and consumers[lone] == [statements[0]]):
-            chain = "x"  # the input is used once, by the first line: carry it on
+            self.chain = "x"  # the input is used once, by the first line: carry it on
         else:
-            chain = local.take("h")
+            self.chain = local.take("h")
 
+    def write(self) -> GeneratedCode:
+        doc = self.doc
+        self.plan()
         name = class_name(doc.name)
-        self._header(name, doc, inputs, outputs)
+        if any(n.is_block for n in self.layers):
+            from .codegen_blocks import BlockClasses
+
+            self.blocks = BlockClasses(self.a, self.layers, reserved={name})
+        self._header(name, doc, self.inputs, self.outputs)
         self.emit(1, "def __init__(self) -> None:")
         self.emit(2, "super().__init__()")
-        for n in layers:
+        self._init_body()
+        self.lines.append("")
+        self._forward()
+        source = "\n".join(self.lines) + "\n"
+        modules = self.blocks.modules(self.layers, self.attributes) if self.blocks else [
+            CodeModule(n.id, n.type, n.title, self.attributes[n.id])
+            for n in self.layers if n.id in self.attributes]
+        return GeneratedCode(source, name, self.attributes, [n.id for n in self.inputs],
+                             [self.arg_names[n.id] for n in self.inputs],
+                             [n.id for n in self.outputs], self.line_nodes, modules)
+
+    def _init_body(self) -> None:
+        doc, attributes, aliases = self.doc, self.attributes, self.aliases
+        for n in self.layers:
             if n.id in attributes and n.id not in aliases:
                 self._constructor(n, attributes[n.id])
-        for n in layers:  # tied weights, once both modules exist
+        for n in self.layers:  # tied weights, once both modules exist
             tied = sharing.ties_to(doc, n)
             if tied is not None and n.id in attributes and tied.id in attributes:
                 self._statement(2, f"self.{attributes[n.id]}.weight = "
                                 f"self.{attributes[tied.id]}.weight", "", n.id)
 
-        args = ", ".join(f"{arg_names[n.id]}: torch.Tensor" for n in inputs)
+    def _forward(self) -> None:
+        doc, a = self.doc, self.a
+        inputs, outputs, layers = self.inputs, self.outputs, self.layers
+        local, var = self.local, dict(self.arg_names)
+        args = ", ".join(f"{self.arg_names[n.id]}: torch.Tensor" for n in inputs)
         ret = "torch.Tensor" if len(outputs) == 1 else "tuple[torch.Tensor, ...]"
-        self.lines.append("")
         self._statement(1, f"def forward(self, {args}) -> {ret}:")
         for i, n in enumerate(layers):
-            users = consumers[n.id]
+            users = self.consumers[n.id]
             one_use = len(users) == 1
-            feeds_next = one_use and next_of.get(n.id) == users[0]
+            feeds_next = one_use and self.next_of.get(n.id) == users[0]
             feeds_final = (one_use and i == len(layers) - 1
-                           and doc.nodes[users[0]].type == "Output")
-            expr = self._expression(n, attributes.get(n.id), var)
-            target = chain if feeds_next or feeds_final else local.take(
+                           and doc.nodes[users[0]].type == self.io_types[1])
+            expr = self._expression(n, self.attributes.get(n.id), var)
+            shape = a.shapes[n.id].outputs
+            ports = list(shape)
+            if len(ports) > 1:  # a block with several outputs: a, b = self.block(x)
+                targets = [local.take(f"{n.label}_{p}", n.spec.default_label)
+                           for p in ports]
+                var.update({(n.id, p): t for p, t in zip(ports, targets)})
+                self._statement(2, f"{', '.join(targets)} = {expr}", "", n.id)
+                continue
+            target = self.chain if feeds_next or feeds_final else local.take(
                 n.label, n.spec.default_label)
             var[n.id] = target
-            shape = a.shapes[n.id].outputs
             comment = str(next(iter(shape.values()))) if shape else ""
             self._statement(2, f"{target} = {expr}", comment, n.id)
         results = []
         for out in outputs:
             (edge,) = a.edges_into(out.id)
-            results.append(var[edge.source])
+            results.append(_source(var, edge))
         self._statement(2, "return " + ", ".join(results))
-
-        source = "\n".join(self.lines) + "\n"
-        return GeneratedCode(source, name, attributes, [n.id for n in inputs],
-                             [arg_names[n.id] for n in inputs], [n.id for n in outputs],
-                             self.line_nodes)
 
     # ------------------------------------------------------------------ pieces
     def emit(self, level: int, text: str, node_id: str | None = None) -> None:
@@ -167,8 +227,10 @@ class _Writer:
         self.lines.append("")
         self.lines += textwrap.wrap(f"Inputs: {ins}. Outputs: {outs}.", LINE_LENGTH,
                                     break_long_words=False, break_on_hyphens=False)
-        self.lines += ['"""', "", "import torch", "from torch import nn", "", "",
-                       f"class {name}(nn.Module):"]
+        self.lines += ['"""', "", "import torch", "from torch import nn", "", ""]
+        for text in self.blocks.texts if self.blocks else ():  # blocks before their users
+            self.lines += [*text.split("\n"), "", ""]
+        self.lines.append(f"class {name}(nn.Module):")
         # Sanitised before empty paragraphs are dropped: one of only a NUL or a
         # zero-width space is empty too.
         paragraphs = [_text(p) for p in doc.description.split("\n\n")]
@@ -190,6 +252,10 @@ class _Writer:
             self.lines.append("")
 
     def _constructor(self, n: Node, attribute: str) -> None:
+        if n.is_block and self.blocks is not None:
+            self._statement(2, f"self.{attribute} = {self.blocks.call(self.a, n)}", "",
+                            n.id)
+            return
         spec = n.spec
         values = {**self.a.shapes[n.id].params, **self.a.shapes[n.id].values}
         kwargs = spec.module_args(values) if spec.module_args else {}
@@ -205,7 +271,7 @@ class _Writer:
     def _expression(self, n: Node, attribute: str | None, var: dict[str, str]) -> str:
         params = {**self.a.shapes[n.id].params, **self.a.shapes[n.id].values}
         ports = n.spec.input_names(params)
-        sources = {e.target_port: var[e.source] for e in self.a.edges_into(n.id)}
+        sources = {e.target_port: _source(var, e) for e in self.a.edges_into(n.id)}
         xs = [sources[p] for p in ports]
         fields = {k: _literal(v) for k, v in params.items()}
         fields.update({f"x{i}": x for i, x in enumerate(xs, 1)})
@@ -225,6 +291,11 @@ class _Writer:
             self.lines.append(line)
             if node_id:
                 self.line_nodes[len(self.lines)] = node_id
+
+
+def _source(var: dict, e) -> str:
+    """The variable holding what wire ``e`` carries (per port for multi-output nodes)."""
+    return var.get((e.source, e.source_port)) or var[e.source]
 
 
 def _text(text: str) -> str:

@@ -15,6 +15,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from .blocks import BLOCK, Library
 from .catalog import get_spec
 from .document_data import document_to_dict
 from .errors import DocumentError, StrataError
@@ -48,10 +49,21 @@ class Node:
     params: dict[str, Any] = field(default_factory=dict)
     label: str = ""
     position: tuple[float, float] = (0.0, 0.0)
+    # The document's block library: an instance (type "Block") takes its spec from it.
+    library: Library | None = field(default=None, compare=False, repr=False)
 
     @property
     def spec(self):
+        if self.type == BLOCK:
+            if self.library is None:
+                raise StrataError(f"the block instance '{self.label or self.id}' belongs "
+                                  "to no document")
+            return self.library.spec(self.params.get("block"))
         return get_spec(self.type)
+
+    @property
+    def is_block(self) -> bool:
+        return self.type == BLOCK
 
     @property
     def title(self) -> str:
@@ -79,8 +91,13 @@ class Edge:
 class Document(EventSource):
     """A network being designed. Mutate it only through its methods."""
 
-    def __init__(self, name: str = "Untitled", description: str = "") -> None:
+    def __init__(self, name: str = "Untitled", description: str = "",
+                 library: Library | None = None, block: str | None = None) -> None:
         super().__init__()
+        # Block definitions (graph.blocks). A definition's body is a Document sharing its
+        # root's library; ``block_name`` is then the definition's name (None: the network).
+        self.blocks: Library = library if library is not None else Library(self)
+        self.block_name = block
         self.name = name
         self.description = description
         self.nodes: dict[str, Node] = {}
@@ -141,6 +158,11 @@ class Document(EventSource):
         self.revision += 1
         self.emit(event)
 
+    def _record(self, redo, undo) -> None:
+        """Journal an elementary edit while a compound edit (graph.block_edits) runs."""
+        if self.blocks.journal is not None:
+            self.blocks.record(redo, undo)
+
     def add_node(
         self,
         type: str,
@@ -150,7 +172,16 @@ class Document(EventSource):
         node_id: str | None = None,
     ) -> Node:
         """Add a layer; missing parameters take the catalog defaults."""
-        spec = get_spec(type)
+        if type == BLOCK:
+            name = (params or {}).get("block")
+            if name not in self.blocks:
+                raise StrataError(f"there is no block named '{name}'")
+            if self.block_name is not None and self.blocks.depends_on(name, self.block_name):
+                raise StrataError(f"the block '{self.block_name}' cannot contain an "
+                                  f"instance of '{name}', which contains it")
+            spec = self.blocks.spec(name)
+        else:
+            spec = get_spec(type)
         node_id = node_id or self.new_id()
         if node_id in self.nodes:
             raise StrataError(f"a node with id '{node_id}' already exists")
@@ -161,9 +192,13 @@ class Document(EventSource):
         if label is None:
             label = self.unique_label(spec.default_label)
         _refuse(label_problem(label))
-        node = Node(node_id, type, merged, label, clamp_position(position))
+        node = Node(node_id, type, merged, label, clamp_position(position), self.blocks)
         self.nodes[node_id] = node
         self._changed(NodeAdded(node_id))
+        if self.blocks.journal is not None:
+            kept, index = copy.deepcopy(node), len(self.nodes) - 1
+            self._record(lambda: self.insert_node(kept, index),
+                         lambda: self.remove_node(node_id))
         return node
 
     def insert_node(self, node: Node, index: int | None = None) -> None:
@@ -173,9 +208,12 @@ class Document(EventSource):
             raise StrataError(f"a node with id '{node.id}' already exists")
         items = list(self.nodes.items())
         index = len(items) if index is None else index
-        items.insert(index, (node.id, copy.deepcopy(node)))
+        kept = copy.deepcopy(node)
+        kept.library = self.blocks
+        items.insert(index, (node.id, kept))
         self.nodes = dict(items)
         self._changed(NodeAdded(node.id))
+        self._record(lambda: self.insert_node(node, index), lambda: self.remove_node(node.id))
 
     def remove_node(self, node_id: str) -> tuple[Node, list[Edge]]:
         """Remove a node and its wires; returns both so undo can restore them."""
@@ -183,8 +221,10 @@ class Document(EventSource):
         removed = self.edges_of(node_id)
         for edge in removed:
             self.disconnect(edge)
+        index = self.node_index(node_id)
         del self.nodes[node_id]
         self._changed(NodeRemoved(node_id))
+        self._record(lambda: self.remove_node(node_id), lambda: self.insert_node(node, index))
         return node, removed
 
     def connect(self, edge: Edge, index: int | None = None) -> Edge:
@@ -214,6 +254,7 @@ class Document(EventSource):
             self.edges.insert(index, edge)
             self._index.clear()  # rare (undo): rebuilt in document order on next use
         self._changed(EdgeAdded(edge))
+        self._record(lambda: self.connect(edge, index), lambda: self.disconnect(edge))
         return edge
 
     def disconnect(self, edge: Edge) -> int:
@@ -226,6 +267,7 @@ class Document(EventSource):
         del self.edges[index]
         edge_index.removed(edge)
         self._changed(EdgeRemoved(edge))
+        self._record(lambda: self.disconnect(edge), lambda: self.connect(edge, index))
         return index
 
     def set_param(self, node_id: str, name: str, value: Any) -> Any:
@@ -233,9 +275,18 @@ class Document(EventSource):
         node = self.node(node_id)
         node.spec.param(name)  # refuses unknown names
         check_value(value, f"$.params.{name}")  # what the file could not hold
+        if node.type == BLOCK and name == "block":
+            if value not in self.blocks:
+                raise StrataError(f"there is no block named '{value}'")
+            if self.block_name is not None and self.blocks.depends_on(value,
+                                                                      self.block_name):
+                raise StrataError(f"the block '{self.block_name}' cannot contain an "
+                                  f"instance of '{value}', which contains it")
         old = node.params.get(name)
         node.params[name] = copy.deepcopy(value)
         self._changed(ParamsChanged(node_id, name))
+        self._record(lambda: self.set_param(node_id, name, value),
+                     lambda: self.set_param(node_id, name, old))
         return old
 
     def set_label(self, node_id: str, label: str) -> str:
@@ -243,6 +294,8 @@ class Document(EventSource):
         _refuse(label_problem(label))
         old, node.label = node.label, label
         self._changed(LabelChanged(node_id))
+        self._record(lambda: self.set_label(node_id, label),
+                     lambda: self.set_label(node_id, old))
         return old
 
     def move_node(self, node_id: str, position: tuple[float, float]) -> tuple[float, float]:
@@ -251,6 +304,8 @@ class Document(EventSource):
         node.position = clamp_position(position)
         # Moving changes nothing the compiler sees, so the revision stays.
         self.emit(NodeMoved(node_id))
+        self._record(lambda: self.move_node(node_id, position),
+                     lambda: self.move_node(node_id, old))
         return old
 
     def set_training(self, key: str, value: Any) -> Any:
@@ -284,6 +339,61 @@ class Document(EventSource):
         for node_id in list(self.nodes):
             self.remove_node(node_id)
 
+    # ----------------------------------------------------------------- blocks
+    # Compound edits (graph.block_edits): each returns an Edit, one undo step.
+    def group(self, node_ids, name: str | None = None, label: str | None = None):
+        """Group nodes into a new block; boundary wires become its ports."""
+        from .block_edits import group
+
+        return group(self, node_ids, name, label)
+
+    def ungroup(self, instance_id: str):
+        """Expand an instance in place (its definition stays in the library)."""
+        from .block_edits import ungroup
+
+        return ungroup(self, instance_id)
+
+    def make_unique(self, instance_id: str, name: str | None = None):
+        """Fork an instance's definition so edits to it affect this instance only."""
+        from .block_edits import make_unique
+
+        return make_unique(self, instance_id, name)
+
+    def add_definition(self, definition, index: int | None = None):
+        from .block_edits import add_definition
+
+        return add_definition(self, definition, index)
+
+    def new_definition(self, name: str = "Block"):
+        """An empty block (one input and one output port, wired together)."""
+        from .blocks import Definition
+
+        name = self.blocks.unique_name(name)
+        body = Document(name, library=self.blocks, block=name)
+        a = body.add_node("BlockInput", {}, "in", (0.0, 0.0))
+        b = body.add_node("BlockOutput", {}, "out", (400.0, 0.0))
+        body.connect(Edge(a.id, "out", b.id, "in"))
+        return self.add_definition(Definition(name, body))
+
+    def remove_definition(self, name: str):
+        from .block_edits import remove_definition
+
+        return remove_definition(self, name)
+
+    def rename_definition(self, old: str, new: str):
+        from .block_edits import rename_definition
+
+        return rename_definition(self, old, new)
+
+    def set_exposed(self, name: str, exposed):
+        """Replace the exposed parameters (``ExposedParam`` list) of block ``name``."""
+        from .block_edits import set_exposed
+
+        return set_exposed(self, name, exposed)
+
+    def set_repeat(self, instance_id: str, count: int) -> Any:
+        return self.set_param(instance_id, "repeat", count)
+
     # ----------------------------------------------------------------- copies
     def to_dict(self) -> dict[str, Any]:
         """The document as the plain data a ``.strata`` file holds."""
@@ -291,8 +401,17 @@ class Document(EventSource):
 
     def copy(self) -> Document:
         """An independent copy with the same ids, order and data, and no listeners."""
+        if len(self.blocks):  # definitions and their bodies too: through plain data
+            from .fileformat import document_from_dict
+
+            twin = document_from_dict(self.to_dict())
+            twin._next_id = self._next_id
+            twin.revision = self.revision
+            return twin
         twin = Document(self.name, self.description)
         twin.nodes = copy.deepcopy(self.nodes)
+        for node in twin.nodes.values():  # a deep copy shares the library: rebind
+            node.library = twin.blocks
         twin.edges = list(self.edges)  # frozen wires are shared safely
         twin.training = copy.deepcopy(self.training)
         twin.sweep = copy.deepcopy(self.sweep)

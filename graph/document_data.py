@@ -15,15 +15,41 @@ if TYPE_CHECKING:
     from .document import Document
 
 FORMAT = "strata"
-VERSION = 2  # 2: the training setup is flat (see fileformat._flat_training)
+# 2: the training setup is flat (see fileformat._flat_training); 3: block definitions
+# ("blocks", graph.blocks; fileformat._blocks).
+VERSION = 3
 
 
 def document_to_dict(doc: Document) -> dict[str, Any]:
-    return {
+    data = {
         "format": FORMAT,
         "version": VERSION,
         "name": doc.name,
         "description": doc.description,
+        **_graph_to_dict(doc),
+        "training": jsonable(doc.training),
+        # Written only when set, so files without a sweep stay as they were.
+        **({"sweep": jsonable(doc.sweep)} if doc.sweep else {}),
+    }
+    if len(doc.blocks):  # written only when there are some, as "sweep"
+        data["blocks"] = [definition_to_dict(d) for d in doc.blocks]
+    return data
+
+
+def definition_to_dict(d) -> dict[str, Any]:
+    """A block definition (graph.blocks.Definition): name, exposed parameters, body."""
+    return {
+        "name": d.name,
+        "description": d.description,
+        "exposed": [{"name": e.name, "default": jsonable(e.default),
+                     "targets": [list(t) for t in e.targets], "help": e.help}
+                    for e in d.exposed],
+        **_graph_to_dict(d.body),
+    }
+
+
+def _graph_to_dict(doc: Document) -> dict[str, Any]:
+    return {
         "nodes": [
             {
                 "id": n.id,
@@ -43,9 +69,6 @@ def document_to_dict(doc: Document) -> dict[str, Any]:
             }
             for e in doc.edges
         ],
-        "training": jsonable(doc.training),
-        # Written only when set, so files without a sweep stay as they were.
-        **({"sweep": jsonable(doc.sweep)} if doc.sweep else {}),
     }
 
 

@@ -47,7 +47,24 @@ class Connect:
     edge: Edge
 
 
-Edit = InsertLayer | SetParam | AppendLayer | Connect
+@dataclass(frozen=True)
+class ReplaceLayer:
+    """Another layer type in the same place, with the same wires (Sigmoid -> ReLU)."""
+
+    node_id: str
+    type_name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SetTraining:
+    """A training setting (``doc.training[key] = value``), e.g. a lower learning rate."""
+
+    key: str
+    value: Any
+
+
+Edit = InsertLayer | SetParam | AppendLayer | Connect | ReplaceLayer | SetTraining
 
 
 def apply_edits(doc: Document, edits: tuple[Edit, ...]) -> None:
@@ -63,8 +80,28 @@ def apply_edits(doc: Document, edits: tuple[Edit, ...]) -> None:
                                 position=free_position(doc, edit.position, spec_size))
             doc.connect(Edge(edit.source, edit.source_port, node.id,
                              node.spec.input_names(node.params)[0]))
+        elif isinstance(edit, ReplaceLayer):
+            replace_layer(doc, edit)
+        elif isinstance(edit, SetTraining):
+            doc.set_training(edit.key, edit.value)
         else:
             doc.connect(edit.edge)
+
+
+def replace_layer(doc: Document, edit: ReplaceLayer) -> str:
+    """Swap a layer for another type keeping its place and wires; the new node's id."""
+    old = doc.nodes[edit.node_id]
+    wires_in, wires_out = doc.edges_into(old.id), doc.edges_from(old.id)
+    position = old.position
+    doc.remove_node(old.id)
+    node = doc.add_node(edit.type_name, dict(edit.params), position=position)
+    inputs = node.spec.input_names(node.params)
+    for e in wires_in:
+        doc.connect(Edge(e.source, e.source_port, node.id, inputs[0]))
+    out = node.spec.output_names(node.params)[0]
+    for e in wires_out:
+        doc.connect(Edge(node.id, out, e.target, e.target_port))
+    return node.id
 
 
 def _insert(doc: Document, edit: InsertLayer) -> None:

@@ -25,7 +25,7 @@ imports Qt.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:  # the document imports this module; Edge is only an annotation here
@@ -98,14 +98,59 @@ class MetadataChanged(DocumentEvent):
     """The document's name or description changed."""
 
 
+# ---------------------------------------------------------------------- blocks
+# Emitted by the root document (graph.blocks): the library of block definitions changed.
+@dataclass(frozen=True)
+class DefinitionAdded(DocumentEvent):
+    """Block definition ``name`` was added to the document (or put back by undo)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class DefinitionRemoved(DocumentEvent):
+    name: str
+
+
+@dataclass(frozen=True)
+class DefinitionRenamed(DocumentEvent):
+    """Definition ``old`` is now ``name``; its instances' ``block`` parameters follow,
+    each with its own ``ParamsChanged``."""
+
+    old: str
+    name: str
+
+
+@dataclass(frozen=True)
+class DefinitionChanged(DocumentEvent):
+    """The inside of definition ``name`` changed: ``inner`` is the event its body
+    document emitted (None when the exposed parameters changed). Every instance of it
+    may now have other ports, parameters and shapes."""
+
+    name: str
+    inner: DocumentEvent | None = None
+
+
+@dataclass(frozen=True)
+class BlocksEdited(DocumentEvent):
+    """A compound block edit (group, ungroup, make unique...) finished; its elementary
+    events came before. ``edit`` names it; ``result`` is what it made
+    (``{"instance": node id, "definition": name}``)."""
+
+    edit: str
+    result: dict = field(default_factory=dict, compare=False, hash=False)
+
+
 EVENT_KINDS: tuple[type[DocumentEvent], ...] = (
     NodeAdded, NodeRemoved, EdgeAdded, EdgeRemoved, ParamsChanged, LabelChanged,
-    NodeMoved, TrainingChanged, SweepChanged, MetadataChanged,
+    NodeMoved, TrainingChanged, SweepChanged, MetadataChanged, DefinitionAdded,
+    DefinitionRemoved, DefinitionRenamed, DefinitionChanged, BlocksEdited,
 )
 
 # Edits that change the network's structure (what a running training would not see).
 STRUCTURAL_EVENTS: tuple[type[DocumentEvent], ...] = (
-    NodeAdded, NodeRemoved, EdgeAdded, EdgeRemoved, ParamsChanged,
+    NodeAdded, NodeRemoved, EdgeAdded, EdgeRemoved, ParamsChanged, DefinitionAdded,
+    DefinitionRemoved, DefinitionRenamed, DefinitionChanged,
 )
 
 E = TypeVar("E", bound=DocumentEvent)

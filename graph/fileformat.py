@@ -1,7 +1,11 @@
 """Reading and writing ``*.strata`` files.
 
 A file is JSON: ``{"format": "strata", "version": N, "name", "description", "nodes",
-"edges", "training", "sweep"}`` (``sweep`` only when one is set up). Loading goes file -> plain dicts -> migrations -> checked objects,
+"edges", "training", "sweep", "blocks"}`` (``sweep`` only when one is set up);
+``blocks`` lists the block definitions (``graph.blocks``), each ``{"name", "description",
+"exposed", "nodes", "edges"}`` (version 3, written only when there are blocks; older
+files have none and load unchanged). Loading goes file -> plain
+dicts -> migrations -> checked objects,
 and any defect (truncated, wrong version, wrong types, unknown layer, dangling wire,
 hostile sizes) raises ``DocumentError`` naming the JSON path. Saving is atomic
 (``graph.atomic.write_atomic``: files at the user's umask, an overwrite keeps its mode).
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import write_atomic
+from .blocks import BLOCK, Definition, ExposedParam
 from .catalog import canonical_type, get_spec, has_spec
 from .document import Document, Edge, Node
 from .document_data import FORMAT, VERSION, document_to_dict
@@ -71,6 +76,15 @@ def _flat_training(data: dict[str, Any]) -> dict[str, Any]:
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     1: _flat_training,
 }
+
+
+def _blocks(data: dict[str, Any]) -> dict[str, Any]:
+    """2 -> 3: block definitions (graph.blocks); an older network has none."""
+    return {**data, "blocks": []}
+
+
+MIGRATIONS[2] = _blocks
+MAX_BLOCKS = 10_000
 
 
 # ---------------------------------------------------------------------- writing
@@ -152,22 +166,8 @@ def document_from_dict(data: Any) -> Document:
         name=_text(data.get("name", "Untitled"), "$.name", MAX_NAME),
         description=_text(data.get("description", ""), "$.description", MAX_DESCRIPTION),
     )
-    nodes = _expect(data.get("nodes", []), list, "$.nodes", "a list")
-    if len(nodes) > MAX_NODES:
-        raise DocumentError(f"{len(nodes)} nodes is more than {MAX_NODES}", "$.nodes")
-    for i, raw in enumerate(nodes):
-        node = _read_node(raw, f"$.nodes[{i}]")
-        if node.id in doc.nodes:
-            raise DocumentError(f"node id '{node.id}' is used twice", f"$.nodes[{i}].id")
-        doc.nodes[node.id] = node
-    edges = _expect(data.get("edges", []), list, "$.edges", "a list")
-    seen = set()
-    for i, raw in enumerate(edges):
-        edge = _read_edge(raw, f"$.edges[{i}]", doc)
-        if edge in seen:
-            raise DocumentError(f"the wire {edge} appears twice", f"$.edges[{i}]")
-        seen.add(edge)
-        doc.edges.append(edge)
+    _read_blocks(data.get("blocks", []), doc)
+    _read_graph(data, "$", doc)
     training = _expect(data.get("training", {}), dict, "$.training", "an object")
     _check_plain(training, "$.training")
     doc.training = training
@@ -175,6 +175,123 @@ def document_from_dict(data: Any) -> Document:
     _check_plain(sweep, "$.sweep")
     doc.sweep = sweep
     return doc
+
+
+def _read_graph(data: dict[str, Any], where: str, doc: Document, nodes_only: bool = False,
+                edges_only: bool = False) -> None:
+    if not edges_only:
+        nodes = _expect(data.get("nodes", []), list, f"{where}.nodes", "a list")
+        if len(nodes) > MAX_NODES:
+            raise DocumentError(f"{len(nodes)} nodes is more than {MAX_NODES}",
+                                f"{where}.nodes")
+        for i, raw in enumerate(nodes):
+            node = _read_node(raw, f"{where}.nodes[{i}]", doc)
+            if node.id in doc.nodes:
+                raise DocumentError(f"node id '{node.id}' is used twice",
+                                    f"{where}.nodes[{i}].id")
+            doc.nodes[node.id] = node
+    if nodes_only:
+        return
+    edges = _expect(data.get("edges", []), list, f"{where}.edges", "a list")
+    seen = set()
+    for i, raw in enumerate(edges):
+        edge = _read_edge(raw, f"{where}.edges[{i}]", doc)
+        if edge in seen:
+            raise DocumentError(f"the wire {edge} appears twice", f"{where}.edges[{i}]")
+        seen.add(edge)
+        doc.edges.append(edge)
+
+
+def _read_blocks(raw: Any, doc: Document) -> None:
+    """Definitions first (all names, then every body's nodes, then their wires: a body's
+    wires into a nested instance need that instance's definition)."""
+    blocks = _expect(raw, list, "$.blocks", "a list")
+    if len(blocks) > MAX_BLOCKS:
+        raise DocumentError(f"{len(blocks)} blocks is more than {MAX_BLOCKS}", "$.blocks")
+    lib = doc.blocks
+    found: list[tuple[dict, str, Definition]] = []
+    for i, item in enumerate(blocks):
+        where = f"$.blocks[{i}]"
+        item = _expect(item, dict, where, "an object")
+        name = _text(item.get("name"), f"{where}.name", 60)
+        if not name.isidentifier():
+            raise DocumentError(f"{_shown(name)} cannot name a block (a Python class name)",
+                                f"{where}.name")
+        if name in lib:
+            raise DocumentError(f"the block {_shown(name)} is defined twice", f"{where}.name")
+        body = Document(name, library=lib, block=name)
+        definition = Definition(name, body, [],
+                                _text(item.get("description", ""), f"{where}.description",
+                                      100_000))
+        lib.attach(definition)
+        found.append((item, where, definition))
+    for item, where, definition in _dependencies_first(found):
+        _read_graph(item, where, definition.body, nodes_only=True)
+        definition.exposed = _read_exposed(item.get("exposed", []), f"{where}.exposed",
+                                           definition)
+        lib._specs.clear()  # instances read later see this block's parameters
+    for item, where, definition in found:
+        _read_graph(item, where, definition.body, edges_only=True)
+        definition.body.revision = 0
+
+
+def _dependencies_first(found: list[tuple[dict, str, Definition]]):
+    """Definitions ordered so that each comes after the blocks its body instantiates."""
+    by_name = {d.name: (item, where, d) for item, where, d in found}
+    uses: dict[str, list[str]] = {}
+    for item, where, d in found:
+        nodes = item.get("nodes", [])
+        uses[d.name] = [n["params"]["block"] for n in nodes if isinstance(n, dict)
+                        and n.get("type") == BLOCK and isinstance(n.get("params"), dict)
+                        and n["params"].get("block") in by_name] if isinstance(nodes,
+                                                                              list) else []
+    order: list[tuple[dict, str, Definition]] = []
+    state: dict[str, int] = {}  # 1: being visited, 2: done
+
+    def visit(name: str) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            raise DocumentError(f"the block '{name}' contains itself",
+                                f"{by_name[name][1]}.nodes")
+        state[name] = 1
+        for used in uses[name]:
+            visit(used)
+        state[name] = 2
+        order.append(by_name[name])
+
+    for _item, _where, d in found:
+        visit(d.name)
+    return order
+
+
+def _read_exposed(raw: Any, where: str, definition: Definition) -> list[ExposedParam]:
+    out = []
+    for i, item in enumerate(_expect(raw, list, where, "a list")):
+        at = f"{where}[{i}]"
+        item = _expect(item, dict, at, "an object")
+        name = _text(item.get("name"), f"{at}.name", 200)
+        if not name.isidentifier() or name in ("block", "repeat", "self"):
+            raise DocumentError(f"{_shown(name)} cannot name a block parameter", f"{at}.name")
+        default = item.get("default")
+        _check_plain(default, f"{at}.default")
+        targets = []
+        for k, t in enumerate(_expect(item.get("targets", []), list, f"{at}.targets",
+                                      "a list")):
+            t = _expect(t, list, f"{at}.targets[{k}]", "[node id, parameter]")
+            if len(t) != 2 or not all(isinstance(v, str) for v in t):
+                raise DocumentError("a target is [node id, parameter]", f"{at}.targets[{k}]")
+            node = definition.body.nodes.get(t[0])
+            if node is None:
+                raise DocumentError(f"the block has no node {_shown(t[0])}",
+                                    f"{at}.targets[{k}]")
+            if t[1] not in {p.name for p in node.spec.params}:
+                raise DocumentError(f"{node.describe()} has no parameter {_shown(t[1])}",
+                                    f"{at}.targets[{k}]")
+            targets.append((t[0], t[1]))
+        out.append(ExposedParam(name, default, targets,
+                                _text(item.get("help", ""), f"{at}.help", 10_000)))
+    return out
 
 
 def _migrate(data: dict[str, Any]) -> dict[str, Any]:
@@ -197,17 +314,24 @@ def _migrate(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _read_node(raw: Any, where: str) -> Node:
+def _read_node(raw: Any, where: str, doc: Document) -> Node:
     raw = _expect(raw, dict, where, "an object")
     node_id = _text(raw.get("id"), f"{where}.id", MAX_ID)
     if not node_id:
         raise DocumentError(f"a node id must be 1 to {MAX_ID} characters", f"{where}.id")
     type_name = _text(raw.get("type"), f"{where}.type", MAX_ID)
-    if not has_spec(type_name):
-        raise DocumentError(f"unknown layer type {_shown(type_name)}", f"{where}.type")
-    spec = get_spec(type_name)
     label = _text(raw.get("label", ""), f"{where}.label", MAX_LABEL)
     params = _expect(raw.get("params", {}), dict, f"{where}.params", "an object")
+    if type_name == BLOCK:
+        block = params.get("block")
+        if block not in doc.blocks:
+            raise DocumentError(f"the instance uses a block {_shown(str(block))} that the "
+                                "file does not define", f"{where}.params.block")
+        spec = doc.blocks.spec(block)
+    elif not has_spec(type_name):
+        raise DocumentError(f"unknown layer type {_shown(type_name)}", f"{where}.type")
+    else:
+        spec = get_spec(type_name)
     known = {p.name for p in spec.params}
     for name, value in params.items():
         _check_plain(name, f"{where}.params", limit=MAX_KEY)
@@ -224,7 +348,8 @@ def _read_node(raw: Any, where: str) -> Node:
     problem = position_problem(pos)
     if problem is not None:
         raise DocumentError(problem, f"{where}.position")
-    return Node(node_id, canonical_type(type_name), merged, label, (float(pos[0]), float(pos[1])))
+    return Node(node_id, canonical_type(type_name), merged, label,
+                (float(pos[0]), float(pos[1])), doc.blocks)
 
 
 def _read_edge(raw: Any, where: str, doc: Document) -> Edge:

@@ -15,6 +15,10 @@ class Problem:
     # "no_output", "unconnected", "extra_wire", "unreachable", "param", "shape".
     kind: str = ""
     port: str = ""
+    # For a problem inside a block: the inner node ids from the instance's definition
+    # down to the layer concerned (the message names the same path by labels:
+    # "stage2 > block1 > conv2: ..."), so an open block can mark its inner layer.
+    path: tuple[str, ...] = ()
 
     @property
     def is_error(self) -> bool:

@@ -104,7 +104,11 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a Strata checkpoint (it holds no Strata "
                               "training state)")
-    if data.get("version", 0) > VERSION:
+    version = data.get("version", 0)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise CheckpointError(f"{path}: the checkpoint's version must be a positive "
+                              f"integer, got {version!r:.40}")
+    if version > VERSION:
         raise CheckpointError(f"{path}: written by a newer Strata (checkpoint version "
                               f"{data.get('version')}); update Strata to resume it")
     missing = [k for k in ("document", "code_fingerprint", "model", "optimizer", "epoch",
@@ -112,7 +116,20 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     if missing:
         raise CheckpointError(f"{path}: the checkpoint is incomplete (missing "
                               f"{', '.join(missing)})")
+    # Each field of the kind the code reading it expects: a damaged or hand-made file
+    # gets a CheckpointError, not a TypeError deep inside resuming.
+    kinds = {"document": dict, "code_fingerprint": str, "model": dict,
+             "optimizer": dict, "epoch": int, "step": int, "setup": dict}
+    for key, kind in kinds.items():
+        value = data[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise CheckpointError(
+                f"{path}: the checkpoint is damaged: {key!r} should be "
+                f"{_KIND_WORDS[kind]}, found {type(value).__name__}")
     return Checkpoint(path, data)
+
+
+_KIND_WORDS = {dict: "a mapping", str: "text", int: "a whole number"}
 
 
 # ---------------------------------------------------------------- matching

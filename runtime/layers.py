@@ -31,14 +31,16 @@ class LayerInfo:
 
 
 def network_layers(compiled, doc) -> list[LayerInfo]:
-    """Every node with a submodule, in network order."""
-    attributes = compiled.code.attributes
-    out = []
-    for node_id in compiled.analysis.order:
-        if node_id in attributes:
-            node = doc.nodes[node_id]
-            out.append(LayerInfo(node_id, node.type, node.title, attributes[node_id]))
-    return out
+    """Every node with a submodule, in network order, the layers inside blocks included.
+
+    An inner layer's ``node_id`` is its node path (``n5/n3``: instance, then inner node;
+    ``n5:1/n3`` in a repeated instance's second copy), its name the labels along it
+    (``layer1 > conv1``) and its attribute the dotted module name (``layer1.conv1``), so
+    statistics, diagnoses and hooks reach inner layers; a block instance itself is not
+    measured (its layers are).
+    """
+    return [LayerInfo(m.path, m.type, m.name, m.attribute) for m in compiled.code.modules
+            if m.type != "Block"]
 
 
 def predecessors(doc, node_id: str) -> list[str]:

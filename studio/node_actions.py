@@ -47,7 +47,15 @@ def _dataset_fixes(controller, node_id: str):
     return check.fixes_for_node(node_id) if check is not None else []
 
 
-FIX_SOURCES.append(_dataset_fixes)
+def _diagnosis_fixes(controller, node_id: str):
+    """The fixes of the last run's diagnoses about the node (for the next run)."""
+    from studio.panels.problems import PANELS
+
+    panel = PANELS.get(controller)
+    return panel.node_diagnosis_fixes(node_id) if panel is not None else []
+
+
+FIX_SOURCES.extend([_dataset_fixes, _diagnosis_fixes])
 
 
 def extra_fixes(controller, node_id: str):

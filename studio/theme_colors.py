@@ -22,6 +22,7 @@ CATEGORY_COLORS: dict[str, str] = {
     "Merge": "#c26a3d",  # terracotta
     "Sequence": "#3d8fb0",  # cyan-blue
     "Attention": "#a55bb5",  # purple
+    "Blocks": "#4a6fa5",  # steel blue: block instances and their ports
 }
 FALLBACK_COLOR = "#8a8f98"  # categories added by plugins
 

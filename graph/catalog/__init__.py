@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..errors import StrataError
 from . import (
     layers_activation,
+    layers_block,
     layers_conv,
     layers_dense,
     layers_io,
@@ -25,7 +26,7 @@ from .tensors import TensorInfo
 
 CATEGORIES = (
     "Input / Output", "Dense", "Convolution", "Pooling", "Normalization", "Activation",
-    "Regularization", "Reshape", "Merge", "Sequence", "Attention",
+    "Regularization", "Reshape", "Merge", "Sequence", "Attention", "Blocks",
 )
 
 _SPECS: dict[str, LayerSpec] = {}
@@ -46,7 +47,7 @@ def register(spec: LayerSpec) -> LayerSpec:
 
 for _module in (layers_io, layers_dense, layers_conv, layers_pooling, layers_resample,
                 layers_norm, layers_activation, layers_regularization, layers_plumbing,
-                layers_sequence, layers_merge):
+                layers_sequence, layers_merge, layers_block):
     for _spec in _module.SPECS:
         register(_spec)
 

@@ -172,6 +172,7 @@ class ShapeContext:
     name: str  # "Linear 'fc'"
     params: dict[str, Any]
     inputs: list[TensorInfo]
+    label: str = ""  # the node's label (or id): how a block names its path, "stage2 > ..."
 
     @property
     def x(self) -> TensorInfo:

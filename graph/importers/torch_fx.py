@@ -56,7 +56,8 @@ class ImportResult:
 
 def import_file(target: str | Path, input_shapes, input_dtypes=None, *,
                 name: str | None = None, tasks="classification", weights=None,
-                kwargs: dict[str, Any] | None = None, verify: bool = True) -> ImportResult:
+                kwargs: dict[str, Any] | None = None, verify: bool = True,
+                blocks: bool = True) -> ImportResult:
     """Import ``FILE.py:Name`` (a module class or a factory function).
 
     ``input_shapes``: one shape per forward argument, batch first (``(1, 3, 32, 32)``);
@@ -66,7 +67,10 @@ def import_file(target: str | Path, input_shapes, input_dtypes=None, *,
     or factory arguments.
     """
     path, attr = split_target(str(target)) if name is None else (Path(target), name)
-    module = build_module(path, attr, kwargs)
+    from .blocks import recording_arguments
+
+    with recording_arguments():  # constructor arguments become block parameters
+        module = build_module(path, attr, kwargs)
     what = f"{path.name}:{attr}"
     if weights is not None:
         load_weights(module, weights, what)
@@ -74,13 +78,15 @@ def import_file(target: str | Path, input_shapes, input_dtypes=None, *,
     # factory name.
     title = _strata_title(path) or attr
     return import_module(module, input_shapes, input_dtypes, tasks=tasks, what=what,
-                         name=title, verify=verify)
+                         name=title, verify=verify, blocks=blocks)
 
 
 def import_module(module, input_shapes, input_dtypes=None, *, tasks="classification",
                   name: str | None = None, description: str | None = None,
-                  what: str | None = None, verify: bool = True) -> ImportResult:
-    """Import an ``nn.Module`` instance (see ``import_file`` for the arguments)."""
+                  what: str | None = None, verify: bool = True,
+                  blocks: bool = True) -> ImportResult:
+    """Import an ``nn.Module`` instance (see ``import_file`` for the arguments;
+    ``blocks=False`` imports flat, without the module's blocks)."""
     what = what or type(module).__name__
     shapes = check_shapes(input_shapes, what)
     dtypes = check_dtypes(input_dtypes, len(shapes), what)
@@ -105,6 +111,11 @@ def import_module(module, input_shapes, input_dtypes=None, *, tasks="classificat
     if verify:
         result.max_abs_diff = compare_outputs(module, doc, state_dict, features, dtypes,
                                        probe_batch(batch), what)
+    if blocks:  # the user's submodules as block definitions (importers.blocks)
+        from .blocks import keep_blocks
+
+        result = keep_blocks(result, module, mapper.ops, ids, features, dtypes, batch,
+                             what, verify)
     return result
 
 

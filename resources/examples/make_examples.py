@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graph import save
+from graph import Definition, Document, ExposedParam, save
 from graph.builder import Builder
 
 HERE = Path(__file__).parent
@@ -112,6 +112,55 @@ def two_input_concat():
                    "optimizer": "adam", "lr": 0.01})
 
 
+def _basic_block(doc: Document, name: str, downsample: bool) -> None:
+    """A residual block: conv-BN-ReLU-conv-BN plus the input (through a strided 1x1
+    convolution when the block downsamples), then ReLU. Exposes ``planes``."""
+    body = Document(name, library=doc.blocks, block=name)
+    b = Builder()
+    b.doc = body
+    x = b.add("BlockInput", "in")
+    stride = [2, 2] if downsample else [1, 1]
+    h = b.chain(x, ("Conv2d", {"out_channels": 16, "stride": stride, "bias": False},
+                    "conv1"), ("BatchNorm2d", {}, "bn1"), ("ReLU", {}, "relu"),
+                ("Conv2d", {"out_channels": 16, "bias": False}, "conv2"),
+                ("BatchNorm2d", {}, "bn2"))
+    short = x
+    if downsample:
+        short = b.chain(x, ("Conv2d", {"out_channels": 16, "kernel_size": [1, 1],
+                                       "stride": stride, "padding": [0, 0],
+                                       "bias": False}, "shortcut"),
+                        ("BatchNorm2d", {}, "shortcut_bn"))
+    add = b.add("Add", "add")
+    b.wire(h, add)
+    b.wire(short, add)
+    b.chain(add, ("ReLU", {}, "relu_out"), ("BlockOutput", {}, "out"))
+    b.done()
+    convs = [n.id for n in body.nodes.values() if n.type == "Conv2d"]
+    doc.add_definition(Definition(name, body, [
+        ExposedParam("planes", 16, [(c, "out_channels") for c in convs],
+                     "Channels of the block's convolutions.")]))
+
+
+def blocks_resnet():
+    doc = Document("Blocks ResNet", "A small ResNet built from blocks: a stem, a stage "
+                   "of two repeated BasicBlocks, a downsampling block, then pooling and "
+                   "a classifier. Double-click a block to edit its inside: every "
+                   "instance changes with it.")
+    _basic_block(doc, "BasicBlock", downsample=False)
+    _basic_block(doc, "DownBlock", downsample=True)
+    b = Builder()
+    b.doc = doc
+    x = b.add("Input", shape=[1, 28, 28])
+    b.chain(x, ("Conv2d", {"out_channels": 16, "stride": [2, 2], "bias": False}, "stem"),
+            ("BatchNorm2d", {}, "stem_bn"), ("ReLU", {}, "stem_relu"),
+            ("Block", {"block": "BasicBlock", "planes": 16, "repeat": 2}, "layer1"),
+            ("Block", {"block": "DownBlock", "planes": 32}, "layer2"),
+            ("AdaptiveAvgPool2d", {}, "gap"), "Flatten",
+            ("Linear", {"out_features": 4}, "classifier"), "Output")
+    return b.done({"dataset": {"name": "shapes"}, "epochs": 4, "batch_size": 64,
+                   "optimizer": "adam", "lr": 0.003})
+
+
 EXAMPLES = {
     "spiral_mlp": spiral_mlp,
     "shapes_cnn": shapes_cnn,
@@ -119,6 +168,7 @@ EXAMPLES = {
     "lstm_classifier": lstm_classifier,
     "transformer_classifier": transformer_classifier,
     "two_input_concat": two_input_concat,
+    "blocks_resnet": blocks_resnet,
 }
 
 if __name__ == "__main__":

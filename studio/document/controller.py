@@ -28,7 +28,14 @@ from PySide6.QtGui import QUndoStack
 import graph
 import graph.limits
 from graph import Analysis, Analyzer, Document, Edge, wiring
-from graph.edits import AppendLayer, Connect, InsertLayer, SetParam
+from graph.edits import (
+    AppendLayer,
+    Connect,
+    InsertLayer,
+    ReplaceLayer,
+    SetParam,
+    SetTraining,
+)
 from graph.errors import DocumentError, ParamError, StrataError
 from graph.events import (
     DocumentEvent,
@@ -411,6 +418,28 @@ class DocumentController(QObject):
         self.undo_stack.endMacro()
         return add.node_id
 
+    def replace_layer(self, node_id: str, type_name: str, params: dict | None = None
+                      ) -> str:
+        """Another layer type in the same place with the same wires (one undo step)."""
+        if self._refused() or node_id not in self.document.nodes:
+            return ""
+        doc = self.document
+        old = doc.nodes[node_id]
+        wires_in, wires_out = doc.edges_into(node_id), doc.edges_from(node_id)
+        self.undo_stack.beginMacro(f"Replace {old.label or old.spec.display_name}")
+        self.undo_stack.push(RemoveNodeCommand(doc, node_id))
+        add = AddNodeCommand(doc, type_name, params, None, old.position)
+        self.undo_stack.push(add)
+        new = doc.node(add.node_id)
+        for e in wires_in:
+            self.undo_stack.push(ConnectCommand(doc, Edge(
+                e.source, e.source_port, new.id, new.spec.input_names(new.params)[0])))
+        for e in wires_out:
+            self.undo_stack.push(ConnectCommand(doc, Edge(
+                new.id, new.spec.output_names(new.params)[0], e.target, e.target_port)))
+        self.undo_stack.endMacro()
+        return new.id
+
     def apply_fix(self, fix: Fix) -> None:
         """Perform a one-click fix (``graph.fixes``) as one undo step named after it."""
         if self._refused():
@@ -431,6 +460,10 @@ class DocumentController(QObject):
                 elif isinstance(edit, Connect):
                     e = edit.edge
                     self.connect(e.source, e.source_port, e.target, e.target_port)
+                elif isinstance(edit, ReplaceLayer):
+                    self.replace_layer(edit.node_id, edit.type_name, dict(edit.params))
+                elif isinstance(edit, SetTraining):
+                    self.set_training(edit.key, edit.value)
         finally:
             self.undo_stack.endMacro()
 

@@ -33,6 +33,8 @@ class ParamCounter(QObject):
               values: dict[str, Any]) -> int | None:
         """Trainable parameters of one layer; None when its values are not all known
         (its shapes could not be inferred)."""
+        if type_name == "Block":  # an instance: its analysis counted its inner layers
+            return int(values.get("params", 0))
         try:
             return layer_params(get_spec(type_name), {**params, **values})
         except (KeyError, TypeError, ValueError, StrataError):

@@ -9,6 +9,7 @@ from the current analysis when clicked and applied as one undo step.
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from graph import Problem
-from graph.fixes import Fix, fix_for
+from graph.fixes import Fix, diagnosis_fixes, fix_for
 
 from ..theme_colors import severity_color
 from .widgets import muted, severity_icon
@@ -36,6 +37,9 @@ if TYPE_CHECKING:  # annotations only: the controller imports no views
 
 MAX_FIXES = 200  # fixes are looked for in the first rows only: huge broken files stay fast
 PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 1
+DIAGNOSIS = "training:"  # kind prefix of a training run's diagnoses
+# The panel listing each controller's problems (the node menu asks it for fixes).
+PANELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class ProblemsPanel(QWidget):
@@ -46,6 +50,7 @@ class ProblemsPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("ProblemsPanel")
         self.controller = controller
+        PANELS[controller] = self
         self.problems: list[Problem] = []
         self.fixes: list[Fix | None] = []
         self.diagnoses: list[Problem] = []  # what the last training run found
@@ -109,7 +114,7 @@ class ProblemsPanel(QWidget):
         problems += [d for d in self.diagnoses
                      if all(i in doc.nodes for i in d.node_ids)]  # still this network
         self.problems = problems
-        self.fixes = [(extra_fixes.get(p) or fix_for(p, doc, analysis)) if i < MAX_FIXES
+        self.fixes = [self._fix_of(p, doc, analysis, extra_fixes) if i < MAX_FIXES
                       else None for i, p in enumerate(problems)]
         scroll = self.tree.verticalScrollBar().value()
         self.tree.setUpdatesEnabled(False)
@@ -139,6 +144,26 @@ class ProblemsPanel(QWidget):
         self.count_changed.emit(len(problems))
 
     _kept: Problem | None = None
+
+    def _fix_of(self, problem: Problem, doc, analysis, extra: dict) -> Fix | None:
+        if problem in extra:
+            return extra[problem]
+        if problem.kind.startswith(DIAGNOSIS):
+            found = self.diagnosis_fixes(problem)
+            return found[0] if found else None
+        return fix_for(problem, doc, analysis)
+
+    def diagnosis_fixes(self, problem: Problem) -> list[Fix]:
+        """The fixes of a training diagnosis (Sigmoid to ReLU, BatchNorm, Dropout, a
+        lower learning rate), for the next run."""
+        if not problem.kind.startswith(DIAGNOSIS):
+            return []
+        return diagnosis_fixes(problem.kind[len(DIAGNOSIS):], problem.node_ids,
+                               self.controller.document)
+
+    def node_diagnosis_fixes(self, node_id: str) -> list[Fix]:
+        return [f for p in self.problems if p.kind.startswith(DIAGNOSIS)
+                and node_id in p.node_ids for f in self.diagnosis_fixes(p)]
 
     def set_extra(self, source: str, problems: list[Problem],
                   fixes: dict[Problem, Fix]) -> None:
@@ -220,8 +245,8 @@ class ProblemsPanel(QWidget):
             return False
         analysis = self.controller.analysis
         problem = self.problems[row]
-        fix = next((f[problem] for _, f in self.extras.values() if problem in f), None) \
-            or fix_for(problem, self.controller.document, analysis)
+        extra = {k: v for _, f in self.extras.values() for k, v in f.items()}
+        fix = self._fix_of(problem, self.controller.document, analysis, extra)
         if fix is None:
             return False
         self.controller.apply_fix(fix)
@@ -237,4 +262,7 @@ class ProblemsPanel(QWidget):
         fix = self.fixes[row] if row < len(self.fixes) else None
         if fix is not None:
             menu.addAction(f"Fix: {fix.title}", lambda: self.apply_fix(row))
+        for other in self.diagnosis_fixes(self.problems[row])[1:]:
+            menu.addAction(f"Fix: {other.title}",
+                           lambda f=other: self.controller.apply_fix(f))
         menu.exec(self.tree.viewport().mapToGlobal(pos))

@@ -15,6 +15,7 @@ class ProbeDock(QObject):
         self.window, self.controller, self.scene = window, controller, scene
         self.training = training
         self.panel = None
+        self._plots_connected = False
         self.holder = QWidget()
         box = QVBoxLayout(self.holder)
         box.setContentsMargins(0, 0, 0, 0)
@@ -61,7 +62,25 @@ class ProbeDock(QObject):
             self.holder.layout().addWidget(self.panel)
             if self.training is not None:
                 self.training.runner.run_updated.connect(self.panel.follow_run)
+                self.training.plots_dock.visibilityChanged.connect(
+                    lambda _v: self._connect_plots())
+            self._connect_plots()
         return self.panel
+
+    def _connect_plots(self) -> None:
+        """Hovering the decision boundary probes that point; clicking a confusion cell
+        lists its examples. The plots exist once the training views are built."""
+        if self._plots_connected or self.panel is None or self.training is None \
+                or not self.training.built:
+            return
+        view = self.training.workbench().view
+        view.boundary.point_hovered.connect(self.panel.probe_point)
+        view.confusion.cell_clicked.connect(self._cell)
+        self._plots_connected = True
+
+    def _cell(self, true: int, predicted: int) -> None:
+        self.show()
+        self.panel.filter_cell(true, predicted)
 
     def _shown(self, visible: bool) -> None:
         if visible:

@@ -272,7 +272,7 @@ class ProbePanel(QWidget):
             custom=self.custom, attribution=self.attribution.currentData(),
             attribution_layer=self.cam_layer.currentData(),
             gallery=gallery or self.gallery.count() == 0,
-            cell=self.cell.currentData()))
+            cell=_cell(self.cell.currentData())))
 
     def probe_example(self, split: str, index: int) -> None:
         self.custom = None
@@ -286,6 +286,30 @@ class ProbePanel(QWidget):
     def probe_custom(self, array) -> None:
         self.custom = array
         self.probe()
+
+    def probe_point(self, x: float, y: float) -> None:
+        """A point of the 2-D plane (the decision boundary under the mouse)."""
+        import numpy as np
+
+        if not self.isVisible() or self.answer is None or self.answer.input_shape != (2,):
+            return
+        point = np.array([x, y], dtype=np.float32)
+        if hasattr(self, "plane"):
+            self.plane.set_marker(point)
+        self.probe_custom(point)
+
+    def filter_cell(self, true: int, predicted: int) -> None:
+        """List the examples of one confusion-matrix cell, worst first."""
+        index = self.cell.findData(f"{true},{predicted}")
+        if index < 0:
+            names = self.answer.class_names if self.answer is not None else ()
+            tn = names[true] if true < len(names) else str(true)
+            pn = names[predicted] if predicted < len(names) else str(predicted)
+            self.cell.addItem(f"true {tn}, predicted {pn}", f"{true},{predicted}")
+            index = self.cell.count() - 1
+        self.cell.setCurrentIndex(index)
+        self.custom = None
+        self.probe(gallery=True)
 
     def refresh(self) -> None:
         """Newest weights: a running (or paused) training writes a checkpoint first."""
@@ -475,7 +499,7 @@ class ProbePanel(QWidget):
             for t, p in sorted(cells):
                 tn = names[t] if t < len(names) else str(t)
                 pn = names[p] if p < len(names) else str(p)
-                self.cell.addItem(f"true {tn}, predicted {pn}", (t, p))
+                self.cell.addItem(f"true {tn}, predicted {pn}", f"{t},{p}")
             self.cell.setCurrentIndex(max(self.cell.findData(current), 0))
 
     def _gallery_item(self, item: QListWidgetItem) -> None:
@@ -563,3 +587,11 @@ class ProbePanel(QWidget):
         if self.answer is None:
             self.refill_weights()
             self._retry.start()
+
+
+def _cell(data) -> tuple[int, int] | None:
+    """A confusion cell kept in a combo box as "true,predicted"."""
+    if not isinstance(data, str):
+        return None
+    true, predicted = data.split(",")
+    return int(true), int(predicted)

@@ -432,6 +432,9 @@ class CanvasOverlay(QObject):
         elif kind in SQUASHING and stats.saturation is not None:
             text = f"sat. {stats.saturation:.0%}"
             tip += f"; {stats.saturation:.0%} of outputs saturated"
+        if item.frozen:  # no gradients by design: say why
+            text = "frozen"
+            tip = "Frozen: its weights do not train (no gradients). " + tip
         found = run.diagnoses_for(node_id)
         status = "ok"
         if found:

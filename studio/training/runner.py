@@ -33,6 +33,9 @@ if TYPE_CHECKING:  # the worker module loads when the first run starts
     from runtime.worker import TrainingSession
 
 TICK_MS = 33
+# Start the next run's worker process ahead of need (STRATA_PRESTART=0 turns it off:
+# the test suite, which builds many windows, does).
+PRESTART = os.environ.get("STRATA_PRESTART", "1") != "0"
 MAX_EVENTS = 400
 BUDGET_S = 0.010
 MAX_RUNS = 30  # runs kept for comparison; the oldest go first
@@ -84,6 +87,7 @@ class TrainingRunner(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
+        self.standby = None  # runtime.worker.StandbyWorker: the next run's process
         # Spawning the worker runs in the background; commands given meanwhile wait in
         # _queued and are sent when it is up (or dropped when it could not start).
         self._launcher = BackgroundTask(self)
@@ -133,7 +137,9 @@ class TrainingRunner(QObject):
         # Spawning copies a large process's bookkeeping (tens of milliseconds of CPU):
         # done on a thread, the GUI keeps its frame rate. Commands wait for it.
         self._queued = []
-        self._launcher.start(session.start, what="Starting the training process")
+        standby, self.standby = self.standby, None
+        self._launcher.start(lambda: session.start(standby),
+                             what="Starting the training process")
         run.out_dir = str(out_dir)
         self.session = session
         self.current = run
@@ -146,9 +152,14 @@ class TrainingRunner(QObject):
 
     def warm_up(self) -> None:
         """Import what starting a run needs (the worker, the engine's options), so the
-        first press of Train does not compile modules on the GUI thread."""
+        first press of Train does not compile modules on the GUI thread, and start the
+        next run's worker process now (torch loads in it while the user sets up)."""
         import runtime.engine
-        import runtime.worker  # noqa: F401
+        import runtime.worker
+
+        if self.standby is None and not self.active and PRESTART:
+            self.standby = runtime.worker.StandbyWorker()
+            self.standby.start()
 
     def engine_options(self):
         """The engine's options for studio runs: ``self.options`` if set, else the
@@ -200,6 +211,12 @@ class TrainingRunner(QObject):
             getattr(self.session, name)()
 
     def shutdown(self) -> None:
+        if self.standby is not None:
+            self.standby.close()
+            self.standby = None
+        self._shutdown_runs()
+
+    def _shutdown_runs(self) -> None:
         """Stop any run and release the workers (the window is closing). Safe to call
         after Qt deleted the runner: only the Python side is touched then."""
         for timer in (self._timer, self._reaper):
@@ -274,6 +291,8 @@ class TrainingRunner(QObject):
         run = self.current
         self.run_ended.emit(run)
         self.runs_changed.emit()
+        # The next run's worker, while the user looks at this one.
+        QTimer.singleShot(1000, self, self.warm_up)
 
     def _reap(self) -> None:
         for session in list(self._closing):

@@ -18,7 +18,8 @@ from graph.catalog import CATEGORIES, TensorInfo, all_specs
 from graph.catalog.spec import ParamSpec, ShapeContext
 from graph.memory import param_counts
 
-LAYERS = [s for s in all_specs() if s.type not in ("Input", "Output")]
+LAYERS = [s for s in all_specs()
+          if s.type not in ("Input", "Output", "BlockInput", "BlockOutput")]
 REQUIRED_TYPES = {
     "Input", "Output", "Linear", "Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool1d",
     "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Flatten", "Reshape", "Dropout",

@@ -20,6 +20,7 @@ TARGETS = {
     "lstm_classifier": (30, 0.90),
     "transformer_classifier": (3, 0.95),
     "two_input_concat": (5, 0.95),
+    "blocks_resnet": (3, 0.90),
 }
 LEAN = EngineOptions(feature_maps=False, boundary_resolution=0, train_metric_examples=0)
 

@@ -116,3 +116,18 @@ def test_a_worker_reports_bad_input_as_failure(tmp_path):
 def test_exit_statuses_in_words():
     assert describe_exit(-11) == "it crashed (segmentation fault) (SIGSEGV, exit status -11)"
     assert describe_exit(3) == "it exited with status 3"
+
+
+def test_a_worker_streams_files_with_its_own_dataloader_workers(tmp_path):
+    # The training process is a daemon (it ends with the studio); the DataLoader's
+    # worker processes of the streaming path are its children all the same.
+    from test_streaming import image_folder, network
+
+    root = image_folder(tmp_path / "imgs")
+    doc = network(root, data_path="stream", workers=1, epochs=1)
+    session = TrainingSession(doc, doc.training, out_dir=tmp_path / "run", threads=1)
+    session.start()
+    events = collect(session, lambda got: has(FinishedEvent)(got) or has(FailedEvent)(got),
+                     timeout=300)
+    session.close()
+    assert isinstance(events[-1], FinishedEvent), events[-1]

@@ -119,3 +119,18 @@ def test_a_large_folder_listing_shows_progress_and_can_be_stopped(qtbot, tmp_pat
     preview.stop.click()  # the scan under way stops; its result is never shown
     assert "Stopped" in preview.info.text() and preview.stop.isHidden()
     assert preview.task.wait(60_000)  # the scan saw it was cancelled and ended
+
+
+def test_a_frozen_layer_trains_not_and_its_overlay_says_so(qtbot, tmp_path):
+    doc = tiny_mlp(epochs=1)
+    fc1 = node_id(doc, "fc1")
+    doc.training["frozen"] = [fc1]
+    _controller, view, bench = workbench(qtbot, doc, tmp_path)
+    qtbot.mouseClick(bench.panel.controls.train, Qt.MouseButton.LeftButton)
+    run = wait_ended(qtbot, bench)
+    assert run.status == "finished", run.message
+    assert run.latest[fc1].grad_norm is None  # no gradients reach a frozen layer
+    item = view.network_scene.nodes[fc1]
+    bench.overlay._strip(run, fc1, item)
+    strip = bench.overlay.health[fc1]
+    assert strip.text == "frozen" and "Frozen" in strip.toolTip()

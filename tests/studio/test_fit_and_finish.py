@@ -365,3 +365,42 @@ def test_a_dataset_that_does_not_fit_shows_in_problems_on_the_node_with_a_fix(
     assert any(p.node_ids == (x,) for p in check.problems)
     window.controller.undo_stack.undo()  # back to spirals: fits again
     qtbot.waitUntil(lambda: not check.problems, timeout=30000)
+
+
+# ---------------------------------------------------------------------- diagnosis fixes
+def test_training_diagnoses_offer_one_click_fixes_each_one_undo_step(make_window):
+    from runtime.events import DiagnosisEvent
+
+    window = make_window(EXAMPLES / "deep_sigmoid_mlp.strata")
+    c = window.controller
+    doc = c.document
+    before = doc.to_dict()
+    fc1 = label(window, "fc1")
+    window.problems.set_diagnoses([
+        DiagnosisEvent("vanishing_gradients", (fc1,), "Vanishing gradients", "...", "",
+                       "warning"),
+        DiagnosisEvent("learning_rate_too_high", (fc1,), "Learning rate too high", "...",
+                       "", "warning")])
+    rows = {p.kind: i for i, p in enumerate(window.problems.problems)}
+    vanishing = rows["training:vanishing_gradients"]
+    assert "ReLU" in window.problems.fixes[vanishing].title
+    titles = [f.title for f in window.problems.diagnosis_fixes(
+        window.problems.problems[vanishing])]
+    assert any("BatchNorm" in t for t in titles)
+    # The node's menu offers them too.
+    window.view.fit_all()
+    where = card_point(window, fc1)
+    QTest.mousePress(window.view.viewport(), RIGHT, NO, where)
+    texts = [a.text() for a in window.context_menu(where).actions()]
+    assert any("ReLU" in t for t in texts) and any("learning rate" in t for t in texts)
+    assert window.problems.apply_fix(vanishing)
+    assert not any(n.type == "Sigmoid" for n in doc.nodes.values())
+    assert c.analyze_now().ok
+    c.undo_stack.undo()
+    assert doc.to_dict() == before
+    lr = doc.training["lr"]
+    rows = {p.kind: i for i, p in enumerate(window.problems.problems)}
+    assert window.problems.apply_fix(rows["training:learning_rate_too_high"])
+    assert doc.training["lr"] == pytest.approx(lr / 10)
+    c.undo_stack.undo()
+    assert doc.to_dict() == before

@@ -199,3 +199,21 @@ def test_the_probe_follows_a_training_run_while_paused(qtbot, open_window, tmp_p
     assert json.loads(json.dumps(panel.answer.result.to_json()))["layers"]
     bench.runner.stop()
     qtbot.waitUntil(lambda: not bench.runner.active, timeout=SLOW)
+
+
+def test_confusion_cells_and_the_decision_boundary_drive_the_probe(qtbot, open_window):
+    window = open_window("spiral_mlp")
+    view = window.training.workbench().view
+    window.probe.show()
+    panel = window.probe.panel
+    probed(qtbot, panel)
+    wrong = [panel.gallery.item(i).text() for i in range(panel.gallery.count())
+             if panel.gallery.item(i).text().startswith("\u2717")]
+    assert wrong  # the untrained network gets some of the spiral wrong
+    view.confusion.cell_clicked.emit(0, 1)
+    answer = probed(qtbot, panel)
+    assert answer.request.cell == (0, 1) and answer.gallery
+    assert all(int(i.target) == 0 and i.predicted == 1 for i in answer.gallery)
+    view.boundary.point_hovered.emit(0.1, -0.2)
+    answer = probed(qtbot, panel)
+    assert np.allclose(answer.inputs, [0.1, -0.2]) and answer.result.target is None

@@ -61,7 +61,10 @@ def test_tutorial_network_imports_with_its_weights(tmp_path, target, shape, dtyp
     weights = tmp_path / "weights.pt"
     torch.save(original.state_dict(), weights)
 
-    result = import_file(f"{FIXTURES / file}:{name}", [shape], dtype, weights=weights)
+    # Flat (blocks=False): this test is about each operation's mapping; the module's
+    # blocks are test_import_blocks' subject.
+    result = import_file(f"{FIXTURES / file}:{name}", [shape], dtype, weights=weights,
+                         blocks=False)
     doc = result.document
 
     assert graph.validate(doc) == []  # no errors, no warnings

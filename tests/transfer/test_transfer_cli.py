@@ -169,3 +169,16 @@ def test_import_takes_every_spelling_of_a_shape(tmp_path, spelling):
                  "--arg", "hidden=16", "-o", str(out)]) == 0
     (node,) = [n for n in graph.load(out).nodes.values() if n.type == "Input"]
     assert node.params["shape"] == [2]
+
+
+def test_import_infers_token_ids_without_input_dtype(tmp_path, capsys):
+    """An input an Embedding reads is imported as long token ids, no flag needed."""
+    from pathlib import Path
+
+    zoo = Path(__file__).with_name("zoo_models.py")
+    out = tmp_path / "tagger.strata"
+    assert main(["import", f"{zoo}:LSTMTagger", "--input-shape", "2,7", "--task",
+                 "regression", "-o", str(out)]) == 0
+    doc = graph.load(out)
+    (node,) = [n for n in doc.nodes.values() if n.type == "Input"]
+    assert node.params["dtype"] == "long"

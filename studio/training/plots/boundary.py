@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -57,6 +57,8 @@ def boundary_image(predicted: np.ndarray, confidence: np.ndarray | None,
 
 
 class BoundaryPlot(QWidget):
+    point_hovered = Signal(float, float)  # data coordinates under the mouse (the Probe)
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.run: RunRecord | None = None
@@ -66,6 +68,7 @@ class BoundaryPlot(QWidget):
         self.plot.showGrid(x=False, y=False)
         self.image = pg.ImageItem()
         self.plot.addItem(self.image)
+        self.plot.scene().sigMouseMoved.connect(self._hovered)
         self.points: list[pg.ScatterPlotItem] = []  # one per class: one brush each
         self.hint = placeholder(self.plot, "For 2-D point datasets: the regions the "
                                 "network assigns to each class, every epoch")
@@ -74,6 +77,13 @@ class BoundaryPlot(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas)
+
+    def _hovered(self, scene_pos) -> None:
+        box = self.plot.getViewBox()
+        if self.run is None or not box.sceneBoundingRect().contains(scene_pos):
+            return
+        p = box.mapSceneToView(scene_pos)
+        self.point_hovered.emit(p.x(), p.y())
 
     def set_run(self, run: RunRecord | None) -> None:
         self.run = run

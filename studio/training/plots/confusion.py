@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from runtime.run_record import RunRecord
@@ -23,6 +23,8 @@ BLUES = pg.ColorMap(np.array([0.0, 1.0]), np.array([[238, 243, 250, 255],
 
 
 class ConfusionPlot(QWidget):
+    cell_clicked = Signal(int, int)  # true class, predicted class (the Probe lists them)
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.run: RunRecord | None = None
@@ -41,6 +43,16 @@ class ConfusionPlot(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas)
+        self.plot.scene().sigMouseClicked.connect(self._clicked)
+
+    def _clicked(self, event) -> None:
+        box = self.plot.getViewBox()
+        if not self.classes or not box.sceneBoundingRect().contains(event.scenePos()):
+            return
+        p = box.mapSceneToView(event.scenePos())
+        true, predicted = int(p.y()), int(p.x())
+        if 0 <= true < self.classes and 0 <= predicted < self.classes:
+            self.cell_clicked.emit(true, predicted)
 
     def set_run(self, run: RunRecord | None) -> None:
         self.run = run
