@@ -70,7 +70,10 @@ def wrapped_positions(doc: Document, node_ids=None, view: tuple[float, float] | 
         width = per_band * COLUMN
         height = bands * band
         zoom = min(1.0, view[0] / width, view[1] / height)
-        if zoom > best_zoom + 1e-6:  # ties keep fewer bands
+        if zoom >= READABLE:  # the fewest bands that read well: wires mostly run right
+            best = per_band
+            break
+        if zoom > best_zoom + 1e-6:  # else the largest zoom (ties keep fewer bands)
             best, best_zoom = per_band, zoom
     if best >= columns:
         return positions
@@ -87,6 +90,7 @@ CARD_HEIGHT = 110.0  # the tallest common card; taller ones are rare
 BAND_GAP = 60.0
 MARGIN = 20.0
 GRID = 20.0
+READABLE = 0.7  # a zoom at which a card's text reads well
 
 
 def card_size(node, spec=None, params=None) -> tuple[float, float]:

@@ -63,7 +63,7 @@ WORKSPACES: tuple[Workspace, ...] = (
         Placement("code", R, tab_with="inspector"),
         Placement("training_plots", B, height=0.58),
         Placement("sweep", B, tab_with="training_plots"),
-        Placement("problems", B, split_from="training_plots", width=0.26),
+        Placement("problems", B, split_from="training_plots", width=0.2),
     )),
 )
 

@@ -63,12 +63,14 @@ def main() -> int:
 
     app = create_application()
     with tempfile.TemporaryDirectory() as tmp:
-        for dark in (False, True):
-            settings = QSettings(str(Path(tmp) / f"settings_{dark}.ini"),
+        for size, dark in (((1920, 1080), False), ((1920, 1080), True),
+                           ((1280, 720), False)):
+            suffix = "" if size == (1920, 1080) else "_720p"
+            settings = QSettings(str(Path(tmp) / f"settings_{dark}{suffix}.ini"),
                                  QSettings.Format.IniFormat)
             settings.setValue("view/theme", "dark" if dark else "light")
             window = MainWindow(settings=settings, autosave_dir=Path(tmp) / "recovery")
-            window.resize(1920, 1080)
+            window.resize(*size)
             window.show()
             for path in examples():
                 if dark and path.stem not in DARK:
@@ -85,10 +87,10 @@ def main() -> int:
                     view.center_on_node(node.id)  # too long to fit: show the chosen layer
                 status = window.status
                 settle(app, lambda s=status: "\u2026" not in s.params.text() + s.device.text())
-                name = f"editor_{path.stem}{'_dark' if dark else ''}.png"
+                name = f"editor_{path.stem}{'_dark' if dark else ''}{suffix}.png"
                 window.grab().save(str(HERE / name))
                 print(f"wrote {HERE / name}")
-            if not dark:
+            if not dark and not suffix:
                 shape_error(window, app)
             window.controller.undo_stack.setClean()
             window.close()

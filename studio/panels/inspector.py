@@ -49,7 +49,11 @@ class InspectorPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.actions_bar)
-        layout.addWidget(self.stack)
+        layout.addWidget(self.stack, 1)
+        # Views of the selected node that other features add (the Probe's value of it).
+        self.footer = QVBoxLayout()
+        self.footer.setContentsMargins(8, 0, 8, 4)
+        layout.addLayout(self.footer)
         self._stale = False
 
         controller.selection_changed.connect(self._on_selection)
@@ -60,6 +64,11 @@ class InspectorPanel(QWidget):
         controller.document_replaced.connect(self._on_replaced)
         controller.analysis_changed.connect(self._on_analysis)
         self._on_selection(controller.selected)
+
+    def add_footer(self, widget: QWidget) -> None:
+        """Show ``widget`` under the forms, whatever is selected (it follows the
+        selection itself)."""
+        self.footer.addWidget(widget)
 
     @property
     def node_id(self) -> str | None:

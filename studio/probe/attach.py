@@ -57,7 +57,8 @@ class ProbeDock(QObject):
             from .panel import ProbePanel
 
             runner_getter = (lambda: self.training.runner) if self.training else None
-            self.panel = ProbePanel(self.controller, self.scene, runner_getter)
+            self.panel = ProbePanel(self.controller, self.scene, runner_getter,
+                                    self.window.inspector)
             self.placeholder.hide()
             self.holder.layout().addWidget(self.panel)
             if self.training is not None:

@@ -46,12 +46,13 @@ LATEST = "latest"
 
 
 class ProbePanel(QWidget):
-    def __init__(self, controller, scene, runner_getter=None,
+    def __init__(self, controller, scene, runner_getter=None, inspector=None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("ProbePanel")
         self.controller = controller
         self.runner_getter = runner_getter  # () -> TrainingRunner, built on first need
+        self.inspector = inspector
         self.service = ProbeService(self)
         self.canvas = ProbeCanvas(scene)
         self.answer: ProbeAnswer | None = None
@@ -154,11 +155,21 @@ class ProbePanel(QWidget):
                              "error signal fades)", wordWrap=True))
         self.gradients = Bars("probe_gradients")
         box.addWidget(self.gradients)
+        # The selected node's value, large: in the inspector (beside the layer's
+        # parameters) when there is one, else here.
+        self.selected_box = QGroupBox("Probed value")
+        self.selected_box.setObjectName("probe_selected_box")
+        inner = QVBoxLayout(self.selected_box)
         self.selected = QLabel(objectName="probe_selected", wordWrap=True)
         self.selected_image = QLabel(objectName="probe_selected_image")
         self.selected_image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        box.addWidget(self.selected)
-        box.addWidget(self.selected_image)
+        inner.addWidget(self.selected)
+        inner.addWidget(self.selected_image)
+        if self.inspector is not None:
+            self.inspector.add_footer(self.selected_box)
+        else:
+            box.addWidget(self.selected_box)
+        self.selected_box.hide()
         box.addWidget(QLabel("<b>Examples it gets most wrong</b>", wordWrap=True))
         self.cell = QComboBox(objectName="probe_cell")
         self.cell.addItem("All examples", None)
@@ -434,7 +445,9 @@ class ProbePanel(QWidget):
         if answer is None or len(ids) != 1 or ids[0] not in answer.result.nodes:
             self.selected.setText("Select a layer to see its value for this example.")
             self.selected_image.clear()
+            self.selected_box.setVisible(answer is not None and self.inspector is None)
             return
+        self.selected_box.show()
         value = answer.result.nodes[ids[0]]
         node = self.controller.document.nodes.get(ids[0])
         stats = value.stats
@@ -453,8 +466,9 @@ class ProbePanel(QWidget):
             self.selected_image.clear()
             return
         pix = QPixmap.fromImage(to_qimage(picture))
+        width = (self.inspector or self).width()
         self.selected_image.setPixmap(pix.scaled(
-            max(120, self.width() - 40), 220, Qt.AspectRatioMode.KeepAspectRatio,
+            max(120, width - 40), 200, Qt.AspectRatioMode.KeepAspectRatio,
             Qt.TransformationMode.FastTransformation))
 
     def _fill_cam_layers(self, answer: ProbeAnswer) -> None:
@@ -548,6 +562,7 @@ class ProbePanel(QWidget):
 
     def _document_replaced(self) -> None:
         self.answer = None
+        self._show_selected()
         self.custom = None
         self.canvas.clear()
         self.gallery.clear()

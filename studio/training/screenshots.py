@@ -46,7 +46,8 @@ def shoot(name: str, cap: int, size: tuple[int, int], grab_at: float) -> Path:
     window.docks["training_plots"].raise_()
     bench.panel.setup.load()
     loop = QEventLoop()
-    shot = OUT / f"training_{name}.png"
+    suffix = "" if size == (1920, 1080) else f"_{size[1]}p"
+    shot = OUT / f"training_{name}{suffix}.png"
     started = time.perf_counter()
 
     def poll() -> None:
