@@ -225,3 +225,18 @@ def test_confusion_cells_and_the_decision_boundary_drive_the_probe(qtbot, open_w
     view.boundary.point_hovered.emit(0.1, -0.2)
     answer = probed(qtbot, panel)
     assert np.allclose(answer.inputs, [0.1, -0.2]) and answer.result.target is None
+
+
+def test_no_two_actions_of_the_window_share_a_shortcut(open_window):
+    from PySide6.QtGui import QAction
+
+    window = open_window("spiral_mlp")
+    seen: dict[str, str] = {}
+    clashes = []
+    for action in window.findChildren(QAction):
+        for key in action.shortcuts():
+            text = key.toString()
+            if text in seen and seen[text] != action.text():
+                clashes.append(f"{text}: {seen[text]!r} and {action.text()!r}")
+            seen.setdefault(text, action.text())
+    assert not clashes
