@@ -34,6 +34,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_training.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_editor.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_gui.py
+	$(BIN)/python benchmarks/bench_scale.py
 
 examples: setup
 	$(BIN)/python resources/examples/make_examples.py

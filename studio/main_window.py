@@ -36,6 +36,7 @@ from studio.panels import CodePanel, InspectorPanel, PalettePanel, ProblemsPanel
 from studio.panels.widgets import commit_pending_edits
 from studio.probe import attach_probe
 from studio.status_bar import DeferredCounter, StatusBar
+from studio.sweeps import attach_sweeps
 from studio.training import TrainingDocks, attach_training
 from studio.window_files import FileCommands
 from studio.workspaces import STATE_VERSION, WorkspaceSwitcher
@@ -84,6 +85,7 @@ class MainWindow(QMainWindow):
             inspector=self.inspector, workspaces=self.workspaces)
         self.training: TrainingDocks = attach_training(self.context)  # before the
         # layout is restored, so its docks find their remembered places
+        self.sweeps = attach_sweeps(self.context)
         self.probe = attach_probe(self, self.controller, self.scene, self.training)
         add_help_menu(self)
         self.status = StatusBar(self.controller, self.counter, self)
@@ -148,6 +150,7 @@ class MainWindow(QMainWindow):
         c.path_changed.connect(self._update_title)
         c.document_replaced.connect(self._update_title)
         c.metadata_changed.connect(self._on_metadata_changed)
+        c.edit_refused.connect(self._show_refusal)
         self.palette_panel.add_requested.connect(self._add_from_palette)
         self.problems.node_activated.connect(self.view.center_on_node)
         self.inspector.actions_bar.insert_after_requested.connect(
@@ -171,6 +174,9 @@ class MainWindow(QMainWindow):
         for action in self.menuBar().actions():
             if action.menu() is not None:
                 action.menu().aboutToShow.connect(commit_pending_edits)
+
+    def _show_refusal(self, reason: str) -> None:
+        self.status.showMessage(reason, 8000)
 
     def _on_clean_changed(self, clean: bool) -> None:
         self.setWindowModified(not clean)
@@ -338,6 +344,20 @@ class MainWindow(QMainWindow):
     def duplicate(self) -> list[str]:
         ids = self.view.selected_node_ids()
         return self.controller.duplicate(ids) if ids else []
+
+    def group_selection(self) -> str:
+        """Edit > Group into Block (Ctrl+G): the selected layers become one block."""
+        return self.view.controller.group_selection(self.view.selected_node_ids())
+
+    def ungroup_selection(self) -> list[str]:
+        """Edit > Ungroup Block (Ctrl+Shift+G) on the selected block."""
+        ids = self.view.selected_node_ids()
+        blocks = [i for i in ids if self.view.controller.is_block(i)]
+        if len(blocks) != 1:
+            self.view.controller.edit_refused.emit(
+                "Ungroup Block: select one block to ungroup")
+            return []
+        return self.view.controller.ungroup(blocks[0])
 
     def delete_selection(self) -> None:
         self.controller.delete(self.view.selected_node_ids(), self.view.selected_edges())

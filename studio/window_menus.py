@@ -90,6 +90,11 @@ def build(window) -> SimpleNamespace:
                            "select-all")
     a.quick_add = _action(window, "Add &Layer\u2026", window.quick_add, "Ctrl+K", None,
                           "Search for a layer to add (Tab on the canvas)")
+    a.group = _action(window, "&Group into Block", window.group_selection, "Ctrl+G", None,
+                      "Put the selected layers into a new block (one card, one undo step)")
+    a.ungroup = _action(window, "U&ngroup Block", window.ungroup_selection,
+                        "Ctrl+Shift+G", None,
+                        "Put the selected block's layers back in its place")
     a.freeze = _action(window, "&Freeze Weights",
                        lambda: window.controller.toggle_frozen(
                            window.view.selected_node_ids()), "Ctrl+Shift+F", None,
@@ -135,6 +140,8 @@ def build(window) -> SimpleNamespace:
     m.addActions([a.cut, a.copy, a.paste, a.duplicate, a.delete])
     m.addSeparator()
     m.addActions([a.select_all, a.quick_add])
+    m.addSeparator()
+    m.addActions([a.group, a.ungroup])
     m.addSeparator()
     m.addAction(a.freeze)
 
@@ -206,6 +213,13 @@ def context_menu(window, node_id: str | None = None) -> QMenu:
     menu.addActions([a.cut, a.copy, a.paste, a.duplicate, a.delete])
     menu.addSeparator()
     ids = window.view.selected_node_ids()
+    controller = window.view.controller  # the level shown (the network or a block)
+    if len(ids) >= 2:
+        menu.addAction(a.group)
+    if len(ids) == 1 and controller.is_block(ids[0]):
+        menu.addAction(a.ungroup)
+    if len(ids) >= 2 or (len(ids) == 1 and controller.is_block(ids[0])):
+        menu.addSeparator()
     weighted = window.controller.weighted(ids)
     if weighted:
         all_frozen = set(weighted) <= window.controller.frozen()

@@ -212,6 +212,13 @@ class _Recorder(fx.Interpreter):
         self.values: dict[str, torch.Tensor] = {}
         self.attention: dict[str, torch.Tensor] = {}
 
+    def call_module(self, target: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+        module = self.fetch_attr(target)
+        if isinstance(module, torch.nn.MultiheadAttention):
+            # The generated code skips the weights (faster); the probe shows them per head.
+            kwargs = {**kwargs, "need_weights": True, "average_attn_weights": False}
+        return super().call_module(target, args, kwargs)
+
     def run_node(self, n: fx.Node) -> Any:
         out = super().run_node(n)
         node_id = self.owners.get(n.name)

@@ -60,6 +60,7 @@ class NetworkScene(QGraphicsScene):
         controller.params_changed.connect(self._on_face_changed)
         controller.label_changed.connect(self._on_face_changed)
         controller.node_moved.connect(self._on_node_moved)
+        controller.definition_changed.connect(self._on_definition_changed)
         controller.analysis_changed.connect(self.apply_analysis)
         controller.selection_changed.connect(self._select_from_controller)
         controller.training_changed.connect(lambda _event: self.show_frozen())
@@ -168,6 +169,14 @@ class NetworkScene(QGraphicsScene):
         item = self.nodes.get(event.node_id)
         if item is not None:
             item.set_face(NodeFace.of(self.document.nodes[event.node_id]))
+
+    def _on_definition_changed(self, event) -> None:
+        """A block's inside changed: its instances' cards may have other ports."""
+        for node_id, item in self.nodes.items():
+            node = self.document.nodes.get(node_id)
+            if node is not None and node.params.get("block") == event.name:
+                item.set_face(NodeFace.of(node))
+        self._bounds_stale()
 
     def _on_node_moved(self, event: NodeMoved) -> None:
         self._bounds_stale()

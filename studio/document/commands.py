@@ -157,6 +157,23 @@ class SetTrainingCommand(QUndoCommand):
         self.doc.set_training(self.key, self.old)
 
 
+class SetSweepCommand(QUndoCommand):
+    """Replace the document's sweep setup (what is searched, objective, sampler)."""
+
+    def __init__(self, doc: Document, sweep: dict[str, Any],
+                 parent: QUndoCommand | None = None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.new, self.old = copy.deepcopy(sweep), copy.deepcopy(doc.sweep)
+        self.setText("Edit sweep")
+
+    def redo(self) -> None:
+        self.doc.set_sweep(self.new)
+
+    def undo(self) -> None:
+        self.doc.set_sweep(self.old)
+
+
 class SetMetadataCommand(QUndoCommand):
     def __init__(self, doc: Document, name: str | None = None,
                  description: str | None = None, parent: QUndoCommand | None = None) -> None:
@@ -171,3 +188,24 @@ class SetMetadataCommand(QUndoCommand):
 
     def undo(self) -> None:
         self.doc.set_metadata(*self.old)
+
+
+class CompoundEditCommand(QUndoCommand):
+    """One compound graph edit (``graph.block_edits.Edit``: group, ungroup, make
+    unique...) as one undo step. The edit has already run when the command is pushed,
+    so the stack's first ``redo`` does nothing; later ones replay the edit's journal."""
+
+    def __init__(self, edit, text: str, parent: QUndoCommand | None = None) -> None:
+        super().__init__(parent)
+        self.edit = edit
+        self._done = True
+        self.setText(text)
+
+    def redo(self) -> None:
+        if self._done:
+            self._done = False
+            return
+        self.edit.redo()
+
+    def undo(self) -> None:
+        self.edit.undo()

@@ -38,6 +38,11 @@ from graph.edits import (
 )
 from graph.errors import DocumentError, ParamError, StrataError
 from graph.events import (
+    BlocksEdited,
+    DefinitionAdded,
+    DefinitionChanged,
+    DefinitionRemoved,
+    DefinitionRenamed,
     DocumentEvent,
     EdgeAdded,
     EdgeRemoved,
@@ -60,6 +65,7 @@ from graph.layout import (
 )
 
 from ..qt_workarounds import protect_singletons
+from .block_intents import BlockIntents
 from .commands import (
     AddNodeCommand,
     ConnectCommand,
@@ -69,6 +75,7 @@ from .commands import (
     SetLabelCommand,
     SetMetadataCommand,
     SetParamCommand,
+    SetSweepCommand,
     SetTrainingCommand,
 )
 
@@ -79,7 +86,7 @@ CLIPBOARD_FORMAT = "strata-clipboard"
 CLIPBOARD_MIME = "application/x-strata-nodes"
 
 
-class DocumentController(QObject):
+class DocumentController(BlockIntents, QObject):
     document_replaced = Signal()  # a new or opened document: rebuild views
     # The document's events, one signal per kind, each carrying the graph.events object.
     node_added = Signal(NodeAdded)
@@ -92,6 +99,11 @@ class DocumentController(QObject):
     training_changed = Signal(TrainingChanged)
     sweep_changed = Signal(SweepChanged)
     metadata_changed = Signal(MetadataChanged)
+    definition_added = Signal(DefinitionAdded)  # blocks (graph.blocks)
+    definition_removed = Signal(DefinitionRemoved)
+    definition_renamed = Signal(DefinitionRenamed)
+    definition_changed = Signal(DefinitionChanged)
+    blocks_edited = Signal(BlocksEdited)
     document_changed = Signal(DocumentEvent)  # every event of any kind, after the above
     analysis_changed = Signal(object)  # graph.Analysis
     selection_changed = Signal(list)  # selected node ids
@@ -115,6 +127,11 @@ class DocumentController(QObject):
             NodeMoved: self.node_moved, TrainingChanged: self.training_changed,
             SweepChanged: self.sweep_changed,
             MetadataChanged: self.metadata_changed,
+            DefinitionAdded: self.definition_added,
+            DefinitionRemoved: self.definition_removed,
+            DefinitionRenamed: self.definition_renamed,
+            DefinitionChanged: self.definition_changed,
+            BlocksEdited: self.blocks_edited,
         }
         # While locked (a run trains this network), intents that change its structure
         # are refused; selection, moves, labels and training settings stay free.
@@ -332,6 +349,11 @@ class DocumentController(QObject):
             raise DocumentError(problem)
         if self.document.training.get(key) != value:
             self.undo_stack.push(SetTrainingCommand(self.document, key, value))
+
+    def set_sweep(self, sweep: dict[str, Any]) -> None:
+        """What a sweep searches (``doc.sweep``), as one undo step."""
+        if self.document.sweep != sweep:
+            self.undo_stack.push(SetSweepCommand(self.document, sweep))
 
     def frozen(self) -> set[str]:
         """Node ids whose weights do not train (``training["frozen"]``)."""

@@ -52,7 +52,9 @@ def form_layout() -> QFormLayout:
     form.setVerticalSpacing(6)
     form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+    # In a narrow dock a row that does not fit puts its label above the field, so no
+    # form needs horizontal scrolling.
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
     return form
 
 

@@ -42,7 +42,9 @@ class ThumbnailItem(QGraphicsItem):
 
     def set_value(self, value, grad_rms: float | None) -> None:
         self.prepareGeometryChange()
-        picture = images.value_image(value.kind, value.value)
+        picture = (images.heatmap(value.attention.mean(axis=0))
+                   if value.attention is not None  # attention: who looks at whom
+                   else images.value_image(value.kind, value.value))
         self.image = to_qimage(picture) if picture is not None else None
         self.text = "" if picture is not None else _scalar_text(value.value)
         self.grad = "" if grad_rms is None else f"\u2207 {grad_rms:.2g}"

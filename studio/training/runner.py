@@ -303,5 +303,22 @@ class TrainingRunner(QObject):
             self._reaper.stop()
 
     # ------------------------------------------------------------------ history
+    def add_saved_run(self, saved, label: str) -> RunRecord:
+        """A run read back from its folder (``runtime.runfolder.SavedRun``: a sweep
+        trial, a command-line run), kept with this session's runs for comparison."""
+        number = (self.runs[-1].number + 1) if self.runs else 1
+        document = saved.document or {}
+        run = RunRecord(number, network=document.get("name", ""),
+                        label=f"#{number} {label}", setup=dict(saved.setup),
+                        document=saved.document)
+        run.out_dir = str(saved.folder)
+        for event in saved.events:
+            run.apply(event)
+        run.take_changes()
+        self.runs.append(run)
+        del self.runs[:-MAX_RUNS]
+        self.runs_changed.emit()
+        return run
+
     def run(self, number: int) -> RunRecord | None:
         return next((r for r in self.runs if r.number == number), None)

@@ -180,3 +180,27 @@ def test_strata_probe_writes_prediction_activations_and_attribution(tmp_path, ca
     assert not (tmp_path / "bad" / "prediction.json").exists()
     assert probe_main(["probe", str(path), "-o", str(out)]) == 2
     assert "--index" in capsys.readouterr().err
+
+
+def test_attention_layers_show_their_weights_per_head():
+    b = Builder("Attention probe")
+    x = b.add("Input", shape=[16], dtype="long")
+    b.chain(x, ("Embedding", {"num_embeddings": 16, "embedding_dim": 16}),
+            ("SelfAttention", {"num_heads": 2}), ("Mean", {"dim": 1}),
+            ("Linear", {"out_features": 2}), ("Output", {"task": "classification"}))
+    doc = b.done({"dataset": {"name": "tokens_majority"}})
+    session = open_session(doc)
+    inputs, target = session.example("val", 0)
+    result = session.prober.probe(inputs, target)
+    attention = next(n.id for n in doc.nodes.values() if n.type == "SelfAttention")
+    weights = result.nodes[attention].attention
+    assert weights.shape == (2, 16, 16)
+    np.testing.assert_allclose(weights.sum(axis=-1), 1.0, rtol=1e-5)  # rows: softmax
+    # Asking for the weights does not change the answer.
+    module = session.prober.module
+    module.eval()
+    with torch.no_grad():
+        out = module(inputs.unsqueeze(0))
+    module.train()
+    np.testing.assert_allclose(result.prediction, torch.softmax(out[0], 0).numpy(),
+                               rtol=1e-5, atol=1e-6)

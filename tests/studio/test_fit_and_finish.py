@@ -291,6 +291,17 @@ def test_the_canvas_dominates_and_no_form_scrolls_sideways(make_window, size):
         if name == "design":
             tabbed = window.tabifiedDockWidgets(window.docks["inspector"])
             assert window.docks["code"] in tabbed  # a tab beside the inspector
+    # A layer's form in the inspector does not scroll sideways either.
+    window.workspaces.switch("design")
+    doc = window.controller.document
+    for node in list(doc.nodes.values())[:3]:
+        window.controller.select([node.id])
+        for _ in range(5):
+            QApplication.processEvents()
+        for scroll in window.inspector.findChildren(QAbstractScrollArea):
+            if scroll.isVisible():
+                assert scroll.horizontalScrollBar().maximum() == 0, node.type
+    window.workspaces.switch("train")
     plots = window.docks["training_plots"]
     assert plots.isVisible() and plots.height() >= 0.45 * window.height()
 
