@@ -3,7 +3,8 @@ at a time (``cell`` combo, or a click on the confusion matrix through the panel)
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QLabel,
@@ -49,12 +50,16 @@ class GalleryView(QWidget):
             index = self.cell.count() - 1
         self.cell.setCurrentIndex(index)
 
-    def fill(self, items, names, filtered: bool) -> None:
-        """Show ``items`` (``GalleryItem``s, worst first); unless ``filtered``, offer
-        each confusion cell that holds a mistake."""
+    def fill(self, items, names, filtered: bool, pictures=None) -> None:
+        """Show ``items`` (``GalleryItem``s, worst first), with a thumbnail each when
+        ``pictures`` (RGB arrays) are given; unless ``filtered``, offer each confusion
+        cell that holds a mistake."""
+        from .canvas import to_qimage
+
         self.list.clear()
+        self.list.setIconSize(QSize(40, 40) if pictures else QSize(0, 0))
         cells = set()
-        for item in items:
+        for k, item in enumerate(items):
             if item.predicted is None:
                 text = f"#{item.index}  loss {item.loss:.3g}"
             else:
@@ -65,6 +70,8 @@ class GalleryView(QWidget):
                 if not item.correct:
                     cells.add((int(item.target), item.predicted))
             row = QListWidgetItem(text)
+            if pictures:
+                row.setIcon(QIcon(QPixmap.fromImage(to_qimage(pictures[k]))))
             row.setData(Qt.ItemDataRole.UserRole, item.index)
             self.list.addItem(row)
         if not filtered:

@@ -425,7 +425,8 @@ class ProbePanel(QWidget):
             self.editors.plane.set_marker(answer.inputs)
         if answer.gallery is not None:
             self.gallery.fill(answer.gallery, answer.class_names,
-                              filtered=answer.request.cell is not None)
+                              filtered=answer.request.cell is not None,
+                              pictures=answer.gallery_images)
 
     def _show_selected(self) -> None:
         from runtime.probe import images

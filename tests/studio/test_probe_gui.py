@@ -59,6 +59,7 @@ def test_probe_an_image_example_then_a_drawing_and_step_through(qtbot, open_wind
     assert panel.canvas.items[conv].image is not None
     assert panel.canvas.items[conv].parentItem() is window.scene.nodes[conv]
     assert len(panel.prediction.rows) == 4 and panel.gallery.list.count() > 0
+    assert not panel.gallery.list.item(0).icon().isNull()  # image examples as thumbnails
     assert panel.gradients.rows and panel.klass.count() == 4
 
     # The selected node's value shows large, with its statistics.
