@@ -30,7 +30,7 @@ from runtime.run_record import RunRecord
 from studio.background import BackgroundTask
 
 if TYPE_CHECKING:  # the worker module loads when the first run starts
-    from runtime.worker import TrainingSession
+    from runtime.worker import StandbyWorker, TrainingSession
 
 TICK_MS = 33
 # Start the next run's worker process ahead of need (STRATA_PRESTART=0 turns it off:
@@ -87,7 +87,7 @@ class TrainingRunner(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
-        self.standby = None  # runtime.worker.StandbyWorker: the next run's process
+        self.standby: StandbyWorker | None = None  # the next run's process
         # Spawning the worker runs in the background; commands given meanwhile wait in
         # _queued and are sent when it is up (or dropped when it could not start).
         self._launcher = BackgroundTask(self)
