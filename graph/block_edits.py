@@ -200,8 +200,8 @@ def group(doc: Document, node_ids: Iterable[str], name: str | None = None,
         elif e.target in inside:
             port_id = _port_id(body, "BlockInput", in_ports[(e.source, e.source_port)])
             body.edges.append(Edge(port_id, "out", e.target, e.target_port))
-    for src, port in out_ports.items():
-        port_id = _port_id(body, "BlockOutput", port)
+    for src, out_label in out_ports.items():
+        port_id = _port_id(body, "BlockOutput", out_label)
         body.edges.append(Edge(src[0], src[1], port_id, "in"))
     body.revision = 0
     definition = Definition(name, body)
@@ -214,8 +214,8 @@ def group(doc: Document, node_ids: Iterable[str], name: str | None = None,
         for node_id in ids:
             doc.remove_node(node_id)
         instance = doc.add_node(BLOCK, {"block": name}, label, position)
-        for src, port in in_ports.items():
-            doc.connect(Edge(src[0], src[1], instance.id, port))
+        for src, in_label in in_ports.items():
+            doc.connect(Edge(src[0], src[1], instance.id, in_label))
         for e in outside_out:
             doc.connect(Edge(instance.id, out_ports[(e.source, e.source_port)], e.target,
                              e.target_port))
@@ -238,7 +238,10 @@ def ungroup(doc: Document, instance_id: str) -> Edit:
     if node.type != BLOCK:
         raise StrataError(f"{node.describe()} is not a block instance")
     lib = doc.blocks
-    definition = lib[node.params.get("block")]
+    block_name = node.params.get("block")
+    if not isinstance(block_name, str):
+        raise StrataError(f"{node.describe()} does not name its block")
+    definition = lib[block_name]
     values = {e.name: node.params.get(e.name, e.default) for e in definition.exposed}
     body = lib.instantiate(definition, values)
     repeat = int(node.params.get("repeat", 1) or 1)

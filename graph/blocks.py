@@ -108,7 +108,8 @@ class Definition:
 
     def uses(self) -> set[str]:
         """Names of the definitions this body instantiates directly."""
-        return {n.params.get("block") for n in self.body.nodes.values() if n.type == BLOCK}
+        return {n.params["block"] for n in self.body.nodes.values()
+                if n.type == BLOCK and isinstance(n.params.get("block"), str)}
 
     def layer_count(self) -> int:
         """Inner layers, nested blocks counted by their own layers (ports left out)."""
@@ -291,11 +292,14 @@ class Library:
         outputs = []
         for port in definition.output_ports:
             node_id = definition.port_node("BlockOutput", port)
-            t = analysis.shapes.get(node_id)
+            t = analysis.shapes.get(node_id) if node_id is not None else None
             outputs.append(next(iter(t.inputs.values()), None) if t else None)
         errors = analysis.errors
         error = errors[0] if errors else None
-        if error is None and any(t is None for t in outputs):  # pragma: no cover
+        # An erroring run's outputs are never read (its user raises first), so only the
+        # tensors that arrived are kept.
+        received = tuple(t for t in outputs if t is not None)
+        if error is None and len(received) != len(outputs):  # pragma: no cover
             from .problems import Problem
 
             error = Problem("error", (), "an output port receives nothing", "", "shape")
@@ -310,7 +314,7 @@ class Library:
             if spec.param_count is not None and shapes.ok and shapes.outputs:
                 params += int(spec.param_count(merged))
         run = BlockRun(definition.name, dict(values), doc, analysis, tensors,
-                       tuple(outputs), error, macs, params)
+                       received, error, macs, params)
         if len(self._runs) > 4096:  # a long session of edits: forget old uses
             self._runs.clear()
         self._runs[key] = run
@@ -386,7 +390,7 @@ def _inner_error(where: str, run: BlockRun) -> BlockShapeError:
     assert problem is not None
     inner = problem.node_ids[0] if problem.node_ids else None
     node = run.doc.nodes.get(inner) if inner else None
-    if node is None:
+    if inner is None or node is None:
         return BlockShapeError(f"{where}: {problem.message}", problem.hint)
     if problem.path:  # already "block1 > conv2: ..." from a nested instance
         message = f"{where} > {problem.message}"

@@ -16,7 +16,7 @@ import itertools
 import re
 import textwrap
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import sharing
 from .analysis import Analysis, Analyzer
@@ -26,6 +26,9 @@ from .errors import GraphError
 from .naming import Namespace, class_name
 from .pyformat import INDENT, LINE_LENGTH, format_statement, number_literal
 from .pysource import docstring_start, prose, py_string
+
+if TYPE_CHECKING:
+    from .codegen_blocks import BlockClasses
 
 # Docstring text width: a one-line class docstring fits with its quotes.
 DOC_WIDTH = LINE_LENGTH - len(INDENT) - 6
@@ -97,7 +100,7 @@ class _Writer:
         self.a = analysis
         self.lines: list[str] = []
         self.line_nodes: dict[int, str] = {}
-        self.blocks = None  # codegen_blocks.BlockClasses when the network has instances
+        self.blocks: BlockClasses | None = None  # when the network has instances
 
     def plan(self) -> None:
         """Nodes, names and the running variable, shared by __init__ and forward."""

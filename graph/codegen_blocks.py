@@ -221,7 +221,7 @@ def _bound(run: BlockRun) -> dict[tuple[str, str], str]:
     definition = lib.definitions.get(run.definition)
     if definition is None:
         return {}
-    return {tuple(t): e.name for e in definition.exposed for t in e.targets}
+    return {(t[0], t[1]): e.name for e in definition.exposed for t in e.targets}
 
 
 def _classify(runs: list[BlockRun], slots: list[dict[tuple, Any]]) -> _Plan:

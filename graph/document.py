@@ -174,7 +174,7 @@ class Document(EventSource):
         """Add a layer; missing parameters take the catalog defaults."""
         if type == BLOCK:
             name = (params or {}).get("block")
-            if name not in self.blocks:
+            if not isinstance(name, str) or name not in self.blocks:
                 raise StrataError(f"there is no block named '{name}'")
             if self.block_name is not None and self.blocks.depends_on(name, self.block_name):
                 raise StrataError(f"the block '{self.block_name}' cannot contain an "

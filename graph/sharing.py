@@ -99,10 +99,10 @@ def problems(doc, shapes: dict) -> list[Problem]:
                      f"here, {', '.join(f'{k}={b.get(k)!r}' for k in diff)} there)",
                      "layers sharing weights need the same settings and input sizes")
         elif {node.type, other.type} == _TIEABLE:
-            a = weight_shape(node.type, {**mine.params, **mine.values})
-            b = weight_shape(other.type, {**theirs.params, **theirs.values})
-            if a != b:
-                fail(f"ties its weight {a} to {other.describe()}'s weight {b}; the "
+            wa = weight_shape(node.type, {**mine.params, **mine.values})
+            wb = weight_shape(other.type, {**theirs.params, **theirs.values})
+            if wa != wb:
+                fail(f"ties its weight {wa} to {other.describe()}'s weight {wb}; the "
                      "shapes differ",
                      "a Linear tied to an Embedding maps embedding_dim to num_embeddings")
         else:

@@ -1,11 +1,14 @@
-"""``strata train FILE [--epochs N] [--device D] [--out DIR] [--resume CHECKPOINT] [--no-tensorboard]``.
+"""``strata train FILE [--epochs N] [--device D] [--out DIR] [--resume CHECKPOINT]
+[--nproc N] [--no-tensorboard]``.
 
 Trains the network in FILE on the dataset its training setup names, in this process:
 a progress line with loss and metrics, each diagnosis as soon as it appears, one line
 per epoch, and a summary at the end. DIR becomes a run folder (``runtime.runfolder``):
 the document snapshot, its generated code, the setup, checkpoints (``last.pt``,
-``best.pt``), the JSON-lines metrics log (``metrics.jsonl``) and TensorBoard event files. Ctrl-C stops after the current
-step and writes a checkpoint; a second Ctrl-C gives up at once.
+``best.pt``), the JSON-lines metrics log (``metrics.jsonl``) and TensorBoard event
+files. Ctrl-C stops after the current step and writes a checkpoint; a second Ctrl-C
+gives up at once. ``--nproc N`` trains in N processes under torchrun instead, through
+the exported train.py (``runtime.distributed_cli``).
 
 Bad input (a missing or malformed file, an invalid setting, a dataset that does not fit
 the network) is one clear line on stderr and a non-zero exit status, never a traceback.
@@ -57,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", help="continue from this checkpoint (e.g. DIR/last.pt)")
     p.add_argument("--no-tensorboard", dest="tensorboard", action="store_false",
                    help="do not write TensorBoard event files into DIR")
+    p.add_argument("--nproc", type=int, metavar="N",
+                   help="train in N processes under torchrun (data parallel), through "
+                   "the exported train.py written into DIR/code")
     return p
 
 
@@ -93,6 +99,10 @@ def train(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"{PROG}: {path}: {_one_line(e)}", file=sys.stderr)
         return 1
     folder = Path(args.out) if args.out else Path("runs") / path.stem
+    if args.nproc is not None:
+        from .distributed_cli import train_distributed
+
+        return train_distributed(path, doc, setup, folder, args, out, PROG)
     try:
         log = RunLog(folder, doc.to_dict(), setup.to_dict(),
                      tensorboard=args.tensorboard)

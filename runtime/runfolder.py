@@ -27,8 +27,8 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from graph.atomic import write_atomic
 from graph.errors import StrataError
-from graph.fileformat import write_atomic
 
 from . import events as ev
 
@@ -40,7 +40,7 @@ SETUP = "setup.json"
 _KINDS = {cls.__name__[:-len("Event")].lower(): cls for cls in (
     ev.StartedEvent, ev.StepEvent, ev.LayerStatsEvent, ev.EpochEvent, ev.DiagnosisEvent,
     ev.CheckpointEvent, ev.PausedEvent, ev.ResumedEvent, ev.FinishedEvent,
-    ev.FailedEvent)}
+    ev.FailedEvent, ev.NoticeEvent)}
 
 
 class RunFolderError(StrataError):

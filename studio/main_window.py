@@ -37,6 +37,7 @@ from studio.panels import CodePanel, InspectorPanel, PalettePanel, ProblemsPanel
 from studio.panels.widgets import commit_pending_edits
 from studio.probe import attach_probe
 from studio.status_bar import DeferredCounter, StatusBar
+from studio.sweeps import attach_sweeps
 from studio.training import TrainingDocks, attach_training
 from studio.window_files import FileCommands
 from studio.workspaces import STATE_VERSION, WorkspaceSwitcher
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
             inspector=self.inspector, workspaces=self.workspaces)
         self.training: TrainingDocks = attach_training(self.context)  # before the
         # layout is restored, so its docks find their remembered places
+        self.sweeps = attach_sweeps(self.context)
         self.probe = attach_probe(self, self.controller, self.scene, self.training)
         add_help_menu(self)
         self.status = StatusBar(self.controller, self.counter, self)

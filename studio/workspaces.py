@@ -54,6 +54,7 @@ WORKSPACES: tuple[Workspace, ...] = (
         Placement("code", R, tab_with="inspector"),
         Placement("problems", B, height=PROBLEMS_HEIGHT),
         Placement("training_plots", None),
+        Placement("sweep", None),
     )),
     Workspace("train", "Train", "Ctrl+2", (
         Placement("training", L, width=0.23),
@@ -61,6 +62,7 @@ WORKSPACES: tuple[Workspace, ...] = (
         Placement("inspector", R, width=0.22),
         Placement("code", R, tab_with="inspector"),
         Placement("training_plots", B, height=0.58),
+        Placement("sweep", B, tab_with="training_plots"),
         Placement("problems", B, split_from="training_plots", width=0.2),
     )),
 )

@@ -39,7 +39,7 @@ def _dim_param() -> ParamSpec:
     return ParamSpec("dim", "int", -1, "Dimension that sums to one.", key=True)
 
 
-SPECS = (
+SPECS: tuple[LayerSpec, ...] = (
     _act("ReLU", "max(0, x). Cheap, and its gradient is 1 for positive inputs, so "
          "gradients do not vanish through deep stacks; units stuck below zero 'die'."),
     _act("LeakyReLU", "Like ReLU but lets a small slope through for negative inputs, "

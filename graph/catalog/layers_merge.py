@@ -120,7 +120,7 @@ MATMUL = LayerSpec(
     "broadcast): q @ k.transpose(-2, -1) in hand-written attention.",
     inputs=(PortSpec("in1"), PortSpec("in2")), shape_rule=_matmul_rule,
     expression="{x1} @ {x2}", default_label="matmul",
-    macs=lambda p, ins, outs: _count(outs[0]) * ins[0].shape[-1],
+    macs=lambda p, ins, outs: _count(outs[0]) * int(ins[0].shape[-1]),
 )
 
 

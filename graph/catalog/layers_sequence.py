@@ -266,9 +266,10 @@ TRANSFORMER_DECODER_LAYER = LayerSpec(
     expression=lambda p: "{m}({x1}, {x2}"
     + (", tgt_mask=" + CAUSAL_MASK.format(x="{x1}") + ", tgt_is_causal=True"
        if p["causal"] else "") + ")",
-    macs=lambda p, ins, outs: ins[0].shape[1] * (
+    macs=lambda p, ins, outs: int(ins[0].shape[1]) * (
         8 * p["d_model"] ** 2 + 2 * p["d_model"] * p["dim_feedforward"]
-    ) + 2 * ins[0].shape[1] * (ins[0].shape[1] + ins[1].shape[1]) * p["d_model"],
+    ) + 2 * int(ins[0].shape[1]) * (int(ins[0].shape[1]) + int(ins[1].shape[1]))
+    * p["d_model"],
     param_count=lambda p: 8 * p["d_model"] ** 2 + 2 * p["d_model"] * p["dim_feedforward"]
     + 15 * p["d_model"] + p["dim_feedforward"],
     default_label="decoder",

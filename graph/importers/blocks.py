@@ -69,14 +69,14 @@ def nest(doc: Document, chains: dict[str, list[tuple[str, type]]], root) -> list
         if cls.__module__.startswith("torch.nn"):  # a container: named by its attribute
             generic = label.isdigit() or re.fullmatch(r"(layer|stage|block)_?\d*", label)
             name = "Stage" if generic else class_name(label)
-        chain = where[members[0]]
+        scope_chain = where[members[0]]
         edit = doc.group(members, name, label)
         instance = edit.result["instance"]
         definition = doc.blocks[edit.result["definition"]]
         _relabel(definition.body, path)
         for m in members:  # first: the instance may reuse a member's freed id
             where.pop(m, None)
-        where[instance] = chain[:chain.index(path)]
+        where[instance] = scope_chain[:scope_chain.index(path)]
         if not _to_repeat(doc, instance):
             _share(doc, definition.name, cls, _module_at(root, path), instance)
     _drop_unused(doc)
@@ -138,7 +138,7 @@ def _share(doc: Document, name: str, cls: type, module, instance: str) -> None:
         if arguments:
             doc.set_exposed(name, arguments)
         return
-    canonical._members.append((module, new.body, instance))  # type: ignore[attr-defined]
+    canonical._members.append((module, new.body, instance))
     doc.set_param(instance, "block", canonical.name)
     doc.remove_definition(name)
     _expose(doc, canonical)
@@ -240,11 +240,11 @@ def _constructor_params(definition, module) -> list[ExposedParam]:
         targets = []
         for path, leaf in module.named_modules():
             node = labels.get(path)
+            if node is None:
+                continue
             try:
-                changed = other.get_submodule(path) if node is not None else None
+                changed = other.get_submodule(path)
             except AttributeError:
-                changed = None
-            if changed is None:
                 continue
             if node.type == BLOCK:  # a nested block: which of its arguments changed
                 mine = leaf.__dict__.get("_strata_args") or {}

@@ -24,7 +24,7 @@ def read_inits(root) -> dict[str, dict]:
     """Attribute path of a submodule -> the init parameters its ``__init__`` code set."""
     found: dict[str, dict] = {}
     for prefix, module in root.named_modules():
-        cls = type(module)
+        cls: type = type(module)  # a class is hashable: the cache's key
         if cls.__module__.startswith("torch."):
             continue
         for path, params in _from_class(cls).items():
@@ -72,7 +72,8 @@ def _nonlinearity(kwargs: dict) -> str | None:
         return value.value
     gain = kwargs.get("gain")
     if (isinstance(gain, ast.Call) and (_dotted(gain.func) or "").endswith("calculate_gain")
-            and gain.args and isinstance(gain.args[0], ast.Constant)):
+            and gain.args and isinstance(gain.args[0], ast.Constant)
+            and isinstance(gain.args[0].value, str)):
         return gain.args[0].value
     return None
 

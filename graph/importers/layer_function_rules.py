@@ -5,10 +5,19 @@
 
 from __future__ import annotations
 
+from ..errors import GraphError
 from . import module_rules
 from .function_rules import _simple, op_name, rule
 from .module_rules_more import upsample_params
 from .ops import Meta, Refused, ints
+
+
+def _op(node) -> str:
+    """``op_name`` of a node these rules were dispatched for (so it has one)."""
+    name = op_name(node)
+    if name is None:
+        raise GraphError(f"no rule applies to {node.target!r}: it has no operation name")
+    return name
 
 rule("relu6")(_simple("ReLU6"))
 rule("abs")(_simple("Abs"))
@@ -27,7 +36,7 @@ rule("hardtanh")(_simple("Hardtanh", lambda b: {"min_val": float(b["min_val"]),
 def dropout(mp, node, bound):
     if not bound["training"]:
         return mp.value(bound["input"])  # does nothing outside training
-    name = op_name(node)
+    name = _op(node)
     type_name = "AlphaDropout" if name == "alpha_dropout" else f"Dropout{name[-2]}d"
     return mp.emit(type_name, {"p": float(bound["p"])}, [mp.data(bound["input"])], node,
                    anonymous=True)
@@ -51,7 +60,7 @@ def _dims(name: str) -> int:
 
 @rule(*(f"max_pool{n}d" for n in (1, 2, 3)))
 def max_pool(mp, node, bound):
-    n = _dims(op_name(node))
+    n = _dims(_op(node))
     if bound["return_indices"]:
         raise Refused("returns indices, which Strata's pooling does not")
     params = {**module_rules.pool_params(n, bound["kernel_size"], bound["stride"],
@@ -63,7 +72,7 @@ def max_pool(mp, node, bound):
 
 @rule(*(f"avg_pool{n}d" for n in (1, 2, 3)))
 def avg_pool(mp, node, bound):
-    n = _dims(op_name(node))
+    n = _dims(_op(node))
     if bound["divisor_override"]:
         raise Refused("uses divisor_override, which Strata's pooling lacks")
     params = {**module_rules.pool_params(n, bound["kernel_size"], bound["stride"],
@@ -75,7 +84,7 @@ def avg_pool(mp, node, bound):
 
 @rule(*(f"adaptive_{k}_pool{n}d" for k in ("avg", "max") for n in (1, 2, 3)))
 def adaptive_pool(mp, node, bound):
-    name = op_name(node)
+    name = _op(node)
     n, kind = _dims(name), "Max" if "max" in name else "Avg"
     if bound["return_indices"]:
         raise Refused("returns indices, which Strata's pooling does not")

@@ -16,6 +16,7 @@ module's ``state_dict`` keys. Invariants:
 from __future__ import annotations
 
 import inspect
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -220,6 +221,7 @@ class _Mapper:
         if after.shape == before.shape and module is None:
             return Data(x)
         merged = _merged_dims(before.shape, after.shape) if flatten else None
+        params: dict[str, Any]
         if after.rank == 2 and before.rank > 2:
             type_name, params = "Flatten", {}
         elif merged is not None:
@@ -400,7 +402,7 @@ class _Mapper:
 # ---------------------------------------------------------------------- helpers
 def _apply_init(op: Op, found: dict | None) -> None:
     """The init choices read from ``__init__`` (init_rules), where the layer has them."""
-    if not found or op.module is None:
+    if not found or op.module is None or op.type is None:  # None: a refused operation
         return
     spec = get_spec(op.type)
     if not spec.init_weights:
@@ -419,13 +421,10 @@ def _merged_dims(before: tuple, after: tuple) -> tuple[int, int] | None:
         return None
     for start in range(1, len(before) - k + 1):
         end = start + k - 1
-        size = 1
-        for d in before[start:end + 1]:
-            if not isinstance(d, int):
-                size = None
-                break
-            size *= d
-        if size is not None and (*before[:start], size, *before[end + 1:]) == tuple(after):
+        span = before[start:end + 1]
+        if not all(isinstance(d, int) for d in span):  # a symbolic dimension: no product
+            continue
+        if (*before[:start], math.prod(span), *before[end + 1:]) == tuple(after):
             return start, end
     return None
 

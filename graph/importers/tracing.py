@@ -309,7 +309,7 @@ def probe(gm, features: list[tuple[int, ...]], dtypes: list[str], batch: int,
 
     modes = {m: m.training for m in gm.modules()}
     gm.eval()
-    runs = []
+    runs: list[dict] = []
     generator = torch.Generator().manual_seed(0)
     # Batch sizes of at least 2: at 1, x.squeeze() would drop the batch dimension too.
     batch = max(batch, 2)

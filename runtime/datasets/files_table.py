@@ -13,10 +13,12 @@ an archive cannot run code.
 
 from __future__ import annotations
 
+import ast
 import csv
 import io
 import math
 import os
+import struct
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -306,6 +308,32 @@ def max_dataset_bytes() -> int:
         return 4 * 2**30
 
 
+_MAX_HEADER = 10000  # numpy.lib.format's default max_header_size
+
+
+def _read_header_3_0(f) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from a version 3.0 .npy header (after the magic): the 2.0 layout,
+    a 4-byte little-endian length then a dict literal, in UTF-8 rather than latin-1.
+    Malformed headers raise ValueError, as NumPy's own readers do."""
+    raw = f.read(4)
+    if len(raw) < 4:
+        raise EOFError("the header ends before its length")
+    (length,) = struct.unpack("<I", raw)
+    if length > _MAX_HEADER:  # NumPy's own bound against a hostile header
+        raise ValueError(f"header of {length} bytes, above NumPy's {_MAX_HEADER}")
+    try:
+        header = ast.literal_eval(f.read(length).decode("utf-8"))
+    except (SyntaxError, UnicodeDecodeError) as e:
+        raise ValueError(f"cannot parse the header: {e}") from None
+    if (not isinstance(header, dict) or not isinstance(header.get("shape"), tuple)
+            or not all(isinstance(d, int) for d in header["shape"]) or "descr" not in header):
+        raise ValueError(f"header is not a .npy header: {header!r:.80}")
+    try:
+        return header["shape"], np.lib.format.descr_to_dtype(header["descr"])
+    except TypeError as e:  # not a dtype description
+        raise ValueError(f"header names no dtype: {e}") from None
+
+
 def check_npz_entry(path: Path, key: str) -> None:
     """Refuse, from the zip directory and the .npy header alone, an array whose
     decoded size is above the limit (a 1 MB zip bomb decoded to 2.4 GB) or whose
@@ -328,7 +356,7 @@ def check_npz_entry(path: Path, key: str) -> None:
                 elif version == (2, 0):
                     shape, _order, dtype = fmt.read_array_header_2_0(f)
                 else:  # 3.0 (UTF-8 field names) has no public reader
-                    shape, _order, dtype = fmt._read_array_header(f, version)
+                    shape, dtype = _read_header_3_0(f)
     except DatasetError:
         raise
     except KeyError:

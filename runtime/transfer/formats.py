@@ -52,7 +52,8 @@ EXPORT_FORMATS: tuple[FormatSpec, ...] = (
         "train", "Training script", "Training script",
         "A standalone train.py beside the network's module that trains it the way Strata "
         "does: same data split, seed, optimizer, schedule, loss and epochs. It writes "
-        "checkpoints and a loss history as it goes.",
+        "checkpoints and a loss history as it goes, runs under torchrun on several GPUs "
+        "or machines, and comes with sweep.py, an Optuna search over its settings.",
         "Write train.py that trains the network as Strata does", folder=True),
     FormatSpec(
         "weights", "Weights", "Trained weights",

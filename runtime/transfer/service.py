@@ -69,7 +69,10 @@ def export_network(fmt: str, doc, destination, *, checkpoint=None, base_dir=None
         return ExportOutcome(fmt, files, f"Exported a training script to {script.parent}", (
             f"Wrote into {script.parent}:\n{listing}\n\n"
             f"{data_note(doc, base_dir, files)}\n\n"
-            f"Run it:\n    cd {script.parent}\n    python train.py"))
+            f"Run it:\n    cd {script.parent}\n    python train.py\n"
+            f"    torchrun --standalone --nproc_per_node=2 train.py  # 2 processes"
+            + ("\n    python sweep.py --trials 20  # an Optuna sweep"
+               if any(p.name == "sweep.py" for p in files) else "")))
     if fmt == "weights":
         from .weights import export_weights
 

@@ -157,6 +157,23 @@ class SetTrainingCommand(QUndoCommand):
         self.doc.set_training(self.key, self.old)
 
 
+class SetSweepCommand(QUndoCommand):
+    """Replace the document's sweep setup (what is searched, objective, sampler)."""
+
+    def __init__(self, doc: Document, sweep: dict[str, Any],
+                 parent: QUndoCommand | None = None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.new, self.old = copy.deepcopy(sweep), copy.deepcopy(doc.sweep)
+        self.setText("Edit sweep")
+
+    def redo(self) -> None:
+        self.doc.set_sweep(self.new)
+
+    def undo(self) -> None:
+        self.doc.set_sweep(self.old)
+
+
 class SetMetadataCommand(QUndoCommand):
     def __init__(self, doc: Document, name: str | None = None,
                  description: str | None = None, parent: QUndoCommand | None = None) -> None:

@@ -75,6 +75,7 @@ from .commands import (
     SetLabelCommand,
     SetMetadataCommand,
     SetParamCommand,
+    SetSweepCommand,
     SetTrainingCommand,
 )
 
@@ -359,6 +360,11 @@ class DocumentController(BlockIntents, QObject):
             raise DocumentError(problem)
         if self.document.training.get(key) != value:
             self.undo_stack.push(SetTrainingCommand(self.document, key, value))
+
+    def set_sweep(self, sweep: dict[str, Any]) -> None:
+        """What a sweep searches (``doc.sweep``), as one undo step."""
+        if self.document.sweep != sweep:
+            self.undo_stack.push(SetSweepCommand(self.document, sweep))
 
     def frozen(self) -> set[str]:
         """Node ids whose weights do not train (``training["frozen"]``)."""

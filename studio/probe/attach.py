@@ -28,7 +28,7 @@ class ProbeDock(QObject):
         self.dock.hide()
         self.dock.visibilityChanged.connect(self._shown)
         self.action = QAction("&Probe", window)
-        self.action.setShortcut(QKeySequence("Ctrl+Shift+P"))
+        self.action.setShortcut(QKeySequence("Ctrl+Shift+E"))
         self.action.setStatusTip("Follow one example through the network: its "
                                  "prediction, every layer's value, and why")
         self.action.triggered.connect(self.show)

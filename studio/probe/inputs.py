@@ -12,7 +12,15 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen
-from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QSizePolicy, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from graph.errors import StrataError
 
@@ -166,3 +174,40 @@ def image_file_example(path: str, shape: tuple[int, ...]) -> np.ndarray:
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as e:
         raise StrataError(f"{path}: not an image this can read ({e})") from None
     return array[None] if channels == 1 else array.transpose(2, 0, 1)
+
+
+class Editors(QWidget):
+    """The editors that fit an input of ``shape`` and ``dtype``; each one's example
+    arrives through ``made``. ``pad``, ``plane`` and ``values`` are None when absent."""
+
+    made = Signal(object)
+
+    def __init__(self, shape: tuple[int, ...], dtype: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.pad: DrawPad | None = None
+        self.plane = None
+        self.values: ValuesEditor | None = None
+        self.hint = ""
+        if len(shape) == 3 and shape[0] == 1 and dtype == "float":
+            self.pad = DrawPad((shape[1], shape[2]))
+            self.pad.made.connect(self.made)
+            layout.addWidget(self.pad)
+            self.hint = "Draw here (right-click clears), or drop an image file on the panel."
+        elif len(shape) == 3 and shape[0] == 3:
+            self.hint = "Drop an image file on the panel to probe it."
+        elif shape == (2,) and dtype == "float":
+            from .plane import PointPlane
+
+            self.plane = PointPlane()
+            self.plane.made.connect(self.made)
+            layout.addWidget(self.plane)
+            self.hint = "Click a point of the plane to probe it."
+        if len(shape) <= 2 and int(np.prod(shape)) <= 64:
+            self.values = ValuesEditor(tuple(shape), dtype)
+            self.values.made.connect(self.made)
+            layout.addWidget(self.values)
+            self.hint = self.hint or "Edit the values and press Enter to probe them."
+        layout.addWidget(QLabel(self.hint, wordWrap=True))

@@ -13,7 +13,6 @@ node's value shows large at the bottom.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -24,8 +23,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -34,7 +31,8 @@ from PySide6.QtWidgets import (
 )
 
 from .canvas import ProbeCanvas, to_qimage
-from .inputs import DrawPad, ValuesEditor, image_file_example
+from .gallery import GalleryView
+from .inputs import Editors, image_file_example
 from .service import ProbeAnswer, ProbeService, Request, Source
 from .views import Bars
 
@@ -59,7 +57,7 @@ class ProbePanel(QWidget):
         self.answers_shown = 0
         self._files: dict[str, tuple[dict, tuple]] = {}  # checkpoint files opened
         self.custom = None  # the hand-made example being probed, if any
-        self._editors: QWidget | None = None
+        self.editors: Editors | None = None
         self._editor_key: tuple | None = None
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -170,12 +168,7 @@ class ProbePanel(QWidget):
         else:
             box.addWidget(self.selected_box)
         self.selected_box.hide()
-        box.addWidget(QLabel("<b>Examples it gets most wrong</b>", wordWrap=True))
-        self.cell = QComboBox(objectName="probe_cell")
-        self.cell.addItem("All examples", None)
-        box.addWidget(self.cell)
-        self.gallery = QListWidget(objectName="probe_gallery")
-        self.gallery.setMinimumHeight(140)
+        self.gallery = GalleryView()
         box.addWidget(self.gallery)
         box.addStretch(1)
 
@@ -197,9 +190,9 @@ class ProbePanel(QWidget):
             lambda: self.step(target_class=self.klass.currentData()))
         self.attribution.activated.connect(lambda _i: self.probe())
         self.cam_layer.activated.connect(lambda _i: self.probe())
-        self.cell.activated.connect(lambda _i: self.probe(gallery=True))
-        self.gallery.itemActivated.connect(self._gallery_item)
-        self.gallery.itemClicked.connect(self._gallery_item)
+        self.gallery.cell_changed.connect(lambda: self.probe(gallery=True))
+        self.gallery.example_chosen.connect(
+            lambda index: self.probe_example(self.split.currentData(), index))
 
     # ------------------------------------------------------------------ sources
     def runs(self):
@@ -282,8 +275,8 @@ class ProbePanel(QWidget):
             split=self.split.currentData(), index=self.index.value(),
             custom=self.custom, attribution=self.attribution.currentData(),
             attribution_layer=self.cam_layer.currentData(),
-            gallery=gallery or self.gallery.count() == 0,
-            cell=_cell(self.cell.currentData())))
+            gallery=gallery or self.gallery.list.count() == 0,
+            cell=self.gallery.current_cell()))
 
     def probe_example(self, split: str, index: int) -> None:
         self.custom = None
@@ -305,20 +298,14 @@ class ProbePanel(QWidget):
         if not self.isVisible() or self.answer is None or self.answer.input_shape != (2,):
             return
         point = np.array([x, y], dtype=np.float32)
-        if hasattr(self, "plane"):
-            self.plane.set_marker(point)
+        if self.editors is not None and self.editors.plane is not None:
+            self.editors.plane.set_marker(point)
         self.probe_custom(point)
 
     def filter_cell(self, true: int, predicted: int) -> None:
         """List the examples of one confusion-matrix cell, worst first."""
-        index = self.cell.findData(f"{true},{predicted}")
-        if index < 0:
-            names = self.answer.class_names if self.answer is not None else ()
-            tn = names[true] if true < len(names) else str(true)
-            pn = names[predicted] if predicted < len(names) else str(predicted)
-            self.cell.addItem(f"true {tn}, predicted {pn}", f"{true},{predicted}")
-            index = self.cell.count() - 1
-        self.cell.setCurrentIndex(index)
+        self.gallery.select_cell(true, predicted,
+                                 self.answer.class_names if self.answer else ())
         self.custom = None
         self.probe(gallery=True)
 
@@ -412,8 +399,10 @@ class ProbePanel(QWidget):
             heat = values.mean(axis=0) if values.ndim == 3 else values
         if picture is not None:
             shown = images.overlay(picture, heat) if heat is not None else picture
+        elif heat is not None and answer.input_dtype == "long":
+            shown = images.enlarge(images.overlay(None, heat.reshape(1, -1)), 4)  # tokens
         elif heat is not None:
-            shown = images.overlay(None, heat.reshape(1, -1))
+            shown = images.bar_strip(heat.ravel(), height=48, bar=8)  # one bar a feature
         else:
             shown = None
         if shown is not None:
@@ -431,11 +420,13 @@ class ProbePanel(QWidget):
                                 log=True, fmt="{:.2g}")
         self.canvas.show(result)
         self._show_selected()
-        if answer.points is not None and hasattr(self, "plane"):
-            self.plane.set_points(*answer.points)
-            self.plane.set_marker(answer.inputs)
+        if answer.points is not None and self.editors.plane is not None:
+            self.editors.plane.set_points(*answer.points)
+            self.editors.plane.set_marker(answer.inputs)
         if answer.gallery is not None:
-            self._fill_gallery(answer)
+            self.gallery.fill(answer.gallery, answer.class_names,
+                              filtered=answer.request.cell is not None,
+                              pictures=answer.gallery_images)
 
     def _show_selected(self) -> None:
         from runtime.probe import images
@@ -486,75 +477,18 @@ class ProbePanel(QWidget):
         self.cam_layer.setVisible(bool(wanted) and grad_cam)
         self.cam_label.setVisible(bool(wanted) and grad_cam)
 
-    def _fill_gallery(self, answer: ProbeAnswer) -> None:
-        self.gallery.clear()
-        names = answer.class_names
-        cells = set()
-        for item in answer.gallery or []:
-            true = names[int(item.target)] if item.predicted is not None and int(
-                item.target) < len(names) else str(item.target)
-            if item.predicted is None:
-                text = f"#{item.index}  loss {item.loss:.3g}"
-            else:
-                pred = names[item.predicted] if item.predicted < len(names) else str(
-                    item.predicted)
-                mark = "\u2713" if item.correct else "\u2717"
-                text = (f"{mark} #{item.index}  {true} \u2192 {pred} "
-                        f"({item.confidence:.0%})  loss {item.loss:.3g}")
-                if not item.correct:
-                    cells.add((int(item.target), item.predicted))
-            row = QListWidgetItem(text)
-            row.setData(Qt.ItemDataRole.UserRole, item.index)
-            self.gallery.addItem(row)
-        if answer.request.cell is None:
-            current = self.cell.currentData()
-            self.cell.clear()
-            self.cell.addItem("All examples", None)
-            for t, p in sorted(cells):
-                tn = names[t] if t < len(names) else str(t)
-                pn = names[p] if p < len(names) else str(p)
-                self.cell.addItem(f"true {tn}, predicted {pn}", f"{t},{p}")
-            self.cell.setCurrentIndex(max(self.cell.findData(current), 0))
-
-    def _gallery_item(self, item: QListWidgetItem) -> None:
-        self.probe_example(self.split.currentData(), int(item.data(Qt.ItemDataRole.UserRole)))
-
     def _ensure_editors(self, answer: ProbeAnswer) -> None:
         key = (answer.input_shape, answer.input_dtype)
-        if key == self._editor_key:
-            return
-        self._editor_key = key
-        if self._editors is not None:
-            self._editors.deleteLater()
-        self._editors = QWidget()
-        layout = QVBoxLayout(self._editors)
-        layout.setContentsMargins(0, 0, 0, 0)
-        shape, dtype = answer.input_shape, answer.input_dtype
-        hint = ""
-        if len(shape) == 3 and shape[0] == 1 and dtype == "float":
-            self.pad = DrawPad((shape[1], shape[2]))
-            self.pad.made.connect(self.probe_custom)
-            layout.addWidget(self.pad)
-            hint = "Draw here (right-click clears), or drop an image file on the panel."
-        elif len(shape) == 3 and shape[0] == 3:
-            hint = "Drop an image file on the panel to probe it."
-        elif shape == (2,) and dtype == "float":
-            from .plane import PointPlane
-
-            self.plane = PointPlane()
-            self.plane.made.connect(self.probe_custom)
-            layout.addWidget(self.plane)
-            hint = "Click a point of the plane to probe it."
-        if len(shape) <= 2 and math.prod(shape) <= 64:
-            self.values = ValuesEditor(tuple(shape), dtype)
-            self.values.made.connect(self.probe_custom)
-            layout.addWidget(self.values)
-            hint = hint or "Edit the values and press Enter to probe them."
-        layout.addWidget(QLabel(hint, wordWrap=True))
-        self.make_layout.addWidget(self._editors)
-        self.make_box.setVisible(bool(hint))
-        if hasattr(self, "values") and answer.request.custom is None:
-            self.values.show_values(answer.inputs)
+        if key != self._editor_key:
+            self._editor_key = key
+            if self.editors is not None:
+                self.editors.deleteLater()
+            self.editors = Editors(answer.input_shape, answer.input_dtype)
+            self.editors.made.connect(self.probe_custom)
+            self.make_layout.addWidget(self.editors)
+            self.make_box.setVisible(bool(self.editors.hint))
+        if self.editors.values is not None and answer.request.custom is None:
+            self.editors.values.show_values(answer.inputs)
 
     def _failed(self, message: str) -> None:
         self.status.setText(message)
@@ -565,7 +499,7 @@ class ProbePanel(QWidget):
         self._show_selected()
         self.custom = None
         self.canvas.clear()
-        self.gallery.clear()
+        self.gallery.list.clear()
         self.refill_weights()
         if self.isVisible():
             self._retry.start()
@@ -603,10 +537,3 @@ class ProbePanel(QWidget):
             self.refill_weights()
             self._retry.start()
 
-
-def _cell(data) -> tuple[int, int] | None:
-    """A confusion cell kept in a combo box as "true,predicted"."""
-    if not isinstance(data, str):
-        return None
-    true, predicted = data.split(",")
-    return int(true), int(predicted)

@@ -54,6 +54,7 @@ class ProbeAnswer:
     attribution: Any = None  # runtime.probe.Attribution
     attribution_error: str = ""
     gallery: list | None = None
+    gallery_images: list | None = None  # RGB arrays of image inputs, for the list
     split_size: int = 0
     class_names: tuple[str, ...] = ()
     conv_layers: tuple[str, ...] = ()
@@ -127,7 +128,14 @@ class ProbeService(QObject):
             except AttributionError as e:
                 answer.attribution_error = str(e)
         if request.gallery:
+            from runtime.probe import images
+
             answer.gallery = session.gallery(request.split, 48, request.cell)
+            pictures = [images.input_image(np.asarray(session.example(request.split,
+                                                                      item.index)[0]))
+                        for item in answer.gallery]
+            if all(p is not None for p in pictures):
+                answer.gallery_images = pictures
         if answer.input_shape == (2,) and answer.input_dtype == "float":
             xs, ys = session.bundle.tensors(request.split)[:2]
             answer.points = (xs.numpy(), ys.numpy())

@@ -21,7 +21,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QLabel, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QMessageBox,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.context import StudioContext
 
@@ -109,6 +118,35 @@ class TrainingDocks(QObject):
         menu.addActions([a.train, a.pause, a.stop])
         menu.addSeparator()
         menu.addAction(a.overlay)
+        menu.addSeparator()
+        self.open_run_action = QAction("Open Run &Folder\u2026", window)
+        self.open_run_action.setStatusTip(
+            "Add a saved run (strata train, a sweep trial, an earlier session) to the "
+            "runs, to look at it and compare")
+        self.open_run_action.triggered.connect(lambda _checked=False: self.open_run())
+        menu.addAction(self.open_run_action)
+
+    def open_run(self, folder: str | None = None, label: str | None = None):
+        """Read a run folder (``runtime.runfolder``) into the session's runs and show
+        it; asks for the folder when none is given. Returns the run, or None."""
+        from pathlib import Path
+
+        from graph.errors import StrataError
+        from runtime.runfolder import open_run
+
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(self.window, "Open Run Folder")
+            if not folder:
+                return None
+        try:
+            saved = open_run(folder)
+        except StrataError as e:
+            QMessageBox.warning(self.window, "Open Run Folder", str(e))
+            return None
+        run = self.runner.add_saved_run(saved, label or Path(folder).name)
+        self.workbench().show_run(run)
+        self._bring_forward()
+        return run
 
     # ------------------------------------------------------------------ building
     @property

@@ -79,6 +79,8 @@ def _font(pixels: int, bold: bool = False) -> QFont:
 
 
 # ====================================================================== items
+DIMMED = 0.4  # opacity of a finished run's heat and strips
+
 class HeatItem(QGraphicsItem):
     """A glow behind a card, in the colour of its gradient."""
 
@@ -281,19 +283,36 @@ class CanvasOverlay(QObject):
         self.peak_heat: dict[str, float] = {}  # last heat each node showed
         self._last = 0.0
         scene.controller.document_replaced.connect(self._forget)
+        self.dimmed = False  # the heat shown is a finished run's, dimmed
+        c = scene.controller
+        for signal in (c.node_added, c.node_removed, c.edge_added, c.edge_removed,
+                       c.params_changed):
+            signal.connect(self._network_edited)
 
     # ------------------------------------------------------------------ feeding
     def set_run(self, run: RunRecord | None) -> None:
         """Show ``run`` live (heat and strips); its earlier marks are cleared."""
+        if self.dimmed:
+            self._remove_live()  # the last run's dimmed heat gives way to this one
         self.run = run
         self.live = run is not None and run.active
         self.set_diagnoses(list(run.diagnoses) if run is not None else [])
         self.refresh(force=True)
 
     def end_run(self) -> None:
-        """The run ended: heat and strips go, diagnosis marks stay."""
+        """The run ended: its heat and strips stay, dimmed, until the network is edited
+        or another run starts; diagnosis marks stay."""
         self.live = False
-        self._remove_live()
+        self.dimmed = True
+        for group in (self.heat, self.wire_heat, self.health):
+            for item in group.values():
+                if _valid(item):
+                    item.setOpacity(DIMMED)
+
+    def _network_edited(self, _event=None) -> None:
+        """The last run's measurements no longer describe this network."""
+        if self.dimmed and not self.live:
+            self._remove_live()
 
     def set_enabled(self, on: bool) -> None:
         self.enabled = on
@@ -450,6 +469,7 @@ class CanvasOverlay(QObject):
                     item.scene().removeItem(item)
             group.clear()
         self.node_heat = {}
+        self.dimmed = False
 
     # ------------------------------------------------------------------ diagnoses
     def set_diagnoses(self, diagnoses: list) -> None:

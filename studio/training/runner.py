@@ -30,7 +30,7 @@ from runtime.run_record import RunRecord
 from studio.background import BackgroundTask
 
 if TYPE_CHECKING:  # the worker module loads when the first run starts
-    from runtime.worker import TrainingSession
+    from runtime.worker import StandbyWorker, TrainingSession
 
 TICK_MS = 33
 # Start the next run's worker process ahead of need (STRATA_PRESTART=0 turns it off:
@@ -87,7 +87,7 @@ class TrainingRunner(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
-        self.standby = None  # runtime.worker.StandbyWorker: the next run's process
+        self.standby: StandbyWorker | None = None  # the next run's process
         # Spawning the worker runs in the background; commands given meanwhile wait in
         # _queued and are sent when it is up (or dropped when it could not start).
         self._launcher = BackgroundTask(self)
@@ -303,5 +303,22 @@ class TrainingRunner(QObject):
             self._reaper.stop()
 
     # ------------------------------------------------------------------ history
+    def add_saved_run(self, saved, label: str) -> RunRecord:
+        """A run read back from its folder (``runtime.runfolder.SavedRun``: a sweep
+        trial, a command-line run), kept with this session's runs for comparison."""
+        number = (self.runs[-1].number + 1) if self.runs else 1
+        document = saved.document or {}
+        run = RunRecord(number, network=document.get("name", ""),
+                        label=f"#{number} {label}", setup=dict(saved.setup),
+                        document=saved.document)
+        run.out_dir = str(saved.folder)
+        for event in saved.events:
+            run.apply(event)
+        run.take_changes()
+        self.runs.append(run)
+        del self.runs[:-MAX_RUNS]
+        self.runs_changed.emit()
+        return run
+
     def run(self, number: int) -> RunRecord | None:
         return next((r for r in self.runs if r.number == number), None)

@@ -269,3 +269,33 @@ def test_image_folder_without_pillow_says_how_to_get_it(tmp_path, monkeypatch):
     with pytest.raises(MissingDependency, match="needs the Pillow package, which is not "
                        "installed. Install it with: pip install Pillow"):
         load_dataset({"name": "image_folder", "path": str(tmp_path)})
+
+
+@pytest.mark.parametrize("version", [(1, 0), (2, 0), (3, 0)])
+def test_npz_headers_of_every_version_are_read_before_decoding(tmp_path, version):
+    """The size check reads .npy headers 1.0, 2.0 and 3.0 (UTF-8 field names, which
+    NumPy has no public reader for) and refuses a header claiming 10^12 rows."""
+    import io
+    import struct
+    import zipfile
+
+    from runtime.datasets import DatasetError
+    from runtime.datasets.files_table import check_npz_entry
+
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, np.zeros(4, dtype=[("\u00e4", "<f4"), ("b", "<i8")]),
+                              version=version)
+    path = tmp_path / "ok.npz"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("X.npy", buf.getvalue())
+    check_npz_entry(path, "X")  # small and well-formed: accepted
+
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000, 3), }"
+    header = header.ljust(118) + "\n"
+    length = struct.pack("<H" if version == (1, 0) else "<I", len(header))
+    bomb = np.lib.format.magic(*version) + length + header.encode() + b"\0" * 64
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("X.npy", bomb)
+    with pytest.raises(DatasetError, match=r"shaped \(1000000000000, 3\).*above the"):
+        check_npz_entry(path, "X")

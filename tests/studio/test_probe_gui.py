@@ -58,12 +58,15 @@ def test_probe_an_image_example_then_a_drawing_and_step_through(qtbot, open_wind
     conv = next(n.id for n in doc.nodes.values() if n.type == "Conv2d")
     assert panel.canvas.items[conv].image is not None
     assert panel.canvas.items[conv].parentItem() is window.scene.nodes[conv]
-    assert len(panel.prediction.rows) == 4 and panel.gallery.count() > 0
+    assert len(panel.prediction.rows) == 4 and panel.gallery.list.count() > 0
+    assert not panel.gallery.list.item(0).icon().isNull()  # image examples as thumbnails
     assert panel.gradients.rows and panel.klass.count() == 4
 
     # The selected node's value shows large, with its statistics.
     window.controller.select([conv])
     assert "mean" in panel.selected.text() and panel.selected_image.pixmap() is not None
+    assert panel.selected_box.parentWidget() is window.inspector
+    assert not panel.selected_box.isHidden()
 
     # Arrow keys step through the split; "next of class" lands on that class.
     panel.setFocus()
@@ -82,8 +85,7 @@ def test_probe_an_image_example_then_a_drawing_and_step_through(qtbot, open_wind
     assert answer.attribution is not None and answer.attribution.values.shape == (1, 28, 28)
 
     # A drawing: strokes with the mouse probe the drawn image.
-    pad = panel.pad
-    panel.pad.show()
+    pad = panel.editors.pad
     qtbot.mousePress(pad, Qt.MouseButton.LeftButton, pos=QPoint(30, 70))
     for x in range(30, 110, 10):
         qtbot.mouseMove(pad, QPoint(x, 70))
@@ -94,8 +96,8 @@ def test_probe_an_image_example_then_a_drawing_and_step_through(qtbot, open_wind
 
     # The gallery: clicking an example probes it.
     panel.custom = None
-    item = panel.gallery.item(0)
-    panel.gallery.itemClicked.emit(item)
+    item = panel.gallery.list.item(0)
+    panel.gallery.list.itemClicked.emit(item)
     answer = probed(qtbot, panel)
     assert answer.request.index == item.data(Qt.ItemDataRole.UserRole)
 
@@ -135,18 +137,24 @@ def test_a_clicked_point_and_typed_values_on_a_2d_network(qtbot, open_window):
     window.probe.show()
     panel = window.probe.panel
     answer = probed(qtbot, panel)
-    assert answer.points is not None and panel.plane.dots.points() is not None
-    panel.plane.click_at(0.25, -0.5)
+    assert answer.points is not None and panel.editors.plane.dots.points() is not None
+    panel.editors.plane.click_at(0.25, -0.5)
     answer = probed(qtbot, panel)
     assert np.allclose(answer.inputs, [0.25, -0.5])
-    panel.values.edit.setText("1, 2, 3")
-    panel.values.submit()
-    assert "expected 2 values" in panel.values.error
-    panel.values.edit.setText("0.5 0.5")
-    panel.values.submit()
+    panel.editors.values.edit.setText("1, 2, 3")
+    panel.editors.values.submit()
+    assert "expected 2 values" in panel.editors.values.error
+    panel.editors.values.edit.setText("0.5 0.5")
+    panel.editors.values.submit()
     answer = probed(qtbot, panel)
     assert np.allclose(answer.inputs, [0.5, 0.5])
     assert sum(p for _, p, _ in panel.prediction.rows) == pytest.approx(1, abs=1e-4)
+    # Why: Integrated Gradients per feature, drawn as bars.
+    panel.attribution.setCurrentIndex(panel.attribution.findData("integrated_gradients"))
+    panel.probe()
+    answer = probed(qtbot, panel)
+    assert answer.attribution.values.shape == (2,)
+    assert not panel.input_view.pixmap().isNull()
 
 
 def test_a_token_sequence_is_typed_and_probed(qtbot, open_window):
@@ -156,8 +164,8 @@ def test_a_token_sequence_is_typed_and_probed(qtbot, open_window):
     answer = probed(qtbot, panel)
     assert answer.input_dtype == "long"
     tokens = " ".join(["1"] * answer.input_shape[0])
-    panel.values.edit.setText(tokens)
-    panel.values.submit()
+    panel.editors.values.edit.setText(tokens)
+    panel.editors.values.submit()
     answer = probed(qtbot, panel)
     assert answer.inputs.dtype == np.int64 and (answer.inputs == 1).all()
 
@@ -207,8 +215,8 @@ def test_confusion_cells_and_the_decision_boundary_drive_the_probe(qtbot, open_w
     window.probe.show()
     panel = window.probe.panel
     probed(qtbot, panel)
-    wrong = [panel.gallery.item(i).text() for i in range(panel.gallery.count())
-             if panel.gallery.item(i).text().startswith("\u2717")]
+    wrong = [panel.gallery.list.item(i).text() for i in range(panel.gallery.list.count())
+             if panel.gallery.list.item(i).text().startswith("\u2717")]
     assert wrong  # the untrained network gets some of the spiral wrong
     view.confusion.cell_clicked.emit(0, 1)
     answer = probed(qtbot, panel)
@@ -217,3 +225,18 @@ def test_confusion_cells_and_the_decision_boundary_drive_the_probe(qtbot, open_w
     view.boundary.point_hovered.emit(0.1, -0.2)
     answer = probed(qtbot, panel)
     assert np.allclose(answer.inputs, [0.1, -0.2]) and answer.result.target is None
+
+
+def test_no_two_actions_of_the_window_share_a_shortcut(open_window):
+    from PySide6.QtGui import QAction
+
+    window = open_window("spiral_mlp")
+    seen: dict[str, str] = {}
+    clashes = []
+    for action in window.findChildren(QAction):
+        for key in action.shortcuts():
+            text = key.toString()
+            if text in seen and seen[text] != action.text():
+                clashes.append(f"{text}: {seen[text]!r} and {action.text()!r}")
+            seen.setdefault(text, action.text())
+    assert not clashes

@@ -66,9 +66,13 @@ def test_a_run_fills_curves_heatmap_histograms_boundary_and_confusion(qtbot, tmp
     assert c.train.isEnabled() and not c.stop.isEnabled()
     assert c.message_kind == "ok" and "accuracy" in c.message.text()
     assert "Epoch 3 of 3" in c.progress.text()
-    assert not bench.overlay.heat and not bench.overlay.health
+    # The last run's heat stays, dimmed, until the network is edited.
+    assert bench.overlay.heat and bench.overlay.dimmed
+    assert all(item.opacity() < 1 for item in bench.overlay.heat.values())
     assert doc.to_dict() == before
     assert bench.panel.runs.tree.topLevelItemCount() == 1
+    controller.set_param(fc2, "out_features", 7)
+    assert not bench.overlay.heat and not bench.overlay.health
 
 
 def test_feature_maps_of_a_cnn_arrive(qtbot, tmp_path):

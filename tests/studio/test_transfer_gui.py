@@ -195,7 +195,7 @@ def test_export_python_and_a_runnable_training_script(make_window, spiral, tmp_p
     finish(qtbot, dialog)
     assert dialog.status.kind == "ok", dialog.status.report_text()
     written = sorted(p.name for p in folder.iterdir())
-    assert written == ["spiral_mlp.py", "spiral_mlp_data.npz", "train.py"]
+    assert written == ["spiral_mlp.py", "spiral_mlp_data.npz", "sweep.py", "train.py"]
     assert "spiral_mlp_data.npz" in dialog.status.report_text()
     # It runs with only torch and numpy: one epoch on the saved data.
     done = subprocess.run([sys.executable, "train.py", "--epochs", "1", "--device", "cpu"],

@@ -79,7 +79,7 @@ def test_spiral_script_repeats_the_run_and_its_weights(tmp_path):
     expected = strata_curve(doc, runs)
     written = export_training(doc, tmp_path / "export")
     assert [p.name for p in written] == ["spiral_mlp.py", "spiral_mlp_data.npz",
-                                         "train.py"]
+                                         "train.py", "sweep.py"]
     assert_clean(tmp_path / "export")
     printed: list = []
     got = script_curve(tmp_path / "export", "--device", "cpu", "--test", "--out", "ckpt",

@@ -1,0 +1,105 @@
+"""The Sweep dock: a real SQLite study shown as a sortable table and plots, and a trial
+opened as a run in the training runs."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QMessageBox
+
+import graph
+from graph.builder import Builder
+from studio.main_window import MainWindow
+
+optuna = pytest.importorskip("optuna")
+
+
+def tiny(path):
+    b = Builder("Tiny sweep")
+    b.chain(b.add("Input", shape=[2]), ("Linear", {"out_features": 8}, "fc1"),
+            ("ReLU", {}, "act"), ("Linear", {"out_features": 2}, "head"),
+            ("Output", {"task": "classification"}))
+    doc = b.done({"dataset": {"name": "spirals", "size": 100}, "epochs": 1,
+                  "batch_size": 32, "device": "cpu"})
+    graph.save(doc, path)
+    return doc
+
+
+def test_sweep_dock_shows_a_study_and_opens_a_trial_as_a_run(qtbot, tmp_path):
+    from runtime.sweeps import SweepSpec
+    from runtime.sweeps.study import default_storage, open_study
+    from runtime.sweeps.trials import make_objective
+
+    path = tmp_path / "tiny.strata"
+    doc = tiny(path)
+    spec = SweepSpec.from_document(doc)  # the default: lr and batch size
+    study = open_study(spec, default_storage(path), "tiny", epochs=1)
+    for lr, batch in ((0.009, 32), (0.0002, 16), (0.004, 64)):
+        study.enqueue_trial({"lr": lr, "batch_size": batch})
+    study.optimize(make_objective(doc.to_dict(), spec, tmp_path / "trials"), n_trials=3)
+    pruned = optuna.trial.create_trial(  # one pruned trial, as the pruner leaves them
+        params={"lr": 0.008, "batch_size": 16},
+        distributions=study.trials[0].distributions,
+        intermediate_values={1: 9.0}, state=optuna.trial.TrialState.PRUNED)
+    study.add_trial(pruned)
+
+    window = MainWindow(str(path), settings=QSettings(str(tmp_path / "s.ini"),
+                                                      QSettings.Format.IniFormat),
+                        autosave_dir=tmp_path / "recovery")
+    # Closing never stops at a question (the document may have unsaved sweep edits).
+    window.ask = lambda *_args: QMessageBox.StandardButton.Discard
+    qtbot.addWidget(window)
+    window.show()
+    docks = window.sweeps
+    panel = docks.build()  # follows the study found beside the network
+    with qtbot.waitSignal(docks.sweeps.updated, timeout=10_000):
+        docks.sweeps.poll()
+    assert "Learning rate" in panel.searched.text() or "lr" in panel.searched.text()
+    table = panel.table
+    assert table.rowCount() == 4
+    headers = [table.horizontalHeaderItem(i).text() for i in range(table.columnCount())]
+    assert headers[:3] == ["Trial", "State", "Val loss"] and "lr" in headers
+    values = sorted(r.value for r in trial_rows(study) if r.state == "complete")
+    table.sortByColumn(2, Qt.SortOrder.AscendingOrder)
+    shown = [float(table.item(i, 2).text()) for i in range(3)]
+    assert shown == pytest.approx(values, rel=1e-3)  # sorted by objective, as numbers
+    assert table.item(3, 1).text() == "pruned"  # the pruned one shows its last report
+    assert "3 complete, 1 pruned" in panel.status.text()
+    xs, ys = panel.history.best.getData()
+    assert list(xs) == [0, 1, 2] and ys[-1] == pytest.approx(values[0])
+    assert panel.parallel.axes == ["batch_size", "lr", "val loss"]
+    assert panel.history.pruned.data.size == 1
+
+    # Open the best trial as a run: it joins the training runs, shown and comparable.
+    table.selectRow(0)
+    assert panel.open_button.isEnabled()
+    panel.open_button.click()
+    runner = window.training.runner
+    assert len(runner.runs) == 1
+    run = runner.runs[0]
+    assert run.label.startswith("#1 sweep trial") and run.status == "finished"
+    assert len(run.epoch_records) == 1
+    assert run.epoch_records[0].val_loss == pytest.approx(values[0])
+
+    # Search one more thing, a layer's width: stored in the document, one undo step.
+    controller = window.controller
+    fc1 = next(n.id for n in controller.document.nodes.values() if n.label == "fc1")
+    add = panel.space.add
+    index = add.findData(f"{fc1}.out_features")
+    assert index > 0 and add.findData("lr") == -1  # lr is searched already
+    add.setCurrentIndex(index)
+    add.activated.emit(index)
+    entries = controller.document.sweep["params"]
+    assert [e["target"] for e in entries] == ["lr", "batch_size", f"{fc1}.out_features"]
+    assert entries[-1] == {"target": f"{fc1}.out_features", "kind": "int", "low": 4,
+                           "high": 16}
+    assert panel.space.table.rowCount() == 3 and "fc1" in panel.searched.text()
+    controller.undo_stack.undo()
+    assert controller.document.sweep == {} and panel.space.table.rowCount() == 2
+    window.close()
+
+
+def trial_rows(study):
+    from runtime.sweeps.study import trial_rows as rows
+
+    return rows(study)
