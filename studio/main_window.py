@@ -357,6 +357,14 @@ class MainWindow(QMainWindow):
         ids = self.view.selected_node_ids()
         return len(ids) == 1 and self.levels.open_block(ids[0])
 
+    def make_selected_unique(self) -> str:
+        """Make Unique: the selected block gets its own copy of its definition."""
+        ids = self.view.selected_node_ids()
+        if len(ids) != 1:
+            self.view.controller.edit_refused.emit("Make Unique: select one block")
+            return ""
+        return self.view.controller.make_unique(ids[0])
+
     def ungroup_selection(self) -> list[str]:
         """Edit > Ungroup Block (Ctrl+Shift+G) on the selected block."""
         ids = self.view.selected_node_ids()

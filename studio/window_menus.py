@@ -98,6 +98,9 @@ def build(window) -> SimpleNamespace:
     a.open_block = _action(window, "&Open Block", window.open_selected_block, None, None,
                            "Edit the selected block's inside (every instance follows); "
                            "Escape goes back")
+    a.make_unique = _action(window, "Make &Unique", window.make_selected_unique, None, None,
+                            "Give the selected block its own copy of its definition, "
+                            "so editing it leaves the other instances as they are")
     a.freeze = _action(window, "&Freeze Weights",
                        lambda: window.controller.toggle_frozen(
                            window.view.selected_node_ids()), "Ctrl+Shift+F", None,
@@ -144,7 +147,7 @@ def build(window) -> SimpleNamespace:
     m.addSeparator()
     m.addActions([a.select_all, a.quick_add])
     m.addSeparator()
-    m.addActions([a.group, a.ungroup, a.open_block])
+    m.addActions([a.group, a.ungroup, a.open_block, a.make_unique])
     m.addSeparator()
     m.addAction(a.freeze)
 
@@ -220,7 +223,7 @@ def context_menu(window, node_id: str | None = None) -> QMenu:
     if len(ids) >= 2:
         menu.addAction(a.group)
     if len(ids) == 1 and controller.is_block(ids[0]):
-        menu.addActions([a.open_block, a.ungroup])
+        menu.addActions([a.open_block, a.ungroup, a.make_unique])
     if len(ids) >= 2 or (len(ids) == 1 and controller.is_block(ids[0])):
         menu.addSeparator()
     # Freezing is the network's training setting: offered at the network's level only.

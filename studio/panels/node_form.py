@@ -143,6 +143,9 @@ class NodeForm(QWidget):
         self.problems.setVisible(bool(own))
 
     def _show_inferred(self, values: dict[str, Any]) -> None:
+        # A block instance's "runs" are the analyses of its inside (for code and
+        # the canvas), not a value to read: its macs and params say the totals.
+        values = {k: v for k, v in values.items() if k != "runs"}
         for name in list(self.inferred):
             if name not in values:
                 self.inferred_form.removeRow(self.inferred.pop(name))

@@ -173,3 +173,31 @@ def test_breadcrumb_click_and_undo_of_the_grouping_return_to_the_network(make_wi
     root.undo_stack.undo()  # the outer grouping too: back to the network
     assert window.levels.path == [] and window.view.controller is root
     assert set(window.scene.nodes) == set(root.document.nodes)
+
+
+def test_make_unique_forks_one_instance_as_one_undo_step(make_window):
+    window = make_window(EXAMPLES / "spiral_mlp.strata")
+    root = window.controller
+    first = root.group_selection(["n2", "n3"])
+    second = root.add_node(BLOCK, (240.0, 300.0), {"block": "Block"})
+    root.connect("n1", "out", second, "in")
+    before = root.document.to_dict()
+    root.select([second])
+    pos = window.view.mapFromScene(window.scene.nodes[second].sceneBoundingRect().center())
+    assert "Make &Unique" in [a.text() for a in window.context_menu(pos).actions()]
+    window.actions.make_unique.trigger()
+    assert root.document.node(second).params["block"] == "Block2"
+    assert root.document.node(first).params["block"] == "Block"
+    window.levels.open_block(second)  # editing the fork leaves the first instance
+    window.view.controller.set_param("n2", "out_features", 48)
+    window.levels.leave()
+    analysis = root.analyze_now()
+    assert analysis.shapes[second].outputs["out"].shape[-1] == 48
+    assert analysis.shapes[first].outputs["out"].shape[-1] == 64
+    # The inspector shows the instance's totals, not the analyses behind them.
+    root.select([second])
+    form = window.inspector.form
+    assert form is not None and "runs" not in form.inferred and "params" in form.inferred
+    root.undo_stack.undo()
+    root.undo_stack.undo()
+    assert root.document.to_dict() == before
