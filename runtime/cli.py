@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from .cli_args import ArgumentError, Parser
 from .events import (
     CheckpointEvent,
     DiagnosisEvent,
@@ -40,17 +41,10 @@ PROG = "strata train"
 __all__ = ["METRICS_LOG", "Printer", "main", "train"]
 
 
-class _ArgumentError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, not usage + traceback-like noise
-        raise _ArgumentError(message)
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="Train a Strata network on the dataset its "
+    p = Parser(prog=PROG, description="Train a Strata network on the dataset its "
                 "training setup names.")
     p.add_argument("file", help="the network (.strata file)")
     p.add_argument("--epochs", type=int, help="train for this many epochs in all")
@@ -72,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         argv = argv[1:]
     try:
         args = _parser().parse_args(argv)
-    except _ArgumentError as e:
+    except ArgumentError as e:
         print(f"{PROG}: {e} (see: {PROG} --help)", file=sys.stderr)
         return 2
     return train(args)

@@ -20,22 +20,17 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from ..cli_args import ArgumentError, Parser
+
 PROG = "strata probe"
 
 
-class _ArgumentError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        raise _ArgumentError(message)
 
 
 def _parser() -> argparse.ArgumentParser:
     from .attribution import METHODS
 
-    p = _Parser(prog=PROG, description="Follow one example through the network: "
+    p = Parser(prog=PROG, description="Follow one example through the network: "
                 "prediction, every layer's activation, attribution.")
     p.add_argument("file", help="the network (.strata file)")
     p.add_argument("--checkpoint", help="weights to probe (a checkpoint of this "
@@ -62,8 +57,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         if args.gallery is not None and args.gallery < 1:
-            raise _ArgumentError(f"--gallery must be at least 1, got {args.gallery}")
-    except _ArgumentError as e:
+            raise ArgumentError(f"--gallery must be at least 1, got {args.gallery}")
+    except ArgumentError as e:
         print(f"{PROG}: {e} (see: {PROG} --help)", file=sys.stderr)
         return 2
     from graph.errors import StrataError

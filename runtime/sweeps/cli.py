@@ -20,20 +20,15 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from ..cli_args import ArgumentError, Parser
+
 PROG = "strata sweep"
 
 
-class _ArgumentError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        raise _ArgumentError(message)
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="Search a network's hyperparameters with Optuna.")
+    p = Parser(prog=PROG, description="Search a network's hyperparameters with Optuna.")
     p.add_argument("file", help="the network (.strata file)")
     p.add_argument("--trials", type=int, help="trials to run now (default: the sweep's)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
@@ -59,8 +54,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         for name in ("trials", "jobs", "epochs", "top"):
             value = getattr(args, name)
             if value is not None and value < 1:
-                raise _ArgumentError(f"--{name} must be at least 1, got {value}")
-    except _ArgumentError as e:
+                raise ArgumentError(f"--{name} must be at least 1, got {value}")
+    except ArgumentError as e:
         print(f"{PROG}: {e} (see: {PROG} --help)", file=sys.stderr)
         return 2
     return sweep(args, out or sys.stdout)
