@@ -150,6 +150,7 @@ def blocks_resnet():
     _basic_block(doc, "DownBlock", downsample=True)
     b = Builder()
     b.doc = doc
+    b.view = VIEW  # wrapped into rows, so it opens at a readable zoom
     x = b.add("Input", shape=[1, 28, 28])
     b.chain(x, ("Conv2d", {"out_channels": 16, "stride": [2, 2], "bias": False}, "stem"),
             ("BatchNorm2d", {}, "stem_bn"), ("ReLU", {}, "stem_relu"),
