@@ -76,6 +76,7 @@ class BlockLevels(QObject):
         controller = DocumentController(definition.body, self, parent.undo_stack,
                                         Analyzer(ports=ports) if ports else None)
         controller.edit_refused.connect(self.root.edit_refused)
+        controller.lock_owner = self.root  # a training run locks the inside too
         scene = NetworkScene(controller, self.view)
         self.levels.append(Level(name, controller, scene))
         self._show()

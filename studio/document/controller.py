@@ -138,9 +138,11 @@ class DocumentController(BlockIntents, QObject):
             BlocksEdited: self.blocks_edited,
         }
         # While locked (a run trains this network), intents that change its structure
-        # are refused; selection, moves, labels and training settings stay free.
-        self.locked = False
-        self.lock_reason = ""
+        # are refused; selection, moves, labels and training settings stay free. The
+        # controller of an open block follows the network's lock (``lock_owner``).
+        self._locked = False
+        self._lock_reason = ""
+        self.lock_owner: DocumentController | None = None
         self.set_document(document or Document())
 
     # ------------------------------------------------------------------ documents
@@ -216,8 +218,20 @@ class DocumentController(BlockIntents, QObject):
     # ------------------------------------------------------------------ lock
     def set_locked(self, locked: bool, reason: str = "") -> None:
         """Refuse structural edits (``edit_refused(reason)``) until unlocked."""
-        self.locked = bool(locked)
-        self.lock_reason = reason if locked else ""
+        self._locked = bool(locked)
+        self._lock_reason = reason if locked else ""
+
+    @property
+    def locked(self) -> bool:
+        owner = self.lock_owner
+        return self._locked or (owner is not None and owner.locked)
+
+    @property
+    def lock_reason(self) -> str:
+        owner = self.lock_owner
+        if not self._lock_reason and owner is not None:
+            return owner.lock_reason
+        return self._lock_reason
 
     def _refused(self) -> bool:
         if self.locked:

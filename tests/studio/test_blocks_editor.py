@@ -201,3 +201,21 @@ def test_make_unique_forks_one_instance_as_one_undo_step(make_window):
     root.undo_stack.undo()
     root.undo_stack.undo()
     assert root.document.to_dict() == before
+
+
+def test_the_inside_of_a_block_is_locked_while_the_network_trains(make_window):
+    window = make_window(EXAMPLES / "spiral_mlp.strata")
+    root = window.controller
+    block = root.group_selection(["n2", "n3"])
+    window.levels.open_block(block)
+    inside = window.view.controller
+    refused = []
+    root.edit_refused.connect(refused.append)
+    root.set_locked(True, "A run is training this network")
+    before = root.document.to_dict()
+    inside.set_param("n2", "out_features", 7)
+    assert inside.locked and refused == ["A run is training this network"]
+    assert root.document.to_dict() == before
+    root.set_locked(False)
+    inside.set_param("n2", "out_features", 7)
+    assert root.document.blocks["Block"].body.nodes["n2"].params["out_features"] == 7
