@@ -3,6 +3,7 @@ a worker killed mid-trial, and `strata sweep`."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -110,7 +111,10 @@ def test_sweep_cli_second_process_joins_and_a_killed_worker_is_retried(tmp_path,
     slow = doc.to_dict()
     slow["training"].update(epochs=200, dataset={"name": "spirals", "size": 2000})
     spec = SweepSpec.from_document(doc)
-    run = SweepRun(slow, spec, storage=storage, study="tiny", folder=tmp_path / "t",
+    # Never pruned: with the median pruner a slow first epoch could end the trial before
+    # the test sees it running, and there would be nothing to kill.
+    unpruned = dataclasses.replace(spec, pruner="none")
+    run = SweepRun(slow, unpruned, storage=storage, study="tiny", folder=tmp_path / "t",
                    trials=1, heartbeat=1, grace=2)
     run.start()
     deadline = time.monotonic() + 120
