@@ -130,7 +130,8 @@ def _nested_source():
     """A document whose 'Stage' holds two instances of 'Unit' (nesting)."""
     source, _ = _network("BasicBlock")
     b = source.blocks["BasicBlock"].body
-    ids = [n.id for n in b.nodes.values() if n.label in ("conv1", "bn1", "relu")]
+    # Not the convolutions: their channels are the block's exposed parameter.
+    ids = [n.id for n in b.nodes.values() if n.label in ("bn1", "relu")]
     b.group(ids, "Unit", "unit")
     top = [n.id for n in source.nodes.values() if n.label == "block"]
     source.group(top, "Stage", "stage")
