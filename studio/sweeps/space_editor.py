@@ -58,8 +58,8 @@ def first_range(target: str, kind: str, value) -> dict:
         return {"target": target, "kind": "choice",
                 "choices": sorted({max(1, value // 2), value, value * 2})}
     if target.endswith(".repeat"):  # a block's copies: from one to a few more
-        v = int(value or 1)
-        return {"target": target, "kind": "int", "low": 1, "high": max(3, 2 * v)}
+        copies = int(value or 1)
+        return {"target": target, "kind": "int", "low": 1, "high": max(3, 2 * copies)}
     if kind == "int":
         n = int(value or 1)
         return {"target": target, "kind": "int", "low": max(1, n // 2), "high": max(2, n * 2)}
