@@ -76,6 +76,7 @@ class RunRecord:
     status: str = "starting"  # starting, running, paused, stopping, finished,
     #                           stopped, failed
     out_dir: str = ""  # where the worker writes checkpoints
+    source: str = ""  # which document it belongs to (a viewer's key: its file, ...)
     message: str = ""  # the failure reason, or a one-line summary
     failed_node: str | None = None
     created: float = field(default_factory=time.time)

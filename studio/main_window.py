@@ -161,6 +161,8 @@ class MainWindow(QMainWindow):
         self.inspector.actions_bar.insert_after_requested.connect(
             self.view.insert_after_dialog)
         self.view.node_activated.connect(self._focus_inspector)
+        self.levels.changed.connect(self._on_level_changed)
+        self.inspector.open_block_requested.connect(self.levels.open_block)
         self.view.zoom_changed.connect(self.status.show_zoom)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
@@ -416,8 +418,14 @@ class MainWindow(QMainWindow):
         self.settings.setValue("view/minimap", bool(on))
 
     def _focus_inspector(self, node_id: str) -> None:
-        self.controller.select([node_id])
+        self.view.controller.select([node_id])  # the level shown (a block's inside)
         self._raise("inspector")
+
+    def _on_level_changed(self, path: list[str]) -> None:
+        """A block was opened or closed: the inspector edits that level, the code view
+        shows the open block's class."""
+        self.inspector.follow(self.levels.current)
+        self.code.show_block(path[-1] if path else None, self.levels.current)
 
     def _raise(self, name: str) -> None:
         dock = self.docks[name]

@@ -28,6 +28,8 @@ from PySide6.QtGui import QUndoStack
 import graph
 import graph.limits
 from graph import Analysis, Analyzer, Document, Edge, wiring
+from graph.block_edits import port_name_problem
+from graph.blocks import PORT_TYPES
 from graph.edits import (
     AppendLayer,
     Connect,
@@ -347,10 +349,19 @@ class DocumentController(BlockIntents, QObject):
         file could not hold is refused."""
         label = label.strip()
         problem = graph.limits.label_problem(label)
+        node = self.document.node(node_id)
+        if problem is None and node.type in PORT_TYPES and label != node.label:
+            problem = port_name_problem(self.document, node_id, label)
         if problem is not None:
             raise DocumentError(problem)
-        if label and label != self.document.node(node_id).label:
-            self.undo_stack.push(SetLabelCommand(self.document, node_id, label))
+        if not label or label == node.label:
+            return
+        if node.type in PORT_TYPES and self.document.block_name is not None:
+            # A block's port: every instance's wire on it moves too (one step).
+            self._compound("Rename port",
+                           lambda: self.document.rename_port(node_id, label))
+            return
+        self.undo_stack.push(SetLabelCommand(self.document, node_id, label))
 
     def move_nodes(self, positions: dict[str, tuple[float, float]],
                    text: str = "Move") -> None:
