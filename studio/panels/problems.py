@@ -10,6 +10,7 @@ from the current analysis when clicked and applied as one undo step.
 from __future__ import annotations
 
 import weakref
+from functools import partial
 from html import escape
 from typing import TYPE_CHECKING
 
@@ -304,6 +305,5 @@ class ProblemsPanel(QWidget):
         if fix is not None:
             menu.addAction(f"Fix: {fix.title}", lambda: self.apply_fix(row))
         for other in self.diagnosis_fixes(self.problems[row])[1:]:
-            menu.addAction(f"Fix: {other.title}",
-                           lambda f=other: self.controller.apply_fix(f))
+            menu.addAction(f"Fix: {other.title}", partial(self.controller.apply_fix, other))
         menu.exec(self.tree.viewport().mapToGlobal(pos))
