@@ -123,10 +123,11 @@ class BlockSection(QWidget):
                                 if repeat > 1 else str(inner))
             self.open_button.setEnabled(True)
         shapes = analysis.shapes.get(self.node_id) if analysis is not None else None
-        known = shapes is not None and shapes.ok and "params" in shapes.values
-        self.params.setText(format_count(int(shapes.values["params"])) if known
+        values = shapes.values if shapes is not None and shapes.ok else {}
+        known = "params" in values
+        self.params.setText(format_count(int(values["params"])) if known
                             else "unknown until the input shape is known")
-        self.macs.setText(format_count(int(shapes.values.get("macs", 0))) if known
+        self.macs.setText(format_count(int(values.get("macs", 0))) if known
                           else "\u2014")
 
 

@@ -298,6 +298,7 @@ class CodePanel(QWidget):
         code = self.code
         assert code is not None
         doc = self.controller.document
+        definitions: list[object]  # block names; a malformed node's may be anything
         if self.block is not None:
             definitions = [self.block]
         else:
