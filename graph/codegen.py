@@ -45,6 +45,10 @@ class GeneratedCode:
     line_nodes: dict[int, str] = field(default_factory=dict)  # 1-based line -> node id
     # Every submodule a layer owns, inner layers of blocks included, in network order.
     modules: list[CodeModule] = field(default_factory=list)
+    # Block definition -> the classes written for it (usually one: ``BasicBlock``).
+    block_classes: dict[str, list[str]] = field(default_factory=dict)
+    # Class name -> {inner node id: attribute} (``self.conv1`` of ``BasicBlock``).
+    class_attributes: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def module_paths(self) -> dict[str, str]:
@@ -169,7 +173,9 @@ class _Writer:
             for n in self.layers if n.id in self.attributes]
         return GeneratedCode(source, name, self.attributes, [n.id for n in self.inputs],
                              [self.arg_names[n.id] for n in self.inputs],
-                             [n.id for n in self.outputs], self.line_nodes, modules)
+                             [n.id for n in self.outputs], self.line_nodes, modules,
+                             dict(self.blocks.classes) if self.blocks else {},
+                             dict(self.blocks.attributes) if self.blocks else {})
 
     def _init_body(self) -> None:
         doc, attributes, aliases = self.doc, self.attributes, self.aliases

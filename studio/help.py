@@ -140,7 +140,7 @@ def layer_help_html(node) -> str:
             + (f"<table cellspacing='4'>{rows}</table>" if rows else ""))
 
 
-def show_layer_help(window) -> QMessageBox | None:
+def show_layer_help(window) -> QMessageBox | ShortcutsDialog:
     """F1: help on the selected layer (or on the shortcuts when none is selected)."""
     ids = window.view.selected_node_ids()
     if len(ids) != 1:

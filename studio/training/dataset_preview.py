@@ -52,8 +52,10 @@ def summarize(spec: dict, seed: int, val_fraction: float, test_fraction: float,
     x = inputs[0].numpy()
     shape = out["shapes"][0]
     if len(inputs) == 1 and shape == (2,):
-        if bundle.input_mean and bundle.input_mean[0] is not None:
-            x = x * bundle.input_std[0].numpy() + bundle.input_mean[0].numpy()
+        mean = bundle.input_mean[0] if bundle.input_mean else None
+        std = bundle.input_std[0] if bundle.input_std else None
+        if mean is not None and std is not None:
+            x = x * std.numpy() + mean.numpy()
         out["points"] = x[:SCATTER_POINTS]
         out["labels"] = out.get("labels", np.zeros(len(x), np.int64))[:SCATTER_POINTS]
     elif len(shape) == 3 and shape[0] in (1, 3):

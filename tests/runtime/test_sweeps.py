@@ -134,3 +134,46 @@ def test_sweep_cli_second_process_joins_and_a_killed_worker_is_retried(tmp_path,
     assert states.count("fail") == 1  # the killed one
     assert states[-1] in ("complete", "pruned")  # its retry, run by the resumed sweep
     assert states.count("running") == 0
+
+
+ASK_AND_HANG = """
+import json, sys, time, warnings
+from graph.fileformat import document_from_dict
+from runtime.sweeps import SweepSpec
+from runtime.sweeps.study import open_study
+doc = document_from_dict(json.loads(sys.argv[1]))
+study = open_study(SweepSpec.from_document(doc), sys.argv[2], "early", epochs=1,
+                   heartbeat=1, grace=2)
+warnings.simplefilter("ignore")  # "heartbeat is meant for Study.optimize": on purpose
+trial = study.ask()  # RUNNING now; Optuna's heartbeat thread would start after this
+print(trial.number, flush=True)
+time.sleep(300)
+"""
+
+
+def test_a_trial_killed_before_its_first_heartbeat_is_failed_and_retried(tmp_path):
+    import json
+
+    doc = small_net(epochs=1, size=100)
+    spec = SweepSpec.from_document(doc)
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # A real process takes a trial and is killed before any heartbeat thread runs.
+    child = subprocess.Popen([sys.executable, "-c", ASK_AND_HANG,
+                              json.dumps(doc.to_dict()), storage],
+                             stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "0"
+    finally:
+        child.kill()
+        child.wait(30)
+        if child.stdout is not None:
+            child.stdout.close()
+    study = open_study(spec, storage, "early", epochs=1, heartbeat=1, grace=2)
+    assert [t.state.name for t in study.trials] == ["RUNNING"]
+    time.sleep(2.5)  # past the grace period
+    # The next trial anyone starts fails the silent one and runs its retry first.
+    study.optimize(make_objective(doc.to_dict(), spec, tmp_path / "trials"), n_trials=1)
+    trials = optuna.load_study(study_name="early", storage=storage).trials
+    assert [t.state.name for t in trials] == ["FAIL", "COMPLETE"]
+    assert trials[1].system_attrs["failed_trial"] == 0  # RetryFailedTrialCallback's mark
