@@ -97,10 +97,13 @@ def shutdown(app, window) -> None:
     threads named ``strata-...`` (none today) are joined too."""
     from PySide6.QtCore import QCoreApplication, QEvent
 
+    from studio.qt_workarounds import release_clipboard
+
     window.hide()
     window.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     del window
+    release_clipboard()
     gc.collect()
     app.processEvents()
     # A background load (the device probe imports torch) must not be cut off half-way
