@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .cli_args import ArgumentError, Parser
+from .diagnoses import loss_text
 from .events import (
     CheckpointEvent,
     DiagnosisEvent,
@@ -202,8 +203,8 @@ class Printer:
         self.metric = e.metric_name
         val = "" if e.val_metric is None else f", val {self._metric_words(e.val_metric)}"
         best = " (best)" if e.best else ""
-        self._print(f"epoch {e.epoch}/{self.epochs}: train loss {e.train_loss:.4f}, "
-                    f"val loss {e.val_loss:.4f}{val}{best}  [{e.seconds:.1f} s]")
+        self._print(f"epoch {e.epoch}/{self.epochs}: train loss {loss_text(e.train_loss)}, "
+                    f"val loss {loss_text(e.val_loss)}{val}{best}  [{e.seconds:.1f} s]")
 
     def _DiagnosisEvent(self, e: DiagnosisEvent) -> None:
         where = ", ".join(self.names.get(n, n) for n in e.node_ids)
@@ -222,10 +223,10 @@ class Printer:
         if s.get("val_loss") is not None:
             metric = "" if s.get("val_metric") is None else \
                 f", {self._metric_words(s['val_metric'])}"
-            lines.append(f"  last epoch: train loss {s['train_loss']:.4f}, val loss "
-                         f"{s['val_loss']:.4f}{metric}")
+            lines.append(f"  last epoch: train loss {loss_text(s['train_loss'])}, val loss "
+                         f"{loss_text(s['val_loss'])}{metric}")
         if s.get("best_val_loss") is not None:
-            lines.append(f"  best val loss {s['best_val_loss']:.4f} after epoch "
+            lines.append(f"  best val loss {loss_text(s['best_val_loss'])} after epoch "
                          f"{s['best_epoch']}")
         if s.get("diagnoses"):
             lines.append("  diagnoses: " + ", ".join(k.replace("_", " ")

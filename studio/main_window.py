@@ -28,6 +28,7 @@ from graph.errors import StrataError
 from graph.events import MetadataChanged
 from studio import resources, window_menus
 from studio.block_levels import BlockLevels, canvas_with_breadcrumb
+from studio.block_library import attach_block_library
 from studio.canvas import NetworkView
 from studio.context import StudioContext
 from studio.document.controller import CLIPBOARD_MIME, DocumentController
@@ -93,6 +94,7 @@ class MainWindow(QMainWindow):
         add_help_menu(self)
         self.status = StatusBar(self.controller, self.counter, self)
         self.setStatusBar(self.status)
+        self.block_library = attach_block_library(self)  # the palette's Blocks sections
         self._connect()
         self._commit_before_actions()
         self._restore_settings()

@@ -156,7 +156,7 @@ class NetworkForm(QWidget):
             node = doc.nodes[node_id]
             shapes = analysis.shapes.get(node_id)
             n = None
-            if countable(node.spec, shapes):
+            if shapes is not None and countable(node.spec, shapes):
                 n = self.counter.count(node.type, shapes.params, shapes.values)
                 pending = pending or (n is None and not self.counter.available)
             total += n or 0

@@ -81,11 +81,12 @@ class NodeForm(QWidget):
         # Inside an open block: parameters an exposed block parameter sets.
         self.bound: dict[str, BoundParam] = {}
         bound = bound_params(controller.document, node_id)
+        block_name = controller.document.block_name  # set whenever ``bound`` is not empty
         for p in spec.params:
-            if p.name in bound:
+            if p.name in bound and block_name is not None:
                 exposed = bound[p.name]
-                default = controller.document.blocks[
-                    controller.document.block_name].exposed_param(exposed).default
+                default = controller.document.blocks[block_name].exposed_param(
+                    exposed).default
                 widget = self.bound[p.name] = BoundParam(exposed, default, self)
                 widget.setObjectName(f"bound_{p.name}")
                 name = QLabel(p.name, self)

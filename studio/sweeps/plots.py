@@ -127,8 +127,8 @@ def _scaled(values, log: bool) -> list[float]:
     if values and not all(isinstance(v, (int, float)) and not isinstance(v, bool)
                           for v in values if v is not None):
         labels = sorted({str(v) for v in values})
-        span = max(1, len(labels) - 1)
-        return [labels.index(str(v)) / span if v is not None else math.nan
+        last = max(1, len(labels) - 1)
+        return [labels.index(str(v)) / last if v is not None else math.nan
                 for v in values]
     numbers = [math.log10(v) if log and v is not None and v > 0 else v for v in values]
     finite = [v for v in numbers if v is not None and math.isfinite(v)]

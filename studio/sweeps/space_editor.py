@@ -58,11 +58,11 @@ def first_range(target: str, kind: str, value) -> dict:
         return {"target": target, "kind": "choice",
                 "choices": sorted({max(1, value // 2), value, value * 2})}
     if target.endswith(".repeat"):  # a block's copies: from one to a few more
-        v = int(value or 1)
-        return {"target": target, "kind": "int", "low": 1, "high": max(3, 2 * v)}
+        copies = int(value or 1)
+        return {"target": target, "kind": "int", "low": 1, "high": max(3, 2 * copies)}
     if kind == "int":
-        v = int(value or 1)
-        return {"target": target, "kind": "int", "low": max(1, v // 2), "high": max(2, v * 2)}
+        n = int(value or 1)
+        return {"target": target, "kind": "int", "low": max(1, n // 2), "high": max(2, n * 2)}
     v = float(value or 0.0)
     if target.endswith(".p") or 0.0 <= v < 1.0 and target not in ("lr", "weight_decay"):
         return {"target": target, "kind": "float", "low": 0.0, "high": 0.5}

@@ -80,6 +80,9 @@ class TrainingRunner(QObject):
         self.options = options  # runtime.engine.EngineOptions, None for the defaults
         self.threads = threads if threads is not None else worker_threads()
         self.runs: list[RunRecord] = []
+        # The document shown (its key: ``studio.training.workbench.document_key``);
+        # runs are stamped with it, and the runs list shows only that document's.
+        self.source = ""
         self.current: RunRecord | None = None
         self.session: TrainingSession | None = None  # while a run is active
         self.ticks = 0
@@ -125,7 +128,7 @@ class TrainingRunner(QObject):
         number = (self.runs[-1].number + 1) if self.runs else 1
         name = snapshot.get("name") or "network"
         run = RunRecord(number, network=name, label=label or f"#{number} {name}",
-                        setup=training, document=snapshot)
+                        setup=training, document=snapshot, source=self.source)
         try:
             out_dir = self._out_dir(name, number)
         except OSError as e:
@@ -310,7 +313,7 @@ class TrainingRunner(QObject):
         document = saved.document or {}
         run = RunRecord(number, network=document.get("name", ""),
                         label=f"#{number} {label}", setup=dict(saved.setup),
-                        document=saved.document)
+                        document=saved.document, source=self.source)
         run.out_dir = str(saved.folder)
         for event in saved.events:
             run.apply(event)
@@ -319,6 +322,20 @@ class TrainingRunner(QObject):
         del self.runs[:-MAX_RUNS]
         self.runs_changed.emit()
         return run
+
+    def runs_of_source(self) -> list[RunRecord]:
+        """The runs of the document shown (oldest first)."""
+        return [r for r in self.runs if r.source == self.source]
+
+    def set_source(self, source: str, *, rename: bool = False) -> None:
+        """The document shown is now ``source``; ``rename``: it is the same document
+        under a new key (saved under a new name), and its runs follow it."""
+        if rename:
+            for run in self.runs:
+                if run.source == self.source:
+                    run.source = source
+        self.source = source
+        self.runs_changed.emit()
 
     def run(self, number: int) -> RunRecord | None:
         return next((r for r in self.runs if r.number == number), None)
