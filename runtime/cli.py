@@ -6,8 +6,9 @@ a progress line with loss and metrics, each diagnosis as soon as it appears, one
 per epoch, and a summary at the end. DIR becomes a run folder (``runtime.runfolder``):
 the document snapshot, its generated code, the setup, checkpoints (``last.pt``,
 ``best.pt``), the JSON-lines metrics log (``metrics.jsonl``) and TensorBoard event
-files; ``--mlflow`` tracks the same run in MLflow (``runtime.mlflow_tracking``). Ctrl-C stops after the current step and writes a checkpoint; a second Ctrl-C
-gives up at once. ``--nproc N`` trains in N processes under torchrun instead, through
+files; ``--mlflow`` tracks the same run in MLflow (``runtime.mlflow_tracking``).
+Ctrl-C stops after the current step and writes a checkpoint; a second Ctrl-C gives up
+at once. ``--nproc N`` trains in N processes under torchrun instead, through
 the exported train.py (``runtime.distributed_cli``).
 
 Bad input (a missing or malformed file, an invalid setting, a dataset that does not fit
