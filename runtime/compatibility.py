@@ -24,7 +24,7 @@ from graph.edits import SetParam
 from graph.outputs import OutputCountError, trained_output
 
 from .datasets import DatasetBundle, DatasetError, load_dataset
-from .setup import TrainingSetup
+from .setup import SetupError, TrainingSetup, resolve_device
 
 
 class DatasetMismatch(DatasetError):
@@ -149,7 +149,8 @@ def prepare_dataset(analysis_or_doc: Analysis | Document,
     setup = setup or TrainingSetup.from_document(analysis.doc)
     bundle = load_dataset(setup.dataset, seed=setup.seed, val_fraction=setup.val_fraction,
                           test_fraction=setup.test_fraction, base_dir=base_dir,
-                          data_path=setup.data_path, strict_files=setup.strict_files)
+                          data_path=setup.data_path, strict_files=setup.strict_files,
+                          device=_device_name(setup))
     try:
         task = trained_output(analysis).task
     except OutputCountError:
@@ -164,6 +165,15 @@ def prepare_dataset(analysis_or_doc: Analysis | Document,
 
 
 # ---------------------------------------------------------------- helpers
+def _device_name(setup: TrainingSetup) -> str:
+    """The training device, for "auto" to weigh the data against its free memory (the
+    engine reports a device that is not there)."""
+    try:
+        return str(resolve_device(setup.device))
+    except SetupError:
+        return "cpu"
+
+
 def _analysis(analysis_or_doc: Any) -> Analysis:
     if isinstance(analysis_or_doc, Analysis):
         return analysis_or_doc

@@ -5,6 +5,8 @@
   counts from the headless analysis, how many places use the definition, and an
   "Open Block" button. Its exposed parameters and repeat count are the instance's own
   parameters, edited by the ``NodeForm`` above it like any layer's.
+- ``BlockPage``: inside an open block with nothing selected, which block it is, how many
+  instances its edits reach, its ports and exposed parameters.
 - ``BoundParam``: inside an open block, an inner parameter that an exposed block
   parameter sets (``conv1.out_channels`` follows ``planes``) reads "= planes": each
   instance writes its own value there, so a number typed into the body would change
@@ -16,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from graph.blocks import BLOCK
@@ -51,7 +54,7 @@ class BoundParam(QWidget):
         self.value = value_label(f"= <b>{exposed}</b>", self)
         self.value.setObjectName("bound_value")
         row.addWidget(self.value)
-        note = muted(QLabel(f"(block parameter, default {_plain(default)})", self))
+        note = muted(QLabel(f"(default {_plain(default)})", self))
         row.addWidget(note, 1)
         self.setToolTip(f"Each instance of the block sets this from its parameter "
                         f"`{exposed}`: change it in the instance's inspector, one "
@@ -132,3 +135,61 @@ def _plain(value) -> str:
     if isinstance(value, (list, tuple)):
         return "(" + ", ".join(str(v) for v in value) + ")"
     return str(value)
+
+
+class BlockPage(QWidget):
+    """The inspector inside an open block when no layer is selected: which block this
+    is, how many places use it, its ports and its parameters."""
+
+    def __init__(self, body: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.body = body
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 10)
+        layout.setSpacing(4)
+        self.heading = QLabel(self)
+        self.heading.setObjectName("block_heading")
+        font = QFont(self.heading.font())
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        self.heading.setFont(font)
+        layout.addWidget(self.heading)
+        self.hint = muted(value_label("", self))
+        self.hint.setObjectName("block_hint")
+        layout.addWidget(self.hint)
+        layout.addWidget(section("Block", self))
+        self.form = form_layout()
+        self.ports = value_label("", self)
+        self.ports.setObjectName("block_ports")
+        self.params = value_label("", self)
+        self.params.setObjectName("block_exposed")
+        self.layers = value_label("", self)
+        self.layers.setObjectName("block_layers")
+        self.form.addRow("ports", self.ports)
+        self.form.addRow("parameters", self.params)
+        self.form.addRow("inner layers", self.layers)
+        layout.addLayout(self.form)
+        layout.addStretch(1)
+        self.refresh()
+
+    def refresh(self) -> None:
+        name = self.body.block_name
+        definition = self.body.blocks.definitions.get(name) if name else None
+        if definition is None or definition.body is not self.body:
+            return
+        uses = len(self.body.blocks.instances_of(definition.name))
+        self.heading.setText(definition.name)
+        self.hint.setText(
+            ("Edits here change every instance of the block "
+             f"({uses} in this network). " if uses > 1 else "")
+            + "Select a layer to edit it; Escape goes back up.")
+        self.ports.setText(f"{', '.join(definition.input_ports) or '(none)'} \u2192 "
+                           f"{', '.join(definition.output_ports) or '(none)'}")
+        rows = []
+        for e in definition.exposed:
+            targets = ", ".join(
+                f"{self.body.nodes[t].label}.{p}" for t, p in e.targets if t in self.body.nodes)
+            rows.append(f"<b>{e.name}</b> = {_plain(e.default)}"
+                        + (f" \u2192 {targets}" if targets else ""))
+        self.params.setText("<br>".join(rows) or "none")
+        self.layers.setText(str(definition.layer_count()))

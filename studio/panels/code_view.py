@@ -338,7 +338,7 @@ class CodePanel(QWidget):
         color = self.palette().color(QPalette.ColorRole.Highlight)
         color.setAlpha(48)
         shade = self.palette().color(QPalette.ColorRole.Highlight)
-        shade.setAlpha(18)
+        shade.setAlpha(26)
         shaded, inner, target = self._block_lines(node_ids)
         lines = {lineno for lineno, node_id in self.code.line_nodes.items()
                  if node_id in chosen} | inner

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QFrame, QScrollArea, QStackedWidget, QVBoxLayout, 
 
 from graph.events import LabelChanged, MetadataChanged, NodeRemoved, ParamsChanged
 
+from .block_form import BlockPage
 from .network_form import NetworkForm
 from .node_form import NodeForm
 from .param_count import ParamCounter
@@ -47,9 +48,13 @@ class InspectorPanel(QWidget):
         # per selection (a QScrollArea deletes the widget it is given a replacement for).
         self.network_page = _scroll(self.network)
         self.node_page = _scroll(None)
+        # Inside an open block with nothing selected: that block (made per level).
+        self.block: BlockPage | None = None
+        self.block_page = _scroll(None)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.network_page)
         self.stack.addWidget(self.node_page)
+        self.stack.addWidget(self.block_page)
         from ..node_actions import NodeActionsBar
 
         self.actions_bar = NodeActionsBar(controller, self)
@@ -76,6 +81,8 @@ class InspectorPanel(QWidget):
         self._drop_form()
         self._follow_signals(self.controller, False)
         self.controller = controller
+        self.block = BlockPage(controller.document) if controller is not self.root else None
+        self.block_page.setWidget(self.block or QWidget())
         self.actions_bar.follow(controller)
         self._follow_signals(controller, True)
         self.form = None
@@ -123,10 +130,13 @@ class InspectorPanel(QWidget):
     def _show_network(self, node_ids: list[str]) -> None:
         self._drop_form()
         self.actions_bar.show_node(None)
+        if self.block is not None:
+            self.block.refresh()
+            self.stack.setCurrentWidget(self.block_page)
+            return
         self.stack.setCurrentWidget(self.network_page)
         self.network.show_metadata()
-        # Ids inside a block are not the network's (they may even coincide).
-        self.network.set_selection(node_ids if self.controller is self.root else [])
+        self.network.set_selection(node_ids)
 
     def _drop_form(self) -> None:
         if self.form is None:
@@ -160,7 +170,9 @@ class InspectorPanel(QWidget):
             self.form.show_analysis(analysis)
         elif hidden_in_window(self):
             self._stale = True  # a hidden panel need not rebuild its summary table
-        elif self.controller is self.root:
+        elif self.block is not None:
+            self.block.refresh()
+        else:
             self.network.show_analysis()
 
     def showEvent(self, event) -> None:

@@ -44,6 +44,14 @@ def test_inspector_edits_an_inner_layer_of_the_open_block(make_window, qtbot):
     assert window.levels.open_block("n5")
     inside = window.view.controller
     qtbot.waitUntil(lambda: inside.analysis is not None and not inside.analysis.errors)
+    # Nothing selected inside: the block itself, not the network.
+    page = window.inspector.block
+    assert page is not None and window.inspector.stack.currentWidget() is \
+        window.inspector.block_page
+    assert page.heading.text() == "BasicBlock"
+    assert page.ports.text() == "in \u2192 out"
+    assert page.params.text() == ("<b>planes</b> = 16 \u2192 conv1.out_channels, "
+                                  "conv2.out_channels")
     _click(window, "n2")  # conv1, inside
     form = window.inspector.form
     assert form is not None and form.node_id == "n2"
@@ -73,7 +81,8 @@ def test_inspector_edits_an_inner_layer_of_the_open_block(make_window, qtbot):
     root.set_locked(False)
 
     qtbot.keyClick(window.view, Qt.Key.Key_Escape)  # back up: the network's layers
-    assert window.inspector.controller is root
+    assert window.inspector.controller is root and window.inspector.block is None
+    assert window.inspector.stack.currentWidget() is window.inspector.network_page
     root.select(["n2"])
     assert window.inspector.form.document is root.document  # the stem conv
     assert "out_channels" in window.inspector.form.editors
