@@ -76,7 +76,7 @@ def test_the_setting_is_asked_for_remembered_and_given_to_runs(qtbot, tmp_path,
 
 
 def test_without_mlflow_the_setting_says_what_to_install(qtbot, tmp_path, monkeypatch):
-    import studio.training.tracking as tracking
+    from studio.training import tracking
 
     window, _settings = window_with(qtbot, tmp_path)
     setting = window.training.mlflow
