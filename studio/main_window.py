@@ -86,7 +86,7 @@ class MainWindow(QMainWindow):
         self.context = StudioContext(
             window=self, controller=self.controller, scene=self.scene, view=self.view,
             problems=self.problems, add_panel=self.add_panel, docks=self.docks,
-            inspector=self.inspector, workspaces=self.workspaces)
+            inspector=self.inspector, workspaces=self.workspaces, settings=self.settings)
         self.training: TrainingDocks = attach_training(self.context)  # before the
         # layout is restored, so its docks find their remembered places
         self.sweeps = attach_sweeps(self.context)

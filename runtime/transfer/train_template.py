@@ -59,7 +59,7 @@ import os
 import random
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass@FIELD_IMPORT@
 from pathlib import Path
 
 @EXTRA_IMPORTS@import numpy as np
@@ -374,7 +374,7 @@ def train(config, on_epoch_end=None):
 def run(config, device, rank, world, on_epoch_end):
     train_split, val, test = load_data()
     seed_everything(config.seed)  # after the data, before the model: as in Strata
-    model = @CLASS@().to(device)
+    model = @CLASS@(@MODEL_ARGS@).to(device)
 @EXTRA_SETUP@    loss_fn = @LOSS@
     dtype = amp_dtype(config.amp, device)
     forward = model
