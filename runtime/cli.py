@@ -198,6 +198,8 @@ class Printer:
         self.line_open = True
 
     def _metric_words(self, value: float) -> str:
+        if self.metric == "f1":
+            return f"F1 {value:.3f}"
         return f"R2 {value:.3f}" if self.metric == "r2" else f"acc {value:.1%}"
 
     def _EpochEvent(self, e: EpochEvent) -> None:
