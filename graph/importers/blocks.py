@@ -47,8 +47,10 @@ def scope_chain(node) -> list[tuple[str, type]]:
 
 
 def nest(doc: Document, chains: dict[str, list[tuple[str, type]]], root,
-         paths: dict[str, str] | None = None) -> list[str]:
-    """Group ``doc`` (a flat import) along the module tree; returns notes.
+         paths: dict[str, str] | None = None) -> dict[str, str]:
+    """Group ``doc`` (a flat import) along the module tree; returns, per flat node id
+    grouped into a block, its dotted place (``layer1.0.conv1``: instance labels, then
+    its own label).
 
     ``chains``: node id -> its scope chain; ``root``: the imported module (read for
     constructor-argument names); ``paths``: node id -> the dotted name of what made it
@@ -73,6 +75,7 @@ def nest(doc: Document, chains: dict[str, list[tuple[str, type]]], root,
     # which drops the twin's body); among equals, in the network's order (stable
     # names: BasicBlock before BasicBlock2).
     order = {p: i for i, p in enumerate(scopes)}
+    placed: dict[str, str] = {}
     for path in sorted(scopes, key=lambda p: (height[p], order[p])):
         members = [n for n, c in where.items() if path in c and n in doc.nodes]
         if not members:
@@ -87,7 +90,7 @@ def nest(doc: Document, chains: dict[str, list[tuple[str, type]]], root,
         edit = doc.group(members, name, label)
         instance = edit.result["instance"]
         definition = doc.blocks[edit.result["definition"]]
-        _relabel(definition.body, path, paths or {})
+        _relabel(definition.body, path, paths or {}, placed)
         for m in members:  # first: the instance may reuse a member's freed id
             where.pop(m, None)
         where[instance] = scope_chain[:scope_chain.index(path)]
@@ -96,7 +99,7 @@ def nest(doc: Document, chains: dict[str, list[tuple[str, type]]], root,
         if not _to_repeat(doc, instance):
             _share(doc, definition.name, cls, _module_at(root, path), instance)
     _drop_unused(doc)
-    return []
+    return placed
 
 
 def _with_containers(chain: list[tuple[str, type]], root) -> list[tuple[str, type]]:
@@ -135,7 +138,8 @@ def _module_at(root, path: str):
         return None
 
 
-def _relabel(body: Document, scope: str, paths: dict[str, str]) -> None:
+def _relabel(body: Document, scope: str, paths: dict[str, str],
+             placed: dict[str, str]) -> None:
     """Inner labels: attribute names relative to the scope (``conv1``), or the layer
     type's default label for code in forward (``add``, ``add_2`` in the network's
     order: the same code gives the same labels on every import)."""
@@ -159,6 +163,8 @@ def _relabel(body: Document, scope: str, paths: dict[str, str]) -> None:
             k += 1
         used.add(label)
         node.label = label
+        if node.type != BLOCK:
+            placed[node.id] = f"{scope}.{label}"
 
 
 # ---------------------------------------------------------------------- sharing
@@ -453,15 +459,18 @@ def _drop_unused(doc: Document) -> None:
             doc.remove_definition(definition.name)
 
 
-def keep_blocks(result, module, ops, ids: dict[int, str], features, dtypes, batch: int,
-                what: str, verify: bool):
+def keep_blocks(result, module, mapper, ids: dict[int, str], features, dtypes,
+                batch: int, what: str, verify: bool):
     """``result`` (a flat import) with the module's blocks, or unchanged with a note
     when they cannot be kept exactly."""
     from ..compiler import compile_network
     from ..layout import layered_positions
     from .checks import compare_outputs
+    from .report import build as build_report
     from .torch_fx import ImportResult
     from .tracing import probe_batch
+
+    ops = mapper.ops
 
     chains = {node_id: scope_chain(ops[i].node) for i, node_id in ids.items()
               if ops[i].node is not None}
@@ -470,7 +479,7 @@ def keep_blocks(result, module, ops, ids: dict[int, str], features, dtypes, batc
     paths = {node_id: op_path(ops[i]) for i, node_id in ids.items()}
     doc = result.document.copy()
     try:
-        nest(doc, chains, module, paths)
+        placed = nest(doc, chains, module, paths)
         analysis = Analyzer().analyze(doc)
         if not analysis.ok:
             raise StrataError("; ".join(p.message for p in analysis.errors[:3]))
@@ -497,7 +506,10 @@ def keep_blocks(result, module, ops, ids: dict[int, str], features, dtypes, batc
                             f"{' and more' if len(folded) > 4 else ''} of the original "
                             "state_dict are built into the layers' settings (a causal mask "
                             "is the attention's `causal`), so the network has no such key")
-    return ImportResult(doc, state, result.notes, diff, result.source)
+    dotted = {node_id: placed.get(node_id) or doc.nodes[node_id].label
+              for node_id in ids.values() if node_id in placed or node_id in doc.nodes}
+    report = build_report(doc, mapper, ids, dotted)
+    return ImportResult(doc, state, result.notes, diff, result.source, report)
 
 
 def op_path(op) -> str:

@@ -125,7 +125,6 @@ def _kill_fork_server() -> None:
     """Stop multiprocessing's fork server (only while a start waits on it: a process it
     already forked runs on regardless) and forget it, so the next start makes one."""
     import os
-
     from multiprocessing import forkserver
 
     server = getattr(forkserver, "_forkserver", None)

@@ -14,7 +14,6 @@ labels, parameters, wiring and even layout positions are compared as they are.""
 from __future__ import annotations
 
 import json
-import re
 from difflib import unified_diff
 from pathlib import Path
 
@@ -45,14 +44,30 @@ def _inputs(doc: graph.Document, shapes, seed: int = 3):
             else torch.randn((3, *s[1:]), generator=g) for s, d in zip(shapes, dtypes)]
 
 
-def _canonical(doc: graph.Document) -> dict:
+def _canonical(doc: graph.Document):
     """``doc`` as plain data with node ids renumbered by first appearance."""
-    text = json.dumps(doc.to_dict(), sort_keys=True)
+    data = doc.to_dict()
     ids: dict[str, str] = {}
-    for m in re.finditer(r'"id": "([^"]+)"', text):
-        ids.setdefault(m.group(1), f"#{len(ids)}")
-    return json.loads(re.sub(r'"([^"]+)"', lambda m: f'"{ids.get(m.group(1), m.group(1))}"',
-                             text))
+
+    def collect(value) -> None:
+        if isinstance(value, dict):
+            if isinstance(value.get("id"), str):
+                ids.setdefault(value["id"], f"#{len(ids)}")
+            for key in sorted(value):
+                collect(value[key])
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    def rename(value):
+        if isinstance(value, dict):
+            return {k: rename(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [rename(v) for v in value]
+        return ids.get(value, value) if isinstance(value, str) else value
+
+    collect(data)
+    return rename(data)
 
 
 def _difference(a: graph.Document, b: graph.Document) -> str:
