@@ -1,5 +1,6 @@
-"""Compound edits on blocks, each one undo step: group, ungroup, make unique, and the
-library edits (add, remove, rename a definition, set its exposed parameters).
+"""Compound edits on blocks, each one undo step: group, ungroup, make unique, renaming a
+port (the instances' wires follow), and the library edits (add, remove, rename a
+definition, set its exposed parameters).
 
 Each runs inside ``compound(doc, name)``, which journals the elementary edits it makes
 (every Document method records its own inverse while a journal is open) and returns them
@@ -137,6 +138,55 @@ def set_exposed(doc: Document, name: str, exposed: list[ExposedParam]) -> Edit:
                 if e.name not in d.nodes[node_id].params:
                     d.set_param(node_id, e.name, e.default)
         edit.result = {"definition": name}
+    return edit
+
+
+# ---------------------------------------------------------------------- ports
+def port_name_problem(body: Document, node_id: str, name: str) -> str | None:
+    """Why ``name`` cannot name the port ``node_id`` of the block ``body`` (None: it can)."""
+    node = body.node(node_id)
+    if node.type not in PORT_TYPES:
+        return f"{node.describe()} is not a port of the block"
+    kind = "input" if node.type == "BlockInput" else "output"
+    if not name.isidentifier():
+        return (f"'{name}' cannot name the {kind} port: use a Python name (letters, "
+                "digits and _, not starting with a digit), e.g. in2")
+    if any(n.id != node_id and n.type == node.type and n.label == name
+           for n in body.nodes.values()):
+        return f"the block already has an {kind} port named '{name}'"
+    return None
+
+
+def rename_port(body: Document, node_id: str, name: str) -> Edit:
+    """Rename a port of a block (its ``BlockInput``/``BlockOutput`` node's label) and
+    move every instance's wire on the old port to the new one, as one edit."""
+    from .document import Edge
+
+    problem = port_name_problem(body, node_id, name)
+    if problem is not None:
+        raise StrataError(problem)
+    node = body.node(node_id)
+    old = node.label
+    lib = body.blocks
+    if body.block_name is None or body.block_name not in lib:
+        raise StrataError("ports belong to a block's inside, not to the network")
+    with compound(body, "Rename port") as edit:
+        if old == name:
+            return edit
+        moved: list[tuple[Document, Edge, int]] = []
+        for d, instance in lib.instances_of(body.block_name):
+            for e in list(d.edges):
+                if node.type == "BlockInput" and e.target == instance and e.target_port == old:
+                    moved.append((d, Edge(e.source, e.source_port, e.target, name),
+                                  d.disconnect(e)))
+                elif (node.type == "BlockOutput" and e.source == instance
+                      and e.source_port == old):
+                    moved.append((d, Edge(e.source, name, e.target, e.target_port),
+                                  d.disconnect(e)))
+        body.set_label(node_id, name)  # the instances' ports follow (the spec is rebuilt)
+        for d, edge, index in reversed(moved):  # each wire back at its place
+            d.connect(edge, index)
+        edit.result = {"definition": body.block_name, "port": name, "old": old}
     return edit
 
 
@@ -383,5 +433,5 @@ def _check_param_name(name: str) -> None:
 
 
 __all__ = ["Edit", "add_definition", "compound", "copy_definition", "group",
-           "make_unique", "remove_definition", "rename_definition", "set_exposed",
-           "ungroup"]
+           "make_unique", "port_name_problem", "remove_definition", "rename_definition",
+           "rename_port", "set_exposed", "ungroup"]

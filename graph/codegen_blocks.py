@@ -72,6 +72,8 @@ class BlockClasses:
         self.calls: dict[int, _Call] = {}  # id(run) -> call
         self.names = set(reserved)
         self.texts: list[str] = []
+        self.classes: dict[str, list[str]] = {}  # definition -> its class names
+        self.attributes: dict[str, dict[str, str]] = {}  # class -> {inner id: attribute}
         self._order: list[str] = []
         seen: set[int] = set()
         for n in layers:
@@ -156,6 +158,8 @@ class BlockClasses:
                 cls.text = only.replace("class \0", f"class {name}", 1)
                 variants[bare] = cls
                 self.texts.append(cls.text)
+                self.classes.setdefault(definition, []).append(name)
+                self.attributes[name] = dict(attributes)
             args = [plan.values[p][index] for p, _ in plan.params]
             call = _Call(cls, args)
             call.text = _call_text(cls.name, cls.params, args)

@@ -391,6 +391,12 @@ class Document(EventSource):
 
         return set_exposed(self, name, exposed)
 
+    def rename_port(self, node_id: str, name: str):
+        """Rename a port of this block's body; every instance's wires follow."""
+        from .block_edits import rename_port
+
+        return rename_port(self, node_id, name)
+
     def set_repeat(self, instance_id: str, count: int) -> Any:
         return self.set_param(instance_id, "repeat", count)
 

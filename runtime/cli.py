@@ -1,13 +1,14 @@
 """``strata train FILE [--epochs N] [--device D] [--out DIR] [--resume CHECKPOINT]
-[--nproc N] [--no-tensorboard]``.
+[--nproc N] [--no-tensorboard] [--mlflow [URI]]``.
 
 Trains the network in FILE on the dataset its training setup names, in this process:
 a progress line with loss and metrics, each diagnosis as soon as it appears, one line
 per epoch, and a summary at the end. DIR becomes a run folder (``runtime.runfolder``):
 the document snapshot, its generated code, the setup, checkpoints (``last.pt``,
 ``best.pt``), the JSON-lines metrics log (``metrics.jsonl``) and TensorBoard event
-files. Ctrl-C stops after the current step and writes a checkpoint; a second Ctrl-C
-gives up at once. ``--nproc N`` trains in N processes under torchrun instead, through
+files; ``--mlflow`` tracks the same run in MLflow (``runtime.mlflow_tracking``).
+Ctrl-C stops after the current step and writes a checkpoint; a second Ctrl-C gives up
+at once. ``--nproc N`` trains in N processes under torchrun instead, through
 the exported train.py (``runtime.distributed_cli``).
 
 Bad input (a missing or malformed file, an invalid setting, a dataset that does not fit
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .cli_args import ArgumentError, Parser
+from .diagnoses import loss_text
 from .events import (
     CheckpointEvent,
     DiagnosisEvent,
@@ -54,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", help="continue from this checkpoint (e.g. DIR/last.pt)")
     p.add_argument("--no-tensorboard", dest="tensorboard", action="store_false",
                    help="do not write TensorBoard event files into DIR")
+    p.add_argument("--mlflow", nargs="?", const="", metavar="URI",
+                   help="also track the run in MLflow: a tracking URI or folder "
+                   "(default: $MLFLOW_TRACKING_URI, else mlruns beside DIR); needs "
+                   "strata-studio[mlflow]")
     p.add_argument("--nproc", type=int, metavar="N",
                    help="train in N processes under torchrun (data parallel), through "
                    "the exported train.py written into DIR/code")
@@ -99,9 +105,12 @@ def train(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return train_distributed(path, doc, setup, folder, args, out, PROG)
     try:
         log = RunLog(folder, doc.to_dict(), setup.to_dict(),
-                     tensorboard=args.tensorboard)
+                     tensorboard=args.tensorboard, mlflow=args.mlflow)
     except OSError as e:
         print(f"{PROG}: cannot write to {folder}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    except (ImportError, StrataError) as e:  # MLflow missing, or its store refused
+        print(f"{PROG}: {_one_line(e)}", file=sys.stderr)
         return 1
 
     control = Control()
@@ -189,14 +198,16 @@ class Printer:
         self.line_open = True
 
     def _metric_words(self, value: float) -> str:
+        if self.metric == "f1":
+            return f"F1 {value:.3f}"
         return f"R2 {value:.3f}" if self.metric == "r2" else f"acc {value:.1%}"
 
     def _EpochEvent(self, e: EpochEvent) -> None:
         self.metric = e.metric_name
         val = "" if e.val_metric is None else f", val {self._metric_words(e.val_metric)}"
         best = " (best)" if e.best else ""
-        self._print(f"epoch {e.epoch}/{self.epochs}: train loss {e.train_loss:.4f}, "
-                    f"val loss {e.val_loss:.4f}{val}{best}  [{e.seconds:.1f} s]")
+        self._print(f"epoch {e.epoch}/{self.epochs}: train loss {loss_text(e.train_loss)}, "
+                    f"val loss {loss_text(e.val_loss)}{val}{best}  [{e.seconds:.1f} s]")
 
     def _DiagnosisEvent(self, e: DiagnosisEvent) -> None:
         where = ", ".join(self.names.get(n, n) for n in e.node_ids)
@@ -215,10 +226,10 @@ class Printer:
         if s.get("val_loss") is not None:
             metric = "" if s.get("val_metric") is None else \
                 f", {self._metric_words(s['val_metric'])}"
-            lines.append(f"  last epoch: train loss {s['train_loss']:.4f}, val loss "
-                         f"{s['val_loss']:.4f}{metric}")
+            lines.append(f"  last epoch: train loss {loss_text(s['train_loss'])}, val loss "
+                         f"{loss_text(s['val_loss'])}{metric}")
         if s.get("best_val_loss") is not None:
-            lines.append(f"  best val loss {s['best_val_loss']:.4f} after epoch "
+            lines.append(f"  best val loss {loss_text(s['best_val_loss'])} after epoch "
                          f"{s['best_epoch']}")
         if s.get("diagnoses"):
             lines.append("  diagnoses: " + ", ".join(k.replace("_", " ")

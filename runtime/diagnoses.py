@@ -237,18 +237,31 @@ def saturated_activations(samples: Sequence[Sample], layers: Sequence[LayerInfo]
 
 
 # ------------------------------------------------------------------ losses
-def overfitting(epochs: Sequence[tuple[float, float]]) -> Diagnosis | None:
+def loss_text(value: float) -> str:
+    """A loss as every message quotes it (diagnoses, the run's summary), so the same
+    recorded value reads the same everywhere."""
+    return f"{value:.4g}"
+
+
+EpochLosses = tuple[float, float] | tuple[int, float, float]
+
+
+def overfitting(epochs: Sequence[EpochLosses]) -> Diagnosis | None:
     """Validation loss rises for epochs while training loss keeps falling.
 
-    ``epochs`` holds ``(train_loss, val_loss)`` per completed epoch. Both curves are
-    smoothed with a running median of three epochs, so one noisy epoch says nothing;
-    the rise must also be a real part of the ground the validation loss had gained.
+    ``epochs`` holds ``(epoch, train_loss, val_loss)`` per completed epoch (or
+    ``(train_loss, val_loss)``, numbered from 1). Both curves are smoothed with a
+    running median of three epochs, so one noisy epoch says nothing; the rise must
+    also be a real part of the ground the validation loss had gained. The text quotes
+    the recorded validation losses of named epochs, the numbers the run's summary
+    quotes too (one source for a run's numbers).
     """
-    good = [(t, v) for t, v in epochs if math.isfinite(t) and math.isfinite(v)]
+    numbered = [e if len(e) == 3 else (i + 1, *e) for i, e in enumerate(epochs)]
+    good = [(int(n), t, v) for n, t, v in numbered if math.isfinite(t) and math.isfinite(v)]
     if len(good) < OVERFIT_PATIENCE + 3:
         return None
-    train = _running_median([t for t, _ in good])
-    val = _running_median([v for _, v in good])
+    train = _running_median([t for _, t, _ in good])
+    val = _running_median([v for _, _, v in good])
     best = min(range(len(val)), key=val.__getitem__)
     last = len(val) - 1
     rise = val[last] - val[best]
@@ -256,16 +269,18 @@ def overfitting(epochs: Sequence[tuple[float, float]]) -> Diagnosis | None:
             or rise < OVERFIT_RECLAIM * (val[0] - val[best])
             or train[last] > OVERFIT_TRAIN_FALL * train[best]):
         return None
-    raw = [v for _, v in good]
+    raw = [v for _, _, v in good]
     low = min(range(len(raw)), key=raw.__getitem__)
+    low_epoch, low_train, low_val = good[low]
+    now_epoch, now_train, now_val = good[-1]
     return Diagnosis(
         "overfitting", (), "Overfitting",
-        f"The validation loss was lowest after epoch {low + 1} ({raw[low]:.3g}) and has "
-        f"risen to {raw[-1]:.3g} since, while the training loss kept falling "
-        f"({good[low][0]:.3g} -> {good[-1][0]:.3g}): the network is memorising the "
-        "training examples instead of learning what generalises.",
+        f"The validation loss was lowest after epoch {low_epoch} ({loss_text(low_val)}) "
+        f"and was {loss_text(now_val)} after epoch {now_epoch}, while the training loss "
+        f"kept falling ({loss_text(low_train)} -> {loss_text(now_train)}): the network "
+        "is memorising the training examples instead of learning what generalises.",
         "Add Dropout (or weight decay), use more training data, or stop earlier: the "
-        f"best checkpoint holds the network after epoch {low + 1}.")
+        f"best checkpoint holds the network after epoch {low_epoch}.")
 
 
 def _running_median(values: list[float]) -> list[float]:
@@ -324,7 +339,7 @@ class Diagnostician:
         self.low_loss = math.inf
         self.last_losses: deque[float] = deque(maxlen=3)
         self.loss_count = 0
-        self.epochs: list[tuple[float, float]] = []
+        self.epochs: list[EpochLosses] = []
         self.reported: set[str] = set()
 
     def _new(self, found: list[Diagnosis | None]) -> list[Diagnosis]:
@@ -352,8 +367,11 @@ class Diagnostician:
             return []
         return self._new([_diverging(self.first_loss, self.low_loss, self.last_losses, lr)])
 
-    def add_epoch(self, train_loss: float, val_loss: float) -> list[Diagnosis]:
-        self.epochs.append((train_loss, val_loss))
+    def add_epoch(self, train_loss: float, val_loss: float, epoch: int | None = None
+                  ) -> list[Diagnosis]:
+        """One epoch's losses; ``epoch``: its number (the next one when None)."""
+        number = epoch if epoch is not None else len(self.epochs) + 1
+        self.epochs.append((number, train_loss, val_loss))
         return self._new([overfitting(self.epochs)])
 
     def state(self) -> dict:

@@ -460,7 +460,7 @@ class Trainer(CheckpointMixin, ReportingMixin):
             boundary, best))
         if opts.feature_maps:
             self._feature_maps()
-        for d in self.diagnostician.add_epoch(train_loss, val.loss):
+        for d in self.diagnostician.add_epoch(train_loss, val.loss, self.epoch):
             self._send(d.event(self.step, self.epoch))
         if self.out_dir is not None:
             self.write_checkpoint("epoch")

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .diagnoses import loss_text
 from .events import (
     BoundaryGrid,
     CheckpointEvent,
@@ -76,6 +77,7 @@ class RunRecord:
     status: str = "starting"  # starting, running, paused, stopping, finished,
     #                           stopped, failed
     out_dir: str = ""  # where the worker writes checkpoints
+    source: str = ""  # which document it belongs to (a viewer's key: its file, ...)
     message: str = ""  # the failure reason, or a one-line summary
     failed_node: str | None = None
     created: float = field(default_factory=time.time)
@@ -168,6 +170,20 @@ class RunRecord:
             return np.zeros(0), np.zeros((len(ids), 0)), ids
         rows = [self.layer_rows[n] for n in ids]
         return grid.xs(), grid.values()[:, rows].T, ids
+
+    def validation_losses(self) -> str:
+        """The last epoch's validation loss and the lowest, each with its epoch, from
+        the epoch records (the values the diagnoses quote): "validation loss 0.4705
+        after epoch 12 (lowest 0.39 after epoch 5)". Empty before the first epoch."""
+        done = [r for r in self.epoch_records if math.isfinite(r.val_loss)]
+        if not done:
+            return ""
+        last = done[-1]
+        text = f"validation loss {loss_text(last.val_loss)} after epoch {last.epoch}"
+        best = min(done, key=lambda r: r.val_loss)
+        if best is not last:
+            text += f" (lowest {loss_text(best.val_loss)} after epoch {best.epoch})"
+        return text
 
     def diagnoses_for(self, node_id: str) -> list[DiagnosisEvent]:
         return [d for d in self.diagnoses if node_id in d.node_ids]
@@ -273,8 +289,9 @@ class RunRecord:
         metric = self.summary.get("val_metric")
         name = self.summary.get("metric_name", self.metric_name)
         parts = [f"{self.summary.get('epochs', self.epoch)} epochs"]
-        if self.summary.get("val_loss") is not None:
-            parts.append(f"validation loss {self.summary['val_loss']:.4g}")
+        losses = self.validation_losses()
+        if losses:
+            parts.append(losses)
         if metric is not None:
             parts.append(f"{'accuracy' if name == 'accuracy' else 'R²'} "
                          + (f"{metric:.1%}" if name == "accuracy" else f"{metric:.3f}"))

@@ -9,9 +9,7 @@ from the status bar's probe.
 
 from __future__ import annotations
 
-import platform
 from html import escape
-from importlib import metadata
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import Qt, qVersion
@@ -140,7 +138,7 @@ def layer_help_html(node) -> str:
             + (f"<table cellspacing='4'>{rows}</table>" if rows else ""))
 
 
-def show_layer_help(window) -> QMessageBox | None:
+def show_layer_help(window) -> QMessageBox | ShortcutsDialog:
     """F1: help on the selected layer (or on the shortcuts when none is selected)."""
     ids = window.view.selected_node_ids()
     if len(ids) != 1:
@@ -166,6 +164,10 @@ def show_shortcuts(window) -> ShortcutsDialog:
 
 
 def versions(window=None) -> dict[str, str]:
+    # Imported here: importlib.metadata (with email) is a tenth of the start-up imports.
+    import platform
+    from importlib import metadata
+
     def version(package: str) -> str:
         try:
             return metadata.version(package)

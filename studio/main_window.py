@@ -28,6 +28,7 @@ from graph.errors import StrataError
 from graph.events import MetadataChanged
 from studio import resources, window_menus
 from studio.block_levels import BlockLevels, canvas_with_breadcrumb
+from studio.block_library import attach_block_library
 from studio.canvas import NetworkView
 from studio.context import StudioContext
 from studio.document.controller import CLIPBOARD_MIME, DocumentController
@@ -85,7 +86,7 @@ class MainWindow(QMainWindow):
         self.context = StudioContext(
             window=self, controller=self.controller, scene=self.scene, view=self.view,
             problems=self.problems, add_panel=self.add_panel, docks=self.docks,
-            inspector=self.inspector, workspaces=self.workspaces)
+            inspector=self.inspector, workspaces=self.workspaces, settings=self.settings)
         self.training: TrainingDocks = attach_training(self.context)  # before the
         # layout is restored, so its docks find their remembered places
         self.sweeps = attach_sweeps(self.context)
@@ -93,6 +94,7 @@ class MainWindow(QMainWindow):
         add_help_menu(self)
         self.status = StatusBar(self.controller, self.counter, self)
         self.setStatusBar(self.status)
+        self.block_library = attach_block_library(self)  # the palette's Blocks sections
         self._connect()
         self._commit_before_actions()
         self._restore_settings()
@@ -159,6 +161,8 @@ class MainWindow(QMainWindow):
         self.inspector.actions_bar.insert_after_requested.connect(
             self.view.insert_after_dialog)
         self.view.node_activated.connect(self._focus_inspector)
+        self.levels.changed.connect(self._on_level_changed)
+        self.inspector.open_block_requested.connect(self.levels.open_block)
         self.view.zoom_changed.connect(self.status.show_zoom)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
@@ -414,8 +418,14 @@ class MainWindow(QMainWindow):
         self.settings.setValue("view/minimap", bool(on))
 
     def _focus_inspector(self, node_id: str) -> None:
-        self.controller.select([node_id])
+        self.view.controller.select([node_id])  # the level shown (a block's inside)
         self._raise("inspector")
+
+    def _on_level_changed(self, path: list[str]) -> None:
+        """A block was opened or closed: the inspector edits that level, the code view
+        shows the open block's class."""
+        self.inspector.follow(self.levels.current)
+        self.code.show_block(path[-1] if path else None, self.levels.current)
 
     def _raise(self, name: str) -> None:
         dock = self.docks[name]

@@ -130,6 +130,13 @@ class NodeActionsBar(QWidget):
         controller.analysis_changed.connect(self._on_analysis)
         self.hide()
 
+    def follow(self, controller) -> None:
+        """Act on the layers of another level (an open block's, or the network's)."""
+        self.controller.analysis_changed.disconnect(self._on_analysis)
+        self.controller = controller
+        controller.analysis_changed.connect(self._on_analysis)
+        self.show_node(None)
+
     def _on_analysis(self, _analysis) -> None:
         self.refresh()
 

@@ -8,6 +8,7 @@ adding colours of their own.
 
 from __future__ import annotations
 
+from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
 CATEGORY_COLORS: dict[str, str] = {
@@ -61,6 +62,6 @@ def _draw_swatch(color: QColor, size: int, radius: float) -> QIcon:
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     painter.setPen(color.darker(125))
     painter.setBrush(color)
-    painter.drawRoundedRect(0.5, 0.5, size - 1.0, size - 1.0, radius, radius)
+    painter.drawRoundedRect(QRectF(0.5, 0.5, size - 1.0, size - 1.0), radius, radius)
     painter.end()
     return QIcon(pixmap)

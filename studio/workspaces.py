@@ -173,7 +173,7 @@ class WorkspaceSwitcher(QObject):
                  and p.tab_with in docks]
         for dock in front:
             dock.raise_()
-        QTimer.singleShot(0, window, lambda: [d.raise_() for d in front])
+        QTimer.singleShot(0, window, lambda: _raise_all(front))
         self.apply_sizes()
 
     def apply_sizes(self) -> None:
@@ -221,3 +221,8 @@ class WorkspaceSwitcher(QObject):
                     Qt.Orientation.Vertical))
         elif not has_problems and not dock.isHidden():
             dock.hide()
+
+
+def _raise_all(widgets: list[QDockWidget]) -> None:
+    for widget in widgets:
+        widget.raise_()

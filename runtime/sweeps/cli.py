@@ -146,8 +146,8 @@ def _follow(run, trials: int, spec, out: TextIO) -> None:
 
 def _report(run, spec, doc, path: Path, args, out: TextIO) -> int:
     import graph
-    from graph.fileformat import document_from_dict
 
+    from .space import trial_document
     from .study import best_rows
 
     best = best_rows(run.study, args.top)
@@ -169,8 +169,7 @@ def _report(run, spec, doc, path: Path, args, out: TextIO) -> int:
     for row in [header, *rows]:
         print("  " + "  ".join(c.rjust(w) for c, w in zip(row, widths)), file=out)
     top = best[0]
-    best_doc = document_from_dict(spec.apply(doc.to_dict(), top.params))
-    best_doc.name = f"{doc.name} (sweep best, trial {top.number})"
+    best_doc = trial_document(doc, spec, top.params, top.number)
     target = Path(args.best_out) if args.best_out else \
         path.with_name(f"{path.stem}_best.strata")
     try:

@@ -13,7 +13,9 @@ A document's sweep (``doc.sweep``, plain JSON) reads:
    {"target": "n2.out_features", "kind": "int", "low": 16, "high": 128, "step": 16}]}
 ```
 
-A target is a training setting (``lr``) or ``<node id>.<parameter>``. Kinds: ``float``
+A target is a training setting (``lr``) or ``<node id>.<parameter>``; on a block
+instance that is its ``repeat`` count or one of the parameters the block exposes
+(``n7.repeat``, ``n7.width``), set on the instance per trial like any layer's. Kinds: ``float``
 (uniform), ``log`` (log-uniform), ``int`` (with an optional step) and ``choice`` (a
 list). ``SweepSpec.from_document`` checks all of it against the document and the layer
 catalog, and names the entry and the value for anything wrong; without a sweep set up,
@@ -28,6 +30,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from graph.blocks import BLOCK
 from graph.errors import StrataError
 
 OBJECTIVES = ("val_loss", "val_metric")
@@ -181,6 +184,16 @@ class SweepSpec:
         return out
 
 
+def trial_document(doc, spec: SweepSpec, values: dict[str, Any], number: int):
+    """``doc`` with one trial's values (layer parameters, block repeats and exposed
+    parameters, settings), named after the trial: the best configuration's file."""
+    from graph.fileformat import document_from_dict
+
+    out = document_from_dict(spec.apply(doc.to_dict(), values))
+    out.name = f"{doc.name} (sweep best, trial {number})"
+    return out
+
+
 def default_space(doc) -> list[dict[str, Any]]:
     """What ``strata sweep`` searches in a document with no sweep set up."""
     from runtime.setup import TrainingSetup
@@ -272,12 +285,30 @@ def _target_spec(target: str, where: str, doc):
     if node is None:
         raise SweepError(f"{where}: the network has no node `{node_id}` (target "
                          f"{target})")
+    if node.type == BLOCK:
+        _check_block_target(node, name, where, doc)
     for spec in node.spec.params:
         if spec.name == name:
             return spec
     names = ", ".join(s.name for s in node.spec.params) or "none"
     raise SweepError(f"{where}: {node.describe()} has no parameter `{name}` "
                      f"(its parameters: {names})")
+
+
+def _check_block_target(node, name: str, where: str, doc) -> None:
+    """A block instance searches its repeat count and its exposed parameters, not
+    which block it is; a repeated block needs one input and one output."""
+    if name == "block":
+        raise SweepError(f"{where}: the `block` of {node.describe()} names the block "
+                         "it uses and cannot be searched (search its `repeat` or the "
+                         "parameters it exposes)")
+    definition = doc.blocks.definitions.get(node.params.get("block"))
+    if name == "repeat" and definition is not None:
+        ins, outs = len(definition.input_ports), len(definition.output_ports)
+        if (ins, outs) != (1, 1):
+            raise SweepError(f"{where}: {node.describe()} has {ins} input(s) and "
+                             f"{outs} output(s), but only a block with one input and "
+                             "one output can repeat")
 
 
 def _check_value(spec, value: Any, where: str, target: str) -> None:

@@ -6,7 +6,8 @@ storage URL works (``postgresql://...``, ``mysql://...``), and a path ending in
 ``.journal`` or ``.log`` is Optuna's journal file (good on a shared disk). SQL storages
 get a heartbeat: a trial whose process died (killed, machine lost) stops beating and is
 marked failed by the next process that works on the study, which keeps the study
-usable and resumable.
+usable and resumable; a trial beats from the moment it runs (``storage``), so one
+killed before Optuna's own heartbeat thread started is caught too.
 """
 
 from __future__ import annotations
@@ -58,18 +59,20 @@ def make_storage(url: str, *, heartbeat: float = HEARTBEAT_SECONDS,
         raise SweepError(f"The storage {url!r} is neither a database URL "
                          "(sqlite:///path.db, postgresql://...) nor a journal file "
                          "(*.journal)")
-    from optuna.storages import RDBStorage, RetryFailedTrialCallback
+    from optuna.storages import RetryFailedTrialCallback
+
+    from .storage import BeatingRDBStorage
 
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     try:
         with warnings.catch_warnings():  # the heartbeat is "experimental" in Optuna
             warnings.simplefilter("ignore")
-            return RDBStorage(url, heartbeat_interval=max(1, int(heartbeat)),
-                              grace_period=max(2, int(grace)),
-                              heartbeat_stale_trial_callback=RetryFailedTrialCallback(
-                                  max_retry=1),
-                              engine_kwargs=_engine_kwargs(url))
+            return BeatingRDBStorage(
+                url, heartbeat_interval=max(1, int(heartbeat)),
+                grace_period=max(2, int(grace)),
+                heartbeat_stale_trial_callback=RetryFailedTrialCallback(max_retry=1),
+                engine_kwargs=_engine_kwargs(url))
     except (ImportError, optuna.exceptions.StorageInternalError, ValueError) as e:
         raise SweepError(f"Cannot open the sweep storage {url}: {e}") from None
 

@@ -7,7 +7,7 @@ scene's items and hides itself while the whole network is already in view.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
 
@@ -26,7 +26,7 @@ class Minimap(QWidget):
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Overview: click or drag to move the view")
         self._cards: QPixmap | None = None  # the cards, drawn once per change
-        self._cards_key = None
+        self._cards_key: tuple[QSize, str, float] | None = None
         view.network_scene.contents_changed.connect(self._contents_changed)
         self.hide()
 
@@ -72,7 +72,7 @@ class Minimap(QWidget):
         needed = self.enabled and not nodes.isNull() and not visible.contains(nodes)
         corner = self.free_corner() if needed else None
         needed = corner is not None
-        if needed and corner != self.pos():
+        if corner is not None and corner != self.pos():
             self.move(corner)
         if needed != self.isVisible():
             self.setVisible(needed)

@@ -29,8 +29,9 @@ class BlockIntents:
     undo_stack: QUndoStack
     selected: list[str]
 
-    def _refused(self) -> bool: ...  # pragma: no cover  (the controller's)
-    def select(self, node_ids: list[str]) -> None: ...  # pragma: no cover
+    if TYPE_CHECKING:  # the controller's own
+        def _refused(self) -> bool: ...
+        def select(self, node_ids: list[str]) -> None: ...
 
     def _compound(self, text: str, make) -> dict | None:
         if self._refused():

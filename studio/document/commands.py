@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
-from graph import Document, Edge
+from graph import Document, Edge, Node
 
 
 class AddNodeCommand(QUndoCommand):
@@ -23,7 +23,7 @@ class AddNodeCommand(QUndoCommand):
         self.doc = doc
         self._args = (type_name, params, label, position)
         self.node_id = node_id or doc.new_id()
-        self._node = None
+        self._node: Node | None = None
         self.setText(f"Add {type_name}")
 
     def redo(self) -> None:

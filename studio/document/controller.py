@@ -12,11 +12,16 @@ Tracing an edit: a view calls an intent method here (``set_param``, ``connect``.
 pushes a command (``commands.py``); the command calls the ``Document`` method, which emits
 the event; ``_on_document_event`` relays it on the matching signal below, to which the
 scene, the inspector and the panels connect.
+
+This module holds the basic intents (one command each), the lock and the relays; the
+intents built from them live beside it, mixed into the one controller class:
+``layer_intents`` (insert on a wire, replace, delete and reconnect, one-click fixes),
+``clipboard`` (copy, paste, duplicate) and ``block_intents`` (group, ungroup, make
+unique).
 """
 
 from __future__ import annotations
 
-import copy
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -28,14 +33,8 @@ from PySide6.QtGui import QUndoStack
 import graph
 import graph.limits
 from graph import Analysis, Analyzer, Document, Edge, wiring
-from graph.edits import (
-    AppendLayer,
-    Connect,
-    InsertLayer,
-    ReplaceLayer,
-    SetParam,
-    SetTraining,
-)
+from graph.block_edits import port_name_problem
+from graph.blocks import PORT_TYPES
 from graph.errors import DocumentError, ParamError, StrataError
 from graph.events import (
     BlocksEdited,
@@ -55,17 +54,15 @@ from graph.events import (
     SweepChanged,
     TrainingChanged,
 )
-from graph.fixes import Fix
 from graph.layout import (
     card_size,
-    free_offset,
     free_position,
-    room_for_insert,
     wrapped_positions,
 )
 
 from ..qt_workarounds import protect_singletons
 from .block_intents import BlockIntents
+from .clipboard import CLIPBOARD_FORMAT, CLIPBOARD_MIME, ClipboardIntents
 from .commands import (
     AddNodeCommand,
     ConnectCommand,
@@ -78,15 +75,15 @@ from .commands import (
     SetSweepCommand,
     SetTrainingCommand,
 )
+from .layer_intents import LayerIntents
 
 # PySide6 6.12 drops references to None and True on every Qt call from Python 3.11.
 protect_singletons()
 
-CLIPBOARD_FORMAT = "strata-clipboard"
-CLIPBOARD_MIME = "application/x-strata-nodes"
+__all__ = ["CLIPBOARD_FORMAT", "CLIPBOARD_MIME", "DocumentController"]
 
 
-class DocumentController(BlockIntents, QObject):
+class DocumentController(BlockIntents, LayerIntents, ClipboardIntents, QObject):
     document_replaced = Signal()  # a new or opened document: rebuild views
     # The document's events, one signal per kind, each carrying the graph.events object.
     node_added = Signal(NodeAdded)
@@ -277,24 +274,6 @@ class DocumentController(BlockIntents, QObject):
         (``graph.wiring.connectable_ports``)."""
         return wiring.connectable_ports(self.document, node_id, port, from_output)
 
-    def add_node_connected(self, type_name: str, position, source=None,
-                           target=None) -> str:
-        """Add a layer wired to ``source`` (node, output port) feeding it, or feeding
-        ``target`` (node, input port): one undo step, as after dropping a wire on empty
-        canvas and choosing a layer."""
-        if self._refused():
-            return ""
-        spec = self._spec(type_name, None)
-        self.undo_stack.beginMacro(f"Add {spec.display_name}")
-        node_id = self.add_node(type_name, position)
-        node = self.document.node(node_id)
-        if source is not None and spec.inputs:
-            self.connect(source[0], source[1], node_id, spec.input_names(node.params)[0])
-        if target is not None and spec.outputs:
-            self.connect(node_id, spec.output_names(node.params)[0], target[0], target[1])
-        self.undo_stack.endMacro()
-        return node_id
-
     def connect(  # type: ignore[override]  # intent, not QObject.connect (never used)
             self, source: str, source_port: str, target: str, target_port: str) -> Edge:
         """Wire an output to an input; an occupied input port gets its old wire replaced."""
@@ -347,10 +326,19 @@ class DocumentController(BlockIntents, QObject):
         file could not hold is refused."""
         label = label.strip()
         problem = graph.limits.label_problem(label)
+        node = self.document.node(node_id)
+        if problem is None and node.type in PORT_TYPES and label != node.label:
+            problem = port_name_problem(self.document, node_id, label)
         if problem is not None:
             raise DocumentError(problem)
-        if label and label != self.document.node(node_id).label:
-            self.undo_stack.push(SetLabelCommand(self.document, node_id, label))
+        if not label or label == node.label:
+            return
+        if node.type in PORT_TYPES and self.document.block_name is not None:
+            # A block's port: every instance's wire on it moves too (one step).
+            self._compound("Rename port",
+                           lambda: self.document.rename_port(node_id, label))
+            return
+        self.undo_stack.push(SetLabelCommand(self.document, node_id, label))
 
     def move_nodes(self, positions: dict[str, tuple[float, float]],
                    text: str = "Move") -> None:
@@ -419,146 +407,6 @@ class DocumentController(BlockIntents, QObject):
         if problem is not None:
             raise DocumentError(problem)
         self.undo_stack.push(SetMetadataCommand(self.document, name, description))
-
-    def delete_and_reconnect(self, node_id: str) -> list[Edge]:
-        """Remove a layer and join what fed it to what it fed (one undo step)."""
-        if self._refused() or node_id not in self.document.nodes:
-            return []
-        from graph.edits import bypass_edges
-
-        node = self.document.nodes[node_id]
-        joins = bypass_edges(self.document, node_id)
-        self.undo_stack.beginMacro(f"Delete {node.label or node.spec.display_name} "
-                                   "and reconnect")
-        self.undo_stack.push(RemoveNodeCommand(self.document, node_id))
-        for e in joins:
-            self.connect(e.source, e.source_port, e.target, e.target_port)
-        self.undo_stack.endMacro()
-        return joins
-
-    def insert_on_edge(self, edge: Edge, type_name: str, params: dict | None = None,
-                       text: str | None = None) -> str:
-        """Put a new layer in the middle of a wire (one undo step)."""
-        if self._refused():
-            return ""
-        doc = self.document
-        # Beside the source; what follows shifts right when the new card needs room.
-        position, moves = room_for_insert(doc, edge.source, edge.target)
-        self.undo_stack.beginMacro(text or f"Insert {type_name}")
-        if moves:
-            self.move_nodes(moves, "Make room")
-        self.undo_stack.push(DisconnectCommand(doc, edge))
-        add = AddNodeCommand(doc, type_name, params, None, position)
-        self.undo_stack.push(add)
-        new = doc.node(add.node_id)
-        self.undo_stack.push(ConnectCommand(doc, Edge(edge.source, edge.source_port,
-                                                      add.node_id,
-                                                      new.spec.input_names(new.params)[0])))
-        self.undo_stack.push(ConnectCommand(doc, Edge(add.node_id, "out", edge.target,
-                                                      edge.target_port)))
-        self.undo_stack.endMacro()
-        return add.node_id
-
-    def replace_layer(self, node_id: str, type_name: str, params: dict | None = None
-                      ) -> str:
-        """Another layer type in the same place with the same wires (one undo step)."""
-        if self._refused() or node_id not in self.document.nodes:
-            return ""
-        doc = self.document
-        old = doc.nodes[node_id]
-        wires_in, wires_out = doc.edges_into(node_id), doc.edges_from(node_id)
-        self.undo_stack.beginMacro(f"Replace {old.label or old.spec.display_name}")
-        self.undo_stack.push(RemoveNodeCommand(doc, node_id))
-        add = AddNodeCommand(doc, type_name, params, None, old.position)
-        self.undo_stack.push(add)
-        new = doc.node(add.node_id)
-        for e in wires_in:
-            self.undo_stack.push(ConnectCommand(doc, Edge(
-                e.source, e.source_port, new.id, new.spec.input_names(new.params)[0])))
-        for e in wires_out:
-            self.undo_stack.push(ConnectCommand(doc, Edge(
-                new.id, new.spec.output_names(new.params)[0], e.target, e.target_port)))
-        self.undo_stack.endMacro()
-        return new.id
-
-    def apply_fix(self, fix: Fix) -> None:
-        """Perform a one-click fix (``graph.fixes``) as one undo step named after it."""
-        if self._refused():
-            return
-        self.undo_stack.beginMacro(fix.title)
-        try:
-            for edit in fix.edits:
-                if isinstance(edit, InsertLayer):
-                    self.insert_on_edge(edit.edge, edit.type_name, dict(edit.params),
-                                        fix.title)
-                elif isinstance(edit, SetParam):
-                    self.set_param(edit.node_id, edit.name, edit.value)
-                elif isinstance(edit, AppendLayer):
-                    new = self.add_node(edit.type_name, edit.position, dict(edit.params))
-                    node = self.document.node(new)
-                    self.connect(edit.source, edit.source_port, new,
-                                 node.spec.input_names(node.params)[0])
-                elif isinstance(edit, Connect):
-                    e = edit.edge
-                    self.connect(e.source, e.source_port, e.target, e.target_port)
-                elif isinstance(edit, ReplaceLayer):
-                    self.replace_layer(edit.node_id, edit.type_name, dict(edit.params))
-                elif isinstance(edit, SetTraining):
-                    self.set_training(edit.key, edit.value)
-        finally:
-            self.undo_stack.endMacro()
-
-    # ------------------------------------------------------------------ clipboard
-    def copy_nodes(self, node_ids) -> dict[str, Any]:
-        """Plain data for the clipboard: the nodes and the wires between them."""
-        chosen = [i for i in self.document.nodes if i in set(node_ids)]
-        data = graph.fileformat.document_to_dict(self.document)
-        return {
-            "format": CLIPBOARD_FORMAT,
-            "nodes": [n for n in data["nodes"] if n["id"] in chosen],
-            "edges": [e for e in data["edges"]
-                      if e["source"] in chosen and e["target"] in chosen],
-        }
-
-    def paste(self, data: dict[str, Any], position=None) -> list[str]:
-        """Add copied nodes (from any document) with fresh ids and labels; select them."""
-        if not isinstance(data, dict) or data.get("format") != CLIPBOARD_FORMAT:
-            raise StrataError("the clipboard does not hold Strata layers")
-        try:
-            # Check through the file loader: a hostile clipboard is no different.
-            probe = graph.fileformat.document_from_dict({
-                "format": "strata", "version": graph.fileformat.VERSION,
-                "nodes": data["nodes"], "edges": data["edges"]})
-        except (KeyError, TypeError):
-            raise StrataError("the clipboard data is damaged") from None
-        nodes = list(probe.nodes.values())
-        if not nodes or self._refused():
-            return []
-        left = min(n.position[0] for n in nodes)
-        top = min(n.position[1] for n in nodes)
-        dx, dy = ((position[0] - left, position[1] - top) if position is not None
-                  else (40.0, 40.0))
-        # The pasted group moves down until none of its cards covers one already there.
-        dx, dy = free_offset(self.document, [(*n.position, *card_size(n)) for n in nodes],
-                             (dx, dy))
-        mapping: dict[str, str] = {}
-        self.undo_stack.beginMacro(_plural("Paste", len(nodes), "layer"))
-        for n in nodes:
-            label = self.document.unique_label(n.label) if n.label else None
-            add = AddNodeCommand(self.document, n.type, copy.deepcopy(n.params), label,
-                                 (n.position[0] + dx, n.position[1] + dy))
-            self.undo_stack.push(add)
-            mapping[n.id] = add.node_id
-        for e in probe.edges:
-            self.undo_stack.push(ConnectCommand(self.document, Edge(
-                mapping[e.source], e.source_port, mapping[e.target], e.target_port)))
-        self.undo_stack.endMacro()
-        self.select(list(mapping.values()))
-        return list(mapping.values())
-
-    def duplicate(self, node_ids) -> list[str]:
-        return self.paste(self.copy_nodes(node_ids))
-
 
 
 class _WeakRelay:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -143,7 +144,7 @@ class AutosaveManager(QObject):
     # ------------------------------------------------------------------ recovering
     def recoverable(self) -> list[Recovery]:
         """Recoveries left by sessions that ended without closing, newest first."""
-        found = []
+        found: list[Recovery] = []
         if not self.directory.is_dir():
             return found
         for sidecar in self.directory.glob("*.json"):
@@ -215,6 +216,8 @@ def _still_running(pid, host) -> bool:
 def _windows_pid_alive(pid: int) -> bool:  # pragma: no cover - Windows only
     import ctypes
 
+    if sys.platform != "win32":  # for the type checker: windll exists only there
+        return False
     kernel32 = ctypes.windll.kernel32
     handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
     if not handle:

@@ -25,8 +25,8 @@ class RecentFiles(QObject):
     def _stored(self) -> list[str]:
         value = self.settings.value(self.key, [])
         if isinstance(value, str):  # INI files give a lone entry back as a string
-            value = [value] if value else []
-        return [str(v) for v in value or []]
+            return [value] if value else []
+        return [str(v) for v in value] if isinstance(value, list) else []
 
     def _store(self, paths: list[str]) -> None:
         self.settings.setValue(self.key, paths)

@@ -6,10 +6,16 @@ analysis) and skipped while the panel is hidden, so typing in the inspector or d
 on the canvas never waits for it. While the network has errors the panel says so and
 lists the first few instead of showing stale code. The lines of the selected layers are
 highlighted; double-clicking a line selects its layer.
+
+Blocks: with a block instance selected, or a block open on the canvas (``show_block``),
+the panel scrolls to the ``class <Block>(nn.Module)`` written for that definition and
+shades it; inside an open block, the selected inner layers' lines in that class are
+highlighted too.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
@@ -121,6 +127,9 @@ class CodePanel(QWidget):
         self.controller = controller
         self.code: graph.GeneratedCode | None = None
         self._stale = True
+        self.block: str | None = None  # the definition open on the canvas
+        self.level: DocumentController | None = None  # its controller
+        self._scroll_pending = False  # a selection to scroll to once shown
 
         self.title = muted(QLabel("Generated PyTorch \u00b7 read-only", self))
         self.copy_button = QPushButton("Copy", self)
@@ -204,7 +213,7 @@ class CodePanel(QWidget):
             hbar.setValue(left)
         self.copy_button.setEnabled(True)
         self.stack.setCurrentWidget(self.editor)
-        self._highlight_selection(self.controller.selected, scroll=False)
+        self._highlight_selection(self.controller.selected, scroll=self._scroll_pending)
 
     def _show_errors(self) -> None:
         doc, analysis = self.controller.document, self.controller.analysis
@@ -229,6 +238,11 @@ class CodePanel(QWidget):
         super().showEvent(event)
         if self._stale:
             self.timer.start(0)
+        elif self._scroll_pending:
+            QTimer.singleShot(0, self, self._scroll_to_selection)
+
+    def _scroll_to_selection(self) -> None:
+        self._highlight_selection(self.controller.selected)
 
     def changeEvent(self, event) -> None:
         super().changeEvent(event)
@@ -242,29 +256,114 @@ class CodePanel(QWidget):
     def source(self) -> str | None:
         return self.code.source if self.code is not None else None
 
+    # ------------------------------------------------------------------ blocks
+    def show_block(self, name: str | None,
+                   controller: DocumentController | None = None) -> None:
+        """A block is open on the canvas (``name``; None: the network is shown): show
+        its class, and the lines of what is selected inside (``controller``'s)."""
+        if self.level is not None:
+            self.level.selection_changed.disconnect(self._on_level_selection)
+        self.block = name
+        self.level = controller if name is not None else None
+        if self.level is not None:
+            self.level.selection_changed.connect(self._on_level_selection)
+        self._highlight_selection(self.controller.selected)
+
+    def _on_level_selection(self, _node_ids) -> None:
+        self._scroll_to_selection()
+
+    def class_range(self, definition: str) -> tuple[int, int] | None:
+        """First and last line (1-based) of the first class written for block
+        ``definition`` in the code shown."""
+        if self.code is None:
+            return None
+        names = self.code.block_classes.get(definition, [])
+        lines = self.code.source.split("\n")
+        for name in names[:1]:
+            header = f"class {name}("
+            for i, line in enumerate(lines):
+                if line.startswith(header):
+                    end = i + 1
+                    while end < len(lines) and (not lines[end] or lines[end][0].isspace()):
+                        end += 1
+                    end -= 1
+                    while end > i and not lines[end].strip():
+                        end -= 1
+                    return i + 1, end + 1
+        return None
+
+    def _block_lines(self, node_ids) -> tuple[set[int], set[int], int | None]:
+        """Lines of the block classes to shade, lines of inner layers to highlight, and
+        the line to scroll to."""
+        code = self.code
+        assert code is not None
+        doc = self.controller.document
+        definitions: list[object]  # block names; a malformed node's may be anything
+        if self.block is not None:
+            definitions = [self.block]
+        else:
+            definitions = [doc.nodes[i].params.get("block") for i in node_ids
+                           if i in doc.nodes and doc.nodes[i].is_block]
+        shaded: set[int] = set()
+        inner: set[int] = set()
+        target = None
+        for definition in dict.fromkeys(d for d in definitions if isinstance(d, str)):
+            span = self.class_range(definition)
+            if span is None:
+                continue
+            shaded.update(range(span[0], span[1] + 1))
+            target = target or span[0]
+            if self.block is None or self.level is None:
+                continue
+            attributes = code.class_attributes.get(code.block_classes[definition][0], {})
+            wanted = [attributes[i] for i in self.level.selected if i in attributes]
+            if not wanted:
+                continue
+            pattern = re.compile(r"self\.(" + "|".join(map(re.escape, wanted)) + r")\b")
+            lines = code.source.split("\n")
+            for n in range(span[0], span[1] + 1):
+                if pattern.search(lines[n - 1]):
+                    inner.add(n)
+            target = min(inner) if inner else target
+        return shaded, inner, target
+
     # ------------------------------------------------------------------ selection
     def _highlight_selection(self, node_ids, scroll: bool = True) -> None:
-        if self.code is None:
+        if self.code is None or hidden_in_window(self):
+            # Scrolled to when shown (a hidden editor has no geometry to scroll).
+            self._scroll_pending = self._scroll_pending or scroll
             return
-        chosen = set(node_ids)
+        self._scroll_pending = False
+        chosen = set(node_ids) if self.block is None else set()
         color = self.palette().color(QPalette.ColorRole.Highlight)
         color.setAlpha(48)
+        shade = self.palette().color(QPalette.ColorRole.Highlight)
+        shade.setAlpha(26)
+        shaded, inner, target = self._block_lines(node_ids)
+        lines = {lineno for lineno, node_id in self.code.line_nodes.items()
+                 if node_id in chosen} | inner
         selections = []
         first = None
-        for lineno, node_id in sorted(self.code.line_nodes.items()):
-            if node_id not in chosen:
-                continue
+        for lineno in sorted(lines | shaded):
             block = self.editor.document().findBlockByNumber(lineno - 1)
             if not block.isValid():
                 continue
             sel = QTextEdit.ExtraSelection()
-            sel.format.setBackground(color)
+            sel.format.setBackground(color if lineno in lines else shade)
             sel.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
             sel.cursor = QTextCursor(block)
             selections.append(sel)
-            first = first or block
+            if lineno in lines:
+                first = first or block
         self.editor.setExtraSelections(selections)
-        if scroll and first is not None:
+        if not scroll:
+            return
+        if target is not None and not inner:
+            # The class from its first line, under a line of context.
+            self.editor.setTextCursor(QTextCursor(
+                self.editor.document().findBlockByNumber(target - 1)))
+            self.editor.verticalScrollBar().setValue(max(0, target - 2))
+        elif first is not None:
             cursor = QTextCursor(first)
             self.editor.setTextCursor(cursor)
             self.editor.centerCursor()

@@ -5,17 +5,23 @@ declaration; otherwise a ``NetworkForm`` (name, description, summary). It follow
 document: a parameter changed by undo or redo updates only that field (so the field the
 user is typing in keeps its focus), and analysis updates refresh the inferred values,
 shapes and counts in place. Every edit goes through the controller as one undo step.
+
+Inside an open block (``studio.block_levels``) the inspector follows that level's
+controller (``follow``): selecting an inner layer shows its form, and its edits go to
+the definition's body through that controller, one step each on the shared undo stack,
+so every instance changes. The network page always shows the network itself.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
 from graph.events import LabelChanged, MetadataChanged, NodeRemoved, ParamsChanged
 
+from .block_form import BlockPage
 from .network_form import NetworkForm
 from .node_form import NodeForm
 from .param_count import ParamCounter
@@ -26,11 +32,14 @@ if TYPE_CHECKING:  # annotations only: the controller imports no views
 
 
 class InspectorPanel(QWidget):
+    open_block_requested = Signal(str)  # "Open Block" on a selected instance
+
     def __init__(self, controller: DocumentController, parent: QWidget | None = None,
                  counter: ParamCounter | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("InspectorPanel")
-        self.controller = controller
+        self.root = controller  # the network (its page, whatever level is shown)
+        self.controller = controller  # the level shown: the network or an open block
         self.counter = counter or ParamCounter(self)
         self.form: NodeForm | None = None
         self.network = NetworkForm(controller, self.counter)
@@ -39,9 +48,13 @@ class InspectorPanel(QWidget):
         # per selection (a QScrollArea deletes the widget it is given a replacement for).
         self.network_page = _scroll(self.network)
         self.node_page = _scroll(None)
+        # Inside an open block with nothing selected: that block (made per level).
+        self.block: BlockPage | None = None
+        self.block_page = _scroll(None)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.network_page)
         self.stack.addWidget(self.node_page)
+        self.stack.addWidget(self.block_page)
         from ..node_actions import NodeActionsBar
 
         self.actions_bar = NodeActionsBar(controller, self)
@@ -56,14 +69,37 @@ class InspectorPanel(QWidget):
         layout.addLayout(self.footer)
         self._stale = False
 
-        controller.selection_changed.connect(self._on_selection)
-        controller.params_changed.connect(self._on_params_changed)
-        controller.label_changed.connect(self._on_label_changed)
-        controller.node_removed.connect(self._on_node_removed)
         controller.metadata_changed.connect(self._on_metadata_changed)
-        controller.document_replaced.connect(self._on_replaced)
-        controller.analysis_changed.connect(self._on_analysis)
+        self._follow_signals(controller, True)
         self._on_selection(controller.selected)
+
+    def follow(self, controller: DocumentController) -> None:
+        """Show and edit the selection of ``controller``'s level (the network's, or an
+        open block's)."""
+        if controller is self.controller:
+            return
+        self._drop_form()
+        self._follow_signals(self.controller, False)
+        self.controller = controller
+        self.block = BlockPage(controller.document) if controller is not self.root else None
+        self.block_page.setWidget(self.block or QWidget())
+        self.actions_bar.follow(controller)
+        self._follow_signals(controller, True)
+        self.form = None
+        self._on_selection(controller.selected)
+
+    def _follow_signals(self, c: DocumentController, on: bool) -> None:
+        pairs = [(c.selection_changed, self._on_selection),
+                 (c.params_changed, self._on_params_changed),
+                 (c.label_changed, self._on_label_changed),
+                 (c.node_removed, self._on_node_removed),
+                 (c.document_replaced, self._on_replaced),
+                 (c.analysis_changed, self._on_analysis)]
+        for signal, slot in pairs:
+            if on:
+                signal.connect(slot)
+            else:
+                signal.disconnect(slot)
 
     def add_footer(self, widget: QWidget) -> None:
         """Show ``widget`` under the forms, whatever is selected (it follows the
@@ -86,6 +122,7 @@ class InspectorPanel(QWidget):
     def _show_node(self, node_id: str) -> None:
         self._drop_form()
         self.form = NodeForm(self.controller, node_id, self.counter)
+        self.form.open_block_requested.connect(self.open_block_requested)
         self.node_page.setWidget(self.form)
         self.stack.setCurrentWidget(self.node_page)
         self.actions_bar.show_node(node_id)
@@ -93,6 +130,10 @@ class InspectorPanel(QWidget):
     def _show_network(self, node_ids: list[str]) -> None:
         self._drop_form()
         self.actions_bar.show_node(None)
+        if self.block is not None:
+            self.block.refresh()
+            self.stack.setCurrentWidget(self.block_page)
+            return
         self.stack.setCurrentWidget(self.network_page)
         self.network.show_metadata()
         self.network.set_selection(node_ids)
@@ -129,6 +170,8 @@ class InspectorPanel(QWidget):
             self.form.show_analysis(analysis)
         elif hidden_in_window(self):
             self._stale = True  # a hidden panel need not rebuild its summary table
+        elif self.block is not None:
+            self.block.refresh()
         else:
             self.network.show_analysis()
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from graph.blocks import BLOCK
 from graph.errors import DocumentError, ParamError
 
 from ..theme_colors import SEVERITY_COLORS, category_color, swatch_icon
+from .block_form import BlockSection, BoundParam, bound_params
 from .param_count import ParamCounter, countable, format_count
 from .param_editors import ParamEditor, StrEditor, _Line, editor_for
 from .widgets import align_forms, form_layout, muted, section, value_label
@@ -29,6 +31,8 @@ WARNING_MARK = "\u26a0"
 
 
 class NodeForm(QWidget):
+    open_block_requested = Signal(str)  # a block instance's "Open Block"
+
     def __init__(self, controller: DocumentController, node_id: str, counter: ParamCounter,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -74,7 +78,21 @@ class NodeForm(QWidget):
             layout.addWidget(section("Parameters", self))
         form = self.param_form = form_layout()
         self.editors: dict[str, ParamEditor] = {}
+        # Inside an open block: parameters an exposed block parameter sets.
+        self.bound: dict[str, BoundParam] = {}
+        bound = bound_params(controller.document, node_id)
+        block_name = controller.document.block_name  # set whenever ``bound`` is not empty
         for p in spec.params:
+            if p.name in bound and block_name is not None:
+                exposed = bound[p.name]
+                default = controller.document.blocks[block_name].exposed_param(
+                    exposed).default
+                widget = self.bound[p.name] = BoundParam(exposed, default, self)
+                widget.setObjectName(f"bound_{p.name}")
+                name = QLabel(p.name, self)
+                name.setToolTip(p.help)
+                form.addRow(name, widget)
+                continue
             editor = editor_for(p, self)
             editor.setObjectName(f"param_{p.name}")
             editor.committed.connect(lambda value, name=p.name: self._commit(name, value))
@@ -83,6 +101,11 @@ class NodeForm(QWidget):
             form.addRow(name, editor)
             self.editors[p.name] = editor
         layout.addLayout(form)
+        self.block: BlockSection | None = None
+        if node.type == BLOCK:
+            self.block = BlockSection(controller.document, node_id, self)
+            self.block.open_requested.connect(self.open_block_requested)
+            layout.addWidget(self.block)
 
         # what analysis found
         self.inferred_header = section("Inferred", self)
@@ -95,13 +118,18 @@ class NodeForm(QWidget):
         self.tensor_form = form_layout()
         layout.addLayout(self.tensor_form)
 
-        layout.addWidget(section("Size", self))
+        self.size_header = section("Size", self)
+        layout.addWidget(self.size_header)
         size_form = self.size_form = form_layout()
         self.param_count = value_label("", self)
         self.macs = value_label("", self)
         size_form.addRow("parameters", self.param_count)
         size_form.addRow("MACs / example", self.macs)
         layout.addLayout(size_form)
+        if self.block is not None:  # its counts are in the Block section
+            self.size_header.hide()
+            for row in range(size_form.rowCount()):
+                size_form.setRowVisible(row, False)
 
         self.problems = value_label("", self)
         self.problems.setStyleSheet(f"color: {SEVERITY_COLORS['error']};")
@@ -131,8 +159,12 @@ class NodeForm(QWidget):
         self._show_inferred(shapes.values if shapes else {})
         self._show_tensors(shapes)
         self._show_size(shapes)
-        align_forms(self.label_form, self.param_form, self.inferred_form,
-                    self.tensor_form, self.size_form)
+        forms = [self.label_form, self.param_form, self.inferred_form,
+                 self.tensor_form, self.size_form]
+        if self.block is not None:
+            self.block.show_block(analysis)
+            forms.append(self.block.form)
+        align_forms(*forms)
         problems = analysis.problems_of(self.node_id) if analysis else []
         own = [p for p in problems if p.node_ids and p.node_ids[0] == self.node_id] or problems
         self.problems.setText("\n".join(
@@ -145,7 +177,8 @@ class NodeForm(QWidget):
     def _show_inferred(self, values: dict[str, Any]) -> None:
         # A block instance's "runs" are the analyses of its inside (for code and
         # the canvas), not a value to read: its macs and params say the totals.
-        values = {k: v for k, v in values.items() if k != "runs"}
+        hidden = ("runs", "params", "macs") if self.block is not None else ("runs",)
+        values = {k: v for k, v in values.items() if k not in hidden}
         for name in list(self.inferred):
             if name not in values:
                 self.inferred_form.removeRow(self.inferred.pop(name))
@@ -215,6 +248,8 @@ class NodeForm(QWidget):
             return
         # Also when nothing changed ("3" for (3, 3)): show the stored form.
         self.show_param(name)
+        if self.controller.locked:  # refused: say why where the user typed
+            editor.set_error(self.controller.lock_reason or "The network is locked")
 
     def _commit_label(self, text: str) -> None:
         if not self._alive():

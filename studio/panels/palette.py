@@ -4,28 +4,45 @@ Generated from ``graph.catalog.all_specs()``; a layer type added to the catalog 
 here with its category colour and help text, without code in this module. The palette
 only reports intent: ``add_requested(type_name)`` (Enter in the search box, double-click)
 or a drag carrying ``LAYER_MIME`` for the canvas to accept where it is dropped.
+
+Blocks (``palette_blocks``): this network's blocks, the built-in library and the user's
+library are searched with the layers; choosing one emits ``block_requested(key)``, a
+drag carries ``BLOCK_MIME``, and the context menu asks to save, rename or delete one
+(``studio.block_library`` acts on those). The block ports (BlockInput, BlockOutput) are
+listed only while a block is open (``set_block_open``): outside one they cannot work.
 """
 
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import QMimeData, QSize, Qt, Signal
-from PySide6.QtGui import QFont, QKeyEvent
+from PySide6.QtCore import QMimeData, QPoint, QSize, Qt, Signal
+from PySide6.QtGui import QFont, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QLabel,
     QLineEdit,
+    QMenu,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from graph.blocks import PORT_TYPES
 from graph.catalog import CATEGORIES, LayerSpec, all_specs
 
 from ..theme_colors import category_color, swatch_icon
+from .palette_blocks import (
+    BLOCK_MIME,
+    NETWORK,
+    PORTS_TITLE,
+    USER,
+    BlockSections,
+    is_block_key,
+    split_key,
+)
 
 if TYPE_CHECKING:  # annotations only: the controller imports no views
     from studio.document.controller import DocumentController
@@ -34,7 +51,20 @@ LAYER_MIME = "application/x-strata-layer"
 TYPE_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
-def rank(spec: LayerSpec, query: str) -> int | None:
+class Searchable(Protocol):
+    """What the search reads of a layer type (a LayerSpec) or a block entry."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def help(self) -> str: ...
+
+
+def rank(spec: Searchable, query: str) -> int | None:
     """How well ``spec`` matches ``query`` (lower is better), None if it does not.
 
     Every word of the query must appear somewhere (type, display name, category or help);
@@ -72,22 +102,28 @@ def tooltip(spec: LayerSpec) -> str:
 
 
 class _LayerTree(QTreeWidget):
-    """A tree that drags layer types out as ``LAYER_MIME`` data."""
+    """A tree that drags layer types out as ``LAYER_MIME`` data (blocks as
+    ``BLOCK_MIME``)."""
 
     def mimeTypes(self) -> list[str]:
-        return [LAYER_MIME]
+        return [LAYER_MIME, BLOCK_MIME]
 
     def mimeData(self, items) -> QMimeData:
         data = QMimeData()
         types = [i.data(0, TYPE_ROLE) for i in items if i.data(0, TYPE_ROLE)]
         if types:
-            data.setData(LAYER_MIME, types[0].encode("utf-8"))
-            data.setText(types[0])
+            mime = BLOCK_MIME if is_block_key(types[0]) else LAYER_MIME
+            data.setData(mime, types[0].encode("utf-8"))
+            data.setText(split_key(types[0])[1] if mime == BLOCK_MIME else types[0])
         return data
 
 
 class PalettePanel(QWidget):
     add_requested = Signal(str)  # a layer type name
+    block_requested = Signal(str)  # a block key: "network:Name", "builtin:...", "user:..."
+    save_block_requested = Signal(str)  # a block of this network, to the user's library
+    rename_block_requested = Signal(str)  # a block of the user's library
+    delete_block_requested = Signal(str)  # a block of the user's library
 
     def __init__(self, controller: DocumentController | None = None,
                  parent: QWidget | None = None) -> None:
@@ -95,7 +131,7 @@ class PalettePanel(QWidget):
         self.controller = controller
         self.setObjectName("PalettePanel")
         self.search = QLineEdit(self)
-        self.search.setPlaceholderText("Search layers\u2026  (Enter adds)")
+        self.search.setPlaceholderText("Search layers and blocks\u2026  (Enter adds)")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self.set_filter)
         self.search.returnPressed.connect(self._add_current)
@@ -111,6 +147,8 @@ class PalettePanel(QWidget):
         self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.itemActivated.connect(self._activated)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
 
         self.empty = QLabel("No layer matches.", self)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -126,7 +164,21 @@ class PalettePanel(QWidget):
 
         self.items: dict[str, QTreeWidgetItem] = {}
         self.headers: dict[str, QTreeWidgetItem] = {}
+        self.block_open = False
         self._build()
+        self.blocks = BlockSections(self.tree, TYPE_ROLE)
+        ports = self.headers.get("Blocks")
+        if ports is not None:  # on top: they are what one adds first inside a block
+            self.tree.insertTopLevelItem(0, self.tree.takeTopLevelItem(
+                self.tree.indexOfTopLevelItem(ports)))
+            ports.setExpanded(True)
+        if controller is not None:
+            for signal in (controller.definition_added, controller.definition_removed,
+                           controller.definition_renamed, controller.definition_changed):
+                signal.connect(self._network_blocks_changed)
+            controller.document_replaced.connect(self._network_blocks_changed)
+            self.blocks.set_network(controller.document.blocks)
+        self.set_block_open(False)
 
     # ------------------------------------------------------------------ building
     def _build(self) -> None:
@@ -136,7 +188,8 @@ class PalettePanel(QWidget):
         used = [c for c in CATEGORIES if any(s.category == c for s in specs)]
         used += sorted({s.category for s in specs} - set(used))
         for category in used:
-            header = QTreeWidgetItem(self.tree, [category])
+            header = QTreeWidgetItem(self.tree, [PORTS_TITLE if category == "Blocks"
+                                                 else category])
             header.setFont(0, header_font)
             header.setIcon(0, swatch_icon(category_color(category)))
             header.setFlags(Qt.ItemFlag.ItemIsEnabled)
@@ -154,35 +207,91 @@ class PalettePanel(QWidget):
                 self.items[spec.type] = item
         self.tree.expandAll()
 
+    # ------------------------------------------------------------------ blocks
+    def set_block_open(self, open_: bool) -> None:
+        """List the block ports only while a block's inside is shown."""
+        self.block_open = open_
+        self.set_filter(self.search.text())
+
+    def _network_blocks_changed(self, *_args) -> None:
+        if self.controller is not None:
+            self.blocks.set_network(self.controller.document.blocks)
+            self.set_filter(self.search.text())
+
+    def set_user_blocks(self, entries, unreadable) -> None:
+        """The user's library (``graph.block_files.scan``'s result)."""
+        self.blocks.set_user(entries, unreadable)
+        self.set_filter(self.search.text())
+
+    def _all_items(self) -> dict[str, QTreeWidgetItem]:
+        return {**self.items, **self.blocks.items}
+
+    def _context_menu(self, pos: QPoint) -> None:
+        menu = self.context_menu(self.tree.itemAt(pos))
+        if menu is not None:
+            menu.exec(self.tree.viewport().mapToGlobal(pos))
+
+    def context_menu(self, item: QTreeWidgetItem | None) -> QMenu | None:
+        """The menu of a block entry: save one of this network's, rename or delete
+        one of the user's (tests read it)."""
+        key = item.data(0, TYPE_ROLE) if item is not None else None
+        if not key or not is_block_key(key):
+            return None
+        source, name = split_key(key)
+        menu = QMenu(self)
+        menu.addAction("Add Block", lambda: self.block_requested.emit(key))
+        if source == NETWORK:
+            menu.addAction("Save to Library",
+                           lambda: self.save_block_requested.emit(name))
+        elif source == USER:
+            menu.addAction("Rename\u2026", lambda: self.rename_block_requested.emit(name))
+            menu.addAction("Delete", lambda: self.delete_block_requested.emit(name))
+        return menu
+
     # ------------------------------------------------------------------ filtering
     def set_filter(self, text: str) -> None:
-        """Show the layers matching ``text``; the best match becomes the current item."""
-        specs = {s.type: s for s in all_specs()}
+        """Show the layers and blocks matching ``text``; the best match becomes the
+        current item."""
+        specs: dict[str, Searchable] = {s.type: s for s in all_specs()}
+        specs.update(self.blocks.entries)
         best: tuple[int, int, str] | None = None
-        for order, (type_name, item) in enumerate(self.items.items()):
-            score = rank(specs[type_name], text)
+        for order, (key, item) in enumerate(self._all_items().items()):
+            score = rank(specs[key], text)
+            if key in PORT_TYPES and not self.block_open:
+                score = None
             item.setHidden(score is None)
             if score is not None and (best is None or (score, order) < best[:2]):
-                best = (score, order, type_name)
+                best = (score, order, key)
         for header in self.headers.values():
             header.setHidden(all(header.child(i).isHidden()
                                  for i in range(header.childCount())))
+        self.blocks.refresh_headers(bool(text.strip()))
         self.empty.setVisible(best is None)
         self.tree.setVisible(best is not None)
         if best is None:
             self.tree.setCurrentItem(None)
         elif text.strip():
-            self.tree.setCurrentItem(self.items[best[2]])
-            self.tree.scrollToItem(self.items[best[2]])
+            self.tree.setCurrentItem(self._all_items()[best[2]])
+            self.tree.scrollToItem(self._all_items()[best[2]])
         else:
             self.tree.clearSelection()
             self.tree.setCurrentItem(None)
 
     def visible_types(self) -> list[str]:
-        return [t for t, item in self.items.items() if not item.isHidden()]
+        """Shown layer types and block keys, in palette order."""
+        keys = []
+        for i in range(self.tree.topLevelItemCount()):
+            header = self.tree.topLevelItem(i)
+            for j in range(header.childCount()):
+                item = header.child(j)
+                key = item.data(0, TYPE_ROLE)
+                if key and not item.isHidden():
+                    keys.append(key)
+        return keys
 
     def top_hit(self) -> str | None:
-        """The layer Enter would add: the current item, else the first one shown."""
+        """The layer (or block key) Enter would add: the current item, else the first
+        one shown."""
         item = self.tree.currentItem()
         if item is not None and item.data(0, TYPE_ROLE) and not item.isHidden():
             return item.data(0, TYPE_ROLE)
@@ -191,17 +300,29 @@ class PalettePanel(QWidget):
 
     # ------------------------------------------------------------------ intents
     def _add_current(self) -> None:
-        type_name = self.top_hit()
-        if type_name:
-            self.add_requested.emit(type_name)
+        self._request(self.top_hit())
 
     def _activated(self, item: QTreeWidgetItem, _column: int) -> None:
-        type_name = item.data(0, TYPE_ROLE)
-        if type_name:
-            self.add_requested.emit(type_name)
+        self._request(item.data(0, TYPE_ROLE))
+
+    def _request(self, key: str | None) -> None:
+        if not key:
+            return
+        if is_block_key(key):
+            self.block_requested.emit(key)
+        else:
+            self.add_requested.emit(key)
 
     def eventFilter(self, watched, event) -> bool:
         # Up/Down in the search box walk the results without leaving the box.
+        if watched is self.search and isinstance(event, QKeyEvent) and \
+                event.type() == QKeyEvent.Type.ShortcutOverride and (
+                    event.matches(QKeySequence.StandardKey.Undo)
+                    or event.matches(QKeySequence.StandardKey.Redo)):
+            # Ctrl+Z right after adding from the search undoes the adding (the window's
+            # Undo), not the typing of the search text.
+            event.ignore()
+            return True
         if watched is self.search and isinstance(event, QKeyEvent) and \
                 event.type() == QKeyEvent.Type.KeyPress:
             key = event.key()
@@ -219,7 +340,7 @@ class PalettePanel(QWidget):
             return
         current = self.top_hit()
         i = shown.index(current) + delta if current in shown else 0
-        item = self.items[shown[max(0, min(len(shown) - 1, i))]]
+        item = self._all_items()[shown[max(0, min(len(shown) - 1, i))]]
         self.tree.setCurrentItem(item)
         self.tree.scrollToItem(item)
 

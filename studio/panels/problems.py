@@ -10,9 +10,11 @@ from the current analysis when clicked and applied as one undo step.
 from __future__ import annotations
 
 import weakref
+from functools import partial
+from html import escape
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
+    QStyledItemDelegate,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -40,6 +43,35 @@ PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 1
 DIAGNOSIS = "training:"  # kind prefix of a training run's diagnoses
 # The panel listing each controller's problems (the node menu asks it for fixes).
 PANELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+TEXT_COLUMN = 1
+
+
+def hover_text(text: str, fix: Fix | None) -> str:
+    """A problem's tooltip: its whole text and fix, as rich text so Qt wraps it."""
+    lines = [escape(text)] + ([f"\u2192 Fix: {escape(fix.title)}"] if fix else [])
+    return "<qt>" + "<br>".join(lines) + "</qt>"
+
+
+class _WrappingDelegate(QStyledItemDelegate):
+    """Rows as tall as their wrapped text at the column's width now: a problem is
+    never cut to "..." however narrow the panel (the list scrolls instead)."""
+
+    def __init__(self, tree: QTreeWidget) -> None:
+        super().__init__(tree)
+        self.tree = tree
+
+    def sizeHint(self, option, index) -> QSize:
+        hint = super().sizeHint(option, index)
+        if index.column() != TEXT_COLUMN:
+            return hint
+        # The text's room: the column less the item's padding (the style's frame).
+        width = max(40, self.tree.header().sectionSize(TEXT_COLUMN) - 12)
+        text = str(index.data() or "")
+        needed = option.fontMetrics.boundingRect(
+            QRect(0, 0, width, 100_000), int(Qt.TextFlag.TextWordWrap), text).height()
+        return QSize(hint.width(), max(hint.height(), needed + 8))
 
 
 class ProblemsPanel(QWidget):
@@ -64,6 +96,8 @@ class ProblemsPanel(QWidget):
         self.tree.setHeaderLabels(["Layer", "Problem", ""])
         self.tree.setRootIsDecorated(False)
         self.tree.setWordWrap(True)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.tree.setItemDelegate(_WrappingDelegate(self.tree))
         self.tree.setAlternatingRowColors(True)
         self.tree.setIconSize(QSize(14, 14))
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -75,6 +109,12 @@ class ProblemsPanel(QWidget):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
         header.resizeSection(0, 170)
         header.resizeSection(2, 64)
+        # Wrapped rows change height with the column's width: lay them out again.
+        self._relayout = QTimer(self)
+        self._relayout.setSingleShot(True)
+        self._relayout.setInterval(0)
+        self._relayout.timeout.connect(self.tree.doItemsLayout)
+        header.sectionResized.connect(lambda *_: self._relayout.start())
         self.tree.itemClicked.connect(self._clicked)
         self.tree.itemActivated.connect(self._clicked)
         self.tree.customContextMenuRequested.connect(self._menu)
@@ -130,8 +170,10 @@ class ProblemsPanel(QWidget):
             elif problem.hint:
                 lines.append(f"\u2192 {problem.hint}")
             item.setText(1, "\n".join(lines))
-            item.setToolTip(1, problem.describe(doc))
-            item.setToolTip(0, problem.describe(doc))
+            # The whole text one hover away too, with where it is.
+            full = hover_text(problem.describe(doc), fix)
+            item.setToolTip(1, full)
+            item.setToolTip(0, full)
             item.setTextAlignment(0, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
             item.setTextAlignment(1, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
             if fix is not None:
@@ -263,6 +305,5 @@ class ProblemsPanel(QWidget):
         if fix is not None:
             menu.addAction(f"Fix: {fix.title}", lambda: self.apply_fix(row))
         for other in self.diagnosis_fixes(self.problems[row])[1:]:
-            menu.addAction(f"Fix: {other.title}",
-                           lambda f=other: self.controller.apply_fix(f))
+            menu.addAction(f"Fix: {other.title}", partial(self.controller.apply_fix, other))
         menu.exec(self.tree.viewport().mapToGlobal(pos))

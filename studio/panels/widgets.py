@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, Qt
+from typing import TypeVar
+
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -24,7 +26,10 @@ def hidden_in_window(widget: QWidget) -> bool:
     return window is not widget and window.isVisible() and not widget.isVisible()
 
 
-def muted(widget: QWidget) -> QWidget:
+W = TypeVar("W", bound=QWidget)
+
+
+def muted(widget: W) -> W:
     """Grey text that follows the light or dark theme."""
     palette = widget.palette()
     color = palette.color(QPalette.ColorRole.PlaceholderText)
@@ -64,8 +69,9 @@ def align_forms(*forms: QFormLayout) -> None:
     for form in forms:
         for row in range(form.rowCount()):
             item = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
-            if item is not None and item.widget() is not None:
-                labels.append(item.widget())
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                labels.append(widget)
     width = max((label.sizeHint().width() for label in labels), default=0)
     for label in labels:
         label.setMinimumWidth(width)
@@ -110,7 +116,7 @@ def severity_icon(severity: str, size: int = 14) -> QIcon:
         painter.drawEllipse(QPointF(s / 2, s / 2), s / 2 - 0.5, s / 2 - 0.5)
         top, bottom = s * 0.22, s * 0.56
     painter.setBrush(QColor("white"))
-    painter.drawRoundedRect(s / 2 - s * 0.07, top, s * 0.14, bottom - top, 1, 1)
+    painter.drawRoundedRect(QRectF(s / 2 - s * 0.07, top, s * 0.14, bottom - top), 1, 1)
     painter.drawEllipse(QPointF(s / 2, bottom + s * 0.14), s * 0.08, s * 0.08)
     painter.end()
     _ICONS[key] = icon = QIcon(pixmap)
@@ -126,9 +132,9 @@ def commit_pending_edits() -> None:
 
     widget = QApplication.focusWidget()
     spin = widget if isinstance(widget, QAbstractSpinBox) else None
-    if spin is None and isinstance(widget, QLineEdit) and \
-            isinstance(widget.parentWidget(), QAbstractSpinBox):
-        spin = widget.parentWidget()
+    if spin is None and isinstance(widget, QLineEdit):
+        parent = widget.parentWidget()
+        spin = parent if isinstance(parent, QAbstractSpinBox) else None
     if spin is not None:
         spin.interpretText()  # a spin box without keyboard tracking commits here
         spin.editingFinished.emit()

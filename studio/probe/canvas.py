@@ -8,12 +8,17 @@ move with them) and go when the probe is cleared or the document replaced.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
 from runtime.probe import images
+
+if TYPE_CHECKING:
+    from studio.canvas.node_item import NodeItem
 
 THUMB_W, THUMB_H = 72.0, 44.0
 
@@ -27,7 +32,7 @@ def to_qimage(rgb: np.ndarray) -> QImage:
 class ThumbnailItem(QGraphicsItem):
     """One node's value for the probed example, drawn right of its card."""
 
-    def __init__(self, parent: QGraphicsItem, card_width: float) -> None:
+    def __init__(self, parent: NodeItem, card_width: float) -> None:
         super().__init__(parent)
         # Under the card (chains run left to right, so the space below is free), and
         # under the training health strip that may sit there too.

@@ -129,6 +129,11 @@ class SweepPanel(QWidget):
         layout.addWidget(split, 1)
         self.log_params: set[str] = set()
 
+    def display(self, target: str) -> str:
+        """A searched target as the user knows it (``hidden: repeat``, ``Learning
+        rate``), from the search space's labels; the target itself otherwise."""
+        return self.space.labels.get(target, target).replace("Training: ", "")
+
     def _form(self) -> QHBoxLayout:
         row = QHBoxLayout()
         form = QFormLayout()
@@ -182,7 +187,7 @@ class SweepPanel(QWidget):
         """Show a document's sweep (``runtime.sweeps.SweepSpec``) and take its settings."""
         words = []
         for p in spec.params:
-            name = self.space.labels.get(p.target, p.target).replace("Training: ", "")
+            name = self.display(p.target)
             if p.kind == "choice":
                 words.append(f"{name} in {list(p.choices)}")
             else:
@@ -234,8 +239,9 @@ class SweepPanel(QWidget):
         self.status.setText(f"{text}.\nStudy {view.study!r} in {view.storage}")
         self._fill_table(rows, view.objective)
         self.history.show_rows(rows, view.direction)
-        self.importance.show_importance(view.importance)
-        self.parallel.show_rows(rows, view.direction, view.objective, self.log_params)
+        self.importance.show_importance(view.importance, self.display)
+        self.parallel.show_rows(rows, view.direction, view.objective, self.log_params,
+                                self.display)
 
     def _fill_table(self, rows, objective: str) -> None:
         names = sorted({k for r in rows for k in r.params})
@@ -243,7 +249,8 @@ class SweepPanel(QWidget):
         self.table.setSortingEnabled(False)
         self.table.setColumnCount(len(FIXED_COLUMNS) + len(names))
         self.table.setHorizontalHeaderLabels(
-            [*FIXED_COLUMNS[:2], objective.capitalize(), *FIXED_COLUMNS[3:], *names])
+            [*FIXED_COLUMNS[:2], objective.capitalize(), *FIXED_COLUMNS[3:],
+             *map(self.display, names)])
         self.table.setRowCount(len(rows))
         for i, r in enumerate(rows):
             number = _NumberItem(r.number, str(r.number))

@@ -4,6 +4,7 @@ coordinates. Created once and fed with ``setData``/``setOpts`` (never rebuilt)."
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
@@ -62,13 +63,14 @@ class ImportancePlot(pg.PlotWidget):
         self.addItem(self.bars)
         self.names: list[str] = []
 
-    def show_importance(self, importance: dict[str, float]) -> None:
+    def show_importance(self, importance: dict[str, float],
+                        display: Callable[[str], str] = str) -> None:
         self.names = list(importance)[::-1]  # the most important on top
         values = [importance[n] for n in self.names]
         self.bars.setOpts(x0=[0] * len(values), y=list(range(len(values))),
                           width=values, height=0.6)
         axis = self.getAxis("left")
-        axis.setTicks([list(enumerate(self.names))])
+        axis.setTicks([list(enumerate(map(display, self.names)))])
         self.setYRange(-0.5, max(0.5, len(values) - 0.5), padding=0)
         self.setXRange(0, max([1e-3, *values]) * 1.05, padding=0)
 
@@ -85,9 +87,11 @@ class ParallelPlot(pg.PlotWidget):
                       for c in BAND_COLORS]
         for item in self.lines:
             self.addItem(item)
-        self.axes: list[str] = []
+        self.axes: list[str] = []  # the searched targets, then the objective
+        self.labels: list[str] = []  # the same, as the axes are labelled
 
-    def show_rows(self, rows, direction: str, objective: str, log_params=()) -> None:
+    def show_rows(self, rows, direction: str, objective: str, log_params=(),
+                  display: Callable[[str], str] = str) -> None:
         done = [r for r in rows if r.state == "complete" and r.value is not None]
         names = sorted({k for r in done for k in r.params})
         self.axes = [*names, objective]
@@ -107,8 +111,10 @@ class ParallelPlot(pg.PlotWidget):
                 xs += [*range(width), math.nan]
                 ys += [*(c[i] for c in columns), math.nan]
             item.setData(xs, ys)
-        self.getAxis("bottom").setTicks([list(enumerate(self.axes))])
-        self.setXRange(-0.2, max(1, width - 1) + 0.2, padding=0)
+        self.labels = [*map(display, names), objective]
+        self.getAxis("bottom").setTicks([list(enumerate(self.labels))])
+        # Half an axis of room each side, so the outer axes keep their (long) names.
+        self.setXRange(-0.5, max(1, width - 1) + 0.5, padding=0)
         self.setYRange(-0.05, 1.05, padding=0)
 
 
@@ -122,8 +128,8 @@ def _scaled(values, log: bool) -> list[float]:
     if values and not all(isinstance(v, (int, float)) and not isinstance(v, bool)
                           for v in values if v is not None):
         labels = sorted({str(v) for v in values})
-        span = max(1, len(labels) - 1)
-        return [labels.index(str(v)) / span if v is not None else math.nan
+        last = max(1, len(labels) - 1)
+        return [labels.index(str(v)) / last if v is not None else math.nan
                 for v in values]
     numbers = [math.log10(v) if log and v is not None and v > 0 else v for v in values]
     finite = [v for v in numbers if v is not None and math.isfinite(v)]

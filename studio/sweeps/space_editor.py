@@ -2,8 +2,8 @@
 
 One row per searched entry: what (a training setting, or a layer's parameter by the
 layer's name), how (a range, log-scaled or not, whole numbers, or a list of choices)
-and the bounds. "Search…" offers every number the network has: the training settings
-and each layer's numeric parameters, with a sensible first range around today's value.
+and the bounds. "Search…" offers every number the network has: the training settings,
+each layer's numeric parameters, and each block's repeat count and exposed numbers, with a sensible first range around today's value.
 Every edit is reported as the new ``doc.sweep`` (``edited``), which the window checks
 with ``runtime.sweeps.SweepSpec`` and stores as one undo step.
 """
@@ -57,9 +57,12 @@ def first_range(target: str, kind: str, value) -> dict:
     if target == "batch_size" and isinstance(value, int):
         return {"target": target, "kind": "choice",
                 "choices": sorted({max(1, value // 2), value, value * 2})}
+    if target.endswith(".repeat"):  # a block's copies: from one to a few more
+        copies = int(value or 1)
+        return {"target": target, "kind": "int", "low": 1, "high": max(3, 2 * copies)}
     if kind == "int":
-        v = int(value or 1)
-        return {"target": target, "kind": "int", "low": max(1, v // 2), "high": max(2, v * 2)}
+        n = int(value or 1)
+        return {"target": target, "kind": "int", "low": max(1, n // 2), "high": max(2, n * 2)}
     v = float(value or 0.0)
     if target.endswith(".p") or 0.0 <= v < 1.0 and target not in ("lr", "weight_decay"):
         return {"target": target, "kind": "float", "low": 0.0, "high": 0.5}

@@ -132,13 +132,14 @@ class RunControls(QWidget):
 
     # ------------------------------------------------------------------ state
     def show_run(self, run: RunRecord | None) -> None:
+        status = run.status if run is not None else None
         active = run is not None and run.active
         self.train.setEnabled(not active)
-        self.pause.setEnabled(active and run.status in ("running", "paused"))
-        paused = run is not None and run.status == "paused"
+        self.pause.setEnabled(active and status in ("running", "paused"))
+        paused = status == "paused"
         self.pause.setText("Resume" if paused else "Pause")
         self.pause.setIcon(icon("train" if paused else "pause"))
-        self.stop.setEnabled(active and run.status != "stopping")
+        self.stop.setEnabled(active and status != "stopping")
         if run is None:
             self.status.setText("Ready to train")
             self.progress.setText("")

@@ -110,7 +110,7 @@ class DatasetForm(QWidget):
         """The registry's declaration of the dataset shown."""
         from runtime.datasets import describe
 
-        return describe(self.spec.get("name"))
+        return describe(str(self.spec.get("name")))
 
     # ------------------------------------------------------------------ showing
     def set_spec(self, spec: dict, error: str | None = None) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -79,7 +80,12 @@ class TrainingRunner(QObject):
         self.out_root = Path(out_root) if out_root is not None else None
         self.options = options  # runtime.engine.EngineOptions, None for the defaults
         self.threads = threads if threads is not None else worker_threads()
+        # Where runs are also tracked in MLflow (a URI, "" for the default), or None.
+        self.mlflow_uri: Callable[[], str | None] = lambda: None
         self.runs: list[RunRecord] = []
+        # The document shown (its key: ``studio.training.workbench.document_key``);
+        # runs are stamped with it, and the runs list shows only that document's.
+        self.source = ""
         self.current: RunRecord | None = None
         self.session: TrainingSession | None = None  # while a run is active
         self.ticks = 0
@@ -125,7 +131,7 @@ class TrainingRunner(QObject):
         number = (self.runs[-1].number + 1) if self.runs else 1
         name = snapshot.get("name") or "network"
         run = RunRecord(number, network=name, label=label or f"#{number} {name}",
-                        setup=training, document=snapshot)
+                        setup=training, document=snapshot, source=self.source)
         try:
             out_dir = self._out_dir(name, number)
         except OSError as e:
@@ -133,7 +139,7 @@ class TrainingRunner(QObject):
                               f"{e}") from None
         session = TrainingSession(snapshot, training or None, out_dir=out_dir,
                                   resume=resume, options=self.engine_options(),
-                                  threads=self.threads)
+                                  threads=self.threads, mlflow=self.mlflow_uri())
         # Spawning copies a large process's bookkeeping (tens of milliseconds of CPU):
         # done on a thread, the GUI keeps its frame rate. Commands wait for it.
         self._queued = []
@@ -310,7 +316,7 @@ class TrainingRunner(QObject):
         document = saved.document or {}
         run = RunRecord(number, network=document.get("name", ""),
                         label=f"#{number} {label}", setup=dict(saved.setup),
-                        document=saved.document)
+                        document=saved.document, source=self.source)
         run.out_dir = str(saved.folder)
         for event in saved.events:
             run.apply(event)
@@ -319,6 +325,20 @@ class TrainingRunner(QObject):
         del self.runs[:-MAX_RUNS]
         self.runs_changed.emit()
         return run
+
+    def runs_of_source(self) -> list[RunRecord]:
+        """The runs of the document shown (oldest first)."""
+        return [r for r in self.runs if r.source == self.source]
+
+    def set_source(self, source: str, *, rename: bool = False) -> None:
+        """The document shown is now ``source``; ``rename``: it is the same document
+        under a new key (saved under a new name), and its runs follow it."""
+        if rename:
+            for run in self.runs:
+                if run.source == self.source:
+                    run.source = source
+        self.source = source
+        self.runs_changed.emit()
 
     def run(self, number: int) -> RunRecord | None:
         return next((r for r in self.runs if r.number == number), None)

@@ -45,6 +45,23 @@ if TYPE_CHECKING:  # annotations only
 PROGRESS_S = 0.5  # progress line refresh period
 
 
+class DocumentKeys:
+    """Which document is shown, as a key runs are filed under: its file when it has
+    one (reopening the file brings its runs back), else a number per unsaved document.
+    Saving a document under a new name keeps its runs with it."""
+
+    def __init__(self) -> None:
+        self._unsaved = 0
+        self.document: object | None = None  # the document the key is for
+
+    def key(self, controller: DocumentController) -> str:
+        self.document = controller.document
+        if controller.path is not None:
+            return f"file:{Path(controller.path).resolve()}"
+        self._unsaved += 1
+        return f"unsaved:{self._unsaved}"
+
+
 class TrainingWorkbench(QObject):
     state_changed = Signal()  # a run started, paused, resumed or ended
     message_shown = Signal(str, str)  # text, kind ("error", "warning", "ok", "info")
@@ -67,6 +84,8 @@ class TrainingWorkbench(QObject):
         self.evaluation = Evaluation(self)
         self.last_evaluation = None
         self._controls_at = 0.0
+        self.keys = DocumentKeys()
+        self.runner.set_source(self.keys.key(controller))
         # Actions given by the window's training docks are routed there; our own are
         # routed here.
         self.actions = actions or make_actions(self)
@@ -92,6 +111,7 @@ class TrainingWorkbench(QObject):
         self.view.layer_clicked.connect(lambda node_id: controller.select([node_id]))
         controller.selection_changed.connect(self.view.set_selection)
         controller.document_replaced.connect(self._document_replaced)
+        controller.path_changed.connect(self._path_changed)
         self.panel.setup.ready.connect(self.runner.warm_up)  # torch is loaded by then
         self.evaluation.done.connect(self._evaluated)
         self.evaluation.failed.connect(
@@ -260,11 +280,15 @@ class TrainingWorkbench(QObject):
             self.overlay.set_diagnoses(self._marks(run))
 
     def _refresh_controls(self) -> None:
-        self.panel.controls.show_run(self.runner.current)
+        run = self.runner.current
+        if run is not None and not run.active and run.source != self.runner.source:
+            run = None  # the last run was another network's
+        self.panel.controls.show_run(run)
         self._sync_actions()
 
     def _runs_changed(self) -> None:
-        self.panel.runs.set_runs(self.runner.runs, self.runner.current)
+        """The runs list shows the runs of the document shown, and only those."""
+        self.panel.runs.set_runs(self.runner.runs_of_source(), self.runner.current)
 
     def _marks(self, run: RunRecord | None) -> list:
         """The run's diagnoses, plus its failure on the node it names."""
@@ -290,9 +314,21 @@ class TrainingWorkbench(QObject):
                               "warning")
         self.shown = None
         self.view.set_run(None)
+        self.compare(None)  # a run of another network is no reference for this one
+        self.panel.runs.reference = None
         self.view.flush(everything=True)
         self.resume_from = None
         self._push_diagnoses(None)
+        self.runner.set_source(self.keys.key(self.controller))  # its own runs list
+        if not self.runner.active:
+            self._refresh_controls()
+
+    def _path_changed(self, path) -> None:
+        """Saved under a new name: the same document, its runs keep following it."""
+        if path is not None and self.keys.document is self.controller.document:
+            source = self.keys.key(self.controller)
+            if source != self.runner.source:
+                self.runner.set_source(source, rename=True)
 
     def shutdown(self) -> None:
         """Stop the worker and release the lock (the window is closing)."""

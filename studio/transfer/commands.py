@@ -28,9 +28,10 @@ class TransferCommands:
     def export(self, fmt: str | None = None) -> ExportDialog | None:
         """Open the Export dialog on ``fmt`` (python, train, weights, onnx; None: the
         last one used); None when refused (the window shows why)."""
-        missing = export_format(fmt).missing() if fmt is not None else None
-        if missing:
-            self.window.show_error(f"{export_format(fmt).title} export is not installed",
+        chosen = export_format(fmt) if fmt is not None else None
+        missing = chosen.missing() if chosen is not None else None
+        if chosen is not None and missing:
+            self.window.show_error(f"{chosen.title} export is not installed",
                                    missing + ".")
             return None
         refusal = network_refusal(self.window.controller)

@@ -15,13 +15,21 @@ from runtime.diagnoses import (
     dead_relus,
     exploding_gradients,
     learning_rate_too_high,
+    loss_text,
     overfitting,
     saturated_activations,
     vanishing_gradients,
 )
 from runtime.engine import EngineOptions
-from runtime.events import DiagnosisEvent, FinishedEvent, LayerStats, LayerStatsEvent
+from runtime.events import (
+    DiagnosisEvent,
+    EpochEvent,
+    FinishedEvent,
+    LayerStats,
+    LayerStatsEvent,
+)
 from runtime.layers import LayerInfo
+from runtime.run_record import RunRecord
 
 H = np.zeros(32, np.int64)
 E = np.zeros(33, np.float32)
@@ -93,6 +101,10 @@ def test_overfitting_ignores_noise_but_not_a_trend():
               (0.1, 0.8), (0.05, 0.9)]
     d = overfitting(rising)
     assert d is not None and "Dropout" in d.fix and "epoch 3" in d.explanation
+    assert "lowest after epoch 3 (0.5) and was 0.9 after epoch 8" in d.explanation
+    # Numbered epochs (a resumed run) are quoted by their own numbers.
+    assert "after epoch 13 (0.5)" in overfitting(
+        [(i + 11, t, v) for i, (t, v) in enumerate(rising)]).explanation
     # One bad epoch late in a healthy run is noise, not overfitting.
     noisy = [(0.7, 0.6), (0.3, 0.3), (0.1, 0.1), (0.05, 0.05), (0.04, 0.04), (0.03, 0.2),
              (0.02, 0.04), (0.02, 0.035)]
@@ -192,3 +204,20 @@ def test_memorising_random_labels_overfits():
     d = kinds(events)["overfitting"]
     assert d.node_ids == () and d.epoch <= 12
     assert "Dropout" in d.fix
+    # One source for a run's numbers: the diagnosis quotes the recorded validation
+    # losses of the epochs it names, and the run's summary quotes the same records.
+    epochs = {e.epoch: e for e in of(events, EpochEvent)}
+    best = min(epochs.values(), key=lambda e: e.val_loss)
+    then = epochs[d.epoch]
+    assert (f"lowest after epoch {best.epoch} ({loss_text(best.val_loss)})"
+            in d.explanation)
+    assert f"was {loss_text(then.val_loss)} after epoch {then.epoch}," in d.explanation
+    assert f"after epoch {best.epoch}." in d.fix
+    run = RunRecord(1)
+    for event in events:
+        run.apply(event)
+    finished = of(events, FinishedEvent)[-1].summary
+    assert finished["best_epoch"] == best.epoch
+    last = epochs[max(epochs)]
+    assert (f"validation loss {loss_text(last.val_loss)} after epoch {last.epoch} "
+            f"(lowest {loss_text(best.val_loss)} after epoch {best.epoch})") in run.message

@@ -197,7 +197,8 @@ def test_make_unique_forks_one_instance_as_one_undo_step(make_window):
     # The inspector shows the instance's totals, not the analyses behind them.
     root.select([second])
     form = window.inspector.form
-    assert form is not None and "runs" not in form.inferred and "params" in form.inferred
+    assert form is not None and "runs" not in form.inferred and "params" not in form.inferred
+    assert form.block is not None and form.block.params.text() != ""
     root.undo_stack.undo()
     root.undo_stack.undo()
     assert root.document.to_dict() == before

@@ -7,6 +7,7 @@ import html
 import pytest
 from PySide6.QtCore import Qt
 
+from graph.block_library import BUILTINS
 from graph.catalog import CATEGORIES, all_specs
 from studio.document.controller import DocumentController
 from studio.panels.palette import LAYER_MIME, TYPE_ROLE, PalettePanel
@@ -25,11 +26,16 @@ def test_every_layer_type_is_listed_under_its_category(palette):
     assert set(palette.items) == {s.type for s in specs}
     for spec in specs:
         item = palette.items[spec.type]
-        assert item.parent().text(0) == spec.category
+        title = "Block ports" if spec.category == "Blocks" else spec.category
+        assert item.parent().text(0) == title
         assert item.text(0) == spec.display_name
     shown = [palette.tree.topLevelItem(i).text(0)
              for i in range(palette.tree.topLevelItemCount())]
-    assert shown == [c for c in CATEGORIES if any(s.category == c for s in specs)]
+    # The block ports and this network's blocks first, the block libraries last.
+    assert shown == ["Block ports", "Blocks in this network",
+                     *[c for c in CATEGORIES if c != "Blocks"
+                       and any(s.category == c for s in specs)],
+                     "Built-in blocks", "My blocks"]
 
 
 def test_categories_have_one_shared_colour(palette):
@@ -100,7 +106,8 @@ def test_no_match_says_so_and_enter_adds_nothing(palette, qtbot):
         qtbot.keyClick(palette.search, Qt.Key.Key_Return)
     qtbot.keyClick(palette.search, Qt.Key.Key_Escape)
     assert palette.search.text() == ""
-    assert len(palette.visible_types()) == len(all_specs())
+    # Every layer but the block ports (no block is open), and the built-in blocks.
+    assert len(palette.visible_types()) == len(all_specs()) - 2 + len(BUILTINS)
 
 
 def test_double_click_adds(palette, qtbot):

@@ -58,7 +58,7 @@ def test_sweep_dock_shows_a_study_and_opens_a_trial_as_a_run(qtbot, tmp_path):
     table = panel.table
     assert table.rowCount() == 4
     headers = [table.horizontalHeaderItem(i).text() for i in range(table.columnCount())]
-    assert headers[:3] == ["Trial", "State", "Val loss"] and "lr" in headers
+    assert headers[:3] == ["Trial", "State", "Val loss"] and "Learning rate" in headers
     values = sorted(r.value for r in trial_rows(study) if r.state == "complete")
     table.sortByColumn(2, Qt.SortOrder.AscendingOrder)
     shown = [float(table.item(i, 2).text()) for i in range(3)]
@@ -103,3 +103,54 @@ def trial_rows(study):
     from runtime.sweeps.study import trial_rows as rows
 
     return rows(study)
+
+
+def test_the_dock_searches_and_shows_a_blocks_repeat_and_exposed_width(qtbot, tmp_path):
+    from optuna.distributions import CategoricalDistribution, IntDistribution
+
+    from graph.blocks import ExposedParam
+    from runtime.sweeps import SweepSpec
+    from runtime.sweeps.study import open_study
+    from studio.sweeps.controller import SweepView
+    from studio.sweeps.panel import SweepPanel
+    from studio.sweeps.space_editor import candidates, first_range
+
+    doc = tiny(tmp_path / "blocks.strata")
+    inner = [n.id for n in doc.nodes.values() if n.label in ("fc1", "act")]
+    hidden = doc.group(inner, "Hidden", "hidden").result["instance"]
+    fc = next(n.id for n in doc.blocks["Hidden"].body.nodes.values() if n.label == "fc1")
+    doc.set_exposed("Hidden", [ExposedParam("width", 8, [(fc, "out_features")])])
+    options = candidates(doc)
+    offered = {target: label for label, target, _kind, _value in options}
+    assert offered[f"{hidden}.repeat"] == "hidden: repeat"
+    assert offered[f"{hidden}.width"] == "hidden: width"
+    entries = [first_range(f"{hidden}.repeat", "int", 1),
+               {"target": f"{hidden}.width", "kind": "choice", "choices": [4, 16]}]
+    assert entries[0] == {"target": f"{hidden}.repeat", "kind": "int", "low": 1,
+                          "high": 3}
+    doc.sweep = {"params": entries}
+    spec = SweepSpec.from_document(doc)
+    study = open_study(spec, f"sqlite:///{tmp_path / 's.db'}", "blocks", epochs=1)
+    distributions = {f"{hidden}.repeat": IntDistribution(1, 3),
+                     f"{hidden}.width": CategoricalDistribution([4, 16])}
+    for repeat, width, loss in ((1, 4, 0.7), (3, 16, 0.4)):
+        study.add_trial(optuna.trial.create_trial(
+            params={f"{hidden}.repeat": repeat, f"{hidden}.width": width},
+            distributions=distributions, value=loss, intermediate_values={1: loss}))
+
+    panel = SweepPanel()
+    qtbot.addWidget(panel)
+    panel.set_space(entries, options)
+    panel.set_spec(spec)
+    panel.show_view(SweepView(rows=trial_rows(study), storage="s.db", study="blocks"))
+    assert "hidden: repeat 1\u20133" in panel.searched.text()
+    assert "hidden: width in [4, 16]" in panel.searched.text()
+    table = panel.table
+    headers = [table.horizontalHeaderItem(i).text() for i in range(table.columnCount())]
+    assert headers[5:] == ["hidden: repeat", "hidden: width"]
+    table.sortByColumn(2, Qt.SortOrder.AscendingOrder)  # the best trial first
+    assert [table.item(0, c).text() for c in (5, 6)] == ["3", "16"]
+    assert panel.parallel.labels == ["hidden: repeat", "hidden: width", "val loss"]
+    space = panel.space.table
+    assert [space.item(i, 0).text() for i in range(2)] == ["hidden: repeat",
+                                                           "hidden: width"]

@@ -50,11 +50,11 @@ class ActivationsPlot(QWidget):
         self.dead_plot.setXLink(self.spread_plot)
 
         self.mean = curve(self.spread_plot, TRAIN, 1.8)
-        self.upper = curve(self.spread_plot, TRAIN, 0.6, alpha=120)
-        self.lower = curve(self.spread_plot, TRAIN, 0.6, alpha=120)
+        self.upper_curve = curve(self.spread_plot, TRAIN, 0.6, alpha=120)
+        self.lower_curve = curve(self.spread_plot, TRAIN, 0.6, alpha=120)
         fill = QColor(TRAIN)
         fill.setAlpha(50)
-        self.band = pg.FillBetweenItem(self.upper, self.lower, brush=fill)
+        self.band = pg.FillBetweenItem(self.upper_curve, self.lower_curve, brush=fill)
         self.spread_plot.addItem(self.band)
         self.dead_lines = [curve(self.dead_plot, col, 1.4) for col in LINE_COLORS]
         self._dead_ids: list[str] = []
@@ -98,7 +98,7 @@ class ActivationsPlot(QWidget):
         run = self.run
         node_id = self.focus_layer()
         if run is None or node_id is None:
-            for item in (self.mean, self.upper, self.lower):
+            for item in (self.mean, self.upper_curve, self.lower_curve):
                 item.setData([], [])
             self.act_hist.setData([0, 1], [0])
             self.grad_hist.setData([0, 1], [0])
@@ -112,8 +112,8 @@ class ActivationsPlot(QWidget):
         mean = grid_mean.values(row)
         std = grid_std.values(row)
         self.mean.setData(*finite_xy(xs, mean))
-        self.upper.setData(*finite_xy(xs, mean + std))
-        self.lower.setData(*finite_xy(xs, mean - std))
+        self.upper_curve.setData(*finite_xy(xs, mean + std))
+        self.lower_curve.setData(*finite_xy(xs, mean - std))
         set_title(self.spread_plot, f"Activation mean ± std: {name}")
         self._draw_dead(run, node_id)
         stats = run.latest[node_id]

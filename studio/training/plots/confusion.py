@@ -66,7 +66,7 @@ class ConfusionPlot(QWidget):
         run = self.run
         matrix = run.confusion if run is not None else None
         self.hint.setVisible(matrix is None)
-        if matrix is None:
+        if run is None or matrix is None:
             return
         k = len(matrix)
         if k != self.classes:

@@ -121,6 +121,7 @@ class FeatureMapsPlot(QWidget):
             self.rows = [_Row(self.canvas, r) for r in range(len(ids))]
             self.row_ids = ids
         for node_id, widgets in zip(ids, self.rows):
+            assert run is not None  # layers() lists none without a run
             event = run.feature_maps[node_id]
             note = (f"{min(len(event.maps), MAX_CHANNELS)} of {event.channels} "
                     f"channels, step {event.step}")

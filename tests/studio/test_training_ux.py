@@ -1,0 +1,116 @@
+"""The training view as a user meets it: the runs list and the plots belong to the
+document shown, and a run's numbers agree wherever they are quoted."""
+
+from __future__ import annotations
+
+import pytest
+from strata_paths import EXAMPLES
+from test_training_support import tiny_mlp, wait_ended, workbench
+
+import graph
+
+
+def test_runs_list_and_plots_follow_the_document_shown(qtbot, tmp_path):
+    doc = tiny_mlp(epochs=1)
+    controller, _view, bench = workbench(qtbot, doc, tmp_path)
+    path = tmp_path / "tiny.strata"
+    controller.save(path)
+    bench.train()
+    first = wait_ended(qtbot, bench)
+    runs = bench.panel.runs
+    assert runs.tree.topLevelItemCount() == 1
+    assert bench.view.run is first
+
+    # Another network (an example opens untitled): no runs, no plots of the old one.
+    other = tiny_mlp(epochs=1, depth=1)
+    other.name = "Other MLP"
+    controller.set_document(other)
+    assert runs.tree.topLevelItemCount() == 0
+    assert bench.view.run is None and bench.view.curves.run is None
+    assert "Ready to train" in bench.panel.controls.status.text()
+    xs, _ys = bench.view.curves.loss_train.getOriginalDataset()
+    assert xs is None or len(xs) == 0
+
+    # Its own run is listed alone; saved under a name, its run stays with it.
+    bench.train()
+    second = wait_ended(qtbot, bench)
+    assert [runs.tree.topLevelItem(i).text(1) for i in range(runs.tree.topLevelItemCount())
+            ] == ["Other MLP"]
+    controller.save(tmp_path / "other.strata")
+    assert runs.runs == [second]
+
+    # Reopening the first file brings its run back.
+    controller.set_document(graph.load(path), path)
+    assert runs.runs == [first]
+
+
+LONG = ("Relative to its weights, the gradient reaching 'fc1' is 12,345 times smaller than "
+        "at 'fc6'. The first layers ('fc1', 'fc2' and 'fc3') barely learn: each layer the "
+        "gradient passes on the way back towards the input shrinks it further.")
+
+
+def test_problem_text_wraps_and_is_whole_in_its_tooltip(make_window, qtbot):
+    from PySide6.QtCore import QRect, Qt
+
+    from runtime.events import DiagnosisEvent
+
+    window = make_window(EXAMPLES / "deep_sigmoid_mlp.strata")
+    window.resize(1280, 720)
+    doc = window.controller.document
+    fc = [n.id for n in doc.nodes.values() if n.label in ("fc1", "fc2")]
+    window.problems.set_diagnoses([DiagnosisEvent(
+        "vanishing_gradients", tuple(fc), "Vanishing gradients", LONG,
+        "Replace Sigmoid with ReLU.", "warning", 10, 1)])
+    window._show_problems()
+    tree = window.problems.tree
+    qtbot.waitUntil(lambda: tree.isVisible() and tree.topLevelItemCount() == 1)
+    item = tree.topLevelItem(0)
+    text = item.text(1)
+    assert LONG in text and "Fix:" in text
+
+    def fits() -> bool:  # the row is as tall as its text wrapped at the column's width
+        width = tree.header().sectionSize(1) - 12
+        needed = tree.fontMetrics().boundingRect(
+            QRect(0, 0, width, 100_000), int(Qt.TextFlag.TextWordWrap), text).height()
+        return tree.visualItemRect(item).height() >= needed
+
+    qtbot.waitUntil(fits)
+    assert tree.textElideMode() == Qt.TextElideMode.ElideNone
+    tip = item.toolTip(1)
+    assert "barely learn" in tip and "shrinks it further" in tip and "Fix:" in tip
+    # Narrower panel: the row grows again rather than cutting the text.
+    window.resize(1000, 720)
+    qtbot.waitUntil(fits)
+
+
+READABLE_CARD_PX = 70  # a card this wide on screen shows a title of ~10 characters
+
+
+@pytest.mark.parametrize("size", [(1152, 648), (1280, 720)])
+def test_every_example_opens_whole_and_readable(qtbot, tmp_path, size):
+    """The default window (1152x648 on a 1280x720 screen) and a 1280x720 one: each
+    shipped example opens showing all its layers, cards wide enough to read."""
+    from PySide6.QtCore import QSettings
+
+    from studio.canvas.node_item import WIDTH
+    from studio.main_window import MainWindow
+    from studio.window_files import examples
+
+    window = MainWindow(None, settings=QSettings(str(tmp_path / "s.ini"),
+                                                 QSettings.Format.IniFormat),
+                        autosave_dir=tmp_path / "recovery")
+    qtbot.addWidget(window)
+    window.resize(*size)  # as the window opens: its docks take their default sizes
+    window.show()
+    qtbot.waitExposed(window)
+    view = window.view
+    cut = []
+    for path in examples():
+        assert window.files.open_example(path)
+        qtbot.wait(10)  # the docks settle; a resize refits the view
+        shown = view.mapToScene(view.viewport().rect()).boundingRect()
+        nodes = view.network_scene.nodes_rect()
+        if not shown.contains(nodes) or WIDTH * view.zoom() < READABLE_CARD_PX:
+            cut.append(f"{path.stem}: zoom {view.zoom():.2f}, shown {shown.width():.0f}"
+                       f" of {nodes.width():.0f} wide")
+    assert not cut, cut
