@@ -21,6 +21,8 @@ from graph.atomic import temporary_for
 from graph.errors import StrataError
 from graph.naming import Namespace
 
+from .onnx_scopes import scope_node_names
+
 EXTRA = "pip install strata-studio[onnx]"
 NEEDED = ("onnx", "onnxscript")
 # The exported graph computes the same operations in another runtime: small float
@@ -100,6 +102,10 @@ def export_onnx(doc, path, state_dict=None, opset: int | None = None,
                     external_data=False, verbose=False, **kwargs)
             del program
             model = onnx.load(tmp)
+            # Node names after the module nesting (/layer1/layer1.0/conv1/Conv), so
+            # viewers show a network of blocks as its blocks.
+            if scope_node_names(model):
+                onnx.save(model, tmp)
             onnx.checker.check_model(model, full_check=True)
             os.replace(tmp, path)
     except StrataError:
