@@ -132,14 +132,23 @@ def measure_editor(layers: int, frames: int) -> dict[str, float]:
 
 
 def cold_start(runs: int) -> float:
-    """Median wall time of ``strata`` from launch to its window shown (and quit)."""
+    """Median wall time of ``strata`` from launch to its window shown (and quit).
+
+    As after an install: the bytecode is compiled (pip compiles it; a checkout run with
+    ``PYTHONDONTWRITEBYTECODE=1`` would recompile ~100 modules on every start, ~0.1 s),
+    so one unmeasured start fills a private bytecode cache first.
+    """
     times = []
     with tempfile.TemporaryDirectory() as home:
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen", STRATA_QUIT_AFTER_SHOW="1",
                    HOME=home, XDG_CONFIG_HOME=str(Path(home) / "config"),
-                   XDG_DATA_HOME=str(Path(home) / "data"))
+                   XDG_DATA_HOME=str(Path(home) / "data"),
+                   PYTHONPYCACHEPREFIX=str(Path(home) / "pycache"))
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         command = [sys.executable, "-c",
                    "import sys; from studio.cli import main; sys.exit(main([]))"]
+        subprocess.run(command, env=env, check=True, cwd=home,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(runs):
             t = time.perf_counter()
             subprocess.run(command, env=env, check=True, cwd=home,

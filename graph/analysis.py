@@ -22,9 +22,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from . import sharing
 from .catalog import TensorInfo
@@ -40,6 +38,9 @@ from .events import (
     TrainingChanged,
 )
 from .problems import Problem
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass
@@ -78,6 +79,8 @@ class Analysis:
     @cached_property
     def graph(self) -> nx.MultiDiGraph:
         """The document as a MultiDiGraph; edges carry ``source_port``/``target_port``."""
+        import networkx as nx  # imported on first use: a quarter of the studio's start
+
         g = nx.MultiDiGraph()
         g.add_nodes_from(self.doc.nodes)
         for e in self.doc.edges:
@@ -416,6 +419,8 @@ class Analyzer:
 
     @staticmethod
     def _report_cycles(doc, stuck: set[str], problems) -> None:
+        import networkx as nx
+
         graph = nx.MultiDiGraph()
         graph.add_nodes_from(stuck)
         graph.add_edges_from((e.source, e.target) for e in doc.edges

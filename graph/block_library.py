@@ -211,31 +211,31 @@ _PROJECTION = (" The shortcut is a strided 1x1 convolution with batch norm (a pr
 BUILTINS: tuple[LibraryBlock, ...] = (
     LibraryBlock("ConvBNReLU", "Conv-BN-ReLU", "A 3x3 convolution, batch norm and ReLU: "
                  "the unit most CNNs stack.", _conv_bn_relu, keywords="conv bn relu"),
-    LibraryBlock("BasicBlock", "Residual basic block", "ResNet-18/34's block: two 3x3 "
+    LibraryBlock("BasicBlock", "Residual block", "ResNet-18/34's block: two 3x3 "
                  "conv-BN pairs and a ReLU." + _SHORTCUT, _basic(False),
                  (("channels", CHANNELS),), "resnet residual"),
-    LibraryBlock("BasicBlockDown", "Residual basic block (projection)", "ResNet-18/34's "
+    LibraryBlock("BasicBlockDown", "Residual block, projection", "ResNet-18/34's "
                  "block that starts a stage: two 3x3 conv-BN pairs, the first strided."
                  + _PROJECTION, _basic(True), keywords="resnet residual downsample"),
-    LibraryBlock("Bottleneck", "Residual bottleneck block", "ResNet-50's block: a 1x1 "
+    LibraryBlock("Bottleneck", "Bottleneck block", "ResNet-50's block: a 1x1 "
                  "convolution narrows, a 3x3 works, a 1x1 widens again." + _SHORTCUT,
                  _bottleneck(False), (("channels", CHANNELS),), "resnet residual"),
-    LibraryBlock("BottleneckDown", "Residual bottleneck block (projection)", "ResNet-50's "
+    LibraryBlock("BottleneckDown", "Bottleneck, projection", "ResNet-50's "
                  "block that starts a stage: 1x1 narrows, a strided 3x3, 1x1 widens."
                  + _PROJECTION, _bottleneck(True), keywords="resnet residual downsample"),
     LibraryBlock("InvertedResidual", "Inverted residual", "MobileNetV2's block: a 1x1 "
                  "convolution expands, a depthwise 3x3 filters, a 1x1 projects back "
                  "(linear, no activation)." + _SHORTCUT, _inverted_residual(False),
                  (("channels", CHANNELS),), "mobilenet depthwise"),
-    LibraryBlock("InvertedResidualDown", "Inverted residual (strided)", "MobileNetV2's "
+    LibraryBlock("InvertedResidualDown", "Inverted residual, strided", "MobileNetV2's "
                  "block where the stride or the channels change: expand, a strided "
                  "depthwise 3x3, project; no shortcut.", _inverted_residual(True),
                  keywords="mobilenet depthwise downsample"),
-    LibraryBlock("SqueezeExcitation", "Squeeze-and-excitation", "Rescales each channel by "
+    LibraryBlock("SqueezeExcitation", "Squeeze-excitation", "Rescales each channel by "
                  "a gate computed from the whole image: pool, a narrow 1x1, ReLU, a 1x1, "
                  "sigmoid, multiply (SENet).", _squeeze_excitation,
                  (("channels", CHANNELS),), "se attention channel gate"),
-    LibraryBlock("TransformerEncoderBlock", "Transformer encoder block", "A pre-norm "
+    LibraryBlock("TransformerEncoderBlock", "Transformer block", "A pre-norm "
                  "encoder block (ViT, GPT-2): LayerNorm, self-attention, add; LayerNorm, "
                  "an MLP with GELU, add.", _transformer_encoder, (("dim", FEATURES),),
                  "attention transformer vit bert encoder"),

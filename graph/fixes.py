@@ -21,8 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import networkx as nx
-
 from .analysis import Analysis, Analyzer
 from .catalog import LayerSpec, ShapeContext, TensorInfo, get_spec
 from .document import Document, Edge
@@ -181,6 +179,8 @@ def _match_branches(problem, doc, analysis):
     if len({t.rank for t in tensors}) != 1 or any(t.dtype != "float" for t in tensors):
         return None
     # The main branch is the deepest one; shortcuts come from earlier in the network.
+    import networkx as nx  # imported on first use (start-up time)
+
     depth = {p: len(nx.ancestors(analysis.graph, edges[p].source)) for p in ports}
     main = max(ports, key=lambda p: (depth[p], -ports.index(p)))
     ref = shapes.inputs[main]
@@ -274,6 +274,8 @@ def _connect_dangling(problem, doc, analysis):
     # Obvious only with one open input and one loose end (checked cheapest first).
     if not problem.port or sum(p.kind == "unconnected" for p in analysis.problems) != 1:
         return None
+    import networkx as nx
+
     ends = [i for i in _dangling(doc, analysis, exclude=node.id)
             if not nx.has_path(analysis.graph, node.id, i)]
     if len(ends) != 1:

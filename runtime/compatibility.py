@@ -24,7 +24,7 @@ from graph.edits import SetParam
 from graph.outputs import OutputCountError, trained_output
 
 from .datasets import DatasetBundle, DatasetError, load_dataset
-from .setup import TrainingSetup
+from .setup import SetupError, TrainingSetup, resolve_device
 
 
 class DatasetMismatch(DatasetError):
@@ -123,6 +123,14 @@ def dataset_mismatches(analysis_or_doc: Analysis | Document,
             f"{width} class scores{feeder}; give the last Linear "
             f"out_features={bundle.num_classes}", (last or out_id,),
             *_out_features_fix(doc, last, bundle.num_classes)))
+    elif task == "multilabel" and width is not None and (
+            (width,) != tuple(bundle.target_shape)):
+        labels = _numel(bundle.target_shape)
+        reasons.append(Mismatch(
+            f"{name} has {labels} labels but {out.describe()} receives {width} "
+            f"logit{'' if width == 1 else 's'}{feeder}; give the last Linear "
+            f"out_features={labels} (one per label)", (last or out_id,),
+            *_out_features_fix(doc, last, labels)))
     elif task == "regression" and features is not None and (
             features != tuple(bundle.target_shape)):
         fix = _out_features_fix(doc, last, _numel(bundle.target_shape)) \
@@ -149,7 +157,8 @@ def prepare_dataset(analysis_or_doc: Analysis | Document,
     setup = setup or TrainingSetup.from_document(analysis.doc)
     bundle = load_dataset(setup.dataset, seed=setup.seed, val_fraction=setup.val_fraction,
                           test_fraction=setup.test_fraction, base_dir=base_dir,
-                          data_path=setup.data_path, strict_files=setup.strict_files)
+                          data_path=setup.data_path, strict_files=setup.strict_files,
+                          device=_device_name(setup))
     try:
         task = trained_output(analysis).task
     except OutputCountError:
@@ -164,6 +173,15 @@ def prepare_dataset(analysis_or_doc: Analysis | Document,
 
 
 # ---------------------------------------------------------------- helpers
+def _device_name(setup: TrainingSetup) -> str:
+    """The training device, for "auto" to weigh the data against its free memory (the
+    engine reports a device that is not there)."""
+    try:
+        return str(resolve_device(setup.device))
+    except SetupError:
+        return "cpu"
+
+
 def _analysis(analysis_or_doc: Any) -> Analysis:
     if isinstance(analysis_or_doc, Analysis):
         return analysis_or_doc
@@ -248,14 +266,19 @@ def _out_features_fix(doc: Document, linear: str | None, value: int) -> tuple:
 def _task_mismatch(name: str, bundle: DatasetBundle, output: str, task: str) -> str:
     given = {"classification": f"has {bundle.num_classes} classes",
              "binary": "gives binary 0/1 labels",
+             "multilabel": f"gives {_numel(bundle.target_shape)} labels per example "
+                           "(multi-label)",
              "regression": "gives numbers to predict (regression)"}[bundle.task]
     wanted = {"classification": "classifies (one score per class)",
               "binary": "is binary (one logit for two classes)",
+              "multilabel": "is multi-label (one logit per label)",
               "regression": "does regression"}[task]
     fix = {"classification": f"set the Output's task to classification and end in a "
                              f"Linear with out_features={bundle.num_classes}",
            "binary": "set the Output's task to binary and end in a Linear with "
                      "out_features=1",
+           "multilabel": "set the Output's task to multilabel and end in a Linear with "
+                         f"out_features={_numel(bundle.target_shape)}",
            "regression": f"set the Output's task to regression and end in a Linear with "
                          f"out_features={_numel(bundle.target_shape)}"}[bundle.task]
     return f"{name} {given} but {output} {wanted}; {fix}"

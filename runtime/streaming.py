@@ -40,7 +40,9 @@ class FileSplit(Dataset):
     def __init__(self, index: FileIndex, positions: np.ndarray, target: str = "class"):
         self.index = index
         self.positions = np.asarray(positions, np.int64)
-        self.target = target  # "class" (int64 id) or "binary" (float 0/1 shaped (1,))
+        # "class" (int64 id), "binary" (float 0/1 shaped (1,)) or "float" (the label
+        # row as float32: regression and multi-label).
+        self.target = target
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -48,10 +50,24 @@ class FileSplit(Dataset):
     def for_target(self, target: str) -> FileSplit:
         return FileSplit(self.index, self.positions, target)
 
+    def _target(self, k: int):
+        label = self.index.labels[k]
+        if self.target == "float":
+            return torch.from_numpy(np.asarray(label, np.float32).reshape(-1))
+        return torch.tensor([float(label)]) if self.target == "binary" else int(label)
+
+    def __getitems__(self, indices: list[int]) -> list:
+        """A batch at once, when the reader can (rows of a CSV read in file order)."""
+        read_many = getattr(self.index.reader, "read_many", None)
+        if read_many is None:
+            return [self[i] for i in indices]
+        ks = self.positions[np.asarray(indices, np.int64)]
+        x = torch.from_numpy(read_many(np.asarray(self.index.items)[ks]))
+        return [(x[j], self._target(int(k)), "") for j, k in enumerate(ks)]
+
     def __getitem__(self, i: int):
         k = int(self.positions[i])
-        label = int(self.index.labels[k])
-        y = torch.tensor([float(label)]) if self.target == "binary" else label
+        y = self._target(k)
         try:
             x = torch.from_numpy(self.index.reader(self.index.items[k]))
             return x, y, ""
@@ -68,23 +84,34 @@ def streaming_bundle(name: str, index: FileIndex, *, seed: int, val_fraction: fl
     if n < 3:
         raise DatasetError(f"The dataset '{display_name}' holds {n} example"
                            f"{'' if n == 1 else 's'}; training needs at least 3")
-    given = index.splits or split_indices(n, index.labels, seed, val_fraction,
-                                          test_fraction)
+    task = index.task
+    # Stratified by class as ``make_bundle`` does, so both paths split alike.
+    labels = index.labels.reshape(n) if task in ("classification", "binary") else None
+    given = index.splits or split_indices(n, labels, seed, val_fraction, test_fraction)
     idx = {s: np.asarray(given.get(s, ()), np.int64) for s in SPLITS}
+    target, shape = {"classification": ("class", ()), "binary": ("binary", (1,))}.get(
+        task, ("float", tuple(index.labels.shape[1:])))
+    mean, std = index.standardization or (None, None)
     return DatasetBundle(
-        name=name, **{s: FileSplit(index, idx[s]) for s in SPLITS},
+        name=name, **{s: FileSplit(index, idx[s], target) for s in SPLITS},
         input_shapes=[tuple(index.input_shape)], input_dtypes=["float"],
-        task="classification", num_classes=len(index.class_names),
-        class_names=list(index.class_names), target_shape=(),
+        task=task, num_classes=len(index.class_names) if task == "classification"
+        else None, class_names=list(index.class_names), target_shape=shape,
         display_name=display_name, options=dict(options),
-        input_mean=[None], input_std=[None],
+        feature_names=list(index.feature_names),
+        input_mean=[None if mean is None else torch.from_numpy(mean)],
+        input_std=[None if std is None else torch.from_numpy(std)],
         indices={s: torch.from_numpy(i) for s, i in idx.items()})
 
 
 def streaming_for_task(bundle: DatasetBundle, task: str) -> DatasetBundle:
     """``DatasetBundle.for_task`` for streaming splits (classes <-> one 0/1 target)."""
+    shape: tuple[int, ...]
+    classes: int | None
     if task == "binary" and bundle.task == "classification" and bundle.num_classes == 2:
         target, shape, classes = "binary", (1,), None
+    elif task == "classification" and bundle.task == "binary":
+        target, shape, classes = "class", (), 2
     else:
         return bundle
     splits = {s: bundle.split(s).for_target(target) for s in SPLITS}

@@ -55,6 +55,7 @@ def run(argv: list[str]) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 1
+    _import_headless_first()
     from PySide6.QtCore import QTimer
 
     app = create_application()
@@ -74,6 +75,19 @@ def run(argv: list[str]) -> int:
     return code
 
 
+def _import_headless_first() -> None:
+    """Import the Qt-free layers the window uses before PySide6.
+
+    Once PySide6 is imported it checks every module imported after it for its
+    ``__feature__`` switches by reading the module's source (``inspect.getsource``);
+    for the hundred-odd modules of ``graph`` and ``runtime.transfer`` that read was a
+    tenth of the cold start. Imported first, they are never looked at.
+    """
+    import graph
+    import graph.fixes  # noqa: F401
+    import runtime.transfer.formats  # noqa: F401
+
+
 def shutdown(app, window) -> None:
     """Delete the window (scene, items, panels) while the application still exists, so
     nothing is destroyed twice at interpreter exit, and let background loads finish.
@@ -83,10 +97,13 @@ def shutdown(app, window) -> None:
     threads named ``strata-...`` (none today) are joined too."""
     from PySide6.QtCore import QCoreApplication, QEvent
 
+    from studio.qt_workarounds import release_clipboard
+
     window.hide()
     window.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     del window
+    release_clipboard()
     gc.collect()
     app.processEvents()
     # A background load (the device probe imports torch) must not be cut off half-way

@@ -9,9 +9,7 @@ from the status bar's probe.
 
 from __future__ import annotations
 
-import platform
 from html import escape
-from importlib import metadata
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import Qt, qVersion
@@ -166,6 +164,10 @@ def show_shortcuts(window) -> ShortcutsDialog:
 
 
 def versions(window=None) -> dict[str, str]:
+    # Imported here: importlib.metadata (with email) is a tenth of the start-up imports.
+    import platform
+    from importlib import metadata
+
     def version(package: str) -> str:
         try:
             return metadata.version(package)

@@ -47,12 +47,38 @@ def protect_singletons() -> None:
 
 def _affected_bindings() -> bool:
     """Only the release known to leak needs the fix (pyproject excludes it; a user
-    may still have it installed by hand)."""
-    from importlib import metadata
+    may still have it installed by hand). The module's own version string, not
+    ``importlib.metadata``: scanning every installed distribution cost a tenth of the
+    studio's start."""
+    import PySide6
 
-    for dist in ("PySide6-Essentials", "PySide6"):
-        try:
-            return metadata.version(dist).startswith("6.12.0")
-        except metadata.PackageNotFoundError:
-            continue
-    return False
+    return str(getattr(PySide6, "__version__", "")).startswith("6.12.0")
+
+
+# Platforms whose clipboard is Qt's in-process fallback (no system clipboard).
+_LOCAL_CLIPBOARD_PLATFORMS = ("offscreen", "minimal")
+
+
+def release_clipboard() -> None:
+    """Delete clipboard data made in Python while Python still runs.
+
+    Without a system clipboard (the offscreen and minimal platforms: the tests,
+    headless screenshots) Qt keeps the clipboard's ``QMimeData`` in a static of QtGui,
+    deleted by the C library's exit handlers after Python has shut down. Deleting a
+    ``QMimeData`` created in Python (Copy makes one) then crashes in
+    ``Shiboken::Object::destroy`` (SIGSEGV after the results were reported)::
+
+        QT_QPA_PLATFORM=offscreen python -c "from PySide6.QtCore import QMimeData
+        from PySide6.QtWidgets import QApplication
+        app = QApplication([]); m = QMimeData(); m.setText('x')
+        app.clipboard().setMimeData(m)"     # exit status 139
+
+    A system clipboard (X11, Wayland, Windows, macOS) belongs to the platform
+    integration and is released with the application, so what the user copied stays
+    for other programs there; it is cleared only on the fallback platforms."""
+    from PySide6.QtGui import QGuiApplication
+
+    if QGuiApplication.instance() is None:
+        return
+    if QGuiApplication.platformName() in _LOCAL_CLIPBOARD_PLATFORMS:
+        QGuiApplication.clipboard().clear()

@@ -27,15 +27,20 @@ import numpy as np
 
 from graph.catalog import ParamSpec
 
+from .csv_rows import CsvColumns, pick_delimiter, read_columns
+from .csv_stream import csv_footprint, index_csv
+from .csv_targets import MAX_AUTO_CLASSES, LabelTally, encode_columns
 from .registry import DatasetError, DatasetSpec, Raw, register
 
-# A numeric target with at most this many distinct whole numbers is read as class ids
-# when the task is "auto"; anything else is a quantity to regress.
-MAX_AUTO_CLASSES = 20
+# A numeric target with at most MAX_AUTO_CLASSES distinct whole numbers is read as class
+# ids when the task is "auto"; anything else is a quantity to regress.
+CHUNK_ROWS = 2048  # records checked and converted at once
 TASK_OPTION = ParamSpec(
     "task", "choice", "auto", "What the target is: auto decides from the values (text "
-    f"or up to {MAX_AUTO_CLASSES} whole numbers: classes; other numbers: regression).",
-    choices=("auto", "classification", "binary", "regression"))
+    f"or up to {MAX_AUTO_CLASSES} whole numbers: classes; other numbers: regression; "
+    "several 0/1 target columns: multi-label); multilabel also reads one column of "
+    "label lists such as cat|dog.",
+    choices=("auto", "classification", "binary", "regression", "multilabel"))
 
 
 # ---------------------------------------------------------------- targets
@@ -106,95 +111,55 @@ def read_csv(path: Path, target: str, features: str, task: str):
     if not text.strip():
         raise DatasetError(f"CSV file '{name}' is empty; it needs a header row naming the "
                            "columns, then one row per example")
-    first = text.splitlines()[0]
-    delimiter = max(",;\t", key=first.count)
     # Records, not lines: a quoted field may span lines ("1\n2" was merged into 12).
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [h.strip() for h in next(reader)]
-    position = {h: i for i, h in enumerate(header)}  # one scan: 40,000 columns was 18 s
-    if len(position) != len(header):
-        dup = next(h for h in header if header.count(h) > 1)
-        raise DatasetError(f"CSV file '{name}': the header names the column '{dup}' "
-                           "twice; column names must be unique")
-    target = target.strip() or header[-1]
-    if target not in position:
-        raise DatasetError(f"CSV file '{name}' has no column '{target}' (its columns: "
-                           f"{_few(header)})")
-    if features.strip():
-        feature_names = [f.strip() for f in features.split(",") if f.strip()]
-        for f in feature_names:
-            if f not in position:
-                raise DatasetError(f"CSV file '{name}' has no column '{f}' (its columns: "
-                                   f"{_few(header)})")
-        if target in feature_names:
-            raise DatasetError(f"CSV file '{name}': the column '{target}' is both the "
-                               "target and a feature")
-    else:
-        feature_names = [h for h in header if h != target]
-    if not feature_names:
-        raise DatasetError(f"CSV file '{name}' has only the target column '{target}'; "
-                           "it needs at least one feature column")
-    cols = [position[f] for f in feature_names]
-    t_col = position[target]
+    reader = csv.reader(io.StringIO(text, newline=""),
+                        delimiter=pick_delimiter(text.splitlines()[0]))
+    columns = read_columns(name, next(reader), target, features)
+    tallies = target_tallies(columns, task)
+    blocks: list[np.ndarray] = []
+    chunk: list[list[str]] = []
+    lines: list[int] = []
 
-    rows: list[list[float]] = []
-    labels: list[str] = []
-    row_numbers: list[int] = []
+    def flush() -> None:
+        x, labels, kept = columns.parse_many(chunk, lines)
+        blocks.append(x.astype(np.float32))
+        for i, row_labels in zip(kept, labels):
+            for tally, label in zip(tallies, row_labels):
+                tally.add(label, lines[i])
+        chunk.clear()
+        lines.clear()
+
     last = reader.line_num
     for row in reader:
         # The line the record starts on (a quoted field may run over several).
         line, last = last + 1, reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue  # blank lines (often one at the end) are not examples
-        if len(row) != len(header):
-            raise DatasetError(
-                f"CSV file '{name}', row {line} has {len(row)} values but the header "
-                f"names {len(header)} columns")
-        values = []
-        for c, f in zip(cols, feature_names):
-            cell = row[c].strip()
-            try:
-                v = float(cell)
-            except ValueError:
-                what = "is empty" if not cell else f"holds {cell!r}, which is not a number"
-                raise DatasetError(
-                    f"CSV file '{name}', row {line}, column '{f}' {what}; feature "
-                    "columns must hold numbers (only the target column may hold text)"
-                ) from None
-            if not math.isfinite(v):
-                raise DatasetError(f"CSV file '{name}', row {line}, column '{f}' holds "
-                                   f"{cell!r}; feature values must be finite numbers")
-            values.append(v)
-        label = row[t_col].strip()
-        if "\x00" in label or "\n" in label or "\r" in label:
-            what = "a NUL byte" if "\x00" in label else "a line break"
-            raise DatasetError(f"CSV file '{name}', row {line}, target column "
-                               f"'{target}' holds {what} ({label[:40]!r}); a label is "
-                               "one line of text")
-        if not label:
-            raise DatasetError(f"CSV file '{name}', row {line}, target column "
-                               f"'{target}' is empty")
-        rows.append(values)
-        labels.append(label)
-        row_numbers.append(line)
-    if not rows:
+        chunk.append(row)
+        lines.append(line)
+        if len(chunk) == CHUNK_ROWS:
+            flush()
+    flush()
+    rows = np.concatenate(blocks)
+    if not len(rows):
         raise DatasetError(f"CSV file '{name}' has a header but no rows of data")
+    y, task, classes = encode_targets(tallies, task, name)
+    return rows, y, task, classes, columns.feature_names
 
-    numeric = all(_is_number(v) for v in labels)
-    if numeric:
-        nums = [float(v) for v in labels]
-        bad = next((i for i, v in enumerate(nums) if not math.isfinite(v)), None)
-        if bad is not None:
-            raise DatasetError(f"CSV file '{name}', row {row_numbers[bad]}, target "
-                               f"column '{target}' holds {labels[bad]!r}; targets must be "
-                               "finite numbers or text labels")
-        values_: list = nums
-    else:
-        values_ = labels
-    y, task, classes = _targets(values_, numeric, task,
-                                f"CSV file '{name}': the target column '{target}'",
-                                lambda i: f"row {row_numbers[i]}")
-    return np.asarray(rows, np.float32), y, task, classes, feature_names
+
+def target_tallies(columns: CsvColumns, task: str) -> list[LabelTally]:
+    lists = task == "multilabel" and len(columns.targets) == 1
+    return [LabelTally(f"CSV file '{columns.name}': the target column '{t}'", lists)
+            for t in columns.targets]
+
+
+def encode_targets(tallies: list[LabelTally], task: str, name: str):
+    """(targets, task, class names) of the target column(s)."""
+    if len(tallies) > 1:
+        if task not in ("auto", "multilabel"):
+            raise DatasetError(f"CSV file '{name}': several target columns make a "
+                               f"multi-label target, but the dataset's task is {task}; "
+                               "set it to multilabel or auto")
+        return encode_columns(tallies, f"CSV file '{name}'")
+    return tallies[0].encode(task)
 
 
 def make_csv(o, rng) -> Raw:
@@ -276,6 +241,11 @@ def read_npz(path: Path, task: str, x_dtype: str):
         x = x.astype(np.float32)
 
     where = f"NumPy file '{name}': array 'y'"
+    if task == "multilabel":
+        if y.ndim != 2 or not np.isin(y, (0, 1)).all():
+            raise DatasetError(f"{where} is shaped {y.shape}; a multi-label target is "
+                               "shaped (examples, labels) and holds 0 or 1")
+        return x, y.astype(np.float32), "multilabel", [str(i) for i in range(y.shape[1])]
     if y.ndim == 2 and y.shape[1] == 1 and task != "regression":
         y = y[:, 0]  # one label per example, stored as a column
     if y.ndim == 2 and task in ("classification", "binary"):
@@ -397,7 +367,8 @@ register(DatasetSpec(
      ParamSpec("standardize", "bool", True, "Shift and scale each feature to mean 0, "
                "standard deviation 1 (statistics of the training split).")),
     task="depends", input_summary="one row of numbers per example", path_kind="file",
-    path_filter="CSV files (*.csv *.tsv *.txt)"))
+    path_filter="CSV files (*.csv *.tsv *.txt)", index=index_csv,
+    footprint=lambda o: csv_footprint(o["path"])))
 register(DatasetSpec(
     "npz", "NumPy arrays (.npz)", "Your files",
     "An archive written by np.savez(path, X=inputs, y=targets): X shaped (examples, "

@@ -61,10 +61,13 @@ class FileIndex:
     """A dataset of files listed but not read: what the streaming path needs.
 
     ``reader(item)`` decodes one item into an array shaped ``input_shape`` (it runs in
-    DataLoader workers, so it must be picklable); ``labels`` are class ids.
+    DataLoader workers, so it must be picklable); a reader with ``read_many(items)``
+    reads a whole batch at once. ``items`` are file names (image folders) or byte
+    offsets (CSV rows). ``labels`` are what ``task`` takes: class ids, or float targets
+    shaped (n, k) for regression and multi-label.
     """
 
-    items: list[str]
+    items: Any  # a list of names or an array of offsets: anything indexable
     labels: np.ndarray
     class_names: list[str]
     input_shape: tuple[int, ...]
@@ -73,6 +76,10 @@ class FileIndex:
     splits: dict[str, np.ndarray] | None = None
     names: list[str] = field(default_factory=list)  # item names for messages
     task: str = "classification"
+    feature_names: list[str] = field(default_factory=list)  # table columns
+    # Per-feature (mean, std) the reader applies, for the bundle to report; or None.
+    standardization: tuple[Any, Any] | None = None
+    scan: Any = None  # what a scan learned (e.g. ``csv_stream.CsvScan``), for previews
 
     def estimated_bytes(self) -> int:
         """The dataset's size as float32 tensors in memory."""
@@ -99,6 +106,9 @@ class DatasetSpec:
     # Kinds that can stream: lists the files without reading them
     # (options, progress(count), cancelled()) -> FileIndex.
     index: Callable[..., FileIndex] | None = None
+    # For "auto": (decoded bytes, bytes the in-memory reader needs) from a cheap look
+    # (a file's size), so data that fits is not indexed first; None: index, then decide.
+    footprint: Callable[[dict[str, Any]], tuple[int, int]] | None = None
 
     def option(self, name: str) -> ParamSpec:
         for p in self.options:
@@ -183,7 +193,8 @@ def load_dataset(spec: dict | str, seed: int = 0, val_fraction: float = 0.2,
                  test_fraction: float = 0.1, base_dir: str | Path | None = None,
                  data_path: str = "memory", strict_files: bool = True,
                  progress: Callable[[int], None] | None = None,
-                 cancelled: Callable[[], bool] | None = None) -> DatasetBundle:
+                 cancelled: Callable[[], bool] | None = None,
+                 device: str = "cpu") -> DatasetBundle:
     """Make or read a dataset and split it into train, validation and test.
 
     A relative ``path`` option is taken relative to ``base_dir`` (the folder of the
@@ -191,7 +202,8 @@ def load_dataset(spec: dict | str, seed: int = 0, val_fraction: float = 0.2,
 
     ``data_path`` "stream" gives a bundle whose splits read their files on demand
     (``runtime.streaming``) for kinds that can stream; "auto" streams when the data would
-    not fit comfortably in memory (``fits_in_memory``); "memory" reads everything.
+    not fit comfortably in the free memory of ``device`` (the training device, see
+    ``placement``); "memory" reads everything.
     ``strict_files`` False skips unreadable files (named in ``bundle.skipped``).
     ``progress``/``cancelled`` follow and stop the listing of a large folder.
     """
@@ -209,11 +221,15 @@ def load_dataset(spec: dict | str, seed: int = 0, val_fraction: float = 0.2,
     # the rest the way make_bundle would.
     made.update(strict=strict_files, seed=int(seed), val_fraction=val_fraction,
                 test_fraction=test_fraction)
-    if info.index is not None and data_path != "memory":
+    stream = data_path == "stream"
+    if info.index is not None and data_path == "auto" and info.footprint is not None:
+        stream = not fits_in_memory(*info.footprint(made), device=device)
+    if info.index is not None and (stream or data_path == "auto" and
+                                   info.footprint is None):
         index = info.index(made, progress, cancelled)
         if cancelled is not None and cancelled():
             raise DatasetError(f"Reading the dataset '{info.display_name}' was cancelled")
-        if data_path == "stream" or not fits_in_memory(index.estimated_bytes()):
+        if stream or not fits_in_memory(index.estimated_bytes(), device=device):
             from ..streaming import streaming_bundle
 
             return streaming_bundle(info.name, index, seed=int(seed),
@@ -234,20 +250,13 @@ def load_dataset(spec: dict | str, seed: int = 0, val_fraction: float = 0.2,
         splits=raw.splits, skipped=raw.skipped)
 
 
-def fits_in_memory(nbytes: int) -> bool:
-    """Whether a dataset of ``nbytes`` can live in memory for a whole run: at most a
-    quarter of the memory available now (the model, its gradients, the optimizer and
-    the batches need the rest)."""
-    return nbytes <= available_memory() // 4
+def fits_in_memory(nbytes: int, reading: int = 0, device: str = "cpu") -> bool:
+    """Whether a dataset of ``nbytes`` decoded (``reading`` bytes while it is read) can
+    live on ``device`` for a whole run (``placement.choose_data_path``)."""
+    from .placement import Footprint, choose_data_path, free_memory
 
-
-def available_memory() -> int:
-    """Bytes of main memory free now (``graph.memory``); 4 GiB when the system does not
-    say."""
-    from graph.memory import available_memory as free
-
-    found = free()
-    return found if found is not None else 4 << 30
+    return choose_data_path(Footprint(nbytes, reading),
+                            free_memory(device)).path == "memory"
 
 
 def _resolve_path(info: DatasetSpec, value: str, base_dir) -> Path:

@@ -101,10 +101,19 @@ class NetworkScene(QGraphicsScene):
         self._update_bounds()
 
     def show_frozen(self) -> None:
-        """Mark the cards of layers whose weights are frozen (``training["frozen"]``)."""
+        """Mark the cards of layers whose weights are frozen (``training["frozen"]``),
+        or that learn at another rate (``training["lr_scale"]``); a frozen block says
+        that all its inner layers are."""
         frozen = self.controller.frozen()
+        scales = self.controller.lr_scales()
         for node_id, item in self.nodes.items():
-            item.set_frozen(node_id in frozen)
+            tag = ""
+            if node_id in frozen:
+                layers = block_layers(self.document, node_id)
+                if layers:
+                    tag = (f"\u2744 frozen: all {layers} inner layer"
+                           f"{'' if layers == 1 else 's'}")
+            item.set_frozen(node_id in frozen, tag, scales.get(node_id, 1.0))
 
     def _add_node(self, node_id: str) -> NodeItem:
         node = self.document.nodes[node_id]
@@ -338,3 +347,16 @@ class NetworkScene(QGraphicsScene):
         """Light up the ports that accept the wire being dragged (empty: none)."""
         for node_id, item in self.nodes.items():
             item.set_highlighted(keys_by_node.get(node_id, set()))
+
+
+def block_layers(document, node_id: str) -> int:
+    """Layers inside the block instance ``node_id`` (repeats counted), 0 for a layer."""
+    from graph.blocks import BLOCK
+
+    node = document.nodes.get(node_id)
+    if node is None or node.type != BLOCK:
+        return 0
+    definition = document.blocks.definitions.get(node.params.get("block"))
+    if definition is None:
+        return 0
+    return definition.layer_count() * int(node.params.get("repeat", 1) or 1)

@@ -385,6 +385,30 @@ class DocumentController(BlockIntents, LayerIntents, ClipboardIntents, QObject):
         """Node ids whose weights do not train (``training["frozen"]``)."""
         return set(self.document.training.get("frozen") or [])
 
+    def lr_scales(self) -> dict[str, float]:
+        """Learning-rate factors by node id (``training["lr_scale"]``; 1 elsewhere)."""
+        scales = self.document.training.get("lr_scale") or {}
+        return {k: float(v) for k, v in scales.items()} if isinstance(scales, dict) else {}
+
+    def set_lr_scale(self, node_ids: list[str], factor: float) -> bool:
+        """Train the layers among ``node_ids`` with ``factor`` times the learning rate
+        (1 removes the factor); one undo step. False when none of them has weights."""
+        ids = self.weighted(node_ids)
+        if not ids:
+            return False
+        scales = self.lr_scales()
+        for node_id in ids:
+            if factor == 1.0:
+                scales.pop(node_id, None)
+            else:
+                scales[node_id] = float(factor)
+        self.undo_stack.beginMacro(f"Learning rate \u00d7{factor:g}")
+        try:
+            self.set_training("lr_scale", dict(sorted(scales.items())))
+        finally:
+            self.undo_stack.endMacro()
+        return True
+
     def weighted(self, node_ids: list[str]) -> list[str]:
         """Those of ``node_ids`` that are layers with weights (the ones freezing means
         something for), by the catalog's parameter counts."""

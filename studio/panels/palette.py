@@ -18,7 +18,7 @@ import html
 from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QMimeData, QPoint, QSize, Qt, Signal
-from PySide6.QtGui import QFont, QKeyEvent
+from PySide6.QtGui import QFont, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QLabel,
@@ -131,7 +131,7 @@ class PalettePanel(QWidget):
         self.controller = controller
         self.setObjectName("PalettePanel")
         self.search = QLineEdit(self)
-        self.search.setPlaceholderText("Search layers\u2026  (Enter adds)")
+        self.search.setPlaceholderText("Search layers and blocks\u2026  (Enter adds)")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self.set_filter)
         self.search.returnPressed.connect(self._add_current)
@@ -239,9 +239,9 @@ class PalettePanel(QWidget):
             return None
         source, name = split_key(key)
         menu = QMenu(self)
-        menu.addAction("Add to Network", lambda: self.block_requested.emit(key))
+        menu.addAction("Add Block", lambda: self.block_requested.emit(key))
         if source == NETWORK:
-            menu.addAction("Save to Library\u2026",
+            menu.addAction("Save to Library",
                            lambda: self.save_block_requested.emit(name))
         elif source == USER:
             menu.addAction("Rename\u2026", lambda: self.rename_block_requested.emit(name))
@@ -315,6 +315,14 @@ class PalettePanel(QWidget):
 
     def eventFilter(self, watched, event) -> bool:
         # Up/Down in the search box walk the results without leaving the box.
+        if watched is self.search and isinstance(event, QKeyEvent) and \
+                event.type() == QKeyEvent.Type.ShortcutOverride and (
+                    event.matches(QKeySequence.StandardKey.Undo)
+                    or event.matches(QKeySequence.StandardKey.Redo)):
+            # Ctrl+Z right after adding from the search undoes the adding (the window's
+            # Undo), not the typing of the search text.
+            event.ignore()
+            return True
         if watched is self.search and isinstance(event, QKeyEvent) and \
                 event.type() == QKeyEvent.Type.KeyPress:
             key = event.key()

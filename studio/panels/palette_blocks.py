@@ -38,7 +38,7 @@ class BlockEntry:
     display_name: str
     category: str
     help: str
-    type: str = "Block"
+    type: str  # the definition's (class) name, which the search reads
 
     @property
     def source(self) -> str:
@@ -110,7 +110,8 @@ class BlockSections:
         header.takeChildren()
         for name, title, help_text in rows:
             key = f"{source}:{name}"
-            entry = BlockEntry(key, name, title, SECTIONS[source], help_text)
+            # The class name is searched too (``type``): "BasicBlock" finds its title.
+            entry = BlockEntry(key, name, title, SECTIONS[source], help_text, name)
             item = QTreeWidgetItem(header, [title])
             item.setData(0, self.role, key)
             item.setIcon(0, swatch_icon(category_color("Blocks"), 10, 5.0))
@@ -154,7 +155,8 @@ def _tooltip(entry: BlockEntry) -> str:
 
     return (f"<p style='white-space:pre-wrap; max-width:320px'><b>"
             f"{html.escape(entry.display_name)}</b> <span style='color:gray'>"
-            f"({html.escape(entry.category)})</span><br>{html.escape(entry.help)}</p>")
+            f"({html.escape(entry.category)})</span><br><code>{html.escape(entry.type)}"
+            f"</code>: {html.escape(entry.help)}</p>")
 
 
 __all__ = ["BLOCK_MIME", "BUILTIN", "NETWORK", "PORTS_TITLE", "SECTIONS", "USER",

@@ -74,10 +74,18 @@ def summarize(spec: dict, seed: int, val_fraction: float, test_fraction: float,
 def _sampled(bundle, out: dict) -> dict:
     """Class counts from the file listing and a few decoded images (streaming data)."""
     split = bundle.train
-    labels = np.asarray(split.index.labels)[split.positions]
+    out["describe"] += " (streams from disk: a sample is shown)"
+    targets = np.asarray(split.index.labels)[split.positions]
+    if len(bundle.input_shapes[0]) != 3:  # table rows (a large CSV)
+        if bundle.task in ("classification", "binary"):
+            ids = targets.reshape(len(targets)).astype(np.int64)
+            out["counts"] = np.bincount(ids, minlength=max(len(bundle.class_names), 1))
+        out["rows"] = [_brief(split[i][0].numpy()) + "  \u2192  " + _brief(targets[i])
+                       for i in range(min(4, len(split)))]
+        return out
+    labels = targets
     out["counts"] = np.bincount(labels, minlength=max(len(bundle.class_names), 1))
     out["labels"] = labels
-    out["describe"] += " (streams from disk: a sample is shown)"
     picks = _one_per_class(labels, len(labels), SAMPLE_IMAGES)
     images = []
     for i in picks:

@@ -103,10 +103,11 @@ def test_csv_relative_path_uses_base_dir(tmp_path):
     ("a,y\n1,0\nnan,1\n", {}, ("row 3, column 'a' holds 'nan'; feature values must be "
      "finite numbers")),
 ])
-def test_bad_csv_files_get_a_clear_message(tmp_path, text, options, message):
+@pytest.mark.parametrize("data_path", ["memory", "stream"])
+def test_bad_csv_files_get_a_clear_message(tmp_path, text, options, message, data_path):
     path = write(tmp_path / "bad.csv", text)
     with pytest.raises(DatasetError) as e:
-        load_dataset(csv_spec(path, **options))
+        load_dataset(csv_spec(path, **options), data_path=data_path)
     assert message in str(e.value)
 
 

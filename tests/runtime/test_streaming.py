@@ -12,8 +12,7 @@ import torch
 
 from graph.builder import Builder
 from runtime.control import Control
-from runtime.datasets import DatasetError, load_dataset
-from runtime.datasets import registry as registry_module
+from runtime.datasets import DatasetError, load_dataset, placement
 from runtime.datasets.files_images import scan_image_folder
 from runtime.engine import Trainer
 from runtime.events import EpochEvent, FinishedEvent, NoticeEvent, StepEvent
@@ -172,6 +171,6 @@ def test_a_large_scan_reports_progress_and_can_be_cancelled(tmp_path, monkeypatc
 def test_auto_streams_when_the_data_would_not_fit(tmp_path, monkeypatch):
     root = image_folder(tmp_path / "imgs")
     assert not load_dataset(spec(root), data_path="auto").streaming
-    monkeypatch.setattr(registry_module, "available_memory", lambda: 1000)
+    monkeypatch.setattr(placement, "host_memory", lambda: 1000)
     assert load_dataset(spec(root), data_path="auto").streaming
     assert TrainingSetup.from_document(network(root)).data_path == "auto"

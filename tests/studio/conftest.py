@@ -9,10 +9,12 @@
   and recorded in ``window.asked``.
 - Every test must leave no visible top-level window behind (register widgets with
   ``qtbot.addWidget`` so pytest-qt closes them): a leak fails the test that made it.
-- At the end of the session every widget is deleted, pending deletions run and
-  background pools are waited for while the QApplication still exists: Qt objects
-  left to the interpreter's own shutdown were destroyed after the application and
-  crashed Python (SIGSEGV) after the results were reported.
+- At the end of the session every widget is deleted, pending deletions run,
+  background pools are waited for and the clipboard is emptied while the
+  QApplication still exists: Qt objects left to the interpreter's own shutdown were
+  destroyed after the application and crashed Python (SIGSEGV) after the results
+  were reported (the last cause: the offscreen clipboard deleting the ``QMimeData``
+  of a Copy from a C exit handler, see ``studio.qt_workarounds``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from strata_paths import EXAMPLES
 import graph
 from studio import resources
 from studio.document.controller import DocumentController
+from studio.qt_workarounds import release_clipboard
 
 Answer = QMessageBox.StandardButton
 
@@ -109,3 +112,6 @@ def qt_torn_down_in_order(qapp):
         qapp.processEvents()
         gc.collect()
     QThreadPool.globalInstance().waitForDone(30_000)
+    # The offscreen clipboard would delete a QMimeData made in Python (Copy) after
+    # Python has shut down: see studio.qt_workarounds.release_clipboard.
+    release_clipboard()

@@ -3,6 +3,7 @@ document shown, and a run's numbers agree wherever they are quoted."""
 
 from __future__ import annotations
 
+import pytest
 from strata_paths import EXAMPLES
 from test_training_support import tiny_mlp, wait_ended, workbench
 
@@ -80,3 +81,36 @@ def test_problem_text_wraps_and_is_whole_in_its_tooltip(make_window, qtbot):
     # Narrower panel: the row grows again rather than cutting the text.
     window.resize(1000, 720)
     qtbot.waitUntil(fits)
+
+
+READABLE_CARD_PX = 70  # a card this wide on screen shows a title of ~10 characters
+
+
+@pytest.mark.parametrize("size", [(1152, 648), (1280, 720)])
+def test_every_example_opens_whole_and_readable(qtbot, tmp_path, size):
+    """The default window (1152x648 on a 1280x720 screen) and a 1280x720 one: each
+    shipped example opens showing all its layers, cards wide enough to read."""
+    from PySide6.QtCore import QSettings
+
+    from studio.canvas.node_item import WIDTH
+    from studio.main_window import MainWindow
+    from studio.window_files import examples
+
+    window = MainWindow(None, settings=QSettings(str(tmp_path / "s.ini"),
+                                                 QSettings.Format.IniFormat),
+                        autosave_dir=tmp_path / "recovery")
+    qtbot.addWidget(window)
+    window.resize(*size)  # as the window opens: its docks take their default sizes
+    window.show()
+    qtbot.waitExposed(window)
+    view = window.view
+    cut = []
+    for path in examples():
+        assert window.files.open_example(path)
+        qtbot.wait(10)  # the docks settle; a resize refits the view
+        shown = view.mapToScene(view.viewport().rect()).boundingRect()
+        nodes = view.network_scene.nodes_rect()
+        if not shown.contains(nodes) or WIDTH * view.zoom() < READABLE_CARD_PX:
+            cut.append(f"{path.stem}: zoom {view.zoom():.2f}, shown {shown.width():.0f}"
+                       f" of {nodes.width():.0f} wide")
+    assert not cut, cut
