@@ -476,6 +476,16 @@ def keep_blocks(result, module, mapper, ids: dict[int, str], features, dtypes,
               if ops[i].node is not None}
     if not any(chains.values()):
         return result
+    shared = sorted({chain[0][0] for node_id, chain in chains.items()
+                     if chain and result.document.nodes[node_id].params.get("shares")})
+    if shared:
+        # One module called at several places (a Siamese tower): its layers share
+        # their weights, which a block instance cannot do with another yet.
+        result.notes.append(f"{', '.join(repr(s) for s in shared)} "
+                            f"{'is' if len(shared) == 1 else 'are'} called more than once; "
+                            "a block cannot share its weights with another yet, so the "
+                            "network is imported flat (the layers share their weights)")
+        return result
     paths = {node_id: op_path(ops[i]) for i, node_id in ids.items()}
     doc = result.document.copy()
     try:

@@ -200,7 +200,7 @@ class ImportDialog(QDialog):
         self.add_input()
         self.setMinimumWidth(560)
         screen = self.screen().availableGeometry() if self.screen() else None
-        self.resize(780, min(700, screen.height() - 40) if screen else 640)
+        self.resize(780, min(820, screen.height() - 40) if screen else 640)
         self._sync()
 
     # ------------------------------------------------------------------ inputs

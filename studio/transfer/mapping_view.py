@@ -124,6 +124,8 @@ class MappingView(QWidget):
     def choose(self, index: int) -> None:
         """Choose row ``index`` as a click does."""
         item = self.table.topLevelItem(index)
+        if item is None:
+            return
         self.table.setCurrentItem(item)
         self._chosen(item)
 
