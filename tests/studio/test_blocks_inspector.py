@@ -110,6 +110,14 @@ def test_instance_section_counts_edits_and_opens_the_block(make_window, qtbot):
     root.undo_stack.undo()
     qtbot.waitUntil(lambda: section.layers.text() == "14  (2 \u00d7 7)")
 
+    # The block it uses, by name: a name the network does not define is refused at
+    # the field, and nothing changes (no broken undo step either).
+    _type(qtbot, form.editors["block"].field, "Nope")
+    assert form.editors["block"].has_error
+    assert "Received: 'Nope'" in form.editors["block"].error.text()
+    assert root.document.node("n5").params["block"] == "BasicBlock"
+    assert root.undo_stack.undoText() != "Set block"
+
     root.select(["n6"])  # DownBlock: its exposed `planes`
     form = window.inspector.form
     _type(qtbot, form.editors["planes"].field, "48")
