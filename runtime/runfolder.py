@@ -122,6 +122,12 @@ class RunLog:
         self.folder.mkdir(parents=True, exist_ok=True)
         if snapshot and document is not None:
             write_snapshot(self.folder, document, setup)
+        self.mlflow = None
+        if mlflow is not None:  # first: a store that refuses leaves no file open
+            from .mlflow_tracking import MlflowLogger, tracking_uri
+
+            self.mlflow = MlflowLogger(tracking_uri(mlflow, self.folder.parent),
+                                       self.folder, document=document, setup=setup)
         self.metrics = MetricsLog(self.folder)
         self.tensorboard = None
         if tensorboard:
@@ -130,12 +136,6 @@ class RunLog:
             if tensorboard_available():
                 self.tensorboard = TensorBoardLogger(self.folder, document=document,
                                                      setup=setup)
-        self.mlflow = None
-        if mlflow is not None:
-            from .mlflow_tracking import MlflowLogger, tracking_uri
-
-            self.mlflow = MlflowLogger(tracking_uri(mlflow, self.folder.parent),
-                                       self.folder, document=document, setup=setup)
 
     def __call__(self, event) -> None:
         self.metrics(event)

@@ -576,6 +576,23 @@ def accuracy_from_sums(sums):
     correct, count = sums
     return correct / count
 '''),
+    "multilabel": ("f1", "3 * OUTPUTS", '''OUTPUTS = @OUTPUTS@  # labels per example
+
+
+def f1_sums(out, target):
+    """Per label: true positives, false positives and false negatives, to be added up
+    over batches and processes."""
+    pred = out.reshape(len(out), -1).cpu() > 0
+    truth = target.reshape(len(target), -1).cpu() > 0.5
+    counts = [(pred & truth).sum(0), (pred & ~truth).sum(0), (~pred & truth).sum(0)]
+    return torch.cat(counts).double()
+
+
+def f1_from_sums(sums):
+    """Micro-averaged F1 over every label (as Strata reports it)."""
+    tp, fp, fn = torch.tensor(sums, dtype=torch.float64).reshape(3, -1).sum(1)
+    return (2 * tp / (2 * tp + fp + fn)).item() if tp + fp + fn else 1.0
+'''),
     "regression": ("r2", "3 * OUTPUTS + 1", '''OUTPUTS = @OUTPUTS@  # predicted values per example
 
 
