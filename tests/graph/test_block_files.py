@@ -119,3 +119,13 @@ def test_the_folder_comes_from_the_environment_when_set(tmp_path, monkeypatch):
     monkeypatch.setenv(ENV, str(tmp_path / "mine"))
     assert library_folder(tmp_path / "app") == tmp_path / "mine"
     assert scan(tmp_path / "mine") == ([], [])  # a missing folder is an empty library
+
+
+def test_a_block_that_would_not_load_again_is_not_written(tmp_path):
+    doc = _network("MLPBlock")[0]
+    body = doc.blocks["MLPBlock"].body
+    fc = next(n.id for n in body.nodes.values() if n.label == "fc")
+    doc.blocks["MLPBlock"].exposed[0].targets.append((fc, "no_such_param"))
+    with pytest.raises(StrataError, match="cannot save 'MLPBlock': it would not load"):
+        save_block(tmp_path, doc, "MLPBlock")
+    assert not tmp_path.joinpath(f"MLPBlock{SUFFIX}").exists()
