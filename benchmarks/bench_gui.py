@@ -150,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     busy = probe.busy
     seconds = time.perf_counter() - started
 
+    if run.status == "failed":  # say why, or the figures below mislead
+        print(f"the run failed: {run.message}")
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     print(f"example: {args.example}, {run.epoch} epochs, {run.step} steps in {seconds:.1f} s"
           f" ({run.status}); runner ticks {bench.runner.ticks}, longest tick "

@@ -73,12 +73,39 @@ class CodeModule:
     attribute: str
 
 
-def generate_code(doc: Document, analysis: Analysis | None = None) -> GeneratedCode:
+@dataclass(frozen=True)
+class ClassArguments:
+    """Constructor arguments of the network class (a sweep's searched layer
+    parameters): ``signature`` holds ``"fc1_out_features: int = 8"``-style entries, and
+    ``symbols`` the expression written for a layer's constructor argument instead of
+    its value, by ``(node id, argument key)``: ``fc1_out_features`` or
+    ``16 * conv_channels``."""
+
+    signature: tuple[str, ...]
+    symbols: dict[tuple[str, str], str]
+
+
+def generate_code(doc: Document, analysis: Analysis | None = None, *,
+                  arguments: ClassArguments | None = None) -> GeneratedCode:
     """Readable Python for ``doc``; raises GraphError if the network has errors."""
     analysis = analysis or Analyzer().analyze(doc)
     if not analysis.ok:
         raise GraphError(analysis.problems)
-    return _Writer(doc, analysis).write()
+    writer = _Writer(doc, analysis)
+    writer.arguments = arguments
+    return writer.write()
+
+
+def _init_signature(arguments) -> list[str]:
+    """``def __init__(self, ...) -> None:`` laid out as ruff format does."""
+    one = ", ".join(("self", *arguments))
+    line = f"{INDENT}def __init__({one}) -> None:"
+    if len(line) <= LINE_LENGTH:
+        return [line]
+    if len(INDENT * 2 + one) <= LINE_LENGTH:  # the arguments on a line of their own
+        return [f"{INDENT}def __init__(", INDENT * 2 + one, f"{INDENT}) -> None:"]
+    return [f"{INDENT}def __init__(", *(f"{INDENT * 2}{a}," for a in ("self", *arguments)),
+            f"{INDENT}) -> None:"]
 
 
 def _live_nodes(analysis: Analysis, nodes: list[Node]) -> set[str]:
@@ -105,6 +132,7 @@ class _Writer:
         self.lines: list[str] = []
         self.line_nodes: dict[int, str] = {}
         self.blocks: BlockClasses | None = None  # when the network has instances
+        self.arguments: ClassArguments | None = None
 
     def plan(self) -> None:
         """Nodes, names and the running variable, shared by __init__ and forward."""
@@ -162,7 +190,8 @@ class _Writer:
 
             self.blocks = BlockClasses(self.a, self.layers, reserved={name})
         self._header(name, doc, self.inputs, self.outputs)
-        self.emit(1, "def __init__(self) -> None:")
+        for line in _init_signature(self.arguments.signature if self.arguments else ()):
+            self.lines.append(line)
         self.emit(2, "super().__init__()")
         self._init_body()
         self.lines.append("")
@@ -269,8 +298,9 @@ class _Writer:
         values = {**self.a.shapes[n.id].params, **self.a.shapes[n.id].values}
         kwargs = spec.module_args(values) if spec.module_args else {}
         parts = []
+        symbols = self.arguments.symbols if self.arguments else {}
         for i, (key, value) in enumerate(kwargs.items()):
-            text = _literal(value)
+            text = symbols.get((n.id, key)) or _literal(value)
             parts.append(text if i < spec.positional else f"{key}={text}")
         self._statement(2, f"self.{attribute} = {spec.module}({', '.join(parts)})",
                         "", n.id)

@@ -137,7 +137,7 @@ class BlockClasses:
     # ------------------------------------------------------------------ classes
     def _write(self, definition: str) -> None:
         runs = self.uses[definition]
-        slots = [_slots(run, self.calls) for run in runs]
+        slots = _same_order([_slots(run, self.calls) for run in runs])
         plan = _classify(runs, slots)
         variants: dict[str, _Class] = {}
         commented: dict[str, set[str]] = {}
@@ -218,6 +218,16 @@ def _slots(run: BlockRun, calls: dict[int, _Call]) -> dict[tuple, Any]:
     return out
 
 
+def _same_order(slots: list[dict[tuple, Any]]) -> list[dict[tuple, Any]]:
+    """Each use's slots in one order: a keyword a use leaves at its default (stride 1,
+    appended as a bound parameter) must not move, or two uses of one definition would
+    be written as two classes differing only in the order of their keywords."""
+    rank = {key: i for i, key in enumerate(dict.fromkeys(
+        [k[:3] for s in slots for k, v in s.items() if v is not _MISSING]
+        + [k[:3] for s in slots for k in s]))}
+    return [dict(sorted(s.items(), key=lambda kv: rank[kv[0][:3]])) for s in slots]
+
+
 def _bound(run: BlockRun) -> dict[tuple[str, str], str]:
     from .blocks import Library
 
@@ -241,7 +251,10 @@ def _classify(runs: list[BlockRun], slots: list[dict[tuple, Any]]) -> _Plan:
     for key in keys:
         vector = [_value(s, key) for s in slots]
         name = bound.get((key[0], key[2]))
-        if name is not None and any(v is not _MISSING for v in vector):
+        if name is not None and (any(v is not _MISSING for v in vector)
+                                 or _takes(runs[0].doc.nodes[key[0]], key[2])):
+            # Also when every use leaves it at the module's default (stride 1): the
+            # argument the block takes must reach its layer, or the class ignores it.
             plan.slot_names[key] = name
             continue
         if _MISSING in vector:
@@ -269,6 +282,23 @@ def _classify(runs: list[BlockRun], slots: list[dict[tuple, Any]]) -> _Plan:
                            for e in definition.exposed]
     plan.values.update(exposed_values)
     return plan
+
+
+def _takes(node, param: str) -> bool:
+    """Whether the layer's torch module takes ``param`` as a keyword (nn.Conv2d takes
+    ``stride``; Strata-only settings such as ``init`` are not constructor arguments)."""
+    import inspect
+
+    from torch import nn
+
+    module = node.spec.module or ""
+    cls = getattr(nn, module[3:], None) if module.startswith("nn.") else None
+    if not isinstance(cls, type):
+        return False
+    try:
+        return param in inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _value(slots: dict[tuple, Any], key: tuple) -> Any:

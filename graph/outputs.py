@@ -28,7 +28,7 @@ class OutputCountError(StrataError):
 @dataclass(frozen=True)
 class TrainedOutput:
     node_id: str
-    task: str  # "classification", "binary" or "regression"
+    task: str  # "classification", "binary", "multilabel" or "regression"
     features: tuple[int, ...] | None  # one example's prediction shape, when known
     width: int | None  # class scores it receives (classification), when known
 

@@ -1,13 +1,14 @@
 """``strata train FILE [--epochs N] [--device D] [--out DIR] [--resume CHECKPOINT]
-[--nproc N] [--no-tensorboard]``.
+[--nproc N] [--no-tensorboard] [--mlflow [URI]]``.
 
 Trains the network in FILE on the dataset its training setup names, in this process:
 a progress line with loss and metrics, each diagnosis as soon as it appears, one line
 per epoch, and a summary at the end. DIR becomes a run folder (``runtime.runfolder``):
 the document snapshot, its generated code, the setup, checkpoints (``last.pt``,
 ``best.pt``), the JSON-lines metrics log (``metrics.jsonl``) and TensorBoard event
-files. Ctrl-C stops after the current step and writes a checkpoint; a second Ctrl-C
-gives up at once. ``--nproc N`` trains in N processes under torchrun instead, through
+files; ``--mlflow`` tracks the same run in MLflow (``runtime.mlflow_tracking``).
+Ctrl-C stops after the current step and writes a checkpoint; a second Ctrl-C gives up
+at once. ``--nproc N`` trains in N processes under torchrun instead, through
 the exported train.py (``runtime.distributed_cli``).
 
 Bad input (a missing or malformed file, an invalid setting, a dataset that does not fit
@@ -55,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", help="continue from this checkpoint (e.g. DIR/last.pt)")
     p.add_argument("--no-tensorboard", dest="tensorboard", action="store_false",
                    help="do not write TensorBoard event files into DIR")
+    p.add_argument("--mlflow", nargs="?", const="", metavar="URI",
+                   help="also track the run in MLflow: a tracking URI or folder "
+                   "(default: $MLFLOW_TRACKING_URI, else mlruns beside DIR; before FILE "
+                   "write --mlflow=URI); needs strata-studio[mlflow]")
     p.add_argument("--nproc", type=int, metavar="N",
                    help="train in N processes under torchrun (data parallel), through "
                    "the exported train.py written into DIR/code")
@@ -100,9 +105,12 @@ def train(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return train_distributed(path, doc, setup, folder, args, out, PROG)
     try:
         log = RunLog(folder, doc.to_dict(), setup.to_dict(),
-                     tensorboard=args.tensorboard)
+                     tensorboard=args.tensorboard, mlflow=args.mlflow)
     except OSError as e:
         print(f"{PROG}: cannot write to {folder}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    except (ImportError, StrataError) as e:  # MLflow missing, or its store refused
+        print(f"{PROG}: {_one_line(e)}", file=sys.stderr)
         return 1
 
     control = Control()
@@ -190,6 +198,8 @@ class Printer:
         self.line_open = True
 
     def _metric_words(self, value: float) -> str:
+        if self.metric == "f1":
+            return f"F1 {value:.3f}"
         return f"R2 {value:.3f}" if self.metric == "r2" else f"acc {value:.1%}"
 
     def _EpochEvent(self, e: EpochEvent) -> None:

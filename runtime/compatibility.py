@@ -123,6 +123,14 @@ def dataset_mismatches(analysis_or_doc: Analysis | Document,
             f"{width} class scores{feeder}; give the last Linear "
             f"out_features={bundle.num_classes}", (last or out_id,),
             *_out_features_fix(doc, last, bundle.num_classes)))
+    elif task == "multilabel" and width is not None and (
+            (width,) != tuple(bundle.target_shape)):
+        labels = _numel(bundle.target_shape)
+        reasons.append(Mismatch(
+            f"{name} has {labels} labels but {out.describe()} receives {width} "
+            f"logit{'' if width == 1 else 's'}{feeder}; give the last Linear "
+            f"out_features={labels} (one per label)", (last or out_id,),
+            *_out_features_fix(doc, last, labels)))
     elif task == "regression" and features is not None and (
             features != tuple(bundle.target_shape)):
         fix = _out_features_fix(doc, last, _numel(bundle.target_shape)) \
@@ -258,14 +266,19 @@ def _out_features_fix(doc: Document, linear: str | None, value: int) -> tuple:
 def _task_mismatch(name: str, bundle: DatasetBundle, output: str, task: str) -> str:
     given = {"classification": f"has {bundle.num_classes} classes",
              "binary": "gives binary 0/1 labels",
+             "multilabel": f"gives {_numel(bundle.target_shape)} labels per example "
+                           "(multi-label)",
              "regression": "gives numbers to predict (regression)"}[bundle.task]
     wanted = {"classification": "classifies (one score per class)",
               "binary": "is binary (one logit for two classes)",
+              "multilabel": "is multi-label (one logit per label)",
               "regression": "does regression"}[task]
     fix = {"classification": f"set the Output's task to classification and end in a "
                              f"Linear with out_features={bundle.num_classes}",
            "binary": "set the Output's task to binary and end in a Linear with "
                      "out_features=1",
+           "multilabel": "set the Output's task to multilabel and end in a Linear with "
+                         f"out_features={_numel(bundle.target_shape)}",
            "regression": f"set the Output's task to regression and end in a Linear with "
                          f"out_features={_numel(bundle.target_shape)}"}[bundle.task]
     return f"{name} {given} but {output} {wanted}; {fix}"

@@ -62,9 +62,13 @@ def train_distributed(path: Path, doc, setup, folder: Path, args, out: TextIO,
     code = folder / "code"
     try:
         export_training(doc, code, base_dir=path.parent)
-        log = RunLog(folder, doc.to_dict(), setup.to_dict(), tensorboard=args.tensorboard)
+        log = RunLog(folder, doc.to_dict(), setup.to_dict(), tensorboard=args.tensorboard,
+                     mlflow=getattr(args, "mlflow", None))
     except StrataError as e:
         print(f"{prog}: {path}: {' '.join(str(e).split())}", file=sys.stderr)
+        return 1
+    except ImportError as e:  # MLflow asked for and missing
+        print(f"{prog}: {e}", file=sys.stderr)
         return 1
     except OSError as e:
         print(f"{prog}: cannot write to {folder}: {e.strerror or e}", file=sys.stderr)

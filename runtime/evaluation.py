@@ -36,6 +36,7 @@ class EvaluationResult:
         text = f"On the {words} set ({self.examples} examples): loss {self.loss:.4g}"
         if self.metric is not None:
             text += (f", accuracy {self.metric:.1%}" if self.metric_name == "accuracy"
+                     else f", F1 {self.metric:.3f}" if self.metric_name == "f1"
                      else f", R\u00b2 {self.metric:.3f}")
         return text
 

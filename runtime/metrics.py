@@ -3,7 +3,9 @@
 Every quantity is accumulated on the device over the batches of a pass and copied to
 the host once at the end, so validation costs one transfer however many batches it has.
 The task comes from the Output node: "classification" (class scores, int targets),
-"binary" (one logit, 0/1 float targets) or "regression" (numbers; R^2 is reported).
+"binary" (one logit, 0/1 float targets), "multilabel" (one logit per label, 0/1 float
+targets; micro-averaged F1 over every label is reported, and each label's F1 with it)
+or "regression" (numbers; R^2 is reported).
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from .events import BoundaryGrid
 
 
 def metric_name(task: str) -> str:
-    return "r2" if task == "regression" else "accuracy"
+    return {"regression": "r2", "multilabel": "f1"}.get(task, "accuracy")
+
+
+def f1_from_counts(tp, fp, fn):
+    """F1 = 2tp / (2tp + fp + fn); 1 when there is nothing to find and nothing found."""
+    denominator = 2 * tp + fp + fn
+    return np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), 1.0)
 
 
 @dataclass
@@ -25,6 +33,7 @@ class PassResult:
     loss: float
     metric: float | None
     confusion: np.ndarray | None
+    per_label: np.ndarray | None = None  # multilabel: F1 of each label
 
 
 def batch_metric(output: torch.Tensor, target: torch.Tensor, task: str) -> torch.Tensor:
@@ -36,6 +45,12 @@ def batch_metric(output: torch.Tensor, target: torch.Tensor, task: str) -> torch
             return (output.argmax(1) == target).float().mean()
         if task == "binary":
             return ((output > 0) == (target.reshape(output.shape) > 0.5)).float().mean()
+        if task == "multilabel":  # micro F1 of the batch
+            pred, truth = output > 0, target.reshape(output.shape) > 0.5
+            tp = (pred & truth).sum()
+            wrong = (pred ^ truth).sum()
+            return torch.where(tp + wrong > 0, 2 * tp / (2 * tp + wrong).clamp_min(1),
+                               torch.ones((), device=output.device))
         target = target.reshape(output.shape).float()
         sse = (output - target).pow(2).sum()
         sst = (target - target.mean(0)).pow(2).sum()
@@ -75,6 +90,7 @@ def evaluate_batches(model: torch.nn.Module, batches, loss_fn, task: str,
     correct = torch.zeros((), device=device)
     confusion = torch.zeros(classes * classes, dtype=torch.long, device=device)
     sse = sy = syy = None
+    counts = None  # multilabel: true positives, false positives, false negatives
     n = 0
     was_training = model.training
     model.eval()
@@ -93,6 +109,12 @@ def evaluate_batches(model: torch.nn.Module, batches, loss_fn, task: str,
                     sy = yf.sum(0) if sy is None else sy + yf.sum(0)
                     yy = yf.pow(2).sum(0)
                     syy = yy if syy is None else syy + yy
+                    continue
+                if task == "multilabel":
+                    pred, truth = out > 0, y.reshape(out.shape) > 0.5
+                    c = torch.stack([(pred & truth).sum(0), (pred & ~truth).sum(0),
+                                     (~pred & truth).sum(0)])
+                    counts = c if counts is None else counts + c
                     continue
                 if task == "classification":
                     pred, truth = out.argmax(1), y
@@ -113,6 +135,12 @@ def evaluate_batches(model: torch.nn.Module, batches, loss_fn, task: str,
         sst = ss - s * s / n
         r2 = float(np.mean(1.0 - e / np.maximum(sst, 1e-12)))
         return PassResult(float(host[0]) / n, r2, None)
+    if task == "multilabel" and counts is not None:
+        host = torch.cat([loss_sum.reshape(1).double(),
+                          counts.double().reshape(-1)]).cpu().numpy()
+        tp, fp, fn = host[1:].reshape(3, -1)
+        micro = float(f1_from_counts(tp.sum(), fp.sum(), fn.sum()))
+        return PassResult(float(host[0]) / n, micro, None, f1_from_counts(tp, fp, fn))
     host = torch.cat([loss_sum.reshape(1), correct.reshape(1),
                       confusion.double()]).cpu().numpy()
     matrix = host[2:].astype(np.int64).reshape(classes, classes)

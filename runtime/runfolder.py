@@ -9,6 +9,7 @@
     last.pt, best.pt     checkpoints (written by the engine)
     events.out.tfevents.*  TensorBoard event files, when tensorboard is installed
 ```
+(and, when asked, the same run in MLflow: ``runtime.mlflow_tracking``)
 
 ``RunLog(folder, document, setup)`` is the event sink that writes all of it while the run
 streams; ``open_run(folder)`` reads a folder back as a ``SavedRun`` (document, setup and
@@ -109,15 +110,24 @@ class MetricsLog:
 
 class RunLog:
     """Every sink of a run folder: the snapshot now, then the metrics log and (when
-    ``tensorboard`` is true and the package is installed) TensorBoard while it streams."""
+    ``tensorboard`` is true and the package is installed) TensorBoard while it streams;
+    with ``mlflow`` (a tracking URI, "" for the default) an MLflow run too, which raises
+    ImportError (the package is missing) or TrackingError (the store) here, before the
+    run starts."""
 
     def __init__(self, folder: str | Path, document: dict[str, Any] | None = None,
                  setup: dict[str, Any] | None = None, *, tensorboard: bool = True,
-                 snapshot: bool = True) -> None:
+                 snapshot: bool = True, mlflow: str | None = None) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         if snapshot and document is not None:
             write_snapshot(self.folder, document, setup)
+        self.mlflow = None
+        if mlflow is not None:  # first: a store that refuses leaves no file open
+            from .mlflow_tracking import MlflowLogger, tracking_uri
+
+            self.mlflow = MlflowLogger(tracking_uri(mlflow, self.folder.parent),
+                                       self.folder, document=document, setup=setup)
         self.metrics = MetricsLog(self.folder)
         self.tensorboard = None
         if tensorboard:
@@ -131,11 +141,15 @@ class RunLog:
         self.metrics(event)
         if self.tensorboard is not None:
             self.tensorboard(event)
+        if self.mlflow is not None:
+            self.mlflow(event)
 
     def close(self) -> None:
         self.metrics.close()
         if self.tensorboard is not None:
             self.tensorboard.close()
+        if self.mlflow is not None:
+            self.mlflow.close()
 
 
 # ====================================================================== reading

@@ -28,13 +28,14 @@ SCHEDULES = ("none", "step", "cosine", "onecycle")
 LOSSES = ("auto", "cross_entropy", "bce_with_logits", "mse")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DATA_PATHS = ("auto", "memory", "stream")
-TASKS = ("classification", "binary", "regression")
+TASKS = ("classification", "binary", "multilabel", "regression")
 
 # The loss each Output task trains with when the setup says "auto", and the tasks each
 # explicit loss can train (cross-entropy needs class scores, BCE one logit, MSE numbers).
 AUTO_LOSS = {"classification": "cross_entropy", "binary": "bce_with_logits",
-             "regression": "mse"}
-LOSS_TASKS = {"cross_entropy": ("classification",), "bce_with_logits": ("binary",),
+             "multilabel": "bce_with_logits", "regression": "mse"}
+LOSS_TASKS = {"cross_entropy": ("classification",),
+              "bce_with_logits": ("binary", "multilabel"),
               "mse": ("regression",)}
 
 

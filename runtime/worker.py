@@ -179,9 +179,15 @@ def _run_log(payload: dict[str, Any]):
 
     from .runfolder import RunLog
 
+    args = (payload["out_dir"], payload["document"], payload.get("setup"))
+    tensorboard = payload.get("tensorboard", True)
     try:
-        return RunLog(payload["out_dir"], payload["document"], payload.get("setup"),
-                      tensorboard=payload.get("tensorboard", True))
+        try:
+            return RunLog(*args, tensorboard=tensorboard, mlflow=payload.get("mlflow"))
+        except (StrataError, ImportError):  # MLflow missing or its store refused:
+            if payload.get("mlflow") is None:  # the run keeps its own log
+                raise
+            return RunLog(*args, tensorboard=tensorboard, snapshot=False)
     except (OSError, StrataError, ImportError):
         return None
 
@@ -214,7 +220,7 @@ class TrainingSession:
     def __init__(self, document, setup=None, *, out_dir: str | Path,
                  resume: str | Path | None = None, options=None,
                  threads: int | None = None, run_log: bool = True,
-                 tensorboard: bool = True) -> None:
+                 tensorboard: bool = True, mlflow: str | None = None) -> None:
         raw = document if isinstance(document, dict) else document.to_dict()
         if setup is not None and not isinstance(setup, dict):
             setup = setup.to_dict()
@@ -223,6 +229,7 @@ class TrainingSession:
             "resume": str(resume) if resume is not None else None,
             "options": dataclasses.asdict(options) if options is not None else {},
             "threads": threads, "run_log": run_log, "tensorboard": tensorboard,
+            "mlflow": mlflow,  # a tracking URI ("" for the default), None: no MLflow
         }
         self._queue: deque = deque()
         self._process: multiprocessing.process.BaseProcess | None = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ class StudioContext:
     inspector: InspectorPanel | None = None
     workspaces: WorkspaceSwitcher | None = None
     training: TrainingDocks | None = field(default=None)  # set once attached
+    settings: QSettings | None = None  # the window's (tests pass their own file)
 
     def session_runs(self) -> list[RunRecord]:
         """This session's training runs, oldest first (none before training starts)."""

@@ -35,6 +35,7 @@ from studio.document.controller import CLIPBOARD_MIME, DocumentController
 from studio.files import AutosaveManager, RecentFiles
 from studio.help import add_help_menu
 from studio.panels import CodePanel, InspectorPanel, PalettePanel, ProblemsPanel
+from studio.panels.layer_training import LayerTrainingBox
 from studio.panels.widgets import commit_pending_edits
 from studio.probe import attach_probe
 from studio.status_bar import DeferredCounter, StatusBar
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         self.counter = DeferredCounter(self)
         self.palette_panel = PalettePanel(self.controller)
         self.inspector = InspectorPanel(self.controller, counter=self.counter)
+        self.inspector.add_footer(LayerTrainingBox(self.controller))
         self.problems = ProblemsPanel(self.controller)
         self.code = CodePanel(self.controller)
         self.docks: dict[str, QDockWidget] = {}
@@ -86,7 +88,7 @@ class MainWindow(QMainWindow):
         self.context = StudioContext(
             window=self, controller=self.controller, scene=self.scene, view=self.view,
             problems=self.problems, add_panel=self.add_panel, docks=self.docks,
-            inspector=self.inspector, workspaces=self.workspaces)
+            inspector=self.inspector, workspaces=self.workspaces, settings=self.settings)
         self.training: TrainingDocks = attach_training(self.context)  # before the
         # layout is restored, so its docks find their remembered places
         self.sweeps = attach_sweeps(self.context)
@@ -360,6 +362,21 @@ class MainWindow(QMainWindow):
         """Open Block: show the selected block's inside on the canvas."""
         ids = self.view.selected_node_ids()
         return len(ids) == 1 and self.levels.open_block(ids[0])
+
+    def toggle_selected_inline(self) -> bool:
+        """Expand Inline: show the selected blocks' insides under their cards, or
+        collapse them when all already show; True when they are expanded now."""
+        scene = self.view.network_scene
+        blocks = [i for i in self.view.selected_node_ids() if self.view.controller.is_block(i)]
+        if not blocks:
+            self.view.controller.edit_refused.emit("Expand Inline: select a block")
+            return False
+        on = not all(scene.is_expanded(i) for i in blocks)
+        for node_id in blocks:
+            scene.set_expanded(node_id, on)
+        if on:  # the inside in view, as far as the view allows
+            self.view.ensureVisible(scene.expanded[blocks[0]].sceneBoundingRect(), 20, 20)
+        return on
 
     def make_selected_unique(self) -> str:
         """Make Unique: the selected block gets its own copy of its definition."""

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QLabel, QStatusBar
 
 from graph.events import TrainingChanged
 from studio.background import BackgroundTask
-from studio.panels.param_count import ParamCounter, format_count, network_param_count
+from studio.panels.param_count import ParamCounter, format_count
 
 if TYPE_CHECKING:  # annotations only: the controller imports no views
     from studio.document.controller import DocumentController
@@ -96,6 +96,7 @@ class StatusBar(QStatusBar):
         controller.analysis_changed.connect(self._on_analysis)
         controller.training_changed.connect(self._on_training_changed)
         counter.ready.connect(self.update_count)
+        counter.total_counted.connect(self._counted)
         if controller.analysis is not None:
             self._on_analysis(controller.analysis)
 
@@ -135,7 +136,15 @@ class StatusBar(QStatusBar):
         analysis = self.controller.analysis
         if analysis is None or not self.started:
             return
-        total = network_param_count(analysis, self.counter)
+        total = self.counter.request_total(analysis)
+        if total is not None:  # else a large network: it arrives in ``_counted``
+            self._show_count(analysis, total)
+
+    def _counted(self, analysis, node_ids, total: int | None) -> None:
+        if node_ids is None and analysis is self.controller.analysis:
+            self._show_count(analysis, total)
+
+    def _show_count(self, analysis, total: int | None) -> None:
         if total is not None and analysis.errors:
             # Layers after an error have no shapes, so they are not counted yet.
             self.params.setText(f"Parameters: \u2265 {format_count(total)}")

@@ -35,6 +35,11 @@ def _output_rule(ctx):
             f"(binary) needs one logit per example, shaped (N, 1), but receives {x}",
             "end the network in a Linear with out_features = 1",
         )
+    elif task == "multilabel" and x.rank != 2:
+        raise ctx.fail(
+            f"(multilabel) needs one logit per label, shaped (N, labels), but receives {x}",
+            "insert a Flatten and a Linear with one output per label",
+        )
     return Inferred([], {"width": width})
 
 
@@ -61,11 +66,12 @@ OUTPUT = LayerSpec(
     display_name="Output",
     category="Input / Output",
     help="Marks a model output and the task it solves, which picks the default loss: "
-    "classification (cross-entropy over class scores), binary (one logit, BCE) or "
-    "regression (MSE).",
+    "classification (cross-entropy over class scores), binary (one logit, BCE), "
+    "multilabel (one logit per label, each 0 or 1, BCE) or regression (MSE).",
     params=(
         ParamSpec("task", "choice", "classification", "What the output predicts.",
-                  choices=("classification", "binary", "regression"), key=True),
+                  choices=("classification", "binary", "multilabel", "regression"),
+                  key=True),
     ),
     outputs=(),
     shape_rule=_output_rule,

@@ -356,8 +356,23 @@ def add_positions(mp, node, x_arg, pos_arg) -> Data:
         return mp.emit("PositionalEmbedding", {"max_len": m.num_embeddings}, [x], node,
                        module=m, source=pos.get("node").target,
                        expect={"embed_dim": width})
-    # A learned (or fixed) tensor attribute, sliced to the sequence length.
     tensor, path = pos.get("tensor"), pos.get("path")
+    if not pos.get("index", ()) and tuple(tensor.shape) == (1, length, width):
+        # The whole table, exactly the sequence's size (a ViT's pos_embedding): a
+        # LearnedTensor added to x keeps the original's parameter, its name and shape
+        # (encoder.pos_embedding, (1, L, D)), so the original state_dict loads as is.
+        if not isinstance(tensor, nn.Parameter):
+            mp.note(f"'{path}' is a fixed buffer; it becomes a LearnedTensor initialised "
+                    "with its values (outputs are unchanged)")
+
+        def table():
+            return {"": tensor.detach().clone()}
+
+        learned = mp.emit("LearnedTensor", {"shape": [length, width], "init": "zeros"},
+                          [x], node, source=path, weights=table)
+        mp.ops[learned.op].tag["intermediate"] = True
+        return mp.emit("Add", {"inputs": 2}, [x, learned.op], node, anonymous=True)
+    # A learned (or fixed) tensor attribute, sliced to the sequence length.
     rows = _position_rows(tensor, pos.get("index", ()), length, width)
     if rows is None:
         raise Refused(f"adds the tensor '{path}' {tuple(tensor.shape)} "

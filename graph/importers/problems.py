@@ -44,12 +44,18 @@ class UnmappedError(StrataError):
 
     def __init__(self, items: list[Unmapped], what: str = "the module") -> None:
         self.items = list(items)
+        self.what = what
         lines = [f"  - {item.describe()}" for item in self.items]
         count = len(self.items)
         noun = "operation" if count == 1 else "operations"
         super().__init__(
             f"{what}: {count} {noun} cannot be mapped to Strata layers:\n"
             + "\n".join(lines))
+
+    def __reduce__(self):
+        # Whole, across the process boundary of an isolated import: the dialog lists
+        # the items, not just the message.
+        return (type(self), (self.items, self.what))
 
 
 class ImportMismatchError(StrataError):

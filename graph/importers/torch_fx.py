@@ -41,6 +41,8 @@ from .init_rules import read_inits
 from .loading import build_module, split_target
 from .ops import Data, Op, Refused, meta
 from .problems import ImportSourceError, Unmapped, UnmappedError
+from .report import MappingReport
+from .report import build as build_report
 from .tracing import make_inputs, probe, probe_batch, source_location, trace
 
 
@@ -53,6 +55,8 @@ class ImportResult:
     notes: list[str] = field(default_factory=list)  # settings not kept, in user terms
     max_abs_diff: float | None = None  # measured against the original (verify=True)
     source: str = ""
+    # Per layer: what it was in the user's code and where (importers.report).
+    report: MappingReport | None = None
 
 
 def import_file(target: str | Path, input_shapes, input_dtypes=None, *,
@@ -112,11 +116,14 @@ def import_module(module, input_shapes, input_dtypes=None, *, tasks="classificat
     if verify:
         result.max_abs_diff = compare_outputs(module, doc, state_dict, features, dtypes,
                                        probe_batch(batch), what)
+    result.report = build_report(doc, mapper, ids)
     if blocks:  # the user's submodules as block definitions (importers.blocks)
         from .blocks import keep_blocks
 
-        result = keep_blocks(result, module, mapper.ops, ids, features, dtypes, batch,
+        result = keep_blocks(result, module, mapper, ids, features, dtypes, batch,
                              what, verify)
+    if result.report is not None:
+        result.report.notes = result.notes
     return result
 
 

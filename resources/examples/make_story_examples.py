@@ -36,7 +36,7 @@ WIDTH = 32
 
 
 # Long chains wrap into rows that fit a studio canvas at 1280x720 at a readable zoom.
-VIEW = (900.0, 520.0)
+VIEW = (650.0, 550.0)
 
 
 def wrap(b):

@@ -178,6 +178,23 @@ def encode_columns(tallies: list[LabelTally], where: str
     return np.stack(columns, axis=1), "multilabel", [_column(t.where) for t in tallies]
 
 
+def encode_label_lists(rows: list, where: str) -> tuple[np.ndarray, str, list[str]]:
+    """A column whose cells are lists of labels (parquet ``list`` columns) as a
+    multi-label target; labels sorted, numbers numerically."""
+    labels = sorted({v for row in rows for v in (row or ())},
+                    key=lambda v: (isinstance(v, str), v))
+    if len(labels) < 2:
+        raise DatasetError(f"{where} names {len(labels)} label"
+                           f"{'' if len(labels) == 1 else 's'}; multi-label needs at "
+                           "least 2")
+    index = {v: i for i, v in enumerate(labels)}
+    y = np.zeros((len(rows), len(labels)), np.float32)
+    for r, row in enumerate(rows):
+        for v in row or ():
+            y[r, index[v]] = 1.0
+    return y, "multilabel", [label_name(v) for v in labels]
+
+
 def _column(where: str) -> str:
     found = re.search(r"column '(.*)'$", where)
     return found.group(1) if found else where

@@ -7,7 +7,9 @@ package is not needed: a ``save_to_disk`` folder is Arrow files plus JSON
 train/validation/test become Strata's splits).
 
 Columns: ``target`` names the column(s) to predict (empty: ``label``/``labels``, else
-the last column); several numeric target columns are a regression of that many values.
+the last column); several numeric target columns are a regression of that many values,
+or a multi-label target when they hold 0/1 integers (or the task says multilabel); a
+column of label lists is a multi-label target.
 ``inputs`` names the input columns (empty: every other column). An image column (Hugging
 Face's ``Image`` feature, a struct holding the encoded ``bytes``, or a binary column) is
 decoded with Pillow and resized; a column of token-id lists becomes a long input padded
@@ -25,6 +27,7 @@ import numpy as np
 
 from graph.catalog import ParamSpec
 
+from .csv_targets import encode_label_lists
 from .files_images import ImageReader, UnreadableFile
 from .files_table import TASK_OPTION, _targets
 from .registry import DatasetError, DatasetSpec, Raw, register
@@ -175,7 +178,24 @@ def _table_raw(tables: dict, features: dict, o: dict, display: str) -> Raw:
     if len(targets) > 1:
         y = np.stack([table.column(c).to_numpy(zero_copy_only=False).astype(np.float32)
                       for c in targets], axis=1)
-        task, class_names = "regression", []
+        whole = all(pa.types.is_integer(table.column(c).type) or
+                    pa.types.is_boolean(table.column(c).type) for c in targets)
+        zero_one = bool(np.isin(y, (0.0, 1.0)).all())
+        if o["task"] == "multilabel" or (o["task"] == "auto" and whole and zero_one):
+            if not zero_one:
+                raise DatasetError(f"{display}: the target columns ({', '.join(targets)}) "
+                                   "must hold 0 or 1 for a multi-label target")
+            task, class_names = "multilabel", list(targets)
+        else:
+            task, class_names = "regression", []
+    elif pa.types.is_list(table.column(targets[0]).type) or \
+            pa.types.is_large_list(table.column(targets[0]).type):
+        if o["task"] not in ("auto", "multilabel"):
+            raise DatasetError(f"{display}: the column '{targets[0]}' holds lists of "
+                               "labels (a multi-label target); set the task to "
+                               "multilabel or auto")
+        y, task, class_names = encode_label_lists(
+            table.column(targets[0]).to_pylist(), f"{display}: the column '{targets[0]}'")
     else:
         col = table.column(targets[0])
         numeric = pa.types.is_integer(col.type) or pa.types.is_floating(col.type)

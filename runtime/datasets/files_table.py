@@ -241,6 +241,11 @@ def read_npz(path: Path, task: str, x_dtype: str):
         x = x.astype(np.float32)
 
     where = f"NumPy file '{name}': array 'y'"
+    if task == "multilabel":
+        if y.ndim != 2 or not np.isin(y, (0, 1)).all():
+            raise DatasetError(f"{where} is shaped {y.shape}; a multi-label target is "
+                               "shaped (examples, labels) and holds 0 or 1")
+        return x, y.astype(np.float32), "multilabel", [str(i) for i in range(y.shape[1])]
     if y.ndim == 2 and y.shape[1] == 1 and task != "regression":
         y = y[:, 0]  # one label per example, stored as a column
     if y.ndim == 2 and task in ("classification", "binary"):

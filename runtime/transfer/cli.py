@@ -161,6 +161,9 @@ def _import_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="the network file to write")
     p.add_argument("--weights-out", help="also write the weights for the imported "
                    "network here (default with --weights: beside the network, .pt)")
+    p.add_argument("--report", action="store_true",
+                   help="print what each layer was in the code: the module path or "
+                   "operation and its source line (and what could not be mapped)")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                    help="stop the file's code after this long (default "
                    f"{_default_timeout():g})")
@@ -176,6 +179,7 @@ def _default_timeout() -> float:
 def _import(args) -> int:
     import graph
     from graph.importers.loading import split_target
+    from graph.importers.report import MappingReport
 
     from .parsing import parse_argument, parse_shape
     from .service import ImportRequest, import_network_isolated
@@ -197,7 +201,12 @@ def _import(args) -> int:
                           f"{args.timeout:g}")
     print(f"importing {request.target}: running its code in a separate process",
           file=sys.stderr)
+    # (What cannot be mapped is listed in the error, each with its source line.)
     outcome = import_network_isolated(request, timeout=args.timeout)
+    if args.report and outcome.result.report is not None:
+        report = outcome.result.report
+        for line in MappingReport(report.rows, report.unmapped).lines():
+            print(line)
     out = graph.save(outcome.document, args.output)
     diff = outcome.result.max_abs_diff
     print(f"wrote {out}: {outcome.layers} layers; outputs equal the original's "

@@ -46,11 +46,11 @@ def run_isolated(fn: Callable[..., Any], *args: Any, timeout: float = IMPORT_TIM
     receiver, sender = ctx.Pipe(duplex=False)
     process = ctx.Process(target=_child, args=(sender, fn, args), daemon=True,
                           name="strata-isolated")
-    process.start()
-    sender.close()
     deadline = time.monotonic() + timeout
     code = None
     try:
+        _start(process, cancel, deadline, timeout, what)
+        sender.close()
         while True:
             if receiver.poll(_POLL):
                 try:
@@ -61,19 +61,14 @@ def run_isolated(fn: Callable[..., Any], *args: Any, timeout: float = IMPORT_TIM
             if not process.is_alive() and not receiver.poll(0):
                 status, value = "died", None
                 break
-            if cancel is not None and cancel.is_set():
-                raise IsolatedCancelled(f"{what} was cancelled; nothing was imported.")
-            if time.monotonic() > deadline:
-                raise IsolatedTimeout(
-                    f"{what} was stopped after {timeout:g} s: the file's code was still "
-                    "running (an endless loop, or a network too large to trace). "
-                    "Nothing was imported.")
+            _check(cancel, deadline, timeout, what)
     except KeyboardInterrupt:
         raise IsolatedCancelled(f"{what} was interrupted (Ctrl-C); nothing was "
                                 "imported.") from None
     finally:
         code = _stop(process)
         receiver.close()
+        sender.close()
     if status == "ok":
         return value
     if status == "error":
@@ -81,6 +76,65 @@ def run_isolated(fn: Callable[..., Any], *args: Any, timeout: float = IMPORT_TIM
     raise IsolatedCrash(f"{what} stopped unexpectedly: the process running the file's "
                         f"code ended (exit code {code}) without an answer. Nothing was "
                         "imported.")
+
+
+def _check(cancel: threading.Event | None, deadline: float, timeout: float,
+           what: str) -> None:
+    if cancel is not None and cancel.is_set():
+        raise IsolatedCancelled(f"{what} was cancelled; nothing was imported.")
+    if time.monotonic() > deadline:
+        raise IsolatedTimeout(
+            f"{what} was stopped after {timeout:g} s: the file's code was still "
+            "running (an endless loop, or a network too large to trace). "
+            "Nothing was imported.")
+
+
+def _start(process, cancel: threading.Event | None, deadline: float, timeout: float,
+           what: str) -> None:
+    """``process.start()``, interruptible. The first start through the fork server
+    waits until the server has imported torch (seconds on a loaded machine); a cancel,
+    the time limit or Ctrl-C meanwhile kills the starting server, which ends the wait
+    at once (the next import starts a fresh server)."""
+    done = threading.Event()
+    failed: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            process.start()
+        except BaseException as e:  # noqa: BLE001 - handed to the caller's thread
+            failed.append(e)
+        finally:
+            done.set()
+
+    starter = threading.Thread(target=start, name="strata-isolated-start", daemon=True)
+    starter.start()
+    try:
+        while not done.wait(_POLL):
+            _check(cancel, deadline, timeout, what)
+    except BaseException:
+        if not done.is_set():
+            _kill_fork_server()
+        starter.join(5.0)
+        raise
+    starter.join()
+    if failed:
+        raise failed[0]
+
+
+def _kill_fork_server() -> None:
+    """Stop multiprocessing's fork server (only while a start waits on it: a process it
+    already forked runs on regardless) and forget it, so the next start makes one."""
+    import os
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    pid = getattr(server, "_forkserver_pid", None)
+    if server is None or pid is None:
+        return
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        server._stop()  # reaps it and clears the address, under its own lock
 
 
 _PRELOAD = ["torch", "graph.importers", "runtime.transfer.service"]

@@ -211,11 +211,24 @@ def import_network_isolated(request: ImportRequest, *, timeout: float | None = N
     """``import_network`` in a separate process (``isolated``): the file's code runs
     there, stopped after ``timeout`` seconds, when ``cancel`` (a threading.Event) is
     set, or on Ctrl-C, each with a message saying nothing was imported."""
+    from graph.fileformat import document_from_dict
+
     from .isolated import IMPORT_TIMEOUT, run_isolated
 
-    return run_isolated(import_network, request, cancel=cancel,
-                        timeout=IMPORT_TIMEOUT if timeout is None else timeout,
-                        what=f"Importing {request.target}")
+    outcome, data = run_isolated(_import_as_data, request, cancel=cancel,
+                                 timeout=IMPORT_TIMEOUT if timeout is None else timeout,
+                                 what=f"Importing {request.target}")
+    outcome.result.document = document_from_dict(data)
+    return outcome
+
+
+def _import_as_data(request: ImportRequest) -> tuple[ImportOutcome, dict]:
+    """``import_network`` with the document as plain data: a document with blocks holds
+    its library's event hooks, which do not pickle across the process boundary."""
+    outcome = import_network(request)
+    data = outcome.result.document.to_dict()
+    outcome.result.document = None
+    return outcome, data
 
 
 def import_candidates(path) -> list[str]:

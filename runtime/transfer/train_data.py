@@ -60,7 +60,7 @@ def load_data():
     """The train, validation and test splits, each a tuple (inputs..., target)."""
     x, y = read_examples()
     n = len(y)
-    labels = None if DATA_TASK == "regression" else y.reshape(n)
+    labels = None if DATA_TASK in ("regression", "multilabel") else y.reshape(n)
     index = split_indices(n, labels, SEED)
     x = torch.from_numpy(np.ascontiguousarray(x, dtype=@X_DTYPE@))
     if DATA_TASK == "classification":
@@ -109,6 +109,39 @@ def is_number(text):
     return True
 '''
 
+CSV_MULTILABEL_CODE = '''
+def read_examples():
+    """Feature rows and 0/1 labels from the CSV file: one 0/1 column per label, or one
+    column listing a row's labels (such as cat|dog)."""
+    text = DATA_FILE.read_text(encoding="utf-8-sig")
+    lines = text.splitlines()
+    delimiter = max(",;\\t", key=lines[0].count)
+    reader = csv.reader(lines, delimiter=delimiter)
+    header = [h.strip() for h in next(reader)]
+    columns = [header.index(f) for f in FEATURES]
+    targets = [header.index(t) for t in TARGETS]
+    rows, labels = [], []
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue  # blank lines are not examples
+        rows.append([float(row[c].strip()) for c in columns])
+        labels.append([row[t].strip() for t in targets])
+    if len(TARGETS) > 1:
+        return np.asarray(rows, np.float32), np.asarray(labels, np.float64).astype(
+            np.float32
+        )
+    # A row's labels are separated by | (or ; or ,), as Strata reads them.
+    cells = [cell.replace(";", "|").replace(",", "|") for (cell,) in labels]
+    lists = [[p.strip() for p in cell.split("|") if p.strip()] for cell in cells]
+    names = sorted({label for row in lists for label in row})
+    index = {label: i for i, label in enumerate(names)}
+    y = np.zeros((len(lists), len(names)), np.float32)
+    for r, row in enumerate(lists):
+        for label in row:
+            y[r, index[label]] = 1.0
+    return np.asarray(rows, np.float32), y
+'''
+
 NPZ_CODE = '''
 def read_examples():
     """Arrays X and y from the .npz archive."""
@@ -117,7 +150,7 @@ def read_examples():
     x = x.astype(@X_NUMPY@)
     if y.ndim == 2 and y.shape[1] == 1 and DATA_TASK != "regression":
         y = y[:, 0]  # one label per example, stored as a column
-    if DATA_TASK == "regression":
+    if DATA_TASK in ("regression", "multilabel"):
         return x, y.astype(np.float32)
     labels = [str(v) for v in y] if y.dtype.kind == "U" else [float(v) for v in y]
     return x, encode_target(labels)
@@ -209,7 +242,18 @@ def data_section(raw, output_task: str, output_shape: tuple[int, ...], folder: P
 
     constants = [f"DATA_TASK = {literal(raw.task)}  # what the targets are"]
     imports: list[str] = []
-    if name == "csv":
+    if name == "csv" and raw.task == "multilabel":
+        constants[:0] = [
+            "# The file Strata trained on; point it at another with the same columns.",
+            _path_constant("DATA_FILE", options["path"]),
+            f"TARGETS = {literal(_target_columns(raw))}",
+            f"FEATURES = {literal(list(raw.feature_names))}",
+            f"STANDARDIZE = {bool(options['standardize'])!r}",
+        ]
+        reader = [CSV_MULTILABEL_CODE]
+        imports.append("import csv")
+        x_dtype = "np.float32"
+    elif name == "csv":
         constants[:0] = [
             "# The file Strata trained on; point it at another with the same columns.",
             _path_constant("DATA_FILE", options["path"]),
@@ -217,6 +261,14 @@ def data_section(raw, output_task: str, output_shape: tuple[int, ...], folder: P
             f"FEATURES = {literal(list(raw.feature_names))}",
             f"STANDARDIZE = {bool(options['standardize'])!r}",
         ]
+        if bundle.streaming:  # rows read by offset in the loader's workers
+            from .train_stream import csv_code
+
+            pieces = ["\n".join(constants), csv_code(), CLASSES_CODE,
+                      _encode_target_code(raw.task), SPLIT_CODE,
+                      _network_target_code(raw.task, output_task, output_shape)]
+            return ("\n\n\n".join(p.strip() for p in pieces) + "\n",
+                    ["import csv"], [])
         reader = [CSV_CODE, CLASSES_CODE, _encode_target_code(raw.task)]
         imports.append("import csv")
         x_dtype = "np.float32"
@@ -243,6 +295,12 @@ def data_section(raw, output_task: str, output_shape: tuple[int, ...], folder: P
         suffixes = "(\n" + "".join(f"    {literal(s)},\n" for s in IMAGE_SUFFIXES) + ")"
         reader = [IMAGES_CODE.replace("@SUFFIXES@", suffixes)]
         x_dtype = "np.float32"
+        if bundle.streaming:  # read by the loader's workers (train_stream)
+            from .train_stream import folder_code
+
+            pieces = ["\n".join(constants), folder_code(suffixes), SPLIT_CODE,
+                      _network_target_code(raw.task, output_task, output_shape)]
+            return "\n\n\n".join(p.strip() for p in pieces) + "\n", imports, []
     load = LOAD_CODE.replace("@X_DTYPE@", x_dtype).replace(
         "@STANDARDIZE@", STANDARDIZE_CODE)
     pieces = ["\n".join(constants), *reader, SPLIT_CODE, load,
@@ -268,6 +326,20 @@ def literal(value) -> str:
             return f"({items}{',' if len(value) == 1 else ''})"
         return f"[{items}]"
     return repr(value)
+
+
+def _target_columns(raw) -> list[str]:
+    """The target columns as the reader resolved them (``csv_rows.read_columns``)."""
+    target = raw.options.get("target", "")
+    import csv
+
+    text = Path(raw.options["path"]).read_text(encoding="utf-8-sig")
+    first = text.splitlines()[0]
+    header = [h.strip() for h in next(csv.reader([first], delimiter=max(
+        ",;\t", key=first.count)))]
+    if target.strip() in header:
+        return [target.strip()]
+    return [t.strip() for t in target.split(",") if t.strip()] or [header[-1]]
 
 
 def _target_column(raw) -> str:

@@ -27,6 +27,7 @@ from ..setup import TrainingSetup
 from .python import write_python
 from .train_data import data_section, literal
 from .train_extras import extra_pieces
+from .train_stream import streaming_script
 from .train_template import METRICS, OPTIMIZERS, SCHEDULES, script_template
 
 LOSSES = {"cross_entropy": "nn.CrossEntropyLoss()", "bce_with_logits":
@@ -54,8 +55,17 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
     task = output.task
     loss = setup.resolved_loss(task)
     output_shape = output.features
+    # As the engine loads it: data that streams is listed, not decoded, and the
+    # script streams it too (train_stream).
     raw = load_dataset(setup.dataset, seed=setup.seed, val_fraction=setup.val_fraction,
-                       test_fraction=setup.test_fraction, base_dir=base_dir)
+                       test_fraction=setup.test_fraction, base_dir=base_dir,
+                       data_path=setup.data_path)
+    streaming = raw.streaming and (raw.options["name"] == "image_folder" or (
+        raw.options["name"] == "csv" and raw.task != "multilabel"))
+    if raw.streaming and not streaming:  # multi-label rows: the script reads them whole
+        raw = load_dataset(setup.dataset, seed=setup.seed,
+                           val_fraction=setup.val_fraction,
+                           test_fraction=setup.test_fraction, base_dir=base_dir)
     bundle = raw.for_task(task)
     reasons = check_dataset(analysis, bundle)
     if reasons:
@@ -64,7 +74,13 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
     module = snake_case(code.class_name)
     if module in ("train", "torch", "numpy", "model_data"):
         module = f"{module}_model"
-    written = [write_python(doc, folder / f"{module}.py")]
+    # Layer parameters the document's own sweep searches become the class's arguments.
+    arguments = _model_arguments(doc) if script.name == "train.py" else None
+    if arguments is None:
+        written = [write_python(doc, folder / f"{module}.py")]
+    else:
+        written = [write_source(folder / f"{module}.py", arguments.code.source,
+                                "model module")]
     data, imports, files = data_section(raw, task, output_shape, folder, module, bundle)
     written += files
     pieces, copied, kornia = extra_pieces(setup, code, folder, base_dir,
@@ -88,6 +104,9 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
     if setup.grad_clip is not None:
         optional.append(f"GRAD_CLIP = {setup.grad_clip!r}  # largest gradient norm")
         fields.append("grad_clip: float = GRAD_CLIP")
+    if arguments is not None:
+        fields.append(f"model_args: dict = field(default_factory=dict)  # "
+                      f"{code.class_name}(**model_args)")
     schedule = setup.schedule != "none"
     scheduler = (f"    scheduler = {SCHEDULES[setup.schedule]}  # stepped every batch\n"
                  if schedule else "")
@@ -95,6 +114,8 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
         # User text: prose() in the docstring, literal() (py_string) in code.
         "@NAME@": prose(doc.name) or "the network", "@MODULE@": module,
         "@CLASS@": code.class_name, "@EPOCHS@": str(setup.epochs),
+        "@FIELD_IMPORT@": ", field" if arguments is not None else "",
+        "@MODEL_ARGS@": "**config.model_args" if arguments is not None else "",
         "@DATASET@": prose(raw.display_name), "@EXTRA_NEEDS@": extra,
         "@IMPORTS@": "".join(f"{i}\n" for i in imports), "@SEED@": str(setup.seed),
         "@BATCH_SIZE@": str(setup.batch_size), "@LR@": repr(setup.lr),
@@ -102,7 +123,9 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
         "@OPTIONAL_SETTINGS@": "".join(f"{line}\n" for line in optional),
         "@VAL_FRACTION@": repr(setup.val_fraction),
         "@TEST_FRACTION@": repr(setup.test_fraction), "@TASK@": literal(task),
-        "@DEVICE@": literal(setup.device), "@DATA@": data.strip() + "\n",
+        "@DEVICE@": literal(setup.device),
+        "@DATA@": (f"WORKERS = {setup.workers}  # processes decoding files (--workers)\n"
+                   if streaming else "") + data.strip() + "\n",
         "@CONFIG_FIELDS@": "".join(f"    {line}\n" for line in fields),
         "@METRIC_CODE@": metric_code, "@METRIC_SIZE@": str(metric_size),
         "@METRIC@": metric,
@@ -126,22 +149,40 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
     # One pass: a name holding "@DATA@" stays text, never a second substitution.
     text = re.sub(r"@[A-Z_]+@", lambda m: replacements.get(m[0], m[0]),
                   script_template())
+    if streaming:
+        text = streaming_script(text)
     write_source(script, text, "train.py")
     written.append(script)
-    sweep = _sweep_script(doc, metric)
+    sweep = _sweep_script(doc, metric, arguments)
     if sweep is not None and script.name == "train.py":  # sweep.py imports `train`
         write_source(folder / "sweep.py", sweep, "sweep.py")
         written.append(folder / "sweep.py")
     return written
 
 
-def _sweep_script(doc, metric: str) -> str | None:
+def _model_arguments(doc):
+    """The network class's arguments for the layer parameters the document's sweep
+    searches (``sweeps.model_args``); None without a sweep set up, or with no layer
+    parameter that can be one. The default search (learning rate, batch size,
+    Dropout p) leaves the class as it is."""
+    from ..sweeps import SweepError, SweepSpec
+    from ..sweeps.model_args import model_arguments
+
+    if not doc.sweep.get("params"):
+        return None
+    try:
+        return model_arguments(doc, SweepSpec.from_document(doc).params)
+    except SweepError:
+        return None
+
+
+def _sweep_script(doc, metric: str, arguments) -> str | None:
     """``sweep.py`` (Optuna over train()), or None when the document's sweep setup is
     one ``strata sweep`` would refuse too (that command says why)."""
     from ..sweeps import SweepError
     from ..sweeps.export import sweep_script
 
     try:
-        return sweep_script(doc, metric)
+        return sweep_script(doc, metric, arguments)
     except SweepError:
         return None

@@ -59,7 +59,7 @@ import os
 import random
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass@FIELD_IMPORT@
 from pathlib import Path
 
 @EXTRA_IMPORTS@import numpy as np
@@ -374,7 +374,7 @@ def train(config, on_epoch_end=None):
 def run(config, device, rank, world, on_epoch_end):
     train_split, val, test = load_data()
     seed_everything(config.seed)  # after the data, before the model: as in Strata
-    model = @CLASS@().to(device)
+    model = @CLASS@(@MODEL_ARGS@).to(device)
 @EXTRA_SETUP@    loss_fn = @LOSS@
     dtype = amp_dtype(config.amp, device)
     forward = model
@@ -575,6 +575,23 @@ def accuracy_from_sums(sums):
 def accuracy_from_sums(sums):
     correct, count = sums
     return correct / count
+'''),
+    "multilabel": ("f1", "3 * OUTPUTS", '''OUTPUTS = @OUTPUTS@  # labels per example
+
+
+def f1_sums(out, target):
+    """Per label: true positives, false positives and false negatives, to be added up
+    over batches and processes."""
+    pred = out.reshape(len(out), -1).cpu() > 0
+    truth = target.reshape(len(target), -1).cpu() > 0.5
+    counts = [(pred & truth).sum(0), (pred & ~truth).sum(0), (~pred & truth).sum(0)]
+    return torch.cat(counts).double()
+
+
+def f1_from_sums(sums):
+    """Micro-averaged F1 over every label (as Strata reports it)."""
+    tp, fp, fn = torch.tensor(sums, dtype=torch.float64).reshape(3, -1).sum(1)
+    return (2 * tp / (2 * tp + fp + fn)).item() if tp + fp + fn else 1.0
 '''),
     "regression": ("r2", "3 * OUTPUTS + 1", '''OUTPUTS = @OUTPUTS@  # predicted values per example
 

@@ -166,7 +166,9 @@ class BadgeItem(QGraphicsItem):
 
 
 class FrozenTagItem(QGraphicsItem):
-    """A "frozen" pill in screen pixels above a card whose weights do not train."""
+    """A pill in screen pixels above a card that trains differently: "frozen" (its
+    weights do not train; a block says how many inner layers that is), or, quieter, its
+    learning-rate factor ("lr \u00d70.1")."""
 
     TEXT = "\u2744 frozen"
 
@@ -176,7 +178,16 @@ class FrozenTagItem(QGraphicsItem):
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setZValue(2)
         self.font = _font(11, bold=True)
+        self.text = self.TEXT
+        self.strong = True  # frozen: accent pill; a learning-rate factor: outlined
         self.width = QFontMetricsF(self.font).horizontalAdvance(self.TEXT) + 12
+
+    def set_text(self, text: str, strong: bool) -> None:
+        if (text, strong) != (self.text, self.strong):
+            self.prepareGeometryChange()
+            self.text, self.strong = text, strong
+            self.width = QFontMetricsF(self.font).horizontalAdvance(text) + 12
+            self.update()
 
     def boundingRect(self) -> QRectF:
         return QRectF(0, -18, self.width + 1, 18)
@@ -185,12 +196,16 @@ class FrozenTagItem(QGraphicsItem):
         theme = resources.current()
         rect = QRectF(0, -17, self.width, 16)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(theme.color("accent"))
+        if self.strong:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(theme.color("accent"))
+        else:
+            painter.setPen(QPen(theme.color("accent"), 1.0))
+            painter.setBrush(theme.color("panel"))
         painter.drawRoundedRect(rect, 5, 5)
         painter.setFont(self.font)
-        painter.setPen(theme.color("accent_text"))
-        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.TEXT)
+        painter.setPen(theme.color("accent_text" if self.strong else "accent"))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.text)
 
 
 class NodeItem(QGraphicsItem):
@@ -206,6 +221,7 @@ class NodeItem(QGraphicsItem):
         self.connected: set[str] = set()
         self.hover_port: str | None = None
         self.frozen = False  # its weights do not train (the setup's ``frozen``)
+        self.lr_scale = 1.0  # its learning-rate factor (the setup's ``lr_scale``)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
         self.setAcceptHoverEvents(True)
@@ -233,10 +249,15 @@ class NodeItem(QGraphicsItem):
         for wire in self.wires:
             wire.adjust()
 
-    def set_frozen(self, frozen: bool) -> None:
-        if frozen != self.frozen:
-            self.frozen = frozen
-            self.frozen_tag.setVisible(frozen)
+    def set_frozen(self, frozen: bool, tag: str = "", lr_scale: float = 1.0) -> None:
+        """Frozen weights (dashed frame and a tag; ``tag`` replaces the tag's words),
+        or a learning-rate factor other than 1 (a quiet tag only)."""
+        text = tag or (FrozenTagItem.TEXT if frozen else
+                       f"lr \u00d7{lr_scale:g}" if lr_scale != 1.0 else "")
+        self.frozen_tag.set_text(text or FrozenTagItem.TEXT, frozen)
+        self.frozen_tag.setVisible(bool(text))
+        if (frozen, lr_scale) != (self.frozen, self.lr_scale):
+            self.frozen, self.lr_scale = frozen, lr_scale
             self._update_tooltip()
             self.update()
 
@@ -267,6 +288,9 @@ class NodeItem(QGraphicsItem):
         tip = f"<b>{escape(f.title)}</b> ({escape(f.type_name)})<br>{escape(f.help)}"
         if self.frozen:
             tip += "<br><br>Frozen: its weights do not train (toggle with Freeze Weights)."
+        elif self.lr_scale != 1.0:
+            tip += (f"<br><br>Learns at {self.lr_scale:g} \u00d7 the learning rate (set "
+                    "in the inspector's Training box).")
         if self.problem_text:
             tip += f"<br><br>{self.problem_text}"
         self.setToolTip(tip)

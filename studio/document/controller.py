@@ -296,11 +296,24 @@ class DocumentController(BlockIntents, LayerIntents, ClipboardIntents, QObject):
     def check_param(self, node_id: str, name: str, value: Any) -> Any:
         """The value as it would be stored, or ParamError with the reason (including
         the file format's limits: what is accepted here can be saved and reopened)."""
-        checked = self.document.node(node_id).spec.param(name).check(value)
+        node = self.document.node(node_id)
+        checked = node.spec.param(name).check(value)
         problem = graph.limits.value_problem(checked)
+        if problem is None and node.is_block and name == "block":
+            problem = self._block_choice_problem(checked)
         if problem is not None:
             raise ParamError(problem)
         return checked
+
+    def _block_choice_problem(self, name: Any) -> str | None:
+        """Why an instance cannot use the block ``name`` here (None: it can)."""
+        lib, here = self.document.blocks, self.document.block_name
+        if name not in lib:
+            return (f"Expected the name of a block of this network "
+                    f"({', '.join(lib.definitions) or 'it has none'}). Received: '{name}'")
+        if here is not None and lib.depends_on(name, here):
+            return f"the block '{here}' cannot contain an instance of '{name}', which contains it"
+        return None
 
     def set_param(self, node_id: str, name: str, value: Any) -> Any:
         """Set a parameter as one undo step; refuses invalid values with ParamError."""
@@ -371,6 +384,30 @@ class DocumentController(BlockIntents, LayerIntents, ClipboardIntents, QObject):
     def frozen(self) -> set[str]:
         """Node ids whose weights do not train (``training["frozen"]``)."""
         return set(self.document.training.get("frozen") or [])
+
+    def lr_scales(self) -> dict[str, float]:
+        """Learning-rate factors by node id (``training["lr_scale"]``; 1 elsewhere)."""
+        scales = self.document.training.get("lr_scale") or {}
+        return {k: float(v) for k, v in scales.items()} if isinstance(scales, dict) else {}
+
+    def set_lr_scale(self, node_ids: list[str], factor: float) -> bool:
+        """Train the layers among ``node_ids`` with ``factor`` times the learning rate
+        (1 removes the factor); one undo step. False when none of them has weights."""
+        ids = self.weighted(node_ids)
+        if not ids:
+            return False
+        scales = self.lr_scales()
+        for node_id in ids:
+            if factor == 1.0:
+                scales.pop(node_id, None)
+            else:
+                scales[node_id] = float(factor)
+        self.undo_stack.beginMacro(f"Learning rate \u00d7{factor:g}")
+        try:
+            self.set_training("lr_scale", dict(sorted(scales.items())))
+        finally:
+            self.undo_stack.endMacro()
+        return True
 
     def weighted(self, node_ids: list[str]) -> list[str]:
         """Those of ``node_ids`` that are layers with weights (the ones freezing means

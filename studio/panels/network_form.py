@@ -115,8 +115,11 @@ class NetworkForm(QWidget):
         self.table.setMinimumHeight(160)
         layout.addWidget(self.table, 1)
 
+        # (analysis, selected ids or None) whose total the label waits for
+        self._total_of: tuple[object, tuple[str, ...] | None] | None = None
         self.show_metadata()
         counter.ready.connect(self.show_analysis)
+        counter.total_counted.connect(self._counted)
 
     # ------------------------------------------------------------------ document -> form
     def set_selection(self, node_ids: list[str]) -> None:
@@ -149,30 +152,30 @@ class NetworkForm(QWidget):
             self.counts.setText(f"{len(doc.nodes)} layers, {wires} wire"
                                 f"{'s' if wires != 1 else ''}")
         troubled = {i for p in analysis.problems for i in p.node_ids}
-        total, pending = 0, False
         self.table.setUpdatesEnabled(False)
         self.table.clear()
-        for node_id in ids:
+        # Only the first rows are shown; the total of a large network is counted in
+        # the background (``ParamCounter.request_total``) and arrives in ``_counted``.
+        for node_id in ids[:SUMMARY_ROWS]:
             node = doc.nodes[node_id]
             shapes = analysis.shapes.get(node_id)
             n = None
             if shapes is not None and countable(node.spec, shapes):
                 n = self.counter.count(node.type, shapes.params, shapes.values)
-                pending = pending or (n is None and not self.counter.available)
-            total += n or 0
-            if self.table.topLevelItemCount() < SUMMARY_ROWS:
-                out = next(iter(shapes.outputs.values()), None) if shapes else None
-                item = QTreeWidgetItem(self.table, [
-                    f"{node.title} ({node.spec.display_name})",
-                    out.wire_label() if out is not None else "\u2014",
-                    format_count(n) if n is not None else "\u2014"])
-                item.setIcon(0, swatch_icon(category_color(node.spec.category), 10, 5.0))
-                item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight
-                                      | Qt.AlignmentFlag.AlignVCenter)
-                if node_id in troubled:
-                    item.setForeground(0, severity_color("error"))
+            out = next(iter(shapes.outputs.values()), None) if shapes else None
+            item = QTreeWidgetItem(self.table, [
+                f"{node.title} ({node.spec.display_name})",
+                out.wire_label() if out is not None else "\u2014",
+                format_count(n) if n is not None else "\u2014"])
+            item.setIcon(0, swatch_icon(category_color(node.spec.category), 10, 5.0))
+            item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight
+                                  | Qt.AlignmentFlag.AlignVCenter)
+            if node_id in troubled:
+                item.setForeground(0, severity_color("error"))
         self.table.setUpdatesEnabled(True)
-        self.params.setText("counting\u2026" if pending else format_count(total))
+        self._total_of = (analysis, tuple(chosen) if chosen else None)
+        total = self.counter.request_total(analysis, chosen or None)
+        self.params.setText(format_count(total))  # None: "..." until it is counted
         errors = len(analysis.errors)
         warnings = len(analysis.problems) - errors
         if errors:
@@ -189,6 +192,11 @@ class NetworkForm(QWidget):
                 for i in output_ids(analysis)]
         self.io.setText(" \u2192 ".join(x for x in ("; ".join(ins), "; ".join(outs)) if x)
                         or "\u2014")
+
+    def _counted(self, analysis, node_ids, total: int | None) -> None:
+        if self._total_of is not None and self._total_of[0] is analysis \
+                and self._total_of[1] == node_ids:
+            self.params.setText(format_count(total) if total is not None else "\u2014")
 
     # ------------------------------------------------------------------ intents
     def _commit_name(self) -> None:

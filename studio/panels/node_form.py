@@ -284,7 +284,7 @@ class _LabelEditor(StrEditor):
                                    "name in the generated code."), parent)
         self.setObjectName("label")
 
-    def _make_field(self) -> QWidget:
+    def _make_field(self) -> _Line:
         field = _Line(self)
         field.editingFinished.connect(self._finished)
         field.escaped.connect(self.revert)

@@ -136,7 +136,9 @@ class _Spin(QSpinBox):
 
 
 class IntEditor(ParamEditor):
-    def _make_field(self) -> QWidget:
+    field: _Spin
+
+    def _make_field(self) -> _Spin:
         field = _Spin(self.spec, self)
         field.valueChanged.connect(self._changed)
         return field
@@ -167,7 +169,9 @@ class _Line(QLineEdit):
 class TextEditor(ParamEditor):
     """Base of the editors typed as text; ``parse`` turns text into the value to check."""
 
-    def _make_field(self) -> QWidget:
+    field: _Line
+
+    def _make_field(self) -> _Line:
         field = _Line(self)
         field.editingFinished.connect(self._finished)
         field.escaped.connect(self.revert)
@@ -221,7 +225,7 @@ class LineIntEditor(TextEditor):
 class IntsEditor(TextEditor):
     """A tuple of integers typed as ``3, 3`` (also ``3x3``, ``(3, 3)`` or one ``3``)."""
 
-    def _make_field(self) -> QWidget:
+    def _make_field(self) -> _Line:
         field = super()._make_field()
         if not self.spec.optional:
             n = self.spec.length or 3
@@ -251,7 +255,9 @@ class StrEditor(TextEditor):
 
 
 class BoolEditor(ParamEditor):
-    def _make_field(self) -> QWidget:
+    field: QCheckBox
+
+    def _make_field(self) -> QCheckBox:
         # The help as the box's text: says what "on" means and widens the click target.
         text = self.spec.help if 0 < len(self.spec.help) <= 48 else "on"
         field = QCheckBox(text, self)
@@ -263,7 +269,9 @@ class BoolEditor(ParamEditor):
 
 
 class ChoiceEditor(ParamEditor):
-    def _make_field(self) -> QWidget:
+    field: QComboBox
+
+    def _make_field(self) -> QComboBox:
         field = QComboBox(self)
         # Long entries ("auto (CPU here)") must not widen the form past a narrow dock.
         field.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)

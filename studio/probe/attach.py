@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QToolBar, QVBoxLayout, QWidget
+
+if TYPE_CHECKING:
+    from .panel import ProbePanel
 
 
 class ProbeDock(QObject):
@@ -14,10 +19,10 @@ class ProbeDock(QObject):
         super().__init__(window)
         self.window, self.controller, self.scene = window, controller, scene
         self.training = training
-        self.panel = None
+        self.panel: ProbePanel | None = None
         self._plots_connected = False
         self.holder = QWidget()
-        box = QVBoxLayout(self.holder)
+        self._holder_box = box = QVBoxLayout(self.holder)
         box.setContentsMargins(0, 0, 0, 0)
         self.placeholder = QLabel("Probe: follow one example through the network")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -52,7 +57,7 @@ class ProbeDock(QObject):
         self.dock.raise_()
         self.build()
 
-    def build(self):
+    def build(self) -> ProbePanel:
         if self.panel is None:
             from .panel import ProbePanel
 
@@ -60,7 +65,7 @@ class ProbeDock(QObject):
             self.panel = ProbePanel(self.controller, self.scene, runner_getter,
                                     self.window.inspector)
             self.placeholder.hide()
-            self.holder.layout().addWidget(self.panel)
+            self._holder_box.addWidget(self.panel)
             if self.training is not None:
                 self.training.runner.run_updated.connect(self.panel.follow_run)
                 self.training.plots_dock.visibilityChanged.connect(
@@ -81,7 +86,7 @@ class ProbeDock(QObject):
 
     def _cell(self, true: int, predicted: int) -> None:
         self.show()
-        self.panel.filter_cell(true, predicted)
+        self.build().filter_cell(true, predicted)
 
     def _shown(self, visible: bool) -> None:
         if visible:

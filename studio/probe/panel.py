@@ -83,18 +83,22 @@ class ProbePanel(QWidget):
         box = QVBoxLayout(body)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.weights = QComboBox(objectName="probe_weights")
+        self.weights = QComboBox()
+        self.weights.setObjectName("probe_weights")
         self.weights.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.weights.setMinimumContentsLength(12)
         form.addRow("Weights", self.weights)
-        self.refresh_button = QPushButton("Refresh", toolTip="Probe again with the "
-                                          "newest weights (asks a running training for "
-                                          "a checkpoint)")
-        self.split = QComboBox(objectName="probe_split")
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setToolTip("Probe again with the newest weights (asks a "
+                                       "running training for a checkpoint)")
+        self.split = QComboBox()
+        self.split.setObjectName("probe_split")
         for text, key in (("Validation", "val"), ("Training", "train"), ("Test", "test")):
             self.split.addItem(text, key)
-        self.index = QSpinBox(objectName="probe_index", minimum=0, maximum=0)
+        self.index = QSpinBox()
+        self.index.setObjectName("probe_index")
+        self.index.setRange(0, 0)
         self.index.setKeyboardTracking(False)
         self.index.setToolTip("The example's index in the split (arrow keys step)")
         row = QHBoxLayout()
@@ -103,18 +107,21 @@ class ProbePanel(QWidget):
         form.addRow("Example", row)
         row = QHBoxLayout()
         row.addWidget(self.refresh_button)
-        self.open_button = QPushButton("Open\u2026", toolTip="Probe the weights of a "
-                                       "checkpoint file (.pt)")
+        self.open_button = QPushButton("Open\u2026")
+        self.open_button.setToolTip("Probe the weights of a checkpoint file (.pt)")
         row.addWidget(self.open_button)
         row.addStretch(1)
         form.insertRow(1, "", row)
-        self.next_wrong = QPushButton("Next wrong", objectName="probe_next_wrong")
+        self.next_wrong = QPushButton("Next wrong")
+        self.next_wrong.setObjectName("probe_next_wrong")
         self.next_wrong.setToolTip("The next example the network gets wrong")
-        self.klass = QComboBox(objectName="probe_class")
+        self.klass = QComboBox()
+        self.klass.setObjectName("probe_class")
         self.klass.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.klass.setMinimumContentsLength(5)
-        self.next_class = QPushButton("Next", objectName="probe_next_class")
+        self.next_class = QPushButton("Next")
+        self.next_class.setObjectName("probe_next_class")
         self.next_class.setToolTip("The next example of this class")
         row = QHBoxLayout()
         row.addWidget(self.next_wrong)
@@ -124,20 +131,25 @@ class ProbePanel(QWidget):
         row.addWidget(self.klass, 1)
         row.addWidget(self.next_class)
         form.addRow("Class", row)
-        self.attribution = QComboBox(objectName="probe_attribution")
-        for text, key in ATTRIBUTIONS:
-            self.attribution.addItem(text, key)
+        self.attribution = QComboBox()
+        self.attribution.setObjectName("probe_attribution")
+        for text, method in ATTRIBUTIONS:
+            self.attribution.addItem(text, method)
         form.addRow("Why", self.attribution)
-        self.cam_layer = QComboBox(objectName="probe_cam_layer")
+        self.cam_layer = QComboBox()
+        self.cam_layer.setObjectName("probe_cam_layer")
         self.cam_layer.setToolTip("The convolution layer Grad-CAM looks at")
         self.cam_label = QLabel("Layer")
         form.addRow(self.cam_label, self.cam_layer)
         box.addLayout(form)
 
-        self.status = QLabel("", objectName="probe_status", wordWrap=True)
+        self.status = QLabel("")
+        self.status.setObjectName("probe_status")
+        self.status.setWordWrap(True)
         box.addWidget(self.status)
         top = QHBoxLayout()
-        self.input_view = QLabel(objectName="probe_input")
+        self.input_view = QLabel()
+        self.input_view.setObjectName("probe_input")
         self.input_view.setFixedSize(120, 120)
         self.input_view.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.input_view.setToolTip("The example, with the attribution's heat over it "
@@ -149,8 +161,10 @@ class ProbePanel(QWidget):
         self.make_box = QGroupBox("Make an example")
         self.make_layout = QVBoxLayout(self.make_box)
         box.addWidget(self.make_box)
-        box.addWidget(QLabel("<b>This example's gradient, per layer</b> (where its "
-                             "error signal fades)", wordWrap=True))
+        gradients_title = QLabel("<b>This example's gradient, per layer</b> (where its "
+                                 "error signal fades)")
+        gradients_title.setWordWrap(True)
+        box.addWidget(gradients_title)
         self.gradients = Bars("probe_gradients")
         box.addWidget(self.gradients)
         # The selected node's value, large: in the inspector (beside the layer's
@@ -158,8 +172,11 @@ class ProbePanel(QWidget):
         self.selected_box = QGroupBox("Probed value")
         self.selected_box.setObjectName("probe_selected_box")
         inner = QVBoxLayout(self.selected_box)
-        self.selected = QLabel(objectName="probe_selected", wordWrap=True)
-        self.selected_image = QLabel(objectName="probe_selected_image")
+        self.selected = QLabel()
+        self.selected.setObjectName("probe_selected")
+        self.selected.setWordWrap(True)
+        self.selected_image = QLabel()
+        self.selected_image.setObjectName("probe_selected_image")
         self.selected_image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         inner.addWidget(self.selected)
         inner.addWidget(self.selected_image)
@@ -420,9 +437,10 @@ class ProbePanel(QWidget):
                                 log=True, fmt="{:.2g}")
         self.canvas.show(result)
         self._show_selected()
-        if answer.points is not None and self.editors.plane is not None:
-            self.editors.plane.set_points(*answer.points)
-            self.editors.plane.set_marker(answer.inputs)
+        plane = self.editors.plane if self.editors is not None else None
+        if answer.points is not None and plane is not None:
+            plane.set_points(*answer.points)
+            plane.set_marker(answer.inputs)
         if answer.gallery is not None:
             self.gallery.fill(answer.gallery, answer.class_names,
                               filtered=answer.request.cell is not None,
@@ -487,8 +505,9 @@ class ProbePanel(QWidget):
             self.editors.made.connect(self.probe_custom)
             self.make_layout.addWidget(self.editors)
             self.make_box.setVisible(bool(self.editors.hint))
-        if self.editors.values is not None and answer.request.custom is None:
-            self.editors.values.show_values(answer.inputs)
+        values = self.editors.values if self.editors is not None else None
+        if values is not None and answer.request.custom is None:
+            values.show_values(answer.inputs)
 
     def _failed(self, message: str) -> None:
         self.status.setText(message)

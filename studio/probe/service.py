@@ -12,11 +12,14 @@ initialised network); the session is rebuilt only when the network or weights ch
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
 from studio.background import BackgroundTask
+
+if TYPE_CHECKING:
+    from runtime.probe.session import ProbeSession
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ class ProbeService(QObject):
         self.task.succeeded.connect(self._done)
         self.task.failed.connect(self._failed)
         self.source: Source | None = None
-        self._session = None
+        self._session: ProbeSession | None = None
         self._session_key: tuple | None = None
         self._pending: Request | None = None
         self.last: ProbeAnswer | None = None

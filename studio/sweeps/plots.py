@@ -113,7 +113,8 @@ class ParallelPlot(pg.PlotWidget):
             item.setData(xs, ys)
         self.labels = [*map(display, names), objective]
         self.getAxis("bottom").setTicks([list(enumerate(self.labels))])
-        self.setXRange(-0.2, max(1, width - 1) + 0.2, padding=0)
+        # Half an axis of room each side, so the outer axes keep their (long) names.
+        self.setXRange(-0.5, max(1, width - 1) + 0.5, padding=0)
         self.setYRange(-0.05, 1.05, padding=0)
 
 

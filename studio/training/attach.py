@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QApplication,
@@ -125,6 +125,10 @@ class TrainingDocks(QObject):
             "runs, to look at it and compare")
         self.open_run_action.triggered.connect(lambda _checked=False: self.open_run())
         menu.addAction(self.open_run_action)
+        from .tracking import MlflowSetting
+
+        self.mlflow = MlflowSetting(window, self.context.settings or QSettings())
+        menu.addAction(self.mlflow.action)
 
     def open_run(self, folder: str | None = None, label: str | None = None):
         """Read a run folder (``runtime.runfolder``) into the session's runs and show
@@ -166,6 +170,7 @@ class TrainingDocks(QObject):
             from .runner import TrainingRunner
 
             self._runner = TrainingRunner(self)
+            self._runner.mlflow_uri = self.mlflow.uri
         return self._runner
 
     def _dock_shown(self, visible: bool) -> None:
@@ -193,6 +198,8 @@ class TrainingDocks(QObject):
         self._bench = bench
         self.panel_holder.put(bench.panel)
         self.plots_holder.put(bench.view)
+        if context.inspector is not None:  # the selected layer's training charts
+            bench.add_charts(context.inspector)
         bench.runner.run_started.connect(lambda _run: self._bring_forward())
         app = QApplication.instance()
         if app is not None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -79,6 +80,8 @@ class TrainingRunner(QObject):
         self.out_root = Path(out_root) if out_root is not None else None
         self.options = options  # runtime.engine.EngineOptions, None for the defaults
         self.threads = threads if threads is not None else worker_threads()
+        # Where runs are also tracked in MLflow (a URI, "" for the default), or None.
+        self.mlflow_uri: Callable[[], str | None] = lambda: None
         self.runs: list[RunRecord] = []
         # The document shown (its key: ``studio.training.workbench.document_key``);
         # runs are stamped with it, and the runs list shows only that document's.
@@ -136,7 +139,7 @@ class TrainingRunner(QObject):
                               f"{e}") from None
         session = TrainingSession(snapshot, training or None, out_dir=out_dir,
                                   resume=resume, options=self.engine_options(),
-                                  threads=self.threads)
+                                  threads=self.threads, mlflow=self.mlflow_uri())
         # Spawning copies a large process's bookkeeping (tens of milliseconds of CPU):
         # done on a thread, the GUI keeps its frame rate. Commands wait for it.
         self._queued = []

@@ -44,6 +44,8 @@ def result_text(run: RunRecord) -> str:
         return run.status
     if run.metric_name == "r2":
         return f"R\u00b2 {metric:.3f}"
+    if run.metric_name == "f1":
+        return f"F1 {metric:.3f}"
     return f"{metric:.1%}"
 
 

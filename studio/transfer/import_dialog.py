@@ -7,8 +7,10 @@ file's code, and in a separate process (``runtime.transfer.isolated``) with a ti
 limit; Cancel import stops it, and so does closing the dialog. On success
 the network opens in the window as a new unsaved document (after asking to save the
 current one if it has changes) and the dialog reports the measured difference from the
-original and any notes. On failure the dialog shows the importer's message, every
-unmapped operation listed, and the current document is left as it was. Tests use
+original and any notes, with a table of what each layer was in the code (module path or
+operation, source line; a row selects the layer in the window). On failure the dialog
+shows the importer's message, every unmapped operation listed (also in the table, with
+its source line), and the current document is left as it was. Tests use
 ``set_source``, ``set_target``, ``set_inputs``, ``set_weights`` and ``start``.
 """
 
@@ -33,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from graph.errors import StrataError
+from graph.importers import UnmappedError
 from runtime.transfer import (
     ImportOutcome,
     ImportRequest,
@@ -45,6 +48,7 @@ from runtime.transfer.isolated import IMPORT_TIMEOUT
 from studio.background import BackgroundTask
 from studio.panels.widgets import form_layout, muted, value_label
 
+from .mapping_view import MappingView
 from .widgets import PathField, StatusStrip
 
 if TYPE_CHECKING:  # the window imports this module
@@ -54,6 +58,8 @@ if TYPE_CHECKING:  # the window imports this module
 DTYPES = (("auto", "auto"), ("float", "float"), ("long (token ids)", "long"))
 TASKS = (("Classification", "classification"), ("Binary (one logit)", "binary"),
          ("Regression", "regression"))
+REPORT_MAX = 16_777_215  # Qt's QWIDGETSIZE_MAX
+REPORT_WITH_TABLE = 60  # px: about three lines of the summary above the mapping table
 SHAPE_HELP = ("Batch first: 1,3,32,32 is one 32\u00d732 colour image, 1,784 a flattened "
               "28\u00d728 image, 1,20 twenty token ids (long).")
 
@@ -113,7 +119,7 @@ class ImportDialog(QDialog):
         font.setPointSizeF(font.pointSizeF() * 1.25)
         font.setBold(True)
         title.setFont(font)
-        about = muted(value_label(
+        self.about = about = muted(value_label(
             "Strata runs the module on an example input, traces it with torch.fx and "
             "maps every layer and operation to its own layers. It checks the imported "
             "network gives the same outputs as your module and lists anything it cannot "
@@ -167,6 +173,8 @@ class ImportDialog(QDialog):
         form.addRow("Weights", self.weights)
 
         self.status = StatusStrip(self)
+        self.mapping = MappingView(self)
+        self.mapping.node_chosen.connect(self.select_in_window)
         self.buttons = QDialogButtonBox(self)
         self.import_button = self.buttons.addButton(
             "Import", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -187,10 +195,12 @@ class ImportDialog(QDialog):
         layout.addWidget(self.warning)
         layout.addLayout(form)
         layout.addWidget(self.status, 1)
+        layout.addWidget(self.mapping, 3)
         layout.addWidget(self.buttons)
         self.add_input()
         self.setMinimumWidth(560)
-        self.resize(660, 560)
+        screen = self.screen().availableGeometry() if self.screen() else None
+        self.resize(780, min(820, screen.height() - 40) if screen else 640)
         self._sync()
 
     # ------------------------------------------------------------------ inputs
@@ -314,6 +324,10 @@ class ImportDialog(QDialog):
         except StrataError as e:
             return self._refuse(str(e))
         self.outcome = None
+        self.mapping.clear()
+        self.mapping.folder = request.path.parent
+        self.status.report.setMaximumHeight(REPORT_MAX)
+        self.about.show()
         self._cancel = threading.Event()
         self.task.start(partial(import_network_isolated, request, cancel=self._cancel),
                         what=f"Importing {request.target}")
@@ -328,26 +342,54 @@ class ImportDialog(QDialog):
             self._cancel.set()
             self.status.show_busy("Cancelling: stopping the file's code\u2026")
 
+    def _show_mapping(self, report, unmapped=(), selectable: bool = False) -> None:
+        if report is not None:
+            self.mapping.show_report(report, selectable)
+        else:
+            self.mapping.show_rows([], list(unmapped))
+        # The table needs the room on a 720-pixel screen: the summary above it scrolls,
+        # and the introduction (said before the import) steps aside.
+        self.status.report.setMaximumHeight(REPORT_WITH_TABLE)
+        self.about.hide()
+
+    def select_in_window(self, nodes: tuple[str, ...]) -> None:
+        """Open the blocks holding an imported layer and select it (the network the
+        import opened; ``nodes`` from the network down)."""
+        levels = self.window_.levels
+        levels.go_to(0)
+        for node_id in nodes[:-1]:
+            if not levels.open_block(node_id):
+                break
+        levels.current.select([nodes[-1]])
+        self.window_.view.center_on_node(nodes[-1])
+
     def _refuse(self, message: str) -> bool:
         self.status.set_status(message, "error", report="")
         return False
 
     def _succeeded(self, outcome: ImportOutcome) -> None:
         self.outcome = outcome
+        report = outcome.result.report
         if not self.window_.files.open_document(outcome.document):
             self.status.set_status(
                 "Imported, but not opened: the current network was kept (its changes "
                 "are unsaved). Import again to open it.", "info", report=outcome.describe())
+            if report is not None:
+                self._show_mapping(report, selectable=False)
             return
+        if report is not None:
+            self._show_mapping(report, selectable=True)
         self.status.set_status(f"Opened \u201c{outcome.document.name}\u201d as a new, "
                                "unsaved network.", "ok", report=outcome.describe())
         self.window_.statusBar().showMessage(
             f"Imported {outcome.request.target}", 6000)
         self.imported.emit(outcome)
 
-    def _failed(self, message: str, _error) -> None:
+    def _failed(self, message: str, error) -> None:
         self._show_failure("Not imported", message,
                            "Nothing was imported: the network in the editor is unchanged.")
+        if isinstance(error, UnmappedError):  # each with its reason and source line
+            self._show_mapping(None, error.items)
         self.failed.emit(message)
 
     def _show_failure(self, title: str, message: str, after: str = "") -> None:

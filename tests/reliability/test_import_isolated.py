@@ -113,3 +113,46 @@ def test_cli_help_says_importing_runs_the_code(capsys):
 
     assert main(["import", "--help"]) == 0
     assert "Importing runs the file's code" in capsys.readouterr().out
+
+
+SLOW_PRELOAD = ("import pathlib, time\npathlib.Path(__file__).with_name(\"PRELOADING\").touch()\n"
+                "time.sleep(60)\n")
+
+
+def test_cancel_while_the_fork_server_is_still_starting(tmp_path, monkeypatch):
+    """The first import starts the fork server, which imports torch before it can fork
+    the child: a cancel meanwhile returns at once instead of waiting for it."""
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    from runtime.transfer import isolated
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork server on this platform")
+    (tmp_path / "strata_slow_preload.py").write_text(SLOW_PRELOAD)
+    # The server finds its preload through the environment (it ignores our sys.path).
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(tmp_path), str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    forkserver._forkserver._stop()  # a server this worker started already: a fresh one
+    monkeypatch.setattr(isolated, "_PRELOAD", ["strata_slow_preload"])
+    cancel = threading.Event()
+    threading.Timer(1.0, cancel.set).start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(IsolatedCancelled, match="cancelled; nothing"):
+            run_isolated(_build, tmp_path / "never.py", timeout=600, cancel=cancel)
+        assert (tmp_path / "PRELOADING").exists()  # the server was still starting
+        assert time.monotonic() - started < 10.0  # the preload alone sleeps 60 s
+        assert forkserver._forkserver._forkserver_pid is None  # killed and forgotten
+    finally:
+        forkserver._forkserver._stop()
+        multiprocessing.get_context("forkserver").set_forkserver_preload(
+            ["torch", "graph.importers", "runtime.transfer.service"])
+    # The next import starts a fresh server and works.
+    monkeypatch.undo()
+    bad = tmp_path / "bad.py"
+    bad.write_text("def broken(:\n")
+    from graph.importers.problems import ImportSourceError
+
+    with pytest.raises(ImportSourceError, match="syntax error"):
+        run_isolated(_build, bad, timeout=120)

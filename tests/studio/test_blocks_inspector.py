@@ -55,6 +55,8 @@ def test_inspector_edits_an_inner_layer_of_the_open_block(make_window, qtbot):
     _click(window, "n2")  # conv1, inside
     form = window.inspector.form
     assert form is not None and form.node_id == "n2"
+    # The footers follow the network's selection: not shown for an inner layer.
+    assert not window.inspector.footer_box.isVisible()
     assert form.document is root.document.blocks["BasicBlock"].body
     # Its out_channels is the block's `planes`: said so, not a bare 16.
     assert form.bound["out_channels"].text() == "= planes"
@@ -83,6 +85,7 @@ def test_inspector_edits_an_inner_layer_of_the_open_block(make_window, qtbot):
     qtbot.keyClick(window.view, Qt.Key.Key_Escape)  # back up: the network's layers
     assert window.inspector.controller is root and window.inspector.block is None
     assert window.inspector.stack.currentWidget() is window.inspector.network_page
+    assert window.inspector.footer_box.isVisible()
     root.select(["n2"])
     assert window.inspector.form.document is root.document  # the stem conv
     assert "out_channels" in window.inspector.form.editors
@@ -109,6 +112,14 @@ def test_instance_section_counts_edits_and_opens_the_block(make_window, qtbot):
     qtbot.waitUntil(lambda: section.layers.text() == "21  (3 \u00d7 7)")
     root.undo_stack.undo()
     qtbot.waitUntil(lambda: section.layers.text() == "14  (2 \u00d7 7)")
+
+    # The block it uses, by name: a name the network does not define is refused at
+    # the field, and nothing changes (no broken undo step either).
+    _type(qtbot, form.editors["block"].field, "Nope")
+    assert form.editors["block"].has_error
+    assert "Received: 'Nope'" in form.editors["block"].error.text()
+    assert root.document.node("n5").params["block"] == "BasicBlock"
+    assert root.undo_stack.undoText() != "Set block"
 
     root.select(["n6"])  # DownBlock: its exposed `planes`
     form = window.inspector.form
@@ -159,6 +170,16 @@ def test_code_view_shows_the_class_of_the_selected_or_open_block(make_window, qt
     texts = [lines[s.cursor.blockNumber()] for s in strong]
     assert texts == ["        self.conv1 = nn.Conv2d(planes, planes, 3, padding=1, bias=False)",
                      "        h = self.conv1(x)  # (N, 16, 14, 14)"]
+    # A block made inside the open block, selected there: its own class.
+    inner = window.view.controller.group_selection(["n3", "n4"])
+    assert window.view.controller.selected == [inner]
+    qtbot.waitUntil(lambda: code.class_range("Block") is not None)
+    window.view.controller.select([])
+    window.view.controller.select([inner])  # clicked again, once its code exists
+    start, end = code.class_range("Block")
+    assert code.code.source.split("\n")[start - 1].startswith("class Block(")
+    assert set(range(start, end + 1)) <= shaded()
+    assert abs(code.editor.firstVisibleBlock().blockNumber() + 1 - start) <= 1
     window.levels.leave()
     assert code.block is None and shaded() == set()
 

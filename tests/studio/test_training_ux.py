@@ -3,6 +3,8 @@ document shown, and a run's numbers agree wherever they are quoted."""
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 from strata_paths import EXAMPLES
 from test_training_support import tiny_mlp, wait_ended, workbench
 
@@ -80,3 +82,80 @@ def test_problem_text_wraps_and_is_whole_in_its_tooltip(make_window, qtbot):
     # Narrower panel: the row grows again rather than cutting the text.
     window.resize(1000, 720)
     qtbot.waitUntil(fits)
+
+
+READABLE_CARD_PX = 70  # a card this wide on screen shows a title of ~10 characters
+
+
+@pytest.mark.parametrize("size", [(1152, 648), (1280, 720)])
+def test_every_example_opens_whole_and_readable(qtbot, tmp_path, size):
+    """The default window (1152x648 on a 1280x720 screen) and a 1280x720 one: each
+    shipped example opens showing all its layers, cards wide enough to read."""
+    from PySide6.QtCore import QSettings
+
+    from studio.canvas.node_item import WIDTH
+    from studio.main_window import MainWindow
+    from studio.window_files import examples
+
+    window = MainWindow(None, settings=QSettings(str(tmp_path / "s.ini"),
+                                                 QSettings.Format.IniFormat),
+                        autosave_dir=tmp_path / "recovery")
+    qtbot.addWidget(window)
+    window.resize(*size)  # as the window opens: its docks take their default sizes
+    window.show()
+    qtbot.waitExposed(window)
+    view = window.view
+    cut = []
+    for path in examples():
+        assert window.files.open_example(path)
+        qtbot.wait(10)  # the docks settle; a resize refits the view
+        shown = view.mapToScene(view.viewport().rect()).boundingRect()
+        nodes = view.network_scene.nodes_rect()
+        if not shown.contains(nodes) or WIDTH * view.zoom() < READABLE_CARD_PX:
+            cut.append(f"{path.stem}: zoom {view.zoom():.2f}, shown {shown.width():.0f}"
+                       f" of {nodes.width():.0f} wide")
+    assert not cut, cut
+
+
+def test_a_selected_layers_training_charts_in_the_inspector(make_window, qtbot, tmp_path):
+    from test_training_support import node_id
+
+    from studio.training.layer_charts import density_columns
+
+    doc = tiny_mlp(epochs=2, activation="Sigmoid")
+    path = tmp_path / "tiny.strata"
+    graph.save(doc, path)
+    window = make_window(path)
+    bench = window.training.workbench()
+    bench.runner.out_root = tmp_path / "runs"
+    bench.runner.threads = 1
+    charts = bench.layer_charts
+    inspector = window.inspector
+    assert charts.parentWidget() is inspector and not charts.isVisible()
+    bench.train()
+    run = wait_ended(qtbot, bench)
+    assert run.status == "finished", run.message
+
+    doc = window.controller.document
+    window.controller.select([node_id(doc, "fc1")])
+    qtbot.waitUntil(charts.isVisible)
+    assert "fc1" in charts.title.text() and "after the run" in charts.title.text()
+    xs, ys = charts.grad.getOriginalDataset()
+    assert len(xs) >= 3  # the same series as the heatmap: one point per sample
+    _steps, values, ids = run.layer_series("grad_norm")
+    row = ids.index(node_id(doc, "fc1"))
+    assert np.allclose(ys, values[row][np.isfinite(values[row])])
+    assert len(charts.ratio.getOriginalDataset()[0]) >= 3
+    assert len(charts.mean.getOriginalDataset()[0]) >= 3
+    density = density_columns(charts)
+    assert density is not None and density.shape[1] >= 3  # a column per sample
+    assert np.allclose(density.sum(axis=0), 1.0, atol=1e-4)
+
+    # An activation: no gradient, but its saturation share over time.
+    window.controller.select([node_id(doc, "act1")])
+    qtbot.waitUntil(lambda: "act1" in charts.title.text())
+    assert len(charts.grad.getOriginalDataset()[0] or ()) == 0
+    assert len(charts.share.getOriginalDataset()[0]) >= 3
+    # Nothing selected: the charts go.
+    window.controller.select([])
+    qtbot.waitUntil(lambda: not charts.isVisible())

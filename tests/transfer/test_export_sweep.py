@@ -32,7 +32,11 @@ def test_sweep_script_searches_the_settings_with_pruning(tmp_path):
     source = (tmp_path / "sweep.py").read_text()
     assert 'trial.suggest_float("lr", 0.001, 0.1, log=True)' in source
     assert 'trial.suggest_categorical("batch_size", [16, 32])' in source
-    assert f"fixed here (layer parameters live in the module's code): {drop}.p" in source
+    assert '"drop_p": trial.suggest_float("drop_p", 0.0, 0.5),' in source
+    assert "model_args=suggest_model(trial)" in source
+    module = (tmp_path / "tiny.py").read_text()
+    assert "def __init__(self, drop_p: float = 0.1) -> None:" in module
+    assert "nn.Dropout(p=drop_p)" in module
     assert 'OBJECTIVE = "val_accuracy"' in source and 'DIRECTION = "maximize"' in source
     assert_clean(tmp_path)
     done = subprocess.run([sys.executable, "sweep.py", "--trials", "2", "--epochs", "1"],
@@ -43,4 +47,42 @@ def test_sweep_script_searches_the_settings_with_pruning(tmp_path):
     study = optuna.load_study(study_name="tiny",
                               storage=f"sqlite:///{tmp_path / 'sweep.db'}")
     assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
-    assert all(set(t.params) == {"lr", "batch_size"} for t in study.trials)
+    assert all(set(t.params) == {"lr", "batch_size", "drop_p"} for t in study.trials)
+
+
+def test_sweep_script_rebuilds_the_model_with_each_trials_widths(tmp_path):
+    import torch
+
+    b = Builder("Widths")
+    b.chain(b.add("Input", shape=[2]), ("Linear", {"out_features": 8}, "fc1"),
+            ("ReLU", {}, "act"), ("Linear", {"out_features": 8}, "fc2"),
+            ("ReLU", {}, "act2"), ("Linear", {"out_features": 2}, "head"),
+            ("Output", {"task": "classification"}))
+    doc = b.done({"dataset": {"name": "spirals", "size": 120}, "epochs": 1,
+                  "batch_size": 32, "device": "cpu"})
+    fc1 = next(n.id for n in doc.nodes.values() if n.label == "fc1")
+    doc.sweep = {"sampler": "grid", "pruner": "none", "params": [
+        {"target": f"{fc1}.out_features", "kind": "choice", "choices": [4, 16]}]}
+    export_training(doc, tmp_path)
+    module = (tmp_path / "widths.py").read_text()
+    assert "def __init__(self, fc1_out_features: int = 8) -> None:" in module
+    assert "self.fc1 = nn.Linear(2, fc1_out_features)" in module
+    assert "self.fc2 = nn.Linear(fc1_out_features, 8)" in module  # follows fc1
+    script = (tmp_path / "train.py").read_text()
+    assert "model = Widths(**config.model_args).to(device)" in script
+    assert_clean(tmp_path)
+    storage = f"sqlite:///{tmp_path / 'widths.db'}"
+    done = subprocess.run([sys.executable, "sweep.py", "--trials", "2", "--storage",
+                           storage], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    study = optuna.load_study(study_name="widths", storage=storage)
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
+    widths = [t.params["fc1_out_features"] for t in study.trials]
+    assert sorted(widths) == [4, 16]
+    for trial, width in zip(study.trials, widths):  # each trial trained its own model
+        saved = list((tmp_path / "trials" / f"trial-{trial.number}").glob("*.pt"))
+        assert saved
+        state = torch.load(saved[0], map_location="cpu", weights_only=False)
+        assert state["model"]["fc1.weight"].shape == (width, 2)
+        assert state["model"]["fc2.weight"].shape == (8, width)

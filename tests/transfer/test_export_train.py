@@ -245,3 +245,79 @@ def test_fine_tuning_and_augmentation_are_kept(tmp_path):
     mine = read_state_dict(tmp_path / "export" / "ckpt" / "last.pt")
     assert torch.equal(mine["conv.weight"], start["conv.weight"])  # frozen
     assert not torch.equal(mine["hidden.weight"], start["hidden.weight"])
+
+
+@pytest.mark.parametrize("lists", [False, True])
+def test_multilabel_csv_exports_a_script_that_repeats_the_run(tmp_path, lists):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(90, 3))
+    hot, big = x[:, 0] > 0, x[:, 1] > 0
+    if lists:
+        tags = ["|".join(n for n, on in (("hot", h), ("big", g)) if on) or "none"
+                for h, g in zip(hot, big)]
+        lines = ["a,b,c,tags"] + [f"{r[0]:.3f},{r[1]:.3f},{r[2]:.3f},{t}"
+                                  for r, t in zip(x, tags)]
+        dataset, labels = {"task": "multilabel"}, 3
+    else:
+        lines = ["a,b,c,hot,big"] + [f"{r[0]:.3f},{r[1]:.3f},{r[2]:.3f},{int(h)},{int(g)}"
+                                     for r, h, g in zip(x, hot, big)]
+        dataset, labels = {"target": "hot,big"}, 2
+    (tmp_path / "tags.csv").write_text("\n".join(lines) + "\n")
+    b = Builder("Tagger")
+    i = b.add("Input", shape=[3])
+    b.chain(i, ("Linear", {"out_features": 8}, "fc1"), "ReLU",
+            ("Linear", {"out_features": labels}, "out"), ("Output", {"task": "multilabel"}))
+    doc = b.done({"dataset": {"name": "csv", "path": str(tmp_path / "tags.csv"),
+                              **dataset}, "epochs": 2, "batch_size": 16})
+    expected = strata_curve(doc)
+    folder = tmp_path / "export"
+    export_training(doc, folder)
+    assert_clean(folder)
+    printed: list = []
+    assert_same_curve(expected, script_curve(folder, printed=printed))
+    assert "val f1" in printed[0]
+
+
+def test_a_streamed_image_folder_exports_a_script_that_streams_the_same_run(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "imgs"
+    for c, name in enumerate(("circle", "square", "wave")):
+        (root / name).mkdir(parents=True)
+        for i in range(12):
+            pixels = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+            pixels[..., c] = 255 - c * 60  # a class signal a network can learn
+            Image.fromarray(pixels).save(root / name / f"{i:03d}.png")
+    b = Builder("Folder net")
+    x = b.add("Input", shape=[3, 8, 8])
+    b.chain(x, ("Flatten", {}, "flat"), ("Linear", {"out_features": 3}, "out"), "Output")
+    doc = b.done({"dataset": {"name": "image_folder", "path": str(root), "image_size": 8,
+                              "color": "rgb"}, "batch_size": 8, "epochs": 2,
+                  "data_path": "stream", "workers": 2})
+    expected = strata_curve(doc)
+    folder = tmp_path / "export"
+    export_training(doc, folder)
+    source = (folder / "train.py").read_text()
+    assert "class Files(torch.utils.data.Dataset)" in source
+    assert "WORKERS = 2" in source and "TensorDataset(*train_split)" not in source
+    assert_clean(folder)
+    assert_same_curve(expected, script_curve(folder))  # two worker processes decode
+
+
+def test_a_streamed_csv_exports_a_script_that_reads_rows_by_offset(tmp_path):
+    data = tmp_path / "iris.csv"
+    _csv(data, np.random.default_rng(0), rows=120)
+    b = Builder("Iris MLP")
+    x = b.add("Input", shape=[4])
+    b.chain(x, ("Linear", {"out_features": 16}, "fc1"), "ReLU",
+            ("Linear", {"out_features": 3}, "out"), "Output")
+    doc = b.done({"dataset": {"name": "csv", "path": str(data)}, "epochs": 2,
+                  "batch_size": 16, "data_path": "stream", "workers": 0})
+    expected = strata_curve(doc)
+    folder = tmp_path / "export"
+    export_training(doc, folder)
+    source = (folder / "train.py").read_text()
+    assert "class Rows(torch.utils.data.Dataset)" in source and "WORKERS = 0" in source
+    assert_clean(folder)
+    assert_same_curve(expected, script_curve(folder))

@@ -56,7 +56,9 @@ def test_forward_that_asserts_on_a_length_is_traced_with_the_example_sizes():
     make, shapes, _dtypes, task = ZOO["gpt"]
     result = import_module(make(), shapes, tasks=task)
     assert any("traced with the example's sizes" in n for n in result.notes)
-    attention = [n for n in result.document.nodes.values() if n.type == "SelfAttention"]
+    doc = result.document  # the GPT blocks arrive as blocks: look inside them too
+    bodies = [doc, *(d.body for d in doc.blocks)]
+    attention = [n for b in bodies for n in b.nodes.values() if n.type == "SelfAttention"]
     assert attention and all(n.params["causal"] for n in attention)
     net = graph.compile_network(result.document)
     net.module.load_state_dict(result.state_dict)

@@ -182,3 +182,18 @@ def test_import_infers_token_ids_without_input_dtype(tmp_path, capsys):
     doc = graph.load(out)
     (node,) = [n for n in doc.nodes.values() if n.type == "Input"]
     assert node.params["dtype"] == "long"
+
+
+def test_import_report_says_what_each_layer_was_and_where(tmp_path, capsys):
+    """--report: per layer of the imported network (through its blocks), the module path
+    or operation it came from and the source line."""
+    out = tmp_path / "resnet.strata"
+    rc = main(["import", f"{FIXTURES / 'resnet.py'}:ResNet", "--input-shape", "1,3,32,32",
+               "--report", "-o", str(out)])
+    assert rc == 0
+    lines = capsys.readouterr().out.splitlines()
+    row = next(line for line in lines if line.startswith("layer2 > 0 > downsample > 0 "))
+    assert row.split()[-3:] == ["nn.Conv2d", "'layer2.0.downsample.0'", "(resnet.py:43)"]
+    add = next(line for line in lines if line.startswith("layer1 > 1 > add "))
+    assert "the operator + in layer1.1.forward  (resnet.py:45)" in add
+    assert any(line.startswith("fc ") and "nn.Linear 'fc'" in line for line in lines)

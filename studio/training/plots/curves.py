@@ -112,7 +112,7 @@ class CurvesPlot(QWidget):
             self.hint.show()
             return
         per_epoch = max(run.steps_per_epoch, 1)
-        name = "R²" if run.metric_name == "r2" else "Accuracy"
+        name = {"r2": "R²", "f1": "F1 (micro)"}.get(run.metric_name, "Accuracy")
         if name != self._metric_title:
             self._metric_title = name
             self._titles()
