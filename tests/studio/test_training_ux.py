@@ -195,3 +195,19 @@ def test_a_run_through_blocks_shows_on_instances_and_inner_layers(qtbot, tmp_pat
         assert block in bench.overlay.node_heat
         assert "gradient norm" in strip.toolTip()
         assert strip.parentItem() is view.network_scene.nodes[block]
+    # The gradient heatmap: inner rows set off by lines, and each block folds to a row.
+    heatmap = bench.view.gradients
+    heatmap.set_run(run)
+    inner_rows = [n for n in heatmap.row_ids if "/" in n]
+    assert inner_rows and heatmap.fold.isVisibleTo(heatmap) and heatmap.separators
+    heatmap.fold.setChecked(True)
+    assert [n for n in heatmap.row_ids if n in blocks] == blocks
+    assert not any("/" in n for n in heatmap.row_ids)
+    assert len(heatmap.row_ids) == len(heatmap_rows_outside(run)) + len(blocks)
+    assert heatmap.image.image.shape[1] == len(heatmap.row_ids)
+    heatmap.fold.setChecked(False)
+    assert any("/" in n for n in heatmap.row_ids)
+
+
+def heatmap_rows_outside(run) -> list[str]:
+    return [n for n in run.rows("grad_norm") if "/" not in n]
