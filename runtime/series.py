@@ -173,3 +173,36 @@ class HistogramHistory:
             total = column.sum()
             out[:, k] = column / total if total > 0 else 0.0
         return np.asarray(self.steps, float), common, out
+
+
+def block_of(node_id: str) -> str | None:
+    """The top-level block instance a measured layer is inside (``n5`` for ``n5/n3``
+    and for a repeated copy's ``n5:1/n3``); None for a layer of the network itself."""
+    if "/" not in node_id:
+        return None
+    return node_id.split("/", 1)[0].split(":", 1)[0]
+
+
+def fold_blocks(values: np.ndarray, ids: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Heatmap rows with each block instance's inner layers folded into one row (the
+    mean of their log10 values: a geometric mean of the norms), named by the instance
+    id; layers of the network itself stay rows of their own, in order."""
+    rows: list[np.ndarray] = []
+    names: list[str] = []
+    groups: dict[str, int] = {}
+    for k, node_id in enumerate(ids):
+        block = block_of(node_id)
+        if block is None:
+            rows.append(values[k][None, :])
+            names.append(node_id)
+        elif block in groups:
+            rows[groups[block]] = np.vstack([rows[groups[block]], values[k][None, :]])
+        else:
+            groups[block] = len(rows)
+            rows.append(values[k][None, :])
+            names.append(block)
+    if not rows:
+        return values, list(ids)
+    with np.errstate(invalid="ignore"), _quiet():
+        folded = np.vstack([np.nanmean(r, axis=0) for r in rows])
+    return folded, names

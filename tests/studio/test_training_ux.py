@@ -159,3 +159,55 @@ def test_a_selected_layers_training_charts_in_the_inspector(make_window, qtbot, 
     # Nothing selected: the charts go.
     window.controller.select([])
     qtbot.waitUntil(lambda: not charts.isVisible())
+
+
+def test_a_run_through_blocks_shows_on_instances_and_inner_layers(qtbot, tmp_path):
+    """blocks_resnet, a few steps on a little data: the inner layers are measured
+    under their paths, and each collapsed instance card shows their health."""
+    from strata_paths import EXAMPLES
+
+    from studio.training.block_health import BlockHealthItem, inner_ids
+
+    doc = graph.load(EXAMPLES / "blocks_resnet.strata")
+    doc.training.update({"dataset": {"name": "shapes", "size": 96}, "epochs": 1,
+                         "batch_size": 32, "sample_every": 1})
+    _controller, view, bench = workbench(qtbot, doc, tmp_path)
+    bench.train()
+    run = wait_ended(qtbot, bench)
+    assert run.status == "finished", run.message
+    blocks = [n for n, node in doc.nodes.items() if node.type == "Block"]
+    assert len(blocks) == 2
+    for block in blocks:
+        inside = inner_ids(run, block)
+        measured = [n for n in inside if n in run.latest]
+        assert measured, f"nothing measured inside {block}"
+        assert any(n in run.weighted for n in measured)  # convolutions have gradients
+    # The canvas: each instance has its strip, one bar per inner weighted layer, and
+    # the heat of its weakest inner layer.
+    bench.overlay.set_run(run)
+    bench.overlay._draw_live(run)
+    for block in blocks:
+        strip = bench.overlay.health.get(block)
+        assert isinstance(strip, BlockHealthItem) and strip.isVisible()
+        weighted = [n for n in inner_ids(run, block) if n in run.weighted]
+        assert len(strip.bars) == len(weighted) >= 2
+        assert strip.status in ("ok", "warning", "error")
+        assert block in bench.overlay.node_heat
+        assert "gradient norm" in strip.toolTip()
+        assert strip.parentItem() is view.network_scene.nodes[block]
+    # The gradient heatmap: inner rows set off by lines, and each block folds to a row.
+    heatmap = bench.view.gradients
+    heatmap.set_run(run)
+    inner_rows = [n for n in heatmap.row_ids if "/" in n]
+    assert inner_rows and heatmap.fold.isVisibleTo(heatmap) and heatmap.separators
+    heatmap.fold.setChecked(True)
+    assert [n for n in heatmap.row_ids if n in blocks] == blocks
+    assert not any("/" in n for n in heatmap.row_ids)
+    assert len(heatmap.row_ids) == len(heatmap_rows_outside(run)) + len(blocks)
+    assert heatmap.image.image.shape[1] == len(heatmap.row_ids)
+    heatmap.fold.setChecked(False)
+    assert any("/" in n for n in heatmap.row_ids)
+
+
+def heatmap_rows_outside(run) -> list[str]:
+    return [n for n in run.rows("grad_norm") if "/" not in n]
