@@ -75,6 +75,13 @@ def run(argv: list[str]) -> int:
     return code
 
 
+# The Qt-free modules the window uses (and the standard library they pull in:
+# multiprocessing, socket, pickle), imported before PySide6 by ``run``.
+HEADLESS_FIRST = ("graph", "graph.block_insert", "graph.block_library", "graph.builder",
+                  "graph.fixes", "graph.outputs", "runtime.transfer.formats",
+                  "runtime.transfer.isolated")
+
+
 def _import_headless_first() -> None:
     """Import the Qt-free layers the window uses before PySide6.
 
@@ -83,9 +90,10 @@ def _import_headless_first() -> None:
     for the hundred-odd modules of ``graph`` and ``runtime.transfer`` that read was a
     tenth of the cold start. Imported first, they are never looked at.
     """
-    import graph
-    import graph.fixes  # noqa: F401
-    import runtime.transfer.formats  # noqa: F401
+    import importlib
+
+    for name in HEADLESS_FIRST:
+        importlib.import_module(name)
 
 
 def shutdown(app, window) -> None:

@@ -368,6 +368,21 @@ class MainWindow(QMainWindow):
         ids = self.view.selected_node_ids()
         return len(ids) == 1 and self.levels.open_block(ids[0])
 
+    def toggle_selected_inline(self) -> bool:
+        """Expand Inline: show the selected blocks' insides under their cards, or
+        collapse them when all already show; True when they are expanded now."""
+        scene = self.view.network_scene
+        blocks = [i for i in self.view.selected_node_ids() if self.view.controller.is_block(i)]
+        if not blocks:
+            self.view.controller.edit_refused.emit("Expand Inline: select a block")
+            return False
+        on = not all(scene.is_expanded(i) for i in blocks)
+        for node_id in blocks:
+            scene.set_expanded(node_id, on)
+        if on:  # the inside in view, as far as the view allows
+            self.view.ensureVisible(scene.expanded[blocks[0]].sceneBoundingRect(), 20, 20)
+        return on
+
     def make_selected_unique(self) -> str:
         """Make Unique: the selected block gets its own copy of its definition."""
         ids = self.view.selected_node_ids()

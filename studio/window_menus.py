@@ -98,6 +98,9 @@ def build(window) -> SimpleNamespace:
     a.open_block = _action(window, "&Open Block", window.open_selected_block, None, None,
                            "Edit the selected block's inside (every instance follows); "
                            "Escape goes back")
+    a.expand_inline = _action(window, "E&xpand Inline", window.toggle_selected_inline, None,
+                              None, "Show the selected block's inner layers under its card "
+                              "(read-only), without leaving this level; again to collapse")
     a.make_unique = _action(window, "Make &Unique", window.make_selected_unique, None, None,
                             "Give the selected block its own copy of its definition, "
                             "so editing it leaves the other instances as they are")
@@ -147,7 +150,8 @@ def build(window) -> SimpleNamespace:
     m.addSeparator()
     m.addActions([a.select_all, a.quick_add])
     m.addSeparator()
-    m.addActions([a.group, a.ungroup, a.open_block, a.make_unique])
+    m.addActions([a.group, a.ungroup, a.open_block, a.expand_inline, a.make_unique])
+    m.aboutToShow.connect(lambda: _name_inline_action(window))
     m.addSeparator()
     m.addAction(a.freeze)
 
@@ -223,7 +227,8 @@ def context_menu(window, node_id: str | None = None) -> QMenu:
     if len(ids) >= 2:
         menu.addAction(a.group)
     if len(ids) == 1 and controller.is_block(ids[0]):
-        menu.addActions([a.open_block, a.ungroup, a.make_unique])
+        _name_inline_action(window)
+        menu.addActions([a.open_block, a.expand_inline, a.ungroup, a.make_unique])
     if len(ids) >= 2 or (len(ids) == 1 and controller.is_block(ids[0])):
         menu.addSeparator()
     # Freezing is the network's training setting: offered at the network's level only.
@@ -235,3 +240,11 @@ def context_menu(window, node_id: str | None = None) -> QMenu:
         menu.addSeparator()
     menu.addActions([a.arrange, a.fit])
     return menu
+
+
+def _name_inline_action(window) -> None:
+    """"Collapse Inline" when the selected blocks already show their inside."""
+    scene = window.view.network_scene
+    ids = [i for i in window.view.selected_node_ids() if window.view.controller.is_block(i)]
+    expanded = bool(ids) and all(scene.is_expanded(i) for i in ids)
+    window.actions.expand_inline.setText("Colla&pse Inline" if expanded else "E&xpand Inline")

@@ -287,6 +287,12 @@ def data_section(raw, output_task: str, output_shape: tuple[int, ...], folder: P
         suffixes = "(\n" + "".join(f"    {literal(s)},\n" for s in IMAGE_SUFFIXES) + ")"
         reader = [IMAGES_CODE.replace("@SUFFIXES@", suffixes)]
         x_dtype = "np.float32"
+        if bundle.streaming:  # read by the loader's workers (train_stream)
+            from .train_stream import folder_code
+
+            pieces = ["\n".join(constants), folder_code(suffixes), SPLIT_CODE,
+                      _network_target_code(raw.task, output_task, output_shape)]
+            return "\n\n\n".join(p.strip() for p in pieces) + "\n", imports, []
     load = LOAD_CODE.replace("@X_DTYPE@", x_dtype).replace(
         "@STANDARDIZE@", STANDARDIZE_CODE)
     pieces = ["\n".join(constants), *reader, SPLIT_CODE, load,

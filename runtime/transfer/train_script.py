@@ -27,6 +27,7 @@ from ..setup import TrainingSetup
 from .python import write_python
 from .train_data import data_section, literal
 from .train_extras import extra_pieces
+from .train_stream import streaming_script
 from .train_template import METRICS, OPTIMIZERS, SCHEDULES, script_template
 
 LOSSES = {"cross_entropy": "nn.CrossEntropyLoss()", "bce_with_logits":
@@ -54,8 +55,16 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
     task = output.task
     loss = setup.resolved_loss(task)
     output_shape = output.features
+    # As the engine loads it: data that streams is listed, not decoded, and the
+    # script streams it too (train_stream).
     raw = load_dataset(setup.dataset, seed=setup.seed, val_fraction=setup.val_fraction,
-                       test_fraction=setup.test_fraction, base_dir=base_dir)
+                       test_fraction=setup.test_fraction, base_dir=base_dir,
+                       data_path=setup.data_path)
+    streaming = raw.streaming and raw.options["name"] == "image_folder"
+    if raw.streaming and not streaming:  # a big CSV: the script reads it whole
+        raw = load_dataset(setup.dataset, seed=setup.seed,
+                           val_fraction=setup.val_fraction,
+                           test_fraction=setup.test_fraction, base_dir=base_dir)
     bundle = raw.for_task(task)
     reasons = check_dataset(analysis, bundle)
     if reasons:
@@ -113,7 +122,9 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
         "@OPTIONAL_SETTINGS@": "".join(f"{line}\n" for line in optional),
         "@VAL_FRACTION@": repr(setup.val_fraction),
         "@TEST_FRACTION@": repr(setup.test_fraction), "@TASK@": literal(task),
-        "@DEVICE@": literal(setup.device), "@DATA@": data.strip() + "\n",
+        "@DEVICE@": literal(setup.device),
+        "@DATA@": (f"WORKERS = {setup.workers}  # processes decoding files (--workers)\n"
+                   if streaming else "") + data.strip() + "\n",
         "@CONFIG_FIELDS@": "".join(f"    {line}\n" for line in fields),
         "@METRIC_CODE@": metric_code, "@METRIC_SIZE@": str(metric_size),
         "@METRIC@": metric,
@@ -137,6 +148,8 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
     # One pass: a name holding "@DATA@" stays text, never a second substitution.
     text = re.sub(r"@[A-Z_]+@", lambda m: replacements.get(m[0], m[0]),
                   script_template())
+    if streaming:
+        text = streaming_script(text)
     write_source(script, text, "train.py")
     written.append(script)
     sweep = _sweep_script(doc, metric, arguments)

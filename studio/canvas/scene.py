@@ -6,6 +6,10 @@ a ``graph.events`` object), so undo, redo, paste and
 edits from any panel all show up the same way. Analysis results (tensor shapes, problems)
 arrive with ``analysis_changed`` and only touch the items whose marks changed. The scene
 never edits the document; the view turns gestures into controller intents.
+
+A block instance may be expanded inline (``set_expanded``): its inner layers are drawn
+under its card, read-only (``block_preview``), refreshed with each analysis. That is a
+view state of this scene, not part of the document.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from graph.events import (
     ParamsChanged,
 )
 
+from .block_preview import BlockPreviewItem, preview_of
 from .node_item import NodeFace, NodeItem
 from .wire_item import WireItem
 
@@ -46,6 +51,7 @@ class NetworkScene(QGraphicsScene):
         self.nodes: dict[str, NodeItem] = {}
         self.wires: dict[Edge, WireItem] = {}
         self.extra_problems: dict[str, list] = {}
+        self.expanded: dict[str, BlockPreviewItem] = {}  # instances expanded inline
         self._syncing_selection = False
         self._nodes_rect: QRectF | None = None  # cache of nodes_rect(), None when stale
         self._bounds_timer = QTimer(self)
@@ -77,6 +83,7 @@ class NetworkScene(QGraphicsScene):
         self._syncing_selection = True
         try:
             self.clear()
+            self.expanded.clear()
             self.nodes.clear()
             self.wires.clear()
             for node in self.document.nodes.values():
@@ -161,6 +168,7 @@ class NetworkScene(QGraphicsScene):
     def _on_node_removed(self, event: NodeRemoved) -> None:
         self._bounds_stale()
         item = self.nodes.pop(event.node_id, None)
+        self.expanded.pop(event.node_id, None)  # a child of the card: goes with it
         if item is not None:
             for wire in list(item.wires):
                 self._remove_wire(wire.edge)
@@ -194,6 +202,36 @@ class NetworkScene(QGraphicsScene):
             x, y = self.document.nodes[event.node_id].position
             if (item.x(), item.y()) != (x, y):
                 item.setPos(x, y)
+
+    def set_expanded(self, node_id: str, on: bool) -> bool:
+        """Show (or hide) the inside of block instance ``node_id`` under its card;
+        False when it is not a block."""
+        item = self.nodes.get(node_id)
+        preview = preview_of(self.document, node_id, self.controller.analysis) \
+            if on and item is not None else None
+        old = self.expanded.pop(node_id, None)
+        if old is not None:
+            self.removeItem(old)  # off the card too
+        if item is not None:  # an expanded card (with its preview) over its neighbours
+            item.setZValue(1.0 if preview is not None else 0.0)
+        if preview is None or item is None:
+            return False
+        child = self.expanded[node_id] = BlockPreviewItem(item, preview)
+        child.setPos(0.0, item.height() + 10.0)
+        return True
+
+    def is_expanded(self, node_id: str) -> bool:
+        return node_id in self.expanded
+
+    def _refresh_previews(self, analysis) -> None:
+        for node_id, child in list(self.expanded.items()):
+            preview = preview_of(self.document, node_id, analysis)
+            item = self.nodes.get(node_id)
+            if preview is None or item is None:  # no longer a block (undo, replace)
+                self.set_expanded(node_id, False)
+                continue
+            child.set_preview(preview)
+            child.setPos(0.0, item.height() + 10.0)
 
     def set_extra_problems(self, source: str, problems: list) -> None:
         """Marks from another check (the dataset check) beside the analysis's own."""
@@ -230,6 +268,8 @@ class NetworkScene(QGraphicsScene):
                 tip = "<br>".join(escape(p.message) for p in marks[edge.target]
                                   if p.kind == "shape")
             wire.set_state(label, error, tip)
+        if self.expanded:
+            self._refresh_previews(analysis)
 
     # ---------------------------------------------------------------- selection
     def _report_selection(self) -> None:

@@ -296,11 +296,24 @@ class DocumentController(BlockIntents, LayerIntents, ClipboardIntents, QObject):
     def check_param(self, node_id: str, name: str, value: Any) -> Any:
         """The value as it would be stored, or ParamError with the reason (including
         the file format's limits: what is accepted here can be saved and reopened)."""
-        checked = self.document.node(node_id).spec.param(name).check(value)
+        node = self.document.node(node_id)
+        checked = node.spec.param(name).check(value)
         problem = graph.limits.value_problem(checked)
+        if problem is None and node.is_block and name == "block":
+            problem = self._block_choice_problem(checked)
         if problem is not None:
             raise ParamError(problem)
         return checked
+
+    def _block_choice_problem(self, name: Any) -> str | None:
+        """Why an instance cannot use the block ``name`` here (None: it can)."""
+        lib, here = self.document.blocks, self.document.block_name
+        if name not in lib:
+            return (f"Expected the name of a block of this network "
+                    f"({', '.join(lib.definitions) or 'it has none'}). Received: '{name}'")
+        if here is not None and lib.depends_on(name, here):
+            return f"the block '{here}' cannot contain an instance of '{name}', which contains it"
+        return None
 
     def set_param(self, node_id: str, name: str, value: Any) -> Any:
         """Set a parameter as one undo step; refuses invalid values with ParamError."""

@@ -325,6 +325,18 @@ class CodePanel(QWidget):
                 if pattern.search(lines[n - 1]):
                     inner.add(n)
             target = min(inner) if inner else target
+        if self.block is not None and self.level is not None:
+            # A block instance selected inside the open block: its own class.
+            level = self.level.document
+            for node_id in self.level.selected:
+                node = level.nodes.get(node_id)
+                name = node.params.get("block") if node is not None and node.is_block \
+                    else None
+                span = self.class_range(name) if isinstance(name, str) else None
+                if span is not None:
+                    shaded.update(range(span[0], span[1] + 1))
+                    target = span[0]
+                    inner.clear()  # scroll to the class, not to the line using it
         return shaded, inner, target
 
     # ------------------------------------------------------------------ selection

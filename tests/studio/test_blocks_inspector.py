@@ -110,6 +110,14 @@ def test_instance_section_counts_edits_and_opens_the_block(make_window, qtbot):
     root.undo_stack.undo()
     qtbot.waitUntil(lambda: section.layers.text() == "14  (2 \u00d7 7)")
 
+    # The block it uses, by name: a name the network does not define is refused at
+    # the field, and nothing changes (no broken undo step either).
+    _type(qtbot, form.editors["block"].field, "Nope")
+    assert form.editors["block"].has_error
+    assert "Received: 'Nope'" in form.editors["block"].error.text()
+    assert root.document.node("n5").params["block"] == "BasicBlock"
+    assert root.undo_stack.undoText() != "Set block"
+
     root.select(["n6"])  # DownBlock: its exposed `planes`
     form = window.inspector.form
     _type(qtbot, form.editors["planes"].field, "48")
@@ -159,6 +167,16 @@ def test_code_view_shows_the_class_of_the_selected_or_open_block(make_window, qt
     texts = [lines[s.cursor.blockNumber()] for s in strong]
     assert texts == ["        self.conv1 = nn.Conv2d(planes, planes, 3, padding=1, bias=False)",
                      "        h = self.conv1(x)  # (N, 16, 14, 14)"]
+    # A block made inside the open block, selected there: its own class.
+    inner = window.view.controller.group_selection(["n3", "n4"])
+    assert window.view.controller.selected == [inner]
+    qtbot.waitUntil(lambda: code.class_range("Block") is not None)
+    window.view.controller.select([])
+    window.view.controller.select([inner])  # clicked again, once its code exists
+    start, end = code.class_range("Block")
+    assert code.code.source.split("\n")[start - 1].startswith("class Block(")
+    assert set(range(start, end + 1)) <= shaded()
+    assert abs(code.editor.firstVisibleBlock().blockNumber() + 1 - start) <= 1
     window.levels.leave()
     assert code.block is None and shaded() == set()
 

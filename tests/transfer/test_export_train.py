@@ -276,3 +276,30 @@ def test_multilabel_csv_exports_a_script_that_repeats_the_run(tmp_path, lists):
     printed: list = []
     assert_same_curve(expected, script_curve(folder, printed=printed))
     assert "val f1" in printed[0]
+
+
+def test_a_streamed_image_folder_exports_a_script_that_streams_the_same_run(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "imgs"
+    for c, name in enumerate(("circle", "square", "wave")):
+        (root / name).mkdir(parents=True)
+        for i in range(12):
+            pixels = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+            pixels[..., c] = 255 - c * 60  # a class signal a network can learn
+            Image.fromarray(pixels).save(root / name / f"{i:03d}.png")
+    b = Builder("Folder net")
+    x = b.add("Input", shape=[3, 8, 8])
+    b.chain(x, ("Flatten", {}, "flat"), ("Linear", {"out_features": 3}, "out"), "Output")
+    doc = b.done({"dataset": {"name": "image_folder", "path": str(root), "image_size": 8,
+                              "color": "rgb"}, "batch_size": 8, "epochs": 2,
+                  "data_path": "stream", "workers": 2})
+    expected = strata_curve(doc)
+    folder = tmp_path / "export"
+    export_training(doc, folder)
+    source = (folder / "train.py").read_text()
+    assert "class Files(torch.utils.data.Dataset)" in source
+    assert "WORKERS = 2" in source and "TensorDataset(*train_split)" not in source
+    assert_clean(folder)
+    assert_same_curve(expected, script_curve(folder))  # two worker processes decode

@@ -1,0 +1,122 @@
+"""The streaming form of an exported ``train.py``: files read by DataLoader workers.
+
+When Strata trained on a streaming dataset (an image folder too large for memory, or
+with the data path set to "stream"), the script does the same: ``load_data`` lists the
+files and splits them as Strata does, each split is a ``Files`` dataset that decodes a
+batch on demand, the training loader's workers (``--workers``, by default the setup's
+``workers``) decode while the model trains, and evaluation reads the split in batches
+through the same loader instead of holding it as tensors. The order of examples, the
+split and the decoding are Strata's, so the run repeats Strata's streaming run.
+"""
+
+from __future__ import annotations
+
+FOLDER_CODE = '''
+IMAGE_SUFFIXES = @SUFFIXES@
+
+
+def list_files():
+    """Every image file and its class id, one subfolder per class in sorted order."""
+    folders = sorted(
+        p for p in DATA_FOLDER.iterdir() if p.is_dir() and not p.name.startswith(".")
+    )
+    files, labels = [], []
+    for label, folder in enumerate(folders):
+        for file in sorted(
+            p
+            for p in folder.iterdir()
+            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+        ):
+            files.append(file)
+            labels.append(label)
+    return files, np.asarray(labels, np.int64)
+
+
+def read_image(file):
+    """One image (channels, size, size) in [0, 1], resized as Strata resizes it."""
+    from PIL import Image
+
+    mode = "L" if COLOR == "grayscale" else "RGB"
+    with Image.open(file) as image:
+        image = image.convert(mode).resize(
+            (IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR
+        )
+        pixels = np.asarray(image, dtype=np.float32) / 255.0
+    return pixels[None] if mode == "L" else pixels.transpose(2, 0, 1)
+
+
+class Files(torch.utils.data.Dataset):
+    """One split of the files, decoded on demand (in the loader's worker processes).
+    An index is a whole batch, a list of positions, as make_loader asks for it."""
+
+    def __init__(self, files, labels):
+        self.files, self.labels = files, labels
+
+    def __len__(self):
+        return len(self.files)
+
+    def __getitem__(self, index):
+        images = np.stack([read_image(self.files[i]) for i in index])
+        target = network_target(torch.from_numpy(self.labels[index]))
+        return torch.from_numpy(images), target
+
+
+def load_data():
+    """The train, validation and test splits, each a Files dataset."""
+    files, labels = list_files()
+    index = split_indices(len(labels), labels, SEED)
+    return tuple(
+        Files([files[i] for i in index[name].tolist()], labels[index[name].numpy()])
+        for name in ("train", "val", "test")
+    )
+'''
+
+# evaluate() over a Files split: batches through the loader, not slices of tensors.
+TENSOR_EVALUATE = '''    *inputs, target = (t[rank::world].to(device) for t in split)
+    n = len(target)
+    total = torch.zeros((), device=device)
+    sums = None
+    model.eval()
+    with torch.no_grad(), autocast(device, dtype):
+        for start in range(0, n, batch_size):
+            out = model(*(x[start : start + batch_size] for x in inputs))
+            y = target[start : start + batch_size]
+'''
+STREAM_EVALUATE = '''    order = list(range(rank, len(split), world))
+    n = len(order)
+    total = torch.zeros((), device=device)
+    sums = None
+    model.eval()
+    loader = make_loader(split, order, min(batch_size, 256), WORKERS, device)
+    with torch.no_grad(), autocast(device, dtype):
+        for x, y in loader:
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            out = model(x)
+'''
+STREAM_EDITS = (
+    (("from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, "
+     "TensorDataset\n"),
+     "from torch.utils.data import BatchSampler, DataLoader, DistributedSampler\n"),
+    (TENSOR_EVALUATE, STREAM_EVALUATE),
+    ("    dataset = TensorDataset(*train_split)\n",
+     "    dataset = train_split  # files, decoded by the loader's workers\n"),
+    ("    workers: int = 0  # data loading processes\n",
+     "    workers: int = WORKERS  # data loading processes\n"),
+    (('    parser.add_argument("--workers", type=int, default=0, help="data loader '
+     'processes")\n'),
+     ('    parser.add_argument(\n        "--workers", type=int, default=WORKERS, '
+     'help="data loader processes"\n    )\n')),
+)
+
+
+def folder_code(suffixes: str) -> str:
+    return FOLDER_CODE.replace("@SUFFIXES@", suffixes)
+
+
+def streaming_script(text: str) -> str:
+    """The filled-in script with its data read by the loader (see the docstring)."""
+    for old, new in STREAM_EDITS:
+        if old not in text:  # the template changed: fail loudly, not a wrong script
+            raise AssertionError(f"train.py template lacks {old.strip()[:60]!r}")
+        text = text.replace(old, new)
+    return text
