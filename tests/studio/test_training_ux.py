@@ -131,7 +131,7 @@ def test_a_selected_layers_training_charts_in_the_inspector(make_window, qtbot, 
     bench.runner.threads = 1
     charts = bench.layer_charts
     inspector = window.inspector
-    assert charts.parentWidget() is inspector and not charts.isVisible()
+    assert inspector.isAncestorOf(charts) and not charts.isVisible()
     bench.train()
     run = wait_ended(qtbot, bench)
     assert run.status == "finished", run.message
