@@ -58,8 +58,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="do not write TensorBoard event files into DIR")
     p.add_argument("--mlflow", nargs="?", const="", metavar="URI",
                    help="also track the run in MLflow: a tracking URI or folder "
-                   "(default: $MLFLOW_TRACKING_URI, else mlruns beside DIR); needs "
-                   "strata-studio[mlflow]")
+                   "(default: $MLFLOW_TRACKING_URI, else mlruns beside DIR; before FILE "
+                   "write --mlflow=URI); needs strata-studio[mlflow]")
     p.add_argument("--nproc", type=int, metavar="N",
                    help="train in N processes under torchrun (data parallel), through "
                    "the exported train.py written into DIR/code")

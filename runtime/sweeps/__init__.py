@@ -3,13 +3,15 @@
 - ``space``: what is searched (``doc.sweep``, checked into a ``SweepSpec``), the
   objective, sampler and pruner; applying a trial's values to a document.
 - ``study``: Optuna storage (SQLite beside the document by default, any URL, journal
-  files), samplers, pruners, and reading trials back as plain rows.
+  files), samplers, pruners, and reading trials back as plain rows; ``storage``: the
+  SQL storage on which a trial beats from the moment it runs.
 - ``trials``: one trial = one engine run in its own run folder, reporting the objective
   every epoch for pruning.
 - ``runner``: parallel trials in worker processes sharing the study's storage.
 - ``cli``: ``strata sweep FILE --trials N [--jobs J] [--storage URL] [--study NAME]``.
 - ``export``: a standalone ``sweep.py`` that runs the same study on the exported
-  ``train.py``.
+  ``train.py``; ``model_args``: searched layer parameters as the exported network
+  class's constructor arguments.
 
 Headless (no Qt). Optuna is an optional extra (``strata-studio[sweeps]``); every entry
 point says so when it is missing.

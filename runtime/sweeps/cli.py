@@ -66,7 +66,7 @@ def sweep(args: argparse.Namespace, out: TextIO) -> int:
     from graph.errors import StrataError
 
     from .runner import SweepRun
-    from .space import SweepSpec
+    from .space import SweepSpec, target_label
     from .study import default_storage, default_study_name
 
     path = Path(args.file)
@@ -95,7 +95,7 @@ def sweep(args: argparse.Namespace, out: TextIO) -> int:
     folder = path.resolve().with_name(f"{path.stem}.sweeps") / study
     run = SweepRun(doc.to_dict(), spec, storage=storage, study=study, folder=folder,
                    trials=trials, jobs=args.jobs, seed=args.seed)
-    searched = ", ".join(p.target for p in spec.params)
+    searched = ", ".join(target_label(doc, p.target) for p in spec.params)
     print(f"sweeping {doc.name}: {trials} trials in {run.jobs} process"
           f"{'es' if run.jobs > 1 else ''}, {spec.sampler} sampler, {spec.pruner} "
           f"pruning, {spec.direction} {spec.objective_label}\n  searching {searched}\n"
@@ -147,7 +147,7 @@ def _follow(run, trials: int, spec, out: TextIO) -> None:
 def _report(run, spec, doc, path: Path, args, out: TextIO) -> int:
     import graph
 
-    from .space import trial_document
+    from .space import target_label, trial_document
     from .study import best_rows
 
     best = best_rows(run.study, args.top)
@@ -161,7 +161,7 @@ def _report(run, spec, doc, path: Path, args, out: TextIO) -> int:
               f"{run.folder}", file=sys.stderr)
         return 1
     names = [p.target for p in spec.params]
-    header = ["trial", spec.objective_label, *names]
+    header = ["trial", spec.objective_label, *(target_label(doc, n) for n in names)]
     rows = [[str(r.number), _number(r.value), *(_number(r.params.get(n)) for n in names)]
             for r in best]
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]

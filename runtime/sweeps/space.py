@@ -184,6 +184,15 @@ class SweepSpec:
         return out
 
 
+def target_label(doc, target: str) -> str:
+    """A target as the user names it: ``hidden.repeat`` for ``n7.repeat``."""
+    if "." not in target:
+        return target
+    node_id, name = target.split(".", 1)
+    node = doc.nodes.get(node_id)
+    return f"{node.label or node_id}.{name}" if node is not None else target
+
+
 def trial_document(doc, spec: SweepSpec, values: dict[str, Any], number: int):
     """``doc`` with one trial's values (layer parameters, block repeats and exposed
     parameters, settings), named after the trial: the best configuration's file."""

@@ -11,7 +11,7 @@ from graph.blocks import ExposedParam
 from graph.builder import Builder
 from runtime.runfolder import open_run
 from runtime.sweeps import SweepError, SweepSpec
-from runtime.sweeps.space import trial_document
+from runtime.sweeps.space import target_label, trial_document
 from runtime.sweeps.study import best_rows, open_study, trial_rows
 from runtime.sweeps.trials import make_objective
 
@@ -76,6 +76,7 @@ def test_repeats_and_exposed_parameters_are_searched_per_trial(tmp_path):
 
 def test_block_targets_are_checked(tmp_path):
     doc, hidden = blocky()
+    assert target_label(doc, f"{hidden}.repeat") == "hidden.repeat"  # the CLI's words
     bad = [({"target": f"{hidden}.block", "kind": "choice", "choices": ["Hidden"]},
             "names the block it uses"),
            ({"target": f"{hidden}.repeat", "kind": "int", "low": 0, "high": 3},
