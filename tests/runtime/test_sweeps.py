@@ -130,7 +130,7 @@ def test_a_killed_worker_is_failed_and_its_trial_retried(tmp_path):
     os.kill(run.processes[0].pid, signal.SIGKILL)
     run.wait(30)
     assert run.exit_codes == [-signal.SIGKILL]
-    time.sleep(2.5)  # past the grace period
+    time.sleep(3.5)  # past the grace period (SQLite's timestamps are whole seconds)
     # The resumed sweep, here in this process (a second worker process would only add
     # its start-up): its first trial fails the silent one and runs the retry.
     study = open_study(spec, storage, "tiny", epochs=2, heartbeat=1, grace=2)
@@ -179,7 +179,7 @@ def test_a_trial_killed_before_its_first_heartbeat_is_failed_and_retried(tmp_pat
             child.stdout.close()
     study = open_study(spec, storage, "early", epochs=1, heartbeat=1, grace=2)
     assert [t.state.name for t in study.trials] == ["RUNNING"]
-    time.sleep(2.5)  # past the grace period
+    time.sleep(3.5)  # past the grace period (SQLite's timestamps are whole seconds)
     # The next trial anyone starts fails the silent one and runs its retry first.
     study.optimize(make_objective(doc.to_dict(), spec, tmp_path / "trials"), n_trials=1)
     trials = optuna.load_study(study_name="early", storage=storage).trials
