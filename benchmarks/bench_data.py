@@ -162,7 +162,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--dir", type=Path, default=None,
                         help="where the image folder is generated (and kept)")
+    parser.add_argument("--compare", type=int, nargs="+", default=None,
+                        metavar="FILES", help="run once per folder size, each in its own "
+                        "process (peak memory is per process), e.g. --compare 10000 "
+                        "40000, and compare their peak memory")
     args = parser.parse_args(argv)
+    if args.compare:
+        return compare(args, argv if argv is not None else sys.argv[1:])
     torch.set_num_threads(1)
     base = args.dir or Path(tempfile.gettempdir()) / "strata-bench-data"
     root = make_folder(base / f"{args.files}-{args.size}", args.files, args.size)
@@ -189,6 +195,35 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.batch_size}: median ratio {statistics.median(ratios):.3f} over "
           f"{args.rounds} rounds (min {min(ratios):.3f}, max {max(ratios):.3f})")
     print(f"data-throughput: ratio {statistics.median(ratios):.3f} peak-rss {peak:.0f}")
+    return 0
+
+
+def compare(args, argv: list[str]) -> int:
+    """One child process per folder size; each prints its own data-throughput line."""
+    import subprocess
+
+    rest, skip = [], False
+    for a in argv:  # the same options without --compare and its values
+        if a == "--compare":
+            skip = True
+            continue
+        if skip and a.lstrip("-").isdigit():
+            continue
+        skip = False
+        rest.append(a)
+    peaks = {}
+    for files in args.compare:
+        done = subprocess.run([sys.executable, __file__, "--files", str(files), *rest],
+                              capture_output=True, text=True, check=False)
+        print(done.stdout, end="")
+        if done.returncode:
+            print(done.stderr[-2000:], file=sys.stderr)
+            return done.returncode
+        last = done.stdout.strip().splitlines()[-1]  # data-throughput: ratio r peak-rss m
+        peaks[files] = float(last.split()[-1])
+    low, high = min(peaks.values()), max(peaks.values())
+    print("data-peak-rss: " + ", ".join(f"{f} files {m:.0f} MB" for f, m in peaks.items())
+          + f"; spread {100 * (high - low) / max(low, 1):.1f}% (target: within 10%)")
     return 0
 
 

@@ -174,7 +174,13 @@ def save_block(folder: str | os.PathLike[str], doc: Document, name: str,
         source = Document(target)
         copy_block(source, doc, name)
         source.rename_definition(name, target)
-    write_atomic(path, block_to_text(source, target).encode("utf-8"))
+    text = block_to_text(source, target)
+    try:  # what the library would refuse to read is not written (as fileformat.save)
+        block_from_text(text)
+    except DocumentError as e:
+        raise StrataError(f"cannot save '{target}': it would not load again: "
+                          f"{e}") from None
+    write_atomic(path, text.encode("utf-8"))
     return path
 
 

@@ -37,15 +37,25 @@ def document_to_dict(doc: Document) -> dict[str, Any]:
 
 
 def definition_to_dict(d) -> dict[str, Any]:
-    """A block definition (graph.blocks.Definition): name, exposed parameters, body."""
+    """A block definition (graph.blocks.Definition): name, exposed parameters, body.
+
+    A target whose layer left the body (deleted, or grouped into a nested block) is
+    left out: analysis already ignores it, and the reader refuses it, so writing it
+    would make the network impossible to open again."""
     return {
         "name": d.name,
         "description": d.description,
         "exposed": [{"name": e.name, "default": jsonable(e.default),
-                     "targets": [list(t) for t in e.targets], "help": e.help}
+                     "targets": [list(t) for t in e.targets if _live_target(d.body, t)],
+                     "help": e.help}
                     for e in d.exposed],
         **_graph_to_dict(d.body),
     }
+
+
+def _live_target(body, target) -> bool:
+    node = body.nodes.get(target[0])
+    return node is not None and any(p.name == target[1] for p in node.spec.params)
 
 
 def _graph_to_dict(doc: Document) -> dict[str, Any]:

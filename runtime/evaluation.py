@@ -30,6 +30,7 @@ class EvaluationResult:
     metric: float | None
     metric_name: str
     confusion: np.ndarray | None
+    per_label: dict[str, float] | None = None  # multilabel: F1 of each label
 
     def describe(self) -> str:
         words = SPLIT_WORDS.get(self.split, self.split)
@@ -38,6 +39,8 @@ class EvaluationResult:
             text += (f", accuracy {self.metric:.1%}" if self.metric_name == "accuracy"
                      else f", F1 {self.metric:.3f}" if self.metric_name == "f1"
                      else f", R\u00b2 {self.metric:.3f}")
+        if self.per_label:
+            text += " (" + ", ".join(f"{k} {v:.3f}" for k, v in self.per_label.items()) + ")"
         return text
 
 
@@ -62,7 +65,7 @@ def evaluate_checkpoint(path: str | Path, document: dict[str, Any], split: str =
         load_checkpoint,
     )
     from .compatibility import prepare_dataset
-    from .metrics import evaluate, metric_name
+    from .metrics import evaluate, evaluate_batches, metric_name
     from .setup import TrainingSetup
 
     if split not in SPLITS:
@@ -83,13 +86,25 @@ def evaluate_checkpoint(path: str | Path, document: dict[str, Any], split: str =
     setup = TrainingSetup.from_document(doc)
     bundle = prepare_dataset(analysis, setup, base_dir=base_dir)
     task = trained_output(analysis).task
-    tensors = bundle.tensors(split)
-    if not len(tensors[-1]):
+    examples = len(bundle.split(split))
+    if not examples:
         fraction = "val_fraction" if split == "val" else "test_fraction"
         raise StrataError(f"the {SPLIT_WORDS[split]} split is empty ({fraction} is "
                           f"{getattr(setup, fraction):g}); choose another split or "
                           f"raise {fraction}")
-    result = evaluate(model, tensors, setup.make_loss(task), task, bundle.num_classes,
-                      1024)
-    return EvaluationResult(str(path), split, len(tensors[-1]), result.loss,
-                            result.metric, metric_name(task), result.confusion)
+    if bundle.streaming:  # files or CSV rows read in batches, never all at once
+        import torch
+
+        from .streaming import LoaderBatches
+
+        cpu = torch.device("cpu")
+        source = LoaderBatches(bundle.split(split), 256, 0, workers=0, device=cpu)
+        result = evaluate_batches(model, source.sequential(), setup.make_loss(task),
+                                  task, bundle.num_classes, cpu)
+    else:
+        result = evaluate(model, bundle.tensors(split), setup.make_loss(task), task,
+                          bundle.num_classes, 1024)
+    per_label = None if result.per_label is None else dict(
+        zip(bundle.class_names, (float(v) for v in result.per_label)))
+    return EvaluationResult(str(path), split, examples, result.loss, result.metric,
+                            metric_name(task), result.confusion, per_label)

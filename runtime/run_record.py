@@ -38,7 +38,7 @@ from .events import (
     StartedEvent,
     StepEvent,
 )
-from .series import Decimator, log10_or_nan
+from .series import Decimator, HistogramHistory, log10_or_nan
 
 STEP_CAPACITY = 4096  # points per step curve
 LAYER_CAPACITY = 512  # heatmap columns
@@ -112,6 +112,8 @@ class RunRecord:
         self.layer_rows: dict[str, int] = {}
         self.latest: dict[str, LayerStats] = {}
         self.sparks: dict[str, deque] = {}
+        # Each layer's activation histograms over time (the inspector's chart).
+        self.histograms: dict[str, HistogramHistory] = {}
         self.weighted: set[str] = set()  # layers that report a gradient norm
         self.feature_maps: dict[str, FeatureMapsEvent] = {}
         self.confusion: np.ndarray | None = None
@@ -231,6 +233,10 @@ class RunRecord:
             if row is None:
                 continue
             self.latest[s.node_id] = s
+            history = self.histograms.get(s.node_id)
+            if history is None:
+                history = self.histograms[s.node_id] = HistogramHistory()
+            history.append(e.step, s.act_hist, s.act_edges)
             if s.grad_norm is not None:
                 self.weighted.add(s.node_id)
             dead = s.dead_fraction if s.dead_fraction is not None else s.zero_fraction

@@ -119,3 +119,90 @@ def log10_or_nan(value: float | None) -> float:
     if value is None or not np.isfinite(value) or value <= 0:
         return float("nan")
     return float(np.log10(value))
+
+
+class HistogramHistory:
+    """A layer's activation histograms over time, at most ``capacity`` of them.
+
+    Each sample's histogram has bins of its own (from that step's min to its max); they
+    are kept as they came, and when full every other one goes (the whole history keeps
+    a uniform spacing in time, as ``Decimator`` does). ``grid(bins)`` re-bins them onto
+    one value axis for an image: rows are value bins, columns samples.
+    """
+
+    def __init__(self, capacity: int = 96) -> None:
+        if capacity < 4 or capacity % 2:
+            raise ValueError("capacity must be an even number >= 4")
+        self.capacity = capacity
+        self.steps: list[int] = []
+        self.hists: list[np.ndarray] = []
+        self.edges: list[np.ndarray] = []
+        self.stride = 1
+        self.count = 0
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def append(self, step: int, hist, edges) -> None:
+        self.count += 1
+        if (self.count - 1) % self.stride:
+            return
+        if len(self.steps) == self.capacity:
+            del self.steps[1::2], self.hists[1::2], self.edges[1::2]
+            self.stride *= 2
+        self.steps.append(step)
+        self.hists.append(np.asarray(hist, np.float32))
+        self.edges.append(np.asarray(edges, np.float32))
+
+    def grid(self, bins: int = 48) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(steps, value_edges, density[bins, samples])``: each column the share of
+        that sample's values in each bin of one common value axis."""
+        if not self.steps:
+            return np.zeros(0), np.zeros(bins + 1), np.zeros((bins, 0))
+        lo = min(float(e[0]) for e in self.edges)
+        hi = max(float(e[-1]) for e in self.edges)
+        if not np.isfinite(lo) or not np.isfinite(hi):
+            return np.asarray(self.steps, float), np.zeros(bins + 1), np.zeros((bins, 0))
+        if hi <= lo:
+            hi = lo + 1.0
+        common = np.linspace(lo, hi, bins + 1)
+        out = np.zeros((bins, len(self.steps)), np.float32)
+        for k, (hist, edges) in enumerate(zip(self.hists, self.edges)):
+            centres = 0.5 * (edges[:-1] + edges[1:])
+            column, _ = np.histogram(centres, bins=common, weights=hist)
+            total = column.sum()
+            out[:, k] = column / total if total > 0 else 0.0
+        return np.asarray(self.steps, float), common, out
+
+
+def block_of(node_id: str) -> str | None:
+    """The top-level block instance a measured layer is inside (``n5`` for ``n5/n3``
+    and for a repeated copy's ``n5:1/n3``); None for a layer of the network itself."""
+    if "/" not in node_id:
+        return None
+    return node_id.split("/", 1)[0].split(":", 1)[0]
+
+
+def fold_blocks(values: np.ndarray, ids: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Heatmap rows with each block instance's inner layers folded into one row (the
+    mean of their log10 values: a geometric mean of the norms), named by the instance
+    id; layers of the network itself stay rows of their own, in order."""
+    rows: list[np.ndarray] = []
+    names: list[str] = []
+    groups: dict[str, int] = {}
+    for k, node_id in enumerate(ids):
+        block = block_of(node_id)
+        if block is None:
+            rows.append(values[k][None, :])
+            names.append(node_id)
+        elif block in groups:
+            rows[groups[block]] = np.vstack([rows[groups[block]], values[k][None, :]])
+        else:
+            groups[block] = len(rows)
+            rows.append(values[k][None, :])
+            names.append(block)
+    if not rows:
+        return values, list(ids)
+    with np.errstate(invalid="ignore"), _quiet():
+        folded = np.vstack([np.nanmean(r, axis=0) for r in rows])
+    return folded, names

@@ -66,8 +66,9 @@ class BlockLevels(QObject):
         if node is None or node.type != BLOCK:
             return False
         name = node.params.get("block")
-        definition = parent.document.blocks.definitions.get(name)
-        if definition is None:
+        definition = parent.document.blocks.definitions.get(name) \
+            if isinstance(name, str) else None
+        if not isinstance(name, str) or definition is None:
             return False
         # The inside is analysed with the tensors this instance receives, so the inner
         # cards show real shapes (a body alone has shapeless input ports).
@@ -141,8 +142,9 @@ class BreadcrumbBar(QWidget):
     def show_path(self, path: list[str]) -> None:
         while self._row.count():
             item = self._row.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         self.buttons = []
         for depth, name in enumerate([ROOT_TITLE, *path]):
             if depth:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QToolBar,
     QWidget,
@@ -48,6 +49,10 @@ Area = Qt.DockWidgetArea
 
 
 class MainWindow(QMainWindow):
+    # Built by ``window_menus.build`` with the rest of the menu bar.
+    recent_menu: QMenu
+    panels_menu: QMenu
+
     def __init__(self, source: DocumentController | str | Path | None = None, *,
                  settings: QSettings | None = None, autosave_dir=None) -> None:
         super().__init__()

@@ -162,14 +162,21 @@ class ImportOutcome:
 
     @property
     def layers(self) -> int:
+        """Layers of the network, those inside its blocks included (each use)."""
+        report = self.result.report
+        if report is not None and report.rows:
+            return sum(1 for r in report.rows if r.layer not in ("Input", "Output"))
         return sum(1 for n in self.document.nodes.values()
                    if n.type not in ("Input", "Output"))
 
     def describe(self) -> str:
         doc = self.result.document
         diff = self.result.max_abs_diff
+        blocks = len(doc.blocks)
+        kept = (f", in {blocks} block definition{'s' if blocks != 1 else ''} made from "
+                "its submodules" if blocks else "")
         lines = [f"Imported {self.request.target} as \u201c{doc.name}\u201d: "
-                 + f"{self.layers} layers."]
+                 + f"{self.layers} layers{kept}."]
         if diff is not None:
             lines.append(f"Its outputs equal the original module's (largest difference "
                          f"{diff:.2g}, eval mode, same weights).")

@@ -261,6 +261,14 @@ def data_section(raw, output_task: str, output_shape: tuple[int, ...], folder: P
             f"FEATURES = {literal(list(raw.feature_names))}",
             f"STANDARDIZE = {bool(options['standardize'])!r}",
         ]
+        if bundle.streaming:  # rows read by offset in the loader's workers
+            from .train_stream import csv_code
+
+            pieces = ["\n".join(constants), csv_code(), CLASSES_CODE,
+                      _encode_target_code(raw.task), SPLIT_CODE,
+                      _network_target_code(raw.task, output_task, output_shape)]
+            return ("\n\n\n".join(p.strip() for p in pieces) + "\n",
+                    ["import csv"], [])
         reader = [CSV_CODE, CLASSES_CODE, _encode_target_code(raw.task)]
         imports.append("import csv")
         x_dtype = "np.float32"

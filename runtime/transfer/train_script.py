@@ -60,8 +60,9 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
     raw = load_dataset(setup.dataset, seed=setup.seed, val_fraction=setup.val_fraction,
                        test_fraction=setup.test_fraction, base_dir=base_dir,
                        data_path=setup.data_path)
-    streaming = raw.streaming and raw.options["name"] == "image_folder"
-    if raw.streaming and not streaming:  # a big CSV: the script reads it whole
+    streaming = raw.streaming and (raw.options["name"] == "image_folder" or (
+        raw.options["name"] == "csv" and raw.task != "multilabel"))
+    if raw.streaming and not streaming:  # multi-label rows: the script reads them whole
         raw = load_dataset(setup.dataset, seed=setup.seed,
                            val_fraction=setup.val_fraction,
                            test_fraction=setup.test_fraction, base_dir=base_dir)

@@ -64,9 +64,11 @@ class InspectorPanel(QWidget):
         layout.addWidget(self.actions_bar)
         layout.addWidget(self.stack, 1)
         # Views of the selected node that other features add (the Probe's value of it).
-        self.footer = QVBoxLayout()
+        # They follow the network's selection, so they are hidden inside an open block.
+        self.footer_box = QWidget(self)
+        self.footer = QVBoxLayout(self.footer_box)
         self.footer.setContentsMargins(8, 0, 8, 4)
-        layout.addLayout(self.footer)
+        layout.addWidget(self.footer_box)
         self._stale = False
 
         controller.metadata_changed.connect(self._on_metadata_changed)
@@ -84,6 +86,7 @@ class InspectorPanel(QWidget):
         self.block = BlockPage(controller.document) if controller is not self.root else None
         self.block_page.setWidget(self.block or QWidget())
         self.actions_bar.follow(controller)
+        self.footer_box.setVisible(controller is self.root)
         self._follow_signals(controller, True)
         self.form = None
         self._on_selection(controller.selected)

@@ -173,8 +173,10 @@ class PalettePanel(QWidget):
                 self.tree.indexOfTopLevelItem(ports)))
             ports.setExpanded(True)
         if controller is not None:
+            # Not definition_changed: every edit inside a block sends one, and the list
+            # only shows names (a paste of 500 layers would rebuild it 500 times).
             for signal in (controller.definition_added, controller.definition_removed,
-                           controller.definition_renamed, controller.definition_changed):
+                           controller.definition_renamed):
                 signal.connect(self._network_blocks_changed)
             controller.document_replaced.connect(self._network_blocks_changed)
             self.blocks.set_network(controller.document.blocks)

@@ -83,8 +83,7 @@ class BlockSections:
     # ------------------------------------------------------------------ contents
     def set_network(self, library: Library) -> None:
         self._fill(NETWORK, [(d.name, d.name, d.description or
-                              f"The block '{d.name}' of this network: "
-                              f"{d.layer_count()} layers.") for d in library])
+                              f"The block '{d.name}' of this network.") for d in library])
 
     def set_user(self, entries: list[LibraryEntry], unreadable: list[UnreadableBlock]) -> None:
         self._fill(USER, [(e.name, e.name, e.description or f"Your block '{e.name}'.")

@@ -187,6 +187,13 @@ class ProblemsPanel(QWidget):
 
     _kept: Problem | None = None
 
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        # A narrow panel (beside the training plots) gives the text the room: the
+        # layer's name is short, and the whole of it is in the tooltip.
+        width = event.size().width()  # the tree's own size may not follow yet
+        self.tree.header().resizeSection(0, max(64, min(170, int(width * 0.28))))
+
     def _fix_of(self, problem: Problem, doc, analysis, extra: dict) -> Fix | None:
         if problem in extra:
             return extra[problem]

@@ -198,6 +198,8 @@ class TrainingDocks(QObject):
         self._bench = bench
         self.panel_holder.put(bench.panel)
         self.plots_holder.put(bench.view)
+        if context.inspector is not None:  # the selected layer's training charts
+            bench.add_charts(context.inspector)
         bench.runner.run_started.connect(lambda _run: self._bring_forward())
         app = QApplication.instance()
         if app is not None:

@@ -178,7 +178,7 @@ class DatasetPreview(QWidget):
 
     # ------------------------------------------------------------------ showing
     def _progress(self, files: int) -> None:
-        self.info.setText(f"Listing the files\u2026 {files:,} so far")
+        self.info.setText(f"Reading the dataset\u2026 {files:,} files or rows so far")
         self.stop.show()
 
     def _show(self, summary, error: str) -> None:

@@ -40,11 +40,13 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QWidget
 
+from graph.blocks import BLOCK
 from runtime.layers import RELU_LIKE, SQUASHING
 from runtime.run_record import RunRecord
 from studio import resources
 from studio.theme_colors import SEVERITY_COLORS
 
+from .block_health import block_heat, draw_block
 from .plots.common import color_map
 
 REFRESH_S = 0.2
@@ -359,6 +361,11 @@ class CanvasOverlay(QObject):
         if self.legend is not None and not self.legend.isVisible():
             self._show_legend(True)
         inherited = self._inherit(run, values)
+        blocks = self._blocks()
+        for node_id in blocks:  # a collapsed block glows with its weakest inner layer
+            t = block_heat(run, values, node_id)
+            if t is not None:
+                inherited[node_id] = t
         self.node_heat = inherited
         self.peak_heat.update(inherited)
         nodes = self.scene.nodes
@@ -377,6 +384,10 @@ class CanvasOverlay(QObject):
                 heat.setVisible(True)
             if node_id in run.latest:
                 self._strip(run, node_id, item)
+            elif node_id in blocks:
+                from studio.canvas.node_item import WIDTH
+
+                draw_block(run, node_id, item, self.health, heat_color, WIDTH)
         for edge, wire in self.scene.wires.items():
             t = inherited.get(edge.source)
             item = self.wire_heat.get(edge)
@@ -391,6 +402,10 @@ class CanvasOverlay(QObject):
             item.set_state(wire.path(), colour)
             item.setVisible(True)
         return True
+
+    def _blocks(self) -> set[str]:
+        doc = self.scene.controller.document
+        return {n for n, node in doc.nodes.items() if node.type == BLOCK}
 
     @staticmethod
     def _levels(run: RunRecord) -> dict[str, float]:

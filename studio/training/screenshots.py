@@ -61,6 +61,12 @@ def shoot(name: str, cap: int, size: tuple[int, int], grab_at: float) -> Path:
             tab = getattr(bench.view, TABS[name])
             if bench.view.tabs.currentWidget() is not tab:
                 bench.view.tabs.setCurrentWidget(tab)
+        if run.weighted and not window.controller.selected:
+            # A layer selected: the inspector shows its training charts too.
+            first = next((n for n in run.node_ids if n in run.weighted and "/" not in n),
+                         None)
+            if first is not None:
+                window.controller.select([first])
         done = run.fraction_done() >= grab_at and len(run.epoch_records) >= 1
         if run.status == "running" and not done and soon(run):
             bench.pause()  # too quick to catch running: hold it still for the picture

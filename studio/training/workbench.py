@@ -29,6 +29,7 @@ from .actions import connect_actions, make_actions
 from .dashboard import TrainingView
 from .evaluation import Evaluation
 from .icons import icon
+from .layer_charts import LayerCharts
 from .lock import EditLock
 from .overlay import CanvasOverlay
 from .panel import TrainingPanel
@@ -78,6 +79,8 @@ class TrainingWorkbench(QObject):
         self.view = TrainingView()
         self.overlay = CanvasOverlay(scene, self, view) if scene is not None else None
         self.lock = EditLock(controller, view, self)
+        # The selected layer's charts, once a window gives them a place (``add_charts``).
+        self.layer_charts: LayerCharts | None = None
         self.problems = problems
         self.shown: RunRecord | None = None  # the run the plots show
         self.resume_from: str | None = None  # checkpoint the next run starts from
@@ -110,6 +113,7 @@ class TrainingWorkbench(QObject):
         self.runner.ticked.connect(self.view.flush)
         self.view.layer_clicked.connect(lambda node_id: controller.select([node_id]))
         controller.selection_changed.connect(self.view.set_selection)
+        controller.selection_changed.connect(self._selected)
         controller.document_replaced.connect(self._document_replaced)
         controller.path_changed.connect(self._path_changed)
         self.panel.setup.ready.connect(self.runner.warm_up)  # torch is loaded by then
@@ -117,6 +121,21 @@ class TrainingWorkbench(QObject):
         self.evaluation.failed.connect(
             lambda text: self.panel.runs.note.setText(f"\u2716 {text}"))
         self._sync_actions()
+
+    def add_charts(self, inspector) -> LayerCharts:
+        """The selected layer's training charts, under ``inspector``'s forms (its
+        footer, which follows the selection)."""
+        if self.layer_charts is None:
+            charts = self.layer_charts = LayerCharts()
+            inspector.add_footer(charts)
+            ids = self.controller.selected
+            charts.node_id = ids[0] if len(ids) == 1 else None
+            charts.set_run(self.shown)
+        return self.layer_charts
+
+    def _selected(self, node_ids: list[str]) -> None:
+        if self.layer_charts is not None:
+            self.layer_charts.set_node(node_ids[0] if len(node_ids) == 1 else None)
 
     # ------------------------------------------------------------------ actions
     def _sync_actions(self) -> None:
@@ -219,6 +238,8 @@ class TrainingWorkbench(QObject):
         """Show ``run`` in the plots (the current one, or an earlier one to look at)."""
         self.shown = run
         self.view.set_run(run)
+        if self.layer_charts is not None:
+            self.layer_charts.set_run(run)
         self.view.set_selection(list(self.controller.selected))
         if run is not None and not run.active:
             self.view.refresh(set(CHANGES))  # a finished run: draw it all now
@@ -246,6 +267,8 @@ class TrainingWorkbench(QObject):
     def _updated(self, run: RunRecord, changed: set) -> None:
         if run is self.shown:
             self.view.refresh(changed)
+            if self.layer_charts is not None:
+                self.layer_charts.refresh(changed)
             if self.overlay is not None:
                 self.overlay.refresh(changed)
             if "diagnoses" in changed:
@@ -314,6 +337,8 @@ class TrainingWorkbench(QObject):
                               "warning")
         self.shown = None
         self.view.set_run(None)
+        if self.layer_charts is not None:
+            self.layer_charts.set_run(None)
         self.compare(None)  # a run of another network is no reference for this one
         self.panel.runs.reference = None
         self.view.flush(everything=True)

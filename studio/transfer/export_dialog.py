@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -257,8 +258,10 @@ class ExportDialog(QDialog):
         self.onnx_picker.set_choices(choices)
         self.onnx_use_weights.setChecked(bool(choices) or self.onnx_use_weights.isChecked())
         has_safetensors = state_dicts.safetensors_available()
-        model = self.weights_format.model()
-        model.item(1).setEnabled(has_safetensors)
+        model = self.weights_format.model()  # a combo box's own: a QStandardItemModel
+        item = model.item(1) if isinstance(model, QStandardItemModel) else None
+        if item is not None:
+            item.setEnabled(has_safetensors)
         self.safetensors_note.setVisible(not has_safetensors)
         if not has_safetensors:
             self.weights_format.setCurrentIndex(0)
@@ -326,8 +329,8 @@ class ExportDialog(QDialog):
 
     def _weights_format_changed(self) -> None:
         field = self.destinations.get("weights")
-        path = field.path() if field else None
-        if path is not None:
+        path = field.path() if field is not None else None
+        if field is not None and path is not None:
             new = str(path.with_suffix(self.weights_format.currentData()))
             if field.edit.text() == self._auto.get("weights"):
                 self._auto["weights"] = new

@@ -114,7 +114,8 @@ class MappingView(QWidget):
                          "not mapped")
         hint = ("choose a row to select the layer and see its source line" if selectable
                 else "choose a row to see its source line")
-        self.title.setText(f"<b>What was mapped</b>: {', '.join(parts)}; {hint}.")
+        heading = "What was mapped" if rows else "What could not be mapped"
+        self.title.setText(f"<b>{heading}</b>: {', '.join(parts)}; {hint}.")
         self.table.resizeColumnToContents(0)
         self.setVisible(bool(self.rows))
 

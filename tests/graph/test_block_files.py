@@ -24,6 +24,7 @@ from graph.block_files import (
     scan,
 )
 from graph.block_insert import insert_block
+from graph.blocks import ExposedParam
 from graph.document import Edge
 from graph.errors import DocumentError, StrataError
 
@@ -119,3 +120,41 @@ def test_the_folder_comes_from_the_environment_when_set(tmp_path, monkeypatch):
     monkeypatch.setenv(ENV, str(tmp_path / "mine"))
     assert library_folder(tmp_path / "app") == tmp_path / "mine"
     assert scan(tmp_path / "mine") == ([], [])  # a missing folder is an empty library
+
+
+def test_a_block_that_would_not_load_again_is_not_written(tmp_path):
+    doc = _network("MLPBlock")[0]
+    body = doc.blocks["MLPBlock"].body
+    fc = next(n.id for n in body.nodes.values() if n.label == "fc")
+    # Edited in behind the checks: a parameter the reader refuses by its name.
+    doc.blocks["MLPBlock"].exposed.append(ExposedParam("self", 1, [(fc, "out_features")]))
+    with pytest.raises(StrataError, match="cannot save 'MLPBlock': it would not load"):
+        save_block(tmp_path, doc, "MLPBlock")
+    assert not tmp_path.joinpath(f"MLPBlock{SUFFIX}").exists()
+
+
+def test_a_network_whose_block_lost_an_exposed_layer_still_saves(tmp_path):
+    """Deleting a layer an exposed parameter sets, or grouping it into a nested block,
+    leaves a target the reader would refuse: it is not written."""
+    doc = graph.load(graph_examples() / "blocks_resnet.strata")
+    body = doc.blocks["BasicBlock"].body
+    conv1 = next(n.id for n in body.nodes.values() if n.label == "conv1")
+    bn1 = next(n.id for n in body.nodes.values() if n.label == "bn1")
+    body.group([conv1, bn1], "Unit", "unit")
+    down = doc.blocks["DownBlock"].body
+    down.remove_node(next(n.id for n in down.nodes.values() if n.label == "shortcut"))
+    path = graph.save(doc, tmp_path / "net.strata")
+    again = graph.load(path)
+    assert [t for e in again.blocks["BasicBlock"].exposed for t in e.targets] == [
+        next(e.targets[1] for e in doc.blocks["BasicBlock"].exposed)]
+    # The same network after the round trip (the deleted shortcut is an error in both).
+    assert [p.message for p in graph.analyze(again).problems] == [
+        p.message for p in graph.analyze(doc).problems] != []
+    save_block(tmp_path, doc, "BasicBlock")
+    assert scan(tmp_path)[1] == []
+
+
+def graph_examples():
+    from strata_paths import EXAMPLES
+
+    return EXAMPLES

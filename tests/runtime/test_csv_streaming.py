@@ -206,14 +206,3 @@ def test_auto_streams_a_large_csv_and_the_cuda_branch_asks_the_gpu(tmp_path,
     assert load_dataset(spec(path), data_path="auto", device="cuda:0").streaming
     assert not load_dataset(spec(path), data_path="auto", device="cpu").streaming
 
-
-def test_the_preview_of_a_streamed_csv_counts_classes_and_shows_rows(tmp_path,
-                                                                     monkeypatch):
-    from studio.training.dataset_preview import summarize
-
-    path = table(tmp_path / "t.csv", 80)
-    monkeypatch.setattr(csv_stream, "STREAM_FILE_BYTES", 100)
-    out = summarize(spec(path), seed=0, val_fraction=0.2, test_fraction=0.1)
-    assert "streams from disk" in out["describe"]
-    assert out["counts"].sum() == 56 and len(out["rows"]) == 4
-    assert "\u2192" in out["rows"][0] and "images" not in out

@@ -148,3 +148,18 @@ def test_the_dataset_check_names_the_number_of_labels(tmp_path):
     words = check_dataset(graph.Analyzer().analyze(doc), bundle)[0]
     assert "gives 2 labels per example (multi-label)" in words
     assert "set the Output's task to multilabel" in words
+
+
+def test_a_checkpoint_of_a_streamed_multilabel_run_is_evaluated_per_label(tmp_path):
+    from graph.fileformat import document_to_dict
+    from runtime.evaluation import evaluate_checkpoint
+
+    path = tagged(tmp_path / "t.csv", rows=160)
+    doc = network({"name": "csv", "path": str(path), "target": "hot,big"},
+                  data_path="stream", epochs=4)
+    final = Trainer(doc, options=EVERY_STEP, out_dir=tmp_path / "run").run()
+    assert isinstance(final, FinishedEvent), final
+    result = evaluate_checkpoint(tmp_path / "run" / "last.pt", document_to_dict(doc))
+    assert result.metric_name == "f1" and result.examples == 32
+    assert set(result.per_label) == {"hot", "big"}
+    assert "F1" in result.describe() and "hot" in result.describe()

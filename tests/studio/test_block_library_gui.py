@@ -159,12 +159,12 @@ def test_a_block_dropped_on_a_wire_goes_into_it(make_window, library, qtbot):
     c, view = window.controller, window.view
     doc = c.document
     wire = next(e for e in doc.edges if doc.nodes[e.source].label == "relu2")
-    view.center_on_node(wire.source)
+    # A point on the wire itself: along its drawn path, where the view finds it.
+    path = view.network_scene.wires[wire].path()
     point = None
-    for dx in range(0, 400, 4):  # a point on the wire's path, right of its source
-        item = view.network_scene.nodes[wire.source]
-        scene = item.sceneBoundingRect().center() + QPointF(item.boundingRect().width() / 2
-                                                            + dx, 0)
+    for k in range(1, 40):
+        scene = path.pointAtPercent(k / 40)
+        view.centerOn(scene)
         candidate = view.mapFromScene(scene)
         if view.wire_at(candidate) == wire:
             point = candidate

@@ -55,6 +55,8 @@ def test_inspector_edits_an_inner_layer_of_the_open_block(make_window, qtbot):
     _click(window, "n2")  # conv1, inside
     form = window.inspector.form
     assert form is not None and form.node_id == "n2"
+    # The footers follow the network's selection: not shown for an inner layer.
+    assert not window.inspector.footer_box.isVisible()
     assert form.document is root.document.blocks["BasicBlock"].body
     # Its out_channels is the block's `planes`: said so, not a bare 16.
     assert form.bound["out_channels"].text() == "= planes"
@@ -83,6 +85,7 @@ def test_inspector_edits_an_inner_layer_of_the_open_block(make_window, qtbot):
     qtbot.keyClick(window.view, Qt.Key.Key_Escape)  # back up: the network's layers
     assert window.inspector.controller is root and window.inspector.block is None
     assert window.inspector.stack.currentWidget() is window.inspector.network_page
+    assert window.inspector.footer_box.isVisible()
     root.select(["n2"])
     assert window.inspector.form.document is root.document  # the stem conv
     assert "out_channels" in window.inspector.form.editors

@@ -65,7 +65,7 @@ def test_probe_an_image_example_then_a_drawing_and_step_through(qtbot, open_wind
     # The selected node's value shows large, with its statistics.
     window.controller.select([conv])
     assert "mean" in panel.selected.text() and panel.selected_image.pixmap() is not None
-    assert panel.selected_box.parentWidget() is window.inspector
+    assert window.inspector.isAncestorOf(panel.selected_box)  # in its footer
     assert not panel.selected_box.isHidden()
 
     # Arrow keys step through the split; "next of class" lands on that class.

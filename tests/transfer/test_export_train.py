@@ -303,3 +303,21 @@ def test_a_streamed_image_folder_exports_a_script_that_streams_the_same_run(tmp_
     assert "WORKERS = 2" in source and "TensorDataset(*train_split)" not in source
     assert_clean(folder)
     assert_same_curve(expected, script_curve(folder))  # two worker processes decode
+
+
+def test_a_streamed_csv_exports_a_script_that_reads_rows_by_offset(tmp_path):
+    data = tmp_path / "iris.csv"
+    _csv(data, np.random.default_rng(0), rows=120)
+    b = Builder("Iris MLP")
+    x = b.add("Input", shape=[4])
+    b.chain(x, ("Linear", {"out_features": 16}, "fc1"), "ReLU",
+            ("Linear", {"out_features": 3}, "out"), "Output")
+    doc = b.done({"dataset": {"name": "csv", "path": str(data)}, "epochs": 2,
+                  "batch_size": 16, "data_path": "stream", "workers": 0})
+    expected = strata_curve(doc)
+    folder = tmp_path / "export"
+    export_training(doc, folder)
+    source = (folder / "train.py").read_text()
+    assert "class Rows(torch.utils.data.Dataset)" in source and "WORKERS = 0" in source
+    assert_clean(folder)
+    assert_same_curve(expected, script_curve(folder))

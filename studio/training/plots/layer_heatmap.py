@@ -6,6 +6,10 @@ from dark (small) to bright (large) over the spread of the data, so gradients th
 vanish towards the input show as a dark band along the bottom rows. Clicking a row picks
 that layer (``layer_clicked``); the chosen layers are outlined and drawn as lines below,
 on a log axis.
+
+In a network built from blocks, a block's inner layers are consecutive rows, set off
+from the rest by thin lines; "Fold blocks" draws each instance as one row (the mean of
+its layers' log values), named after the instance.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Signal
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QVBoxLayout, QWidget
 
 from runtime.run_record import RunRecord
+from runtime.series import block_of, fold_blocks
 
 from .common import (
     LINE_COLORS,
@@ -46,6 +51,13 @@ class LayerHeatmap(QWidget):
         self.row_ids: list[str] = []
         self.levels: tuple[float, float] | None = None
         self._legend_ids: list[str] = []
+        self.fold = QCheckBox("Fold blocks", self)
+        self.fold.setObjectName("fold_blocks")
+        self.fold.setToolTip("Draw each block instance as one row (the mean of its "
+                             "layers), or each of its inner layers")
+        self.fold.hide()  # shown when the run has layers inside blocks
+        self.fold.toggled.connect(lambda _on: self.set_run(self.run))
+        self.separators: list[pg.InfiniteLine] = []
 
         self.canvas = layout_widget(self)
         self.heat = style_plot(self.canvas.addPlot(row=0, col=0), title)
@@ -81,6 +93,8 @@ class LayerHeatmap(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.fold)
         layout.addWidget(self.canvas)
 
     # ------------------------------------------------------------------ feeding
@@ -108,7 +122,7 @@ class LayerHeatmap(QWidget):
                 line.setData([], [])
             self.hint.show()
             return
-        steps, values, ids = run.layer_series(self.stat)
+        steps, values, ids = self.series()
         if ids != self.row_ids:
             self._set_rows(ids)
         if not steps.size or not ids:
@@ -133,11 +147,39 @@ class LayerHeatmap(QWidget):
         self.image.setRect(QRectF(x0 - step / 2, 0, width + step, len(ids)))
         self._draw_lines(steps, values, ids)
 
+    def series(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """The run's series of this statistic, blocks folded if asked."""
+        assert self.run is not None
+        steps, values, ids = self.run.layer_series(self.stat)
+        has_blocks = any(block_of(n) for n in ids)
+        self.fold.setVisible(has_blocks)
+        if has_blocks and self.fold.isChecked() and values.size:
+            values, ids = fold_blocks(values, ids)
+        return steps, values, ids
+
     # ------------------------------------------------------------------ rows
+    def _row_name(self, node_id: str) -> str:
+        run = self.run
+        if run is None:
+            return node_id
+        if node_id in run.layer_rows:
+            return run.layer_name(node_id)
+        # A folded block: its inner layers are named "instance > layer".
+        inner = next((n for n in run.node_ids if block_of(n) == node_id), None)
+        return run.layer_name(inner).split(" > ")[0] if inner else node_id
+
     def _set_rows(self, ids: list[str]) -> None:
         self.row_ids = list(ids)
-        run = self.run
-        names = [run.layer_name(n) if run else n for n in ids]
+        names = [self._row_name(n) for n in ids]
+        for line in self.separators:
+            self.heat.removeItem(line)
+        self.separators = []
+        pen = pg.mkPen(theme_colors()[1], width=1)
+        for k in range(1, len(ids)):  # a line where a block's rows start or end
+            if block_of(ids[k]) != block_of(ids[k - 1]):
+                line = pg.InfiniteLine(pos=k, angle=0, pen=pen, movable=False)
+                self.heat.addItem(line, ignoreBounds=True)
+                self.separators.append(line)
         every = max(1, -(-len(names) // MAX_ROW_LABELS))  # thin out crowded labels
         ticks = [(i + 0.5, name) for i, name in enumerate(names)
                  if i % every == 0 or i == len(names) - 1]
@@ -174,12 +216,12 @@ class LayerHeatmap(QWidget):
         if run is None:
             return
         if steps is None:
-            steps, values, ids = run.layer_series(self.stat)
+            steps, values, ids = self.series()
         chosen = [n for n in self.chosen() if n in ids] if steps.size else []
         if chosen != self._legend_ids:  # retitled only when the chosen layers change
             self._legend_ids = chosen
             key_title(self.lines_plot, "Layers", [
-                (run.layer_name(n), c) for n, c in zip(chosen, LINE_COLORS)])
+                (self._row_name(n), c) for n, c in zip(chosen, LINE_COLORS)])
         for k, line in enumerate(self.lines):
             if k < len(chosen):
                 ys = values[ids.index(chosen[k])]
