@@ -35,6 +35,7 @@ from typing import Any
 
 from graph.errors import StrataError
 
+from .event_sinks import RunLogger
 from .events import (
     EpochEvent,
     FailedEvent,
@@ -72,7 +73,7 @@ def tracking_uri(uri: str | None, runs_folder: str | Path) -> str:
     return uri
 
 
-class MlflowLogger:
+class MlflowLogger(RunLogger):
     """Writes one run's events into an MLflow run (see the module docstring)."""
 
     def __init__(self, uri: str, folder: str | Path, *, document: dict | None = None,
@@ -105,20 +106,9 @@ class MlflowLogger:
         self.problem = ""  # why logging stopped early, if it did
 
     # ---------------------------------------------------------------- sink
-    def __call__(self, event) -> None:
-        if self.closed:
-            return
+    def dispatch(self, event: object) -> None:
         try:
-            if isinstance(event, StepEvent):
-                self._step(event)
-            elif isinstance(event, LayerStatsEvent):
-                self._layers(event)
-            elif isinstance(event, EpochEvent):
-                self._epoch(event)
-            elif isinstance(event, StartedEvent):
-                self._started(event)
-            elif isinstance(event, (FinishedEvent, FailedEvent)):
-                self._finished(event)
+            super().dispatch(event)
         except Exception as e:  # noqa: BLE001 - the store failed: stop logging, not training
             self.problem = f"MLflow logging stopped: {type(e).__name__}: {e}"
             self.closed = True

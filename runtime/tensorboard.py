@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
+from .event_sinks import RunLogger
 from .events import (
     EpochEvent,
-    FailedEvent,
     FinishedEvent,
     LayerStatsEvent,
     StartedEvent,
@@ -77,7 +77,7 @@ def hparams_of(setup: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class TensorBoardLogger:
+class TensorBoardLogger(RunLogger):
     """Writes one run's events into ``folder`` (see the module docstring)."""
 
     def __init__(self, folder: str | Path, *, document: dict | None = None,
@@ -95,21 +95,6 @@ class TensorBoardLogger:
         self.metric = "metric"
         self.closed = False
         self.graph_skipped = ""  # why the model graph could not be traced, if it could not
-
-    # ---------------------------------------------------------------- sink
-    def __call__(self, event) -> None:
-        if self.closed:
-            return
-        if isinstance(event, StepEvent):
-            self._step(event)
-        elif isinstance(event, LayerStatsEvent):
-            self._layers(event)
-        elif isinstance(event, EpochEvent):
-            self._epoch(event)
-        elif isinstance(event, StartedEvent):
-            self._started(event)
-        elif isinstance(event, (FinishedEvent, FailedEvent)):
-            self._finished(event)
 
     def close(self) -> None:
         if not self.closed:

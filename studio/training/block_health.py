@@ -48,29 +48,23 @@ def block_heat(run: RunRecord, values: dict[str, float], instance_id: str
     return min(inner) if inner else None
 
 
-class BlockHealthItem(QGraphicsItem):
-    """The strip under a block card: status dot and a bar per inner weighted layer."""
+class StripItem(QGraphicsItem):
+    """A strip under a card (a layer's or a block instance's): a rounded card-coloured
+    frame with a status dot at the left; subclasses draw what follows the dot."""
+
+    LEFT = 18.0  # where a subclass's drawing starts, right of the dot
 
     def __init__(self, parent: QGraphicsItem, width: float) -> None:
         super().__init__(parent)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.width = width
-        self.bars: list[tuple[float, QColor]] = []  # height 0..1, colour
         self.status = "ok"
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-
-    def set_state(self, bars: list[tuple[float, QColor]], status: str, tip: str) -> None:
-        key = [(round(h, 3), c.rgba()) for h, c in bars]
-        if (key, status) != ([(round(h, 3), c.rgba()) for h, c in self.bars], self.status):
-            self.bars, self.status = bars, status
-            self.update()
-        if tip != self.toolTip():
-            self.setToolTip(tip)
 
     def boundingRect(self) -> QRectF:
         return QRectF(0, 0, self.width, STRIP_H)
 
-    def paint(self, painter: QPainter, option, widget=None) -> None:
+    def paint_frame(self, painter: QPainter) -> None:
         theme = resources.current()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect = self.boundingRect().adjusted(0.5, 0.5, -0.5, -0.5)
@@ -80,9 +74,28 @@ class BlockHealthItem(QGraphicsItem):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(SEVERITY_COLORS.get(self.status, SEVERITY_COLORS["ok"])))
         painter.drawEllipse(QPointF(9, STRIP_H / 2), 4, 4)
+
+
+class BlockHealthItem(StripItem):
+    """The strip under a block card: status dot and a bar per inner weighted layer."""
+
+    def __init__(self, parent: QGraphicsItem, width: float) -> None:
+        super().__init__(parent, width)
+        self.bars: list[tuple[float, QColor]] = []  # height 0..1, colour
+
+    def set_state(self, bars: list[tuple[float, QColor]], status: str, tip: str) -> None:
+        key = [(round(h, 3), c.rgba()) for h, c in bars]
+        if (key, status) != ([(round(h, 3), c.rgba()) for h, c in self.bars], self.status):
+            self.bars, self.status = bars, status
+            self.update()
+        if tip != self.toolTip():
+            self.setToolTip(tip)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        self.paint_frame(painter)
         if not self.bars:
             return
-        left, right = 18.0, self.width - 6.0
+        left, right = self.LEFT, self.width - 6.0
         step = (right - left) / len(self.bars)
         for k, (height, colour) in enumerate(self.bars):
             h = max(2.0, (STRIP_H - 6) * height)

@@ -46,12 +46,11 @@ from runtime.run_record import RunRecord
 from studio import resources
 from studio.theme_colors import SEVERITY_COLORS
 
-from .block_health import block_heat, draw_block
+from .block_health import STRIP_H, StripItem, block_heat, draw_block
 from .plots.common import color_map
 
 REFRESH_S = 0.2
 GLOW = 7.0  # pixels of heat around a card
-STRIP_H = 20.0
 _LUT = None
 
 
@@ -128,17 +127,13 @@ class WireHeatItem(QGraphicsPathItem):
             self.setPen(pen)
 
 
-class HealthItem(QGraphicsItem):
+class HealthItem(StripItem):
     """The strip under a card: status dot, sparkline, latest value."""
 
     def __init__(self, parent: QGraphicsItem, width: float) -> None:
-        super().__init__(parent)
-        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-        self.width = width
+        super().__init__(parent, width)
         self.values: list[float] = []
         self.text = ""
-        self.status = "ok"
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def set_state(self, values: list[float], text: str, status: str, tip: str) -> None:
         if (values, text, status) != (self.values, self.text, self.status):
@@ -147,21 +142,10 @@ class HealthItem(QGraphicsItem):
         if tip != self.toolTip():
             self.setToolTip(tip)
 
-    def boundingRect(self) -> QRectF:
-        return QRectF(0, 0, self.width, STRIP_H)
-
     def paint(self, painter: QPainter, option, widget=None) -> None:
         theme = resources.current()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        rect = self.boundingRect().adjusted(0.5, 0.5, -0.5, -0.5)
-        painter.setPen(QPen(theme.color("card_border"), 1.0))
-        painter.setBrush(theme.color("card"))
-        painter.drawRoundedRect(rect, 5, 5)
-        dot = QColor(SEVERITY_COLORS.get(self.status, SEVERITY_COLORS["ok"]))
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(dot)
-        painter.drawEllipse(QPointF(9, STRIP_H / 2), 4, 4)
-        spark = QRectF(18, 3, self.width * 0.45, STRIP_H - 6)
+        self.paint_frame(painter)
+        spark = QRectF(self.LEFT, 3, self.width * 0.45, STRIP_H - 6)
         finite = [v for v in self.values if math.isfinite(v)]
         if len(finite) >= 2:
             lo, hi = min(finite), max(finite)
