@@ -28,6 +28,8 @@ from .param_count import ParamCounter
 from .widgets import hidden_in_window
 
 if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from collections.abc import Callable
+
     from studio.document.controller import DocumentController
 
 
@@ -63,12 +65,19 @@ class InspectorPanel(QWidget):
         layout.setSpacing(0)
         layout.addWidget(self.actions_bar)
         layout.addWidget(self.stack, 1)
+        # Views of the selected node that follow the level shown, an open block's inner
+        # layer too (how a layer trains, its training charts): ``add_footer(follow=)``.
+        self.level_footer_box = QWidget(self)
+        self.level_footer = QVBoxLayout(self.level_footer_box)
+        self.level_footer.setContentsMargins(8, 0, 8, 0)
+        layout.addWidget(self.level_footer_box)
         # Views of the selected node that other features add (the Probe's value of it).
         # They follow the network's selection, so they are hidden inside an open block.
         self.footer_box = QWidget(self)
         self.footer = QVBoxLayout(self.footer_box)
         self.footer.setContentsMargins(8, 0, 8, 4)
         layout.addWidget(self.footer_box)
+        self._followers: list[Callable[[DocumentController], None]] = []
         self._stale = False
 
         controller.metadata_changed.connect(self._on_metadata_changed)
@@ -87,6 +96,8 @@ class InspectorPanel(QWidget):
         self.block_page.setWidget(self.block or QWidget())
         self.actions_bar.follow(controller)
         self.footer_box.setVisible(controller is self.root)
+        for follower in self._followers:
+            follower(controller)
         self._follow_signals(controller, True)
         self.form = None
         self._on_selection(controller.selected)
@@ -104,10 +115,16 @@ class InspectorPanel(QWidget):
             else:
                 signal.disconnect(slot)
 
-    def add_footer(self, widget: QWidget) -> None:
+    def add_footer(self, widget: QWidget,
+                   follow: Callable[[DocumentController], None] | None = None) -> None:
         """Show ``widget`` under the forms, whatever is selected (it follows the
-        selection itself)."""
-        self.footer.addWidget(widget)
+        selection itself). ``follow(controller)`` is called when an open block's level
+        (or the network again) is shown; without it the widget hides inside blocks."""
+        if follow is None:
+            self.footer.addWidget(widget)
+        else:
+            self.level_footer.addWidget(widget)
+            self._followers.append(follow)
 
     @property
     def node_id(self) -> str | None:
