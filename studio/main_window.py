@@ -81,7 +81,8 @@ class MainWindow(QMainWindow):
         self.counter = DeferredCounter(self)
         self.palette_panel = PalettePanel(self.controller)
         self.inspector = InspectorPanel(self.controller, counter=self.counter)
-        self.inspector.add_footer(LayerTrainingBox(self.controller))
+        training_box = LayerTrainingBox(self.controller)
+        self.inspector.add_footer(training_box, follow=training_box.follow)
         self.problems = ProblemsPanel(self.controller)
         self.code = CodePanel(self.controller)
         self.docks: dict[str, QDockWidget] = {}
@@ -93,7 +94,8 @@ class MainWindow(QMainWindow):
         self.context = StudioContext(
             window=self, controller=self.controller, scene=self.scene, view=self.view,
             problems=self.problems, add_panel=self.add_panel, docks=self.docks,
-            inspector=self.inspector, workspaces=self.workspaces, settings=self.settings)
+            inspector=self.inspector, workspaces=self.workspaces, settings=self.settings,
+            levels=self.levels)
         self.training: TrainingDocks = attach_training(self.context)  # before the
         # layout is restored, so its docks find their remembered places
         self.sweeps = attach_sweeps(self.context)

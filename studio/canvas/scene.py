@@ -104,15 +104,25 @@ class NetworkScene(QGraphicsScene):
         """Mark the cards of layers whose weights are frozen (``training["frozen"]``),
         or that learn at another rate (``training["lr_scale"]``); a frozen block says
         that all its inner layers are."""
-        frozen = self.controller.frozen()
-        scales = self.controller.lr_scales()
+        c = self.controller
+        frozen = c.frozen()
+        scales = c.lr_scales()
+        around = c.frozen_with()  # inside a block frozen as a whole
         for node_id, item in self.nodes.items():
             tag = ""
-            if node_id in frozen:
+            if node_id in frozen and around is not None:
+                tag = "\u2744 frozen with its block"
+            elif node_id in frozen:
                 layers = block_layers(self.document, node_id)
                 if layers:
                     tag = (f"\u2744 frozen: all {layers} inner layer"
                            f"{'' if layers == 1 else 's'}")
+            elif node_id not in scales and block_layers(self.document, node_id):
+                # Single layers inside set apart: the collapsed card says so.
+                inner_frozen, inner_scaled = c.inner_settings(node_id)
+                parts = ([f"{inner_frozen} inner frozen"] if inner_frozen else []) + (
+                    [f"{inner_scaled} inner lr \u00d7"] if inner_scaled else [])
+                tag = ("\u2744 " if inner_frozen else "") + ", ".join(parts)
             item.set_frozen(node_id in frozen, tag, scales.get(node_id, 1.0))
 
     def _add_node(self, node_id: str) -> NodeItem:

@@ -30,6 +30,7 @@ from .dashboard import TrainingView
 from .evaluation import Evaluation
 from .icons import icon
 from .layer_charts import LayerCharts
+from .level_overlay import LevelOverlay
 from .lock import EditLock
 from .overlay import CanvasOverlay
 from .panel import TrainingPanel
@@ -38,6 +39,7 @@ from .runner import TrainingRunner
 if TYPE_CHECKING:  # annotations only
     from types import SimpleNamespace
 
+    from studio.block_levels import BlockLevels
     from studio.canvas.scene import NetworkScene
     from studio.canvas.view import NetworkView
     from studio.document.controller import DocumentController
@@ -71,7 +73,8 @@ class TrainingWorkbench(QObject):
                  view: NetworkView | None = None, parent: QObject | None = None,
                  *, runner: TrainingRunner | None = None,
                  problems: ProblemsPanel | None = None,
-                 actions: SimpleNamespace | None = None) -> None:
+                 actions: SimpleNamespace | None = None,
+                 levels: BlockLevels | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.runner = runner or TrainingRunner(self)
@@ -120,14 +123,19 @@ class TrainingWorkbench(QObject):
         self.evaluation.done.connect(self._evaluated)
         self.evaluation.failed.connect(
             lambda text: self.panel.runs.note.setText(f"\u2716 {text}"))
+        # Inside an open block: its inner layers' overlay, charts and heatmap rows.
+        self.level_overlay: LevelOverlay | None = None
+        if levels is not None:
+            self.level_overlay = LevelOverlay(levels, self)
         self._sync_actions()
 
     def add_charts(self, inspector) -> LayerCharts:
         """The selected layer's training charts, under ``inspector``'s forms (its
-        footer, which follows the selection)."""
+        footer, which follows the selection, an open block's inner layer too)."""
         if self.layer_charts is None:
             charts = self.layer_charts = LayerCharts()
-            inspector.add_footer(charts)
+            # Shown inside open blocks too: ``level_overlay`` sets it to the inner layer.
+            inspector.add_footer(charts, follow=lambda _controller: None)
             ids = self.controller.selected
             charts.node_id = ids[0] if len(ids) == 1 else None
             charts.set_run(self.shown)
@@ -213,6 +221,8 @@ class TrainingWorkbench(QObject):
     def set_overlay(self, on: bool) -> None:
         if self.overlay is not None:
             self.overlay.set_enabled(on)
+        if self.level_overlay is not None:
+            self.level_overlay.set_enabled(on)
 
     def show_message(self, text: str, kind: str = "info") -> None:
         self.panel.controls.show_message(text, kind)
@@ -248,7 +258,13 @@ class TrainingWorkbench(QObject):
             if run is not None and run.active:
                 self.overlay.set_run(run)
             else:
-                self.overlay.set_diagnoses(list(run.diagnoses) if run else [])
+                self.overlay.set_diagnoses(list(run.diagnoses) if run else [], run=run)
+        if self.level_overlay is not None:
+            if run is not None and run.active:
+                self.level_overlay.set_run(run)
+            else:
+                self.level_overlay.set_diagnoses(list(run.diagnoses) if run else [],
+                                                 run=run)
         self._push_diagnoses(run)
 
     def compare(self, run: RunRecord | None) -> None:
@@ -271,6 +287,8 @@ class TrainingWorkbench(QObject):
                 self.layer_charts.refresh(changed)
             if self.overlay is not None:
                 self.overlay.refresh(changed)
+            if self.level_overlay is not None:
+                self.level_overlay.refresh(changed)
             if "diagnoses" in changed:
                 self._push_diagnoses(run)
         now = time.monotonic()
@@ -301,6 +319,8 @@ class TrainingWorkbench(QObject):
         if self.overlay is not None and run is self.shown:
             self.overlay.end_run()
             self.overlay.set_diagnoses(self._marks(run))
+            if self.level_overlay is not None:
+                self.level_overlay.end_run(self._marks(run))
 
     def _refresh_controls(self) -> None:
         run = self.runner.current
