@@ -31,6 +31,7 @@ from studio import resources, window_menus
 from studio.block_levels import BlockLevels, canvas_with_breadcrumb
 from studio.block_library import attach_block_library
 from studio.canvas import NetworkView
+from studio.canvas.inline_room import set_inline
 from studio.context import StudioContext
 from studio.document.controller import CLIPBOARD_MIME, DocumentController
 from studio.files import AutosaveManager, RecentFiles
@@ -379,8 +380,7 @@ class MainWindow(QMainWindow):
             self.view.controller.edit_refused.emit("Expand Inline: select a block")
             return False
         on = not all(scene.is_expanded(i) for i in blocks)
-        for node_id in blocks:
-            scene.set_expanded(node_id, on)
+        set_inline(scene, blocks, on)  # cards in the way move (one undo step)
         if on:  # the inside in view, as far as the view allows
             self.view.ensureVisible(scene.expanded[blocks[0]].sceneBoundingRect(), 20, 20)
         return on

@@ -52,6 +52,9 @@ class NetworkScene(QGraphicsScene):
         self.wires: dict[Edge, WireItem] = {}
         self.extra_problems: dict[str, list] = {}
         self.expanded: dict[str, BlockPreviewItem] = {}  # instances expanded inline
+        # The moves each expanded instance made to clear room for its frame
+        # (``inline_room``): what collapsing it puts back.
+        self.inline_room: dict[str, dict] = {}
         self._syncing_selection = False
         self._nodes_rect: QRectF | None = None  # cache of nodes_rect(), None when stale
         self._bounds_timer = QTimer(self)
@@ -239,6 +242,7 @@ class NetworkScene(QGraphicsScene):
             item = self.nodes.get(node_id)
             if preview is None or item is None:  # no longer a block (undo, replace)
                 self.set_expanded(node_id, False)
+                self.inline_room.pop(node_id, None)
                 continue
             child.set_preview(preview)
             child.setPos(0.0, item.height() + 10.0)
