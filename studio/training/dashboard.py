@@ -73,6 +73,10 @@ class TrainingView(QWidget):
         self.splitter.addWidget(self.curves)
         self.splitter.addWidget(self.tabs)
         self.wide: bool | None = None
+        self._arrange_timer = QTimer(self)
+        self._arrange_timer.setSingleShot(True)
+        self._arrange_timer.setInterval(0)
+        self._arrange_timer.timeout.connect(lambda: self._arrange(self.width() >= WIDE))
         self._arrange(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -109,7 +113,11 @@ class TrainingView(QWidget):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self._arrange(event.size().width() >= WIDE)
+        # Arranged once the size rests: while a dock layout settles the view passes
+        # through several widths in one turn, and each crossing of WIDE moved the
+        # gradients between a tab and a column (a relayout of every plot) for nothing.
+        if not self._arrange_timer.isActive():
+            self._arrange_timer.start()
 
     # ------------------------------------------------------------------ feeding
     def set_run(self, run: RunRecord | None) -> None:
@@ -188,7 +196,12 @@ class TrainingView(QWidget):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        self._catch_up()
+        # The view came on screen (its dock, its workspace): what its plots missed is
+        # drawn one plot per frame, not all in the frame that shows them.
+        for plot in self.plots:
+            if plot in self._pending:
+                self._pending[plot].add(RESET)
+        QTimer.singleShot(0, self, self.drain)
 
     # ------------------------------------------------------------------ selection
     def set_selection(self, node_ids: list[str]) -> None:
