@@ -113,11 +113,22 @@ class ProbeSession:
         return self.bundle.split(split)
 
     def _wrong(self, split: str) -> np.ndarray:
+        if self.prober.task == "multilabel":  # any label predicted wrongly
+            out = torch.cat([self.prober.predict(b) for b in self._batches(split)])
+            truth = self.targets(split).reshape(len(out), -1) > 0.5
+            return ((out >= 0).numpy().reshape(truth.shape) != truth).any(axis=1)
         _, predicted, _ = self._scores(split)
         if predicted is None:
             raise ProbeError("'misclassified' needs a classification network")
         targets = self.targets(split).reshape(len(predicted), -1)[:, 0]
         return predicted != targets.astype(np.int64)
+
+    def _batches(self, split: str, size: int = 512):
+        """The split's inputs in batches, as ``Prober.predict`` takes them."""
+        *xs, target = self._split(split).tensors
+        for start in range(0, len(target), size):
+            batch = tuple(x[start:start + size] for x in xs)
+            yield batch if len(batch) > 1 else batch[0]
 
     def _scores(self, split: str):
         data = self._split(split)
