@@ -293,7 +293,7 @@ class CanvasOverlay(QObject):
         elif kind in SQUASHING and stats.saturation is not None:
             text = f"sat. {stats.saturation:.0%}"
             tip += f"; {stats.saturation:.0%} of outputs saturated"
-        if item.frozen:  # no gradients by design: say why
+        if run.frozen(key):  # no gradients by design (this run's setup): say why
             text = "frozen"
             tip = "Frozen: its weights do not train (no gradients). " + tip
         found = run.diagnoses_for(key)

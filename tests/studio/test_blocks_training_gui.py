@@ -84,6 +84,9 @@ def test_an_open_block_shows_its_inner_layers_and_diagnoses_during_and_after_a_r
     assert charts.node_id == "n5:1/n5"
     assert "layer1[1] > conv2" in charts.title.text()
     assert bench.view.gradients.selected == ["n5:1/n5"]
+    levels.current.select(["n2"])  # conv1, frozen in this run: the charts say so
+    assert charts.node_id == "n5:1/n2"
+    assert "frozen" in charts.grad_plot.titleLabel.text
 
     # Back to the network: the instance's own strip, dimmed; reopened after the run,
     # the block shows the last run's overlays dimmed.
