@@ -27,6 +27,9 @@ def test_the_preview_of_label_lists_says_what_auto_found(tmp_path, monkeypatch):
         assert "multi-label, 3 labels" in out["describe"]
         assert "holds lists of labels" in out["notes"][0]
         assert len(out["counts"]) == 3 and 0 < out["counts"].sum()
+        # Each row's target written as its labels' names.
+        shown = [r.split("\u2192")[1].strip() for r in out["rows"]]
+        assert shown and all(set(t.split(", ")) <= {"big", "hot", "none"} for t in shown)
 
 
 def test_a_multilabel_run_shows_each_labels_f1(qtbot, tmp_path):
@@ -49,6 +52,7 @@ def test_a_multilabel_run_shows_each_labels_f1(qtbot, tmp_path):
     assert plot.bars.isVisible() and not plot.image.isVisible() and plot.labels == 3
     widths = plot.bars.opts["width"]
     assert np.allclose(widths, run.label_f1)
-    assert "F1 per label (validation): micro" in plot.plot.titleLabel.text
+    assert "F1 per label: micro" in plot.plot.titleLabel.text
+    assert plot.plot.getAxis("left").labelText == "label"
     message = bench.panel.controls.message.text()
     assert "F1 (micro)" in message and "F1 per label (validation): big" in message
