@@ -345,7 +345,8 @@ class CanvasOverlay(QObject):
             mark = self.marks.get(node_id)
             if not alive(mark) or mark.parentItem() is not item:
                 mark = self.marks[node_id] = DiagnosisItem(item)
-            mark.setPos(0, -22)
+            # Above the card's training tag ("frozen", "1 inner frozen") when it has one.
+            mark.setPos(0, -44 if item.frozen_tag.isVisible() else -22)
             title = found[0].title + (f" +{len(found) - 1}" if len(found) > 1 else "")
             severity = "error" if any(d.severity == "error" for d in found) else "warning"
             tip = "<br><br>".join(f"<b>{escape(d.title)}</b><br>{escape(d.explanation)}"
