@@ -19,12 +19,15 @@ Invariants the export tests hold the script to:
 
 from __future__ import annotations
 
+from .train_tracking import TRACKING
+
 HEADER = '''"""Train @NAME@ the way Strata trains it.
 
 Exported from Strata with @MODULE@.py (the network). Run it:
 
     python train.py                    # @EPOCHS@ epochs on @DATASET@, one process
     python train.py --epochs 5 --device cpu --amp --compile
+    python train.py --tensorboard runs/first --mlflow http://localhost:5000
 
 On several GPUs of one machine, or several machines, start it with torchrun:
 
@@ -60,7 +63,7 @@ import random
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass@FIELD_IMPORT@
-from pathlib import Path
+@IMPORTLIB@from pathlib import Path
 
 @EXTRA_IMPORTS@import numpy as np
 import torch
@@ -85,6 +88,7 @@ WEIGHT_DECAY = @WEIGHT_DECAY@
 TEST_FRACTION = @TEST_FRACTION@
 TASK = @TASK@  # what the network's Output predicts
 DEVICE = @DEVICE@  # auto: CUDA, then Apple MPS, then the CPU
+EXPERIMENT = @EXPERIMENT@  # the MLflow experiment (--mlflow), as in Strata
 '''
 
 PROCESSES = '''
@@ -229,13 +233,15 @@ def save(data, path):
 
 
 class Reporter:
-    """What rank 0 tells: printed lines, history.json, JSON lines (--metrics) and
-    TensorBoard (--tensorboard). Other processes report nothing."""
+    """What rank 0 tells: printed lines, history.json, JSON lines (--metrics),
+    TensorBoard (--tensorboard) and MLflow (--mlflow). Other processes report nothing."""
 
     def __init__(self, config, rank, model):
         self.active = rank == 0
         self.metrics = None
         self.writer = None
+        self.tracking = None
+        self.stopped = False  # on_epoch_end ended training early
         self.window = []
         self.window_started = time.perf_counter()
         if not self.active:
@@ -247,6 +253,8 @@ class Reporter:
             from torch.utils.tensorboard import SummaryWriter
 
             self.writer = SummaryWriter(log_dir=str(config.tensorboard))
+        if config.mlflow is not None:
+            self.tracking = MlflowRun(config)
         self.model = model
 
     def say(self, text):
@@ -279,14 +287,22 @@ class Reporter:
             lr=lr,
             samples_per_second=speed,
         )
-        if self.writer is not None:
-            self.writer.add_scalar("train/loss", mean, step)
-            self.writer.add_scalar("train/lr", lr, step)
-            self.writer.add_scalar("train/samples_per_second", speed, step)
-            for name, p in self.model.named_parameters():
-                if p.grad is not None:
-                    norm = torch.linalg.vector_norm(p.grad).item()
-                    self.writer.add_scalar(f"gradients/{name}", norm, step)
+        if self.writer is None and self.tracking is None:
+            return
+        scalars = {
+            "train/loss": mean,
+            "train/lr": lr,
+            "train/samples_per_second": speed,
+        }
+        for name, p in self.model.named_parameters():  # this step's gradients
+            if p.grad is not None:
+                norm = torch.linalg.vector_norm(p.grad).item()
+                scalars[f"gradients/{name}"] = norm
+        for tag, value in scalars.items():
+            if self.writer is not None:
+                self.writer.add_scalar(tag, value, step)
+            if self.tracking is not None:
+                self.tracking.add(tag, value, step)
 
     def epoch(self, record, epochs):
         self.say(
@@ -313,6 +329,10 @@ class Reporter:
                 tag = f"weights/{name}"
                 self.writer.add_histogram(tag, p.detach(), record["epoch"])
             self.writer.flush()
+        if self.tracking is not None:
+            for key in ("train_loss", "val_loss", "val_@METRIC@", "lr", "seconds"):
+                self.tracking.add(f"epoch/{key}", record[key], record["epoch"])
+            self.tracking.flush()
 
     def close(self, config, history, summary):
         if self.writer is not None and history:
@@ -325,9 +345,12 @@ class Reporter:
             final = {f"hparam/{k}": last[k] for k in ("val_loss", "val_@METRIC@")}
             self.writer.add_hparams(hparams, final, run_name=".")
             self.writer.close()
-        self.event("finished", summary=summary, stopped=False)
+        self.event("finished", summary=summary, stopped=self.stopped)
         if self.metrics is not None:
             self.metrics.close()
+        if self.tracking is not None:
+            files = (HERE / "@MODULE@.py", Path(__file__), HERE / "history.json")
+            self.tracking.finish(summary, [*files, config.metrics], self.stopped)
 '''
 
 TRAINING = '''
@@ -353,6 +376,9 @@ class Config:
     test: bool = False  # evaluate the test split at the end
     metrics: Path | None = None  # progress as JSON lines
     tensorboard: Path | None = None  # a TensorBoard log folder
+    mlflow: str | None = None  # a tracking URI ("": MLFLOW_TRACKING_URI or mlruns/)
+    mlflow_parent: str | None = None  # the MLflow run this one is nested in (a sweep)
+    run_name: str | None = None  # the run's name in MLflow
     log_every: int = 10  # steps between progress reports
 
 
@@ -374,7 +400,7 @@ def train(config, on_epoch_end=None):
 def run(config, device, rank, world, on_epoch_end):
     train_split, val, test = load_data()
     seed_everything(config.seed)  # after the data, before the model: as in Strata
-    model = @CLASS@(@MODEL_ARGS@).to(device)
+@NETWORK_PICK@    model = @NETWORK_CLASS@(@MODEL_ARGS@).to(device)
 @EXTRA_SETUP@    loss_fn = @LOSS@
     dtype = amp_dtype(config.amp, device)
     forward = model
@@ -439,12 +465,12 @@ def run(config, device, rank, world, on_epoch_end):
                 continue
 @CLIP@            scaler.step(optimizer)
             scaler.update()
-            optimizer.zero_grad(set_to_none=True)
 @SCHEDULER_STEP@            step += 1
             total += step_loss
             lr = optimizer.param_groups[0]["lr"]
             seen = step_examples * world
             report.step(step, epoch, step_loss, lr, seen, config.log_every)
+            optimizer.zero_grad(set_to_none=True)  # after the report reads gradients
             step_loss = 0.0
         train_loss = all_sum([total], world)[0] / (world * steps_per_epoch)
         val_loss, val_metric = evaluate(model, val, loss_fn, rank, world, device, dtype)
@@ -478,6 +504,7 @@ def run(config, device, rank, world, on_epoch_end):
                 save(state, config.out / "best.pt")
             (HERE / "history.json").write_text(json.dumps(history, indent=1))
         if on_epoch_end is not None and on_epoch_end(record):
+            report.stopped = True
             break
     if config.test:
         scores = evaluate(model, test, loss_fn, rank, world, device, dtype)
@@ -526,6 +553,13 @@ def main():
     )
     parser.add_argument("--metrics", type=Path, help="write progress as JSON lines")
     parser.add_argument("--tensorboard", type=Path, metavar="DIR", help="log folder")
+    parser.add_argument(
+        "--mlflow",
+        nargs="?",
+        const="",
+        metavar="URI",
+        help="track the run in MLflow (default: MLFLOW_TRACKING_URI or mlruns/)",
+    )
     parser.add_argument("--log-every", type=int, default=10, help="steps per report")
     train(Config(**vars(parser.parse_args())))
 
@@ -619,4 +653,4 @@ def r2_from_sums(sums):
 def script_template() -> str:
     """Every piece in order, with the data section as ``@DATA@``."""
     return (HEADER + SETTINGS + "\n# " + "-" * 76 + " data\n@DATA@" + PROCESSES
-            + BATCHES + PRECISION + EVALUATION + REPORTING + TRAINING + MAIN)
+            + BATCHES + PRECISION + EVALUATION + REPORTING + TRACKING + TRAINING + MAIN)
