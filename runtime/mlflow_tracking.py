@@ -44,7 +44,7 @@ from .events import (
     StartedEvent,
     StepEvent,
 )
-from .tensorboard import LAYER_SCALARS, hparams_of
+from .tensorboard import LAYER_SCALARS, hparams_of, label_scalars
 
 MISSING = ("MLflow tracking needs the `mlflow` package (or `mlflow-skinny`): "
            "pip install 'strata-studio[mlflow]'")
@@ -195,7 +195,7 @@ class MlflowLogger(RunLogger):
         for tag, value in (("train_loss", e.train_loss), ("val_loss", e.val_loss),
                            (f"train_{e.metric_name}", e.train_metric),
                            (f"val_{e.metric_name}", e.val_metric), ("lr", e.lr),
-                           ("seconds", e.seconds)):
+                           ("seconds", e.seconds), *label_scalars(e)):
             self._add(f"epoch/{tag}", value, e.epoch)
         self._flush()
 

@@ -37,6 +37,7 @@ from .events import (
     ResumedEvent,
     StartedEvent,
     StepEvent,
+    label_f1_text,
 )
 from .series import Decimator, HistogramHistory, log10_or_nan
 
@@ -118,6 +119,8 @@ class RunRecord:
         self.feature_maps: dict[str, FeatureMapsEvent] = {}
         self.confusion: np.ndarray | None = None
         self.class_names: tuple[str, ...] = ()
+        # Multi-label: each label's F1 on the latest validation pass (class_names order).
+        self.label_f1: tuple[float, ...] = ()
         self.boundary: BoundaryGrid | None = None
         self.diagnoses: list[DiagnosisEvent] = []
         self.checkpoints: list[CheckpointEvent] = []
@@ -269,6 +272,8 @@ class RunRecord:
             self.class_names = tuple(e.class_names)
         if e.boundary is not None:
             self.boundary = e.boundary
+        if e.label_f1:
+            self.label_f1, self.class_names = tuple(e.label_f1), tuple(e.class_names)
         self.changed |= {"epochs", "progress"}
 
     def _diagnosis(self, e: DiagnosisEvent) -> None:
@@ -299,8 +304,11 @@ class RunRecord:
         if losses:
             parts.append(losses)
         if metric is not None:
-            parts.append(f"{'accuracy' if name == 'accuracy' else 'R²'} "
-                         + (f"{metric:.1%}" if name == "accuracy" else f"{metric:.3f}"))
+            words = {"accuracy": "accuracy", "f1": "F1 (micro)"}.get(name, "R²")
+            parts.append(f"{words} " + (f"{metric:.1%}" if name == "accuracy"
+                                        else f"{metric:.3f}"))
+        if self.label_f1:
+            parts.append(label_f1_text(self.class_names, self.label_f1))
         self.message = ("Stopped after " if e.stopped else "Finished: ") + ", ".join(parts)
         self.changed |= {"status", "progress"}
 

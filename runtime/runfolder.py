@@ -83,6 +83,9 @@ def event_line(event) -> dict[str, Any] | None:
         data["dataset"].pop("labels", None)
     elif isinstance(event, ev.EpochEvent):
         data.pop("boundary", None)
+        if event.label_f1:  # multi-label: named, and their mean, for readers of the log
+            data["val_label_f1"] = dict(zip(event.class_names, event.label_f1))
+            data["val_macro_f1"] = event.macro_f1
     data["time"] = round(time.time(), 3)
     return data
 

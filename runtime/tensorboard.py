@@ -64,6 +64,14 @@ def tee(*sinks: Callable[[Any], None] | None) -> Callable[[Any], None]:
     return emit
 
 
+def label_scalars(e: EpochEvent) -> list[tuple[str, float]]:
+    """Multi-label: (tag, value) of the macro F1 and of each label's F1 (validation)."""
+    if not e.label_f1:
+        return []
+    return [("val_macro_f1", e.macro_f1 or 0.0)] + [
+        (f"val_f1/{_tag(name)}", f1) for name, f1 in zip(e.class_names, e.label_f1)]
+
+
 def hparams_of(setup: dict[str, Any]) -> dict[str, Any]:
     """The setup as TensorBoard hyperparameters: numbers, strings and booleans only."""
     out: dict[str, Any] = {}
@@ -135,7 +143,7 @@ class TensorBoardLogger(RunLogger):
         for tag, value in (("train_loss", e.train_loss), ("val_loss", e.val_loss),
                            (f"train_{e.metric_name}", e.train_metric),
                            (f"val_{e.metric_name}", e.val_metric), ("lr", e.lr),
-                           ("seconds", e.seconds)):
+                           ("seconds", e.seconds), *label_scalars(e)):
             if value is not None and math.isfinite(value):
                 add(f"epoch/{tag}", value, e.epoch)
         self.writer.flush()

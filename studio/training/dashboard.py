@@ -129,8 +129,8 @@ class TrainingView(QWidget):
             self.tabs.setCurrentWidget(self.boundary)
         elif any(t.startswith("Conv") for t in run.node_types):
             self.tabs.setCurrentWidget(self.features)
-        elif run.dataset.get("task") == "classification":
-            self.tabs.setCurrentWidget(self.confusion)
+        elif run.dataset.get("task") in ("classification", "multilabel"):
+            self.tabs.setCurrentWidget(self.confusion)  # multi-label: F1 per label
         else:
             self.tabs.setCurrentWidget(self.activations)
 
