@@ -4,7 +4,8 @@ The template is kept in named pieces so features slot in without touching the re
 ``HEADER`` (how to run it), ``SETTINGS`` (the setup as constants), the data section
 (``export_train_data``), ``PROCESSES`` (torchrun's process group), ``BATCHES`` (epoch
 order, sharding, the loader), ``PRECISION`` (autocast and the gradient scaler),
-``EVALUATION``, ``REPORTING`` (printing, history, JSON lines, TensorBoard; rank 0 only),
+``EVALUATION``, ``REPORTING`` and ``TRACKING`` (printing, history, JSON lines, TensorBoard,
+MLflow; rank 0 only: ``train_reporting``),
 ``TRAINING`` (``Config`` and ``train(config, on_epoch_end=None)``) and ``MAIN`` (flags).
 ``@NAME@`` markers are filled by ``train_script.export_training``.
 
@@ -19,7 +20,7 @@ Invariants the export tests hold the script to:
 
 from __future__ import annotations
 
-from .train_tracking import TRACKING
+from .train_reporting import REPORTING, TRACKING
 
 HEADER = '''"""Train @NAME@ the way Strata trains it.
 
@@ -220,138 +221,6 @@ def evaluate(model, split, loss_fn, rank, world, device, dtype, batch_size=1024)
 
 
 @METRIC_CODE@@EXTRA_CODE@'''
-
-REPORTING = '''
-
-# ---------------------------------------------------------------------------- reporting
-def save(data, path):
-    """Write a checkpoint atomically: a crash mid-write keeps the previous one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    torch.save(data, temporary)
-    os.replace(temporary, path)
-
-
-class Reporter:
-    """What rank 0 tells: printed lines, history.json, JSON lines (--metrics),
-    TensorBoard (--tensorboard) and MLflow (--mlflow). Other processes report nothing."""
-
-    def __init__(self, config, rank, model):
-        self.active = rank == 0
-        self.metrics = None
-        self.writer = None
-        self.tracking = None
-        self.stopped = False  # on_epoch_end ended training early
-        self.window = []
-        self.window_started = time.perf_counter()
-        if not self.active:
-            return
-        if config.metrics is not None:
-            config.metrics.parent.mkdir(parents=True, exist_ok=True)
-            self.metrics = open(config.metrics, "a", encoding="utf-8")  # noqa: SIM115
-        if config.tensorboard is not None:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self.writer = SummaryWriter(log_dir=str(config.tensorboard))
-        if config.mlflow is not None:
-            self.tracking = MlflowRun(config)
-        self.model = model
-
-    def say(self, text):
-        if self.active:
-            print(text, flush=True)
-
-    def event(self, kind, **values):
-        if self.metrics is not None:
-            values = {"event": kind, **values, "time": round(time.time(), 3)}
-            self.metrics.write(json.dumps(values) + "\\n")
-            self.metrics.flush()
-
-    def step(self, step, epoch, loss, lr, examples, every):
-        """Called on every optimizer step; reports every ``every`` steps."""
-        if not self.active:
-            return
-        self.window.append((loss, examples))
-        if step % every:
-            return
-        now = time.perf_counter()
-        mean = sum(loss for loss, _ in self.window) / len(self.window)
-        speed = sum(n for _, n in self.window) / max(now - self.window_started, 1e-9)
-        self.window, self.window_started = [], now
-        self.event(
-            "step",
-            step=step,
-            epoch=epoch,
-            loss=mean,
-            metric=None,
-            lr=lr,
-            samples_per_second=speed,
-        )
-        if self.writer is None and self.tracking is None:
-            return
-        scalars = {
-            "train/loss": mean,
-            "train/lr": lr,
-            "train/samples_per_second": speed,
-        }
-        for name, p in self.model.named_parameters():  # this step's gradients
-            if p.grad is not None:
-                norm = torch.linalg.vector_norm(p.grad).item()
-                scalars[f"gradients/{name}"] = norm
-        for tag, value in scalars.items():
-            if self.writer is not None:
-                self.writer.add_scalar(tag, value, step)
-            if self.tracking is not None:
-                self.tracking.add(tag, value, step)
-
-    def epoch(self, record, epochs):
-        self.say(
-            f"epoch {record['epoch']}/{epochs}  train loss {record['train_loss']:.4f}  "
-            f"val loss {record['val_loss']:.4f}  val @METRIC@ {record['val_@METRIC@']:.3f}"
-        )
-        self.event(
-            "epoch",
-            epoch=record["epoch"],
-            step=record["step"],
-            train_loss=record["train_loss"],
-            val_loss=record["val_loss"],
-            train_metric=None,
-            val_metric=record["val_@METRIC@"],
-            metric_name="@METRIC@",
-            lr=record["lr"],
-            seconds=record["seconds"],
-            best=record["best"],
-        )
-        if self.writer is not None:
-            for key in ("train_loss", "val_loss", "val_@METRIC@", "lr"):
-                self.writer.add_scalar(f"epoch/{key}", record[key], record["epoch"])
-            for name, p in self.model.named_parameters():
-                tag = f"weights/{name}"
-                self.writer.add_histogram(tag, p.detach(), record["epoch"])
-            self.writer.flush()
-        if self.tracking is not None:
-            for key in ("train_loss", "val_loss", "val_@METRIC@", "lr", "seconds"):
-                self.tracking.add(f"epoch/{key}", record[key], record["epoch"])
-            self.tracking.flush()
-
-    def close(self, config, history, summary):
-        if self.writer is not None and history:
-            hparams = {
-                k: v
-                for k, v in vars(config).items()
-                if isinstance(v, (int, float, str, bool))
-            }
-            last = history[-1]
-            final = {f"hparam/{k}": last[k] for k in ("val_loss", "val_@METRIC@")}
-            self.writer.add_hparams(hparams, final, run_name=".")
-            self.writer.close()
-        self.event("finished", summary=summary, stopped=self.stopped)
-        if self.metrics is not None:
-            self.metrics.close()
-        if self.tracking is not None:
-            files = (HERE / "@MODULE@.py", Path(__file__), HERE / "history.json")
-            self.tracking.finish(summary, [*files, config.metrics], self.stopped)
-'''
 
 TRAINING = '''
 
