@@ -150,8 +150,13 @@ class Reporter:
         if self.metrics is not None:
             self.metrics.close()
         if self.tracking is not None:
-            files = (HERE / "@MODULE@.py", Path(__file__), HERE / "history.json")
-            self.tracking.finish(summary, [*files, config.metrics], self.stopped)
+            files = [
+                HERE / "@MODULE@.py",  # the network
+                Path(__file__),
+                HERE / "history.json",
+                config.metrics,
+            ]
+            self.tracking.finish(summary, files, self.stopped)
 '''
 
 TRACKING = '''
