@@ -61,6 +61,9 @@ class SweepDocks(QObject):
             self.context.workspaces.switch("train")
         self.dock.show()
         self.dock.raise_()
+        # A workspace laid out afresh raises its front docks on the next turn (the
+        # training plots, tabbed with this one): raise it again after them.
+        QTimer.singleShot(0, self.dock, self.dock.raise_)
 
     def _shown(self, visible: bool) -> None:
         if visible:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QTabBar
 
 import graph
 from graph.builder import Builder
@@ -173,6 +173,12 @@ def test_the_dock_searches_a_nested_block_and_tracks_trials_in_mlflow(qtbot, tmp
     qtbot.addWidget(window)
     window.show()
     docks = window.sweeps
+    qtbot.wait(300)  # the window's first layout settles
+    docks.bring_forward()  # Training > Hyperparameter Sweep...: the dock in front
+    qtbot.wait(300)  # past the workspace's own raising of its front docks
+    (bar,) = [b for b in window.findChildren(QTabBar)
+              if "Sweep" in [b.tabText(i) for i in range(b.count())]]
+    assert bar.tabText(bar.currentIndex()) == "Sweep"
     panel = docks.build()
     docks.refresh_spec()
     add = panel.space.add
