@@ -31,6 +31,7 @@ from studio import resources, window_menus, window_state
 from studio.block_levels import BlockLevels, canvas_with_breadcrumb
 from studio.block_library import attach_block_library
 from studio.canvas import NetworkView
+from studio.canvas.inline_room import set_inline
 from studio.context import StudioContext
 from studio.document.controller import CLIPBOARD_MIME, DocumentController
 from studio.files import AutosaveManager, RecentFiles
@@ -81,7 +82,8 @@ class MainWindow(QMainWindow):
         self.counter = DeferredCounter(self)
         self.palette_panel = PalettePanel(self.controller)
         self.inspector = InspectorPanel(self.controller, counter=self.counter)
-        self.inspector.add_footer(LayerTrainingBox(self.controller))
+        training_box = LayerTrainingBox(self.controller)
+        self.inspector.add_footer(training_box, follow=training_box.follow)
         self.problems = ProblemsPanel(self.controller)
         self.code = CodePanel(self.controller)
         self.docks: dict[str, QDockWidget] = {}
@@ -93,7 +95,8 @@ class MainWindow(QMainWindow):
         self.context = StudioContext(
             window=self, controller=self.controller, scene=self.scene, view=self.view,
             problems=self.problems, add_panel=self.add_panel, docks=self.docks,
-            inspector=self.inspector, workspaces=self.workspaces, settings=self.settings)
+            inspector=self.inspector, workspaces=self.workspaces, settings=self.settings,
+            levels=self.levels)
         self.training: TrainingDocks = attach_training(self.context)  # before the
         # layout is restored, so its docks find their remembered places
         self.sweeps = attach_sweeps(self.context)
@@ -378,8 +381,7 @@ class MainWindow(QMainWindow):
             self.view.controller.edit_refused.emit("Expand Inline: select a block")
             return False
         on = not all(scene.is_expanded(i) for i in blocks)
-        for node_id in blocks:
-            scene.set_expanded(node_id, on)
+        set_inline(scene, blocks, on)  # cards in the way move (one undo step)
         if on:  # the inside in view, as far as the view allows
             self.view.ensureVisible(scene.expanded[blocks[0]].sceneBoundingRect(), 20, 20)
         return on

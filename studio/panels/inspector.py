@@ -28,6 +28,8 @@ from .param_count import ParamCounter
 from .widgets import hidden_in_window
 
 if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from collections.abc import Callable
+
     from studio.document.controller import DocumentController
 
 
@@ -66,12 +68,19 @@ class InspectorPanel(QWidget):
         self.footer_box = QWidget()
         self.footer = QVBoxLayout(self.footer_box)
         self.footer.setContentsMargins(8, 0, 8, 4)
+        # Views of the selected node that follow the level shown, an open block's inner
+        # layer too (how a layer trains, its training charts): ``add_footer(follow=)``.
+        self.level_footer_box = QWidget()
+        self.level_footer = QVBoxLayout(self.level_footer_box)
+        self.level_footer.setContentsMargins(8, 0, 8, 0)
+        self._followers: list[Callable[[DocumentController], None]] = []
         body = QWidget()
         body.setObjectName("inspector_body")
         column = QVBoxLayout(body)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.stack, 1)
+        column.addWidget(self.level_footer_box)
         column.addWidget(self.footer_box)
         self.scroll_area = _scroll(body)
         layout = QVBoxLayout(self)
@@ -97,6 +106,8 @@ class InspectorPanel(QWidget):
         self.block_page.setWidget(self.block)
         self.actions_bar.follow(controller)
         self.footer_box.setVisible(controller is self.root)
+        for follower in self._followers:
+            follower(controller)
         self._follow_signals(controller, True)
         self.form = None
         self._on_selection(controller.selected)
@@ -114,10 +125,16 @@ class InspectorPanel(QWidget):
             else:
                 signal.disconnect(slot)
 
-    def add_footer(self, widget: QWidget) -> None:
+    def add_footer(self, widget: QWidget,
+                   follow: Callable[[DocumentController], None] | None = None) -> None:
         """Show ``widget`` under the forms, whatever is selected (it follows the
-        selection itself)."""
-        self.footer.addWidget(widget)
+        selection itself). ``follow(controller)`` is called when an open block's level
+        (or the network again) is shown; without it the widget hides inside blocks."""
+        if follow is None:
+            self.footer.addWidget(widget)
+        else:
+            self.level_footer.addWidget(widget)
+            self._followers.append(follow)
 
     @property
     def node_id(self) -> str | None:
