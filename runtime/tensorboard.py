@@ -103,6 +103,7 @@ class TensorBoardLogger(RunLogger):
         self.metric = "metric"
         self.closed = False
         self.graph_skipped = ""  # why the model graph could not be traced, if it could not
+        self.graph_due = False  # a new run's graph, written at its first epoch's end
 
     def close(self) -> None:
         if not self.closed:
@@ -115,8 +116,10 @@ class TensorBoardLogger(RunLogger):
         description = (f"{e.network or 'network'}: {e.parameter_count:,} parameters on "
                        f"{e.dataset.get('description', '')}, device {e.device}")
         self.writer.add_text("run", description, e.start_step)
-        if self.want_graph and e.start_step == 0:
-            self._graph()
+        # The graph is traced when the first epoch ends (or the run does), not now:
+        # tracing costs more than half a second, and here it would delay the first step
+        # a user waits for after pressing Train.
+        self.graph_due = self.want_graph and e.start_step == 0
 
     def _step(self, e: StepEvent) -> None:
         add = self.writer.add_scalar
@@ -138,6 +141,7 @@ class TensorBoardLogger(RunLogger):
                 self._histogram(f"gradients/{name}", s.grad_hist, s.grad_edges, e.step)
 
     def _epoch(self, e: EpochEvent) -> None:
+        self._graph_if_due()
         self.metric = e.metric_name
         add = self.writer.add_scalar
         for tag, value in (("train_loss", e.train_loss), ("val_loss", e.val_loss),
@@ -149,6 +153,7 @@ class TensorBoardLogger(RunLogger):
         self.writer.flush()
 
     def _finished(self, e) -> None:
+        self._graph_if_due()
         summary = e.summary if isinstance(e, FinishedEvent) else {}
         metrics = {"hparam/val_loss": summary.get("val_loss"),
                    "hparam/best_val_loss": summary.get("best_val_loss"),
@@ -187,6 +192,11 @@ class TensorBoardLogger(RunLogger):
             writer.add_summary(summary)
         for key, value in metrics.items():
             self.writer.add_scalar(key, value)
+
+    def _graph_if_due(self) -> None:
+        if self.graph_due:
+            self.graph_due = False
+            self._graph()
 
     def _graph(self) -> None:
         """The model graph, traced from the generated code; skipped where tracing fails

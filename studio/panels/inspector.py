@@ -28,6 +28,8 @@ from .param_count import ParamCounter
 from .widgets import hidden_in_window
 
 if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from collections.abc import Callable
+
     from studio.document.controller import DocumentController
 
 
@@ -66,19 +68,26 @@ class InspectorPanel(QWidget):
         self.footer_box = QWidget()
         self.footer = QVBoxLayout(self.footer_box)
         self.footer.setContentsMargins(8, 0, 8, 4)
+        # Views of the selected node that follow the level shown, an open block's inner
+        # layer too (how a layer trains, its training charts): ``add_footer(follow=)``.
+        self.level_footer_box = QWidget()
+        self.level_footer = QVBoxLayout(self.level_footer_box)
+        self.level_footer.setContentsMargins(8, 0, 8, 0)
+        self._followers: list[Callable[[DocumentController], None]] = []
         body = QWidget()
         body.setObjectName("inspector_body")
         column = QVBoxLayout(body)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.stack, 1)
+        column.addWidget(self.level_footer_box)
         column.addWidget(self.footer_box)
-        self.scroll = _scroll(body)
+        self.scroll_area = _scroll(body)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.actions_bar)
-        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.scroll_area, 1)
         self._stale = False
 
         controller.metadata_changed.connect(self._on_metadata_changed)
@@ -97,6 +106,8 @@ class InspectorPanel(QWidget):
         self.block_page.setWidget(self.block)
         self.actions_bar.follow(controller)
         self.footer_box.setVisible(controller is self.root)
+        for follower in self._followers:
+            follower(controller)
         self._follow_signals(controller, True)
         self.form = None
         self._on_selection(controller.selected)
@@ -114,10 +125,16 @@ class InspectorPanel(QWidget):
             else:
                 signal.disconnect(slot)
 
-    def add_footer(self, widget: QWidget) -> None:
+    def add_footer(self, widget: QWidget,
+                   follow: Callable[[DocumentController], None] | None = None) -> None:
         """Show ``widget`` under the forms, whatever is selected (it follows the
-        selection itself)."""
-        self.footer.addWidget(widget)
+        selection itself). ``follow(controller)`` is called when an open block's level
+        (or the network again) is shown; without it the widget hides inside blocks."""
+        if follow is None:
+            self.footer.addWidget(widget)
+        else:
+            self.level_footer.addWidget(widget)
+            self._followers.append(follow)
 
     @property
     def node_id(self) -> str | None:
@@ -138,7 +155,7 @@ class InspectorPanel(QWidget):
         self.form.open_block_requested.connect(self.open_block_requested)
         self.node_page.setWidget(self.form)
         self.stack.setCurrentWidget(self.node_page)
-        self.scroll.verticalScrollBar().setValue(0)  # another layer: its form's top
+        self.scroll_area.verticalScrollBar().setValue(0)  # another layer: its form's top
         self.actions_bar.show_node(node_id)
 
     def _show_network(self, node_ids: list[str]) -> None:
