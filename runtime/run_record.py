@@ -14,6 +14,7 @@ headless consumer of a worker's events.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -189,6 +190,18 @@ class RunRecord:
         if best is not last:
             text += f" (lowest {loss_text(best.val_loss)} after epoch {best.epoch})"
         return text
+
+    def frozen(self, node_id: str) -> bool:
+        """Whether the layer ``node_id`` (a node path inside blocks) trained frozen in
+        this run: named in its setup's ``frozen``, or inside an instance that is (a
+        repeated instance's layer also when named without copy numbers)."""
+        frozen = self.setup.get("frozen") or ()
+        if not frozen:
+            return False
+        exact = node_id.split("/")
+        plain = re.sub(r":\d+(?=/|$)", "", node_id).split("/")
+        return any("/".join(parts[:depth]) in frozen for parts in (exact, plain)
+                   for depth in range(1, len(parts) + 1))
 
     def diagnoses_for(self, node_id: str) -> list[DiagnosisEvent]:
         return [d for d in self.diagnoses if node_id in d.node_ids]

@@ -86,6 +86,18 @@ class LevelOverlay(QObject):
             current.selection_changed.connect(self.selected)
         self.selected(list(current.selected))
 
+    def row_clicked(self, run_id: str) -> None:
+        """A plot picked layer ``run_id``: select it on the canvas, or the instance of
+        the level shown that holds it; a layer elsewhere selects its network node."""
+        overlay = self.overlay
+        local = overlay.local(run_id) if overlay is not None else None
+        if local is not None and local in self.levels.current.document.nodes:
+            self.levels.current.select([local])
+        else:
+            top = run_id.split("/", 1)[0].split(":", 1)[0]
+            self.bench.controller.select([top] if top in self.bench.controller.document.nodes
+                                         else [])
+
     def selected(self, node_ids: list[str]) -> None:
         keys = [self.key(n) for n in node_ids]
         self.bench.view.set_selection(keys)

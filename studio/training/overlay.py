@@ -293,7 +293,7 @@ class CanvasOverlay(QObject):
         elif kind in SQUASHING and stats.saturation is not None:
             text = f"sat. {stats.saturation:.0%}"
             tip += f"; {stats.saturation:.0%} of outputs saturated"
-        if item.frozen:  # no gradients by design: say why
+        if run.frozen(key):  # no gradients by design (this run's setup): say why
             text = "frozen"
             tip = "Frozen: its weights do not train (no gradients). " + tip
         found = run.diagnoses_for(key)
@@ -345,7 +345,8 @@ class CanvasOverlay(QObject):
             mark = self.marks.get(node_id)
             if not alive(mark) or mark.parentItem() is not item:
                 mark = self.marks[node_id] = DiagnosisItem(item)
-            mark.setPos(0, -22)
+            # Above the card's training tag ("frozen", "1 inner frozen") when it has one.
+            mark.setPos(0, -44 if item.frozen_tag.isVisible() else -22)
             title = found[0].title + (f" +{len(found) - 1}" if len(found) > 1 else "")
             severity = "error" if any(d.severity == "error" for d in found) else "warning"
             tip = "<br><br>".join(f"<b>{escape(d.title)}</b><br>{escape(d.explanation)}"

@@ -115,7 +115,7 @@ class TrainingWorkbench(QObject):
         self.runner.run_ended.connect(self._ended)
         self.runner.runs_changed.connect(self._runs_changed)
         self.runner.ticked.connect(self.view.flush)
-        self.view.layer_clicked.connect(lambda node_id: controller.select([node_id]))
+        self.view.layer_clicked.connect(self._layer_clicked)
         controller.selection_changed.connect(self.view.set_selection)
         controller.selection_changed.connect(self._selected)
         controller.document_replaced.connect(self._document_replaced)
@@ -151,6 +151,14 @@ class TrainingWorkbench(QObject):
             charts.node_id = ids[0] if len(ids) == 1 else None
             charts.set_run(self.shown)
         return self.layer_charts
+
+    def _layer_clicked(self, run_id: str) -> None:
+        """A plot picked a layer (a node path inside blocks): select it on the canvas."""
+        if self.level_overlay is not None:
+            self.level_overlay.row_clicked(run_id)
+        else:  # a layer inside a block selects its instance
+            top = run_id.split("/", 1)[0].split(":", 1)[0]
+            self.controller.select([top] if top in self.controller.document.nodes else [])
 
     def _selected(self, node_ids: list[str]) -> None:
         if self.layer_charts is not None:

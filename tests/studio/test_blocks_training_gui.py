@@ -84,6 +84,11 @@ def test_an_open_block_shows_its_inner_layers_and_diagnoses_during_and_after_a_r
     assert charts.node_id == "n5:1/n5"
     assert "layer1[1] > conv2" in charts.title.text()
     assert bench.view.gradients.selected == ["n5:1/n5"]
+    levels.current.select(["n2"])  # conv1, frozen in this run: the charts say so
+    assert charts.node_id == "n5:1/n2"
+    assert "frozen" in charts.grad_plot.titleLabel.text
+    bench.view.layer_clicked.emit("n5:1/n6")  # a heatmap row of this copy: its card
+    assert levels.current.selected == ["n6"]
 
     # Back to the network: the instance's own strip, dimmed; reopened after the run,
     # the block shows the last run's overlays dimmed.
@@ -91,6 +96,9 @@ def test_an_open_block_shows_its_inner_layers_and_diagnoses_during_and_after_a_r
     assert level.overlay is None
     strip = bench.overlay.health["n5"]
     assert isinstance(strip, BlockHealthItem) and strip.isVisible()
+    assert "2 frozen (no gradients)" in strip.toolTip()  # conv1 of both copies
+    bench.view.layer_clicked.emit("n5:0/n2")  # an inner row: its instance here
+    assert window.controller.selected == ["n5"]
     assert levels.open_block("n5")
     assert level.overlay.health["n5"].isVisible()
     assert level.overlay.health["n5"].opacity() == pytest.approx(DIMMED)

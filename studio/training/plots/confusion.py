@@ -19,7 +19,14 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from runtime.run_record import RunRecord
 
-from .common import layout_widget, placeholder, set_title, small_font, style_plot
+from .common import (
+    layout_widget,
+    placeholder,
+    set_title,
+    small_font,
+    style_plot,
+    theme_colors,
+)
 
 MAX_TEXT = 12  # classes up to which counts are written in the cells
 BLUES = pg.ColorMap(np.array([0.0, 1.0]), np.array([[238, 243, 250, 255],
@@ -131,8 +138,7 @@ class ConfusionPlot(QWidget):
         self.bars.setOpts(x0=np.zeros(k), y=np.arange(k) + 0.5, width=scores, height=0.7)
         micro = run.epoch_records[-1].val_metric if run.epoch_records else None
         head = f"micro {micro:.3f}, " if micro is not None else ""
-        set_title(self.plot, f"F1 per label (validation): {head}macro "
-                             f"{scores.mean():.3f}")
+        set_title(self.plot, f"F1 per label: {head}macro {scores.mean():.3f}")
 
     def _set_labels(self, names) -> None:
         """Bars for ``names`` (none: back to the confusion matrix)."""
@@ -140,11 +146,17 @@ class ConfusionPlot(QWidget):
         self.bars.setVisible(bool(names))
         self.image.setVisible(not names)
         if not names:
-            style_plot(self.plot, left="true class", bottom="predicted class")
+            self._axis_titles("true class", "predicted class")
             return
         self._set_classes(0, ())
-        style_plot(self.plot, left="label", bottom="F1")
+        self._axis_titles("label", "F1")
         ticks = [(i + 0.5, str(name)[:16]) for i, name in enumerate(names)]
         self.plot.getAxis("left").setTicks([ticks, []])
         self.plot.getAxis("bottom").setTicks(None)
         self.plot.setRange(xRange=(0, 1), yRange=(0, len(names)), padding=0.02)
+
+    def _axis_titles(self, left: str, bottom: str) -> None:
+        _bg, fg, _grid = theme_colors()
+        for axis, text in (("left", left), ("bottom", bottom)):
+            if self.plot.getAxis(axis).labelText != text:
+                self.plot.setLabel(axis, text, **{"font-size": "10px", "color": fg})
