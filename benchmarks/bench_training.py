@@ -146,7 +146,7 @@ DECOMPOSE = {
     # they are not timed, but they run between two epochs' steps (caches, allocator)
     "no sampling, no epoch extras": {
         "instrument": False, "max_sample_rate": 1e-6, "sample_burst": 0,
-        "feature_maps": False, "train_metric_examples": 0, "boundary_resolution": 0},
+        "feature_maps": False, "train_metric": False, "boundary_resolution": 0},
 }
 
 
