@@ -68,7 +68,7 @@ from .failures import (
     release_memory,
 )
 from .feeds import make_feed
-from .finetune import load_weights, parameter_groups
+from .finetune import load_weights, parameter_groups, setup_modules
 from .instrumentation import Instrumentation, SamplingPolicy, feature_maps
 from .layers import network_layers
 from .loop import BatchSource, LossReader, Stopwatch, Window, epoch_order
@@ -218,7 +218,7 @@ class Trainer(CheckpointMixin, ReportingMixin):
         self.fingerprint = code_fingerprint(self.compiled.code.source)
         self.layers = network_layers(self.compiled, self.doc)
         self._starting_weights()
-        groups = parameter_groups(self.model, self.compiled.code.attributes,
+        groups = parameter_groups(self.model, setup_modules(self.compiled.code),
                                   setup.frozen, setup.lr_scale, setup.lr)
         self.params = [p for g in groups for p in g["params"]]
         if not self.params:
@@ -464,13 +464,16 @@ class Trainer(CheckpointMixin, ReportingMixin):
         record = {"epoch": self.epoch, "step": self.step, "train_loss": train_loss,
                   "val_loss": val.loss, "train_metric": train_metric,
                   "val_metric": val.metric}
+        label_f1 = () if val.per_label is None else tuple(float(v) for v in val.per_label)
+        if label_f1:  # multi-label: each label's F1, for the run's summary
+            record["val_label_f1"] = dict(zip(self.bundle.class_names, label_f1))
         self.history.append(record)
         seconds = train_seconds + time.perf_counter() - started
         self._send(EpochEvent(
             self.epoch, self.step, train_loss, val.loss, record["train_metric"],
             val.metric, metric_name(self.task), self._lr(), seconds, val.confusion,
             tuple(self.bundle.class_names) if self.task != "regression" else (),
-            boundary, best))
+            boundary, best, label_f1))
         if opts.feature_maps:
             self._feature_maps()
         for d in self.diagnostician.add_epoch(train_loss, val.loss, self.epoch):

@@ -102,6 +102,24 @@ def augment(inputs, target):
     return [x, *inputs[1:]], target
 '''
 
+# 0/1 targets (multi-label, binary): Kornia pairs positions, the target rows are mixed
+# with the inputs' weights (runtime.augment.mix_rows).
+ROWS_MIX_CODE = (
+    '''def mix_rows(rows, target, cutmix):
+    """Kornia's (position, other position, lambda) rows applied to 0/1 target rows:
+    each example's target becomes the weighted mix of its pair's."""
+    a, b = target[rows[:, 0].long()].float(), target[rows[:, 1].long()].float()
+    lam = rows[:, 2].float().reshape(-1, *[1] * (target.dim() - 1))
+    return lam * a + (1 - lam) * b if cutmix else (1 - lam) * a + lam * b
+''',
+    '''    for module in MIXERS:
+        cutmix = isinstance(module, K.RandomCutMixV2)
+        x, rows = module(x, torch.arange(len(x), device=x.device))
+        target = mix_rows(rows.reshape(-1, len(x), 3)[-1], target, cutmix)
+    return [x, *inputs[1:]], target
+''',
+)
+
 FINETUNE_CODE = '''
 
 # Fine-tuning, as set in Strata: layers whose weights do not train, and factors on the
@@ -155,7 +173,6 @@ def _listed(items: list[str]) -> str:
 def extra_pieces(setup, code, folder: Path, base_dir, num_classes: int | None,
                  input_shape: tuple[int, ...]) -> tuple[dict[str, str], list[Path], bool]:
     """(template replacements, files written, whether the script needs kornia)."""
-    attributes = code.attributes
     module_code, setup_code, written = "", "", []
     grouped = bool(setup.frozen or setup.lr_scale)
     if setup.init_weights:
@@ -174,8 +191,15 @@ def extra_pieces(setup, code, folder: Path, base_dir, num_classes: int | None,
         module_code += LOAD_CODE
         setup_code += '    load_matching(model, HERE / "init_weights.pt")  # trained weights\n'
     if grouped:
-        frozen = [attributes[n] for n in setup.frozen if n in attributes]
-        scales = {attributes[n]: f for n, f in setup.lr_scale.items() if n in attributes}
+        # Node paths inside blocks become dotted module names (every copy's for a
+        # repeated block), an inner layer's factor after its block's: the same
+        # parameters frozen and scaled as in Strata's own training.
+        from ..finetune import depth_order, setup_modules
+
+        modules = setup_modules(code)
+        frozen = [name for n in depth_order(setup.frozen) for name in modules.get(n, ())]
+        scales = {name: setup.lr_scale[n] for n in depth_order(setup.lr_scale)
+                  for name in modules.get(n, ())}
         module_code += FINETUNE_CODE.replace("@FROZEN@", json.dumps(frozen)).replace(
             "@LR_SCALE@", json.dumps(scales))
     steps = check_pipeline(setup.augment)
@@ -188,7 +212,9 @@ def extra_pieces(setup, code, folder: Path, base_dir, num_classes: int | None,
         block = AUGMENT_CODE.replace("@SIZE@", repr(tuple(input_shape[-2:]))).replace(
             "@PLAIN@", _listed(plain)).replace("@MIXERS@", _listed(mixers))
         block = block.replace("@CLASSES@", f"CLASSES = {num_classes!r}\n" if mixers
-                              else "")
+                              and num_classes is not None else "")
+        if mixers and num_classes is None:  # 0/1 targets: the rows are mixed
+            block = _rows_mixed(block)
         module_code += block
     pieces = {
         "@EXTRA_CODE@": module_code,
@@ -199,3 +225,13 @@ def extra_pieces(setup, code, folder: Path, base_dir, num_classes: int | None,
         "@EXTRA_IMPORTS@": "import kornia.augmentation as K\n" if needs_kornia else "",
     }
     return pieces, written, needs_kornia
+
+
+def _rows_mixed(block: str) -> str:
+    """The augmentation block mixing 0/1 target rows instead of class ids."""
+    helper, loop = ROWS_MIX_CODE
+    start = block.index("def soft_targets(")
+    end = block.index("def augment(")
+    block = block[:start] + helper + "\n\n" + block[end:]
+    mixers = block.index("    for module in MIXERS:\n")
+    return block[:mixers] + loop

@@ -40,7 +40,8 @@ def summarize(spec: dict, seed: int, val_fraction: float, test_fraction: float,
                           strict_files=False, progress=progress, cancelled=cancelled)
     out: dict = {"describe": bundle.describe(), "task": bundle.task,
                  "shapes": [tuple(s) for s in bundle.input_shapes],
-                 "dtypes": list(bundle.input_dtypes), "classes": list(bundle.class_names)}
+                 "dtypes": list(bundle.input_dtypes), "classes": list(bundle.class_names),
+                 "notes": list(bundle.notes)}
     if bundle.streaming:
         return _sampled(bundle, out)
     *inputs, target = bundle.tensors("train")
@@ -49,6 +50,8 @@ def summarize(spec: dict, seed: int, val_fraction: float, test_fraction: float,
         ids = y.reshape(len(y), -1)[:, 0].round().astype(np.int64)
         out["counts"] = np.bincount(ids, minlength=max(len(bundle.class_names), 1))
         out["labels"] = ids
+    elif bundle.task == "multilabel":
+        out["counts"] = y.reshape(len(y), -1).sum(axis=0).astype(np.int64)
     x = inputs[0].numpy()
     shape = out["shapes"][0]
     if len(inputs) == 1 and shape == (2,):
@@ -67,7 +70,7 @@ def summarize(spec: dict, seed: int, val_fraction: float, test_fraction: float,
         out["curve"] = (x[:SCATTER_POINTS, 0], y[:SCATTER_POINTS].reshape(-1))
     else:
         out["rows"] = [", ".join(_brief(t[i].numpy()) for t in inputs) + "  \u2192  "
-                       + _brief(y[i]) for i in range(min(4, len(y)))]
+                       + _target(y[i], bundle) for i in range(min(4, len(y)))]
     return out
 
 
@@ -80,7 +83,9 @@ def _sampled(bundle, out: dict) -> dict:
         if bundle.task in ("classification", "binary"):
             ids = targets.reshape(len(targets)).astype(np.int64)
             out["counts"] = np.bincount(ids, minlength=max(len(bundle.class_names), 1))
-        out["rows"] = [_brief(split[i][0].numpy()) + "  \u2192  " + _brief(targets[i])
+        elif bundle.task == "multilabel":
+            out["counts"] = targets.reshape(len(targets), -1).sum(axis=0).astype(np.int64)
+        out["rows"] = [_brief(split[i][0].numpy()) + "  \u2192  " + _target(targets[i], bundle)
                        for i in range(min(4, len(split)))]
         return out
     labels = targets
@@ -112,6 +117,14 @@ def _one_per_class(labels, n: int, k: int) -> list[int]:
         if i not in picks:
             picks.append(i)
     return picks[:k]
+
+
+def _target(y: np.ndarray, bundle) -> str:
+    """A target as the preview writes it: a multi-label row as its labels' names."""
+    if bundle.task != "multilabel":
+        return _brief(y)
+    on = np.flatnonzero(np.asarray(y).reshape(-1) > 0.5)
+    return ", ".join(str(bundle.class_names[i]) for i in on) or "(no label)"
 
 
 def _brief(a: np.ndarray) -> str:
@@ -157,6 +170,7 @@ class DatasetPreview(QWidget):
         self.stop.hide()
         layout.addWidget(self.stop)
         layout.addLayout(self.stack, 1)
+        self.loaded.connect(self._hold_height)
 
     def request(self, spec: dict, seed: int = 0, val_fraction: float = 0.2,
                 test_fraction: float = 0.1) -> None:
@@ -200,7 +214,9 @@ class DatasetPreview(QWidget):
         if "counts" in summary:
             counts = " \u00b7 ".join(f"{_escape(str(n))}: {int(c)}" for n, c in
                                      zip(summary["classes"], summary["counts"]))
-            lines.append(f"Training examples per class: {counts}")
+            per = "label" if summary["task"] == "multilabel" else "class"
+            lines.append(f"Training examples per {per}: {counts}")
+        lines += [_escape(note[:1].upper() + note[1:]) for note in summary.get("notes", ())]
         self.info.setText("<br>".join(lines))
         self.canvas.clear()
         if "points" in summary:
@@ -216,6 +232,18 @@ class DatasetPreview(QWidget):
             return
         self.stack.setCurrentWidget(self.canvas)
         self.loaded.emit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._hold_height()
+
+    def _hold_height(self) -> None:
+        """Ask for the height the wrapped summary needs at this width: the setup
+        form's layout in its scroll area gave less, and the preview drew over it."""
+        layout = self.layout()
+        need = layout.totalHeightForWidth(self.width()) if layout is not None else 0
+        if need > 0 and need != self.minimumHeight():
+            self.setMinimumHeight(need)
 
     def _scatter(self, points: np.ndarray, labels: np.ndarray) -> None:
         plot = style_plot(self.canvas.addPlot())
