@@ -56,9 +56,11 @@ def progress_text(run: RunRecord) -> str:
     return " \u00b7 ".join(parts)
 
 
-def _set_text(label: QLabel, text: str) -> None:
+def _set_text(label: QLabel, text: str) -> bool:
     if label.text() != text:
         label.setText(text)
+        return True
+    return False
 
 
 class ProgressLine(QWidget):
@@ -196,8 +198,9 @@ class RunControls(QWidget):
         title = words.get(run.status, run.status)
         if run.status in ("running", "paused") and run.device:
             title += f" on {run.device.upper()}"
-        _set_text(self.status, f"<b>{escape(run.label)}</b> \u2014 {escape(title)}")
-        _set_text(self.progress, progress_text(run))
+        changed = _set_text(self.status, f"<b>{escape(run.label)}</b> \u2014 {escape(title)}")
+        if _set_text(self.progress, progress_text(run)) or changed:
+            self._hold_height()
         value = int(200 * run.fraction_done())
         self.bar.setValue(value)
         if run.status == "failed":
@@ -209,7 +212,9 @@ class RunControls(QWidget):
         """A message in the panel: "error" (red), "warning", "ok" or "info"."""
         self.message_kind = kind if text else ""
         if not text:
-            self.message.hide()
+            if not self.message.isHidden():
+                self.message.hide()
+                self._hold_height()
             return
         colour = {"error": SEVERITY_COLORS["error"], "warning": "#b7791f",
                   "ok": SEVERITY_COLORS["ok"]}.get(kind, resources.current().text)
@@ -217,3 +222,16 @@ class RunControls(QWidget):
         self.message.setText(f"<span style='color:{colour}'>{mark}"
                              f"{escape(text).replace(chr(10), '<br>')}</span>")
         self.message.show()
+        self._hold_height()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._hold_height()
+
+    def _hold_height(self) -> None:
+        """Ask for the height the wrapped lines need at this width: a dock does not
+        pass heights for widths on, so the progress line's second row was cut off."""
+        layout = self.layout()
+        need = layout.totalHeightForWidth(self.width()) if layout is not None else 0
+        if need > 0 and need != self.minimumHeight():
+            self.setMinimumHeight(need)
