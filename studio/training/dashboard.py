@@ -187,7 +187,7 @@ class TrainingView(QWidget):
         """Draw what waits, one plot per frame, until nothing on screen waits (after a
         run ended, when no drain ticks come any more)."""
         if self.flush():
-            QTimer.singleShot(FRAME_MS, self.drain)
+            QTimer.singleShot(FRAME_MS, self, self.drain)
 
     @property
     def settled(self) -> bool:

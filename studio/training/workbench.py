@@ -300,8 +300,8 @@ class TrainingWorkbench(QObject):
         self.state_changed.emit()
         # The rest in later turns of the event loop: each piece is a few milliseconds,
         # together they would hold the GUI for one long frame.
-        QTimer.singleShot(0, self.lock.engage)
-        QTimer.singleShot(0, lambda: self.show_run(run) if run is self.runner.current
+        QTimer.singleShot(0, self.lock, self.lock.engage)
+        QTimer.singleShot(0, self.view, lambda: self.show_run(run) if run is self.runner.current
                           else None)
 
     def _updated(self, run: RunRecord, changed: set) -> None:
@@ -333,10 +333,11 @@ class TrainingWorkbench(QObject):
             self.message_shown.emit(run.message, "error")
         # The rest piece by piece in later turns of the event loop (as at the start):
         # the canvas, Problems and the runs list each redraw in a frame of their own.
-        QTimer.singleShot(0, self.view.drain)  # the final state, a plot per frame
-        QTimer.singleShot(0, lambda: self._settle_canvas(run))
-        QTimer.singleShot(0, lambda: self._push_diagnoses(run))
-        QTimer.singleShot(0, lambda: self.panel.runs.refresh_run(run))
+        # Each is tied to a widget it touches: a window closed meanwhile cancels it.
+        QTimer.singleShot(0, self.view, self.view.drain)  # the final state, a plot per frame
+        QTimer.singleShot(0, self.view, lambda: self._settle_canvas(run))
+        QTimer.singleShot(0, self.panel, lambda: self._push_diagnoses(run))
+        QTimer.singleShot(0, self.panel.runs, lambda: self.panel.runs.refresh_run(run))
 
     def _settle_canvas(self, run: RunRecord) -> None:
         """A run ended: the heat goes, its diagnoses (and failure) stay marked."""
