@@ -196,3 +196,25 @@ def test_wrapped_run_progress_and_summary_names_are_not_cut(make_window, qtbot):
     table = window.inspector.network.table
     assert table.header().sectionSize(0) >= 0.38 * table.viewport().width()
     assert table.topLevelItem(0).toolTip(0) == table.topLevelItem(0).text(0)
+
+
+def test_diagnoses_in_the_train_workspace_leave_the_plots_their_width(make_window, qtbot):
+    from runtime.events import DiagnosisEvent
+
+    window = make_window(EXAMPLES / "deep_sigmoid_mlp.strata")
+    window.resize(1280, 720)
+    bench = window.training.workbench()
+    window.workspaces.switch("train")
+    settle(qtbot)
+    fc = [n.id for n in window.controller.document.nodes.values() if n.label == "fc1"]
+    window.problems.set_diagnoses([DiagnosisEvent(
+        "vanishing_gradients", tuple(fc), "Vanishing gradients", "The gradient fades.",
+        "Replace Sigmoid with ReLU.", "warning", 10, 1)])
+    problems = window.docks["problems"]
+    qtbot.waitUntil(problems.isVisible)
+    settle(qtbot)
+    # Under the inspector, not beside the plots.
+    inspector = window.docks["inspector"]
+    assert abs(problems.x() - inspector.x()) <= 2 and problems.y() > inspector.y()
+    assert bench.view.width() >= 0.5 * window.width()
+    assert problems.height() >= 150
