@@ -85,7 +85,10 @@ def evaluate_batches(model: torch.nn.Module, batches, loss_fn, task: str,
                      num_classes: int | None, device) -> PassResult:
     """``evaluate`` over any iterable of ``(inputs, target)`` batches on ``device``
     (the streaming path's validation)."""
-    classes = num_classes if task == "classification" else 2 if task == "binary" else 0
+    if task == "classification" and num_classes is None:
+        raise ValueError("evaluating a classification needs its number of classes")
+    classes = (num_classes or 0) if task == "classification" else 2 if task == "binary" \
+        else 0
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device)
     confusion = torch.zeros(classes * classes, dtype=torch.long, device=device)
@@ -130,7 +133,7 @@ def evaluate_batches(model: torch.nn.Module, batches, loss_fn, task: str,
         return PassResult(float("nan"), None, None)
     if task == "regression":
         host = torch.cat([loss_sum.reshape(1), sse, sy, syy]).double().cpu().numpy()
-        k = len(sse)
+        k = (len(host) - 1) // 3  # outputs: the errors, sums and squares follow the loss
         e, s, ss = host[1:1 + k], host[1 + k:1 + 2 * k], host[1 + 2 * k:]
         sst = ss - s * s / n
         r2 = float(np.mean(1.0 - e / np.maximum(sst, 1e-12)))

@@ -160,7 +160,7 @@ def test_auto_arrange_wraps_a_long_chain_to_a_readable_zoom(make_window):
     window.controller.move_nodes(layered_positions(window.controller.document))  # a row
     window.view.fit_all()
     before = window.view.zoom()
-    window.actions.arrange.trigger()
+    window.menu_actions.arrange.trigger()
     assert window.view.zoom() > max(before * 1.5, 0.45)
     rows = {round(n.position[1]) for n in window.controller.document.nodes.values()}
     assert len(rows) > 1
