@@ -1,6 +1,6 @@
-"""Compound edits on blocks, each one undo step: group, ungroup, make unique, renaming a
-port (the instances' wires follow), and the library edits (add, remove, rename a
-definition, set its exposed parameters).
+"""Compound edits on blocks, each one undo step: make unique, renaming a port (the
+instances' wires follow), and the library edits (add, remove, rename a definition, set
+its exposed parameters). Group and ungroup are in ``graph.block_grouping``.
 
 Each runs inside ``compound(doc, name)``, which journals the elementary edits it makes
 (every Document method records its own inverse while a journal is open) and returns them
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -129,10 +129,11 @@ def set_exposed(doc: Document, name: str, exposed: list[ExposedParam]) -> Edit:
     new = copy.deepcopy(exposed)
     with compound(doc, "Block parameters") as edit:
         _set_exposed(lib, name, new, old)
-        keep = {e.name for e in new}
+        # Only the parameters that stop being exposed go (not ``shares``, which every
+        # instance has).
+        gone = {e.name for e in old} - {e.name for e in new}
         for d, node_id in lib.instances_of(name):
-            for key in [k for k in d.nodes[node_id].params if k not in keep
-                        and k not in ("block", "repeat")]:
+            for key in [k for k in d.nodes[node_id].params if k in gone]:
                 _drop_param(d, node_id, key)
             for e in new:
                 if e.name not in d.nodes[node_id].params:
@@ -187,167 +188,6 @@ def rename_port(body: Document, node_id: str, name: str) -> Edit:
         for d, edge, index in reversed(moved):  # each wire back at its place
             d.connect(edge, index)
         edit.result = {"definition": body.block_name, "port": name, "old": old}
-    return edit
-
-
-# ---------------------------------------------------------------------- group
-def group(doc: Document, node_ids: Iterable[str], name: str | None = None,
-          label: str | None = None) -> Edit:
-    """Replace ``node_ids`` by an instance of a new definition holding them.
-
-    Wires crossing the selection's boundary become ports: one input port per distinct
-    outside output feeding the selection, one output port per inside output used
-    outside, ordered as the document orders their sources. Inner nodes keep their ids.
-    """
-    from .document import Document, Edge
-
-    ids = list(dict.fromkeys(node_ids))
-    if not ids:
-        raise StrataError("select the layers to group into a block")
-    order = {n: i for i, n in enumerate(doc.nodes)}
-    for node_id in ids:
-        node = doc.node(node_id)
-        if node.type in ("Input", "Output") or node.type in PORT_TYPES:
-            raise StrataError(f"{node.describe()} cannot go into a block: the network's "
-                              "inputs and outputs (and a block's ports) stay where they are")
-    ids.sort(key=order.__getitem__)
-    inside = set(ids)
-    lib = doc.blocks
-    name = lib.unique_name(name or "Block")
-    _check_name(name)
-    sources_in: list[tuple[str, str]] = []  # outside outputs feeding the selection
-    sources_out: list[tuple[str, str]] = []  # inside outputs used outside
-    for e in doc.edges:
-        if e.target in inside and e.source not in inside:
-            if (e.source, e.source_port) not in sources_in:
-                sources_in.append((e.source, e.source_port))
-        elif (e.source in inside and e.target not in inside
-              and (e.source, e.source_port) not in sources_out):
-            sources_out.append((e.source, e.source_port))
-    sources_in.sort(key=lambda s: order[s[0]])
-    sources_out.sort(key=lambda s: order[s[0]])
-
-    body = Document(name, library=lib, block=name)
-    xs = [doc.nodes[i].position[0] for i in ids]
-    ys = [doc.nodes[i].position[1] for i in ids]
-    for node_id in ids:
-        node = doc.nodes[node_id]
-        body.nodes[node_id] = type(node)(node_id, node.type, copy.deepcopy(node.params),
-                                         node.label, node.position, lib)
-    in_ports: dict[tuple[str, str], str] = {}
-    for k, src in enumerate(sources_in):
-        port = body.add_node("BlockInput", {}, "in" if k == 0 else f"in{k + 1}",
-                             (min(xs) - 220.0, min(ys) + 120.0 * k))
-        in_ports[src] = port.label
-    out_ports: dict[tuple[str, str], str] = {}
-    for k, src in enumerate(sources_out):
-        port = body.add_node("BlockOutput", {}, "out" if k == 0 else f"out{k + 1}",
-                             (max(xs) + 220.0, min(ys) + 120.0 * k))
-        out_ports[src] = port.label
-    for e in doc.edges:
-        if e.source in inside and e.target in inside:
-            body.edges.append(e)
-        elif e.target in inside:
-            port_id = _port_id(body, "BlockInput", in_ports[(e.source, e.source_port)])
-            body.edges.append(Edge(port_id, "out", e.target, e.target_port))
-    for src, out_label in out_ports.items():
-        port_id = _port_id(body, "BlockOutput", out_label)
-        body.edges.append(Edge(src[0], src[1], port_id, "in"))
-    body.revision = 0
-    definition = Definition(name, body)
-
-    outside_in = [e for e in doc.edges if e.target in inside and e.source not in inside]
-    outside_out = [e for e in doc.edges if e.source in inside and e.target not in inside]
-    position = (sum(xs) / len(xs), sum(ys) / len(ys))
-    with compound(doc, "Group into block") as edit:
-        _attach(lib, definition, None)
-        for node_id in ids:
-            doc.remove_node(node_id)
-        instance = doc.add_node(BLOCK, {"block": name}, label, position)
-        for src, in_label in in_ports.items():
-            doc.connect(Edge(src[0], src[1], instance.id, in_label))
-        for e in outside_out:
-            doc.connect(Edge(instance.id, out_ports[(e.source, e.source_port)], e.target,
-                             e.target_port))
-        del outside_in
-        edit.result = {"instance": instance.id, "definition": name}
-    return edit
-
-
-def _port_id(body: Document, kind: str, label: str) -> str:
-    return next(n.id for n in body.nodes.values() if n.type == kind and n.label == label)
-
-
-# ---------------------------------------------------------------------- ungroup
-def ungroup(doc: Document, instance_id: str) -> Edit:
-    """Replace an instance by copies of its body's layers (with its parameter values),
-    wired in its place; the definition stays in the library."""
-    from .document import Edge
-
-    node = doc.node(instance_id)
-    if node.type != BLOCK:
-        raise StrataError(f"{node.describe()} is not a block instance")
-    lib = doc.blocks
-    block_name = node.params.get("block")
-    if not isinstance(block_name, str):
-        raise StrataError(f"{node.describe()} does not name its block")
-    definition = lib[block_name]
-    values = {e.name: node.params.get(e.name, e.default) for e in definition.exposed}
-    body = lib.instantiate(definition, values)
-    repeat = int(node.params.get("repeat", 1) or 1)
-    x0, y0 = node.position
-    bx = [n.position[0] for n in body.nodes.values()] or [0.0]
-    by = [n.position[1] for n in body.nodes.values()] or [0.0]
-    cx, cy = (min(bx) + max(bx)) / 2, (min(by) + max(by)) / 2
-    width = max(bx) - min(bx) + 200.0
-    inner = [n for n in body.nodes.values() if n.type not in PORT_TYPES]
-    incoming = doc.edges_into(instance_id)
-    outgoing = doc.edges_from(instance_id)
-    mapping: dict[str, str] = {}
-    with compound(doc, "Ungroup block") as edit:
-        doc.remove_node(instance_id)
-        # The outside producer of each input port, for the first copy.
-        feeds: dict[str, tuple[str, str]] = {e.target_port: (e.source, e.source_port)
-                                             for e in incoming}
-        for k in range(repeat):
-            ids: dict[str, str] = {}
-            for n in inner:
-                shift = (k - (repeat - 1) / 2) * width
-                made = doc.add_node(n.type, copy.deepcopy(n.params),
-                                    doc.unique_label(n.label or n.spec.default_label),
-                                    (x0 + n.position[0] - cx + shift, y0 + n.position[1] - cy))
-                ids[n.id] = made.id
-                mapping[n.id if repeat == 1 else f"{n.id}:{k}"] = made.id
-
-            def resolve(source: str, port: str, ids=ids,
-                        feeds=feeds) -> tuple[str, str] | None:
-                src = body.nodes[source]
-                if src.type == "BlockInput":
-                    return feeds.get(src.label)
-                return ids[source], port
-
-            for e in body.edges:
-                if e.target in ids:
-                    src = resolve(e.source, e.source_port)
-                    if src is not None:
-                        doc.connect(Edge(src[0], src[1], ids[e.target], e.target_port))
-            produced: dict[str, tuple[str, str]] = {}
-            for e in body.edges:
-                target = body.nodes[e.target]
-                if target.type == "BlockOutput":
-                    src = resolve(e.source, e.source_port)
-                    if src is not None:
-                        produced[target.label] = src
-            if repeat > 1:  # the next copy reads what this one produced
-                (in_port,) = definition.input_ports
-                (out_port,) = definition.output_ports
-                if out_port in produced:
-                    feeds = {in_port: produced[out_port]}
-        for e in outgoing:
-            src = produced.get(e.source_port)
-            if src is not None:
-                doc.connect(Edge(src[0], src[1], e.target, e.target_port))
-        edit.result = {"definition": definition.name, "nodes": mapping}
     return edit
 
 
@@ -432,6 +272,6 @@ def _check_param_name(name: str) -> None:
                           "other than block, repeat and self")
 
 
-__all__ = ["Edit", "add_definition", "compound", "copy_definition", "group",
+__all__ = ["Edit", "add_definition", "compound", "copy_definition",
            "make_unique", "port_name_problem", "remove_definition", "rename_definition",
-           "rename_port", "set_exposed", "ungroup"]
+           "rename_port", "set_exposed"]

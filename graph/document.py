@@ -343,13 +343,13 @@ class Document(EventSource):
     # Compound edits (graph.block_edits): each returns an Edit, one undo step.
     def group(self, node_ids, name: str | None = None, label: str | None = None):
         """Group nodes into a new block; boundary wires become its ports."""
-        from .block_edits import group
+        from .block_grouping import group
 
         return group(self, node_ids, name, label)
 
     def ungroup(self, instance_id: str):
         """Expand an instance in place (its definition stays in the library)."""
-        from .block_edits import ungroup
+        from .block_grouping import ungroup
 
         return ungroup(self, instance_id)
 

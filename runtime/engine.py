@@ -68,7 +68,7 @@ from .failures import (
     release_memory,
 )
 from .feeds import make_feed
-from .finetune import load_weights, parameter_groups
+from .finetune import load_weights, parameter_groups, setup_modules
 from .instrumentation import Instrumentation, SamplingPolicy, feature_maps
 from .layers import network_layers
 from .loop import BatchSource, LossReader, Stopwatch, Window, epoch_order
@@ -213,7 +213,7 @@ class Trainer(CheckpointMixin, ReportingMixin):
         self.fingerprint = code_fingerprint(self.compiled.code.source)
         self.layers = network_layers(self.compiled, self.doc)
         self._starting_weights()
-        groups = parameter_groups(self.model, self.compiled.code.attributes,
+        groups = parameter_groups(self.model, setup_modules(self.compiled.code),
                                   setup.frozen, setup.lr_scale, setup.lr)
         self.params = [p for g in groups for p in g["params"]]
         if not self.params:

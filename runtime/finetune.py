@@ -13,10 +13,19 @@ file has that the model does not (unused).
 ``parameter_groups`` applies a setup's ``frozen`` node ids (their parameters get
 ``requires_grad=False``: no gradients, no updates, no optimizer state) and its
 ``lr_scale`` factors per node, giving the optimizer one group per distinct factor.
+
+Inside blocks a setup names a layer by its node path (``setup_modules``): ``n5/n3`` is
+inner layer ``n3`` of instance ``n5`` only, not of the other instances of the same
+definition (fine-tuning freezes *this* backbone's layer); in a repeated instance the
+path without copy numbers (``n5/n3``) means that layer in every copy, ``n5:1/n3`` in
+the second copy only. Freezing or scaling an instance covers all its inner layers; a
+factor set on an inner layer overrides its instance's.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,34 +118,68 @@ def load_weights(model: torch.nn.Module, path: str | Path) -> WeightReport:
     return report
 
 
-def node_parameters(model: torch.nn.Module, attributes: dict[str, str]
-                    ) -> dict[str, list[torch.nn.Parameter]]:
-    """The parameters of each node, by node id (``attributes``: node id -> attribute)."""
-    out = {}
-    for node_id, attribute in attributes.items():
-        try:
-            module = model.get_submodule(attribute)
-        except AttributeError:
-            continue
-        out[node_id] = list(module.parameters())
+_COPY = re.compile(r":\d+(?=/|$)")
+
+
+def setup_modules(code) -> dict[str, list[str]]:
+    """What a setup's node ids and node paths stand for: id or path -> the dotted
+    submodule names (``GeneratedCode.module_paths``), a repeated instance's inner layer
+    without copy numbers standing for its module in every copy (``n5/n3`` ->
+    ``layer1.0.conv1``, ``layer1.1.conv1``)."""
+    out = {path: [attribute] for path, attribute in code.module_paths.items()}
+    out.update({node_id: [attribute] for node_id, attribute in code.attributes.items()})
+    copies: dict[str, list[str]] = {}
+    for path, attribute in code.module_paths.items():
+        plain = _COPY.sub("", path)
+        if plain != path:
+            copies.setdefault(plain, []).append(attribute)
+    for plain, attributes in copies.items():
+        out.setdefault(plain, attributes)
     return out
 
 
-def parameter_groups(model: torch.nn.Module, attributes: dict[str, str],
+def node_parameters(model: torch.nn.Module, attributes: Mapping[str, str | list[str]]
+                    ) -> dict[str, list[torch.nn.Parameter]]:
+    """The parameters of each node, by node id or path (``attributes``: id -> its
+    submodule's dotted name, or the names of all its copies)."""
+    out = {}
+    for node_id, names in attributes.items():
+        params: list[torch.nn.Parameter] = []
+        try:
+            for name in [names] if isinstance(names, str) else names:
+                params += list(model.get_submodule(name).parameters())
+        except AttributeError:
+            continue
+        out[node_id] = params
+    return out
+
+
+def depth_order(keys) -> list[str]:
+    """Node ids and paths outermost first: an inner layer's setting, applied later,
+    overrides its block's."""
+    return sorted(keys, key=lambda k: (k.count("/"), k))
+
+
+def parameter_groups(model: torch.nn.Module, attributes: Mapping[str, str | list[str]],
                      frozen: tuple[str, ...] | list[str], lr_scale: dict[str, float],
                      lr: float) -> list[dict]:
     """Freeze ``frozen`` nodes and group the rest by learning-rate factor.
 
+    ``attributes`` maps node ids (and paths, see ``setup_modules``) to submodule names.
     Returns optimizer parameter groups (``{"params": [...], "lr": ..., "lr_scale": f}``),
     one per factor, in a stable order; frozen parameters are in none of them.
     """
     by_node = node_parameters(model, attributes)
     unknown = sorted((set(frozen) | set(lr_scale)) - set(by_node))
     if unknown:
-        raise WeightsError(f"The training setup freezes or scales node '{unknown[0]}', "
-                           "which is not a layer with weights in this network")
+        where = ("the layer at path '{}' inside a block" if "/" in unknown[0]
+                 else "node '{}'").format(unknown[0])
+        raise WeightsError(f"The training setup freezes or scales {where}, which is not "
+                           "a layer with weights in this network (it was removed or "
+                           "moved: clear it in the layer's Training box or the file's "
+                           "training section)")
     frozen_ids = {id(p) for n in frozen for p in by_node[n]}
-    factor = {id(p): lr_scale[n] for n in lr_scale for p in by_node[n]}
+    factor = {id(p): lr_scale[n] for n in depth_order(lr_scale) for p in by_node[n]}
     groups: dict[float, list] = {}
     for p in model.parameters():
         if id(p) in frozen_ids:

@@ -101,7 +101,8 @@ def streaming_bundle(name: str, index: FileIndex, *, seed: int, val_fraction: fl
         feature_names=list(index.feature_names),
         input_mean=[None if mean is None else torch.from_numpy(mean)],
         input_std=[None if std is None else torch.from_numpy(std)],
-        indices={s: torch.from_numpy(i) for s, i in idx.items()})
+        indices={s: torch.from_numpy(i) for s, i in idx.items()},
+        notes=list(index.notes))
 
 
 def streaming_for_task(bundle: DatasetBundle, task: str) -> DatasetBundle:

@@ -70,6 +70,8 @@ class DatasetBundle:
     # examples) each split holds, in the split's order.
     indices: dict[str, torch.Tensor] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)  # unreadable files left out
+    # What reading found that the user should know (label lists found by "auto").
+    notes: list[str] = field(default_factory=list)
 
     @property
     def streaming(self) -> bool:
@@ -125,7 +127,8 @@ class DatasetBundle:
         """One line such as "spirals: 700 train / 200 val / 100 test, 2 classes"."""
         s = self.sizes
         what = (f"{self.num_classes} classes" if self.task == "classification"
-                else self.task)
+                else f"multi-label, {len(self.class_names)} labels"
+                if self.task == "multilabel" else self.task)
         return (f"{self.display_name or self.name}: {s['train']} train / {s['val']} val "
                 f"/ {s['test']} test, {what}")
 
@@ -195,7 +198,8 @@ def make_bundle(name: str, inputs: list[np.ndarray], target: np.ndarray, task: s
                 options: dict | None = None, feature_names: list[str] | None = None,
                 standardize: bool = False, input_dtypes: list[str] | None = None,
                 splits: dict[str, np.ndarray] | None = None,
-                skipped: list[str] | None = None) -> DatasetBundle:
+                skipped: list[str] | None = None,
+                notes: list[str] | None = None) -> DatasetBundle:
     """Split arrays into a bundle. ``inputs`` holds one array per network input, each
     shaped (examples, ...); ``target`` holds class ids, 0/1 or numbers."""
     n = len(target)
@@ -247,4 +251,5 @@ def make_bundle(name: str, inputs: list[np.ndarray], target: np.ndarray, task: s
         num_classes=num_classes, class_names=names, target_shape=target_shape,
         display_name=display_name or name, options=dict(options or {}),
         feature_names=list(feature_names or []), extent=extent, input_mean=means,
-        input_std=stds, indices=idx, skipped=list(skipped or []))
+        input_std=stds, indices=idx, skipped=list(skipped or []),
+        notes=list(notes or []))

@@ -56,6 +56,7 @@ class CsvScan:
     signature: tuple[int, int]  # (size, mtime_ns): the file the offsets belong to
     preview: list[list[str]] = field(default_factory=list)
     text_columns: list[str] = field(default_factory=list)  # target columns holding text
+    note: str = ""  # what "auto" found in the targets (label lists)
 
     @property
     def rows(self) -> int:
@@ -151,7 +152,7 @@ def scan_csv(path: Path, target: str, features: str, task: str,
              progress: Callable[[int], None] | None = None,
              cancelled: Callable[[], bool] | None = None) -> CsvScan:
     """Check every row and index the file (see the module docstring)."""
-    from .files_table import encode_targets, target_tallies
+    from .files_table import encode_targets, target_note, target_tallies
 
     signature = _signature(path)
     f, columns, delimiter, records = _records(path, target, features)
@@ -193,7 +194,7 @@ def scan_csv(path: Path, target: str, features: str, task: str,
     y, task, classes = encode_targets(tallies, task, path.name)
     text = [t for t, tally in zip(columns.targets, tallies) if not tally.numeric]
     return CsvScan(path, delimiter, columns, np.frombuffer(offsets, np.int64).copy(), y,
-                   task, classes, signature, preview, text)
+                   task, classes, signature, preview, text, target_note(tallies))
 
 
 def feature_statistics(scan: CsvScan, rows: np.ndarray, chunk: int = 4096
@@ -312,4 +313,5 @@ def index_csv(o, progress=None, cancelled=None) -> FileIndex:
                      (len(scan.columns.feature_names),), reader,
                      display_name=path.name, task=scan.task,
                      feature_names=list(scan.columns.feature_names),
-                     standardization=(mean, std), scan=scan)
+                     standardization=(mean, std), scan=scan,
+                     notes=[scan.note] if scan.note else [])

@@ -10,11 +10,19 @@ other numbers are regressed) and gives the array the losses expect:
 - binary: float32 0/1 (n,);
 - regression: float32 (n, 1);
 - multilabel: float32 0/1 (n, labels), from several 0/1 columns (``encode_columns``) or
-  from one column of label lists such as ``cat|dog`` (``LabelTally(lists=True)``).
+  from one column of label lists such as ``cat|dog`` or ``["cat", "dog"]``
+  (``LabelTally(lists=True)``, or found by "auto": ``looks_like_lists``).
+
+"auto" takes a text column for label lists when its distinct cells say so: every cell
+is a JSON list, or some cells name several labels (``cat|dog``, ``cat;dog``) and the
+labels are fewer than the distinct cells (combinations of a few labels, not class names
+that happen to hold a ``|``). It looks at the distinct cells only (at most
+``MAX_TEXT_LABELS``), so deciding costs nothing per row.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from array import array
@@ -32,6 +40,41 @@ def label_name(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def split_labels(cell: str) -> list[str]:
+    """The labels of one label-list cell: a JSON list (``["cat", "dog"]``, ``[]``) or
+    labels separated by ``|``, ``;`` or ``,`` (``cat|dog``)."""
+    cell = cell.strip()
+    if cell.startswith("[") and cell.endswith("]"):
+        try:
+            items = json.loads(cell)
+        except ValueError:
+            items = None
+        if isinstance(items, list):
+            return [label_name(v) for v in items if str(v).strip()]
+    return [p.strip() for p in LIST_SEPARATORS.split(cell) if p.strip()]
+
+
+def looks_like_lists(cells: list[str]) -> bool:
+    """Whether the distinct cells of a text column are lists of labels (see the module
+    docstring)."""
+    cells = [c.strip() for c in cells if c.strip()]
+    if not cells:
+        return False
+    if all(c.startswith("[") and c.endswith("]") for c in cells):
+        return all(_json_list(c) for c in cells)
+    parts = [split_labels(c) for c in cells]
+    several = any(len(p) > 1 for p in parts)
+    labels = {label for p in parts for label in p}
+    return several and len(labels) < len(cells)
+
+
+def _json_list(cell: str) -> bool:
+    try:
+        return isinstance(json.loads(cell), list)
+    except ValueError:
+        return False
 
 
 def few(names: list[str]) -> str:
@@ -52,15 +95,15 @@ class LabelTally:
         self.bad_number: tuple[str, int] | None = None  # a NaN or infinite target
         self.overflow = False
         self.starts = array("q", [0])  # label lists: where each row's ids start
+        self.note = ""  # what "auto" found, for the dataset's summary
 
     def __len__(self) -> int:
         return len(self.starts) - 1 if self.lists else max(len(self.values), len(self.ids))
 
     def add(self, label: str, row: int) -> None:
         if self.lists:
-            for part in LIST_SEPARATORS.split(label):
-                if part.strip():
-                    self._id(part.strip())
+            for part in split_labels(label):
+                self._id(part)
             self.starts.append(len(self.ids))
             return
         if self.numeric:
@@ -115,6 +158,9 @@ class LabelTally:
                                "be finite numbers or text labels")
         n = len(self)
         values = np.frombuffer(self.values, np.float64) if self.numeric else None
+        if task == "auto" and not self.numeric and not self.overflow and \
+                looks_like_lists(list(self.index)):
+            return self._cells_as_lists()
         if task == "auto":
             task = "classification"
             if values is not None and not (np.all(values == np.floor(values)) and len(
@@ -157,6 +203,27 @@ class LabelTally:
         rows = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
         y[rows, remap[np.frombuffer(self.ids, np.int32)]] = 1.0
         return y, "multilabel", [keys[i] for i in order]
+
+
+    def _cells_as_lists(self) -> tuple[np.ndarray, str, list[str]]:
+        """Text cells found to be label lists ("auto"): each distinct cell's multi-hot
+        row, then one row per example by the cell's id."""
+        keys = list(self.index)
+        parts = [split_labels(k) for k in keys]
+        names = sorted({label for p in parts for label in p})
+        if len(names) < 2:
+            raise DatasetError(f"{self.where} names {len(names)} label"
+                               f"{'' if len(names) == 1 else 's'}; multi-label needs at "
+                               "least 2")
+        where = {label: i for i, label in enumerate(names)}
+        table = np.zeros((len(keys), len(names)), np.float32)
+        for i, p in enumerate(parts):
+            table[i, [where[label] for label in p]] = 1.0
+        example = max(zip(keys, parts), key=lambda kp: len(kp[1]))[0]
+        column = _column(self.where)
+        self.note = (f"multi-label: the target column '{column}' holds lists of labels "
+                     f"(such as {example!r}), found by the task 'auto'")
+        return table[np.frombuffer(self.ids, np.int32)], "multilabel", names
 
 
 def encode_columns(tallies: list[LabelTally], where: str

@@ -27,7 +27,7 @@ import numpy as np
 
 from graph.catalog import ParamSpec
 
-from .csv_targets import encode_label_lists
+from .csv_targets import encode_label_lists, looks_like_lists, split_labels
 from .files_images import ImageReader, UnreadableFile
 from .files_table import TASK_OPTION, _targets
 from .registry import DatasetError, DatasetSpec, Raw, register
@@ -171,6 +171,7 @@ def _table_raw(tables: dict, features: dict, o: dict, display: str) -> Raw:
             raise DatasetError(f"{display}: no column '{c}' (its columns: "
                                f"{', '.join(names)})")
     xs = _inputs(table, inputs, o)
+    notes: list[str] = []
     if len(xs) != 1:
         raise DatasetError(f"{display}: the input columns make {len(xs)} different kinds "
                            "of input (images, token lists, numbers); choose the columns "
@@ -201,7 +202,14 @@ def _table_raw(tables: dict, features: dict, o: dict, display: str) -> Raw:
         numeric = pa.types.is_integer(col.type) or pa.types.is_floating(col.type)
         values = col.to_pylist()
         declared = _class_names(features, targets[0])
-        if declared and o["task"] in ("auto", "classification"):
+        texts = None if numeric else [str(v) for v in values]
+        if texts is not None and o["task"] == "auto" and looks_like_lists(
+                list(set(texts))):
+            y, task, class_names = encode_label_lists(
+                [split_labels(v) for v in texts], f"{display}: the column '{targets[0]}'")
+            notes.append(f"multi-label: the column '{targets[0]}' holds lists of labels, "
+                         "found by the task 'auto'")
+        elif declared and o["task"] in ("auto", "classification"):
             y, task, class_names = np.asarray(values, np.int64), "classification", declared
         else:
             y, task, class_names = _targets(
@@ -215,7 +223,7 @@ def _table_raw(tables: dict, features: dict, o: dict, display: str) -> Raw:
         splits.setdefault("test", np.zeros(0, np.int64))
     return Raw(xs, y, task, class_names, standardize=o["standardize"] and
                xs[0].dtype == np.float32 and xs[0].ndim == 2, display_name=display,
-               splits=splits)
+               splits=splits, notes=notes)
 
 
 def make_parquet(o, rng) -> Raw:

@@ -100,6 +100,11 @@ def _is_number(text) -> bool:
 # ---------------------------------------------------------------- CSV
 def read_csv(path: Path, target: str, features: str, task: str):
     """(features array, target array, task, class names, feature names) from a CSV."""
+    return read_csv_noted(path, target, features, task)[:5]
+
+
+def read_csv_noted(path: Path, target: str, features: str, task: str):
+    """``read_csv`` and what "auto" found in the targets (a note for the summary)."""
     name = path.name
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -142,13 +147,18 @@ def read_csv(path: Path, target: str, features: str, task: str):
     if not len(rows):
         raise DatasetError(f"CSV file '{name}' has a header but no rows of data")
     y, task, classes = encode_targets(tallies, task, name)
-    return rows, y, task, classes, columns.feature_names
+    return rows, y, task, classes, columns.feature_names, target_note(tallies)
 
 
 def target_tallies(columns: CsvColumns, task: str) -> list[LabelTally]:
     lists = task == "multilabel" and len(columns.targets) == 1
     return [LabelTally(f"CSV file '{columns.name}': the target column '{t}'", lists)
             for t in columns.targets]
+
+
+def target_note(tallies: list[LabelTally]) -> str:
+    """What deciding the task found out (label lists in a text column), or ""."""
+    return next((t.note for t in tallies if t.note), "")
 
 
 def encode_targets(tallies: list[LabelTally], task: str, name: str):
@@ -164,9 +174,10 @@ def encode_targets(tallies: list[LabelTally], task: str, name: str):
 
 def make_csv(o, rng) -> Raw:
     path = o["path"]
-    x, y, task, classes, names = read_csv(path, o["target"], o["features"], o["task"])
+    x, y, task, classes, names, note = read_csv_noted(path, o["target"], o["features"],
+                                                      o["task"])
     return Raw([x], y, task, classes, names, standardize=o["standardize"],
-               display_name=path.name)
+               display_name=path.name, notes=[note] if note else [])
 
 
 # ---------------------------------------------------------------- NPZ

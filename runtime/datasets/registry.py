@@ -54,6 +54,7 @@ class Raw:
     # Given splits (train/val/test subfolders): indices per split; None to split here.
     splits: dict[str, np.ndarray] | None = None
     skipped: list[str] = field(default_factory=list)  # unreadable files left out
+    notes: list[str] = field(default_factory=list)  # what reading found, for summaries
 
 
 @dataclass
@@ -80,6 +81,7 @@ class FileIndex:
     # Per-feature (mean, std) the reader applies, for the bundle to report; or None.
     standardization: tuple[Any, Any] | None = None
     scan: Any = None  # what a scan learned (e.g. ``csv_stream.CsvScan``), for previews
+    notes: list[str] = field(default_factory=list)  # what reading found, for summaries
 
     def estimated_bytes(self) -> int:
         """The dataset's size as float32 tensors in memory."""
@@ -247,7 +249,7 @@ def load_dataset(spec: dict | str, seed: int = 0, val_fraction: float = 0.2,
         val_fraction=val_fraction, test_fraction=test_fraction,
         class_names=raw.class_names, display_name=raw.display_name or info.display_name,
         options=options, feature_names=raw.feature_names, standardize=raw.standardize,
-        splits=raw.splits, skipped=raw.skipped)
+        splits=raw.splits, skipped=raw.skipped, notes=raw.notes)
 
 
 def fits_in_memory(nbytes: int, reading: int = 0, device: str = "cpu") -> bool:

@@ -3,7 +3,10 @@
 Runs N trials of the document's sweep (``doc.sweep``; without one, the learning rate,
 the batch size and every Dropout's p) in J worker processes, with a progress line, then
 prints the best trials and writes the best configuration as a new network file beside
-FILE (``<name>_best.strata``, or ``--best-out``). The study lives in ``--storage``
+FILE (``<name>_best.strata``, or ``--best-out``). ``--search TARGET[=SPEC]`` adds a
+searched value for this run (``layer1.repeat=int:1:4``, ``lr=log:1e-4:0.1``,
+``batch_size=32,64``; a block nested in a block by its path, ``layer1/inner.repeat``),
+and ``--targets`` lists every target the network offers. The study lives in ``--storage``
 (default: SQLite beside FILE), so running the same command again resumes it, and the
 same command on another machine with a shared storage URL adds trials to it.
 
@@ -23,8 +26,7 @@ from typing import TextIO
 from ..cli_args import ArgumentError, Parser
 
 PROG = "strata sweep"
-
-
+KINDS_HELP = "int:LOW:HIGH[:STEP], float:LOW:HIGH, log:LOW:HIGH or A,B,C"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="seed the samplers (worker i: seed + i)")
     p.add_argument("--best-out", help="where to write the best configuration")
     p.add_argument("--top", type=int, default=5, help="best trials to list (default 5)")
+    p.add_argument("--search", action="append", default=[], metavar="TARGET[=SPEC]",
+                   help="also search TARGET (a setting, LAYER.PARAM, or a nested block "
+                   f"by path: OUTER/INNER.repeat); SPEC: {KINDS_HELP} (default: a "
+                   "range around today's value)")
+    p.add_argument("--targets", action="store_true",
+                   help="list what can be searched and exit")
     return p
 
 
@@ -72,9 +80,13 @@ def sweep(args: argparse.Namespace, out: TextIO) -> int:
     path = Path(args.file)
     try:
         doc = graph.load(path)
+        if args.targets:
+            return _list_targets(doc, out)
         if args.epochs is not None:
             doc.training["epochs"] = args.epochs
         raw = dict(doc.sweep)
+        if args.search:
+            raw["params"] = _searched(doc, raw.get("params") or [], args.search)
         for key in ("sampler", "pruner", "objective"):
             if getattr(args, key) is not None:
                 raw[key] = getattr(args, key)
@@ -113,6 +125,72 @@ def sweep(args: argparse.Namespace, out: TextIO) -> int:
               "command to resume)", file=sys.stderr)
         return 130
     return _report(run, spec, doc, path, args, out)
+
+
+def _list_targets(doc, out: TextIO) -> int:
+    from .targets import candidates, target_label
+
+    print(f"{doc.name}: what a sweep can search (--search TARGET[=SPEC])", file=out)
+    for label, target, kind, value in candidates(doc):
+        print(f"  {target_label(doc, target):<32} {kind:<6} now {value!r:<10} {label}",
+              file=out)
+    return 0
+
+
+def _searched(doc, params: list, options: list[str]) -> list:
+    """``params`` with the ``--search`` entries added (replacing the same target)."""
+    from .space import SweepError
+    from .targets import candidates, first_range, resolve_target
+
+    entries = list(params)
+    offered = {target: (kind, value) for _l, target, kind, value in candidates(doc)}
+    for option in options:
+        name, _, spec = option.partition("=")
+        try:
+            target = resolve_target(doc, name.strip())
+        except KeyError as e:
+            raise SweepError(f"--search {option}: {e.args[0]}") from None
+        if spec.strip():
+            entry = _parse_spec(target, spec.strip(), option)
+        elif target in offered:
+            entry = first_range(target, *offered[target])
+        else:
+            raise SweepError(f"--search {option}: give a range for it ({KINDS_HELP}); "
+                             f"see {PROG} FILE --targets")
+        entries = [e for e in entries if e.get("target") != target] + [entry]
+    return entries
+
+
+def _parse_spec(target: str, spec: str, option: str) -> dict:
+    from .space import SweepError
+
+    kind, _, rest = spec.partition(":")
+    try:
+        if kind in ("int", "float", "log") and rest:
+            numbers = [float(v) for v in rest.split(":")]
+            if kind == "int":
+                numbers = [int(v) for v in numbers]
+            if len(numbers) not in (2, 3):
+                raise ValueError
+            entry = {"target": target, "kind": kind, "low": numbers[0],
+                     "high": numbers[1]}
+            if len(numbers) == 3:
+                entry["step"] = numbers[2]
+            return entry
+        choices = [_value(v) for v in spec.split(",") if v.strip()]
+        if choices and ":" not in spec:
+            return {"target": target, "kind": "choice", "choices": choices}
+    except ValueError:
+        pass
+    raise SweepError(f"--search {option}: cannot read {spec!r}, expected {KINDS_HELP}")
+
+
+def _value(text: str):
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
 
 
 def _follow(run, trials: int, spec, out: TextIO) -> None:

@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from .space import SweepSpec
-from .study import GRACE_SECONDS, HEARTBEAT_SECONDS, best_rows, counts, open_study
+from .study import (
+    GRACE_SECONDS,
+    HEARTBEAT_SECONDS,
+    beats,
+    best_rows,
+    counts,
+    open_study,
+    silent_trials_callback,
+)
 
 _CONTEXT = multiprocessing.get_context("spawn")
 FINISHED_STATES = ("complete", "pruned", "fail")
@@ -58,8 +66,9 @@ def worker_main(job: SweepJob) -> None:
                        heartbeat=job.heartbeat, grace=job.grace)
     objective = make_objective(job.document, spec, job.folder,
                                tensorboard=job.tensorboard)
+    callbacks = [silent_trials_callback(job.grace)] if beats(job.storage) else []
     study.optimize(objective, n_trials=job.trials, catch=(TrialFailed,),
-                   gc_after_trial=True)
+                   gc_after_trial=True, callbacks=callbacks)
 
 
 @dataclass

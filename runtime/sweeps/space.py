@@ -15,7 +15,9 @@ A document's sweep (``doc.sweep``, plain JSON) reads:
 
 A target is a training setting (``lr``) or ``<node id>.<parameter>``; on a block
 instance that is its ``repeat`` count or one of the parameters the block exposes
-(``n7.repeat``, ``n7.width``), set on the instance per trial like any layer's. Kinds: ``float``
+(``n7.repeat``, ``n7.width``), set on the instance per trial like any layer's; an
+instance nested in a block's definition is named by its path (``n7/n3.repeat``,
+``targets``). Kinds: ``float``
 (uniform), ``log`` (log-uniform), ``int`` (with an optional step) and ``choice`` (a
 list). ``SweepSpec.from_document`` checks all of it against the document and the layer
 catalog, and names the entry and the value for anything wrong; without a sweep set up,
@@ -32,6 +34,15 @@ from typing import Any
 
 from graph.blocks import BLOCK
 from graph.errors import StrataError
+
+from .targets import (
+    apply_path,
+    bound_by,
+    resolve_target,
+    split_target,
+    target_label,
+    walk,
+)
 
 OBJECTIVES = ("val_loss", "val_metric")
 SAMPLERS = ("tpe", "random", "grid")
@@ -55,7 +66,13 @@ class SearchedParam:
 
     @property
     def node_id(self) -> str | None:
-        return self.target.split(".", 1)[0] if "." in self.target else None
+        """The top-level node the target is in (None for a training setting)."""
+        return self.target.split(".", 1)[0].split("/")[0] if "." in self.target else None
+
+    @property
+    def nested(self) -> bool:
+        """An instance inside a block's definition (``n7/n3.repeat``)."""
+        return "/" in self.target.split(".", 1)[0]
 
     @property
     def name(self) -> str:
@@ -185,20 +202,14 @@ class SweepSpec:
             if p.name not in values:
                 continue
             value = values[p.name]
-            if p.node_id is None:
+            path, key = split_target(p.target)
+            if not path:
                 training[p.target] = value
+            elif len(path) == 1:
+                nodes[p.node_id]["params"][key] = value
             else:
-                nodes[p.node_id]["params"][p.target.split(".", 1)[1]] = value
+                apply_path(out, path, key, value)
         return out
-
-
-def target_label(doc, target: str) -> str:
-    """A target as the user names it: ``hidden.repeat`` for ``n7.repeat``."""
-    if "." not in target:
-        return target
-    node_id, name = target.split(".", 1)
-    node = doc.nodes.get(node_id)
-    return f"{node.label or node_id}.{name}" if node is not None else target
 
 
 def trial_document(doc, spec: SweepSpec, values: dict[str, Any], number: int):
@@ -244,6 +255,11 @@ def _param(entry: Any, index: int, doc) -> SearchedParam:
         raise SweepError(f"{where} must be a mapping with a `target`, such as "
                          f'{{"target": "lr", "kind": "log", "low": 1e-4, "high": 0.1}}')
     target = entry["target"]
+    if "/" in target.split(".", 1)[0]:  # labels along a path become ids
+        try:
+            target = resolve_target(doc, target)
+        except KeyError as e:
+            raise SweepError(f"{where}: {e.args[0]} (target {target})") from None
     kind = entry.get("kind", "choice" if "choices" in entry else "float")
     if kind not in KINDS:
         raise SweepError(f"{where} ({target}): unknown kind {kind!r}, expected one of "
@@ -302,6 +318,8 @@ def _target_spec(target: str, where: str, doc):
                          f"be searched: {searchable}; a layer parameter is written "
                          "<node id>.<parameter>)")
     node_id, name = target.split(".", 1)
+    if "/" in node_id:
+        return _nested_spec(target, where, doc)
     node = doc.nodes.get(node_id)
     if node is None:
         raise SweepError(f"{where}: the network has no node `{node_id}` (target "
@@ -312,6 +330,30 @@ def _target_spec(target: str, where: str, doc):
         if spec.name == name:
             return spec
     names = ", ".join(s.name for s in node.spec.params) or "none"
+    raise SweepError(f"{where}: {node.describe()} has no parameter `{name}` "
+                     f"(its parameters: {names})")
+
+
+def _nested_spec(target: str, where: str, doc):
+    """The ParamSpec of a nested instance's target (``n7/n3.repeat``), checked."""
+    path, name = split_target(target)
+    holder, node = walk(doc, path)[-1]  # resolve_target walked it already
+    if node.type != BLOCK:
+        raise SweepError(f"{where}: {node.describe()} inside '{holder.block_name}' is "
+                         "no block instance: only nested blocks are searched by path "
+                         f"(expose the parameter on '{holder.block_name}' and search "
+                         "that on its instance)")
+    exposed = bound_by(doc, path, name)
+    if exposed is not None:
+        outer = target_label(doc, "/".join(path[:-1]) + "." + exposed)
+        raise SweepError(f"{where}: `{name}` of {node.describe()} is set by "
+                         f"'{holder.block_name}''s exposed parameter `{exposed}`: "
+                         f"search {outer} instead")
+    _check_block_target(node, name, where, doc)
+    for spec in node.spec.params:
+        if spec.name == name:
+            return spec
+    names = ", ".join(s.name for s in node.spec.params)
     raise SweepError(f"{where}: {node.describe()} has no parameter `{name}` "
                      f"(its parameters: {names})")
 

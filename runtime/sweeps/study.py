@@ -4,10 +4,11 @@ Storage is SQLite next to the document by default (``spiral_mlp.sweeps.db`` besi
 ``spiral_mlp.strata``), so a sweep survives a crash and resumes where it was. Any Optuna
 storage URL works (``postgresql://...``, ``mysql://...``), and a path ending in
 ``.journal`` or ``.log`` is Optuna's journal file (good on a shared disk). SQL storages
-get a heartbeat: a trial whose process died (killed, machine lost) stops beating and is
-marked failed by the next process that works on the study, which keeps the study
-usable and resumable; a trial beats from the moment it runs (``storage``), so one
-killed before Optuna's own heartbeat thread started is caught too.
+get Optuna's heartbeat: a trial whose process died (killed, machine lost) stops beating
+and is marked failed, and retried once, by the next process that works on the study,
+which keeps the study usable and resumable. A trial killed before it ever beat is
+caught by ``storage.fail_silent_trials``, which every sweep process runs when it
+joins a study and after each trial.
 """
 
 from __future__ import annotations
@@ -59,22 +60,54 @@ def make_storage(url: str, *, heartbeat: float = HEARTBEAT_SECONDS,
         raise SweepError(f"The storage {url!r} is neither a database URL "
                          "(sqlite:///path.db, postgresql://...) nor a journal file "
                          "(*.journal)")
-    from optuna.storages import RetryFailedTrialCallback
-
-    from .storage import BeatingRDBStorage
+    from optuna.storages import RDBStorage
 
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     try:
         with warnings.catch_warnings():  # the heartbeat is "experimental" in Optuna
             warnings.simplefilter("ignore")
-            return BeatingRDBStorage(
-                url, heartbeat_interval=max(1, int(heartbeat)),
-                grace_period=max(2, int(grace)),
-                heartbeat_stale_trial_callback=RetryFailedTrialCallback(max_retry=1),
-                engine_kwargs=_engine_kwargs(url))
+            return RDBStorage(url, heartbeat_interval=max(1, int(heartbeat)),
+                              grace_period=max(2, int(grace)),
+                              engine_kwargs=_engine_kwargs(url),
+                              **_retry_callback(optuna))
     except (ImportError, optuna.exceptions.StorageInternalError, ValueError) as e:
         raise SweepError(f"Cannot open the sweep storage {url}: {e}") from None
+
+
+def _retry_callback(optuna) -> dict[str, Any]:
+    """The storage argument that retries a dead trial once (Optuna 5 renamed both)."""
+    if hasattr(optuna.storages, "RetryHeartbeatStaleTrialCallback"):
+        return {"heartbeat_stale_trial_callback": retry_once()}
+    return {"failed_trial_callback": retry_once()}
+
+
+def retry_once():
+    """Optuna's callback that enqueues a dead trial again, once."""
+    optuna = optuna_module()
+    with warnings.catch_warnings():  # "experimental"
+        warnings.simplefilter("ignore")
+        callback = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None) \
+            or optuna.storages.RetryFailedTrialCallback
+        return callback(max_retry=1)
+
+
+def beats(storage_url: str) -> bool:
+    """Whether trials on this storage have a heartbeat (the SQL ones)."""
+    return "://" in storage_url
+
+
+def silent_trials_callback(grace: float):
+    """An ``optimize`` callback failing (and retrying) trials that died before they
+    ever beat (``storage.fail_silent_trials``), after each trial of this process."""
+    from .storage import fail_silent_trials
+
+    retry = retry_once()
+
+    def callback(study, _trial) -> None:
+        fail_silent_trials(study, max(2, int(grace)), retry)
+
+    return callback
 
 
 def _engine_kwargs(url: str) -> dict[str, Any]:
@@ -119,6 +152,8 @@ def open_study(spec: SweepSpec, storage_url: str, name: str, *, epochs: int,
         raise SweepError(f"The study {name!r} in {storage_url} {study.direction.name.lower()}s "
                          f"its objective, but this sweep would {spec.direction} "
                          f"{spec.objective_label}: use another --study name")
+    if beats(storage_url):
+        silent_trials_callback(grace)(study, None)
     if SEARCHED_ATTR not in study.user_attrs:
         study.set_user_attr(SEARCHED_ATTR, [p.to_dict() for p in spec.params])
         study.set_user_attr("objective", spec.objective_label)

@@ -111,8 +111,7 @@ def is_number(text):
 
 CSV_MULTILABEL_CODE = '''
 def read_examples():
-    """Feature rows and 0/1 labels from the CSV file: one 0/1 column per label, or one
-    column listing a row's labels (such as cat|dog)."""
+    """Feature rows and 0/1 labels from the CSV file."""
     text = DATA_FILE.read_text(encoding="utf-8-sig")
     lines = text.splitlines()
     delimiter = max(",;\\t", key=lines[0].count)
@@ -126,20 +125,45 @@ def read_examples():
             continue  # blank lines are not examples
         rows.append([float(row[c].strip()) for c in columns])
         labels.append([row[t].strip() for t in targets])
+    return np.asarray(rows, np.float32), encode_target(labels)
+'''
+
+# One 0/1 column per label, or one column of label lists (csv_targets.split_labels).
+MULTI_HOT_CODE = '''
+def encode_target(labels):
+    """0/1 targets (examples, labels) from each row's target cells: one 0/1 column
+    per label, or one column listing a row's labels (such as cat|dog or a JSON list),
+    the labels in sorted order."""
     if len(TARGETS) > 1:
-        return np.asarray(rows, np.float32), np.asarray(labels, np.float64).astype(
-            np.float32
-        )
-    # A row's labels are separated by | (or ; or ,), as Strata reads them.
-    cells = [cell.replace(";", "|").replace(",", "|") for (cell,) in labels]
-    lists = [[p.strip() for p in cell.split("|") if p.strip()] for cell in cells]
+        return np.asarray(labels, np.float64).astype(np.float32)
+    lists = [split_labels(cell) for (cell,) in labels]
     names = sorted({label for row in lists for label in row})
     index = {label: i for i, label in enumerate(names)}
     y = np.zeros((len(lists), len(names)), np.float32)
     for r, row in enumerate(lists):
         for label in row:
             y[r, index[label]] = 1.0
-    return np.asarray(rows, np.float32), y
+    return y
+
+
+def split_labels(cell):
+    """One cell's labels: a JSON list, or labels separated by |, ; or , (as Strata
+    reads them)."""
+    if cell.startswith("[") and cell.endswith("]"):
+        try:
+            items = json.loads(cell)
+        except ValueError:
+            items = None
+        if isinstance(items, list):
+            return [label_text(v) for v in items if str(v).strip()]
+    parts = cell.replace(";", "|").replace(",", "|").split("|")
+    return [p.strip() for p in parts if p.strip()]
+
+
+def label_text(value):
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 '''
 
 NPZ_CODE = '''
@@ -154,37 +178,6 @@ def read_examples():
         return x, y.astype(np.float32)
     labels = [str(v) for v in y] if y.dtype.kind == "U" else [float(v) for v in y]
     return x, encode_target(labels)
-'''
-
-IMAGES_CODE = '''
-IMAGE_SUFFIXES = @SUFFIXES@
-
-
-def read_examples():
-    """Images (n, channels, size, size) in [0, 1] and class ids, one subfolder per class
-    in sorted order."""
-    from PIL import Image
-
-    folders = sorted(
-        p for p in DATA_FOLDER.iterdir() if p.is_dir() and not p.name.startswith(".")
-    )
-    mode = "L" if COLOR == "grayscale" else "RGB"
-    images, labels = [], []
-    for label, folder in enumerate(folders):
-        files = sorted(
-            p
-            for p in folder.iterdir()
-            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-        )
-        for file in files:
-            with Image.open(file) as image:
-                image = image.convert(mode).resize(
-                    (IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR
-                )
-                pixels = np.asarray(image, dtype=np.float32) / 255.0
-            images.append(pixels[None] if mode == "L" else pixels.transpose(2, 0, 1))
-            labels.append(label)
-    return np.stack(images).astype(np.float32), np.asarray(labels, np.int64)
 '''
 
 SAVED_CODE = '''
@@ -250,7 +243,15 @@ def data_section(raw, output_task: str, output_shape: tuple[int, ...], folder: P
             f"FEATURES = {literal(list(raw.feature_names))}",
             f"STANDARDIZE = {bool(options['standardize'])!r}",
         ]
-        reader = [CSV_MULTILABEL_CODE]
+        if bundle.streaming:  # rows read by offset in the loader's workers
+            from .train_stream import csv_code
+
+            pieces = ["\n".join(constants), csv_code(multilabel=True), MULTI_HOT_CODE,
+                      SPLIT_CODE, _network_target_code(raw.task, output_task,
+                                                       output_shape)]
+            return ("\n\n\n".join(p.strip() for p in pieces) + "\n",
+                    ["import csv"], [])
+        reader = [CSV_MULTILABEL_CODE, MULTI_HOT_CODE]
         imports.append("import csv")
         x_dtype = "np.float32"
     elif name == "csv":
@@ -283,24 +284,13 @@ def data_section(raw, output_task: str, output_shape: tuple[int, ...], folder: P
                   CLASSES_CODE, _encode_target_code(raw.task)]
         x_dtype = "np.int64" if long else "np.float32"
     else:
-        constants[:0] = [
-            "# The images Strata trained on: one subfolder per class.",
-            _path_constant("DATA_FOLDER", options["path"]),
-            f"IMAGE_SIZE = {options['image_size']!r}",
-            f"COLOR = {literal(options['color'])}",
-            "STANDARDIZE = False",
-        ]
-        from ..datasets.files_images import IMAGE_SUFFIXES
+        from .train_images import image_code, image_constants, split_folders_of
 
-        suffixes = "(\n" + "".join(f"    {literal(s)},\n" for s in IMAGE_SUFFIXES) + ")"
-        reader = [IMAGES_CODE.replace("@SUFFIXES@", suffixes)]
-        x_dtype = "np.float32"
-        if bundle.streaming:  # read by the loader's workers (train_stream)
-            from .train_stream import folder_code
-
-            pieces = ["\n".join(constants), folder_code(suffixes), SPLIT_CODE,
-                      _network_target_code(raw.task, output_task, output_shape)]
-            return "\n\n\n".join(p.strip() for p in pieces) + "\n", imports, []
+        split_folders = split_folders_of(options["path"])
+        pieces = [*image_constants(options, split_folders), *constants]
+        pieces = ["\n".join(pieces), image_code(split_folders, bundle.streaming),
+                  SPLIT_CODE, _network_target_code(raw.task, output_task, output_shape)]
+        return "\n\n\n".join(p.strip() for p in pieces) + "\n", imports, []
     load = LOAD_CODE.replace("@X_DTYPE@", x_dtype).replace(
         "@STANDARDIZE@", STANDARDIZE_CODE)
     pieces = ["\n".join(constants), *reader, SPLIT_CODE, load,
@@ -328,15 +318,20 @@ def literal(value) -> str:
     return repr(value)
 
 
+def _header(path) -> list[str]:
+    """The CSV file's column names, from its first line only (the file may be large)."""
+    import csv
+
+    with open(path, encoding="utf-8-sig") as f:
+        first = f.readline()
+    return [h.strip() for h in next(csv.reader([first], delimiter=max(
+        ",;\t", key=first.count)), [])]
+
+
 def _target_columns(raw) -> list[str]:
     """The target columns as the reader resolved them (``csv_rows.read_columns``)."""
     target = raw.options.get("target", "")
-    import csv
-
-    text = Path(raw.options["path"]).read_text(encoding="utf-8-sig")
-    first = text.splitlines()[0]
-    header = [h.strip() for h in next(csv.reader([first], delimiter=max(
-        ",;\t", key=first.count)))]
+    header = _header(raw.options["path"])
     if target.strip() in header:
         return [target.strip()]
     return [t.strip() for t in target.split(",") if t.strip()] or [header[-1]]
@@ -344,14 +339,7 @@ def _target_columns(raw) -> list[str]:
 
 def _target_column(raw) -> str:
     target = raw.options.get("target", "").strip()
-    if target:
-        return target
-    import csv
-
-    text = Path(raw.options["path"]).read_text(encoding="utf-8-sig")
-    first = text.splitlines()[0]
-    header = next(csv.reader([first], delimiter=max(",;\t", key=first.count)))
-    return header[-1].strip()
+    return target or _header(raw.options["path"])[-1]
 
 
 def _save_splits(bundle, output_task: str, shape: tuple[int, ...], path: Path) -> None:

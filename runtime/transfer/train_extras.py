@@ -155,7 +155,6 @@ def _listed(items: list[str]) -> str:
 def extra_pieces(setup, code, folder: Path, base_dir, num_classes: int | None,
                  input_shape: tuple[int, ...]) -> tuple[dict[str, str], list[Path], bool]:
     """(template replacements, files written, whether the script needs kornia)."""
-    attributes = code.attributes
     module_code, setup_code, written = "", "", []
     grouped = bool(setup.frozen or setup.lr_scale)
     if setup.init_weights:
@@ -174,8 +173,15 @@ def extra_pieces(setup, code, folder: Path, base_dir, num_classes: int | None,
         module_code += LOAD_CODE
         setup_code += '    load_matching(model, HERE / "init_weights.pt")  # trained weights\n'
     if grouped:
-        frozen = [attributes[n] for n in setup.frozen if n in attributes]
-        scales = {attributes[n]: f for n, f in setup.lr_scale.items() if n in attributes}
+        # Node paths inside blocks become dotted module names (every copy's for a
+        # repeated block), an inner layer's factor after its block's: the same
+        # parameters frozen and scaled as in Strata's own training.
+        from ..finetune import depth_order, setup_modules
+
+        modules = setup_modules(code)
+        frozen = [name for n in depth_order(setup.frozen) for name in modules.get(n, ())]
+        scales = {name: setup.lr_scale[n] for n in depth_order(setup.lr_scale)
+                  for name in modules.get(n, ())}
         module_code += FINETUNE_CODE.replace("@FROZEN@", json.dumps(frozen)).replace(
             "@LR_SCALE@", json.dumps(scales))
     steps = check_pipeline(setup.augment)

@@ -60,9 +60,8 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
     raw = load_dataset(setup.dataset, seed=setup.seed, val_fraction=setup.val_fraction,
                        test_fraction=setup.test_fraction, base_dir=base_dir,
                        data_path=setup.data_path)
-    streaming = raw.streaming and (raw.options["name"] == "image_folder" or (
-        raw.options["name"] == "csv" and raw.task != "multilabel"))
-    if raw.streaming and not streaming:  # multi-label rows: the script reads them whole
+    streaming = raw.streaming and raw.options["name"] in ("image_folder", "csv")
+    if raw.streaming and not streaming:  # the script reads the data whole
         raw = load_dataset(setup.dataset, seed=setup.seed,
                            val_fraction=setup.val_fraction,
                            test_fraction=setup.test_fraction, base_dir=base_dir)

@@ -3,73 +3,16 @@
 When Strata trained on a streaming dataset (an image folder or a CSV file too large for
 memory, or with the data path set to "stream"), the script does the same: ``load_data``
 lists the files (or the CSV rows' byte offsets) and splits them as Strata does, each
-split is a ``Files`` (``Rows``) dataset that decodes a batch on demand, the training loader's workers (``--workers``, by default the setup's
-``workers``) decode while the model trains, and evaluation reads the split in batches
-through the same loader instead of holding it as tensors. The order of examples, the
-split and the decoding are Strata's, so the run repeats Strata's streaming run.
+split is a ``Files`` (``Rows``) dataset that decodes a batch on demand, the training
+loader's workers (``--workers``, by default the setup's ``workers``) decode while the
+model trains, and evaluation reads the split in batches through the same loader instead
+of holding it as tensors. The order of examples, the split and the decoding are
+Strata's, so the run repeats Strata's streaming run. Image folders are written by
+``train_images``; a multi-label CSV reads each row's target cells and makes them 0/1
+with ``train_data.MULTI_HOT_CODE``.
 """
 
 from __future__ import annotations
-
-FOLDER_CODE = '''
-IMAGE_SUFFIXES = @SUFFIXES@
-
-
-def list_files():
-    """Every image file and its class id, one subfolder per class in sorted order."""
-    folders = sorted(
-        p for p in DATA_FOLDER.iterdir() if p.is_dir() and not p.name.startswith(".")
-    )
-    files, labels = [], []
-    for label, folder in enumerate(folders):
-        for file in sorted(
-            p
-            for p in folder.iterdir()
-            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-        ):
-            files.append(file)
-            labels.append(label)
-    return files, np.asarray(labels, np.int64)
-
-
-def read_image(file):
-    """One image (channels, size, size) in [0, 1], resized as Strata resizes it."""
-    from PIL import Image
-
-    mode = "L" if COLOR == "grayscale" else "RGB"
-    with Image.open(file) as image:
-        image = image.convert(mode).resize(
-            (IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR
-        )
-        pixels = np.asarray(image, dtype=np.float32) / 255.0
-    return pixels[None] if mode == "L" else pixels.transpose(2, 0, 1)
-
-
-class Files(torch.utils.data.Dataset):
-    """One split of the files, decoded on demand (in the loader's worker processes).
-    An index is a whole batch, a list of positions, as make_loader asks for it."""
-
-    def __init__(self, files, labels):
-        self.files, self.labels = files, labels
-
-    def __len__(self):
-        return len(self.files)
-
-    def __getitem__(self, index):
-        images = np.stack([read_image(self.files[i]) for i in index])
-        target = network_target(torch.from_numpy(self.labels[index]))
-        return torch.from_numpy(images), target
-
-
-def load_data():
-    """The train, validation and test splits, each a Files dataset."""
-    files, labels = list_files()
-    index = split_indices(len(labels), labels, SEED)
-    return tuple(
-        Files([files[i] for i in index[name].tolist()], labels[index[name].numpy()])
-        for name in ("train", "val", "test")
-    )
-'''
 
 CSV_CODE = '''
 def scan_rows():
@@ -207,17 +150,32 @@ STREAM_EDITS = (
 )
 
 
-def csv_code() -> str:
-    return CSV_CODE
+# A multi-label target: each row's target cells, made 0/1 by encode_target
+# (train_data.MULTI_HOT_CODE).
+MULTILABEL_EDITS = (
+    ("        target = header.index(TARGET)\n",
+     "        targets = [header.index(t) for t in TARGETS]\n"),
+    ("                labels.append(row[target].strip())\n",
+     "                labels.append([row[t].strip() for t in targets])\n"),
+    (("    if all(is_number(v) for v in labels):\n"
+     "        labels = [float(v) for v in labels]\n"), ""),
+    (("\n\ndef is_number(text):\n    try:\n        float(text)\n    except ValueError:\n"
+     "        return False\n    return True\n"), ""),
+)
 
 
-def folder_code(suffixes: str) -> str:
-    return FOLDER_CODE.replace("@SUFFIXES@", suffixes)
+def csv_code(multilabel: bool = False) -> str:
+    """The streaming CSV reader; ``multilabel`` reads the TARGETS columns' cells."""
+    return _edited(CSV_CODE, MULTILABEL_EDITS) if multilabel else CSV_CODE
 
 
 def streaming_script(text: str) -> str:
     """The filled-in script with its data read by the loader (see the docstring)."""
-    for old, new in STREAM_EDITS:
+    return _edited(text, STREAM_EDITS)
+
+
+def _edited(text: str, edits) -> str:
+    for old, new in edits:
         if old not in text:  # the template changed: fail loudly, not a wrong script
             raise AssertionError(f"train.py template lacks {old.strip()[:60]!r}")
         text = text.replace(old, new)

@@ -38,7 +38,9 @@ RADIUS = 6.0
 # Below these zoom levels the card drops detail: text first, then everything but a block.
 LOD_TEXT = 0.55
 LOD_BLOCK = 0.3
-FAR_TITLE_PX = 13  # screen pixels of a title drawn below LOD_TEXT
+TITLE_PX = 12  # scene pixels of a card title at 100%
+FAR_TITLE_PX = 13  # screen pixels of the line a title takes when zoomed out
+MIN_TITLE_PX = FAR_TITLE_PX - 2  # screen pixels: no title is drawn smaller
 
 
 def _font(pixels: int, bold: bool = False) -> QFont:
@@ -48,15 +50,18 @@ def _font(pixels: int, bold: bool = False) -> QFont:
     return font
 
 
-_FAR_FONTS: dict[int, QFont] = {}
+_TITLE_FONTS: dict[int, QFont] = {}
 
 
-def _far_font(lod: float) -> QFont:
-    """A bold font that is FAR_TITLE_PX - 2 pixels tall on screen at ``lod``."""
-    size = max(round((FAR_TITLE_PX - 2) / lod), 1)
-    font = _FAR_FONTS.get(size)
+def title_font(lod: float) -> QFont:
+    """The bold title font at ``lod``: TITLE_PX scene pixels while that is at least
+    MIN_TITLE_PX on screen, else MIN_TITLE_PX on screen. The title's size on screen
+    only ever shrinks as one zooms out, never jumps, and stays legible at every zoom
+    (a title in scene units at 55% was 6.6 px, smaller than the far-zoom title)."""
+    size = max(TITLE_PX, round(MIN_TITLE_PX / max(lod, 0.05)))
+    font = _TITLE_FONTS.get(size)
     if font is None:
-        font = _FAR_FONTS[size] = _font(size, True)
+        font = _TITLE_FONTS[size] = _font(size, True)
     return font
 
 
@@ -69,7 +74,7 @@ def fonts() -> tuple[QFont, QFont, QFont]:
     """Created on first paint: a QFont needs the application to exist."""
     global TITLE_FONT, BODY_FONT, PORT_FONT
     if TITLE_FONT is None:
-        TITLE_FONT, BODY_FONT, PORT_FONT = _font(12, True), _font(11), _font(9)
+        TITLE_FONT, BODY_FONT, PORT_FONT = _font(TITLE_PX, True), _font(11), _font(9)
     return TITLE_FONT, BODY_FONT, PORT_FONT
 
 
@@ -299,6 +304,13 @@ class NodeItem(QGraphicsItem):
     def height(self) -> float:
         return self.face.height
 
+    def header_height(self, lod: float) -> float:
+        """The coloured header's height at ``lod`` (scene units): grown when zoomed
+        out, so the title's line fits it."""
+        if lod >= LOD_TEXT:
+            return HEADER
+        return min(max(HEADER, (FAR_TITLE_PX + 4) / lod), self.face.height)
+
     def card_rect(self) -> QRectF:
         return QRectF(0, 0, WIDTH, self.face.height)
 
@@ -387,13 +399,14 @@ class NodeItem(QGraphicsItem):
         painter.setBrush(colour)
         painter.drawPath(header.intersected(clip))
 
-        title_font, body_font, port_font = fonts()
+        _title, body_font, port_font = fonts()
         if lod >= LOD_TEXT:
-            painter.setFont(title_font)
+            font = title_font(lod)
+            painter.setFont(font)
             painter.setPen(QColor("white"))
             text_rect = QRectF(10, 0, WIDTH - 20, HEADER)
             painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                             QFontMetricsF(title_font).elidedText(
+                             QFontMetricsF(font).elidedText(
                                  face.title, Qt.TextElideMode.ElideRight, text_rect.width()))
             self._paint_body(painter, theme, body_font, port_font)
         else:
@@ -413,8 +426,8 @@ class NodeItem(QGraphicsItem):
     def _paint_far_title(self, painter: QPainter, lod: float) -> None:
         """The title at a readable size on screen whatever the zoom (as the error
         badges are), on a header grown to hold it."""
-        font = _far_font(max(lod, 0.05))
-        height = min(max(HEADER, (FAR_TITLE_PX + 4) / lod), self.face.height)
+        font = title_font(lod)
+        height = self.header_height(lod)
         rect = QRectF(3 / lod, 0, WIDTH - 6 / lod, height)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(resources.category_color(self.face.category))

@@ -3,7 +3,9 @@
 One row per searched entry: what (a training setting, or a layer's parameter by the
 layer's name), how (a range, log-scaled or not, whole numbers, or a list of choices)
 and the bounds. "Search…" offers every number the network has: the training settings,
-each layer's numeric parameters, and each block's repeat count and exposed numbers, with a sensible first range around today's value.
+each layer's numeric parameters, and each block's repeat count and exposed numbers, also
+of blocks nested in blocks ("layer1 > inner: repeat"), with a sensible first range
+around today's value.
 Every edit is reported as the new ``doc.sweep`` (``edited``), which the window checks
 with ``runtime.sweeps.SweepSpec`` and stores as one undo step.
 """
@@ -24,51 +26,22 @@ from PySide6.QtWidgets import (
 
 KINDS = (("Range", "float"), ("Log range", "log"), ("Whole numbers", "int"),
          ("Choices", "choice"))
-SEARCHABLE_SETTINGS = ("lr", "batch_size", "weight_decay", "momentum", "gamma",
-                       "grad_clip", "epochs")
 TARGET_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def candidates(doc) -> list[tuple[str, str, str, object]]:
-    """(label, target, kind, today's value) of every number a sweep can search."""
-    from runtime.setup import SETTINGS, TrainingSetup
+    """(label, target, kind, today's value) of every number a sweep can search, the
+    instances nested in blocks included (``runtime.sweeps.targets``)."""
+    from runtime.sweeps.targets import candidates as searchable
 
-    try:
-        setup = TrainingSetup.from_document(doc).to_dict()
-    except Exception:  # noqa: BLE001 - a broken setup still lists the layers
-        setup = {}
-    out = []
-    for setting in SETTINGS:
-        spec = setting.param
-        if spec.name in SEARCHABLE_SETTINGS:
-            value = setup.get(spec.name, spec.default)
-            out.append((f"Training: {setting.label}", spec.name, spec.kind, value))
-    for node in doc.nodes.values():
-        for spec in node.spec.params:
-            if spec.kind in ("int", "float"):
-                value = node.params.get(spec.name, spec.default)
-                out.append((f"{node.title}: {spec.name}", f"{node.id}.{spec.name}",
-                            spec.kind, value))
-    return out
+    return searchable(doc)
 
 
 def first_range(target: str, kind: str, value) -> dict:
-    """A starting entry around today's value."""
-    if target == "batch_size" and isinstance(value, int):
-        return {"target": target, "kind": "choice",
-                "choices": sorted({max(1, value // 2), value, value * 2})}
-    if target.endswith(".repeat"):  # a block's copies: from one to a few more
-        copies = int(value or 1)
-        return {"target": target, "kind": "int", "low": 1, "high": max(3, 2 * copies)}
-    if kind == "int":
-        n = int(value or 1)
-        return {"target": target, "kind": "int", "low": max(1, n // 2), "high": max(2, n * 2)}
-    v = float(value or 0.0)
-    if target.endswith(".p") or 0.0 <= v < 1.0 and target not in ("lr", "weight_decay"):
-        return {"target": target, "kind": "float", "low": 0.0, "high": 0.5}
-    if v > 0:
-        return {"target": target, "kind": "log", "low": v / 10, "high": v * 10}
-    return {"target": target, "kind": "float", "low": 0.0, "high": 1.0}
+    """A starting entry around today's value (``runtime.sweeps.targets``)."""
+    from runtime.sweeps.targets import first_range as around
+
+    return around(target, kind, value)
 
 
 class SpaceEditor(QWidget):

@@ -40,7 +40,8 @@ def summarize(spec: dict, seed: int, val_fraction: float, test_fraction: float,
                           strict_files=False, progress=progress, cancelled=cancelled)
     out: dict = {"describe": bundle.describe(), "task": bundle.task,
                  "shapes": [tuple(s) for s in bundle.input_shapes],
-                 "dtypes": list(bundle.input_dtypes), "classes": list(bundle.class_names)}
+                 "dtypes": list(bundle.input_dtypes), "classes": list(bundle.class_names),
+                 "notes": list(bundle.notes)}
     if bundle.streaming:
         return _sampled(bundle, out)
     *inputs, target = bundle.tensors("train")
@@ -49,6 +50,8 @@ def summarize(spec: dict, seed: int, val_fraction: float, test_fraction: float,
         ids = y.reshape(len(y), -1)[:, 0].round().astype(np.int64)
         out["counts"] = np.bincount(ids, minlength=max(len(bundle.class_names), 1))
         out["labels"] = ids
+    elif bundle.task == "multilabel":
+        out["counts"] = y.reshape(len(y), -1).sum(axis=0).astype(np.int64)
     x = inputs[0].numpy()
     shape = out["shapes"][0]
     if len(inputs) == 1 and shape == (2,):
@@ -80,6 +83,8 @@ def _sampled(bundle, out: dict) -> dict:
         if bundle.task in ("classification", "binary"):
             ids = targets.reshape(len(targets)).astype(np.int64)
             out["counts"] = np.bincount(ids, minlength=max(len(bundle.class_names), 1))
+        elif bundle.task == "multilabel":
+            out["counts"] = targets.reshape(len(targets), -1).sum(axis=0).astype(np.int64)
         out["rows"] = [_brief(split[i][0].numpy()) + "  \u2192  " + _brief(targets[i])
                        for i in range(min(4, len(split)))]
         return out
@@ -200,7 +205,9 @@ class DatasetPreview(QWidget):
         if "counts" in summary:
             counts = " \u00b7 ".join(f"{_escape(str(n))}: {int(c)}" for n, c in
                                      zip(summary["classes"], summary["counts"]))
-            lines.append(f"Training examples per class: {counts}")
+            per = "label" if summary["task"] == "multilabel" else "class"
+            lines.append(f"Training examples per {per}: {counts}")
+        lines += [_escape(note[:1].upper() + note[1:]) for note in summary.get("notes", ())]
         self.info.setText("<br>".join(lines))
         self.canvas.clear()
         if "points" in summary:

@@ -134,19 +134,24 @@ def test_a_block_that_would_not_load_again_is_not_written(tmp_path):
 
 
 def test_a_network_whose_block_lost_an_exposed_layer_still_saves(tmp_path):
-    """Deleting a layer an exposed parameter sets, or grouping it into a nested block,
-    leaves a target the reader would refuse: it is not written."""
+    """Deleting a layer an exposed parameter sets leaves a target the reader would
+    refuse: it is not written. (Grouping it into a nested block keeps the link: the
+    parameter then sets the nested instance's parameter of its name.)"""
     doc = graph.load(graph_examples() / "blocks_resnet.strata")
     body = doc.blocks["BasicBlock"].body
     conv1 = next(n.id for n in body.nodes.values() if n.label == "conv1")
     bn1 = next(n.id for n in body.nodes.values() if n.label == "bn1")
-    body.group([conv1, bn1], "Unit", "unit")
+    unit = body.group([conv1, bn1], "Unit", "unit").result["instance"]
     down = doc.blocks["DownBlock"].body
     down.remove_node(next(n.id for n in down.nodes.values() if n.label == "shortcut"))
     path = graph.save(doc, tmp_path / "net.strata")
     again = graph.load(path)
     assert [t for e in again.blocks["BasicBlock"].exposed for t in e.targets] == [
-        next(e.targets[1] for e in doc.blocks["BasicBlock"].exposed)]
+        t for e in doc.blocks["BasicBlock"].exposed for t in e.targets]
+    assert (unit, "planes") in again.blocks["BasicBlock"].exposed[0].targets
+    assert [t for e in again.blocks["DownBlock"].exposed for t in e.targets] == [
+        t for e in doc.blocks["DownBlock"].exposed for t in e.targets
+        if t[0] in down.nodes]
     # The same network after the round trip (the deleted shortcut is an error in both).
     assert [p.message for p in graph.analyze(again).problems] == [
         p.message for p in graph.analyze(doc).problems] != []

@@ -4,6 +4,8 @@ check naming the width, and the streaming path."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -163,3 +165,42 @@ def test_a_checkpoint_of_a_streamed_multilabel_run_is_evaluated_per_label(tmp_pa
     assert result.metric_name == "f1" and result.examples == 32
     assert set(result.per_label) == {"hot", "big"}
     assert "F1" in result.describe() and "hot" in result.describe()
+
+
+@pytest.mark.parametrize("style", ["pipes", "semicolons", "json"])
+def test_auto_finds_a_column_of_label_lists_and_says_so(tmp_path, style):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(60, 2))
+    cells = []
+    for r in x:
+        tags = [n for n, on in (("cat", r[0] > 0), ("dog", r[1] > 0)) if on]
+        cells.append({"pipes": "|".join(tags) or "none",
+                      "semicolons": ";".join(tags) or "none",
+                      "json": '"' + json.dumps(tags).replace('"', '""') + '"'}[style])
+    path = tmp_path / "pets.csv"
+    path.write_text("a,b,pets\n" + "".join(f"{r[0]:.3f},{r[1]:.3f},{c}\n"
+                                           for r, c in zip(x, cells)))
+    labels = ["cat", "dog"] + (["none"] if style != "json" else [])
+    bundles = [load_dataset({"name": "csv", "path": str(path)}, seed=1, data_path=p)
+               for p in ("memory", "stream")]
+    for b in bundles:
+        assert b.task == "multilabel" and b.class_names == labels
+        assert f"multi-label, {len(labels)} labels" in b.describe()
+        assert "the target column 'pets' holds lists of labels" in b.notes[0]
+        assert "found by the task 'auto'" in b.notes[0]
+    memory, stream = bundles
+    for i in range(len(memory.train)):
+        assert torch.equal(memory.train[i][1], stream.train[i][1])
+    both = int(((x[:, 0] > 0) & (x[:, 1] > 0)).sum())
+    assert int((memory.tensors("train")[1].sum(1) == 2).sum()) + int(
+        (memory.tensors("val")[1].sum(1) == 2).sum()) + int(
+        (memory.tensors("test")[1].sum(1) == 2).sum()) == both
+
+
+def test_auto_keeps_class_names_that_only_hold_a_separator(tmp_path):
+    path = tmp_path / "music.csv"
+    styles = ["rock|pop", "jazz", "blues"]
+    path.write_text("a,style\n" + "".join(f"{i % 7},{styles[i % 3]}\n" for i in range(30)))
+    b = load_dataset({"name": "csv", "path": str(path)})
+    assert b.task == "classification" and b.class_names == ["blues", "jazz", "rock|pop"]
+    assert b.notes == []

@@ -178,9 +178,12 @@ def test_a_trial_killed_before_its_first_heartbeat_is_failed_and_retried(tmp_pat
         if child.stdout is not None:
             child.stdout.close()
     study = open_study(spec, storage, "early", epochs=1, heartbeat=1, grace=2)
-    assert [t.state.name for t in study.trials] == ["RUNNING"]
+    assert [t.state.name for t in study.trials] == ["RUNNING"]  # within the grace
     time.sleep(3.5)  # past the grace period (SQLite's timestamps are whole seconds)
-    # The next trial anyone starts fails the silent one and runs its retry first.
+    # The next process to join (a resumed sweep) fails the silent trial, with public
+    # Optuna API, and runs its retry first.
+    study = open_study(spec, storage, "early", epochs=1, heartbeat=1, grace=2)
+    assert [t.state.name for t in study.trials] == ["FAIL", "WAITING"]
     study.optimize(make_objective(doc.to_dict(), spec, tmp_path / "trials"), n_trials=1)
     trials = optuna.load_study(study_name="early", storage=storage).trials
     assert [t.state.name for t in trials] == ["FAIL", "COMPLETE"]
