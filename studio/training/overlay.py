@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import time
 from html import escape
+from typing import TypeGuard, TypeVar
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt
@@ -49,6 +50,7 @@ from studio.theme_colors import SEVERITY_COLORS
 from .block_health import STRIP_H, StripItem, block_heat, draw_block
 from .plots.common import color_map
 
+_I = TypeVar("_I", bound=QGraphicsItem)
 REFRESH_S = 0.2
 GLOW = 7.0  # pixels of heat around a card
 _LUT = None
@@ -63,7 +65,8 @@ def heat_color(t: float) -> QColor:
     return QColor(int(r), int(g), int(b))
 
 
-def _valid(item) -> bool:
+def _valid(item: _I | None) -> TypeGuard[_I]:
+    """``item`` exists and Qt has not deleted it (a card removed with its children)."""
     try:
         import shiboken6
 
@@ -312,7 +315,8 @@ class CanvasOverlay(QObject):
             return
         if on:
             port = self.legend.parentWidget()
-            self.legend.move(10, port.height() - self.legend.height() - 10)
+            if port is not None:
+                self.legend.move(10, port.height() - self.legend.height() - 10)
             self.legend.show()
             self.legend.raise_()
         else:
@@ -480,9 +484,9 @@ class CanvasOverlay(QObject):
                 by_node.setdefault(node_id, []).append(d)
         for node_id in list(self.marks):
             if node_id not in by_node:
-                mark = self.marks.pop(node_id)
-                if _valid(mark) and mark.scene() is not None:
-                    mark.scene().removeItem(mark)
+                gone = self.marks.pop(node_id)
+                if _valid(gone) and gone.scene() is not None:
+                    gone.scene().removeItem(gone)
         for node_id, found in by_node.items():
             item = self.scene.nodes.get(node_id)
             if item is None:
