@@ -123,9 +123,16 @@ def main(argv: list[str] | None = None) -> int:
     app.processEvents()
 
     probe = Probe()
-    # Give the standby worker its head start (as a user setting up would).
-    run_loop_until(app, lambda: bench.runner.standby is None or bench.runner.standby.ready,
-                   60)
+    # Give the standby worker its head start (as a user setting up would): warm
+    # (torch and the first step's code loaded) and the dataset prepared.
+    def standby_ready() -> bool:
+        standby = bench.runner.standby
+        return standby is None or (standby.warm and standby.prepared is not None)
+
+    run_loop_until(app, standby_ready, 120)
+    standby = bench.runner.standby
+    standby_state = ("off" if standby is None else
+                     f"warm {standby.warm}, dataset prepared {standby.prepared is not None}")
     settle = time.perf_counter() + 1.0
     run_loop_until(app, lambda: time.perf_counter() > settle, 2.0)
     probe.start()
@@ -157,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
           f" ({run.status}); runner ticks {bench.runner.ticks}, longest tick "
           f"{bench.runner.tick_seconds * 1000:.1f} ms")
     print(f"machine: {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} "
-          f"{load[2]:.2f}; worker threads {bench.runner.threads}")
+          f"{load[2]:.2f}; worker threads {bench.runner.threads}; standby worker "
+          f"{standby_state}")
     print(f"idle:     {len(idle)} firings, max {max(idle):.1f} ms, "
           f"p99 {percentile(idle, 99):.1f} ms, median {percentile(idle, 50):.2f} ms")
     print(f"training: {len(training)} firings, max {max(training):.1f} ms, "

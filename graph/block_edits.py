@@ -218,7 +218,8 @@ def copy_definition(original: Definition, name: str, lib: Library) -> Definition
                                    n.position, lib)
     body.edges = list(original.body.edges)
     body._next_id = original.body._next_id
-    return Definition(name, body, copy.deepcopy(original.exposed), original.description)
+    return Definition(name, body, copy.deepcopy(original.exposed), original.description,
+                      copy.deepcopy(original.derived))
 
 
 # ---------------------------------------------------------------------- journaled steps

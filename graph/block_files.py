@@ -209,12 +209,22 @@ def delete_block(folder: str | os.PathLike[str], name: str) -> None:
         raise StrataError(f"your library has no block named '{name}'") from None
 
 
+def check_name(name: str) -> str | None:
+    """Why ``name`` cannot name a block of the library (None: it can)."""
+    import keyword
+
+    if not name or not name.isidentifier() or len(name) > 60 or keyword.iskeyword(name):
+        return (f"'{name}' cannot name a block: use letters, digits and _ "
+                "(a Python class name, e.g. BasicBlock)")
+    return None
+
+
 def _check_name(name: str) -> None:
-    if not name or not name.isidentifier() or len(name) > 60:
-        raise StrataError(f"'{name}' cannot name a block: use letters, digits and _ "
-                          "(a Python class name, e.g. BasicBlock)")
+    problem = check_name(name)
+    if problem is not None:
+        raise StrataError(problem)
 
 
 __all__ = ["ENV", "SUFFIX", "LibraryEntry", "UnreadableBlock", "block_from_text",
-           "block_to_text", "delete_block", "library_folder", "path_for", "read_block",
+           "block_to_text", "check_name", "delete_block", "library_folder", "path_for", "read_block",
            "rename_block", "save_block", "scan"]

@@ -117,6 +117,20 @@ def group(doc: Document, node_ids: Iterable[str], name: str | None = None,
     return edit
 
 
+def _analysed_bodies(doc: Document, instance_id: str, repeat: int) -> list[Document]:
+    """Each copy's body with every value written in, derived ones included (those
+    follow the tensor each copy receives), from the network's analysis; [] inside a
+    block's body (no tensors there) or when the instance does not analyse."""
+    definition = doc.blocks[doc.nodes[instance_id].params["block"]]
+    if not definition.derived or doc.block_name is not None:
+        return []
+    from .analysis import analyze
+
+    shapes = analyze(doc).shapes.get(instance_id)
+    runs = shapes.values.get("runs", ()) if shapes is not None else ()
+    return [r.doc for r in runs] if len(runs) == repeat else []
+
+
 def _links_into(doc: Document, inside: set[str]
                 ) -> tuple[Definition | None, list[tuple[ExposedParam, list[Target]]]]:
     """The definition whose body ``doc`` is, and each of its exposed parameters with
@@ -174,6 +188,7 @@ def ungroup(doc: Document, instance_id: str) -> Edit:
     values = {e.name: node.params.get(e.name, e.default) for e in definition.exposed}
     body = lib.instantiate(definition, values)
     repeat = int(node.params.get("repeat", 1) or 1)
+    bodies = _analysed_bodies(doc, instance_id, repeat) or [body] * repeat
     x0, y0 = node.position
     bx = [n.position[0] for n in body.nodes.values()] or [0.0]
     by = [n.position[1] for n in body.nodes.values()] or [0.0]
@@ -194,7 +209,7 @@ def ungroup(doc: Document, instance_id: str) -> Edit:
             ids: dict[str, str] = {}
             for n in inner:
                 shift = (k - (repeat - 1) / 2) * width
-                made = doc.add_node(n.type, copy.deepcopy(n.params),
+                made = doc.add_node(n.type, copy.deepcopy(bodies[k].nodes[n.id].params),
                                     doc.unique_label(n.label or n.spec.default_label),
                                     (x0 + n.position[0] - cx + shift, y0 + n.position[1] - cy))
                 ids[n.id] = made.id

@@ -10,6 +10,8 @@ the copy is renamed (``BasicBlock2``) and the instances inside the copies follow
 
 ``insert_block`` adds an instance too, for headless callers and tests; the studio wraps
 ``copy_block`` and its own placement (after the selection, as for layers) in one step.
+``fit_values`` says which exposed parameters to set from the tensor the new instance
+will receive (a residual block after 64 channels gets ``channels=64``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from .document_data import definition_to_dict
 from .errors import StrataError
 
 if TYPE_CHECKING:
+    from .catalog.tensors import TensorInfo
     from .document import Document
 
 
@@ -97,6 +100,78 @@ def insert_block(doc: Document, source: Document, name: str, params: dict[str, A
     return edit
 
 
+# Parameters that say how wide a layer's output is: what a block's input must match
+# when the block adds its input back (an identity shortcut) or scales it by channel.
+WIDTH_PARAMS = frozenset({"out_channels", "out_features", "num_features", "embed_dim",
+                          "hidden_size", "d_model", "normalized_shape"})
+
+
+def fit_values(source: Document, name: str, tensor: TensorInfo | None,
+               declared: tuple[tuple[str, int], ...] = ()) -> dict[str, Any]:
+    """Exposed parameters of block ``name`` (of ``source``'s library) set from the
+    tensor its first input will receive, so the new instance validates at once, as a
+    layer from the palette infers its ``in_channels``.
+
+    ``declared`` (a built-in's ``fit``: parameter, axis) is applied as it says. Other
+    blocks are fitted by trying: nothing when the block already takes the tensor, else
+    the first exposed width parameter (one that sets an ``out_channels``,
+    ``out_features``... inside, at any depth) that makes it validate when set to the
+    tensor's channels (or features), else all of them together; {} when nothing helps
+    (validation then says what is wrong, on the instance).
+    """
+    if tensor is None:
+        return {}
+    if declared:
+        out = {}
+        for param, axis in declared:
+            if len(tensor.shape) > max(axis, -axis - 1) and isinstance(tensor.shape[axis], int):
+                out[param] = tensor.shape[axis]
+        return out
+    lib = source.blocks
+    definition = lib[name]
+    if len(definition.input_ports) < 1 or tensor.rank < 2:
+        return {}
+    tensors = (tensor,) * len(definition.input_ports)
+
+    def fits(values: dict[str, Any]) -> bool:
+        try:
+            return lib.run(definition, values, tensors).error is None
+        except StrataError:
+            return False
+
+    if fits({}):
+        return {}
+    widths = [e.name for e in definition.exposed
+              if isinstance(e.default, int) and not isinstance(e.default, bool)
+              and _sets_width(lib, definition, e.name)]
+    sizes = list(dict.fromkeys(d for d in (tensor.shape[1], tensor.shape[-1])
+                               if isinstance(d, int)))
+    for param in widths:
+        for size in sizes:
+            if fits({param: size}):
+                return {param: size}
+    for size in sizes:
+        if len(widths) > 1 and fits(dict.fromkeys(widths, size)):
+            return dict.fromkeys(widths, size)
+    return {}
+
+
+def _sets_width(lib, definition: Definition, param: str, depth: int = 0) -> bool:
+    """Does exposed ``param`` set a layer's output width (through nested blocks too)?"""
+    for node_id, key in definition.exposed_param(param).targets:
+        node = definition.body.nodes.get(node_id)
+        if node is None:
+            continue
+        if node.type == BLOCK:
+            inner = lib.definitions.get(node.params.get("block"))
+            if inner is not None and depth < 20 and any(e.name == key for e in inner.exposed) \
+                    and _sets_width(lib, inner, key, depth + 1):
+                return True
+        elif key in WIDTH_PARAMS:
+            return True
+    return False
+
+
 def _renamed_copy(original: Definition, new: str, names: dict[str, str], lib) -> Definition:
     """A copy of ``original`` named ``new`` for ``lib``, its nested instances pointing
     at the names their definitions have (or get) in ``lib``."""
@@ -115,4 +190,4 @@ def _same(a: Definition, b: Definition) -> bool:
     return da == db
 
 
-__all__ = ["copy_block", "dependencies", "insert_block"]
+__all__ = ["WIDTH_PARAMS", "copy_block", "dependencies", "fit_values", "insert_block"]

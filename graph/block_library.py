@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .block_derived import DerivedParam
 from .blocks import Definition, ExposedParam
 from .builder import Builder
 from .document import Document
@@ -49,6 +50,7 @@ class _Body:
         self.b = Builder()
         self.b.doc = Document(name, library=doc.blocks, block=name)
         self.exposed: list[ExposedParam] = []
+        self.derived: list[DerivedParam] = []
 
     def input(self, label: str = "in") -> str:
         return self.b.add("BlockInput", label)
@@ -74,10 +76,17 @@ class _Body:
             pairs.append((by_label[label], param))
         self.exposed.append(ExposedParam(name, default, pairs, help))
 
+    def derive(self, name: str, expression: str, *targets: str, help: str) -> None:
+        """A value computed from the exposed parameters and the input, written into
+        ``targets`` (``"label.param"``): graph.block_derived."""
+        by_label = {n.label: n.id for n in self.b.doc.nodes.values()}
+        pairs = [(by_label[t.split(".")[0]], t.split(".")[1]) for t in targets]
+        self.derived.append(DerivedParam(name, expression, pairs, help))
+
     def finish(self, description: str) -> Definition:
         body = self.b.done()
         body.revision = 0
-        return Definition(self.name, body, self.exposed, description)
+        return Definition(self.name, body, self.exposed, description, self.derived)
 
 
 def _conv(out: int = 16, k: int = 3, stride: int = 1, groups: int = 1) -> dict:
@@ -154,15 +163,20 @@ def _inverted_residual(down: bool) -> Callable[[_Body], None]:
                     ("BatchNorm2d", {}, "depthwise_bn"), ("ReLU6", {}, "depthwise_relu"),
                     ("Conv2d", _conv(16, k=1), "project"), ("BatchNorm2d", {}, "project_bn"))
         b.output(h if down else b.add(h, x))
-        b.expose("hidden_channels", 96, "expand.out_channels", "depthwise.out_channels",
-                 "depthwise.groups", help="Channels of the expanded middle: the input's "
-                 "channels times the expansion (6 in MobileNetV2).")
         b.expose("channels", 24 if down else 16, "project.out_channels",
                  help="Output channels" + ("." if down else ": equal to the input's, "
                                            "since the input is added to the output."))
+        b.expose("expand_ratio", 6, help="How many times wider than its input the "
+                 "middle is (6 in MobileNetV2; 1 skips most of the widening).")
         if down:
             b.expose("stride", 2, "depthwise.stride", help="Stride of the depthwise "
                      "convolution.")
+        # The hidden width follows the input, as MobileNetV2 writes it (inp *
+        # expand_ratio); with an identity shortcut the input has ``channels``.
+        b.derive("hidden_channels", f"{'in_channels' if down else 'channels'} * expand_ratio",
+                 "expand.out_channels", "depthwise.out_channels", "depthwise.groups",
+                 help="Channels of the expanded middle: the input's channels times "
+                 "expand_ratio.")
     return build
 
 

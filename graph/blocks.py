@@ -53,6 +53,7 @@ from .naming import snake_case
 
 if TYPE_CHECKING:
     from .analysis import Analysis
+    from .block_derived import DerivedParam
     from .document import Document
     from .problems import Problem
 
@@ -77,11 +78,13 @@ class Definition:
     """A named block: a body network with ports and exposed parameters."""
 
     def __init__(self, name: str, body: Document, exposed: list[ExposedParam] | None = None,
-                 description: str = "") -> None:
+                 description: str = "", derived: list[DerivedParam] | None = None) -> None:
         self.name = name
         self.body = body
         self.exposed = list(exposed or [])
         self.description = description
+        # Values computed from the exposed ones and the input (graph.block_derived).
+        self.derived = list(derived or [])
 
     @property
     def input_ports(self) -> list[str]:
@@ -139,6 +142,7 @@ class BlockRun:
     error: Problem | None
     macs: int
     params: int = 0  # trainable parameters of the layers that reach an output
+    derived: dict[str, Any] = field(default_factory=dict)  # this use's derived values
 
 
 class BlockShapeError(ShapeError):
@@ -282,7 +286,8 @@ class Library:
         run = self._runs.get(key)
         if run is not None:
             return run
-        doc = self.instantiate(definition, values)
+        derived = self.derived_values(definition, values, tensors)
+        doc = self.instantiate(definition, values, derived)
         ports = dict(zip(definition.input_ports, tensors))
         self._active.append(definition.name)
         try:
@@ -314,20 +319,46 @@ class Library:
             if spec.param_count is not None and shapes.ok and shapes.outputs:
                 params += int(spec.param_count(merged))
         run = BlockRun(definition.name, dict(values), doc, analysis, tensors,
-                       received, error, macs, params)
+                       received, error, macs, params, derived)
         if len(self._runs) > 4096:  # a long session of edits: forget old uses
             self._runs.clear()
         self._runs[key] = run
         return run
 
-    def instantiate(self, definition: Definition, values: dict[str, Any]) -> Document:
-        """The body with ``values`` written into the exposed parameters' targets (the
-        body itself when they change nothing: analysis never edits a document)."""
+    def derived_values(self, definition: Definition, values: dict[str, Any],
+                       tensors: tuple) -> dict[str, Any]:
+        """Each derived parameter's value for this use (ShapeError naming it when its
+        expression cannot be evaluated)."""
+        if not definition.derived:
+            return {}
+        from .block_derived import evaluate
+
+        env = {e.name: values.get(e.name, e.default) for e in definition.exposed}
+        out = {}
+        for d in definition.derived:
+            try:
+                out[d.name] = evaluate(d, env, tensors)
+            except StrataError as error:
+                raise ShapeError(str(error), "fix the block's derived parameter") from None
+            env[d.name] = out[d.name]  # a later one may read an earlier one
+        return out
+
+    def instantiate(self, definition: Definition, values: dict[str, Any],
+                    derived: dict[str, Any] | None = None) -> Document:
+        """The body with ``values`` (and ``derived`` values) written into the exposed
+        (and derived) parameters' targets (the body itself when they change nothing:
+        analysis never edits a document)."""
         body = definition.body
-        changes = [(node_id, param, values[e.name]) for e in definition.exposed
-                   if e.name in values for node_id, param in e.targets
+        bound = [(e.name, e.targets) for e in definition.exposed if e.name in values]
+        values = dict(values)
+        for d in definition.derived:
+            if derived and d.name in derived:
+                bound.append((d.name, d.targets))
+                values[d.name] = derived[d.name]
+        changes = [(node_id, param, values[name]) for name, targets in bound
+                   for node_id, param in targets
                    if node_id in body.nodes
-                   and body.nodes[node_id].params.get(param) != values[e.name]]
+                   and body.nodes[node_id].params.get(param) != values[name]]
         if not changes:
             return body
         from .document import Document, Node
@@ -442,7 +473,10 @@ def _exposed_spec(definition: Definition, e: ExposedParam) -> ParamSpec:
                 break
             except StrataError:
                 continue
-    if base is None:  # targets gone: any plain value is accepted
+    if base is None:  # no targets (or gone): any plain value is accepted
+        if isinstance(e.default, int) and not isinstance(e.default, bool):
+            # A whole number read by a derived parameter (expand_ratio) stays one.
+            return ParamSpec(e.name, "int", e.default, e.help, key=True)
         return ParamSpec(e.name, "str" if isinstance(e.default, str) else "float",
                          e.default, e.help, optional=True)
     return dataclasses.replace(base, name=e.name, default=copy.deepcopy(e.default),

@@ -26,7 +26,8 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
-from .blocks import BlockRun
+from .block_derived import DerivedParam, code_text, input_values
+from .blocks import BlockRun, ExposedParam
 from .codegen import DOC_WIDTH, _literal, _Writer
 from .naming import Namespace, class_name
 from .pyformat import INDENT, format_statement
@@ -235,17 +236,26 @@ def _bound(run: BlockRun) -> dict[tuple[str, str], str]:
     definition = lib.definitions.get(run.definition)
     if definition is None:
         return {}
-    return {(t[0], t[1]): e.name for e in definition.exposed for t in e.targets}
+    params: list[ExposedParam | DerivedParam] = [*definition.exposed, *definition.derived]
+    return {(t[0], t[1]): e.name for e in params for t in e.targets}
 
 
 def _classify(runs: list[BlockRun], slots: list[dict[tuple, Any]]) -> _Plan:
     plan = _Plan()
     definition = runs[0].doc.blocks.definitions[runs[0].definition]
-    bound = {tuple(t): e.name for e in definition.exposed for t in e.targets}
+    params: list[ExposedParam | DerivedParam] = [*definition.exposed, *definition.derived]
+    bound = {tuple(t): e.name for e in params for t in e.targets}
     exposed_values = {e.name: [_arg_form(r.values.get(e.name, e.default)) for r in runs]
                       for e in definition.exposed}
+    # Derived values (hidden_channels) and the input's size they read (in_channels):
+    # an inferred width equal to one of them in every use is written as its name.
+    inputs = list(dict.fromkeys(n for d in definition.derived for n in d.uses_input()))
+    input_vals = {n: [input_values(r.inputs).get(n) for r in runs] for n in inputs}
+    known = {**exposed_values,
+             **{d.name: [r.derived.get(d.name) for r in runs] for d in definition.derived},
+             **input_vals}
     keys = list(dict.fromkeys(k[:3] for s in slots for k in s))
-    names = Namespace({e.name for e in definition.exposed} | {"self"})
+    names = Namespace(set(known) | {"self"})
     varying: dict[tuple, str] = {}
     extra: list[tuple[str, str]] = []
     for key in keys:
@@ -264,8 +274,9 @@ def _classify(runs: list[BlockRun], slots: list[dict[tuple, Any]]) -> _Plan:
         # exposed parameter in every use is written as it: BatchNorm2d(planes).
         inferred = (key[1] == 0 and not runs[0].doc.nodes[key[0]].is_block
                     and key[2] not in runs[0].doc.nodes[key[0]].params)
-        match = next((e for e, values in exposed_values.items()
-                      if tuple(map(repr, values)) == frozen), None)
+        same = [e for e, values in known.items() if tuple(map(repr, values)) == frozen]
+        # Its own name first (a conv's in_channels is the block's in_channels).
+        match = key[2] if key[2] in same else next(iter(same), None)
         if match is not None and (inferred or any(v != vector[0] for v in vector)):
             plan.slot_names[key] = match
             continue
@@ -278,9 +289,10 @@ def _classify(runs: list[BlockRun], slots: list[dict[tuple, Any]]) -> _Plan:
             extra.append((varying[frozen], _annotation(vector[0])))
             plan.values[varying[frozen]] = vector
         plan.slot_names[key] = varying[frozen]
-    plan.params = extra + [(e.name, _annotation(exposed_values[e.name][0]))
-                           for e in definition.exposed]
+    plan.params = [(n, "int") for n in inputs] + extra + [
+        (e.name, _annotation(exposed_values[e.name][0])) for e in definition.exposed]
     plan.values.update(exposed_values)
+    plan.values.update(input_vals)
     return plan
 
 
@@ -348,8 +360,14 @@ def _class_text(run: BlockRun, slots: dict[tuple, Any], plan: _Plan,
             lines += [f'{INDENT}"""{words[0]}', *(INDENT + w for w in words[1:]),
                       f'{INDENT}"""']
         lines.append("")
+    # Derived values, computed once in __init__ (only those a layer reads).
+    used = set(plan.slot_names.values())
+    derived = [f"{d.name} = {code_text(d.expression)}" for d in definition.derived
+               if d.name in used]
     if chain:
         lines += format_statement(f"def __init__({signature}) -> None:", 1)
+        for line in derived:
+            lines += format_statement(line, 2)
         inner = ", ".join(constructor(run.doc.nodes[n]) for n in layers)
         lines += format_statement(f"super().__init__({inner})", 2)
         return "\n".join(lines), {n: run.doc.nodes[n].label for n in layers}
@@ -359,6 +377,8 @@ def _class_text(run: BlockRun, slots: dict[tuple, Any], plan: _Plan,
     writer.lines = lines
     writer._statement(1, f"def __init__({signature}) -> None:")
     writer.emit(2, "super().__init__()")
+    for line in derived:
+        writer.emit(2, line)
     writer._init_body()
     writer.lines.append("")
     writer._forward()

@@ -49,6 +49,9 @@ def definition_to_dict(d) -> dict[str, Any]:
                      "targets": [list(t) for t in e.targets if _live_target(d.body, t)],
                      "help": e.help}
                     for e in d.exposed],
+        **({"derived": [{"name": x.name, "expression": x.expression,
+                         "targets": [list(t) for t in x.targets if _live_target(d.body, t)],
+                         "help": x.help} for x in d.derived]} if d.derived else {}),
         **_graph_to_dict(d.body),
     }
 

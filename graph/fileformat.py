@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import write_atomic
+from .block_derived import DerivedParam, check_expression
 from .blocks import BLOCK, Definition, ExposedParam
 from .catalog import canonical_type, get_spec, has_spec
 from .document import Document, Edge, Node
 from .document_data import FORMAT, VERSION, document_to_dict
-from .errors import DocumentError
+from .errors import DocumentError, StrataError
 from .limits import (
     MAX_DESCRIPTION,
     MAX_FILE_BYTES,
@@ -229,6 +230,8 @@ def _read_blocks(raw: Any, doc: Document) -> None:
         _read_graph(item, where, definition.body, nodes_only=True)
         definition.exposed = _read_exposed(item.get("exposed", []), f"{where}.exposed",
                                            definition)
+        definition.derived = _read_derived(item.get("derived", []), f"{where}.derived",
+                                           definition)
         lib._specs.clear()  # instances read later see this block's parameters
     for item, where, definition in found:
         _read_graph(item, where, definition.body, edges_only=True)
@@ -290,6 +293,29 @@ def _read_exposed(raw: Any, where: str, definition: Definition) -> list[ExposedP
                                     f"{at}.targets[{k}]")
             targets.append((t[0], t[1]))
         out.append(ExposedParam(name, default, targets,
+                                _text(item.get("help", ""), f"{at}.help", 10_000)))
+    return out
+
+
+def _read_derived(raw: Any, where: str, definition: Definition) -> list[DerivedParam]:
+    """Derived parameters (graph.block_derived): name, expression, targets."""
+    out: list[DerivedParam] = []
+    for i, item in enumerate(_expect(raw, list, where, "a list")):
+        at = f"{where}[{i}]"
+        item = _expect(item, dict, at, "an object")
+        name = _text(item.get("name"), f"{at}.name", 200)
+        if not name.isidentifier() or name in ("block", "repeat", "self"):
+            raise DocumentError(f"{_shown(name)} cannot name a block parameter", f"{at}.name")
+        expression = _text(item.get("expression"), f"{at}.expression", 500)
+        try:
+            check_expression(expression, [e.name for e in definition.exposed]
+                             + [d.name for d in out])
+        except StrataError as error:
+            raise DocumentError(str(error), f"{at}.expression") from None
+        # The same target checks as an exposed parameter's.
+        (checked,) = _read_exposed([{"name": name, "targets": item.get("targets", [])}],
+                                   where, definition)
+        out.append(DerivedParam(name, expression, checked.targets,
                                 _text(item.get("help", ""), f"{at}.help", 10_000)))
     return out
 

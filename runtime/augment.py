@@ -16,7 +16,11 @@ Image ops are Kornia's (``kornia.augmentation``, the ``augment`` extra); the ops
 tables and sequences (noise, masking) are one line of torch each. Randomness comes from
 torch's global generator, which the engine seeds: same seed, same augmented batches.
 Mixup and CutMix turn class ids into class probabilities (soft targets), which
-``CrossEntropyLoss`` accepts; they apply to classification only.
+``CrossEntropyLoss`` accepts. For 0/1 targets (multi-label, binary) they mix the target
+rows of each pair with the same weights as the inputs (a multi-hot row becomes a
+weighted mix of two, which ``BCEWithLogitsLoss`` accepts): Kornia is handed each
+example's position as its "class", so the pairs it draws index the target rows.
+Regression targets are not mixed.
 """
 
 from __future__ import annotations
@@ -185,6 +189,7 @@ class Augmenter:
                  num_classes: int | None) -> None:
         self.steps = steps
         self.num_classes = num_classes
+        self.rows = task in ("multilabel", "binary")  # 0/1 target rows are mixed
         image = len(shape) == 3 and shape[0] in (1, 3)
         self.plain: list[Any] = []
         self.mixers: list[Any] = []  # the steps that mix examples (spec.mixes)
@@ -195,9 +200,9 @@ class Augmenter:
                     f"Augmentation step {i} ({spec.display_name}) works on images "
                     f"shaped (1 or 3, height, width); this input is shaped "
                     f"{tuple(shape)}. Use Noise or Masking for tables and sequences.")
-            if spec.mixes and task != "classification":
+            if spec.mixes and task not in ("classification", "multilabel", "binary"):
                 raise AugmentError(f"Augmentation step {i} ({spec.display_name}) mixes "
-                                   f"classes; the Output's task is {task}")
+                                   f"classes or labels; the Output's task is {task}")
             module = spec.build(step, tuple(shape))
             (self.mixers if spec.mixes else self.plain).append(module)
 
@@ -217,11 +222,15 @@ class Augmenter:
                  ) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
         x = self.images(xs[0])
         for module in self.mixers:
+            cutmix = isinstance(module, _kornia().RandomCutMixV2)
+            if self.rows:  # pairs by position: mix the target rows themselves
+                x, mixed = module(x, torch.arange(len(x), device=x.device))
+                y = mix_rows(mixed.reshape(-1, len(x), 3)[-1], y, cutmix)
+                continue
             if y.dim() > 1:  # already soft from an earlier mixer: mix the hard argmax
                 y = y.argmax(1)
             x, mixed = module(x, y)
-            y = _soft_targets(mixed.reshape(-1, len(x), 3)[-1], self.num_classes,
-                              cutmix=isinstance(module, _kornia().RandomCutMixV2))
+            y = _soft_targets(mixed.reshape(-1, len(x), 3)[-1], self.num_classes, cutmix)
         return (x, *xs[1:]), y
 
 
@@ -232,6 +241,14 @@ def _soft_targets(rows: torch.Tensor, classes: int | None, cutmix: bool) -> torc
     b = torch.nn.functional.one_hot(rows[:, 1].long(), n).float()
     lam = rows[:, 2:3].float()
     # Mixup: x = (1 - lam) x_a + lam x_b. CutMix (correct lambda): lam is a's share.
+    return lam * a + (1 - lam) * b if cutmix else (1 - lam) * a + lam * b
+
+
+def mix_rows(rows: torch.Tensor, y: torch.Tensor, cutmix: bool) -> torch.Tensor:
+    """Kornia's (position, other position, lambda) rows applied to target rows ``y``
+    (multi-hot or 0/1): each example's target becomes the weighted mix of its pair's."""
+    a, b = y[rows[:, 0].long()].float(), y[rows[:, 1].long()].float()
+    lam = rows[:, 2].float().reshape(-1, *[1] * (y.dim() - 1))
     return lam * a + (1 - lam) * b if cutmix else (1 - lam) * a + lam * b
 
 

@@ -36,6 +36,7 @@ from .events import (
     FinishedEvent,
     StartedEvent,
     StepEvent,
+    label_f1_text,
 )
 from .runfolder import METRICS_LOG, RunLog
 
@@ -208,6 +209,8 @@ class Printer:
         best = " (best)" if e.best else ""
         self._print(f"epoch {e.epoch}/{self.epochs}: train loss {loss_text(e.train_loss)}, "
                     f"val loss {loss_text(e.val_loss)}{val}{best}  [{e.seconds:.1f} s]")
+        if e.label_f1:
+            self._print(f"  {label_f1_text(e.class_names, e.label_f1)}")
 
     def _DiagnosisEvent(self, e: DiagnosisEvent) -> None:
         where = ", ".join(self.names.get(n, n) for n in e.node_ids)

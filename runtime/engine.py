@@ -451,13 +451,16 @@ class Trainer(CheckpointMixin, ReportingMixin):
         record = {"epoch": self.epoch, "step": self.step, "train_loss": train_loss,
                   "val_loss": val.loss, "train_metric": train.metric if train else None,
                   "val_metric": val.metric}
+        label_f1 = () if val.per_label is None else tuple(float(v) for v in val.per_label)
+        if label_f1:  # multi-label: each label's F1, for the run's summary
+            record["val_label_f1"] = dict(zip(self.bundle.class_names, label_f1))
         self.history.append(record)
         seconds = train_seconds + time.perf_counter() - started
         self._send(EpochEvent(
             self.epoch, self.step, train_loss, val.loss, record["train_metric"],
             val.metric, metric_name(self.task), self._lr(), seconds, val.confusion,
             tuple(self.bundle.class_names) if self.task != "regression" else (),
-            boundary, best))
+            boundary, best, label_f1))
         if opts.feature_maps:
             self._feature_maps()
         for d in self.diagnostician.add_epoch(train_loss, val.loss, self.epoch):

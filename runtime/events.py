@@ -121,6 +121,24 @@ class EpochEvent:
     class_names: tuple[str, ...] = ()
     boundary: BoundaryGrid | None = None
     best: bool = False  # the best validation result so far
+    # Multi-label: the validation F1 of each label, in ``class_names`` order (the
+    # micro F1 over every label is ``val_metric``).
+    label_f1: tuple[float, ...] = ()
+
+    @property
+    def macro_f1(self) -> float | None:
+        """Multi-label: the mean of the labels' F1, or None."""
+        return sum(self.label_f1) / len(self.label_f1) if self.label_f1 else None
+
+
+def label_f1_text(names, values, shown: int = 8) -> str:
+    """"F1 per label (validation): hot 0.95, big 0.81; macro 0.88": the first
+    ``shown`` labels, then how many more."""
+    pairs = [f"{name} {value:.3f}" for name, value in zip(names, values)]
+    more = f", and {len(pairs) - shown} more" if len(pairs) > shown else ""
+    macro = sum(values) / len(values) if len(values) else float("nan")
+    return f"F1 per label (validation): {', '.join(pairs[:shown])}{more}; macro {macro:.3f}"
+
 
 
 @dataclass(frozen=True)
@@ -220,8 +238,23 @@ def _plain(value: Any) -> Any:
 
 
 __all__ = [
-    "TERMINAL", "BoundaryGrid", "CheckpointEvent", "DiagnosisEvent", "EpochEvent",
-    "FailedEvent", "FeatureMapsEvent", "FinishedEvent", "LayerStats", "LayerStatsEvent",
-    "NoticeEvent", "PausedEvent", "ResumedEvent", "StartedEvent", "StepEvent", "TrainingEvent",
-    "kind_of", "to_json",
+    "TERMINAL",
+    "BoundaryGrid",
+    "CheckpointEvent",
+    "DiagnosisEvent",
+    "EpochEvent",
+    "FailedEvent",
+    "FeatureMapsEvent",
+    "FinishedEvent",
+    "LayerStats",
+    "LayerStatsEvent",
+    "NoticeEvent",
+    "PausedEvent",
+    "ResumedEvent",
+    "StartedEvent",
+    "StepEvent",
+    "TrainingEvent",
+    "kind_of",
+    "label_f1_text",
+    "to_json",
 ]

@@ -64,6 +64,7 @@ class ReportingMixin(TrainerState):
             "train_metric": last.get("train_metric"),
             "val_metric": last.get("val_metric"), "metric_name": metric_name(self.task),
             "best_epoch": self.best_epoch, "best_val_loss": self.best_val,
+            **label_scores(last.get("val_label_f1")),
             "checkpoint": self.last_checkpoint, "best_checkpoint": self.best_checkpoint,
             "diagnoses": sorted(self.diagnostician.reported),
         }
@@ -72,3 +73,12 @@ class ReportingMixin(TrainerState):
         return event
 
 
+
+
+def label_scores(per_label: dict[str, float] | None) -> dict:
+    """Multi-label: each label's validation F1 and their mean (macro F1), for a run's
+    summary; nothing for other tasks."""
+    if not per_label:
+        return {}
+    return {"val_label_f1": dict(per_label),
+            "val_macro_f1": sum(per_label.values()) / len(per_label)}

@@ -14,6 +14,7 @@ headless consumer of a worker's events.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from .events import (
     ResumedEvent,
     StartedEvent,
     StepEvent,
+    label_f1_text,
 )
 from .series import Decimator, HistogramHistory, log10_or_nan
 
@@ -118,6 +120,8 @@ class RunRecord:
         self.feature_maps: dict[str, FeatureMapsEvent] = {}
         self.confusion: np.ndarray | None = None
         self.class_names: tuple[str, ...] = ()
+        # Multi-label: each label's F1 on the latest validation pass (class_names order).
+        self.label_f1: tuple[float, ...] = ()
         self.boundary: BoundaryGrid | None = None
         self.diagnoses: list[DiagnosisEvent] = []
         self.checkpoints: list[CheckpointEvent] = []
@@ -186,6 +190,18 @@ class RunRecord:
         if best is not last:
             text += f" (lowest {loss_text(best.val_loss)} after epoch {best.epoch})"
         return text
+
+    def frozen(self, node_id: str) -> bool:
+        """Whether the layer ``node_id`` (a node path inside blocks) trained frozen in
+        this run: named in its setup's ``frozen``, or inside an instance that is (a
+        repeated instance's layer also when named without copy numbers)."""
+        frozen = self.setup.get("frozen") or ()
+        if not frozen:
+            return False
+        exact = node_id.split("/")
+        plain = re.sub(r":\d+(?=/|$)", "", node_id).split("/")
+        return any("/".join(parts[:depth]) in frozen for parts in (exact, plain)
+                   for depth in range(1, len(parts) + 1))
 
     def diagnoses_for(self, node_id: str) -> list[DiagnosisEvent]:
         return [d for d in self.diagnoses if node_id in d.node_ids]
@@ -269,6 +285,8 @@ class RunRecord:
             self.class_names = tuple(e.class_names)
         if e.boundary is not None:
             self.boundary = e.boundary
+        if e.label_f1:
+            self.label_f1, self.class_names = tuple(e.label_f1), tuple(e.class_names)
         self.changed |= {"epochs", "progress"}
 
     def _diagnosis(self, e: DiagnosisEvent) -> None:
@@ -299,8 +317,11 @@ class RunRecord:
         if losses:
             parts.append(losses)
         if metric is not None:
-            parts.append(f"{'accuracy' if name == 'accuracy' else 'R²'} "
-                         + (f"{metric:.1%}" if name == "accuracy" else f"{metric:.3f}"))
+            words = {"accuracy": "accuracy", "f1": "F1 (micro)"}.get(name, "R²")
+            parts.append(f"{words} " + (f"{metric:.1%}" if name == "accuracy"
+                                        else f"{metric:.3f}"))
+        if self.label_f1:
+            parts.append(label_f1_text(self.class_names, self.label_f1))
         self.message = ("Stopped after " if e.stopped else "Finished: ") + ", ".join(parts)
         self.changed |= {"status", "progress"}
 

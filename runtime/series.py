@@ -144,6 +144,8 @@ class HistogramHistory:
         return len(self.steps)
 
     def append(self, step: int, hist, edges) -> None:
+        if len(edges) < 2:
+            return  # no histogram in this sample (a run folder's log keeps none)
         self.count += 1
         if (self.count - 1) % self.stride:
             return

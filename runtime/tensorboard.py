@@ -64,6 +64,14 @@ def tee(*sinks: Callable[[Any], None] | None) -> Callable[[Any], None]:
     return emit
 
 
+def label_scalars(e: EpochEvent) -> list[tuple[str, float]]:
+    """Multi-label: (tag, value) of the macro F1 and of each label's F1 (validation)."""
+    if not e.label_f1:
+        return []
+    return [("val_macro_f1", e.macro_f1 or 0.0)] + [
+        (f"val_f1/{_tag(name)}", f1) for name, f1 in zip(e.class_names, e.label_f1)]
+
+
 def hparams_of(setup: dict[str, Any]) -> dict[str, Any]:
     """The setup as TensorBoard hyperparameters: numbers, strings and booleans only."""
     out: dict[str, Any] = {}
@@ -95,6 +103,7 @@ class TensorBoardLogger(RunLogger):
         self.metric = "metric"
         self.closed = False
         self.graph_skipped = ""  # why the model graph could not be traced, if it could not
+        self.graph_due = False  # a new run's graph, written at its first epoch's end
 
     def close(self) -> None:
         if not self.closed:
@@ -107,8 +116,10 @@ class TensorBoardLogger(RunLogger):
         description = (f"{e.network or 'network'}: {e.parameter_count:,} parameters on "
                        f"{e.dataset.get('description', '')}, device {e.device}")
         self.writer.add_text("run", description, e.start_step)
-        if self.want_graph and e.start_step == 0:
-            self._graph()
+        # The graph is traced when the first epoch ends (or the run does), not now:
+        # tracing costs more than half a second, and here it would delay the first step
+        # a user waits for after pressing Train.
+        self.graph_due = self.want_graph and e.start_step == 0
 
     def _step(self, e: StepEvent) -> None:
         add = self.writer.add_scalar
@@ -130,17 +141,19 @@ class TensorBoardLogger(RunLogger):
                 self._histogram(f"gradients/{name}", s.grad_hist, s.grad_edges, e.step)
 
     def _epoch(self, e: EpochEvent) -> None:
+        self._graph_if_due()
         self.metric = e.metric_name
         add = self.writer.add_scalar
         for tag, value in (("train_loss", e.train_loss), ("val_loss", e.val_loss),
                            (f"train_{e.metric_name}", e.train_metric),
                            (f"val_{e.metric_name}", e.val_metric), ("lr", e.lr),
-                           ("seconds", e.seconds)):
+                           ("seconds", e.seconds), *label_scalars(e)):
             if value is not None and math.isfinite(value):
                 add(f"epoch/{tag}", value, e.epoch)
         self.writer.flush()
 
     def _finished(self, e) -> None:
+        self._graph_if_due()
         summary = e.summary if isinstance(e, FinishedEvent) else {}
         values = {"hparam/val_loss": summary.get("val_loss"),
                   "hparam/best_val_loss": summary.get("best_val_loss"),
@@ -179,6 +192,11 @@ class TensorBoardLogger(RunLogger):
             writer.add_summary(summary)
         for key, value in metrics.items():
             self.writer.add_scalar(key, value)
+
+    def _graph_if_due(self) -> None:
+        if self.graph_due:
+            self.graph_due = False
+            self._graph()
 
     def _graph(self) -> None:
         """The model graph, traced from the generated code; skipped where tracing fails

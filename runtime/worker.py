@@ -30,14 +30,16 @@ from pathlib import Path
 from typing import Any
 
 from .events import TERMINAL, CheckpointEvent, FailedEvent
+from .standby import StandbyWorker
 from .tensorboard import tee
 
 _CONTEXT = multiprocessing.get_context("spawn")
 
 
 # ====================================================================== worker side
-def worker_main(payload: dict[str, Any], events, commands) -> None:
-    """Entry point of the training process (runs in the child)."""
+def worker_main(payload: dict[str, Any], events, commands, bundle=None) -> None:
+    """Entry point of the training process (runs in the child); ``bundle``: the
+    run's dataset when a standby process loaded it already (``runtime.standby``)."""
     # The parent decides what Ctrl-C in its terminal means; the worker ignores it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import torch
@@ -82,91 +84,13 @@ def worker_main(payload: dict[str, Any], events, commands) -> None:
     trainer = Trainer(payload["document"], payload.get("setup"),
                       emit=emit if log is None else tee(log, emit), control=control,
                       out_dir=payload.get("out_dir"), resume=payload.get("resume"),
-                      options=options)
+                      bundle=bundle, options=options)
     try:
         trainer.run()
     finally:
         if log is not None:
             log.close()
     events.close()
-
-
-def standby_main(payloads, events, commands) -> None:
-    """A worker started ahead of need: it imports torch and the engine now, then waits
-    for its run's payload (end of file: the studio closed, nothing to do)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import torch  # noqa: F401 - the point is to have it loaded before Train
-
-    from . import engine  # noqa: F401
-
-    try:
-        payload = payloads.recv()
-    except (EOFError, OSError):
-        return
-    finally:
-        payloads.close()
-    worker_main(payload, events, commands)
-
-
-class StandbyWorker:
-    """A training process spawned before Train is pressed (torch already imported in
-    it), so a run starts within a second; ``TrainingSession.start(standby=...)`` hands
-    it the run. Spawning takes a few seconds on a loaded machine: ``start`` runs it on
-    a background thread."""
-
-    def __init__(self) -> None:
-        self._process: multiprocessing.process.BaseProcess | None = None
-        self._pipes: tuple | None = None
-        self._ready = threading.Event()
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        threading.Thread(target=self._spawn, name="strata-standby", daemon=True).start()
-
-    def _spawn(self) -> None:
-        payload_recv, payload_send = _CONTEXT.Pipe(duplex=False)
-        event_recv, event_send = _CONTEXT.Pipe(duplex=False)
-        command_recv, command_send = _CONTEXT.Pipe(duplex=False)
-        process = _CONTEXT.Process(target=standby_main,
-                                   args=(payload_recv, event_send, command_recv),
-                                   name="strata-training", daemon=True)
-        try:
-            process.start()
-        except Exception:  # noqa: BLE001 - no standby: the run spawns its own worker
-            return
-        payload_recv.close()
-        event_send.close()
-        command_recv.close()
-        with self._lock:
-            self._process = process
-            self._pipes = (payload_send, event_recv, command_send)
-        self._ready.set()
-
-    @property
-    def ready(self) -> bool:
-        return self._ready.is_set() and self._process is not None \
-            and self._process.is_alive()
-
-    def take(self):
-        """(process, payload pipe, event pipe, command pipe), or None when no live
-        standby is ready; a standby is taken once."""
-        with self._lock:
-            if not self.ready or self._pipes is None:
-                return None
-            taken = (self._process, *self._pipes)
-            self._process, self._pipes = None, None
-        return taken
-
-    def close(self) -> None:
-        """Let an unused standby go (its payload pipe closes: it exits)."""
-        with self._lock:
-            pipes, process = self._pipes, self._process
-            self._process, self._pipes = None, None
-        if pipes is not None:
-            for conn in pipes:
-                conn.close()
-        if process is not None:
-            process.join(timeout=0.1)
 
 
 def _run_log(payload: dict[str, Any]):
@@ -245,22 +169,14 @@ class TrainingSession:
         loaded there already), else spawn a fresh process."""
         if self._process is not None:
             raise RuntimeError("this training session was already started")
-        taken = standby.take() if standby is not None else None
+        taken = standby.hand_over(self._payload) if standby is not None else None
         if taken is not None:
-            process, payloads, event_recv, command_send = taken
-            try:
-                payloads.send(self._payload)
-                payloads.close()
-            except (BrokenPipeError, OSError):
-                taken = None  # it died meanwhile: spawn one
-            else:
-                self._process = process
-                self._commands = command_send
-                self._reader = threading.Thread(target=self._read,
-                                                args=(event_recv, process),
-                                                name="strata-events", daemon=True)
-                self._reader.start()
-                return
+            process, event_recv, self._commands = taken
+            self._process = process
+            self._reader = threading.Thread(target=self._read, args=(event_recv, process),
+                                            name="strata-events", daemon=True)
+            self._reader.start()
+            return
         event_recv, event_send = _CONTEXT.Pipe(duplex=False)
         command_recv, command_send = _CONTEXT.Pipe(duplex=False)
         process = self._process = _CONTEXT.Process(

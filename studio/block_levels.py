@@ -8,7 +8,12 @@ edit actions and the context menu follow the level shown (``view.controller``). 
 inside change the one definition, so every instance follows.
 
 The breadcrumb bar above the canvas ("Network > Block") shows the path; a click on a
-crumb goes back to that level, Escape goes up one. When an undo removes the definition
+crumb goes back to that level, Escape goes up one. Each level knows the instance it was
+opened from, so it has a node path in the network (``run_path``: ``n5/n7``, the way
+training statistics and diagnoses name inner layers; ``n5:1/n7`` in the second copy of a
+repeated ``n5``). A repeated instance's level shows one copy's statistics, chosen with a
+copy selector in the breadcrumb (the first copy at first); edits and training settings
+(frozen, learning-rate factor) apply to every copy (``setup_path`` has no copy numbers). When an undo removes the definition
 being shown (undoing the grouping), the canvas goes back to the network.
 """
 
@@ -17,9 +22,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from graph import Analyzer
+from graph.block_use import UseAnalyzer, instance_use
 from graph.blocks import BLOCK
 from studio.canvas.scene import NetworkScene
 from studio.canvas.view import NetworkView
@@ -33,12 +45,27 @@ class Level:
     name: str  # the definition's name
     controller: DocumentController
     scene: NetworkScene
+    instance: str = ""  # the instance's node id in the level above
+    parent: DocumentController | None = None  # the level above's controller
+    copy: int = 0  # the copy shown of a repeated instance
+
+    @property
+    def repeat(self) -> int:
+        node = self.parent.document.nodes.get(self.instance) if self.parent else None
+        value = node.params.get("repeat", 1) if node is not None else 1
+        return value if isinstance(value, int) and value > 1 else 1
+
+    @property
+    def label(self) -> str:
+        node = self.parent.document.nodes.get(self.instance) if self.parent else None
+        return node.title if node is not None else self.instance
 
 
 class BlockLevels(QObject):
     """The stack of open blocks of one view (the network at the bottom)."""
 
     changed = Signal(list)  # the path: definition names, outermost first
+    copy_changed = Signal()  # another copy of a repeated instance is shown
 
     def __init__(self, root: DocumentController, view: NetworkView,
                  parent: QObject | None = None) -> None:
@@ -59,6 +86,33 @@ class BlockLevels(QObject):
     def current(self) -> DocumentController:
         return self.levels[-1].controller if self.levels else self.root
 
+    def run_path(self, depth: int | None = None) -> str:
+        """The node path of the instance shown at ``depth`` (default: the level shown;
+        "" for the network), with the copy shown of each repeated instance
+        (``n5:1/n7``): how the run's statistics name its inner layers."""
+        levels = self.levels[:depth] if depth is not None else self.levels
+        return "/".join(f"{level.instance}:{min(level.copy, level.repeat - 1)}"
+                        if level.repeat > 1 else level.instance for level in levels)
+
+    def setup_path(self) -> str:
+        """The node path of the instance shown, without copy numbers: how the training
+        setup names what is frozen or scaled inside it (every copy)."""
+        return "/".join(level.instance for level in self.levels)
+
+    def label_path(self) -> str:
+        """The instance path by labels: "layer1 > block"."""
+        return " > ".join(level.label for level in self.levels)
+
+    def set_copy(self, depth: int, copy: int) -> None:
+        """Show copy ``copy`` (0-based) of the repeated instance of level ``depth``
+        (1: the first block opened)."""
+        if 0 < depth <= len(self.levels):
+            level = self.levels[depth - 1]
+            copy = max(0, min(copy, level.repeat - 1))
+            if copy != level.copy:
+                level.copy = copy
+                self.copy_changed.emit()
+
     def open_block(self, node_id: str) -> bool:
         """Show the inside of block instance ``node_id`` of the level shown."""
         parent = self.current
@@ -74,12 +128,17 @@ class BlockLevels(QObject):
         # cards show real shapes (a body alone has shapeless input ports).
         shapes = parent.analysis.shapes.get(node_id) if parent.analysis else None
         ports = dict(shapes.inputs) if shapes is not None else {}
-        controller = DocumentController(definition.body, self, parent.undo_stack,
-                                        Analyzer(ports=ports) if ports else None)
+        # ...and with its values (channels=8 though the body says 16): graph.block_use.
+        analyzer = UseAnalyzer(lambda: instance_use(parent.document, parent.analysis,
+                                                    node_id), ports) if ports else None
+        controller = DocumentController(definition.body, self, parent.undo_stack, analyzer)
         controller.edit_refused.connect(self.root.edit_refused)
         controller.lock_owner = self.root  # a training run locks the inside too
-        scene = NetworkScene(controller, self.view)
-        self.levels.append(Level(name, controller, scene))
+        level = Level(name, controller, None, node_id, parent)  # type: ignore[arg-type]
+        self.levels.append(level)
+        # Frozen layers and factors inside are the network's, under this path.
+        controller.set_training_scope(self.root, self.setup_path(), self.label_path())
+        level.scene = NetworkScene(controller, self.view)
         self._show()
         return True
 
@@ -144,6 +203,8 @@ class BreadcrumbBar(QWidget):
             item = self._row.takeAt(0)
             widget = item.widget() if item is not None else None
             if widget is not None:
+                widget.hide()
+                widget.setObjectName("")  # findChild finds the new bar's, not this
                 widget.deleteLater()
         self.buttons = []
         for depth, name in enumerate([ROOT_TITLE, *path]):
@@ -158,8 +219,23 @@ class BreadcrumbBar(QWidget):
             button.clicked.connect(lambda _=False, d=depth: self.levels.go_to(d))
             self._row.addWidget(button)
             self.buttons.append(button)
+            if depth and self.levels.levels[depth - 1].repeat > 1:
+                self._row.addWidget(self._copy_box(depth))
         self._row.addStretch(1)
         self.setVisible(bool(path))
+
+    def _copy_box(self, depth: int) -> QComboBox:
+        """Which copy of a repeated instance the overlays of training show."""
+        level = self.levels.levels[depth - 1]
+        box = QComboBox(self)
+        box.setObjectName(f"block_copy_{depth}")
+        box.addItems([f"copy {k + 1} of {level.repeat}" for k in range(level.repeat)])
+        box.setCurrentIndex(min(level.copy, level.repeat - 1))
+        box.setToolTip(f"{level.label} repeats {level.repeat} times with separate weights: "
+                       "training statistics show this copy's layers. Edits, freezing and "
+                       "learning-rate factors apply to every copy.")
+        box.currentIndexChanged.connect(lambda k, d=depth: self.levels.set_copy(d, k))
+        return box
 
 
 def canvas_with_breadcrumb(levels: BlockLevels, view: NetworkView

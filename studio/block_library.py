@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox
 from graph.block_files import (
     LibraryEntry,
     UnreadableBlock,
+    check_name,
     delete_block,
     library_folder,
     path_for,
@@ -28,7 +29,7 @@ from graph.block_files import (
     save_block,
     scan,
 )
-from graph.block_insert import copy_block
+from graph.block_insert import copy_block, fit_values
 from graph.block_library import builtin, builtin_document
 from graph.blocks import BLOCK
 from graph.document import Document, Edge
@@ -61,7 +62,7 @@ class BlockLibrary(QObject):
         self.entries: dict[str, LibraryEntry] = {}
         self.unreadable: list[UnreadableBlock] = []
         self.palette.block_requested.connect(self.insert)
-        self.palette.save_block_requested.connect(self.save_to_library)
+        self.palette.save_block_requested.connect(self.save_to_library_as)
         self.palette.rename_block_requested.connect(self.rename)
         self.palette.delete_block_requested.connect(self.delete)
         self.levels.changed.connect(self._level_changed)
@@ -79,7 +80,6 @@ class BlockLibrary(QObject):
 
     def save_to_library(self, name: str, as_name: str | None = None) -> Path | None:
         """Save block ``name`` of this network (and the blocks it uses) to the library."""
-        doc = self.window.controller.document
         target = as_name or name
         replace = False
         if path_for(self.folder, target).exists():
@@ -90,8 +90,39 @@ class BlockLibrary(QObject):
             if answer != Answer.Save:
                 return None
             replace = True
+        return self._save(name, target, replace)
+
+    def save_to_library_as(self, name: str) -> Path | None:
+        """Save to Library...: ask for the name the block gets in the library (its
+        definition's name by default); a name that cannot name a block is asked again
+        with the reason, a taken one asks before replacing (or asks another name)."""
+        default, note = name, ""
+        while True:
+            target = self.ask_name(
+                "Save Block to Library",
+                f"{note}Name of '{name}' in your block library:", default)
+            if not target:
+                return None
+            problem = check_name(target)
+            if problem is not None:
+                default, note = target, f"{problem}.\n\n"
+                continue
+            if path_for(self.folder, target).exists():
+                answer = self.window.ask(
+                    "Save Block to Library",
+                    f"Your library already has a block named '{target}'. Replace it? "
+                    "(Cancel to pick another name.)", Answer.Save | Answer.Cancel,
+                    Answer.Cancel)
+                if answer != Answer.Save:
+                    default, note = target, f"'{target}' is taken.\n\n"
+                    continue
+                return self._save(name, target, replace=True)
+            return self._save(name, target, replace=False)
+
+    def _save(self, name: str, target: str, replace: bool) -> Path | None:
         try:
-            path = save_block(self.folder, doc, name, as_name, replace=replace)
+            path = save_block(self.folder, self.window.controller.document, name,
+                              target if target != name else None, replace=replace)
         except (StrataError, OSError) as error:
             self._say(f"Save to Library: {error}")
             return None
@@ -151,7 +182,8 @@ class BlockLibrary(QObject):
         if scene_pos is None and edge is None:
             ids = self.window.view.selected_node_ids()
             anchor = ids[0] if len(ids) == 1 and ids[0] in doc.nodes else None
-        params = self._fitted(kind, name, c, anchor or (edge.source if edge else None))
+        params = self._fitted(kind, name, c, anchor or (edge.source if edge else None),
+                              edge.source_port if edge else None)
         stack = c.undo_stack
         stack.beginMacro(f"Add {name}")
         try:
@@ -186,20 +218,23 @@ class BlockLibrary(QObject):
             return self.entries[name].document
         raise StrataError(f"there is no block '{name}' in the library")
 
-    @staticmethod
-    def _fitted(kind: str, name: str, c: DocumentController, source: str | None) -> dict:
-        """Exposed parameters a built-in takes from the tensor it will receive, so an
-        identity shortcut fits at once (a BasicBlock after 64 channels has 64)."""
-        if kind != BUILTIN or source is None:
+    def _fitted(self, kind: str, name: str, c: DocumentController, source: str | None,
+                port: str | None = None) -> dict:
+        """Exposed parameters the block takes from the tensor it will receive (a
+        residual block after 64 channels gets 64), built-in or not."""
+        if source is None:
             return {}
         shapes = c.analyze_now().shapes.get(source)
-        tensor = next(iter(shapes.outputs.values()), None) if shapes else None
-        params = {}
-        for param, axis in builtin(name).fit:
-            if tensor is not None and len(tensor.shape) > max(axis, -axis - 1) \
-                    and isinstance(tensor.shape[axis], int):
-                params[param] = tensor.shape[axis]
-        return params
+        outputs = shapes.outputs if shapes else {}
+        tensor = outputs.get(port) if port is not None else None
+        if tensor is None:
+            tensor = next(iter(outputs.values()), None)
+        try:
+            holder = self._source(kind, name) or c.document
+            return fit_values(holder, name, tensor,
+                              builtin(name).fit if kind == BUILTIN else ())
+        except StrataError:
+            return {}
 
     def _place(self, c: DocumentController, params: dict, anchor: str | None,
                edge: Edge | None, scene_pos: QPointF | None) -> str:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 if TYPE_CHECKING:
     from runtime.run_record import RunRecord
+    from studio.block_levels import BlockLevels
     from studio.canvas.scene import NetworkScene
     from studio.canvas.view import NetworkView
     from studio.document.controller import DocumentController
@@ -46,6 +47,7 @@ class StudioContext:
     workspaces: WorkspaceSwitcher | None = None
     training: TrainingDocks | None = field(default=None)  # set once attached
     settings: QSettings | None = None  # the window's (tests pass their own file)
+    levels: BlockLevels | None = None  # the open blocks of the canvas
 
     def session_runs(self) -> list[RunRecord]:
         """This session's training runs, oldest first (none before training starts)."""

@@ -61,7 +61,9 @@ class ProbeResult:
     """The network's answer for one example and every node's value on the way."""
 
     task: str
-    prediction: np.ndarray  # class probabilities, P(positive) for binary, values
+    # Class probabilities (softmax), P(positive) for binary, each label's probability
+    # for multi-label (a sigmoid per label, independent), values for regression.
+    prediction: np.ndarray
     predicted: int | None  # the class it chose (classification and binary)
     target: Any  # the true class or value, when the example came with one
     loss: float | None
@@ -70,11 +72,39 @@ class ProbeResult:
 
     @property
     def correct(self) -> bool | None:
+        if self.task == "multilabel" and self.target is not None:
+            truth = np.asarray(self.target, np.float64).ravel() > 0.5
+            return bool(np.array_equal(truth, self.prediction.ravel() >= 0.5))
         if self.predicted is None or self.target is None:
             return None
         return int(self.predicted) == int(self.target)
 
+    @property
+    def labels_on(self) -> list[int]:
+        """Multi-label: the labels predicted (probability at least 0.5)."""
+        if self.task != "multilabel":
+            return []
+        return [int(i) for i in np.flatnonzero(self.prediction.ravel() >= 0.5)]
+
+    def _labels_text(self) -> str:
+        p = self.prediction.ravel()
+        on = self.labels_on
+        if not on:
+            top = int(p.argmax()) if len(p) else 0
+            text = (f"predicts no label (highest: {self.class_name(top)} "
+                    f"{float(p[top]) if len(p) else 0.0:.0%})")
+        else:
+            text = "predicts " + ", ".join(f"{self.class_name(i)} ({float(p[i]):.0%})"
+                                           for i in on)
+        if self.target is not None:
+            truth = np.flatnonzero(np.asarray(self.target, np.float64).ravel() > 0.5)
+            text += ", true labels " + (", ".join(self.class_name(int(i)) for i in truth)
+                                        or "none")
+        return text + (f", loss {self.loss:.4g}" if self.loss is not None else "")
+
     def describe(self) -> str:
+        if self.task == "multilabel":
+            return self._labels_text()
         if self.predicted is None:
             values = ", ".join(f"{v:.4g}" for v in self.prediction.ravel()[:8])
             text = f"predicts {values}"
@@ -109,6 +139,8 @@ class ProbeResult:
             "predicted": self.predicted,
             "predicted_name": (None if self.predicted is None
                                else self.class_name(self.predicted)),
+            **({"predicted_labels": [self.class_name(i) for i in self.labels_on]}
+               if self.task == "multilabel" else {}),
             "target": None if self.target is None else _plain(self.target),
             "loss": self.loss,
             "class_names": list(self.class_names),
@@ -199,6 +231,8 @@ class Prober:
         if self.task == "binary":
             p = torch.sigmoid(out.reshape(-1)).numpy()
             return p, int(p[0] >= 0.5)
+        if self.task == "multilabel":  # independent labels: a sigmoid each
+            return torch.sigmoid(out.reshape(-1)).numpy(), None
         return out.numpy(), None
 
 

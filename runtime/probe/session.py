@@ -71,8 +71,9 @@ class ProbeSession:
 
     def find(self, split: str, start: int, *, target_class: int | None = None,
              misclassified: bool = False, step: int = 1) -> int | None:
-        """The next index after ``start`` (wrapping) of ``target_class`` and/or one
-        the network gets wrong; None when there is none."""
+        """The next index after ``start`` (wrapping) of ``target_class`` (multi-label:
+        with that label on) and/or one the network gets wrong; None when there is
+        none."""
         n = self.split_size(split)
         if n == 0:
             return None
@@ -80,7 +81,8 @@ class ProbeSession:
         targets = self.targets(split) if target_class is not None else None
         for k in range(1, n + 1):
             i = (start + step * k) % n
-            if targets is not None and int(np.asarray(targets[i]).ravel()[0]) != target_class:
+            if targets is not None and target_class is not None and not _of_class(
+                    targets[i], target_class, self.prober.task):
                 continue
             if wrong is not None and not wrong[i]:
                 continue
@@ -113,11 +115,22 @@ class ProbeSession:
         return self.bundle.split(split)
 
     def _wrong(self, split: str) -> np.ndarray:
+        if self.prober.task == "multilabel":  # any label predicted wrongly
+            out = torch.cat([self.prober.predict(b) for b in self._batches(split)])
+            truth = self.targets(split).reshape(len(out), -1) > 0.5
+            return ((out >= 0).numpy().reshape(truth.shape) != truth).any(axis=1)
         _, predicted, _ = self._scores(split)
         if predicted is None:
             raise ProbeError("'misclassified' needs a classification network")
         targets = self.targets(split).reshape(len(predicted), -1)[:, 0]
         return predicted != targets.astype(np.int64)
+
+    def _batches(self, split: str, size: int = 512):
+        """The split's inputs in batches, as ``Prober.predict`` takes them."""
+        *xs, target = self._split(split).tensors
+        for start in range(0, len(target), size):
+            batch = tuple(x[start:start + size] for x in xs)
+            yield batch if len(batch) > 1 else batch[0]
 
     def _scores(self, split: str):
         data = self._split(split)
@@ -152,6 +165,13 @@ class ProbeSession:
         if not preds:
             return losses_np, None, None
         return losses_np, torch.cat(preds).numpy(), torch.cat(confs).numpy()
+
+
+def _of_class(target, k: int, task: str) -> bool:
+    row = np.asarray(target).ravel()
+    if task == "multilabel":  # a row of 0/1 labels: is label k on?
+        return 0 <= k < len(row) and bool(row[k] > 0.5)
+    return int(row[0]) == k
 
 
 def open_session(doc: Document, checkpoint: str | Path | None = None,

@@ -200,6 +200,7 @@ def _encode_target_code(task: str) -> str:
         "classification": "    return encode_classes(labels, np.int64)\n",
         "binary": "    return encode_classes(labels, np.float32)\n",
         "regression": "    return np.asarray(labels, np.float32).reshape(len(labels), -1)\n",
+        "multilabel": "    return np.asarray(labels, np.float32)  # 0/1 per label\n",
     }[task]
     return ("\n\ndef encode_target(labels):\n"
             f'    """Targets for a {task} dataset."""\n' + body)

@@ -102,6 +102,24 @@ def augment(inputs, target):
     return [x, *inputs[1:]], target
 '''
 
+# 0/1 targets (multi-label, binary): Kornia pairs positions, the target rows are mixed
+# with the inputs' weights (runtime.augment.mix_rows).
+ROWS_MIX_CODE = (
+    '''def mix_rows(rows, target, cutmix):
+    """Kornia's (position, other position, lambda) rows applied to 0/1 target rows:
+    each example's target becomes the weighted mix of its pair's."""
+    a, b = target[rows[:, 0].long()].float(), target[rows[:, 1].long()].float()
+    lam = rows[:, 2].float().reshape(-1, *[1] * (target.dim() - 1))
+    return lam * a + (1 - lam) * b if cutmix else (1 - lam) * a + lam * b
+''',
+    '''    for module in MIXERS:
+        cutmix = isinstance(module, K.RandomCutMixV2)
+        x, rows = module(x, torch.arange(len(x), device=x.device))
+        target = mix_rows(rows.reshape(-1, len(x), 3)[-1], target, cutmix)
+    return [x, *inputs[1:]], target
+''',
+)
+
 FINETUNE_CODE = '''
 
 # Fine-tuning, as set in Strata: layers whose weights do not train, and factors on the
@@ -194,7 +212,9 @@ def extra_pieces(setup, code, folder: Path, base_dir, num_classes: int | None,
         block = AUGMENT_CODE.replace("@SIZE@", repr(tuple(input_shape[-2:]))).replace(
             "@PLAIN@", _listed(plain)).replace("@MIXERS@", _listed(mixers))
         block = block.replace("@CLASSES@", f"CLASSES = {num_classes!r}\n" if mixers
-                              else "")
+                              and num_classes is not None else "")
+        if mixers and num_classes is None:  # 0/1 targets: the rows are mixed
+            block = _rows_mixed(block)
         module_code += block
     pieces = {
         "@EXTRA_CODE@": module_code,
@@ -205,3 +225,13 @@ def extra_pieces(setup, code, folder: Path, base_dir, num_classes: int | None,
         "@EXTRA_IMPORTS@": "import kornia.augmentation as K\n" if needs_kornia else "",
     }
     return pieces, written, needs_kornia
+
+
+def _rows_mixed(block: str) -> str:
+    """The augmentation block mixing 0/1 target rows instead of class ids."""
+    helper, loop = ROWS_MIX_CODE
+    start = block.index("def soft_targets(")
+    end = block.index("def augment(")
+    block = block[:start] + helper + "\n\n" + block[end:]
+    mixers = block.index("    for module in MIXERS:\n")
+    return block[:mixers] + loop

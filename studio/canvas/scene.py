@@ -52,6 +52,9 @@ class NetworkScene(QGraphicsScene):
         self.wires: dict[Edge, WireItem] = {}
         self.extra_problems: dict[str, list] = {}
         self.expanded: dict[str, BlockPreviewItem] = {}  # instances expanded inline
+        # The moves each expanded instance made to clear room for its frame
+        # (``inline_room``): what collapsing it puts back.
+        self.inline_room: dict[str, dict] = {}
         self._syncing_selection = False
         self._nodes_rect: QRectF | None = None  # cache of nodes_rect(), None when stale
         self._bounds_timer = QTimer(self)
@@ -104,15 +107,25 @@ class NetworkScene(QGraphicsScene):
         """Mark the cards of layers whose weights are frozen (``training["frozen"]``),
         or that learn at another rate (``training["lr_scale"]``); a frozen block says
         that all its inner layers are."""
-        frozen = self.controller.frozen()
-        scales = self.controller.lr_scales()
+        c = self.controller
+        frozen = c.frozen()
+        scales = c.lr_scales()
+        around = c.frozen_with()  # inside a block frozen as a whole
         for node_id, item in self.nodes.items():
             tag = ""
-            if node_id in frozen:
+            if node_id in frozen and around is not None:
+                tag = "\u2744 frozen with its block"
+            elif node_id in frozen:
                 layers = block_layers(self.document, node_id)
                 if layers:
                     tag = (f"\u2744 frozen: all {layers} inner layer"
                            f"{'' if layers == 1 else 's'}")
+            elif node_id not in scales and block_layers(self.document, node_id):
+                # Single layers inside set apart: the collapsed card says so.
+                inner_frozen, inner_scaled = c.inner_settings(node_id)
+                parts = ([f"{inner_frozen} inner frozen"] if inner_frozen else []) + (
+                    [f"{inner_scaled} inner lr \u00d7"] if inner_scaled else [])
+                tag = ("\u2744 " if inner_frozen else "") + ", ".join(parts)
             item.set_frozen(node_id in frozen, tag, scales.get(node_id, 1.0))
 
     def _add_node(self, node_id: str) -> NodeItem:
@@ -229,6 +242,7 @@ class NetworkScene(QGraphicsScene):
             item = self.nodes.get(node_id)
             if preview is None or item is None:  # no longer a block (undo, replace)
                 self.set_expanded(node_id, False)
+                self.inline_room.pop(node_id, None)
                 continue
             child.set_preview(preview)
             child.setPos(0.0, item.height() + 10.0)

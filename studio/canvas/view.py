@@ -147,6 +147,14 @@ class NetworkView(QGraphicsView):
             return
         self.fit_rect(rect)
 
+    def keep_framed_if_whole(self, *_args) -> None:
+        """The canvas is about to change size (another workspace): a network shown
+        whole is fitted again to the new size; a view zoomed into a part stays."""
+        rect = self.network_scene.nodes_rect()
+        shown = self.mapToScene(self.viewport().rect()).boundingRect()
+        if not rect.isNull() and shown.contains(rect):
+            self._auto_frame = True
+
     def show_level(self, controller: DocumentController, scene: NetworkScene) -> None:
         """Show another level (the network, or an open block's inside): its
         controller takes the gestures, its scene the canvas."""

@@ -16,8 +16,8 @@ scene, the inspector and the panels connect.
 This module holds the basic intents (one command each), the lock and the relays; the
 intents built from them live beside it, mixed into the one controller class:
 ``layer_intents`` (insert on a wire, replace, delete and reconnect, one-click fixes),
-``clipboard`` (copy, paste, duplicate) and ``block_intents`` (group, ungroup, make
-unique).
+``clipboard`` (copy, paste, duplicate), ``block_intents`` (group, ungroup, make
+unique) and ``training_intents`` (frozen layers, learning-rate factors).
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ from .commands import (
     SetTrainingCommand,
 )
 from .layer_intents import LayerIntents
+from .training_intents import TrainingIntents
 
 # PySide6 6.12 drops references to None and True on every Qt call from Python 3.11.
 protect_singletons()
@@ -83,7 +84,8 @@ protect_singletons()
 __all__ = ["CLIPBOARD_FORMAT", "CLIPBOARD_MIME", "DocumentController"]
 
 
-class DocumentController(BlockIntents, LayerIntents, ClipboardIntents, QObject):
+class DocumentController(BlockIntents, LayerIntents, ClipboardIntents, TrainingIntents,
+                         QObject):
     document_replaced = Signal()  # a new or opened document: rebuild views
     # The document's events, one signal per kind, each carrying the graph.events object.
     node_added = Signal(NodeAdded)
@@ -380,60 +382,6 @@ class DocumentController(BlockIntents, LayerIntents, ClipboardIntents, QObject):
         """What a sweep searches (``doc.sweep``), as one undo step."""
         if self.document.sweep != sweep:
             self.undo_stack.push(SetSweepCommand(self.document, sweep))
-
-    def frozen(self) -> set[str]:
-        """Node ids whose weights do not train (``training["frozen"]``)."""
-        return set(self.document.training.get("frozen") or [])
-
-    def lr_scales(self) -> dict[str, float]:
-        """Learning-rate factors by node id (``training["lr_scale"]``; 1 elsewhere)."""
-        scales = self.document.training.get("lr_scale") or {}
-        return {k: float(v) for k, v in scales.items()} if isinstance(scales, dict) else {}
-
-    def set_lr_scale(self, node_ids: list[str], factor: float) -> bool:
-        """Train the layers among ``node_ids`` with ``factor`` times the learning rate
-        (1 removes the factor); one undo step. False when none of them has weights."""
-        ids = self.weighted(node_ids)
-        if not ids:
-            return False
-        scales = self.lr_scales()
-        for node_id in ids:
-            if factor == 1.0:
-                scales.pop(node_id, None)
-            else:
-                scales[node_id] = float(factor)
-        self.undo_stack.beginMacro(f"Learning rate \u00d7{factor:g}")
-        try:
-            self.set_training("lr_scale", dict(sorted(scales.items())))
-        finally:
-            self.undo_stack.endMacro()
-        return True
-
-    def weighted(self, node_ids: list[str]) -> list[str]:
-        """Those of ``node_ids`` that are layers with weights (the ones freezing means
-        something for), by the catalog's parameter counts."""
-        if self.analysis is None or self.analysis.doc is not self.document:
-            return []
-        from graph.memory import param_counts
-
-        counts = param_counts(self.analysis)
-        return [n for n in node_ids if counts.get(n, 0) > 0]
-
-    def toggle_frozen(self, node_ids: list[str]) -> bool:
-        """Freeze the layers among ``node_ids`` (or unfreeze them when all already are);
-        one undo step. False when none of them has weights."""
-        ids = self.weighted(node_ids)
-        if not ids:
-            return False
-        frozen = self.frozen()
-        changed = frozen - set(ids) if set(ids) <= frozen else frozen | set(ids)
-        self.undo_stack.beginMacro(("Unfreeze" if set(ids) <= frozen else "Freeze")
-                                   + (" layer" if len(ids) == 1 else " layers"))
-        try:
-            self.set_training("frozen", sorted(changed))
-        finally:
-            self.undo_stack.endMacro()
-        return True
 
     def set_metadata(self, name: str | None = None, description: str | None = None) -> None:
         """Rename or describe the network (one undo step); DocumentError says why a

@@ -130,6 +130,9 @@ class CodePanel(QWidget):
         self.block: str | None = None  # the definition open on the canvas
         self.level: DocumentController | None = None  # its controller
         self._scroll_pending = False  # a selection to scroll to once shown
+        # A selected block whose class the code shown does not have yet (just grouped:
+        # the code regenerates after the selection): scrolled to once it appears.
+        self._awaiting_class = False
 
         self.title = muted(QLabel("Generated PyTorch \u00b7 read-only", self))
         self.copy_button = QPushButton("Copy", self)
@@ -213,7 +216,11 @@ class CodePanel(QWidget):
             hbar.setValue(left)
         self.copy_button.setEnabled(True)
         self.stack.setCurrentWidget(self.editor)
-        self._highlight_selection(self.controller.selected, scroll=self._scroll_pending)
+        awaiting = self._awaiting_class
+        self._highlight_selection(self.controller.selected,
+                                  scroll=self._scroll_pending or awaiting)
+        if awaiting:  # one chance: a block that writes no class must not pin the view
+            self._awaiting_class = False
 
     def _show_errors(self) -> None:
         doc, analysis = self.controller.document, self.controller.analysis
@@ -307,9 +314,11 @@ class CodePanel(QWidget):
         shaded: set[int] = set()
         inner: set[int] = set()
         target = None
+        missing = False
         for definition in dict.fromkeys(d for d in definitions if isinstance(d, str)):
             span = self.class_range(definition)
             if span is None:
+                missing = missing or definition in doc.blocks
                 continue
             shaded.update(range(span[0], span[1] + 1))
             target = target or span[0]
@@ -333,10 +342,13 @@ class CodePanel(QWidget):
                 name = node.params.get("block") if node is not None and node.is_block \
                     else None
                 span = self.class_range(name) if isinstance(name, str) else None
+                missing = missing or (span is None and isinstance(name, str)
+                                      and name in doc.blocks)
                 if span is not None:
                     shaded.update(range(span[0], span[1] + 1))
                     target = span[0]
                     inner.clear()  # scroll to the class, not to the line using it
+        self._awaiting_class = missing
         return shaded, inner, target
 
     # ------------------------------------------------------------------ selection

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QFrame, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
 from graph.events import LabelChanged, MetadataChanged, NodeRemoved, ParamsChanged
@@ -28,6 +28,8 @@ from .param_count import ParamCounter
 from .widgets import hidden_in_window
 
 if TYPE_CHECKING:  # annotations only: the controller imports no views
+    from collections.abc import Callable
+
     from studio.document.controller import DocumentController
 
 
@@ -44,31 +46,48 @@ class InspectorPanel(QWidget):
         self.form: NodeForm | None = None
         self.network = NetworkForm(controller, self.counter)
 
-        # Two pages: the network page lives as long as the panel; node forms are made
-        # per selection (a QScrollArea deletes the widget it is given a replacement for).
-        self.network_page = _scroll(self.network)
-        self.node_page = _scroll(None)
-        # Inside an open block with nothing selected: that block (made per level).
+        # Pages in one scroll area, the footers under them: the footers (the layer's
+        # training box, its charts, the Probe's value of it) scroll with the form
+        # instead of taking its room (at 1280x720 they left the form a few rows).
+        # The network page lives as long as the panel; node forms are made per
+        # selection; inside an open block with nothing selected, that block's page
+        # (made per level).
+        self.network_page = _Page(self.network)
+        self.node_page = _Page(None)
         self.block: BlockPage | None = None
-        self.block_page = _scroll(None)
-        self.stack = QStackedWidget(self)
+        self.block_page = _Page(None)
+        self.stack = _CurrentPageStack()
         self.stack.addWidget(self.network_page)
         self.stack.addWidget(self.node_page)
         self.stack.addWidget(self.block_page)
         from ..node_actions import NodeActionsBar
 
         self.actions_bar = NodeActionsBar(controller, self)
+        # Views of the selected node that other features add (the Probe's value of it).
+        # They follow the network's selection, so they are hidden inside an open block.
+        self.footer_box = QWidget()
+        self.footer = QVBoxLayout(self.footer_box)
+        self.footer.setContentsMargins(8, 0, 8, 4)
+        # Views of the selected node that follow the level shown, an open block's inner
+        # layer too (how a layer trains, its training charts): ``add_footer(follow=)``.
+        self.level_footer_box = QWidget()
+        self.level_footer = QVBoxLayout(self.level_footer_box)
+        self.level_footer.setContentsMargins(8, 0, 8, 0)
+        self._followers: list[Callable[[DocumentController], None]] = []
+        body = QWidget()
+        body.setObjectName("inspector_body")
+        column = QVBoxLayout(body)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.stack, 1)
+        column.addWidget(self.level_footer_box)
+        column.addWidget(self.footer_box)
+        self.scroll_area = _scroll(body)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.actions_bar)
-        layout.addWidget(self.stack, 1)
-        # Views of the selected node that other features add (the Probe's value of it).
-        # They follow the network's selection, so they are hidden inside an open block.
-        self.footer_box = QWidget(self)
-        self.footer = QVBoxLayout(self.footer_box)
-        self.footer.setContentsMargins(8, 0, 8, 4)
-        layout.addWidget(self.footer_box)
+        layout.addWidget(self.scroll_area, 1)
         self._stale = False
 
         controller.metadata_changed.connect(self._on_metadata_changed)
@@ -84,9 +103,11 @@ class InspectorPanel(QWidget):
         self._follow_signals(self.controller, False)
         self.controller = controller
         self.block = BlockPage(controller.document) if controller is not self.root else None
-        self.block_page.setWidget(self.block or QWidget())
+        self.block_page.setWidget(self.block)
         self.actions_bar.follow(controller)
         self.footer_box.setVisible(controller is self.root)
+        for follower in self._followers:
+            follower(controller)
         self._follow_signals(controller, True)
         self.form = None
         self._on_selection(controller.selected)
@@ -104,10 +125,16 @@ class InspectorPanel(QWidget):
             else:
                 signal.disconnect(slot)
 
-    def add_footer(self, widget: QWidget) -> None:
+    def add_footer(self, widget: QWidget,
+                   follow: Callable[[DocumentController], None] | None = None) -> None:
         """Show ``widget`` under the forms, whatever is selected (it follows the
-        selection itself)."""
-        self.footer.addWidget(widget)
+        selection itself). ``follow(controller)`` is called when an open block's level
+        (or the network again) is shown; without it the widget hides inside blocks."""
+        if follow is None:
+            self.footer.addWidget(widget)
+        else:
+            self.level_footer.addWidget(widget)
+            self._followers.append(follow)
 
     @property
     def node_id(self) -> str | None:
@@ -128,6 +155,7 @@ class InspectorPanel(QWidget):
         self.form.open_block_requested.connect(self.open_block_requested)
         self.node_page.setWidget(self.form)
         self.stack.setCurrentWidget(self.node_page)
+        self.scroll_area.verticalScrollBar().setValue(0)  # another layer: its form's top
         self.actions_bar.show_node(node_id)
 
     def _show_network(self, node_ids: list[str]) -> None:
@@ -185,11 +213,59 @@ class InspectorPanel(QWidget):
             self.network.show_analysis()
 
 
-def _scroll(widget: QWidget | None) -> QScrollArea:
+def _scroll(widget: QWidget) -> QScrollArea:
     area = QScrollArea()
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    if widget is not None:
-        area.setWidget(widget)
+    area.setWidget(widget)
     return area
+
+
+class _Page(QWidget):
+    """A page of the inspector holding one widget at a time: like a QScrollArea's,
+    ``setWidget`` deletes the widget it replaces, ``takeWidget`` hands it back."""
+
+    def __init__(self, widget: QWidget | None) -> None:
+        super().__init__()
+        self.box = QVBoxLayout(self)
+        self.box.setContentsMargins(0, 0, 0, 0)
+        self._widget: QWidget | None = None
+        self.setWidget(widget)
+
+    def widget(self) -> QWidget | None:
+        return self._widget
+
+    def takeWidget(self) -> QWidget | None:
+        widget, self._widget = self._widget, None
+        if widget is not None:
+            self.box.removeWidget(widget)
+            widget.setParent(None)  # hidden by the reparenting
+        self.updateGeometry()
+        return widget
+
+    def setWidget(self, widget: QWidget | None) -> None:
+        old = self.takeWidget()
+        if old is not None:
+            old.deleteLater()
+        self._widget = widget
+        if widget is not None:
+            self.box.addWidget(widget)
+            widget.show()
+
+
+class _CurrentPageStack(QStackedWidget):
+    """A stack as tall as the page shown (a QStackedWidget is as tall as its tallest
+    page, which would leave a short form scrolling over empty space)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.currentChanged.connect(lambda _i: self.updateGeometry())
+
+    def sizeHint(self) -> QSize:
+        page = self.currentWidget()
+        return page.sizeHint() if page is not None else super().sizeHint()
+
+    def minimumSizeHint(self) -> QSize:
+        page = self.currentWidget()
+        return page.minimumSizeHint() if page is not None else super().minimumSizeHint()

@@ -5,6 +5,10 @@ with weights, or a block instance (whose inner layers all follow it). Both value
 the training setup (``training["frozen"]``, ``training["lr_scale"]``), so they are saved
 with the network, undone like any edit, kept by the exported train.py's parameter groups,
 and shown on the canvas (a "frozen" tag, or a quiet "lr x0.1" one).
+
+Inside an open block (``follow`` the level's controller) the box sets the inner layer of
+*this instance* (its node path; ``studio.document.training_intents``): other instances
+of the same definition keep their own setting, all copies of a repeated one follow.
 """
 
 from __future__ import annotations
@@ -50,11 +54,35 @@ class LayerTrainingBox(QGroupBox):
         layout.addWidget(self.note)
         self.freeze.toggled.connect(self._freeze_toggled)
         self.scale.valueChanged.connect(self._scale_changed)
-        controller.selection_changed.connect(self._follow)
-        controller.training_changed.connect(lambda _event: self.show_node())
-        controller.analysis_changed.connect(lambda _analysis: self.show_node())
-        controller.document_replaced.connect(lambda: self._follow([]))
+        self._connect(controller, True)
         self._follow(controller.selected)
+
+    def follow(self, controller: DocumentController) -> None:
+        """Set the layers of ``controller``'s level (the network's, an open block's)."""
+        if controller is not self.controller:
+            self._connect(self.controller, False)
+            self.controller = controller
+            self._connect(controller, True)
+            self._follow(controller.selected)
+
+    def _connect(self, c: DocumentController, on: bool) -> None:
+        for signal, slot in ((c.selection_changed, self._follow),
+                             (c.training_changed, self._training_changed),
+                             (c.analysis_changed, self._analysed),
+                             (c.document_replaced, self._replaced)):
+            if on:
+                signal.connect(slot)
+            else:
+                signal.disconnect(slot)
+
+    def _training_changed(self, _event=None) -> None:
+        self.show_node()
+
+    def _analysed(self, _analysis=None) -> None:
+        self.show_node()
+
+    def _replaced(self) -> None:
+        self._follow([])
 
     def _follow(self, node_ids: list[str]) -> None:
         self.node_id = node_ids[0] if len(node_ids) == 1 else None
@@ -69,17 +97,28 @@ class LayerTrainingBox(QGroupBox):
         from studio.canvas.scene import block_layers
 
         frozen = node_id in c.frozen()
+        around = c.frozen_with()  # the block shown (or one around it) frozen whole
         self.freeze.blockSignals(True)
         self.freeze.setChecked(frozen)
         self.freeze.blockSignals(False)
+        self.freeze.setEnabled(around is None)
         self.scale.blockSignals(True)
         self.scale.setValue(c.lr_scales().get(node_id, 1.0))
         self.scale.blockSignals(False)
         self.scale.setEnabled(not frozen)
         layers = block_layers(c.document, node_id)
-        self.note.setText(f"A block: both apply to all {layers} of its inner layers."
-                          if layers else "")
-        self.note.setVisible(bool(layers))
+        notes = [f"A block: both apply to all {layers} of its inner layers."] if layers \
+            else []
+        if c.training_root is not None:
+            if around is not None:
+                notes.append("Frozen with its block: unfreeze the block to choose per "
+                             "layer.")
+            else:
+                notes.append(f"Inside {c.training_names} only: other instances of this "
+                             "block keep their own setting; every copy of a repeated "
+                             "block follows.")
+        self.note.setText(" ".join(notes))
+        self.note.setVisible(bool(notes))
         self.show()
 
     def _freeze_toggled(self, on: bool) -> None:

@@ -244,7 +244,7 @@ class PalettePanel(QWidget):
         menu = QMenu(self)
         menu.addAction("Add Block", lambda: self.block_requested.emit(key))
         if source == NETWORK:
-            menu.addAction("Save to Library",
+            menu.addAction("Save to Library\u2026",
                            lambda: self.save_block_requested.emit(name))
         elif source == USER:
             menu.addAction("Rename\u2026", lambda: self.rename_block_requested.emit(name))

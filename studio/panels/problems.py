@@ -223,9 +223,11 @@ class ProblemsPanel(QWidget):
     def set_diagnoses(self, diagnoses) -> None:
         """Show a training run's diagnoses (``runtime.events.DiagnosisEvent``s) after the
         validation problems, with their explanation and fix; ``[]`` clears them."""
-        self.diagnoses = [Problem(d.severity, tuple(d.node_ids),
+        self.diagnoses = [Problem(d.severity, _top_level(d.node_ids),
                                   f"{d.title}: {d.explanation}", d.fix,
-                                  f"training:{d.kind}") for d in diagnoses]
+                                  f"training:{d.kind}",
+                                  path=tuple(n for n in d.node_ids if "/" in n))
+                          for d in diagnoses]
         self.refresh()
 
     def _where(self, problem: Problem) -> str:
@@ -314,3 +316,9 @@ class ProblemsPanel(QWidget):
         for other in self.diagnosis_fixes(self.problems[row])[1:]:
             menu.addAction(f"Fix: {other.title}", partial(self.controller.apply_fix, other))
         menu.exec(self.tree.viewport().mapToGlobal(pos))
+
+
+def _top_level(node_ids) -> tuple[str, ...]:
+    """The network's nodes a diagnosis concerns: a layer inside a block (``n5:1/n3``)
+    is shown, selected and listed as its instance (``n5``); the text names the layer."""
+    return tuple(dict.fromkeys(n.split("/", 1)[0].split(":", 1)[0] for n in node_ids))

@@ -398,7 +398,13 @@ class ProbePanel(QWidget):
                 self.klass.addItem(str(name), k)
         self._fill_cam_layers(answer)
         self._ensure_editors(answer)
-        if result.predicted is not None or result.task == "binary":
+        if result.task == "multilabel":  # each label's own probability (a sigmoid)
+            names = list(answer.class_names)
+            self.prediction.set_rows([(names[i] if i < len(names) else str(i), float(p),
+                                       float(p) >= 0.5)
+                                      for i, p in enumerate(result.prediction.ravel())],
+                                     full=1.0)  # independent: not shares of one whole
+        elif result.predicted is not None or result.task == "binary":
             names = list(answer.class_names) or [str(i) for i in range(len(result.prediction))]
             probs = result.prediction if result.task != "binary" else [
                 1 - float(result.prediction[0]), float(result.prediction[0])]

@@ -20,11 +20,13 @@ class Bars(QWidget):
         self.rows: list[tuple[str, float, bool]] = []  # label, value, highlighted
         self.log = False
         self.fmt = "{:.1%}"
+        self.full: float | None = None  # the value of a whole bar (None: the largest)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     def set_rows(self, rows: list[tuple[str, float, bool]], log: bool = False,
-                 fmt: str = "{:.1%}") -> None:
-        self.rows, self.log, self.fmt = rows, log, fmt
+                 fmt: str = "{:.1%}", full: float | None = None) -> None:
+        """``full``: the value a whole bar stands for (default: the largest)."""
+        self.rows, self.log, self.fmt, self.full = rows, log, fmt, full
         self.setFixedHeight(max(1, len(rows)) * ROW + 4)
         self.update()
 
@@ -42,7 +44,7 @@ class Bars(QWidget):
             return
         painter = QPainter(self)
         values = [v for _, v, _ in self.rows if v > 0 and math.isfinite(v)]
-        high = max(values, default=0.0)
+        high = self.full if self.full is not None else max(values, default=0.0)
         low = min(values, default=0.0)
         metrics = self.fontMetrics()
         widest = max(metrics.horizontalAdvance(label) for label, _, _ in self.rows)

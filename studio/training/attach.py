@@ -194,7 +194,7 @@ class TrainingDocks(QObject):
         window, context = self.window, self.context
         bench = TrainingWorkbench(self.controller, context.scene, context.view, self,
                                   runner=self.runner, problems=context.problems,
-                                  actions=self.actions)
+                                  actions=self.actions, levels=context.levels)
         self._bench = bench
         self.panel_holder.put(bench.panel)
         self.plots_holder.put(bench.view)

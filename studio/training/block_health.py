@@ -128,7 +128,9 @@ def draw_block(run: RunRecord, instance_id: str, item, health: dict, heat_of,
             t = (logs[n] - lo) / span if n in logs else 0.0
             bars.append((0.15 + 0.85 * t, heat_of(t)))
     status = worst_status(run, ids)
-    lines = [f"{len(ids)} measured layers inside, {len(weighted)} with weights"]
+    frozen = [n for n in ids if run.frozen(n)]
+    lines = [f"{len(ids)} measured layers inside, {len(weighted)} with weights"
+             + (f", {len(frozen)} frozen (no gradients)" if frozen else "")]
     for n in weighted:
         g = norms[n]
         lines.append(f"{run.layer_name(n)}: gradient norm "

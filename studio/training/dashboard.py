@@ -59,6 +59,7 @@ class TrainingView(QWidget):
         self._story_for: RunRecord | None = None
 
         self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("plot_tabs")  # compact tabs (studio.resources)
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.boundary, "Boundary")
         self.tabs.addTab(self.confusion, "Confusion")
@@ -73,6 +74,8 @@ class TrainingView(QWidget):
         self.splitter.addWidget(self.curves)
         self.splitter.addWidget(self.tabs)
         self.wide: bool | None = None
+        self.user_sized = False  # the user moved the splitter: keep their sizes
+        self.splitter.splitterMoved.connect(lambda *_: setattr(self, "user_sized", True))
         self._arrange(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -96,11 +99,12 @@ class TrainingView(QWidget):
             self.splitter.setSizes([300, 360, 380])
         else:
             self.tabs.insertTab(0, self.gradients, "Gradients")
-            self.splitter.setSizes([10, 10])  # equal halves
+            self.splitter.setSizes([40, 60])  # as resizeEvent keeps them
         if current is not None and self.tabs.indexOf(current) >= 0:
             self.tabs.setCurrentWidget(current)
+        stretch = (1, 1, 1) if wide else (2, 3)
         for i in range(self.splitter.count()):
-            self.splitter.setStretchFactor(i, 1)
+            self.splitter.setStretchFactor(i, stretch[min(i, len(stretch) - 1)])
 
     def show_plot(self, plot: QWidget) -> None:
         """Bring ``plot`` on screen (its tab forward, if it is in one)."""
@@ -110,6 +114,11 @@ class TrainingView(QWidget):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._arrange(event.size().width() >= WIDE)
+        if not self.wide and not self.user_sized:
+            # Narrow: the details get the larger part, so their six tabs all show
+            # (at 1280x720 the strip is about 715 px wide).
+            width = event.size().width()
+            self.splitter.setSizes([width * 2 // 5, width - width * 2 // 5])
 
     # ------------------------------------------------------------------ feeding
     def set_run(self, run: RunRecord | None) -> None:
@@ -129,8 +138,8 @@ class TrainingView(QWidget):
             self.tabs.setCurrentWidget(self.boundary)
         elif any(t.startswith("Conv") for t in run.node_types):
             self.tabs.setCurrentWidget(self.features)
-        elif run.dataset.get("task") == "classification":
-            self.tabs.setCurrentWidget(self.confusion)
+        elif run.dataset.get("task") in ("classification", "multilabel"):
+            self.tabs.setCurrentWidget(self.confusion)  # multi-label: F1 per label
         else:
             self.tabs.setCurrentWidget(self.activations)
 

@@ -70,7 +70,7 @@ def summarize(spec: dict, seed: int, val_fraction: float, test_fraction: float,
         out["curve"] = (x[:SCATTER_POINTS, 0], y[:SCATTER_POINTS].reshape(-1))
     else:
         out["rows"] = [", ".join(_brief(t[i].numpy()) for t in inputs) + "  \u2192  "
-                       + _brief(y[i]) for i in range(min(4, len(y)))]
+                       + _target(y[i], bundle) for i in range(min(4, len(y)))]
     return out
 
 
@@ -85,7 +85,7 @@ def _sampled(bundle, out: dict) -> dict:
             out["counts"] = np.bincount(ids, minlength=max(len(bundle.class_names), 1))
         elif bundle.task == "multilabel":
             out["counts"] = targets.reshape(len(targets), -1).sum(axis=0).astype(np.int64)
-        out["rows"] = [_brief(split[i][0].numpy()) + "  \u2192  " + _brief(targets[i])
+        out["rows"] = [_brief(split[i][0].numpy()) + "  \u2192  " + _target(targets[i], bundle)
                        for i in range(min(4, len(split)))]
         return out
     labels = targets
@@ -117,6 +117,14 @@ def _one_per_class(labels, n: int, k: int) -> list[int]:
         if i not in picks:
             picks.append(i)
     return picks[:k]
+
+
+def _target(y: np.ndarray, bundle) -> str:
+    """A target as the preview writes it: a multi-label row as its labels' names."""
+    if bundle.task != "multilabel":
+        return _brief(y)
+    on = np.flatnonzero(np.asarray(y).reshape(-1) > 0.5)
+    return ", ".join(str(bundle.class_names[i]) for i in on) or "(no label)"
 
 
 def _brief(a: np.ndarray) -> str:
@@ -162,6 +170,7 @@ class DatasetPreview(QWidget):
         self.stop.hide()
         layout.addWidget(self.stop)
         layout.addLayout(self.stack, 1)
+        self.loaded.connect(self._hold_height)
 
     def request(self, spec: dict, seed: int = 0, val_fraction: float = 0.2,
                 test_fraction: float = 0.1) -> None:
@@ -223,6 +232,18 @@ class DatasetPreview(QWidget):
             return
         self.stack.setCurrentWidget(self.canvas)
         self.loaded.emit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._hold_height()
+
+    def _hold_height(self) -> None:
+        """Ask for the height the wrapped summary needs at this width: the setup
+        form's layout in its scroll area gave less, and the preview drew over it."""
+        layout = self.layout()
+        need = layout.totalHeightForWidth(self.width()) if layout is not None else 0
+        if need > 0 and need != self.minimumHeight():
+            self.setMinimumHeight(need)
 
     def _scatter(self, points: np.ndarray, labels: np.ndarray) -> None:
         plot = style_plot(self.canvas.addPlot())

@@ -134,6 +134,7 @@ class LayerCharts(QWidget):
         self.ratio.setData(*finite_xy(ratios.xs(), ratios.values(row))
                            if has_grad else ([], []))
         set_title(self.grad_plot, "Gradient norm" if has_grad
+                  else "Gradient norm (frozen)" if run.frozen(node)
                   else "Gradient norm (no weights)")
         mean = run.layers["act_mean"].values(row)
         std = run.layers["act_std"].values(row)

@@ -19,6 +19,11 @@ canvas code knows nothing of them.
 
 Updates are throttled to a few per second: colours need no more, and the canvas keeps
 its frame rate for panning and zooming.
+
+An open block's level has an overlay of its own (``level_overlay``) whose ``prefix`` is
+the instance's node path (``n5``, ``n5:1/n7``): its cards' statistics are the run's under
+that path, and a diagnosis of a layer deeper inside marks the nested instance holding
+it, as one of an inner layer marks its collapsed instance at the network level.
 """
 
 from __future__ import annotations
@@ -26,236 +31,43 @@ from __future__ import annotations
 import math
 import time
 from html import escape
-from typing import TypeGuard, TypeVar
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt
-from PySide6.QtGui import (
-    QColor,
-    QFont,
-    QFontMetricsF,
-    QLinearGradient,
-    QPainter,
-    QPainterPath,
-    QPen,
-)
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QWidget
+from PySide6.QtCore import QEvent, QObject
 
 from graph.blocks import BLOCK
 from runtime.layers import RELU_LIKE, SQUASHING
 from runtime.run_record import RunRecord
-from studio import resources
-from studio.theme_colors import SEVERITY_COLORS
 
-from .block_health import STRIP_H, StripItem, block_heat, draw_block
-from .plots.common import color_map
+from .block_health import STRIP_H, block_heat, draw_block
+from .overlay_items import (
+    DIMMED,
+    DiagnosisItem,
+    HealthItem,
+    HeatItem,
+    HeatLegend,
+    WireHeatItem,
+    alive,
+    heat_color,
+)
 
-_I = TypeVar("_I", bound=QGraphicsItem)
+__all__ = ["DIMMED", "STRIP_H", "CanvasOverlay", "HealthItem", "heat_color"]
+
 REFRESH_S = 0.2
-GLOW = 7.0  # pixels of heat around a card
-_LUT = None
-
-
-def heat_color(t: float) -> QColor:
-    """``t`` in 0..1 through the heatmap's colour map (0 dark, 1 bright)."""
-    global _LUT
-    if _LUT is None:
-        _LUT = color_map().getLookupTable(0.0, 1.0, 256, alpha=True)
-    r, g, b, _a = _LUT[int(max(0.0, min(1.0, t)) * 255)]
-    return QColor(int(r), int(g), int(b))
-
-
-def _valid(item: _I | None) -> TypeGuard[_I]:
-    """``item`` exists and Qt has not deleted it (a card removed with its children)."""
-    try:
-        import shiboken6
-
-        return item is not None and shiboken6.isValid(item)
-    except ImportError:  # pragma: no cover - PySide6 always ships shiboken6
-        return item is not None
-
-
-def _font(pixels: int, bold: bool = False) -> QFont:
-    font = resources.ui_font()
-    font.setPixelSize(pixels)
-    font.setBold(bold)
-    return font
-
-
-# ====================================================================== items
-DIMMED = 0.4  # opacity of a finished run's heat and strips
-
-class HeatItem(QGraphicsItem):
-    """A glow behind a card, in the colour of its gradient."""
-
-    def __init__(self, parent: QGraphicsItem) -> None:
-        super().__init__(parent)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemStacksBehindParent)
-        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-        self.color = QColor(0, 0, 0, 0)
-        self._rect = QRectF()
-
-    def set_state(self, rect: QRectF, color: QColor) -> None:
-        rect = rect.adjusted(-GLOW, -GLOW, GLOW, GLOW)
-        if rect != self._rect:
-            self.prepareGeometryChange()
-            self._rect = rect
-        if color != self.color:
-            self.color = color
-            self.update()
-
-    def boundingRect(self) -> QRectF:
-        return self._rect
-
-    def paint(self, painter: QPainter, option, widget=None) -> None:
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(self.color)
-        painter.drawRoundedRect(self._rect, 10, 10)
-
-
-class WireHeatItem(QGraphicsPathItem):
-    """A broad stroke under a wire, in the colour of the gradient it carries back."""
-
-    def __init__(self, parent: QGraphicsItem) -> None:
-        super().__init__(parent)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemStacksBehindParent)
-        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-
-    def set_state(self, path: QPainterPath, color: QColor) -> None:
-        if path != self.path():
-            self.setPath(path)
-        pen = QPen(color, 7.0, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
-        if pen != self.pen():
-            self.setPen(pen)
-
-
-class HealthItem(StripItem):
-    """The strip under a card: status dot, sparkline, latest value."""
-
-    def __init__(self, parent: QGraphicsItem, width: float) -> None:
-        super().__init__(parent, width)
-        self.values: list[float] = []
-        self.text = ""
-
-    def set_state(self, values: list[float], text: str, status: str, tip: str) -> None:
-        if (values, text, status) != (self.values, self.text, self.status):
-            self.values, self.text, self.status = values, text, status
-            self.update()
-        if tip != self.toolTip():
-            self.setToolTip(tip)
-
-    def paint(self, painter: QPainter, option, widget=None) -> None:
-        theme = resources.current()
-        self.paint_frame(painter)
-        spark = QRectF(self.LEFT, 3, self.width * 0.45, STRIP_H - 6)
-        finite = [v for v in self.values if math.isfinite(v)]
-        if len(finite) >= 2:
-            lo, hi = min(finite), max(finite)
-            span = hi - lo or 1.0
-            n = len(self.values)
-            path = QPainterPath()
-            started = False
-            for i, v in enumerate(self.values):
-                if not math.isfinite(v):
-                    continue
-                p = QPointF(spark.left() + spark.width() * i / max(n - 1, 1),
-                            spark.bottom() - spark.height() * (v - lo) / span)
-                if started:
-                    path.lineTo(p)
-                else:
-                    path.moveTo(p)
-                    started = True
-            pen = QPen(theme.color("accent"), 1.4)
-            pen.setCosmetic(True)
-            painter.setPen(pen)
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawPath(path)
-        painter.setPen(theme.color("card_text"))
-        painter.setFont(_font(10))
-        painter.drawText(QRectF(spark.right() + 4, 0, self.width - spark.right() - 8,
-                                STRIP_H),
-                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-                         self.text)
-
-
-class DiagnosisItem(QGraphicsItem):
-    """A tag over a card naming what the runtime found; tooltip: explanation and fix."""
-
-    def __init__(self, parent: QGraphicsItem) -> None:
-        super().__init__(parent)
-        self.text = ""
-        self.severity = "warning"
-        self.setZValue(3)
-        self._width = 100.0
-
-    def set_state(self, text: str, severity: str, tip: str) -> None:
-        if (text, severity) != (self.text, self.severity):
-            self.prepareGeometryChange()
-            self.text, self.severity = text, severity
-            self._width = QFontMetricsF(_font(10, True)).horizontalAdvance(text) + 26
-            self.update()
-        self.setToolTip(tip)
-
-    def boundingRect(self) -> QRectF:
-        return QRectF(0, 0, self._width, 18)
-
-    def paint(self, painter: QPainter, option, widget=None) -> None:
-        colour = QColor(SEVERITY_COLORS["error" if self.severity == "error" else "warning"])
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(colour)
-        painter.drawRoundedRect(self.boundingRect(), 9, 9)
-        painter.setPen(QColor("white"))
-        painter.setFont(_font(10, True))
-        painter.drawText(self.boundingRect().adjusted(8, 0, -6, 0),
-                         Qt.AlignmentFlag.AlignVCenter, "\u26a0 " + self.text)
-
-
-class HeatLegend(QWidget):
-    """What the glow means, in a corner of the canvas while it shows."""
-
-    def __init__(self, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        metrics = QFontMetricsF(_font(10))
-        self._label_w = metrics.horizontalAdvance("Gradient") + 16
-        self._tail_w = metrics.horizontalAdvance("small \u2192 large") + 12
-        self.resize(int(self._label_w + 110 + self._tail_w), 30)
-
-    def paintEvent(self, event) -> None:
-        theme = resources.current()
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(theme.color("border"), 1.0))
-        painter.setBrush(theme.color("base"))
-        painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
-        painter.setFont(_font(10))
-        painter.setPen(theme.color("muted"))
-        painter.drawText(QRectF(8, 0, self._label_w, 30), Qt.AlignmentFlag.AlignVCenter,
-                         "Gradient")
-        bar = QRectF(self._label_w, 9, 104, 12)
-        gradient = QLinearGradient(bar.topLeft(), bar.topRight())
-        for k in range(6):
-            gradient.setColorAt(k / 5, heat_color(k / 5))
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(gradient)
-        painter.drawRoundedRect(bar, 3, 3)
-        painter.setPen(theme.color("muted"))
-        painter.drawText(QRectF(bar.right() + 6, 0, self._tail_w, 30),
-                         Qt.AlignmentFlag.AlignVCenter, "small \u2192 large")
-        painter.end()
 
 
 # ====================================================================== overlay
 class CanvasOverlay(QObject):
     """Keeps the overlay items of one scene in step with the run being shown."""
 
-    def __init__(self, scene, parent: QObject | None = None, view=None) -> None:
+    def __init__(self, scene, parent: QObject | None = None, view=None,
+                 prefix: str = "", legend: HeatLegend | None = None) -> None:
         super().__init__(parent)
         self.scene = scene
-        self.legend: HeatLegend | None = None
-        if view is not None:
+        self.prefix = prefix  # the node path of the open block shown ("": the network)
+        self.legend: HeatLegend | None = legend
+        self._own_legend = legend is None  # a level's overlay shares the network's
+        if view is not None and legend is None:
             self.legend = HeatLegend(view)  # on the view: viewport children scroll
             self.legend.hide()
             view.installEventFilter(self)
@@ -288,6 +100,16 @@ class CanvasOverlay(QObject):
         self.set_diagnoses(list(run.diagnoses) if run is not None else [])
         self.refresh(force=True)
 
+    def show_finished(self, run: RunRecord) -> None:
+        """Draw finished ``run``'s last heat and strips, dimmed (a block opened after
+        the run ended shows what the network level shows)."""
+        if self.dimmed:
+            self._remove_live()
+        self.run, self.live = run, True
+        if self.enabled:
+            self._draw_live(run)
+        self.end_run()
+
     def end_run(self) -> None:
         """The run ended: its heat and strips stay, dimmed, until the network is edited
         or another run starts; diagnosis marks stay."""
@@ -295,7 +117,7 @@ class CanvasOverlay(QObject):
         self.dimmed = True
         for group in (self.heat, self.wire_heat, self.health):
             for item in group.values():
-                if _valid(item):
+                if alive(item):
                     item.setOpacity(DIMMED)
 
     def _network_edited(self, _event=None) -> None:
@@ -348,48 +170,63 @@ class CanvasOverlay(QObject):
         self.live_draws += 1
         if self.legend is not None and not self.legend.isVisible():
             self._show_legend(True)
-        inherited = self._inherit(run, values)
+        nodes = self.scene.nodes
+        local = {n: values[self.key(n)] for n in nodes if self.key(n) in values}
+        inherited = self._inherit(run, local)
         blocks = self._blocks()
         for node_id in blocks:  # a collapsed block glows with its weakest inner layer
-            t = block_heat(run, values, node_id)
+            t = block_heat(run, values, self.key(node_id))
             if t is not None:
                 inherited[node_id] = t
         self.node_heat = inherited
         self.peak_heat.update(inherited)
-        nodes = self.scene.nodes
         for node_id, item in nodes.items():
             t = inherited.get(node_id)
             heat = self.heat.get(node_id)
             if t is None:
-                if _valid(heat):
+                if alive(heat):
                     heat.setVisible(False)
             else:
-                if not _valid(heat) or heat.parentItem() is not item:
+                if not alive(heat) or heat.parentItem() is not item:
                     heat = self.heat[node_id] = HeatItem(item)
                 colour = heat_color(t)
                 colour.setAlpha(235)
                 heat.set_state(item.card_rect(), colour)
                 heat.setVisible(True)
-            if node_id in run.latest:
+            if self.key(node_id) in run.latest:
                 self._strip(run, node_id, item)
             elif node_id in blocks:
                 from studio.canvas.node_item import WIDTH
 
-                draw_block(run, node_id, item, self.health, heat_color, WIDTH)
+                draw_block(run, self.key(node_id), item, self.health, heat_color, WIDTH)
         for edge, wire in self.scene.wires.items():
             t = inherited.get(edge.source)
             item = self.wire_heat.get(edge)
             if t is None:
-                if _valid(item):
+                if alive(item):
                     item.setVisible(False)
                 continue
-            if not _valid(item) or item.parentItem() is not wire:
+            if not alive(item) or item.parentItem() is not wire:
                 item = self.wire_heat[edge] = WireHeatItem(wire)
             colour = heat_color(t)
             colour.setAlpha(170)
             item.set_state(wire.path(), colour)
             item.setVisible(True)
         return True
+
+    def key(self, node_id: str) -> str:
+        """How the run names node ``node_id`` of the level shown (its node path)."""
+        return f"{self.prefix}/{node_id}" if self.prefix else node_id
+
+    def local(self, run_id: str) -> str | None:
+        """The node of the level shown that measured layer ``run_id`` is, or is inside
+        (a collapsed instance); None when it is elsewhere in the network."""
+        if self.prefix:
+            head = self.prefix + "/"
+            if not run_id.startswith(head):
+                return None
+            run_id = run_id[len(head):]
+        return run_id.split("/", 1)[0].split(":", 1)[0]
 
     def _blocks(self) -> set[str]:
         doc = self.scene.controller.document
@@ -418,8 +255,10 @@ class CanvasOverlay(QObject):
         it (activations and pooling pass the same gradient on)."""
         doc = self.scene.controller.document
         out = dict(values)
-        for node_id in run.node_ids:  # network order: sources come first
-            if node_id in out or node_id not in doc.nodes:
+        for run_id in run.node_ids:  # network order: sources come first
+            node_id = self.local(run_id)
+            if node_id is None or self.key(node_id) != run_id or node_id in out \
+                    or node_id not in doc.nodes:
                 continue
             for edge in doc.edges_into(node_id):
                 if edge.source in out:
@@ -429,14 +268,15 @@ class CanvasOverlay(QObject):
 
     def _strip(self, run: RunRecord, node_id: str, item) -> None:
         strip = self.health.get(node_id)
-        if not _valid(strip) or strip.parentItem() is not item:
+        if not alive(strip) or strip.parentItem() is not item:
             from studio.canvas.node_item import WIDTH
 
             strip = self.health[node_id] = HealthItem(item, WIDTH)
         strip.setPos(0, item.card_rect().height() + 5)
-        stats = run.latest[node_id]
-        kind = run.node_types[run.layer_rows[node_id]]
-        spark = list(run.sparks.get(node_id, ()))
+        key = self.key(node_id)
+        stats = run.latest[key]
+        kind = run.node_types[run.layer_rows[key]]
+        spark = list(run.sparks.get(key, ()))
         if stats.grad_norm is not None:
             values = [math.log10(v) if math.isfinite(v) and v > 0 else math.nan
                       for v in spark]
@@ -454,10 +294,10 @@ class CanvasOverlay(QObject):
         elif kind in SQUASHING and stats.saturation is not None:
             text = f"sat. {stats.saturation:.0%}"
             tip += f"; {stats.saturation:.0%} of outputs saturated"
-        if item.frozen:  # no gradients by design: say why
+        if run.frozen(key):  # no gradients by design (this run's setup): say why
             text = "frozen"
             tip = "Frozen: its weights do not train (no gradients). " + tip
-        found = run.diagnoses_for(node_id)
+        found = run.diagnoses_for(key)
         status = "ok"
         if found:
             status = "error" if any(d.severity == "error" for d in found) else "warning"
@@ -465,45 +305,61 @@ class CanvasOverlay(QObject):
         strip.setVisible(True)
 
     def _remove_live(self) -> None:
-        self._show_legend(False)
+        if self._own_legend:
+            self._show_legend(False)
         for group in (self.heat, self.wire_heat, self.health):
             for item in group.values():
-                if _valid(item) and item.scene() is not None:
+                if alive(item) and item.scene() is not None:
                     item.scene().removeItem(item)
             group.clear()
         self.node_heat = {}
         self.dimmed = False
 
     # ------------------------------------------------------------------ diagnoses
-    def set_diagnoses(self, diagnoses: list) -> None:
-        """Mark the nodes each diagnosis names (all marks replaced)."""
+    def set_diagnoses(self, diagnoses: list, run: RunRecord | None = None) -> None:
+        """Mark the nodes each diagnosis names (all marks replaced); a diagnosis of a
+        layer inside a block marks the collapsed instance holding it, its tooltip
+        naming the layer by path (``run`` gives the names)."""
         self.diagnoses = list(diagnoses)
+        names = run or self.run
         by_node: dict[str, list] = {}
+        inside: dict[str, list[str]] = {}
         for d in diagnoses:
-            for node_id in d.node_ids:
-                by_node.setdefault(node_id, []).append(d)
+            for run_id in d.node_ids:
+                node_id = self.local(run_id)
+                if node_id is None:
+                    continue
+                if d not in by_node.setdefault(node_id, []):
+                    by_node[node_id].append(d)
+                if run_id != self.key(node_id):
+                    inside.setdefault(node_id, []).append(
+                        names.layer_name(run_id) if names is not None else run_id)
         for node_id in list(self.marks):
             if node_id not in by_node:
                 gone = self.marks.pop(node_id)
-                if _valid(gone) and gone.scene() is not None:
+                if alive(gone) and gone.scene() is not None:
                     gone.scene().removeItem(gone)
         for node_id, found in by_node.items():
             item = self.scene.nodes.get(node_id)
             if item is None:
                 continue
             mark = self.marks.get(node_id)
-            if not _valid(mark) or mark.parentItem() is not item:
+            if not alive(mark) or mark.parentItem() is not item:
                 mark = self.marks[node_id] = DiagnosisItem(item)
-            mark.setPos(0, -22)
+            # Above the card's training tag ("frozen", "1 inner frozen") when it has one.
+            mark.setPos(0, -44 if item.frozen_tag.isVisible() else -22)
             title = found[0].title + (f" +{len(found) - 1}" if len(found) > 1 else "")
             severity = "error" if any(d.severity == "error" for d in found) else "warning"
             tip = "<br><br>".join(f"<b>{escape(d.title)}</b><br>{escape(d.explanation)}"
                                   f"<br><i>Fix: {escape(d.fix)}</i>" for d in found)
+            if node_id in inside:
+                where = ", ".join(dict.fromkeys(inside[node_id]))
+                tip = f"Inside this block: <b>{escape(where)}</b><br><br>" + tip
             mark.set_state(title, severity, tip)
 
     def marked_nodes(self) -> dict[str, str]:
         """Node id -> the diagnosis text on it (what the canvas shows)."""
-        return {n: m.text for n, m in self.marks.items() if _valid(m)}
+        return {n: m.text for n, m in self.marks.items() if alive(m)}
 
     def clear(self) -> None:
         self._remove_live()

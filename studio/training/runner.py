@@ -94,6 +94,10 @@ class TrainingRunner(QObject):
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
         self.standby: StandbyWorker | None = None  # the next run's process
+        # The document the next run is probably of (asked when a standby starts), and
+        # the data key last sent to the standby (``prepare``).
+        self.hint_source: Callable[[], object] | None = None
+        self._hint_key: str | None = None
         # Spawning the worker runs in the background; commands given meanwhile wait in
         # _queued and are sent when it is up (or dropped when it could not start).
         self._launcher = BackgroundTask(self)
@@ -164,8 +168,31 @@ class TrainingRunner(QObject):
         import runtime.worker
 
         if self.standby is None and not self.active and PRESTART:
-            self.standby = runtime.worker.StandbyWorker()
+            self.standby = runtime.worker.StandbyWorker(threads=self.threads)
             self.standby.start()
+            self._hint_key = None  # a new process: tell it what to prepare
+            if self.hint_source is not None:
+                self.prepare(self.hint_source())
+
+    def prepare(self, document) -> None:
+        """The run to come is probably of ``document`` (as it is now): the standby
+        worker loads its dataset and rehearses it, so Train has nothing left to load.
+        Sent again only when the data setting changed (a rehearsal costs a step)."""
+        if self.standby is None or document is None:
+            return
+        from runtime.standby import dataset_key
+
+        snapshot = document if isinstance(document, dict) else document.to_dict()
+        key = dataset_key(snapshot, None)
+        if key is None or key == self._hint_key:
+            return
+        self._hint_key = key
+        self.standby.prepare(snapshot, None, self._hint_options())
+
+    def _hint_options(self) -> dict:
+        import dataclasses
+
+        return dataclasses.asdict(self.engine_options())
 
     def engine_options(self):
         """The engine's options for studio runs: ``self.options`` if set, else the

@@ -30,6 +30,7 @@ from .dashboard import TrainingView
 from .evaluation import Evaluation
 from .icons import icon
 from .layer_charts import LayerCharts
+from .level_overlay import LevelOverlay
 from .lock import EditLock
 from .overlay import CanvasOverlay
 from .panel import TrainingPanel
@@ -38,12 +39,14 @@ from .runner import TrainingRunner
 if TYPE_CHECKING:  # annotations only
     from types import SimpleNamespace
 
+    from studio.block_levels import BlockLevels
     from studio.canvas.scene import NetworkScene
     from studio.canvas.view import NetworkView
     from studio.document.controller import DocumentController
     from studio.panels.problems import ProblemsPanel
 
 PROGRESS_S = 0.5  # progress line refresh period
+HINT_MS = 800  # a data setting left alone this long is prepared in the standby worker
 
 
 class DocumentKeys:
@@ -71,7 +74,8 @@ class TrainingWorkbench(QObject):
                  view: NetworkView | None = None, parent: QObject | None = None,
                  *, runner: TrainingRunner | None = None,
                  problems: ProblemsPanel | None = None,
-                 actions: SimpleNamespace | None = None) -> None:
+                 actions: SimpleNamespace | None = None,
+                 levels: BlockLevels | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.runner = runner or TrainingRunner(self)
@@ -111,27 +115,50 @@ class TrainingWorkbench(QObject):
         self.runner.run_ended.connect(self._ended)
         self.runner.runs_changed.connect(self._runs_changed)
         self.runner.ticked.connect(self.view.flush)
-        self.view.layer_clicked.connect(lambda node_id: controller.select([node_id]))
+        self.view.layer_clicked.connect(self._layer_clicked)
         controller.selection_changed.connect(self.view.set_selection)
         controller.selection_changed.connect(self._selected)
         controller.document_replaced.connect(self._document_replaced)
         controller.path_changed.connect(self._path_changed)
         self.panel.setup.ready.connect(self.runner.warm_up)  # torch is loaded by then
+        # The standby worker loads the shown network's dataset ahead of Train, and again
+        # (once things settle) when another dataset or document is chosen.
+        self.runner.hint_source = lambda: self.controller.document
+        self._hint_timer = QTimer(self)
+        self._hint_timer.setSingleShot(True)
+        self._hint_timer.setInterval(HINT_MS)
+        self._hint_timer.timeout.connect(
+            lambda: self.runner.prepare(self.controller.document))
+        controller.training_changed.connect(lambda _event: self._hint_timer.start())
+        controller.document_replaced.connect(self._hint_timer.start)
         self.evaluation.done.connect(self._evaluated)
         self.evaluation.failed.connect(
             lambda text: self.panel.runs.note.setText(f"\u2716 {text}"))
+        # Inside an open block: its inner layers' overlay, charts and heatmap rows.
+        self.level_overlay: LevelOverlay | None = None
+        if levels is not None:
+            self.level_overlay = LevelOverlay(levels, self)
         self._sync_actions()
 
     def add_charts(self, inspector) -> LayerCharts:
         """The selected layer's training charts, under ``inspector``'s forms (its
-        footer, which follows the selection)."""
+        footer, which follows the selection, an open block's inner layer too)."""
         if self.layer_charts is None:
             charts = self.layer_charts = LayerCharts()
-            inspector.add_footer(charts)
+            # Shown inside open blocks too: ``level_overlay`` sets it to the inner layer.
+            inspector.add_footer(charts, follow=lambda _controller: None)
             ids = self.controller.selected
             charts.node_id = ids[0] if len(ids) == 1 else None
             charts.set_run(self.shown)
         return self.layer_charts
+
+    def _layer_clicked(self, run_id: str) -> None:
+        """A plot picked a layer (a node path inside blocks): select it on the canvas."""
+        if self.level_overlay is not None:
+            self.level_overlay.row_clicked(run_id)
+        else:  # a layer inside a block selects its instance
+            top = run_id.split("/", 1)[0].split(":", 1)[0]
+            self.controller.select([top] if top in self.controller.document.nodes else [])
 
     def _selected(self, node_ids: list[str]) -> None:
         if self.layer_charts is not None:
@@ -213,6 +240,8 @@ class TrainingWorkbench(QObject):
     def set_overlay(self, on: bool) -> None:
         if self.overlay is not None:
             self.overlay.set_enabled(on)
+        if self.level_overlay is not None:
+            self.level_overlay.set_enabled(on)
 
     def show_message(self, text: str, kind: str = "info") -> None:
         self.panel.controls.show_message(text, kind)
@@ -248,7 +277,13 @@ class TrainingWorkbench(QObject):
             if run is not None and run.active:
                 self.overlay.set_run(run)
             else:
-                self.overlay.set_diagnoses(list(run.diagnoses) if run else [])
+                self.overlay.set_diagnoses(list(run.diagnoses) if run else [], run=run)
+        if self.level_overlay is not None:
+            if run is not None and run.active:
+                self.level_overlay.set_run(run)
+            else:
+                self.level_overlay.set_diagnoses(list(run.diagnoses) if run else [],
+                                                 run=run)
         self._push_diagnoses(run)
 
     def compare(self, run: RunRecord | None) -> None:
@@ -271,6 +306,8 @@ class TrainingWorkbench(QObject):
                 self.layer_charts.refresh(changed)
             if self.overlay is not None:
                 self.overlay.refresh(changed)
+            if self.level_overlay is not None:
+                self.level_overlay.refresh(changed)
             if "diagnoses" in changed:
                 self._push_diagnoses(run)
         now = time.monotonic()
@@ -301,6 +338,8 @@ class TrainingWorkbench(QObject):
         if self.overlay is not None and run is self.shown:
             self.overlay.end_run()
             self.overlay.set_diagnoses(self._marks(run))
+            if self.level_overlay is not None:
+                self.level_overlay.end_run(self._marks(run))
 
     def _refresh_controls(self) -> None:
         run = self.runner.current

@@ -24,9 +24,10 @@ SIGNATURES = {
     "BasicBlockDown": "def __init__(self, channels: int, stride: int) -> None:",
     "Bottleneck": "def __init__(self, width: int, channels: int) -> None:",
     "BottleneckDown": "def __init__(self, width: int, channels: int, stride: int) -> None:",
-    "InvertedResidual": "def __init__(self, hidden_channels: int, channels: int) -> None:",
+    "InvertedResidual": "def __init__(self, channels: int, expand_ratio: int) -> None:",
     "InvertedResidualDown":
-        "def __init__(self, hidden_channels: int, channels: int, stride: int) -> None:",
+        "def __init__(\n        self, in_channels: int, channels: int, expand_ratio: int, "
+        "stride: int\n    ) -> None:",
     "SqueezeExcitation": "def __init__(self, channels: int, squeeze_channels: int) -> None:",
     "TransformerEncoderBlock":
         "def __init__(self, dim: int, heads: int, mlp_dim: int, dropout: float) -> None:",

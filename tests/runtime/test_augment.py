@@ -64,7 +64,7 @@ def test_bad_pipelines_are_refused_by_step_and_value():
         check_pipeline(["flip", {"op": "rotation", "angle": 3}])
     with pytest.raises(AugmentError, match="works on images"):
         build_pipeline(["flip"], (10,), "classification", 2)
-    with pytest.raises(AugmentError, match="mixes classes"):
+    with pytest.raises(AugmentError, match="mixes classes or labels"):
         build_pipeline(["mixup"], (1, 8, 8), "regression", None)
     with pytest.raises(SetupError, match="augment"):
         TrainingSetup.from_dict({"dataset": "spirals", "augment": [{"op": "flip", "p": 2}]})
@@ -91,4 +91,50 @@ def test_a_table_network_trains_with_noise():
     final, _ = train(mlp(8, 1, training={"dataset": {"name": "spirals", "size": 100},
                                          "epochs": 1, "augment": ["noise", "masking"]}),
                      options=EVERY_STEP)
+    assert isinstance(final, FinishedEvent), final
+
+
+@pytest.mark.parametrize("op", ["mixup", "cutmix"])
+def test_mixing_multi_hot_targets_weighs_the_pairs_rows_as_the_inputs(op):
+    """Example i is an image of constant value i with label i alone (a multi-hot row);
+    after mixing, each image's mean is the labels' weighted mean of the values: the
+    targets carry the same weights as the pixels."""
+    n = 8
+    images = torch.arange(n, dtype=torch.float32).reshape(n, 1, 1, 1).expand(
+        n, 3, 16, 16).clone()
+    y = torch.eye(n)
+    torch.manual_seed(0)
+    (x,), mixed = build_pipeline([{"op": op}], (3, 16, 16), "multilabel", None)(
+        (images,), y)
+    assert mixed.shape == (n, n) and torch.allclose(mixed.sum(1), torch.ones(n))
+    assert (mixed.max(1).values < 1).any()  # something was mixed
+    values = torch.arange(n, dtype=torch.float32)
+    torch.testing.assert_close(x.mean(dim=(1, 2, 3)), mixed @ values, atol=0.02,
+                               rtol=0)
+    # Two labels on: a mixed row keeps them as a weighted pair, never above 1.
+    torch.manual_seed(0)
+    two = torch.zeros(n, 3)
+    two[:, 0], two[::2, 1], two[1::2, 2] = 1.0, 1.0, 1.0
+    (_x,), mixed = build_pipeline([{"op": op}], (3, 16, 16), "multilabel", None)(
+        (images,), two)
+    assert torch.allclose(mixed[:, 0], torch.ones(n))  # on in both: stays on
+    assert torch.allclose(mixed[:, 1] + mixed[:, 2], torch.ones(n))
+    assert ((mixed > 0) & (mixed < 1)).any()
+
+
+def test_a_multilabel_image_network_trains_with_mixup_and_cutmix(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (64, 1, 8, 8)).astype(np.float32)
+    y = np.stack([x[:, 0, :4].mean((1, 2)) > 0.5, x[:, 0, 4:].mean((1, 2)) > 0.5], 1)
+    np.savez(tmp_path / "quads.npz", X=x, y=y.astype(np.int64))
+    b = Builder("Tiny tagger")
+    i = b.add("Input", shape=[1, 8, 8])
+    b.chain(i, "Flatten", ("Linear", {"out_features": 2}),
+            ("Output", {"task": "multilabel"}))
+    doc = b.done({"dataset": {"name": "npz", "path": str(tmp_path / "quads.npz"),
+                              "task": "multilabel"}, "epochs": 1, "batch_size": 16,
+                  "augment": [{"op": "mixup"}, {"op": "cutmix"}]})
+    final, _ = train(doc, options=EVERY_STEP)
     assert isinstance(final, FinishedEvent), final

@@ -206,3 +206,59 @@ def test_auto_streams_a_large_csv_and_the_cuda_branch_asks_the_gpu(tmp_path,
     assert load_dataset(spec(path), data_path="auto", device="cuda:0").streaming
     assert not load_dataset(spec(path), data_path="auto", device="cpu").streaming
 
+
+
+def test_a_streamed_csv_run_resumes_mid_epoch_with_the_same_remaining_batches(
+        tmp_path, monkeypatch):
+    """Stopped in the middle of its second epoch and resumed from the checkpoint, a run
+    reads the rows the uninterrupted run reads from there on, batch for batch."""
+    from runtime.control import Control
+    from runtime.datasets.csv_stream import CsvRowReader
+
+    path = table(tmp_path / "t.csv", 120)
+    read: list[tuple[int, ...]] = []  # the offsets of every batch read, in order
+    original = CsvRowReader.read_many
+
+    def recording(self, offsets):
+        read.append(tuple(int(o) for o in offsets))
+        return original(self, offsets)
+
+    monkeypatch.setattr(CsvRowReader, "read_many", recording)
+
+    def doc():
+        return network(path, dataset=spec(path, standardize=False), data_path="stream",
+                       epochs=3, seed=7)
+
+    bundle = load_dataset(spec(path, standardize=False), seed=7, data_path="stream")
+    train_rows = {int(o) for o in bundle.train.index.items[bundle.train.positions]}
+
+    def training_batches():  # validation reads other rows
+        return [b for b in read if set(b) <= train_rows]
+
+    whole_events: list = []
+    final = Trainer(doc(), emit=whole_events.append, options=EVERY_STEP).run()
+    assert isinstance(final, FinishedEvent), final
+    whole = training_batches()
+    assert len(whole) == 18  # 84 training rows: 6 batches an epoch (the last of 4)
+
+    read.clear()
+    control = Control()
+
+    def stop_mid_epoch(event):
+        if isinstance(event, StepEvent) and event.step == 8:  # epoch 2, batch 2 of 6
+            control.stop()
+
+    out = tmp_path / "run"
+    stopped = Trainer(doc(), emit=stop_mid_epoch, control=control, out_dir=out,
+                      options=EVERY_STEP).run()
+    assert stopped.stopped and stopped.summary["steps"] == 8
+    read.clear()
+    rest_events: list = []
+    final = Trainer(doc(), emit=rest_events.append, resume=out / "last.pt", out_dir=out,
+                    options=EVERY_STEP).run()
+    assert isinstance(final, FinishedEvent), final
+    assert [e.step for e in of(rest_events, StepEvent)] == list(range(9, 19))
+    # The same rows in the same order: the rest of epoch 2, then epoch 3.
+    assert training_batches() == whole[8:]
+    assert [e.loss for e in of(rest_events, StepEvent)] == pytest.approx(
+        [e.loss for e in of(whole_events, StepEvent)][8:], rel=1e-6)

@@ -204,3 +204,47 @@ def test_auto_keeps_class_names_that_only_hold_a_separator(tmp_path):
     b = load_dataset({"name": "csv", "path": str(path)})
     assert b.task == "classification" and b.class_names == ["blues", "jazz", "rock|pop"]
     assert b.notes == []
+
+
+def test_each_labels_f1_is_reported_while_training(tmp_path, capsys):
+    """Per-label and macro F1 after each validation pass: in the epoch events, the
+    printed progress, metrics.jsonl, TensorBoard, the summary and the run's message."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from runtime.cli import main
+    from runtime.run_record import RunRecord
+    from runtime.runfolder import open_run
+
+    path = tagged(tmp_path / "t.csv", rows=160, lists=True)
+    doc = network({"name": "csv", "path": str(path), "task": "multilabel"}, labels=3,
+                  epochs=2)
+    graph.save(doc, tmp_path / "tagger.strata")
+    folder = tmp_path / "run"
+    assert main(["train", str(tmp_path / "tagger.strata"), "--out", str(folder)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("F1 per label (validation): big ") == 2
+    saved = open_run(folder)
+    epochs = of(saved.events, EpochEvent)
+    assert [len(e.label_f1) for e in epochs] == [3, 3]
+    last = epochs[-1]
+    assert last.class_names == ("big", "hot", "none")
+    assert all(0.0 <= v <= 1.0 for v in last.label_f1)
+    assert last.macro_f1 == pytest.approx(sum(last.label_f1) / 3)
+    lines = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+    logged = [d for d in lines if d["event"] == "epoch"][-1]
+    assert logged["val_label_f1"] == pytest.approx(dict(zip(last.class_names, last.label_f1)))
+    assert logged["val_macro_f1"] == pytest.approx(last.macro_f1)
+    summary = saved.final.summary
+    assert summary["val_macro_f1"] == pytest.approx(last.macro_f1)
+    assert set(summary["val_label_f1"]) == {"big", "hot", "none"}
+    acc = EventAccumulator(str(folder), size_guidance={"scalars": 0})
+    acc.Reload()
+    assert {"epoch/val_f1", "epoch/val_macro_f1", "epoch/val_f1/big", "epoch/val_f1/hot",
+            "epoch/val_f1/none"} <= set(acc.Tags()["scalars"])
+    assert acc.Scalars("epoch/val_f1/hot")[-1].value == pytest.approx(last.label_f1[1])
+    run = RunRecord(1)
+    for event in saved.events:
+        run.apply(event)
+    assert run.label_f1 == last.label_f1
+    assert "F1 (micro)" in run.message and "F1 per label (validation): big" in run.message

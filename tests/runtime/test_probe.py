@@ -204,3 +204,39 @@ def test_attention_layers_show_their_weights_per_head():
     module.train()
     np.testing.assert_allclose(result.prediction, torch.softmax(out[0], 0).numpy(),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_a_multilabel_example_shows_each_labels_own_probability(tmp_path):
+    from tests.runtime.test_multilabel import network, tagged
+
+    path = tagged(tmp_path / "t.csv", rows=80, lists=True)
+    doc = network({"name": "csv", "path": str(path), "task": "multilabel"}, labels=3)
+    session = open_session(doc)
+    inputs, target = session.example("val", 0)
+    result = session.prober.probe(inputs, target)
+    logits = session.prober.predict(inputs[None])[0]
+    # A sigmoid per label (independent), not a softmax over them.
+    assert np.allclose(result.prediction, torch.sigmoid(logits).numpy(), atol=1e-6)
+    assert result.predicted is None and result.class_names == ["big", "hot", "none"]
+    on = [i for i, p in enumerate(result.prediction) if p >= 0.5]
+    assert result.labels_on == on
+    assert result.correct == (on == [int(i) for i in np.flatnonzero(
+        np.asarray(target) > 0.5)])
+    truth = ", ".join(n for n, t in zip(result.class_names, target.tolist()) if t > 0.5)
+    assert f"true labels {truth}" in result.describe()
+    assert result.loss == pytest.approx(float(torch.nn.functional.
+                                              binary_cross_entropy_with_logits(
+                                                  logits, target)), rel=1e-5)
+    data = result.to_json()
+    assert data["predicted_labels"] == [result.class_names[i] for i in on]
+    # The gallery ranks by loss; "next wrong" finds an example with any label wrong.
+    items = session.gallery("val", limit=None)
+    assert [i.loss for i in items] == sorted((i.loss for i in items), reverse=True)
+    # "Next of class": the next example with that label on.
+    targets = session.targets("val")
+    assert session.find("val", 0, target_class=1) == next(
+        i for i in range(1, len(targets)) if targets[i][1] > 0.5)
+    wrong = session.find("val", 0, misclassified=True)  # untrained: some are wrong
+    assert wrong is not None
+    x, t = session.example("val", wrong)
+    assert session.prober.probe(x, t).correct is False

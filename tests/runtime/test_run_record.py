@@ -102,3 +102,13 @@ def test_failed_run_keeps_the_reason_and_node():
     run.apply(FailedEvent("the output of Linear 'head' grew to 3e+20", node_id="n4"))
     assert run.status == "failed" and not run.active
     assert run.failed_node == "n4" and "grew" in run.message
+
+
+def test_a_run_knows_which_layers_it_trained_frozen_inside_blocks_too():
+    run = RunRecord(1, setup={"frozen": ["n2", "n5/n3", "n6:1/n4", "n7"]})
+    assert run.frozen("n2") and not run.frozen("n3")
+    assert run.frozen("n5/n3") and run.frozen("n5:0/n3") and run.frozen("n5:1/n3")
+    assert not run.frozen("n5:1/n4")  # another layer of the same block
+    assert run.frozen("n6:1/n4") and not run.frozen("n6:0/n4")  # one copy alone
+    assert run.frozen("n7/n2") and run.frozen("n7:1/n9/n2")  # the whole instance
+    assert not RunRecord(2).frozen("n2")

@@ -48,6 +48,7 @@ def test_library_save_and_reuse_in_another_document(make_window, library, qtbot)
     a = make_window("resources/examples/blocks_resnet.strata")
     palette = a.palette_panel
     assert {"network:BasicBlock", "network:DownBlock"} <= set(palette.visible_types())
+    a.block_library.ask_name = lambda _title, _label, default: default
     menu = palette.context_menu(palette.blocks.items["network:BasicBlock"])
     _action(menu, "Save to Library").trigger()
     assert path_for(library, "BasicBlock").is_file()
@@ -181,3 +182,49 @@ def test_a_block_dropped_on_a_wire_goes_into_it(make_window, library, qtbot):
     (new,) = [n for n in doc.nodes.values() if n.type == "Block"]
     assert [e.source for e in doc.edges_into(new.id)] == [wire.source]
     assert new.params["channels"] == 16 and graph.analyze(doc).ok
+
+
+def test_save_to_library_asks_the_name_and_about_a_taken_one(make_window, library):
+    window = make_window("resources/examples/blocks_resnet.strata")
+    palette, actions = window.palette_panel, window.block_library
+    asked: list[tuple[str, str]] = []
+    names = iter(["class", "Res Block", "ResBlock"])
+
+    def ask_name(title, label, default):
+        asked.append((label, default))
+        return next(names)
+
+    actions.ask_name = ask_name
+    _action(palette.context_menu(palette.blocks.items["network:BasicBlock"]),
+            "Save to Library\u2026").trigger()
+    # The definition's name first; a name that cannot name a class is asked again,
+    # with the reason.
+    assert asked[0] == ("Name of 'BasicBlock' in your block library:", "BasicBlock")
+    assert asked[1][0].startswith("'class' cannot name a block") and asked[1][1] == "class"
+    assert asked[2][0].startswith("'Res Block' cannot name a block")
+    assert [p.name for p in library.iterdir()] == [f"ResBlock{SUFFIX}"]
+    assert "user:ResBlock" in palette.visible_types()
+    # The saved file holds the block under its new name, usable in another network.
+    entry = actions.entries["ResBlock"]
+    assert "ResBlock" in entry.document.blocks and "BasicBlock" not in entry.document.blocks
+
+    # A taken name: Cancel asks another name, Save replaces.
+    asked.clear()
+    names = iter(["ResBlock", "ResBlock2"])
+    window.answers = [Answer.Cancel]
+    assert actions.save_to_library_as("DownBlock") == path_for(library, "ResBlock2")
+    assert window.asked[-1] == "Save Block to Library"
+    taken = "'ResBlock' is taken.\n\nName of 'DownBlock' in your block library:"
+    assert asked[1] == (taken, "ResBlock")
+    assert actions.entries["ResBlock"].document.blocks["ResBlock"].layer_count() == \
+        window.controller.document.blocks["BasicBlock"].layer_count()
+    names = iter(["ResBlock"])
+    window.answers = [Answer.Save]
+    assert actions.save_to_library_as("DownBlock") == path_for(library, "ResBlock")
+    assert actions.entries["ResBlock"].document.blocks["ResBlock"].layer_count() == \
+        window.controller.document.blocks["DownBlock"].layer_count()
+    # Cancelling the name dialog saves nothing.
+    names = iter([None])
+    assert actions.save_to_library_as("BasicBlock") is None
+    assert {p.name for p in library.iterdir()} == {f"ResBlock{SUFFIX}",
+                                                   f"ResBlock2{SUFFIX}"}

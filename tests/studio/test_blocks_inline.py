@@ -35,8 +35,14 @@ def test_expand_a_block_inline_and_collapse_it(make_window, qtbot):
     card = scene.nodes["n5"].sceneBoundingRect()
     drawn = child.sceneBoundingRect()
     assert drawn.top() > card.bottom() - 5 and drawn.width() > card.width()
-    # A view state only: the document and its history are untouched.
-    assert root.document.to_dict() == before and root.undo_stack.count() == depth
+    # The cards the frame would cover (flatten and classifier, the row under it) move
+    # down out of its way, as one undo step; nothing else changes.
+    doc = root.document
+    was = {n["id"]: tuple(n["position"]) for n in before["nodes"]}
+    moved = {i for i, n in doc.nodes.items() if n.position != was[i]}
+    assert moved == {"n8", "n9"}
+    assert all(doc.nodes[i].position[1] > drawn.bottom() for i in moved)
+    assert root.undo_stack.count() == depth + 1
 
     # A click on the preview acts on the instance (nothing inside is editable here).
     root.select([])

@@ -321,3 +321,24 @@ def test_a_streamed_csv_exports_a_script_that_reads_rows_by_offset(tmp_path):
     assert "class Rows(torch.utils.data.Dataset)" in source and "WORKERS = 0" in source
     assert_clean(folder)
     assert_same_curve(expected, script_curve(folder))
+
+
+def test_mixup_of_multilabel_targets_is_kept_in_the_script(tmp_path):
+    """Mixup and CutMix on 0/1 label rows: the script mixes the rows as Strata does."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (64, 1, 8, 8)).astype(np.float32)
+    y = np.stack([x[:, 0, :4].mean((1, 2)) > 0.5, x[:, 0, 4:].mean((1, 2)) > 0.5], 1)
+    np.savez(tmp_path / "quads.npz", X=x, y=y.astype(np.int64))
+    b = Builder("Tiny tagger")
+    i = b.add("Input", shape=[1, 8, 8])
+    b.chain(i, ("Flatten", {}, "flat"), ("Linear", {"out_features": 2}, "out"),
+            ("Output", {"task": "multilabel"}))
+    doc = b.done({"dataset": {"name": "npz", "path": str(tmp_path / "quads.npz"),
+                              "task": "multilabel"}, "epochs": 2, "batch_size": 16,
+                  "augment": [{"op": "mixup"}, {"op": "cutmix"}]})
+    expected = strata_curve(doc)
+    export_training(doc, tmp_path / "export")
+    text = (tmp_path / "export" / "train.py").read_text()
+    assert "def mix_rows(" in text and "soft_targets" not in text
+    assert_clean(tmp_path / "export")
+    assert_same_curve(expected, script_curve(tmp_path / "export"))

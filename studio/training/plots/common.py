@@ -13,7 +13,8 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QTextOption
 
 from studio import resources
 
@@ -198,17 +199,26 @@ def rgba_image(values: np.ndarray, levels: tuple[float, float], cmap: pg.ColorMa
 
 
 def placeholder(plot: pg.PlotItem, text: str) -> pg.TextItem:
-    """A centred hint shown while a plot has nothing to show."""
+    """A centred hint shown while a plot has nothing to show, wrapped to the plot's
+    width (a long hint in a narrow plot was cut at both ends)."""
     _bg, fg, _grid = theme_colors()
     item = pg.TextItem(text, color=fg, anchor=(0.5, 0.5))
     item.setFont(small_font(11))
+    item.textItem.document().setDefaultTextOption(QTextOption(Qt.AlignmentFlag.AlignCenter))
     plot.addItem(item, ignoreBounds=True)
     vb = plot.getViewBox()
 
     def centre() -> None:
-        rect = vb.viewRect()
-        item.setPos(rect.center())
+        item.setPos(vb.viewRect().center())
+
+    def wrap() -> None:
+        width = max(60.0, vb.width() - 16)
+        if abs(item.textItem.textWidth() - width) > 1:
+            item.setTextWidth(width)
+            centre()
 
     vb.sigRangeChanged.connect(lambda *_: centre())
+    vb.sigResized.connect(lambda *_: wrap())
+    wrap()
     centre()
     return item

@@ -14,6 +14,8 @@ its layers' log values), named after the instance.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Signal
@@ -164,9 +166,12 @@ class LayerHeatmap(QWidget):
             return node_id
         if node_id in run.layer_rows:
             return run.layer_name(node_id)
-        # A folded block: its inner layers are named "instance > layer".
+        # A folded block: its inner layers are named "instance > layer", a repeated
+        # instance's "instance[k] > layer" (the row holds every copy).
         inner = next((n for n in run.node_ids if block_of(n) == node_id), None)
-        return run.layer_name(inner).split(" > ")[0] if inner else node_id
+        if inner is None:
+            return node_id
+        return re.sub(r"\[\d+\]$", "", run.layer_name(inner).split(" > ")[0])
 
     def _set_rows(self, ids: list[str]) -> None:
         self.row_ids = list(ids)
