@@ -68,8 +68,14 @@ class SweepDocks(QObject):
         self.dock.show()
         self.dock.raise_()
         # A workspace laid out afresh raises its front docks on the next turn (the
-        # training plots, tabbed with this one): raise it again after them.
-        QTimer.singleShot(0, self.dock, self.dock.raise_)
+        # training plots, tabbed with this one): raise it again after them, and build
+        # the panel then (asked for, it need not wait for the dock to be painted).
+        QTimer.singleShot(0, self.dock, self._to_front)
+
+    def _to_front(self) -> None:
+        self.dock.raise_()
+        self.build()
+        self.refresh_spec()
 
     def _shown(self, visible: bool) -> None:
         if visible:
@@ -93,6 +99,7 @@ class SweepDocks(QObject):
         panel = self.panel = SweepPanel()
         sweeps = self.sweeps = SweepController(self)
         self.holder.put(panel)
+        panel.show()  # built while the dock is up: shown now, not on a repaint
         panel.start_requested.connect(self.start)
         panel.stop_requested.connect(sweeps.stop)
         panel.open_requested.connect(self.open_trial)
