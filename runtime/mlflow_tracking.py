@@ -73,11 +73,47 @@ def tracking_uri(uri: str | None, runs_folder: str | Path) -> str:
     return uri
 
 
+def experiment_name(document: dict | None) -> str:
+    """The MLflow experiment of a document's runs: its name (as train.py's)."""
+    return str((document or {}).get("name") or "Strata")
+
+
+def _experiment(client, name: str) -> str:
+    found = client.get_experiment_by_name(name)
+    return found.experiment_id if found is not None else client.create_experiment(name)
+
+
+def study_run(uri: str, experiment: str, study: str) -> str:
+    """The MLflow run a sweep's trials are nested in: one per study, found by its
+    ``strata.study`` tag (an exported sweep.py finds the same one), else made."""
+    try:
+        from mlflow.tracking import MlflowClient
+    except ImportError as e:
+        raise ImportError(MISSING) from e
+    if uri.startswith("file:"):
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+    try:
+        client = MlflowClient(tracking_uri=uri)
+        experiment_id = _experiment(client, experiment)
+        quoted = study.replace("'", "\\'")
+        found = client.search_runs([experiment_id],
+                                   f"tags.`strata.study` = '{quoted}'", max_results=1)
+        if found:
+            return found[0].info.run_id
+        return client.create_run(experiment_id, run_name=study,
+                                 tags={"strata.study": study}).info.run_id
+    except Exception as e:  # noqa: BLE001 - any store failure, in the user's words
+        raise TrackingError(f"Cannot track to MLflow at {uri}: "
+                            f"{' '.join(str(e).split())[:300]}") from None
+
+
 class MlflowLogger(RunLogger):
     """Writes one run's events into an MLflow run (see the module docstring)."""
 
     def __init__(self, uri: str, folder: str | Path, *, document: dict | None = None,
-                 setup: dict | None = None, experiment: str | None = None) -> None:
+                 setup: dict | None = None, experiment: str | None = None,
+                 tags: dict[str, str] | None = None,
+                 params: dict[str, Any] | None = None) -> None:
         try:
             from mlflow.tracking import MlflowClient
         except ImportError as e:
@@ -86,15 +122,15 @@ class MlflowLogger(RunLogger):
             os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
         self.folder = Path(folder)
         self.setup = dict(setup or (document or {}).get("training", {}))
-        name = experiment or str((document or {}).get("name") or "Strata")
+        self.extra = dict(params or {})  # a sweep trial's searched values
+        name = experiment or experiment_name(document)
         try:
             self.client = MlflowClient(tracking_uri=uri)
-            found = self.client.get_experiment_by_name(name)
-            experiment_id = found.experiment_id if found is not None else \
-                self.client.create_experiment(name)
+            experiment_id = _experiment(self.client, name)
             self.run_id = self.client.create_run(
                 experiment_id, run_name=self.folder.name,
-                tags={"strata.run_folder": str(self.folder.resolve())}).info.run_id
+                tags={"strata.run_folder": str(self.folder.resolve()),
+                      **(tags or {})}).info.run_id
         except Exception as e:  # noqa: BLE001 - any store failure, in the user's words
             raise TrackingError(f"Cannot track to MLflow at {uri}: "
                                 f"{' '.join(str(e).split())[:300]}") from None
@@ -133,7 +169,8 @@ class MlflowLogger(RunLogger):
 
         self.names = {i: f"{_key(n)}_{_key(i)}" for i, n in zip(e.node_ids, e.node_names)}
         if e.start_step == 0:  # a resumed run keeps the params it was given
-            params = [Param(k, str(v)[:6000]) for k, v in hparams_of(self.setup).items()]
+            values = {**hparams_of(self.setup), **self.extra}
+            params = [Param(k, str(v)[:6000]) for k, v in values.items()]
             self.client.log_batch(self.run_id, params=params)
         self.client.set_tag(self.run_id, "strata.parameters", str(e.parameter_count))
         for name in ARTIFACTS:

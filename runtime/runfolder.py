@@ -114,13 +114,16 @@ class MetricsLog:
 class RunLog:
     """Every sink of a run folder: the snapshot now, then the metrics log and (when
     ``tensorboard`` is true and the package is installed) TensorBoard while it streams;
-    with ``mlflow`` (a tracking URI, "" for the default) an MLflow run too, which raises
+    with ``mlflow`` (a tracking URI, "" for the default) an MLflow run too (with
+    ``mlflow_tags`` and ``mlflow_params`` added: a sweep trial's), which raises
     ImportError (the package is missing) or TrackingError (the store) here, before the
     run starts."""
 
     def __init__(self, folder: str | Path, document: dict[str, Any] | None = None,
                  setup: dict[str, Any] | None = None, *, tensorboard: bool = True,
-                 snapshot: bool = True, mlflow: str | None = None) -> None:
+                 snapshot: bool = True, mlflow: str | None = None,
+                 mlflow_tags: dict[str, str] | None = None,
+                 mlflow_params: dict[str, Any] | None = None) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         if snapshot and document is not None:
@@ -130,7 +133,8 @@ class RunLog:
             from .mlflow_tracking import MlflowLogger, tracking_uri
 
             self.mlflow = MlflowLogger(tracking_uri(mlflow, self.folder.parent),
-                                       self.folder, document=document, setup=setup)
+                                       self.folder, document=document, setup=setup,
+                                       tags=mlflow_tags, params=mlflow_params)
         self.metrics = MetricsLog(self.folder)
         self.tensorboard = None
         if tensorboard:

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from graph import Analyzer
+from graph.block_use import UseAnalyzer, instance_use
 from graph.blocks import BLOCK
 from studio.canvas.scene import NetworkScene
 from studio.canvas.view import NetworkView
@@ -128,8 +128,10 @@ class BlockLevels(QObject):
         # cards show real shapes (a body alone has shapeless input ports).
         shapes = parent.analysis.shapes.get(node_id) if parent.analysis else None
         ports = dict(shapes.inputs) if shapes is not None else {}
-        controller = DocumentController(definition.body, self, parent.undo_stack,
-                                        Analyzer(ports=ports) if ports else None)
+        # ...and with its values (channels=8 though the body says 16): graph.block_use.
+        analyzer = UseAnalyzer(lambda: instance_use(parent.document, parent.analysis,
+                                                    node_id), ports) if ports else None
+        controller = DocumentController(definition.body, self, parent.undo_stack, analyzer)
         controller.edit_refused.connect(self.root.edit_refused)
         controller.lock_owner = self.root  # a training run locks the inside too
         level = Level(name, controller, None, node_id, parent)  # type: ignore[arg-type]

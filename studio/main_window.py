@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QMimeData, QObject, QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QMimeData, QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import (
     QApplication,
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from graph.errors import StrataError
 from graph.events import MetadataChanged
-from studio import resources, window_menus
+from studio import resources, window_menus, window_state
 from studio.block_levels import BlockLevels, canvas_with_breadcrumb
 from studio.block_library import attach_block_library
 from studio.canvas import NetworkView
@@ -174,6 +174,8 @@ class MainWindow(QMainWindow):
         self.levels.changed.connect(self._on_level_changed)
         self.inspector.open_block_requested.connect(self.levels.open_block)
         self.view.zoom_changed.connect(self.status.show_zoom)
+        # A network shown whole stays whole in the other workspace's canvas.
+        self.workspaces.switching.connect(self.view.keep_framed_if_whole)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
         self.status.problems_clicked.connect(self._show_problems)
@@ -230,18 +232,11 @@ class MainWindow(QMainWindow):
         minimap = _bool(s.value("view/minimap", True))
         self.actions.minimap.setChecked(minimap)
         self.view.minimap.set_enabled(minimap)
-        geometry, state = s.value("window/geometry"), s.value("window/state")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        else:
-            screen = QGuiApplication.primaryScreen().availableGeometry()
-            self.resize(min(1440, int(screen.width() * 0.9)),
-                        min(900, int(screen.height() * 0.9)))
-        restored = (isinstance(state, QByteArray) and not state.isEmpty()
-                    and self.restoreState(state, STATE_VERSION))
+        restored = window_state.restore_window(self, s, STATE_VERSION)
         if restored:
             self.workspaces.restore(str(s.value("window/workspace", "design")))
         self._needs_default_sizes = not restored
+        self._check_restored = restored
 
     def save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
@@ -281,6 +276,12 @@ class MainWindow(QMainWindow):
         if self._needs_default_sizes:
             self._needs_default_sizes = False
             self._apply_default_sizes()
+        elif self._check_restored:
+            # A restored layout, once its docks have their sizes: room for the canvas?
+            # (And the window inside the screen, now that its frame is known.)
+            self._check_restored = False
+            window_state.clamp_to_screen(self)
+            QTimer.singleShot(0, self, lambda: window_state.check_room(self, self.workspaces))
         if not self.status.started:
             # After the first paint: torch may load now without delaying the window.
             QTimer.singleShot(50, self._start_probes)

@@ -177,6 +177,7 @@ QTabBar::tab {{ background: {t.panel}; color: {t.muted}; padding: 5px 12px;
     border: 1px solid {t.border}; border-bottom: none; margin-right: 1px;
     border-top-left-radius: 4px; border-top-right-radius: 4px; }}
 QTabBar::tab:selected {{ background: {t.base}; color: {t.text}; }}
+QTabWidget#plot_tabs QTabBar::tab {{ padding: 5px 7px; }}
 QToolTip {{ background: {t.base}; color: {t.text}; border: 1px solid {t.border};
     padding: 4px; }}
 QScrollBar:vertical {{ background: transparent; width: 10px; margin: 0; }}

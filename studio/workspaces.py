@@ -9,7 +9,13 @@ workspace does not name (a Sweep panel, a block editor added later) are left whe
 user put them, so new panels slot in without touching this module.
 
 Switching remembers the layout the user made of the workspace being left (QSettings,
-``workspace/<name>``) and restores the other's, or lays out its defaults the first time.
+``workspace/<name>``) and restores the other's, or lays out its defaults the first time
+or when the remembered layout leaves the canvas less room than the workspace promises
+(``canvas_width``, ``canvas_height``: shares of the window; see
+``studio.window_state``).
+The Train workspace splits the column between the canvas and the plots so that at
+1280x720 both stay usable: the canvas keeps about 45% of the column (the network fitted
+to it, its live overlays readable), the plots the rest.
 The Problems dock collapses while empty (the status bar's badge says "Valid network" and
 opens it on a click) and comes back, short, when the network has problems.
 """
@@ -23,7 +29,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar
 
 Area = Qt.DockWidgetArea
-STATE_VERSION = 2
+STATE_VERSION = 3  # 3: the Train workspace's canvas/plots split (older layouts dropped)
 PROBLEMS_HEIGHT = 150  # pixels: a few rows of problems under the canvas
 
 
@@ -43,6 +49,10 @@ class Workspace:
     title: str
     shortcut: str
     placements: tuple[Placement, ...]
+    # The canvas gets at least these shares of the window's width and height (the side
+    # docks have minimum widths: in a narrow window no layout gives it half the area).
+    canvas_width: float = 0.4
+    canvas_height: float = 0.5
 
 
 L, R, B = Area.LeftDockWidgetArea, Area.RightDockWidgetArea, Area.BottomDockWidgetArea
@@ -55,16 +65,18 @@ WORKSPACES: tuple[Workspace, ...] = (
         Placement("problems", B, height=PROBLEMS_HEIGHT),
         Placement("training_plots", None),
         Placement("sweep", None),
-    )),
+    ), canvas_width=0.4, canvas_height=0.6),
     Workspace("train", "Train", "Ctrl+2", (
-        Placement("training", L, width=0.23),
+        Placement("training", L, width=0.22),
         Placement("palette", L, tab_with="training"),
-        Placement("inspector", R, width=0.22),
+        Placement("inspector", R, width=0.21),
         Placement("code", R, tab_with="inspector"),
-        Placement("training_plots", B, height=0.58),
+        # The plots' dock (its title and tabs included) under a canvas that keeps
+        # about 45% of the column: 290 px at 1280x720, 440 px at 1920x1080.
+        Placement("training_plots", B, height=0.47),
         Placement("sweep", B, tab_with="training_plots"),
         Placement("problems", B, split_from="training_plots", width=0.2),
-    )),
+    ), canvas_width=0.4, canvas_height=0.36),
 )
 
 
@@ -75,6 +87,7 @@ def _pixels(value: float, total: int) -> int:
 class WorkspaceSwitcher(QObject):
     """The window's workspaces: a tab bar in the menu bar's corner and View actions."""
 
+    switching = Signal(str)  # about to lay out this workspace (the old one still shows)
     changed = Signal(str)
 
     def __init__(self, window: QMainWindow, settings, workspaces=WORKSPACES) -> None:
@@ -112,12 +125,15 @@ class WorkspaceSwitcher(QObject):
     def switch(self, name: str) -> None:
         if name == self.current or name not in self.workspaces:
             return
+        self.switching.emit(name)
         self.remember()
         self.current = name
         saved = self.settings.value(f"workspace/{name}")
         if not (isinstance(saved, QByteArray) and not saved.isEmpty()
                 and self.window.restoreState(saved, STATE_VERSION)):
             self.apply_defaults()
+        else:  # once the restored docks have their sizes: do they leave room?
+            QTimer.singleShot(0, self.window, lambda: self._check_room(name))
         self._sync_controls()
         self.follow_problems(self._has_problems)
         self.changed.emit(name)
@@ -132,6 +148,25 @@ class WorkspaceSwitcher(QObject):
         if name in self.workspaces:
             self.current = name
             self._sync_controls()
+
+    def canvas_has_room(self) -> bool:
+        """Whether the canvas has the share of the window its workspace promises."""
+        canvas = self.window.centralWidget()
+        w = self.workspaces[self.current]
+        window = self.window.size()
+        if canvas is None or window.isEmpty():
+            return True
+        return (canvas.width() >= w.canvas_width * window.width()
+                and canvas.height() >= w.canvas_height * window.height())
+
+    def _check_room(self, name: str) -> None:
+        if name == self.current and self.window.isVisible() and not self.canvas_has_room():
+            self.reset()
+
+    def reset(self) -> None:
+        """The current workspace's default layout, Problems shown only if needed."""
+        self.apply_defaults()
+        self.follow_problems(self._has_problems)
 
     def _sync_controls(self) -> None:
         names = list(self.workspaces)

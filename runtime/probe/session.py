@@ -71,8 +71,9 @@ class ProbeSession:
 
     def find(self, split: str, start: int, *, target_class: int | None = None,
              misclassified: bool = False, step: int = 1) -> int | None:
-        """The next index after ``start`` (wrapping) of ``target_class`` and/or one
-        the network gets wrong; None when there is none."""
+        """The next index after ``start`` (wrapping) of ``target_class`` (multi-label:
+        with that label on) and/or one the network gets wrong; None when there is
+        none."""
         n = self.split_size(split)
         if n == 0:
             return None
@@ -80,7 +81,8 @@ class ProbeSession:
         targets = self.targets(split) if target_class is not None else None
         for k in range(1, n + 1):
             i = (start + step * k) % n
-            if targets is not None and int(np.asarray(targets[i]).ravel()[0]) != target_class:
+            if targets is not None and not _of_class(targets[i], target_class,
+                                                     self.prober.task):
                 continue
             if wrong is not None and not wrong[i]:
                 continue
@@ -163,6 +165,13 @@ class ProbeSession:
         if not preds:
             return losses_np, None, None
         return losses_np, torch.cat(preds).numpy(), torch.cat(confs).numpy()
+
+
+def _of_class(target, k: int, task: str) -> bool:
+    row = np.asarray(target).ravel()
+    if task == "multilabel":  # a row of 0/1 labels: is label k on?
+        return 0 <= k < len(row) and bool(row[k] > 0.5)
+    return int(row[0]) == k
 
 
 def open_session(doc: Document, checkpoint: str | Path | None = None,

@@ -48,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="also search TARGET (a setting, LAYER.PARAM, or a nested block "
                    f"by path: OUTER/INNER.repeat); SPEC: {KINDS_HELP} (default: a "
                    "range around today's value)")
+    p.add_argument("--mlflow", nargs="?", const="", metavar="URI",
+                   help="track each trial in MLflow, nested in a run of the study "
+                   "(default URI: MLFLOW_TRACKING_URI or mlruns/ in the trials' "
+                   "folder); needs strata-studio[mlflow]")
     p.add_argument("--targets", action="store_true",
                    help="list what can be searched and exit")
     return p
@@ -106,7 +110,7 @@ def sweep(args: argparse.Namespace, out: TextIO) -> int:
     trials = args.trials or spec.trials
     folder = path.resolve().with_name(f"{path.stem}.sweeps") / study
     run = SweepRun(doc.to_dict(), spec, storage=storage, study=study, folder=folder,
-                   trials=trials, jobs=args.jobs, seed=args.seed)
+                   trials=trials, jobs=args.jobs, seed=args.seed, mlflow=args.mlflow)
     searched = ", ".join(target_label(doc, p.target) for p in spec.params)
     print(f"sweeping {doc.name}: {trials} trials in {run.jobs} process"
           f"{'es' if run.jobs > 1 else ''}, {spec.sampler} sampler, {spec.pruner} "
@@ -115,7 +119,7 @@ def sweep(args: argparse.Namespace, out: TextIO) -> int:
     try:
         run.start()
         _follow(run, trials, spec, out)
-    except StrataError as e:
+    except (StrataError, ImportError) as e:  # ImportError: MLflow is missing
         run.stop()
         print(f"{PROG}: {' '.join(str(e).split())}", file=sys.stderr)
         return 1

@@ -10,9 +10,8 @@ again with another value from its range: every layer argument that moved must be
 value times a whole number (the next Linear's ``in_features``, or ``C*H*W`` after a
 Flatten), and is written as the argument (``fc1_out_features``, ``16 * conv_channels``).
 A parameter whose change moves anything else (a line of ``forward``, a block's class,
-a product of two searched values, a spatial size) stays fixed in ``sweep.py``, which
-names it; so does a block's repeat count or exposed parameter (a block's class is
-written per use).
+a product of two searched values, a spatial size), and a block's repeat count or
+exposed parameter, is part of the network's structure instead (``structures``).
 """
 
 from __future__ import annotations

@@ -49,6 +49,8 @@ class SweepJob:
     heartbeat: float = HEARTBEAT_SECONDS
     grace: float = GRACE_SECONDS
     tensorboard: bool = False
+    mlflow: str | None = None  # a resolved tracking URI
+    mlflow_parent: str | None = None  # the study's MLflow run
 
 
 def worker_main(job: SweepJob) -> None:
@@ -65,7 +67,8 @@ def worker_main(job: SweepJob) -> None:
     study = open_study(spec, job.storage, job.study, epochs=job.epochs, seed=job.seed,
                        heartbeat=job.heartbeat, grace=job.grace)
     objective = make_objective(job.document, spec, job.folder,
-                               tensorboard=job.tensorboard)
+                               tensorboard=job.tensorboard, mlflow=job.mlflow,
+                               mlflow_parent=job.mlflow_parent)
     callbacks = [silent_trials_callback(job.grace)] if beats(job.storage) else []
     study.optimize(objective, n_trials=job.trials, catch=(TrialFailed,),
                    gc_after_trial=True, callbacks=callbacks)
@@ -86,7 +89,8 @@ class SweepRun:
     def __init__(self, document: dict[str, Any], spec: SweepSpec, *, storage: str,
                  study: str, folder: str | Path, trials: int, jobs: int = 1,
                  seed: int | None = None, heartbeat: float = HEARTBEAT_SECONDS,
-                 grace: float = GRACE_SECONDS, tensorboard: bool = False) -> None:
+                 grace: float = GRACE_SECONDS, tensorboard: bool = False,
+                 mlflow: str | None = None) -> None:
         self.document = document
         self.spec = spec
         self.storage = storage
@@ -97,6 +101,8 @@ class SweepRun:
         self.seed = seed
         self.heartbeat, self.grace = heartbeat, grace
         self.tensorboard = tensorboard
+        self.mlflow = mlflow  # a tracking URI ("": the default), None: no MLflow
+        self.mlflow_parent: str | None = None
         self.epochs = int((document.get("training") or {}).get("epochs", 10))
         self.processes: list = []
         self.study = None
@@ -107,13 +113,21 @@ class SweepRun:
                                 epochs=self.epochs, seed=self.seed,
                                 heartbeat=self.heartbeat, grace=self.grace)
         self._finished_before = self._finished(counts(self.study))
+        uri = None
+        if self.mlflow is not None:  # the study's run first: trials nest in it
+            from runtime.mlflow_tracking import experiment_name, study_run, tracking_uri
+
+            uri = tracking_uri(self.mlflow, self.folder)
+            self.mlflow_parent = study_run(uri, experiment_name(self.document),
+                                           self.study_name)
         threads = max(1, (os.cpu_count() or 1) // self.jobs)
         for i in range(self.jobs):
             share = self.trials // self.jobs + (1 if i < self.trials % self.jobs else 0)
             job = SweepJob(self.document, self.spec.to_dict(), self.storage,
                            self.study_name, str(self.folder), share, self.epochs,
                            None if self.seed is None else self.seed + i, threads,
-                           self.heartbeat, self.grace, self.tensorboard)
+                           self.heartbeat, self.grace, self.tensorboard, uri,
+                           self.mlflow_parent)
             process = _CONTEXT.Process(target=worker_main, args=(job,),
                                        name=f"strata-sweep-{i}", daemon=False)
             process.start()

@@ -2,7 +2,8 @@
 the objective after every epoch so the pruner can stop a hopeless trial early.
 
 Each trial is a run folder (``runtime.runfolder``) under the sweep's folder, named
-``trial-<number>``, so any trial opens as a run in the studio's run comparison. Trials
+``trial-<number>``, so any trial opens as a run in the studio's run comparison, and,
+when MLflow tracking is on, an MLflow run nested in the study's run. Trials
 train without layer statistics, feature maps or decision boundaries: a sweep wants
 many runs, not a look inside each.
 """
@@ -30,13 +31,16 @@ def engine_options():
     from runtime.engine import EngineOptions
 
     return EngineOptions(instrument=False, feature_maps=False, boundary_resolution=0,
-                         train_metric_examples=0, keep_best=False)
+                         train_metric=False, keep_best=False)
 
 
 def make_objective(document: dict[str, Any], spec: SweepSpec, folder: str | Path, *,
                    on_event: Callable[[int, Any], None] | None = None,
-                   tensorboard: bool = False):
-    """The function Optuna calls for each trial (see the module docstring)."""
+                   tensorboard: bool = False, mlflow: str | None = None,
+                   mlflow_parent: str | None = None):
+    """The function Optuna calls for each trial (see the module docstring). With
+    ``mlflow`` (a tracking URI) each trial is an MLflow run too, nested in the run
+    ``mlflow_parent`` (``mlflow_tracking.study_run``), its searched values as params."""
     optuna = optuna_module()
     folder = Path(folder)
 
@@ -65,7 +69,15 @@ def make_objective(document: dict[str, Any], spec: SweepSpec, folder: str | Path
                 state["pruned"] = True
                 control.stop()
 
-        log = RunLog(out, doc, doc.get("training"), tensorboard=tensorboard)
+        tags = {"strata.trial": str(trial.number)}
+        if mlflow_parent:
+            tags["mlflow.parentRunId"] = mlflow_parent
+        try:
+            log = RunLog(out, doc, doc.get("training"), tensorboard=tensorboard,
+                         mlflow=mlflow, mlflow_tags=tags,
+                         mlflow_params={f"sweep.{k}": v for k, v in values.items()})
+        except Exception as e:  # noqa: BLE001 - ImportError, TrackingError: say which
+            raise TrialFailed(str(e)) from None
         try:
             def emit(event: Any) -> None:
                 log(event)

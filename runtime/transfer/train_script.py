@@ -73,8 +73,11 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
     module = snake_case(code.class_name)
     if module in ("train", "torch", "numpy", "model_data"):
         module = f"{module}_model"
-    # Layer parameters the document's own sweep searches become the class's arguments.
-    arguments = _model_arguments(doc) if script.name == "train.py" else None
+    # Layer parameters the document's sweep searches become the class's arguments, or
+    # pick a network module per structure (sweeps.structures).
+    plan = _network_plan(doc, module) if script.name == "train.py" else None
+    arguments = plan.arguments if plan is not None else None
+    structures = plan.structures if plan is not None else None
     if arguments is None:
         written = [write_python(doc, folder / f"{module}.py")]
     else:
@@ -103,9 +106,17 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
     if setup.grad_clip is not None:
         optional.append(f"GRAD_CLIP = {setup.grad_clip!r}  # largest gradient norm")
         fields.append("grad_clip: float = GRAD_CLIP")
-    if arguments is not None:
+    if arguments is not None or structures is not None:
         fields.append(f"model_args: dict = field(default_factory=dict)  # "
                       f"{code.class_name}(**model_args)")
+    if structures is not None:
+        fields.append("network: str | None = None  # a module of sweep_networks/ "
+                      "(sweep.py)")
+        from ..sweeps.structures import FOLDER
+
+        (folder / FOLDER).mkdir(exist_ok=True)
+        for name, source in structures.sources.items():
+            written.append(write_source(folder / FOLDER / name, source, "model module"))
     schedule = setup.schedule != "none"
     scheduler = (f"    scheduler = {SCHEDULES[setup.schedule]}  # stepped every batch\n"
                  if schedule else "")
@@ -113,8 +124,15 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
         # User text: prose() in the docstring, literal() (py_string) in code.
         "@NAME@": prose(doc.name) or "the network", "@MODULE@": module,
         "@CLASS@": code.class_name, "@EPOCHS@": str(setup.epochs),
-        "@FIELD_IMPORT@": ", field" if arguments is not None else "",
-        "@MODEL_ARGS@": "**config.model_args" if arguments is not None else "",
+        "@FIELD_IMPORT@": ", field" if arguments or structures else "",
+        "@MODEL_ARGS@": "**config.model_args" if arguments or structures else "",
+        "@IMPORTLIB@": "from importlib import import_module\n" if structures else "",
+        "@NETWORK_PICK@": (
+            "    # A sweep trains other structures of the network (sweep.py).\n"
+            f"    network = {code.class_name}\n    if config.network is not None:\n"
+            f"        network = import_module(config.network).{code.class_name}\n"
+            if structures else ""),
+        "@NETWORK_CLASS@": "network" if structures else code.class_name,
         "@DATASET@": prose(raw.display_name), "@EXTRA_NEEDS@": extra,
         "@IMPORTS@": "".join(f"{i}\n" for i in imports), "@SEED@": str(setup.seed),
         "@BATCH_SIZE@": str(setup.batch_size), "@LR@": repr(setup.lr),
@@ -123,6 +141,7 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
         "@VAL_FRACTION@": repr(setup.val_fraction),
         "@TEST_FRACTION@": repr(setup.test_fraction), "@TASK@": literal(task),
         "@DEVICE@": literal(setup.device),
+        "@EXPERIMENT@": literal(doc.name or "Strata"),
         "@DATA@": (f"WORKERS = {setup.workers}  # processes decoding files (--workers)\n"
                    if streaming else "") + data.strip() + "\n",
         "@CONFIG_FIELDS@": "".join(f"    {line}\n" for line in fields),
@@ -152,36 +171,35 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
         text = streaming_script(text)
     write_source(script, text, "train.py")
     written.append(script)
-    sweep = _sweep_script(doc, metric, arguments)
+    sweep = _sweep_script(doc, metric, plan, code.class_name)
     if sweep is not None and script.name == "train.py":  # sweep.py imports `train`
         write_source(folder / "sweep.py", sweep, "sweep.py")
         written.append(folder / "sweep.py")
     return written
 
 
-def _model_arguments(doc):
-    """The network class's arguments for the layer parameters the document's sweep
-    searches (``sweeps.model_args``); None without a sweep set up, or with no layer
-    parameter that can be one. The default search (learning rate, batch size,
-    Dropout p) leaves the class as it is."""
+def _network_plan(doc, module: str):
+    """Where the layer parameters the document's sweep searches go
+    (``sweeps.structures``); None when the sweep setup is one ``strata sweep`` would
+    refuse (no sweep.py then)."""
     from ..sweeps import SweepError, SweepSpec
-    from ..sweeps.model_args import model_arguments
+    from ..sweeps.structures import network_plan
 
-    if not doc.sweep.get("params"):
-        return None
     try:
-        return model_arguments(doc, SweepSpec.from_document(doc).params)
+        return network_plan(doc, SweepSpec.from_document(doc), module)
     except SweepError:
         return None
 
 
-def _sweep_script(doc, metric: str, arguments) -> str | None:
+def _sweep_script(doc, metric: str, plan, class_name: str) -> str | None:
     """``sweep.py`` (Optuna over train()), or None when the document's sweep setup is
     one ``strata sweep`` would refuse too (that command says why)."""
     from ..sweeps import SweepError
     from ..sweeps.export import sweep_script
 
+    if plan is None:
+        return None
     try:
-        return sweep_script(doc, metric, arguments)
+        return sweep_script(doc, metric, plan, class_name)
     except SweepError:
         return None

@@ -4,7 +4,8 @@ The template is kept in named pieces so features slot in without touching the re
 ``HEADER`` (how to run it), ``SETTINGS`` (the setup as constants), the data section
 (``export_train_data``), ``PROCESSES`` (torchrun's process group), ``BATCHES`` (epoch
 order, sharding, the loader), ``PRECISION`` (autocast and the gradient scaler),
-``EVALUATION``, ``REPORTING`` (printing, history, JSON lines, TensorBoard; rank 0 only),
+``EVALUATION``, ``REPORTING`` and ``TRACKING`` (printing, history, JSON lines, TensorBoard,
+MLflow; rank 0 only: ``train_reporting``),
 ``TRAINING`` (``Config`` and ``train(config, on_epoch_end=None)``) and ``MAIN`` (flags).
 ``@NAME@`` markers are filled by ``train_script.export_training``.
 
@@ -19,12 +20,15 @@ Invariants the export tests hold the script to:
 
 from __future__ import annotations
 
+from .train_reporting import REPORTING, TRACKING
+
 HEADER = '''"""Train @NAME@ the way Strata trains it.
 
 Exported from Strata with @MODULE@.py (the network). Run it:
 
     python train.py                    # @EPOCHS@ epochs on @DATASET@, one process
     python train.py --epochs 5 --device cpu --amp --compile
+    python train.py --tensorboard runs/first --mlflow http://localhost:5000
 
 On several GPUs of one machine, or several machines, start it with torchrun:
 
@@ -60,7 +64,7 @@ import random
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass@FIELD_IMPORT@
-from pathlib import Path
+@IMPORTLIB@from pathlib import Path
 
 @EXTRA_IMPORTS@import numpy as np
 import torch
@@ -85,6 +89,7 @@ WEIGHT_DECAY = @WEIGHT_DECAY@
 TEST_FRACTION = @TEST_FRACTION@
 TASK = @TASK@  # what the network's Output predicts
 DEVICE = @DEVICE@  # auto: CUDA, then Apple MPS, then the CPU
+EXPERIMENT = @EXPERIMENT@  # the MLflow experiment (--mlflow), as in Strata
 '''
 
 PROCESSES = '''
@@ -217,119 +222,6 @@ def evaluate(model, split, loss_fn, rank, world, device, dtype, batch_size=1024)
 
 @METRIC_CODE@@EXTRA_CODE@'''
 
-REPORTING = '''
-
-# ---------------------------------------------------------------------------- reporting
-def save(data, path):
-    """Write a checkpoint atomically: a crash mid-write keeps the previous one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    torch.save(data, temporary)
-    os.replace(temporary, path)
-
-
-class Reporter:
-    """What rank 0 tells: printed lines, history.json, JSON lines (--metrics) and
-    TensorBoard (--tensorboard). Other processes report nothing."""
-
-    def __init__(self, config, rank, model):
-        self.active = rank == 0
-        self.metrics = None
-        self.writer = None
-        self.window = []
-        self.window_started = time.perf_counter()
-        if not self.active:
-            return
-        if config.metrics is not None:
-            config.metrics.parent.mkdir(parents=True, exist_ok=True)
-            self.metrics = open(config.metrics, "a", encoding="utf-8")  # noqa: SIM115
-        if config.tensorboard is not None:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self.writer = SummaryWriter(log_dir=str(config.tensorboard))
-        self.model = model
-
-    def say(self, text):
-        if self.active:
-            print(text, flush=True)
-
-    def event(self, kind, **values):
-        if self.metrics is not None:
-            values = {"event": kind, **values, "time": round(time.time(), 3)}
-            self.metrics.write(json.dumps(values) + "\\n")
-            self.metrics.flush()
-
-    def step(self, step, epoch, loss, lr, examples, every):
-        """Called on every optimizer step; reports every ``every`` steps."""
-        if not self.active:
-            return
-        self.window.append((loss, examples))
-        if step % every:
-            return
-        now = time.perf_counter()
-        mean = sum(loss for loss, _ in self.window) / len(self.window)
-        speed = sum(n for _, n in self.window) / max(now - self.window_started, 1e-9)
-        self.window, self.window_started = [], now
-        self.event(
-            "step",
-            step=step,
-            epoch=epoch,
-            loss=mean,
-            metric=None,
-            lr=lr,
-            samples_per_second=speed,
-        )
-        if self.writer is not None:
-            self.writer.add_scalar("train/loss", mean, step)
-            self.writer.add_scalar("train/lr", lr, step)
-            self.writer.add_scalar("train/samples_per_second", speed, step)
-            for name, p in self.model.named_parameters():
-                if p.grad is not None:
-                    norm = torch.linalg.vector_norm(p.grad).item()
-                    self.writer.add_scalar(f"gradients/{name}", norm, step)
-
-    def epoch(self, record, epochs):
-        self.say(
-            f"epoch {record['epoch']}/{epochs}  train loss {record['train_loss']:.4f}  "
-            f"val loss {record['val_loss']:.4f}  val @METRIC@ {record['val_@METRIC@']:.3f}"
-        )
-        self.event(
-            "epoch",
-            epoch=record["epoch"],
-            step=record["step"],
-            train_loss=record["train_loss"],
-            val_loss=record["val_loss"],
-            train_metric=None,
-            val_metric=record["val_@METRIC@"],
-            metric_name="@METRIC@",
-            lr=record["lr"],
-            seconds=record["seconds"],
-            best=record["best"],
-        )
-        if self.writer is not None:
-            for key in ("train_loss", "val_loss", "val_@METRIC@", "lr"):
-                self.writer.add_scalar(f"epoch/{key}", record[key], record["epoch"])
-            for name, p in self.model.named_parameters():
-                tag = f"weights/{name}"
-                self.writer.add_histogram(tag, p.detach(), record["epoch"])
-            self.writer.flush()
-
-    def close(self, config, history, summary):
-        if self.writer is not None and history:
-            hparams = {
-                k: v
-                for k, v in vars(config).items()
-                if isinstance(v, (int, float, str, bool))
-            }
-            last = history[-1]
-            final = {f"hparam/{k}": last[k] for k in ("val_loss", "val_@METRIC@")}
-            self.writer.add_hparams(hparams, final, run_name=".")
-            self.writer.close()
-        self.event("finished", summary=summary, stopped=False)
-        if self.metrics is not None:
-            self.metrics.close()
-'''
-
 TRAINING = '''
 
 # ---------------------------------------------------------------------------- training
@@ -353,6 +245,9 @@ class Config:
     test: bool = False  # evaluate the test split at the end
     metrics: Path | None = None  # progress as JSON lines
     tensorboard: Path | None = None  # a TensorBoard log folder
+    mlflow: str | None = None  # a tracking URI ("": MLFLOW_TRACKING_URI or mlruns/)
+    mlflow_parent: str | None = None  # the MLflow run this one is nested in (a sweep)
+    run_name: str | None = None  # the run's name in MLflow
     log_every: int = 10  # steps between progress reports
 
 
@@ -374,7 +269,7 @@ def train(config, on_epoch_end=None):
 def run(config, device, rank, world, on_epoch_end):
     train_split, val, test = load_data()
     seed_everything(config.seed)  # after the data, before the model: as in Strata
-    model = @CLASS@(@MODEL_ARGS@).to(device)
+@NETWORK_PICK@    model = @NETWORK_CLASS@(@MODEL_ARGS@).to(device)
 @EXTRA_SETUP@    loss_fn = @LOSS@
     dtype = amp_dtype(config.amp, device)
     forward = model
@@ -439,12 +334,12 @@ def run(config, device, rank, world, on_epoch_end):
                 continue
 @CLIP@            scaler.step(optimizer)
             scaler.update()
-            optimizer.zero_grad(set_to_none=True)
 @SCHEDULER_STEP@            step += 1
             total += step_loss
             lr = optimizer.param_groups[0]["lr"]
             seen = step_examples * world
             report.step(step, epoch, step_loss, lr, seen, config.log_every)
+            optimizer.zero_grad(set_to_none=True)  # after the report reads gradients
             step_loss = 0.0
         train_loss = all_sum([total], world)[0] / (world * steps_per_epoch)
         val_loss, val_metric = evaluate(model, val, loss_fn, rank, world, device, dtype)
@@ -478,6 +373,7 @@ def run(config, device, rank, world, on_epoch_end):
                 save(state, config.out / "best.pt")
             (HERE / "history.json").write_text(json.dumps(history, indent=1))
         if on_epoch_end is not None and on_epoch_end(record):
+            report.stopped = True
             break
     if config.test:
         scores = evaluate(model, test, loss_fn, rank, world, device, dtype)
@@ -526,6 +422,13 @@ def main():
     )
     parser.add_argument("--metrics", type=Path, help="write progress as JSON lines")
     parser.add_argument("--tensorboard", type=Path, metavar="DIR", help="log folder")
+    parser.add_argument(
+        "--mlflow",
+        nargs="?",
+        const="",
+        metavar="URI",
+        help="track the run in MLflow (default: MLFLOW_TRACKING_URI or mlruns/)",
+    )
     parser.add_argument("--log-every", type=int, default=10, help="steps per report")
     train(Config(**vars(parser.parse_args())))
 
@@ -619,4 +522,4 @@ def r2_from_sums(sums):
 def script_template() -> str:
     """Every piece in order, with the data section as ``@DATA@``."""
     return (HEADER + SETTINGS + "\n# " + "-" * 76 + " data\n@DATA@" + PROCESSES
-            + BATCHES + PRECISION + EVALUATION + REPORTING + TRAINING + MAIN)
+            + BATCHES + PRECISION + EVALUATION + REPORTING + TRACKING + TRAINING + MAIN)

@@ -90,6 +90,7 @@ class NetworkView(QGraphicsView):
         # While true, resizing the view frames the document again (the window settles
         # its layout after the document is shown); the user's first gesture ends it.
         self._auto_frame = False
+        self.top_room = 0  # screen pixels kept free over a fitted network (set_top_room)
         self._keep_centre: QPointF | None = None  # until the user's next gesture
         self.minimap = Minimap(self)
         controller.document_replaced.connect(self.show_document)
@@ -127,9 +128,11 @@ class NetworkView(QGraphicsView):
         self.network_scene.ensure_bounds()
         rect = rect.adjusted(-40, -60, 40, 40)
         view = self.viewport().rect()
-        scale = min(view.width() / rect.width(), view.height() / rect.height())
+        room = self.top_room  # screen pixels a banner covers over the top
+        scale = min(view.width() / rect.width(),
+                    max(view.height() - room, 1) / rect.height())
         self.set_zoom(min(scale, max_zoom))
-        self.centre_on(rect.center())
+        self.centre_on(rect.center() - QPointF(0, room / 2 / max(self.zoom(), 1e-3)))
 
     def fit_all(self) -> None:
         """Everything in view (never magnified beyond 100%)."""
@@ -146,6 +149,22 @@ class NetworkView(QGraphicsView):
             self.centerOn(0, 0)
             return
         self.fit_rect(rect)
+
+    def set_top_room(self, pixels: int) -> None:
+        """Keep ``pixels`` at the top of the canvas free when fitting (the training
+        lock's banner sits there: it covered the top row of a fitted network)."""
+        if pixels != self.top_room:
+            self.top_room = pixels
+            if self._auto_frame:
+                self.show_document()
+
+    def keep_framed_if_whole(self, *_args) -> None:
+        """The canvas is about to change size (another workspace): a network shown
+        whole is fitted again to the new size; a view zoomed into a part stays."""
+        rect = self.network_scene.nodes_rect()
+        shown = self.mapToScene(self.viewport().rect()).boundingRect()
+        if not rect.isNull() and shown.contains(rect):
+            self._auto_frame = True
 
     def show_level(self, controller: DocumentController, scene: NetworkScene) -> None:
         """Show another level (the network, or an open block's inside): its

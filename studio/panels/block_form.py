@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
@@ -38,14 +39,18 @@ def bound_params(doc: Document, node_id: str) -> dict[str, str]:
     definition = doc.blocks.definitions.get(doc.block_name)
     if definition is None or definition.body is not doc:
         return {}
-    return {param: e.name for e in definition.exposed
-            for target, param in e.targets if target == node_id}
+    bound = {param: e.name for e in definition.exposed
+             for target, param in e.targets if target == node_id}
+    bound.update({param: d.name for d in definition.derived
+                  for target, param in d.targets if target == node_id})
+    return bound
 
 
 class BoundParam(QWidget):
     """"= planes" in place of an inner parameter's editor."""
 
-    def __init__(self, exposed: str, default, parent: QWidget | None = None) -> None:
+    def __init__(self, exposed: str, default, parent: QWidget | None = None,
+                 formula: str | None = None) -> None:
         super().__init__(parent)
         self.exposed = exposed
         row = QHBoxLayout(self)
@@ -54,9 +59,13 @@ class BoundParam(QWidget):
         self.value = value_label(f"= <b>{exposed}</b>", self)
         self.value.setObjectName("bound_value")
         row.addWidget(self.value)
-        note = muted(QLabel(f"(default {_plain(default)})", self))
+        # A derived value shows how it is computed (= in_channels * expand_ratio).
+        note = muted(QLabel(f"(= {formula})" if formula is not None
+                            else f"(default {_plain(default)})", self))
         row.addWidget(note, 1)
-        self.setToolTip(f"Each instance of the block sets this from its parameter "
+        self.setToolTip(f"Computed for each instance as {formula}, from its parameters "
+                        "and its input." if formula is not None else
+                        f"Each instance of the block sets this from its parameter "
                         f"`{exposed}`: change it in the instance's inspector, one "
                         "level up.")
 
@@ -190,6 +199,11 @@ class BlockPage(QWidget):
             targets = ", ".join(
                 f"{self.body.nodes[t].label}.{p}" for t, p in e.targets if t in self.body.nodes)
             rows.append(f"<b>{e.name}</b> = {_plain(e.default)}"
+                        + (f" \u2192 {targets}" if targets else ""))
+        for d in definition.derived:
+            targets = ", ".join(
+                f"{self.body.nodes[t].label}.{p}" for t, p in d.targets if t in self.body.nodes)
+            rows.append(f"<b>{d.name}</b> = {html.escape(d.expression)}"
                         + (f" \u2192 {targets}" if targets else ""))
         self.params.setText("<br>".join(rows) or "none")
         self.layers.setText(str(definition.layer_count()))

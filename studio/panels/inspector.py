@@ -82,12 +82,12 @@ class InspectorPanel(QWidget):
         column.addWidget(self.stack, 1)
         column.addWidget(self.level_footer_box)
         column.addWidget(self.footer_box)
-        self.scroll = _scroll(body)
+        self.scroll_area = _scroll(body)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.actions_bar)
-        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.scroll_area, 1)
         self._stale = False
 
         controller.metadata_changed.connect(self._on_metadata_changed)
@@ -155,7 +155,7 @@ class InspectorPanel(QWidget):
         self.form.open_block_requested.connect(self.open_block_requested)
         self.node_page.setWidget(self.form)
         self.stack.setCurrentWidget(self.node_page)
-        self.scroll.verticalScrollBar().setValue(0)  # another layer: its form's top
+        self.scroll_area.verticalScrollBar().setValue(0)  # another layer: its form's top
         self.actions_bar.show_node(node_id)
 
     def _show_network(self, node_ids: list[str]) -> None:

@@ -85,9 +85,12 @@ class NodeForm(QWidget):
         for p in spec.params:
             if p.name in bound and block_name is not None:
                 exposed = bound[p.name]
-                default = controller.document.blocks[block_name].exposed_param(
-                    exposed).default
-                widget = self.bound[p.name] = BoundParam(exposed, default, self)
+                definition = controller.document.blocks[block_name]
+                default = next((e.default for e in definition.exposed
+                                if e.name == exposed), None)
+                formula = next((d.expression for d in definition.derived
+                                if d.name == exposed), None)
+                widget = self.bound[p.name] = BoundParam(exposed, default, self, formula)
                 widget.setObjectName(f"bound_{p.name}")
                 name = QLabel(p.name, self)
                 name.setToolTip(p.help)

@@ -6,7 +6,8 @@ takes the document's sweep (or the default search) with the panel's settings; th
 lives beside the saved network (``<name>.sweeps.db``), or in Strata's data folder for an
 unsaved one. A trial opened from the panel joins the training runs (``training``: the
 window's ``TrainingDocks``, ``context.training``) and is shown there, ready to
-compare.
+compare. With MLflow tracking on (the Training menu's setting), each trial is also an
+MLflow run, nested in one run of the study.
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ class SweepDocks(QObject):
             self.context.workspaces.switch("train")
         self.dock.show()
         self.dock.raise_()
+        # A workspace laid out afresh raises its front docks on the next turn (the
+        # training plots, tabbed with this one): raise it again after them.
+        QTimer.singleShot(0, self.dock, self.dock.raise_)
 
     def _shown(self, visible: bool) -> None:
         if visible:
@@ -184,10 +188,12 @@ class SweepDocks(QObject):
                                        **{k: settings[k] for k in ("objective", "sampler",
                                                                    "pruner", "trials")}})
             storage, study, folder = self._places()
+            # Tracked in MLflow when runs are (Training > Track Runs in MLflow).
+            mlflow = self.training.mlflow.uri() if self.training is not None else None
             self.sweeps.start(self.controller.document.to_dict(), spec, storage=storage,
                               study=study, folder=folder, trials=settings["trials"],
-                              jobs=settings["jobs"])
-        except StrataError as e:
+                              jobs=settings["jobs"], mlflow=mlflow)
+        except (StrataError, ImportError) as e:  # ImportError: MLflow is missing
             self.panel.show_message(f"The sweep cannot start: {e}")
 
     def open_trial(self, folder: str, number: int) -> None:

@@ -59,14 +59,16 @@ class SweepController(QObject):
         return self.run is not None and self.run.is_alive()
 
     def start(self, document: dict, spec, *, storage: str, study: str, folder: Path,
-              trials: int, jobs: int) -> None:
-        """Start ``trials`` trials in ``jobs`` processes; StrataError if it cannot."""
+              trials: int, jobs: int, mlflow: str | None = None) -> None:
+        """Start ``trials`` trials in ``jobs`` processes, each also an MLflow run with
+        ``mlflow`` (a tracking URI); StrataError (or ImportError: no MLflow) if it
+        cannot."""
         from runtime.sweeps.runner import SweepRun
 
         if self.running:
             raise StrataError("A sweep is already running: stop it first")
         run = SweepRun(document, spec, storage=storage, study=study, folder=folder,
-                       trials=trials, jobs=jobs)
+                       trials=trials, jobs=jobs, mlflow=mlflow)
         run.start()
         self.run, self.study = run, run.study
         self.storage, self.study_name = storage, study

@@ -170,6 +170,7 @@ class DatasetPreview(QWidget):
         self.stop.hide()
         layout.addWidget(self.stop)
         layout.addLayout(self.stack, 1)
+        self.loaded.connect(self._hold_height)
 
     def request(self, spec: dict, seed: int = 0, val_fraction: float = 0.2,
                 test_fraction: float = 0.1) -> None:
@@ -231,6 +232,18 @@ class DatasetPreview(QWidget):
             return
         self.stack.setCurrentWidget(self.canvas)
         self.loaded.emit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._hold_height()
+
+    def _hold_height(self) -> None:
+        """Ask for the height the wrapped summary needs at this width: the setup
+        form's layout in its scroll area gave less, and the preview drew over it."""
+        layout = self.layout()
+        need = layout.totalHeightForWidth(self.width()) if layout is not None else 0
+        if need > 0 and need != self.minimumHeight():
+            self.setMinimumHeight(need)
 
     def _scatter(self, points: np.ndarray, labels: np.ndarray) -> None:
         plot = style_plot(self.canvas.addPlot())

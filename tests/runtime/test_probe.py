@@ -232,6 +232,10 @@ def test_a_multilabel_example_shows_each_labels_own_probability(tmp_path):
     # The gallery ranks by loss; "next wrong" finds an example with any label wrong.
     items = session.gallery("val", limit=None)
     assert [i.loss for i in items] == sorted((i.loss for i in items), reverse=True)
+    # "Next of class": the next example with that label on.
+    targets = session.targets("val")
+    assert session.find("val", 0, target_class=1) == next(
+        i for i in range(1, len(targets)) if targets[i][1] > 0.5)
     wrong = session.find("val", 0, misclassified=True)  # untrained: some are wrong
     assert wrong is not None
     x, t = session.example("val", wrong)

@@ -303,7 +303,9 @@ def test_the_canvas_dominates_and_no_form_scrolls_sideways(make_window, size):
                 assert scroll.horizontalScrollBar().maximum() == 0, node.type
     window.workspaces.switch("train")
     plots = window.docks["training_plots"]
-    assert plots.isVisible() and plots.height() >= 0.45 * window.height()
+    # The Train workspace splits its column between canvas and plots (see
+    # test_window_layout.py for both sizes at each screen size).
+    assert plots.isVisible() and plots.height() >= 0.4 * window.height()
 
 
 def test_problems_come_back_when_the_network_has_some(make_window):

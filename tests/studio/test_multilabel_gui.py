@@ -5,6 +5,7 @@ classification run shows its confusion matrix, and names them in its summary."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 from test_training_support import wait_ended, workbench
 
@@ -56,3 +57,40 @@ def test_a_multilabel_run_shows_each_labels_f1(qtbot, tmp_path):
     assert plot.plot.getAxis("left").labelText == "label"
     message = bench.panel.controls.message.text()
     assert "F1 (micro)" in message and "F1 per label (validation): big" in message
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise",
+                           "does not support grabbing")
+def test_the_probe_shows_each_labels_probability(qtbot, qapp, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    import graph
+    from studio import resources
+    from studio.main_window import MainWindow
+    from tests.runtime.test_multilabel import network
+
+    path = tagged(tmp_path / "t.csv", rows=80, lists=True)
+    graph.save(network({"name": "csv", "path": str(path)}, labels=3),
+               tmp_path / "tagger.strata")
+    window = MainWindow(str(tmp_path / "tagger.strata"), settings=QSettings(
+        str(tmp_path / "settings.ini"), QSettings.Format.IniFormat),
+        autosave_dir=tmp_path / "recovery")
+    qtbot.addWidget(window)
+    window.resize(1280, 720)
+    window.show()
+    qtbot.waitExposed(window)
+    try:
+        window.probe.action.trigger()
+        panel = window.probe.panel
+        qtbot.waitUntil(lambda: panel.answers_shown >= 1, timeout=120_000)
+        qtbot.waitUntil(lambda: not panel.service.task.running, timeout=120_000)
+        result = panel.answer.result
+        assert result.task == "multilabel"
+        rows = panel.prediction.rows
+        assert [r[0] for r in rows] == ["big", "hot", "none"]
+        assert np.allclose([r[1] for r in rows], result.prediction)
+        assert [r[2] for r in rows] == [bool(p >= 0.5) for p in result.prediction]
+        assert panel.prediction.full == 1.0  # each label on its own scale
+        assert "true labels" in panel.status.text()
+    finally:
+        resources.apply(qapp, "light")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QTabBar
 
 import graph
 from graph.builder import Builder
@@ -154,3 +154,48 @@ def test_the_dock_searches_and_shows_a_blocks_repeat_and_exposed_width(qtbot, tm
     space = panel.space.table
     assert [space.item(i, 0).text() for i in range(2)] == ["hidden: repeat",
                                                            "hidden: width"]
+
+
+def test_the_dock_searches_a_nested_block_and_tracks_trials_in_mlflow(qtbot, tmp_path):
+    """A block inside a block is offered by its path and searched as such; with MLflow
+    tracking on, the sweep is started with its tracking URI."""
+    path = tmp_path / "nested.strata"
+    doc = tiny(path)
+    inner = [n.id for n in doc.nodes.values() if n.label in ("fc1", "act")]
+    outer = doc.group(inner, "Outer", "outer").result["instance"]
+    body = doc.blocks["Outer"].body
+    fc1 = [n.id for n in body.nodes.values() if n.label == "fc1"]
+    nested = body.group(fc1, "Inner", "inner").result["instance"]
+    graph.save(doc, path)
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(str(path), settings=settings, autosave_dir=tmp_path / "recovery")
+    window.ask = lambda *_args: QMessageBox.StandardButton.Discard
+    qtbot.addWidget(window)
+    window.show()
+    docks = window.sweeps
+    qtbot.wait(300)  # the window's first layout settles
+    docks.bring_forward()  # Training > Hyperparameter Sweep...: the dock in front
+    qtbot.wait(300)  # past the workspace's own raising of its front docks
+    (bar,) = [b for b in window.findChildren(QTabBar)
+              if "Sweep" in [b.tabText(i) for i in range(b.count())]]
+    assert bar.tabText(bar.currentIndex()) == "Sweep"
+    panel = docks.build()
+    docks.refresh_spec()
+    add = panel.space.add
+    offered = [add.itemText(i) for i in range(add.count())]
+    assert "outer > inner: repeat" in offered
+    add.activated.emit(offered.index("outer > inner: repeat"))
+    target = f"{outer}/{nested}.repeat"
+    # Added to the default search (learning rate, batch size), as one undo step.
+    entries = window.controller.document.sweep["params"]
+    assert [e["target"] for e in entries] == ["lr", "batch_size", target]
+    assert panel.space.table.item(2, 0).text() == "outer > inner: repeat"
+
+    tracking = window.training.mlflow
+    tracking.ask_uri = lambda _current: ((tmp_path / "mlruns").as_uri(), True)
+    tracking.action.setChecked(True)
+    started = {}
+    docks.sweeps.start = lambda *args, **kwargs: started.update(kwargs)
+    docks.start(panel.settings())
+    assert started["mlflow"] == (tmp_path / "mlruns").as_uri()
+    assert docks._spec(panel.settings()).params[-1].target == target

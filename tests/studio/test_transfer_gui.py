@@ -224,7 +224,7 @@ def trained_run(doc, out_dir):
     setup = TrainingSetup.from_document(doc).replace(epochs=2)
     events: list = []
     options = EngineOptions(feature_maps=False, boundary_resolution=0,
-                            train_metric_examples=0)
+                            train_metric=False)
     final = Trainer(doc, setup, emit=events.append, out_dir=out_dir,
                     options=options).run()
     assert isinstance(final, FinishedEvent)

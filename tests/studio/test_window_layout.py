@@ -6,12 +6,16 @@ QSettings is checked against the screen and the window before it is used."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
+from strata_paths import EXAMPLES
 from test_training_support import node_id, tiny_mlp
 
 import graph
 from runtime.cli import main as strata_cli
+from studio.canvas.node_item import LOD_TEXT
+from studio.workspaces import STATE_VERSION
 
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise")
 
@@ -50,11 +54,145 @@ def test_the_inspectors_footers_scroll_with_the_form_at_1280x720(make_window, qt
     # The form has the panel's whole height to show itself: the training box and the
     # charts (over 300 px) come after it, in the same scroll area.
     room = inspector.height() - inspector.actions_bar.height()
-    shown = shown_height(form, inspector.scroll.viewport())
+    shown = shown_height(form, inspector.scroll_area.viewport())
     assert shown >= min(form.sizeHint().height(), room) - 8, (shown, room)
-    assert inspector.scroll.widget().isAncestorOf(charts)
+    assert inspector.scroll_area.widget().isAncestorOf(charts)
     # Scrolled to the end, the charts are there to read.
-    bar = inspector.scroll.verticalScrollBar()
+    bar = inspector.scroll_area.verticalScrollBar()
     bar.setValue(bar.maximum())
     settle(qtbot)
-    assert shown_height(charts.canvas, inspector.scroll.viewport()) >= 250
+    assert shown_height(charts.canvas, inspector.scroll_area.viewport()) >= 250
+
+
+# ---------------------------------------------------------------------- Train workspace
+@pytest.mark.parametrize("size", [(1280, 720), (1600, 1000), (1920, 1080)])
+def test_the_train_workspace_gives_canvas_and_plots_room(make_window, qtbot, size):
+    window = make_window(EXAMPLES / "spiral_mlp.strata")
+    window.resize(*size)
+    settle(qtbot)
+    view = window.view
+    view.set_zoom(0.3)  # whole but small: switching fits it to the new canvas
+    bench = window.training.workbench()
+    window.workspaces.switch("train")
+    settle(qtbot, 60)
+    plots = bench.view
+    width, height = size
+    # The canvas: at least 36% of the height and half the width, the network fitted
+    # whole at a zoom where its cards show their text.
+    assert view.height() >= 0.36 * height and view.width() >= 0.5 * width, view.size()
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert shown.contains(view.network_scene.nodes_rect())
+    assert view.zoom() >= LOD_TEXT, view.zoom()
+    # The plots: as tall as the canvas or taller, the curves and the detail tabs
+    # side by side, every tab but at most one readable without scrolling.
+    assert plots.height() >= 0.38 * height and plots.width() >= 0.5 * width, plots.size()
+    assert plots.curves.width() >= 250 and plots.curves.height() >= 250
+    bar = plots.tabs.tabBar()
+    cut = [i for i in range(bar.count()) if bar.tabRect(i).right() > bar.width()]
+    assert len(cut) <= 1, [bar.tabText(i) for i in cut]
+    assert window.workspaces.canvas_has_room()
+
+
+# ---------------------------------------------------------------------- restored state
+def ini(tmp_path, name="settings.ini") -> QSettings:
+    return QSettings(str(tmp_path / name), QSettings.Format.IniFormat)
+
+
+def test_restored_geometry_is_clamped_to_the_screen(make_window, qtbot, tmp_path):
+    area = QGuiApplication.primaryScreen().availableGeometry()
+    first = make_window()
+    first.resize(area.width() + 900, area.height() + 700)
+    first.move(area.right() - 200, area.bottom() - 100)  # mostly off the screen
+    first.save_settings()
+    first.close()
+    window = make_window()  # the same settings file
+    settle(qtbot)
+    frame = window.frameGeometry()
+    assert area.contains(frame), (frame, area)
+
+
+def test_a_layout_that_leaves_the_canvas_no_room_is_replaced(make_window, qtbot,
+                                                               tmp_path):
+    """As reported: a restored layout with the Sweep dock open and the canvas a strip."""
+    first = make_window(EXAMPLES / "spiral_mlp.strata")
+    first.resize(853, 585)
+    settle(qtbot)
+    sweep = first.docks["sweep"]
+    first.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, sweep)
+    sweep.show()
+    settle(qtbot)
+    first.resizeDocks([sweep], [400], Qt.Orientation.Vertical)
+    settle(qtbot)
+    assert first.centralWidget().height() < 0.4 * first.height()  # the bad layout
+    first.save_settings()
+    first.close()
+
+    window = make_window(EXAMPLES / "spiral_mlp.strata")
+    canvas = window.centralWidget()
+    qtbot.waitUntil(lambda: canvas.height() >= 0.6 * window.height()
+                    and canvas.width() >= 0.4 * window.width(), timeout=3000)
+    assert window.workspaces.canvas_has_room()
+    assert window.docks["sweep"].isHidden()  # the Design workspace as designed
+    # The network fits the canvas it was given.
+    shown = window.view.mapToScene(window.view.viewport().rect()).boundingRect()
+    assert shown.contains(window.view.network_scene.nodes_rect())
+
+
+def test_a_layout_saved_by_an_older_version_is_dropped(make_window, qtbot, tmp_path):
+    first = make_window()
+    first.docks["sweep"].show()
+    settings = first.settings
+    state = first.saveState(STATE_VERSION - 1)  # what the previous layout saved
+    first.close()  # saves this version's layout...
+    settings.setValue("window/state", state)  # ...which an older Strata had written
+    settings.setValue("workspace/train", state)
+    settings.sync()
+    window = make_window()
+    settle(qtbot)
+    assert window.docks["sweep"].isHidden()  # the defaults, not the old layout
+    assert window.workspaces.canvas_has_room()
+    # Switching to Train lays out its defaults too (the old saved one is refused).
+    window.workspaces.switch("train")
+    settle(qtbot)
+    assert window.docks["training_plots"].isVisible()
+    assert window.workspaces.canvas_has_room()
+
+
+# ---------------------------------------------------------------------- cut off, covered
+def test_the_lock_banner_does_not_cover_a_fitted_network(make_window, qtbot):
+    window = make_window(EXAMPLES / "blocks_resnet.strata")
+    window.resize(1280, 720)
+    bench = window.training.workbench()
+    window.workspaces.switch("train")
+    settle(qtbot)
+    bench.lock.engage()
+    settle(qtbot)
+    banner, view = bench.lock.banner, window.view
+    assert banner is not None and banner.isVisible()
+    top = view.mapFromScene(view.network_scene.nodes_rect().topLeft()).y() + view.viewport().y()
+    assert top >= banner.geometry().bottom(), (top, banner.geometry())
+    bench.lock.release()
+    settle(qtbot)
+    assert view.top_room == 0
+
+
+def test_wrapped_run_progress_and_summary_names_are_not_cut(make_window, qtbot):
+    window = make_window(EXAMPLES / "blocks_resnet.strata")
+    window.resize(1280, 720)
+    bench = window.training.workbench()
+    window.workspaces.switch("train")
+    settle(qtbot)
+    controls = bench.panel.controls
+    controls.progress.setText("Epoch 2 of 4 \u00b7 step 11 of 88 \u00b7 350 samples/s "
+                              "\u00b7 13 s left")
+    controls.show_message("A long message that wraps over several lines in a narrow "
+                          "panel and must be read whole", "warning")
+    settle(qtbot)
+    for label in (controls.progress, controls.message):
+        assert label.height() >= label.heightForWidth(label.width()), label.objectName()
+    # The inspector's layer table: the layer column keeps room for its names.
+    window.workspaces.switch("design")
+    settle(qtbot)
+    table = window.inspector.network.table
+    assert table.header().sectionSize(0) >= 0.38 * table.viewport().width()
+    assert table.topLevelItem(0).toolTip(0) == table.topLevelItem(0).text(0)

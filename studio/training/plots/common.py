@@ -13,7 +13,8 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QTextOption
 
 from studio import resources
 
@@ -143,6 +144,22 @@ def curve(plot: pg.PlotItem, color: str, width: float = 1.6, name: str | None = 
     return item
 
 
+def hold_x_range(plot: pg.PlotItem, span: float | None, held: float | None
+                 ) -> float | None:
+    """While a run goes, its x axis spans the whole run (0 to ``span``) instead of
+    autoranging to the data: an axis whose range changes is laid out and drawn again
+    (ticks, labels: the largest part of a plot's repaint), and autoranging changed it on
+    every redraw. ``span`` None gives the axis back to autorange (a run that ended).
+    Returns the span now held, for the caller to pass back as ``held``."""
+    if span == held:
+        return held
+    if span:
+        plot.setXRange(0, span, padding=0.02)
+    else:
+        plot.enableAutoRange(x=True)
+    return span
+
+
 def finite_xy(xs: np.ndarray, ys: np.ndarray, log: bool = False
               ) -> tuple[np.ndarray, np.ndarray]:
     """Points a line can draw: finite (and positive on a log axis)."""
@@ -198,17 +215,26 @@ def rgba_image(values: np.ndarray, levels: tuple[float, float], cmap: pg.ColorMa
 
 
 def placeholder(plot: pg.PlotItem, text: str) -> pg.TextItem:
-    """A centred hint shown while a plot has nothing to show."""
+    """A centred hint shown while a plot has nothing to show, wrapped to the plot's
+    width (a long hint in a narrow plot was cut at both ends)."""
     _bg, fg, _grid = theme_colors()
     item = pg.TextItem(text, color=fg, anchor=(0.5, 0.5))
     item.setFont(small_font(11))
+    item.textItem.document().setDefaultTextOption(QTextOption(Qt.AlignmentFlag.AlignCenter))
     plot.addItem(item, ignoreBounds=True)
     vb = plot.getViewBox()
 
     def centre() -> None:
-        rect = vb.viewRect()
-        item.setPos(rect.center())
+        item.setPos(vb.viewRect().center())
+
+    def wrap() -> None:
+        width = max(60.0, vb.width() - 16)
+        if abs(item.textItem.textWidth() - width) > 1:
+            item.setTextWidth(width)
+            centre()
 
     vb.sigRangeChanged.connect(lambda *_: centre())
+    vb.sigResized.connect(lambda *_: wrap())
+    wrap()
     centre()
     return item
