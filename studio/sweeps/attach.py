@@ -62,8 +62,14 @@ class SweepDocks(QObject):
         self.dock.show()
         self.dock.raise_()
         # A workspace laid out afresh raises its front docks on the next turn (the
-        # training plots, tabbed with this one): raise it again after them.
-        QTimer.singleShot(0, self.dock, self.dock.raise_)
+        # training plots, tabbed with this one): raise it again after them, and build
+        # the panel then (asked for, it need not wait for the dock to be painted).
+        QTimer.singleShot(0, self.dock, self._to_front)
+
+    def _to_front(self) -> None:
+        self.dock.raise_()
+        self.build()
+        self.refresh_spec()
 
     def _shown(self, visible: bool) -> None:
         if visible:
@@ -84,6 +90,7 @@ class SweepDocks(QObject):
         self.panel = SweepPanel()
         self.sweeps = SweepController(self)
         self.holder.put(self.panel)
+        self.panel.show()  # built while the dock is up: shown now, not on a repaint
         self.panel.start_requested.connect(self.start)
         self.panel.stop_requested.connect(self.sweeps.stop)
         self.panel.open_requested.connect(self.open_trial)
