@@ -179,8 +179,9 @@ def test_the_dock_searches_a_nested_block_and_tracks_trials_in_mlflow(qtbot, tmp
     (bar,) = [b for b in window.findChildren(QTabBar)
               if "Sweep" in [b.tabText(i) for i in range(b.count())]]
     assert bar.tabText(bar.currentIndex()) == "Sweep"
-    panel = docks.build()
-    docks.refresh_spec()
+    qtbot.waitUntil(lambda: docks.panel is not None, timeout=5000)  # built, shown
+    panel = docks.panel
+    qtbot.waitUntil(panel.isVisible, timeout=5000)
     add = panel.space.add
     offered = [add.itemText(i) for i in range(add.count())]
     assert "outer > inner: repeat" in offered
