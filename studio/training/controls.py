@@ -155,6 +155,7 @@ class RunControls(QWidget):
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.hide()
         self.message_kind = ""
+        self._paused_icon = False  # the pause button shows the "pause" icon
 
         buttons = QHBoxLayout()
         buttons.setSpacing(6)
@@ -185,7 +186,9 @@ class RunControls(QWidget):
         self.pause.setEnabled(active and status in ("running", "paused"))
         paused = status == "paused"
         self.pause.setText("Resume" if paused else "Pause")
-        self.pause.setIcon(icon("train" if paused else "pause"))
+        if paused != self._paused_icon:  # setIcon re-lays out the button each time
+            self._paused_icon = paused
+            self.pause.setIcon(icon("train" if paused else "pause"))
         self.stop.setEnabled(active and status != "stopping")
         if run is None:
             self.status.setText("Ready to train")
