@@ -195,6 +195,8 @@ class CheckpointMixin(TrainerState):
 
     def write_checkpoint(self, reason: str) -> str:
         """Write ``last.pt`` (or ``best.pt`` for reason "best") and announce it."""
+        if self.out_dir is None:
+            raise RuntimeError("a checkpoint needs the run's out_dir")
         path = self.out_dir / (BEST if reason == "best" else LAST)
         epoch_order = self.epoch_gen_state
         rng = {"torch": torch.get_rng_state(), "shuffle": self.shuffle.get_state(),
@@ -210,7 +212,8 @@ class CheckpointMixin(TrainerState):
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "rng": rng,
-            "partial": {"loss_sum": self.epoch_loss, "count": self.epoch_count},
+            "partial": {"loss_sum": self.epoch_loss, "count": self.epoch_count,
+                        "metric": self.running.state() if self.running else None},
             "history": list(self.history),
             "best": {"val_loss": self.best_val, "epoch": self.best_epoch},
             "diagnoses": self.diagnostician.state(),
@@ -241,17 +244,20 @@ class CheckpointMixin(TrainerState):
             raise CheckpointError(f"{ckpt.path.name}: its weights do not fit this network "
                                   f"({str(e).splitlines()[0][:200]})") from None
         step = ckpt.step
-        if self.setup.schedule != "none":
+        if self.scheduler is not None:
             with warnings.catch_warnings():  # stepping a schedule without training
                 warnings.simplefilter("ignore")
                 for _ in range(step):
                     self.scheduler.step()
+        # The setup's rates win over the checkpoint's (the schedule's, when it has one).
+        rates = self.scheduler.get_last_lr() if self.scheduler is not None \
+            else [g["lr"] for g in self.optimizer.param_groups]
         try:
             self.optimizer.load_state_dict(ckpt["optimizer"])
         except (ValueError, KeyError) as e:
             raise CheckpointError(f"{ckpt.path.name}: its optimizer state does not fit "
                                   f"({e})") from None
-        for group, lr in zip(self.optimizer.param_groups, self.scheduler.get_last_lr()):
+        for group, lr in zip(self.optimizer.param_groups, rates):
             group["lr"] = lr
             group["weight_decay"] = self.setup.weight_decay
         rng = ckpt["rng"]
@@ -264,9 +270,13 @@ class CheckpointMixin(TrainerState):
         self.batch = int(ckpt["batch"])
         self.epoch_loss = float(ckpt["partial"]["loss_sum"])
         self.epoch_count = int(ckpt["partial"]["count"])
+        if self.running is not None:  # (older checkpoints: the metric of the rest)
+            self.running.restore(ckpt["partial"].get("metric"))
         if self.batch and old.get("batch_size") != self.setup.batch_size:
             # Batches of another size cannot continue mid-epoch: redo this epoch.
             self.batch, self.epoch_loss, self.epoch_count = 0, 0.0, 0
+            if self.running is not None:
+                self.running.reset()
             self.shuffle.set_state(self.epoch_gen_state)
         self.history = list(ckpt["history"])
         self.best_val = ckpt["best"]["val_loss"]

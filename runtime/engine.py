@@ -72,7 +72,7 @@ from .finetune import load_weights, parameter_groups, setup_modules
 from .instrumentation import Instrumentation, SamplingPolicy, feature_maps
 from .layers import network_layers
 from .loop import BatchSource, LossReader, Stopwatch, Window, epoch_order
-from .metrics import decision_boundary, metric_name
+from .metrics import RunningMetric, decision_boundary, metric_name
 from .reporting import ReportingMixin
 from .setup import TrainingSetup, resolve_device
 
@@ -89,8 +89,13 @@ class EngineOptions:
     sample_budget: float | None = 0.01  # layer statistics only
     sample_burst: int = 3
     instrument: bool = True  # per-layer statistics at sample steps
-    train_metric_examples: int = 1024  # training examples re-scored after each epoch
-    boundary_resolution: int = 64
+    # The epoch's training accuracy/F1/R^2, counted from the batches as they are
+    # trained (like the training loss; no second pass over the data).
+    train_metric: bool = True
+    boundary_resolution: int = 64  # decision-boundary grid (2-D point data); 0: none
+    # Decision-boundary images a second at most (the first and last epochs always have
+    # one): a small model runs hundreds of epochs a second, a viewer shows a few.
+    boundary_rate: float | None = 5.0
     feature_maps: bool = True
     keep_best: bool = True  # also write best.pt when validation improves
     eval_batch_size: int = 1024
@@ -235,11 +240,16 @@ class Trainer(CheckpointMixin, ReportingMixin):
         self.augment = build_pipeline(setup.augment, self.bundle.input_shapes[0],
                                       self.task, self.bundle.num_classes, self.device)
         self.optimizer = setup.make_optimizer(groups)
-        self.scheduler = setup.make_scheduler(self.optimizer, self.batches)
+        # No scheduler for a constant rate: a scheduler wraps ``optimizer.step`` (a
+        # Python call per step that a hand-written loop does not pay).
+        self.scheduler = setup.make_scheduler(self.optimizer, self.batches) \
+            if setup.schedule != "none" else None
         self.shuffle = torch.Generator().manual_seed(setup.seed)
         self.epoch, self.step, self.batch = 0, 0, 0
         self.epoch_gen_state: torch.Tensor | None = None
         self.epoch_loss, self.epoch_count = 0.0, 0
+        self.running = RunningMetric(self.task, self.bundle.num_classes, self.device) \
+            if self.options.train_metric else None
         self.best_val: float | None = None
         self.best_epoch = 0
         self.history: list[dict[str, Any]] = []
@@ -283,6 +293,7 @@ class Trainer(CheckpointMixin, ReportingMixin):
             self._feature_maps()
         self.train_seconds = self.train_cpu_seconds = 0.0
         self.looking_seconds = 0.0  # of the training time: statistics and step events
+        self._boundary_at = -math.inf  # when the last decision boundary was drawn
         # Step events and layer statistics are both due every ``sample_every`` steps;
         # only statistics (which cost more) answer to the time budget too.
         self._reports = SamplingPolicy(setup.sample_every, opts.max_sample_rate,
@@ -335,9 +346,10 @@ class Trainer(CheckpointMixin, ReportingMixin):
         """
         setup = self.setup
         model, loss_fn, optimizer = self.model, self.loss_fn, self.optimizer
-        scheduler = self.scheduler if setup.schedule != "none" else None
+        scheduler = self.scheduler
         clip, params, control = setup.grad_clip, self.params, self.control
         augment = self.augment
+        running = self.running
         reports, samples, every = self._reports, self._samples, self._reports.every
         for xs, y in batches:
             if control.pending:
@@ -367,6 +379,8 @@ class Trainer(CheckpointMixin, ReportingMixin):
                 cost += time.perf_counter()
             loss = loss_fn(out, y)
             value = reader.add(loss, xs, self.step + 1)
+            if running is not None:
+                running.add(out, y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if clip is not None:
@@ -435,9 +449,10 @@ class Trainer(CheckpointMixin, ReportingMixin):
         classes = self.bundle.num_classes
         val = self.feed.evaluate("val", self.model, self.loss_fn, self.task, classes,
                                  opts.eval_batch_size)
-        train = self.feed.evaluate("train", self.model, self.loss_fn, self.task, classes,
-                                   opts.eval_batch_size, limit=opts.train_metric_examples) \
-            if opts.train_metric_examples else None
+        train_metric = None
+        if self.running is not None:
+            train_metric = self.running.result()
+            self.running.reset()
         for notice in self.feed.notices():
             self._send(notice)
         train_loss = self.epoch_loss / self.epoch_count if self.epoch_count else math.nan
@@ -445,11 +460,9 @@ class Trainer(CheckpointMixin, ReportingMixin):
         best = math.isfinite(val.loss) and (self.best_val is None or val.loss < self.best_val)
         if best:
             self.best_val, self.best_epoch = val.loss, self.epoch
-        boundary = decision_boundary(self.model, self.bundle, self.task, self.device,
-                                     opts.boundary_resolution) \
-            if opts.boundary_resolution else None
+        boundary = self._boundary()
         record = {"epoch": self.epoch, "step": self.step, "train_loss": train_loss,
-                  "val_loss": val.loss, "train_metric": train.metric if train else None,
+                  "val_loss": val.loss, "train_metric": train_metric,
                   "val_metric": val.metric}
         label_f1 = () if val.per_label is None else tuple(float(v) for v in val.per_label)
         if label_f1:  # multi-label: each label's F1, for the run's summary
@@ -470,6 +483,20 @@ class Trainer(CheckpointMixin, ReportingMixin):
             if best and opts.keep_best:
                 self.write_checkpoint("best")
         self._phase = "training"
+
+    def _boundary(self):
+        """The decision boundary after this epoch, when one is due (2-D point data)."""
+        opts = self.options
+        if not opts.boundary_resolution or not getattr(self.bundle, "is_2d_points", False):
+            return None
+        now = time.perf_counter()
+        last = self.epoch >= self.setup.epochs
+        if not last and opts.boundary_rate and \
+                now - self._boundary_at < 1.0 / opts.boundary_rate:
+            return None
+        self._boundary_at = now
+        return decision_boundary(self.model, self.bundle, self.task, self.device,
+                                 opts.boundary_resolution, epoch=self.epoch)
 
     def _feature_maps(self) -> None:
         example = self.feed.example()

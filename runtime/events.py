@@ -104,6 +104,7 @@ class BoundaryGrid:
     ys: np.ndarray  # float32 (height,)
     predicted: np.ndarray  # (height, width): uint8 class ids, or float16 values
     confidence: np.ndarray | None  # float16 (height, width): probability of ``predicted``
+    epoch: int = 0  # drawn after this epoch (not every epoch has one: EngineOptions)
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ class EpochEvent:
     step: int
     train_loss: float
     val_loss: float
-    train_metric: float | None  # on up to a few thousand training examples, eval mode
+    train_metric: float | None  # over the epoch's training batches, as trained (as the loss)
     val_metric: float | None
     metric_name: str  # "accuracy" or "r2"
     lr: float

@@ -1,7 +1,9 @@
 """How well the network does: loss, accuracy or R^2, confusion matrix, decision boundary.
 
 Every quantity is accumulated on the device over the batches of a pass and copied to
-the host once at the end, so validation costs one transfer however many batches it has.
+the host once at the end, so validation costs one transfer however many batches it has
+(``MetricSums``). The training metric is counted the same way from the batches the
+engine trains on (``RunningMetric``), without a second pass over the training data.
 The task comes from the Output node: "classification" (class scores, int targets),
 "binary" (one logit, 0/1 float targets), "multilabel" (one logit per label, 0/1 float
 targets; micro-averaged F1 over every label is reported, and each label's F1 with it)
@@ -85,71 +87,181 @@ def evaluate_batches(model: torch.nn.Module, batches, loss_fn, task: str,
                      num_classes: int | None, device) -> PassResult:
     """``evaluate`` over any iterable of ``(inputs, target)`` batches on ``device``
     (the streaming path's validation)."""
-    classes = num_classes if task == "classification" else 2 if task == "binary" else 0
+    sums = MetricSums(task, num_classes, device)
     loss_sum = torch.zeros((), device=device)
-    correct = torch.zeros((), device=device)
-    confusion = torch.zeros(classes * classes, dtype=torch.long, device=device)
-    sse = sy = syy = None
-    counts = None  # multilabel: true positives, false positives, false negatives
-    n = 0
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
             for xs, target in batches:
                 out = model(*xs)
-                y = fit_target(out, target, task)
-                size = len(target)
-                n += size
-                loss_sum += loss_fn(out, y) * size
-                if task == "regression":
-                    yf = y.reshape(out.shape).float()
-                    e = (out - yf).pow(2).sum(0)
-                    sse = e if sse is None else sse + e
-                    sy = yf.sum(0) if sy is None else sy + yf.sum(0)
-                    yy = yf.pow(2).sum(0)
-                    syy = yy if syy is None else syy + yy
-                    continue
-                if task == "multilabel":
-                    pred, truth = out > 0, y.reshape(out.shape) > 0.5
-                    c = torch.stack([(pred & truth).sum(0), (pred & ~truth).sum(0),
-                                     (~pred & truth).sum(0)])
-                    counts = c if counts is None else counts + c
-                    continue
-                if task == "classification":
-                    pred, truth = out.argmax(1), y
-                else:
-                    pred = (out > 0).reshape(-1).long()
-                    truth = (y.reshape(-1) > 0.5).long()
-                correct += (pred == truth).sum()
-                confusion.index_add_(0, truth * classes + pred,
-                                     torch.ones_like(pred, dtype=torch.long))
+                loss_sum += loss_fn(out, fit_target(out, target, task)) * len(target)
+                sums.add(out, target)
     finally:
         model.train(was_training)
-    if n == 0:
+    if sums.count == 0:
         return PassResult(float("nan"), None, None)
-    if task == "regression":
-        host = torch.cat([loss_sum.reshape(1), sse, sy, syy]).double().cpu().numpy()
-        k = len(sse)
-        e, s, ss = host[1:1 + k], host[1 + k:1 + 2 * k], host[1 + 2 * k:]
-        sst = ss - s * s / n
-        r2 = float(np.mean(1.0 - e / np.maximum(sst, 1e-12)))
-        return PassResult(float(host[0]) / n, r2, None)
-    if task == "multilabel" and counts is not None:
-        host = torch.cat([loss_sum.reshape(1).double(),
-                          counts.double().reshape(-1)]).cpu().numpy()
-        tp, fp, fn = host[1:].reshape(3, -1)
-        micro = float(f1_from_counts(tp.sum(), fp.sum(), fn.sum()))
-        return PassResult(float(host[0]) / n, micro, None, f1_from_counts(tp, fp, fn))
-    host = torch.cat([loss_sum.reshape(1), correct.reshape(1),
-                      confusion.double()]).cpu().numpy()
-    matrix = host[2:].astype(np.int64).reshape(classes, classes)
-    return PassResult(float(host[0]) / n, float(host[1]) / n, matrix)
+    host = torch.cat([loss_sum.double().reshape(1), sums.vector()]).cpu().numpy()
+    result = sums.finish(host[1:])
+    result.loss = float(host[0]) / sums.count
+    return result
+
+
+class MetricSums:
+    """The sums a metric is computed from, accumulated on the device batch by batch.
+
+    Per task: classification and binary count a confusion matrix (accuracy is its
+    trace over its total), multilabel counts true positives, false positives and false
+    negatives per label, regression sums the squared errors, the targets and their
+    squares per output. ``add`` never reads a value back; ``vector`` is every sum as one
+    float64 tensor, so a pass's numbers cross to the host in one transfer, and
+    ``finish`` turns that vector (read on the host) into the metric. Validation and the
+    training metric are both computed by it, so they mean the same thing.
+    """
+
+    def __init__(self, task: str, num_classes: int | None, device) -> None:
+        self.task = task
+        self.classes = (num_classes or 0) if task == "classification" \
+            else 2 if task == "binary" else 0
+        self.device = device
+        self.count = 0  # examples added
+        self.sums: torch.Tensor | None = None
+
+    def add(self, output: torch.Tensor, target: torch.Tensor) -> None:
+        """Count one batch (or several concatenated); soft targets count by argmax."""
+        with torch.no_grad():
+            y = fit_target(output, target, self.task)
+            self.count += len(target)
+            task, k = self.task, self.classes
+            if task in ("classification", "binary"):
+                if task == "classification":
+                    pred = output.argmax(1)
+                    truth = y.argmax(1) if y.dim() == output.dim() else y  # mixup, cutmix
+                else:
+                    pred = (output > 0).reshape(-1).long()
+                    truth = (y.reshape(-1) > 0.5).long()
+                if self.sums is None:
+                    self.sums = torch.zeros(k * k, dtype=torch.long, device=output.device)
+                cells = (truth.reshape(-1) * k + pred.reshape(-1))
+                self.sums.index_add_(0, cells, torch.ones_like(cells))
+                return
+            if task == "multilabel":
+                pred, truth = output > 0, y.reshape(output.shape) > 0.5
+                sums = torch.stack([(pred & truth).sum(0), (pred & ~truth).sum(0),
+                                    (~pred & truth).sum(0)])
+            else:
+                yf = y.reshape(output.shape).float()
+                sums = torch.stack([(output.float() - yf).pow(2).sum(0), yf.sum(0),
+                                    yf.pow(2).sum(0)])
+            self.sums = sums if self.sums is None else self.sums.add_(sums)
+
+    def vector(self) -> torch.Tensor:
+        """Every sum, flat, as float64 on the device (empty before the first batch)."""
+        if self.sums is None:
+            return torch.zeros(0, dtype=torch.float64, device=self.device)
+        return self.sums.reshape(-1).double()
+
+    def finish(self, host: np.ndarray) -> PassResult:
+        """The metric from ``vector()`` read on the host (``loss`` left NaN)."""
+        if self.count == 0 or not len(host):
+            return PassResult(float("nan"), None, None)
+        if self.task in ("classification", "binary"):
+            k = self.classes
+            matrix = np.rint(host).astype(np.int64).reshape(k, k)
+            total = matrix.sum()
+            accuracy = float(np.trace(matrix) / total) if total else None
+            return PassResult(float("nan"), accuracy, matrix)
+        rows = host.reshape(3, -1)
+        if self.task == "multilabel":
+            tp, fp, fn = rows
+            micro = float(f1_from_counts(tp.sum(), fp.sum(), fn.sum()))
+            return PassResult(float("nan"), micro, None, f1_from_counts(tp, fp, fn))
+        sse, s, ss = rows
+        sst = ss - s * s / self.count
+        return PassResult(float("nan"), float(np.mean(1.0 - sse / np.maximum(sst, 1e-12))),
+                          None)
+
+    def state(self) -> dict:
+        """The sums on the host, for a checkpoint taken inside an epoch."""
+        return {"count": self.count,
+                "sums": None if self.sums is None else self.sums.cpu().tolist(),
+                "dtype": None if self.sums is None else str(self.sums.dtype)}
+
+    def restore(self, state: dict) -> None:
+        self.count = int(state.get("count", 0))
+        sums = state.get("sums")
+        self.sums = None if sums is None else torch.tensor(
+            sums, dtype=torch.long if state.get("dtype") == "torch.int64"
+            else torch.float32, device=self.device)
+
+
+class RunningMetric:
+    """An epoch's training metric, from its batches as they were trained.
+
+    The same quantity as the training loss the engine reports (a running figure over
+    the epoch, in training mode, while the weights move), and computed like validation's
+    (``MetricSums``), at no extra forward pass. A step only keeps a reference to its
+    output and target; every ``chunk`` steps they are concatenated and counted in a
+    handful of device operations, so the per-step cost is a list append. The chunk is
+    smaller for large outputs, so what is kept stays within about ``KEEP`` values.
+    """
+
+    CHUNK = 64
+    KEEP = 1 << 20  # output values kept before counting them
+
+    def __init__(self, task: str, num_classes: int | None, device) -> None:
+        self.task, self.num_classes, self.device = task, num_classes, device
+        self._pending: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._chunk = 0
+        self.reset()
+
+    def reset(self) -> None:
+        self.sums = MetricSums(self.task, self.num_classes, self.device)
+        self._pending.clear()
+
+    def add(self, output: torch.Tensor, target: torch.Tensor) -> None:
+        pending = self._pending
+        pending.append((output, target))
+        if len(pending) >= self._chunk:
+            if not self._chunk:  # sized once, from the first batch
+                self._chunk = max(1, min(self.CHUNK, self.KEEP // max(output.numel(), 1)))
+                if len(pending) < self._chunk:
+                    return
+            self.fold()
+
+    def fold(self) -> None:
+        """Count the outputs kept so far."""
+        pending = self._pending
+        if not pending:
+            return
+        with torch.no_grad():
+            if len(pending) == 1:
+                out, y = pending[0]
+            else:
+                out = torch.cat([o for o, _ in pending])
+                y = torch.cat([t for _, t in pending])
+            self.sums.add(out, y)
+        pending.clear()
+
+    def result(self) -> float | None:
+        """The epoch's metric (one host transfer); None before any batch."""
+        self.fold()
+        return self.sums.finish(self.sums.vector().cpu().numpy()).metric
+
+    def state(self) -> dict:
+        self.fold()
+        return self.sums.state()
+
+    def restore(self, state: dict | None) -> None:
+        self.reset()
+        if state:
+            self.sums.restore(state)
 
 
 def decision_boundary(model: torch.nn.Module, bundle, task: str, device: torch.device,
-                      resolution: int = 64) -> BoundaryGrid | None:
-    """Predictions over a grid covering 2-D point data, for drawing the boundary."""
+                      resolution: int = 64, epoch: int = 0) -> BoundaryGrid | None:
+    """Predictions over a grid covering 2-D point data, for drawing the boundary
+    (``epoch``: the epoch after which it was drawn)."""
     if not getattr(bundle, "is_2d_points", False):
         return None
     xs, ys, points = bundle.boundary_grid(resolution)
@@ -170,7 +282,8 @@ def decision_boundary(model: torch.nn.Module, bundle, task: str, device: torch.d
         prob = torch.where(p > 0.5, p, 1 - p)
     else:
         return BoundaryGrid(xs.numpy().astype(np.float32), ys.numpy().astype(np.float32),
-                            out[:, 0].cpu().numpy().astype(np.float16).reshape(shape), None)
+                            out[:, 0].cpu().numpy().astype(np.float16).reshape(shape), None,
+                            epoch)
     return BoundaryGrid(xs.numpy().astype(np.float32), ys.numpy().astype(np.float32),
                         predicted.cpu().numpy().reshape(shape),
-                        prob.cpu().numpy().astype(np.float16).reshape(shape))
+                        prob.cpu().numpy().astype(np.float16).reshape(shape), epoch)

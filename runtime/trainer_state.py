@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from .diagnoses import Diagnostician
     from .layers import LayerInfo
+    from .metrics import RunningMetric
     from .setup import TrainingSetup
 
 
@@ -48,6 +49,7 @@ class TrainerState:
     batches: int
     epoch_loss: float
     epoch_count: int
+    running: RunningMetric | None  # the epoch's training metric so far
     best_val: float | None
     best_epoch: int
     history: list[dict[str, Any]]

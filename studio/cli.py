@@ -33,6 +33,7 @@ USAGE = """usage: strata [FILE]                  open the studio (optionally wit
        strata evaluate FILE --checkpoint CKPT [--split val|test]
                                       a checkpoint's loss and metric
        strata sweep FILE --trials N [--jobs J] [--storage URL] [--study NAME]
+                         [--search TARGET[=SPEC]] [--targets] [--mlflow [URI]]
        strata probe FILE [--checkpoint CKPT] --index N [--split val]
                     [--attribution saliency|integrated_gradients|grad_cam] -o OUT_DIR
 """

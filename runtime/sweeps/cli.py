@@ -8,7 +8,9 @@ searched value for this run (``layer1.repeat=int:1:4``, ``lr=log:1e-4:0.1``,
 ``batch_size=32,64``; a block nested in a block by its path, ``layer1/inner.repeat``),
 and ``--targets`` lists every target the network offers. The study lives in ``--storage``
 (default: SQLite beside FILE), so running the same command again resumes it, and the
-same command on another machine with a shared storage URL adds trials to it.
+same command on another machine with a shared storage URL adds trials to it; so does
+the exported ``sweep.py`` (the same space under the same names). With ``--mlflow
+[URI]`` each trial is also an MLflow run, nested in one run of the study.
 
 Exit status: 0 with at least one completed trial, 1 when none completed or the input
 is bad (one clear line on stderr), 2 for a bad command line, 130 on Ctrl-C.

@@ -31,7 +31,7 @@ def engine_options():
     from runtime.engine import EngineOptions
 
     return EngineOptions(instrument=False, feature_maps=False, boundary_resolution=0,
-                         train_metric_examples=0, keep_best=False)
+                         train_metric=False, keep_best=False)
 
 
 def make_objective(document: dict[str, Any], spec: SweepSpec, folder: str | Path, *,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -113,6 +113,7 @@ class NetworkForm(QWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setMinimumHeight(160)
+        self.table.viewport().installEventFilter(self)  # its width: _fit_columns
         layout.addWidget(self.table, 1)
 
         # (analysis, selected ids or None) whose total the label waits for
@@ -120,6 +121,28 @@ class NetworkForm(QWidget):
         self.show_metadata()
         counter.ready.connect(self.show_analysis)
         counter.total_counted.connect(self._counted)
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Resize and watched is self.table.viewport():
+            self._fit_columns()
+        return False
+
+    def _fit_columns(self) -> None:
+        """The shape and count columns as wide as their text while the layer column
+        keeps 40% of the table; narrower (their text elided) when it would not (in a
+        280 px inspector "14,528 (14.5 k)" left the layer names 30 px)."""
+        header, width = self.table.header(), self.table.viewport().width()
+        want = [max(self.table.sizeHintForColumn(i), header.sectionSizeHint(i))
+                for i in (1, 2)]
+        room = width - max(110, int(0.4 * width))
+        mode = QHeaderView.ResizeMode
+        if sum(want) <= room:
+            for i in (1, 2):
+                header.setSectionResizeMode(i, mode.ResizeToContents)
+            return
+        for i, w in zip((1, 2), want):
+            header.setSectionResizeMode(i, mode.Interactive)
+            header.resizeSection(i, max(40, int(w * max(room, 0) / sum(want))))
 
     # ------------------------------------------------------------------ document -> form
     def set_selection(self, node_ids: list[str]) -> None:
@@ -168,11 +191,14 @@ class NetworkForm(QWidget):
                 out.wire_label() if out is not None else "\u2014",
                 format_count(n) if n is not None else "\u2014"])
             item.setIcon(0, swatch_icon(category_color(node.spec.category), 10, 5.0))
+            for column in range(3):  # whole, one hover away, when a column is cut
+                item.setToolTip(column, item.text(column))
             item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight
                                   | Qt.AlignmentFlag.AlignVCenter)
             if node_id in troubled:
                 item.setForeground(0, severity_color("error"))
         self.table.setUpdatesEnabled(True)
+        self._fit_columns()
         self._total_of = (analysis, tuple(chosen) if chosen else None)
         total = self.counter.request_total(analysis, chosen or None)
         self.params.setText(format_count(total))  # None: "..." until it is counted

@@ -19,7 +19,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.panels.widgets import muted, section
+from studio.panels.widgets import muted
 
 from .controller import SweepView
 from .plots import HistoryPlot, ImportancePlot, ParallelPlot
@@ -69,7 +69,7 @@ class SweepPanel(QWidget):
         self.view = SweepView()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(section("Sweep", self))
+        # No "Sweep" heading: the dock's title says it, and a short dock needs the row.
         self.searched = QLabel("", self)
         self.searched.setObjectName("sweep_searched")
         self.searched.setWordWrap(True)
@@ -81,6 +81,8 @@ class SweepPanel(QWidget):
         self.status.setObjectName("sweep_status")
         self.status.setWordWrap(True)
         muted(self.status)
+        # Its two lines (the counts, the study's place) even when the dock is short.
+        self.status.setMinimumHeight(2 * self.status.fontMetrics().lineSpacing() + 2)
         layout.addWidget(self.status)
 
         split = QSplitter(Qt.Orientation.Horizontal, self)
@@ -136,7 +138,6 @@ class SweepPanel(QWidget):
 
     def _form(self) -> QHBoxLayout:
         row = QHBoxLayout()
-        form = QFormLayout()
         self.objective = QComboBox(self)
         self.objective.setObjectName("sweep_objective")
         self.objective.addItem("Validation loss (lower is better)", "val_loss")
@@ -151,11 +152,7 @@ class SweepPanel(QWidget):
         for text, value in (("Median", "median"), ("Hyperband", "hyperband"),
                             ("None", "none")):
             self.pruner.addItem(text, value)
-        form.addRow("Objective", self.objective)
-        form.addRow("Sampler", self.sampler)
-        form.addRow("Pruning", self.pruner)
-        row.addLayout(form)
-        counts = QFormLayout()
+        counts_tip = "Trials trained at once, each in its own process"
         self.trials = QSpinBox(self)
         self.trials.setObjectName("sweep_trials_count")
         self.trials.setRange(1, 10_000)
@@ -163,11 +160,7 @@ class SweepPanel(QWidget):
         self.jobs = QSpinBox(self)
         self.jobs.setObjectName("sweep_jobs")
         self.jobs.setRange(1, 64)
-        self.jobs.setToolTip("Trials trained at once, each in its own process")
-        counts.addRow("Trials", self.trials)
-        counts.addRow("Processes", self.jobs)
-        row.addLayout(counts)
-        buttons = QVBoxLayout()
+        self.jobs.setToolTip(counts_tip)
         self.start_button = QPushButton("Start", self)
         self.start_button.setObjectName("sweep_start")
         self.start_button.clicked.connect(self._start)
@@ -175,10 +168,21 @@ class SweepPanel(QWidget):
         self.stop_button.setObjectName("sweep_stop")
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop_requested.emit)
-        buttons.addWidget(self.start_button)
-        buttons.addWidget(self.stop_button)
-        buttons.addStretch(1)
-        row.addLayout(buttons)
+        # Two rows, so the trials and plots keep their room in a short dock (1280x720).
+        grid = QGridLayout()
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setVerticalSpacing(4)
+        for r, c, text in ((0, 0, "Objective"), (0, 4, "Trials"), (1, 0, "Sampler"),
+                           (1, 2, "Pruning"), (1, 4, "Processes")):
+            grid.addWidget(QLabel(text, self), r, c)
+        grid.addWidget(self.objective, 0, 1, 1, 3)
+        grid.addWidget(self.trials, 0, 5)
+        grid.addWidget(self.start_button, 0, 6)
+        grid.addWidget(self.sampler, 1, 1)
+        grid.addWidget(self.pruner, 1, 3)
+        grid.addWidget(self.jobs, 1, 5)
+        grid.addWidget(self.stop_button, 1, 6)
+        row.addLayout(grid)
         row.addStretch(1)
         return row
 
@@ -266,7 +270,8 @@ class SweepPanel(QWidget):
         self.table.setSortingEnabled(True)
         if selected is not None:
             for i in range(self.table.rowCount()):
-                if self.table.item(i, 0).value == selected:
+                item = self.table.item(i, 0)
+                if isinstance(item, _NumberItem) and item.value == selected:
                     self.table.selectRow(i)
                     break
 
@@ -282,7 +287,7 @@ class SweepPanel(QWidget):
 
     def _open_row(self, row: int) -> None:
         item = self.table.item(row, 0) if row >= 0 else None
-        if item is not None and item.data(FOLDER_ROLE):
+        if isinstance(item, _NumberItem) and item.data(FOLDER_ROLE):
             self.open_requested.emit(item.data(FOLDER_ROLE), item.value)
 
 

@@ -37,6 +37,7 @@ from studio.context import StudioContext
 from .actions import connect_actions, make_actions
 
 if TYPE_CHECKING:
+    from .ahead import MonitorAhead
     from .runner import TrainingRunner
     from .workbench import TrainingWorkbench
 
@@ -70,6 +71,7 @@ class TrainingDocks(QObject):
         self.window = context.window
         self.controller = context.controller
         self._bench: TrainingWorkbench | None = None
+        self.monitor_ahead: MonitorAhead | None = None
         self._runner: TrainingRunner | None = None
         self.actions = make_actions(self)
         connect_actions(self.actions, self.workbench)
@@ -200,7 +202,16 @@ class TrainingDocks(QObject):
         self.plots_holder.put(bench.view)
         if context.inspector is not None:  # the selected layer's training charts
             bench.add_charts(context.inspector)
-        bench.runner.run_started.connect(lambda _run: self._bring_forward())
+        # The monitor comes forward in the turn after Train's own: the worker is
+        # handed its run first, and the switch does not add to the click's frame.
+        bench.runner.run_started.connect(
+            lambda _run: QTimer.singleShot(0, self, self._bring_forward))
+        if context.workspaces is not None:  # laid out unseen once the studio is idle
+            from .ahead import MonitorAhead
+
+            self.monitor_ahead = MonitorAhead(window, context.workspaces,
+                                              busy=lambda: self.runner.active)
+            self.monitor_ahead.schedule()
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(bench.shutdown)
@@ -214,8 +225,22 @@ class TrainingDocks(QObject):
     def _bring_forward(self) -> None:
         """A run started: the Train workspace (a full-size monitor) comes forward, and
         the run's controls and plots are in view whatever the user's layout."""
-        if self.context.workspaces is not None:
-            self.context.workspaces.switch("train")
+        workspaces = self.context.workspaces
+        if workspaces is not None and workspaces.current != "train":
+            # The plots sit out the dock layout's settling: hidden, they take one
+            # resize (to their final size) when shown again, instead of one per step
+            # of the layout, each a relayout of every plot.
+            plots = self._bench.view if self._bench is not None else None
+            if plots is not None:
+                plots.hide()
+            try:
+                workspaces.switch("train")
+                from .ahead import settle_layouts
+
+                settle_layouts()
+            finally:
+                if plots is not None:
+                    plots.show()
         for dock in (self.panel_dock, self.plots_dock):
             if dock.isHidden() or dock.visibleRegion().isEmpty():
                 dock.show()

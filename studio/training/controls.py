@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QSizePolicy,
     QVBoxLayout,
@@ -56,9 +56,57 @@ def progress_text(run: RunRecord) -> str:
     return " \u00b7 ".join(parts)
 
 
-def _set_text(label: QLabel, text: str) -> None:
+def _set_text(label: QLabel, text: str) -> bool:
     if label.text() != text:
         label.setText(text)
+        return True
+    return False
+
+
+class ProgressLine(QWidget):
+    """A thin progress bar that repaints in the next frame, with the rest.
+
+    ``QProgressBar.setValue`` repaints at once (``repaint()``, not ``update()``): its
+    own frame in the middle of a drain tick, 20-30 ms under load in a profile of
+    ``benchmarks/bench_gui.py``, several times a second. Same API as far as used here
+    (``setRange``, ``setValue``, ``value``)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._minimum, self._maximum, self._value = 0, 100, 0
+
+    def setRange(self, minimum: int, maximum: int) -> None:
+        self._minimum, self._maximum = minimum, max(maximum, minimum)
+        self.update()
+
+    def setValue(self, value: int) -> None:
+        value = min(max(int(value), self._minimum), self._maximum)
+        if value != self._value:
+            self._value = value
+            self.update()
+
+    def value(self) -> int:
+        return self._value
+
+    def maximum(self) -> int:
+        return self._maximum
+
+    def paintEvent(self, _event) -> None:
+        theme = resources.current()
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        rect = QRectF(self.rect())
+        radius = rect.height() / 2
+        painter.setBrush(QColor(theme.border))
+        painter.drawRoundedRect(rect, radius, radius)
+        span = self._maximum - self._minimum
+        if span > 0 and self._value > self._minimum:
+            done = QRectF(rect)
+            done.setWidth(rect.width() * (self._value - self._minimum) / span)
+            painter.setBrush(QColor(theme.accent))
+            painter.drawRoundedRect(done, radius, radius)
+        painter.end()
 
 
 class RunControls(QWidget):
@@ -87,10 +135,9 @@ class RunControls(QWidget):
         self.pause.clicked.connect(self._pause_or_resume)
         self.stop.clicked.connect(self.stop_clicked)
 
-        self.bar = QProgressBar(self)
+        self.bar = ProgressLine(self)
         self.bar.setObjectName("run_progress")
         self.bar.setRange(0, 200)
-        self.bar.setTextVisible(False)
         self.bar.setFixedHeight(6)
         self.status = QLabel("Ready to train", self)
         self.status.setObjectName("run_status")
@@ -108,6 +155,7 @@ class RunControls(QWidget):
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.hide()
         self.message_kind = ""
+        self._paused_icon = False  # the pause button shows the "pause" icon
 
         buttons = QHBoxLayout()
         buttons.setSpacing(6)
@@ -138,7 +186,9 @@ class RunControls(QWidget):
         self.pause.setEnabled(active and status in ("running", "paused"))
         paused = status == "paused"
         self.pause.setText("Resume" if paused else "Pause")
-        self.pause.setIcon(icon("train" if paused else "pause"))
+        if paused != self._paused_icon:  # setIcon re-lays out the button each time
+            self._paused_icon = paused
+            self.pause.setIcon(icon("train" if paused else "pause"))
         self.stop.setEnabled(active and status != "stopping")
         if run is None:
             self.status.setText("Ready to train")
@@ -151,11 +201,11 @@ class RunControls(QWidget):
         title = words.get(run.status, run.status)
         if run.status in ("running", "paused") and run.device:
             title += f" on {run.device.upper()}"
-        _set_text(self.status, f"<b>{escape(run.label)}</b> \u2014 {escape(title)}")
-        _set_text(self.progress, progress_text(run))
+        changed = _set_text(self.status, f"<b>{escape(run.label)}</b> \u2014 {escape(title)}")
+        if _set_text(self.progress, progress_text(run)) or changed:
+            self._hold_height()
         value = int(200 * run.fraction_done())
-        if value != self.bar.value():  # a repaint each time: only when it moves
-            self.bar.setValue(value)
+        self.bar.setValue(value)
         if run.status == "failed":
             self.show_message(run.message, "error")
         elif run.status in ("finished", "stopped"):
@@ -165,7 +215,9 @@ class RunControls(QWidget):
         """A message in the panel: "error" (red), "warning", "ok" or "info"."""
         self.message_kind = kind if text else ""
         if not text:
-            self.message.hide()
+            if not self.message.isHidden():
+                self.message.hide()
+                self._hold_height()
             return
         colour = {"error": SEVERITY_COLORS["error"], "warning": "#b7791f",
                   "ok": SEVERITY_COLORS["ok"]}.get(kind, resources.current().text)
@@ -173,3 +225,16 @@ class RunControls(QWidget):
         self.message.setText(f"<span style='color:{colour}'>{mark}"
                              f"{escape(text).replace(chr(10), '<br>')}</span>")
         self.message.show()
+        self._hold_height()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._hold_height()
+
+    def _hold_height(self) -> None:
+        """Ask for the height the wrapped lines need at this width: a dock does not
+        pass heights for widths on, so the progress line's second row was cut off."""
+        layout = self.layout()
+        need = layout.totalHeightForWidth(self.width()) if layout is not None else 0
+        if need > 0 and need != self.minimumHeight():
+            self.setMinimumHeight(need)

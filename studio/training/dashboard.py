@@ -76,6 +76,10 @@ class TrainingView(QWidget):
         self.wide: bool | None = None
         self.user_sized = False  # the user moved the splitter: keep their sizes
         self.splitter.splitterMoved.connect(lambda *_: setattr(self, "user_sized", True))
+        self._arrange_timer = QTimer(self)
+        self._arrange_timer.setSingleShot(True)
+        self._arrange_timer.setInterval(0)
+        self._arrange_timer.timeout.connect(self._size_rested)
         self._arrange(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -113,11 +117,18 @@ class TrainingView(QWidget):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self._arrange(event.size().width() >= WIDE)
+        # Arranged once the size rests: while a dock layout settles the view passes
+        # through several widths in one turn, and each crossing of WIDE moved the
+        # gradients between a tab and a column (a relayout of every plot) for nothing.
+        if not self._arrange_timer.isActive():
+            self._arrange_timer.start()
+
+    def _size_rested(self) -> None:
+        width = self.width()
+        self._arrange(width >= WIDE)
         if not self.wide and not self.user_sized:
             # Narrow: the details get the larger part, so their six tabs all show
             # (at 1280x720 the strip is about 715 px wide).
-            width = event.size().width()
             self.splitter.setSizes([width * 2 // 5, width - width * 2 // 5])
 
     # ------------------------------------------------------------------ feeding
@@ -197,7 +208,12 @@ class TrainingView(QWidget):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        self._catch_up()
+        # The view came on screen (its dock, its workspace): what its plots missed is
+        # drawn one plot per frame, not all in the frame that shows them.
+        for plot in self.plots:
+            if plot in self._pending:
+                self._pending[plot].add(RESET)
+        QTimer.singleShot(0, self, self.drain)
 
     # ------------------------------------------------------------------ selection
     def set_selection(self, node_ids: list[str]) -> None:

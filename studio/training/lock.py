@@ -84,6 +84,8 @@ class EditLock(QObject):
         self._set_locked(False)
         if self.banner is not None:
             self.banner.hide()
+        if self.view is not None:
+            self.view.set_top_room(0)
 
     def unlock_for_next_run(self) -> None:
         if not self.engaged:
@@ -120,6 +122,8 @@ class EditLock(QObject):
         self._place()
         self.banner.show()
         self.banner.raise_()
+        if self.view is not None:  # a fitted network stays clear of the banner
+            self.view.set_top_room(self.banner.height() + 14)
 
     def _place(self) -> None:
         if self.banner is None:

@@ -137,7 +137,8 @@ class CanvasOverlay(QObject):
             return
         if on:
             port = self.legend.parentWidget()
-            self.legend.move(10, port.height() - self.legend.height() - 10)
+            if port is not None:
+                self.legend.move(10, port.height() - self.legend.height() - 10)
             self.legend.show()
             self.legend.raise_()
         else:
@@ -335,9 +336,9 @@ class CanvasOverlay(QObject):
                         names.layer_name(run_id) if names is not None else run_id)
         for node_id in list(self.marks):
             if node_id not in by_node:
-                mark = self.marks.pop(node_id)
-                if alive(mark) and mark.scene() is not None:
-                    mark.scene().removeItem(mark)
+                gone = self.marks.pop(node_id)
+                if alive(gone) and gone.scene() is not None:
+                    gone.scene().removeItem(gone)
         for node_id, found in by_node.items():
             item = self.scene.nodes.get(node_id)
             if item is None:

@@ -91,6 +91,7 @@ class TrainingWorkbench(QObject):
         self.evaluation = Evaluation(self)
         self.last_evaluation = None
         self._controls_at = 0.0
+        self._paused_icon: bool | None = None  # which icon the Pause action shows
         self.keys = DocumentKeys()
         self.runner.set_source(self.keys.key(controller))
         # Actions given by the window's training docks are routed there; our own are
@@ -173,7 +174,11 @@ class TrainingWorkbench(QObject):
                                       and run.status in ("running", "paused"))
         paused = self.runner.paused
         self.actions.pause.setText("&Resume" if paused else "&Pause")
-        self.actions.pause.setIcon(icon("train" if paused else "pause"))
+        if paused != self._paused_icon:
+            # setIcon announces a change (the toolbar button re-lays out) even for the
+            # same icon: only when it changes, not on each progress refresh.
+            self._paused_icon = paused
+            self.actions.pause.setIcon(icon("train" if paused else "pause"))
         self.actions.stop.setEnabled(active)
         self.panel.runs.set_active(active)
 

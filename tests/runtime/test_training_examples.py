@@ -22,7 +22,7 @@ TARGETS = {
     "two_input_concat": (5, 0.95),
     "blocks_resnet": (3, 0.90),
 }
-LEAN = EngineOptions(feature_maps=False, boundary_resolution=0, train_metric_examples=0)
+LEAN = EngineOptions(feature_maps=False, boundary_resolution=0, train_metric=False)
 
 
 @pytest.mark.parametrize("name", sorted(TARGETS))

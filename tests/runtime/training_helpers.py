@@ -14,7 +14,7 @@ from runtime.setup import TrainingSetup
 # Sample exactly every ``sample_every`` steps (no limits that depend on the clock).
 EVERY = {"max_sample_rate": None, "sample_budget": None}
 EVERY_STEP = EngineOptions(**EVERY, feature_maps=False, boundary_resolution=0,
-                           train_metric_examples=0)
+                           train_metric=False)
 
 
 def example(name: str) -> graph.Document:

@@ -156,3 +156,65 @@ def test_a_layout_saved_by_an_older_version_is_dropped(make_window, qtbot, tmp_p
     settle(qtbot)
     assert window.docks["training_plots"].isVisible()
     assert window.workspaces.canvas_has_room()
+
+
+# ---------------------------------------------------------------------- cut off, covered
+def test_the_lock_banner_does_not_cover_a_fitted_network(make_window, qtbot):
+    window = make_window(EXAMPLES / "blocks_resnet.strata")
+    window.resize(1280, 720)
+    bench = window.training.workbench()
+    window.workspaces.switch("train")
+    settle(qtbot)
+    bench.lock.engage()
+    settle(qtbot)
+    banner, view = bench.lock.banner, window.view
+    assert banner is not None and banner.isVisible()
+    top = view.mapFromScene(view.network_scene.nodes_rect().topLeft()).y() + view.viewport().y()
+    assert top >= banner.geometry().bottom(), (top, banner.geometry())
+    bench.lock.release()
+    settle(qtbot)
+    assert view.top_room == 0
+
+
+def test_wrapped_run_progress_and_summary_names_are_not_cut(make_window, qtbot):
+    window = make_window(EXAMPLES / "blocks_resnet.strata")
+    window.resize(1280, 720)
+    bench = window.training.workbench()
+    window.workspaces.switch("train")
+    settle(qtbot)
+    controls = bench.panel.controls
+    controls.progress.setText("Epoch 2 of 4 \u00b7 step 11 of 88 \u00b7 350 samples/s "
+                              "\u00b7 13 s left")
+    controls.show_message("A long message that wraps over several lines in a narrow "
+                          "panel and must be read whole", "warning")
+    settle(qtbot)
+    for label in (controls.progress, controls.message):
+        assert label.height() >= label.heightForWidth(label.width()), label.objectName()
+    # The inspector's layer table: the layer column keeps room for its names.
+    window.workspaces.switch("design")
+    settle(qtbot)
+    table = window.inspector.network.table
+    assert table.header().sectionSize(0) >= 0.38 * table.viewport().width()
+    assert table.topLevelItem(0).toolTip(0) == table.topLevelItem(0).text(0)
+
+
+def test_diagnoses_in_the_train_workspace_leave_the_plots_their_width(make_window, qtbot):
+    from runtime.events import DiagnosisEvent
+
+    window = make_window(EXAMPLES / "deep_sigmoid_mlp.strata")
+    window.resize(1280, 720)
+    bench = window.training.workbench()
+    window.workspaces.switch("train")
+    settle(qtbot)
+    fc = [n.id for n in window.controller.document.nodes.values() if n.label == "fc1"]
+    window.problems.set_diagnoses([DiagnosisEvent(
+        "vanishing_gradients", tuple(fc), "Vanishing gradients", "The gradient fades.",
+        "Replace Sigmoid with ReLU.", "warning", 10, 1)])
+    problems = window.docks["problems"]
+    qtbot.waitUntil(problems.isVisible)
+    settle(qtbot)
+    # Under the inspector, not beside the plots.
+    inspector = window.docks["inspector"]
+    assert abs(problems.x() - inspector.x()) <= 2 and problems.y() > inspector.y()
+    assert bench.view.width() >= 0.5 * window.width()
+    assert problems.height() >= 150

@@ -71,9 +71,10 @@ class BoundaryPlot(QWidget):
         self.plot.scene().sigMouseMoved.connect(self._hovered)
         self.points: list[pg.ScatterPlotItem] = []  # one per class: one brush each
         self.hint = placeholder(self.plot, "For 2-D point datasets: the regions the "
-                                "network assigns to each class, every epoch")
+                                "network assigns to each class, as it trains")
         self.shown_epoch = 0
         self._points_for: RunRecord | None = None
+        self._shown: object | None = None  # the grid on screen (not every epoch has one)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas)
@@ -89,6 +90,7 @@ class BoundaryPlot(QWidget):
         self.run = run
         self.shown_epoch = 0
         self._points_for = None
+        self._shown = None
         self.image.clear()
         for item in self.points:
             self.plot.removeItem(item)
@@ -105,8 +107,10 @@ class BoundaryPlot(QWidget):
             self._draw_points(run)
         self.hint.setVisible(run.boundary is None)
         grid = run.boundary
-        if grid is None or (changed is not None and "epochs" not in changed):
+        if grid is None or (changed is not None and ("epochs" not in changed
+                                                     or grid is self._shown)):
             return
+        self._shown = grid
         classes = int(run.dataset.get("num_classes") or 2)
         rgba = boundary_image(np.asarray(grid.predicted), grid.confidence, classes)
         xs, ys = np.asarray(grid.xs, float), np.asarray(grid.ys, float)
@@ -116,8 +120,8 @@ class BoundaryPlot(QWidget):
         self.image.setImage(rgba.transpose(1, 0, 2), autoLevels=False)
         self.image.setRect(QRectF(xs[0] - dx / 2, ys[0] - dy / 2,
                                   xs[-1] - xs[0] + dx, ys[-1] - ys[0] + dy))
-        self.shown_epoch = run.epoch
-        set_title(self.plot, f"Decision boundary after epoch {run.epoch}")
+        self.shown_epoch = grid.epoch or run.epoch
+        set_title(self.plot, f"Decision boundary after epoch {self.shown_epoch}")
 
     def _draw_points(self, run: RunRecord) -> None:
         # A scatter item per class with one brush: per-point brushes cost a brush

@@ -144,6 +144,22 @@ def curve(plot: pg.PlotItem, color: str, width: float = 1.6, name: str | None = 
     return item
 
 
+def hold_x_range(plot: pg.PlotItem, span: float | None, held: float | None
+                 ) -> float | None:
+    """While a run goes, its x axis spans the whole run (0 to ``span``) instead of
+    autoranging to the data: an axis whose range changes is laid out and drawn again
+    (ticks, labels: the largest part of a plot's repaint), and autoranging changed it on
+    every redraw. ``span`` None gives the axis back to autorange (a run that ended).
+    Returns the span now held, for the caller to pass back as ``held``."""
+    if span == held:
+        return held
+    if span:
+        plot.setXRange(0, span, padding=0.02)
+    else:
+        plot.enableAutoRange(x=True)
+    return span
+
+
 def finite_xy(xs: np.ndarray, ys: np.ndarray, log: bool = False
               ) -> tuple[np.ndarray, np.ndarray]:
     """Points a line can draw: finite (and positive on a log axis)."""

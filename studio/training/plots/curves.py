@@ -18,6 +18,7 @@ from .common import (
     VALIDATION,
     curve,
     finite_xy,
+    hold_x_range,
     key_title,
     layout_widget,
     placeholder,
@@ -55,6 +56,7 @@ class CurvesPlot(QWidget):
                                       bottom="epoch")
         self.metric_plot.setXLink(self.loss_plot)
         self._metric_title = "Accuracy"
+        self._x_held: float | None = None  # the epochs the x axis spans, while a run goes
         self._titles()
 
         lp, mp = self.loss_plot, self.metric_plot
@@ -106,11 +108,15 @@ class CurvesPlot(QWidget):
         run = self.run
         log = self.log_scale.isChecked()
         if run is None:
+            self._x_held = hold_x_range(self.loss_plot, None, self._x_held)
             for item in (self.loss_step, self.loss_train, self.loss_val,
                          self.metric_step, self.metric_train, self.metric_val):
                 item.setData([], [])
             self.hint.show()
             return
+        span = max(run.epochs, self.reference.epochs if self.reference else 0) \
+            if run.active and run.epochs else None
+        self._x_held = hold_x_range(self.loss_plot, span, self._x_held)
         per_epoch = max(run.steps_per_epoch, 1)
         name = {"r2": "R²", "f1": "F1 (micro)"}.get(run.metric_name, "Accuracy")
         if name != self._metric_title:

@@ -29,6 +29,7 @@ from .common import (
     color_map,
     curve,
     heat_levels,
+    hold_x_range,
     key_title,
     layout_widget,
     log_tick_strings,
@@ -53,6 +54,7 @@ class LayerHeatmap(QWidget):
         self.row_ids: list[str] = []
         self.levels: tuple[float, float] | None = None
         self._legend_ids: list[str] = []
+        self._x_held: float | None = None  # the steps the x axis spans, while a run goes
         self.fold = QCheckBox("Fold blocks", self)
         self.fold.setObjectName("fold_blocks")
         self.fold.setToolTip("Draw each block instance as one row (the mean of its "
@@ -117,6 +119,9 @@ class LayerHeatmap(QWidget):
         if changed is not None and "layers" not in changed:
             return
         run = self.run
+        self._x_held = hold_x_range(
+            self.heat, run.total_steps if run is not None and run.active else None,
+            self._x_held)
         if run is None:
             self.image.clear()
             self._set_rows([])

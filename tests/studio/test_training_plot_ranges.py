@@ -1,0 +1,48 @@
+"""While a run goes, the curves and the layer heatmaps span the whole run on their x
+axis, so new points do not move the axis (each move lays out and redraws its ticks);
+when the run has ended, the axes fit the data again. Fed with the events of a real
+training run (in-process)."""
+
+from __future__ import annotations
+
+from test_training_support import tiny_mlp
+
+from runtime.engine import Trainer
+from runtime.events import EpochEvent
+from runtime.run_record import RunRecord
+
+
+def test_a_running_runs_x_axes_span_the_run_and_fit_the_data_after(qtbot):
+    from studio.training.plots import CurvesPlot, LayerHeatmap
+
+    doc = tiny_mlp(epochs=4)
+    events = []
+    Trainer(doc, emit=events.append).run()
+    first_epoch_end = next(i for i, e in enumerate(events) if isinstance(e, EpochEvent))
+    run = RunRecord(1, network=doc.name, label="#1 test")
+    for event in events[:first_epoch_end]:  # a quarter of the way in
+        run.apply(event)
+    assert run.active and run.epochs == 4
+    curves, heat = CurvesPlot(), LayerHeatmap("grad_norm", "Gradients", "norm")
+    for widget in (curves, heat):
+        qtbot.addWidget(widget)
+        widget.resize(500, 400)
+        widget.show()
+        widget.set_run(run)
+    x_curves = curves.loss_plot.viewRange()[0]
+    x_heat = heat.heat.viewRange()[0]
+    assert x_curves[0] <= 0 and x_curves[1] >= 4  # all four epochs, data or not
+    assert x_heat[0] <= 0 and x_heat[1] >= run.total_steps
+    assert curves.metric_plot.viewRange()[0] == x_curves  # linked
+    for event in events[first_epoch_end:-1]:  # more data, the run still going
+        run.apply(event)
+    curves.refresh(set(run.take_changes()))
+    heat.refresh({"layers"})
+    assert curves.loss_plot.viewRange()[0] == x_curves
+    assert heat.heat.viewRange()[0] == x_heat
+    run.apply(events[-1])  # finished: the axes fit the data
+    assert not run.active
+    curves.refresh()
+    heat.refresh()
+    assert curves.loss_plot.getViewBox().autoRangeEnabled()[0]
+    assert heat.heat.getViewBox().autoRangeEnabled()[0]
