@@ -91,6 +91,7 @@ class NetworkView(QGraphicsView):
         # its layout after the document is shown); the user's first gesture ends it.
         self._auto_frame = False
         self.top_room = 0  # screen pixels kept free over a fitted network (set_top_room)
+        self.bottom_room = 0  # ...and under it (set_bottom_room)
         self._keep_centre: QPointF | None = None  # until the user's next gesture
         self.minimap = Minimap(self)
         controller.document_replaced.connect(self.show_document)
@@ -128,11 +129,12 @@ class NetworkView(QGraphicsView):
         self.network_scene.ensure_bounds()
         rect = rect.adjusted(-40, -60, 40, 40)
         view = self.viewport().rect()
-        room = self.top_room  # screen pixels a banner covers over the top
+        top, bottom = self.top_room, self.bottom_room  # covered by a banner, a legend
         scale = min(view.width() / rect.width(),
-                    max(view.height() - room, 1) / rect.height())
+                    max(view.height() - top - bottom, 1) / rect.height())
         self.set_zoom(min(scale, max_zoom))
-        self.centre_on(rect.center() - QPointF(0, room / 2 / max(self.zoom(), 1e-3)))
+        self.centre_on(rect.center()
+                       - QPointF(0, (top - bottom) / 2 / max(self.zoom(), 1e-3)))
 
     def fit_all(self) -> None:
         """Everything in view (never magnified beyond 100%)."""
@@ -155,6 +157,14 @@ class NetworkView(QGraphicsView):
         lock's banner sits there: it covered the top row of a fitted network)."""
         if pixels != self.top_room:
             self.top_room = pixels
+            if self._auto_frame:
+                self.show_document()
+
+    def set_bottom_room(self, pixels: int) -> None:
+        """Keep ``pixels`` at the bottom of the canvas free when fitting (the gradient
+        heat legend sits there during a run)."""
+        if pixels != self.bottom_room:
+            self.bottom_room = pixels
             if self._auto_frame:
                 self.show_document()
 

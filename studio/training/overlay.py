@@ -38,6 +38,7 @@ from PySide6.QtCore import QEvent, QObject
 from graph.blocks import BLOCK
 from runtime.layers import RELU_LIKE, SQUASHING
 from runtime.run_record import RunRecord
+from studio.canvas.view import NetworkView
 
 from .block_health import STRIP_H, block_heat, draw_block
 from .overlay_items import (
@@ -135,14 +136,16 @@ class CanvasOverlay(QObject):
     def _show_legend(self, on: bool) -> None:
         if self.legend is None:
             return
+        port = self.legend.parentWidget()
         if on:
-            port = self.legend.parentWidget()
             if port is not None:
                 self.legend.move(10, port.height() - self.legend.height() - 10)
             self.legend.show()
             self.legend.raise_()
         else:
             self.legend.hide()
+        if isinstance(port, NetworkView):  # a fitted network stays clear of it
+            port.set_bottom_room(self.legend.height() + 14 if on else 0)
 
     def eventFilter(self, watched, event) -> bool:
         if event.type() == QEvent.Type.Resize and self.legend is not None \

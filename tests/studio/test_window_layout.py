@@ -218,3 +218,19 @@ def test_diagnoses_in_the_train_workspace_leave_the_plots_their_width(make_windo
     assert abs(problems.x() - inspector.x()) <= 2 and problems.y() > inspector.y()
     assert bench.view.width() >= 0.5 * window.width()
     assert problems.height() >= 150
+
+
+def test_the_heat_legend_does_not_cover_a_fitted_network(make_window, qtbot):
+    window = make_window(EXAMPLES / "edges_cnn.strata")
+    window.resize(1280, 720)
+    bench = window.training.workbench()
+    window.workspaces.switch("train")
+    settle(qtbot)
+    legend, view = bench.overlay.legend, window.view
+    bench.overlay._show_legend(True)  # as when a run's first heat arrives
+    settle(qtbot)
+    assert legend is not None and legend.isVisible()
+    bottom = view.mapFromScene(view.network_scene.nodes_rect().bottomLeft()).y()
+    assert bottom <= legend.geometry().top(), (bottom, legend.geometry())
+    bench.overlay._show_legend(False)
+    assert view.bottom_room == 0
