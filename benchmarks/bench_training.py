@@ -150,8 +150,9 @@ def strata(doc, setup: TrainingSetup, bundle, epochs: int, limits: bool = True
 DECOMPOSE = {
     # no step events, no layer statistics (one sample at step 0 only)
     "no sampling": {"instrument": False, "max_sample_rate": 1e-6, "sample_burst": 0},
-    # also no epoch-end extras (training-set metric, decision boundary, feature maps):
-    # they are not timed, but they run between two epochs' steps (caches, allocator)
+    # also no extras: the training metric (a list append per step, counted at the
+    # epoch's end), decision boundaries (at most 5 a second) and feature maps. The
+    # epoch-end work is not timed, but it runs between two epochs' steps (caches).
     "no sampling, no epoch extras": {
         "instrument": False, "max_sample_rate": 1e-6, "sample_burst": 0,
         "feature_maps": False, "train_metric": False, "boundary_resolution": 0},

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .analysis import Analysis, Analyzer
 from .blocks import BLOCK
+from .errors import StrataError
 
 if TYPE_CHECKING:
     from .catalog.tensors import TensorInfo
@@ -44,7 +45,15 @@ class UseAnalyzer(Analyzer):
                 or len(use[1]) != len(definition.input_ports):
             return super().analyze(doc)
         values, tensors = use
-        run = doc.blocks.run(definition, values, tensors)
+        lib = doc.blocks
+        try:
+            same = lib.instantiate(definition, values,
+                                   lib.derived_values(definition, values, tensors)) is doc
+        except StrataError:
+            same = False  # the run says what is wrong
+        if same:  # the body's own values: the incremental analysis (one edit, one node)
+            return super().analyze(doc)
+        run = lib.run(definition, values, tensors)
         if run.analysis.doc is doc:
             return run.analysis
         analysis = copy.copy(run.analysis)  # the run's is shared: only ``doc`` differs

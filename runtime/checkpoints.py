@@ -195,6 +195,8 @@ class CheckpointMixin(TrainerState):
 
     def write_checkpoint(self, reason: str) -> str:
         """Write ``last.pt`` (or ``best.pt`` for reason "best") and announce it."""
+        if self.out_dir is None:
+            raise RuntimeError("a checkpoint needs the run's out_dir")
         path = self.out_dir / (BEST if reason == "best" else LAST)
         epoch_order = self.epoch_gen_state
         rng = {"torch": torch.get_rng_state(), "shuffle": self.shuffle.get_state(),

@@ -117,7 +117,8 @@ def dataset_mismatches(analysis_or_doc: Analysis | Document,
     if bundle.task != task:
         reasons.append(Mismatch(_task_mismatch(name, bundle, out.describe(), task),
                                 (out_id,)))
-    elif task == "classification" and width is not None and width != bundle.num_classes:
+    elif task == "classification" and width is not None and \
+            bundle.num_classes is not None and width != bundle.num_classes:
         reasons.append(Mismatch(
             f"{name} has {bundle.num_classes} classes but {out.describe()} receives "
             f"{width} class scores{feeder}; give the last Linear "

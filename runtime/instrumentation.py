@@ -191,11 +191,13 @@ class Instrumentation:
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
-        if self._outs:
+        outs, self._outs = self._outs, {}
+        pack, buf = self._pack, self._buf
+        if outs and pack is not None and buf is not None:  # armed: outputs were caught
             with torch.no_grad():
-                for index, out in self._outs.items():
-                    self._activation_stats(index, self.probes[index], out.detach())
-            self._outs.clear()
+                for index, out in outs.items():
+                    self._activation_stats(pack, buf, index, self.probes[index],
+                                           out.detach())
 
     def _hook(self, index: int):
         def hook(_module, _args, output):
@@ -206,8 +208,8 @@ class Instrumentation:
                 self._outs[index] = out
         return hook
 
-    def _activation_stats(self, index: int, probe: _Probe, x: torch.Tensor) -> None:
-        pack = self._pack
+    def _activation_stats(self, pack: _Pack, buf: torch.Tensor, index: int, probe: _Probe,
+                          x: torch.Tensor) -> None:
         flat = x.reshape(-1)
         if flat.dtype != torch.float32:
             flat = flat.float()
@@ -233,14 +235,15 @@ class Instrumentation:
             pack.scalar(("saturated", index), (flat.abs() > 0.975).sum())
         stride = max(1, -(-n // HIST_SAMPLE))
         sub = flat[::stride]
-        self._buf[index, :sub.numel()].copy_(sub)
+        buf[index, :sub.numel()].copy_(sub)
         self._low[index], self._high[index] = low, high
         self._shapes[index] = (n, units)
 
     # ---------------------------------------------------------------- optimizer step
     def before_step(self) -> None:
         """Read gradients and weights; call after backward, before ``optimizer.step``."""
-        if not self.params or self._pack is None:
+        pack, buf = self._pack, self._buf
+        if not self.params or pack is None or buf is None:
             return
         with torch.no_grad():
             grads = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p))
@@ -249,11 +252,11 @@ class Instrumentation:
             self._before = torch.cat([p.reshape(-1) for p in self.params]).float()
             norms = torch._foreach_norm(
                 list(grads.split(self._sizes)) + list(self._before.split(self._sizes)))
-            self._pack.vector("norms", torch.stack(norms))
+            pack.vector("norms", torch.stack(norms))
             row = len(self.probes)
             for start, stop in self._spans:
                 sub = grads[start:stop:max(1, -(-(stop - start) // HIST_SAMPLE))]
-                self._buf[row, :sub.numel()].copy_(sub)
+                buf[row, :sub.numel()].copy_(sub)
                 self._low[row], self._high[row] = torch.aminmax(sub)
                 row += 1
 
@@ -270,12 +273,13 @@ class Instrumentation:
                 after = torch.cat([p.reshape(-1) for p in self.params]).float()
                 moved = after.sub_(self._before).split(self._sizes)
                 pack.vector("update_norms", torch.stack(torch._foreach_norm(moved)))
+            buf = self._buf
             filled = [r for r in range(self._rows) if self._low[r] is not None] \
-                if self._buf is not None else []
-            if filled:
+                if buf is not None else []
+            if buf is not None and filled:
                 low = torch.stack([self._low[r] for r in filled])
                 high = torch.stack([self._high[r] for r in filled])
-                pack.vector("hist", self._histograms(filled, low, high))
+                pack.vector("hist", self._histograms(buf, filled, low, high))
                 pack.vector("ranges", torch.cat([low, high]))
             for i, e in enumerate(extras):
                 pack.scalar(("extra", i), e.detach().float())
@@ -285,15 +289,15 @@ class Instrumentation:
         return self._unpack(host, shapes, filled, step, epoch), [
             host[("extra", i)] for i in range(len(extras))]
 
-    def _histograms(self, rows: list[int], low: torch.Tensor, high: torch.Tensor
-                    ) -> torch.Tensor:
+    def _histograms(self, buf: torch.Tensor, rows: list[int], low: torch.Tensor,
+                    high: torch.Tensor) -> torch.Tensor:
         """Counts of each row's values in ``bins`` equal bins from its min to its max.
 
         All rows at once: scale each row to [0, bins), clamp, and count in one go (the
         NaN padding of short rows goes to an extra bin per row, dropped on the host).
         """
         b = self.bins
-        values = self._buf if len(rows) == self._rows else self._buf.index_select(
+        values = buf if len(rows) == self._rows else buf.index_select(
             0, torch.tensor(rows, device=self._device))
         low, high = low.unsqueeze(1), high.unsqueeze(1)
         scaled = (values - low) * (b / (high - low).clamp_min(1e-30))
@@ -326,7 +330,7 @@ class Instrumentation:
             n = len(probe.params)
             grad_norms: dict[str, float] = {}
             grad_norm = weight_norm = ratio = None
-            if n and gn is not None:
+            if n and gn is not None and wn is not None:
                 g, w = gn[k:k + n].tolist(), wn[k:k + n].tolist()
                 grad_norms = dict(zip(probe.param_names, g))
                 grad_norm = math.sqrt(sum(v * v for v in g))

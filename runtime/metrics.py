@@ -206,7 +206,7 @@ class RunningMetric:
     smaller for large outputs, so what is kept stays within about ``KEEP`` values.
     """
 
-    CHUNK = 32
+    CHUNK = 64
     KEEP = 1 << 20  # output values kept before counting them
 
     def __init__(self, task: str, num_classes: int | None, device) -> None:

@@ -155,11 +155,11 @@ class TensorBoardLogger(RunLogger):
     def _finished(self, e) -> None:
         self._graph_if_due()
         summary = e.summary if isinstance(e, FinishedEvent) else {}
-        metrics = {"hparam/val_loss": summary.get("val_loss"),
-                   "hparam/best_val_loss": summary.get("best_val_loss"),
-                   f"hparam/val_{self.metric}": summary.get("val_metric"),
-                   "hparam/train_loss": summary.get("train_loss")}
-        metrics = {k: float(v) for k, v in metrics.items()
+        values = {"hparam/val_loss": summary.get("val_loss"),
+                  "hparam/best_val_loss": summary.get("best_val_loss"),
+                  f"hparam/val_{self.metric}": summary.get("val_metric"),
+                  "hparam/train_loss": summary.get("train_loss")}
+        metrics = {k: float(v) for k, v in values.items()
                    if isinstance(v, (int, float)) and math.isfinite(v)}
         if self.setup and metrics:
             self._hparams(hparams_of(self.setup), metrics)

@@ -171,26 +171,27 @@ class TrainingSession:
             raise RuntimeError("this training session was already started")
         taken = standby.hand_over(self._payload) if standby is not None else None
         if taken is not None:
-            self._process, event_recv, self._commands = taken
-            self._reader = threading.Thread(target=self._read, args=(event_recv,),
+            process, event_recv, self._commands = taken
+            self._process = process
+            self._reader = threading.Thread(target=self._read, args=(event_recv, process),
                                             name="strata-events", daemon=True)
             self._reader.start()
             return
         event_recv, event_send = _CONTEXT.Pipe(duplex=False)
         command_recv, command_send = _CONTEXT.Pipe(duplex=False)
-        self._process = _CONTEXT.Process(
+        process = self._process = _CONTEXT.Process(
             target=worker_main, args=(self._payload, event_send, command_recv),
             name="strata-training", daemon=True)
-        self._process.start()
+        process.start()
         # Close our copies of the child's ends, so its death reads as end-of-file.
         event_send.close()
         command_recv.close()
         self._commands = command_send
-        self._reader = threading.Thread(target=self._read, args=(event_recv,),
+        self._reader = threading.Thread(target=self._read, args=(event_recv, process),
                                         name="strata-events", daemon=True)
         self._reader.start()
 
-    def _read(self, conn) -> None:
+    def _read(self, conn, process: multiprocessing.process.BaseProcess) -> None:
         while True:
             try:
                 event = conn.recv()
@@ -208,9 +209,9 @@ class TrainingSession:
             else:
                 self._queue.append(event)
         conn.close()
-        self._process.join(timeout=10)
+        process.join(timeout=10)
         if self.final_event is None:
-            code = self._process.exitcode
+            code = process.exitcode
             self._finish(FailedEvent(
                 f"The training process ended unexpectedly: {describe_exit(code)}. "
                 + ("The last checkpoint is intact and can be resumed."

@@ -238,15 +238,16 @@ class BreadcrumbBar(QWidget):
         return box
 
 
-def canvas_with_breadcrumb(levels: BlockLevels, view: NetworkView) -> QWidget:
-    """The window's central widget: the breadcrumb bar over the view."""
+def canvas_with_breadcrumb(levels: BlockLevels, view: NetworkView
+                           ) -> tuple[QWidget, BreadcrumbBar]:
+    """The window's central widget (the breadcrumb bar over the view) and its bar."""
     box = QWidget()
     layout = QVBoxLayout(box)
     layout.setContentsMargins(0, 0, 0, 0)
     layout.setSpacing(0)
-    box.breadcrumb = BreadcrumbBar(levels, box)  # type: ignore[attr-defined]
-    layout.addWidget(box.breadcrumb)  # type: ignore[attr-defined]
+    breadcrumb = BreadcrumbBar(levels, box)
+    layout.addWidget(breadcrumb)
     layout.addWidget(view, 1)
     box.setFocusProxy(view)
     box.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-    return box
+    return box, breadcrumb

@@ -73,8 +73,8 @@ class MainWindow(QMainWindow):
         self.view = NetworkView(self.controller)
         self.scene = self.view.network_scene
         self.levels = BlockLevels(self.controller, self.view, self)
-        self.setCentralWidget(canvas_with_breadcrumb(self.levels, self.view))
-        self.breadcrumb = self.centralWidget().breadcrumb
+        central, self.breadcrumb = canvas_with_breadcrumb(self.levels, self.view)
+        self.setCentralWidget(central)
         self.recent = RecentFiles(self.settings, parent=self)
         self.files = FileCommands(self, self.recent)
         self.autosave = AutosaveManager(self.controller, autosave_dir, parent=self)
@@ -87,7 +87,7 @@ class MainWindow(QMainWindow):
         self.problems = ProblemsPanel(self.controller)
         self.code = CodePanel(self.controller)
         self.docks: dict[str, QDockWidget] = {}
-        self.actions = window_menus.build(self)
+        self.menu_actions = window_menus.build(self)
         self.workspaces = WorkspaceSwitcher(self, self.settings)
         window_menus.add_workspace_menu(self)
         self._build_docks()
@@ -191,8 +191,9 @@ class MainWindow(QMainWindow):
                 if button is not None:
                     button.installEventFilter(self._pending_filter)
         for action in self.menuBar().actions():
-            if action.menu() is not None:
-                action.menu().aboutToShow.connect(commit_pending_edits)
+            menu = action.menu()
+            if isinstance(menu, QMenu):
+                menu.aboutToShow.connect(commit_pending_edits)
 
     def _show_refusal(self, reason: str) -> None:
         self.status.showMessage(reason, 8000)
@@ -226,11 +227,11 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------- settings
     def _restore_settings(self) -> None:
         s = self.settings
-        self.actions.dark.blockSignals(True)
-        self.actions.dark.setChecked(resources.current().dark)
-        self.actions.dark.blockSignals(False)
+        self.menu_actions.dark.blockSignals(True)
+        self.menu_actions.dark.setChecked(resources.current().dark)
+        self.menu_actions.dark.blockSignals(False)
         minimap = _bool(s.value("view/minimap", True))
-        self.actions.minimap.setChecked(minimap)
+        self.menu_actions.minimap.setChecked(minimap)
         self.view.minimap.set_enabled(minimap)
         restored = window_state.restore_window(self, s, STATE_VERSION)
         if restored:
@@ -347,7 +348,7 @@ class MainWindow(QMainWindow):
         if mime is None:
             return []
         if mime.hasFormat(CLIPBOARD_MIME):
-            raw = bytes(mime.data(CLIPBOARD_MIME)).decode("utf-8", "replace")
+            raw = bytes(mime.data(CLIPBOARD_MIME).data()).decode("utf-8", "replace")
         else:
             raw = mime.text()
         try:
@@ -433,7 +434,7 @@ class MainWindow(QMainWindow):
     def set_dark(self, on: bool, remember: bool = True) -> None:
         app = QApplication.instance()
         resources.apply(app, "dark" if on else "light")
-        window_menus.refresh_icons(self.actions)
+        window_menus.refresh_icons(self.menu_actions)
         self.view.refresh_theme()
         if remember:
             self.settings.setValue("view/theme", "dark" if on else "light")

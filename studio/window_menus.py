@@ -214,7 +214,7 @@ def context_menu(window, node_id: str | None = None) -> QMenu:
     """The canvas's right-click menu; on a layer, that layer's own entries first."""
     from studio.node_actions import fill_node_menu
 
-    a = window.actions
+    a = window.menu_actions
     menu = QMenu(window)
     if node_id is not None and len(window.view.selected_node_ids()) == 1:
         fill_node_menu(menu, window.view.controller, window.view, node_id)
@@ -247,4 +247,4 @@ def _name_inline_action(window) -> None:
     scene = window.view.network_scene
     ids = [i for i in window.view.selected_node_ids() if window.view.controller.is_block(i)]
     expanded = bool(ids) and all(scene.is_expanded(i) for i in ids)
-    window.actions.expand_inline.setText("Colla&pse Inline" if expanded else "E&xpand Inline")
+    window.menu_actions.expand_inline.setText("Colla&pse Inline" if expanded else "E&xpand Inline")

@@ -29,7 +29,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar
 
 Area = Qt.DockWidgetArea
-STATE_VERSION = 3  # 3: the Train workspace's canvas/plots split (older layouts dropped)
+STATE_VERSION = 4  # 4: Train's canvas/plots split, Problems under the inspector
 PROBLEMS_HEIGHT = 150  # pixels: a few rows of problems under the canvas
 
 
@@ -39,6 +39,7 @@ class Placement:
     area: Area | None = None  # None: hidden in this workspace
     tab_with: str | None = None  # tabbed behind this dock (which stays in front)
     split_from: str | None = None  # beside this dock, splitting its place
+    below: bool = False  # split under ``split_from`` rather than beside it
     width: float | int = 0  # share of the window width (< 1) or pixels (>= 1)
     height: float | int = 0  # share of the window height (< 1) or pixels (>= 1)
 
@@ -75,7 +76,9 @@ WORKSPACES: tuple[Workspace, ...] = (
         # about 45% of the column: 290 px at 1280x720, 440 px at 1920x1080.
         Placement("training_plots", B, height=0.47),
         Placement("sweep", B, tab_with="training_plots"),
-        Placement("problems", B, split_from="training_plots", width=0.2),
+        # Diagnoses under the inspector: beside the plots they squeezed both (at
+        # 1280x720 the plots' tabs scrolled and each problem wrapped to 20 lines).
+        Placement("problems", R, split_from="inspector", below=True, height=0.36),
     ), canvas_width=0.4, canvas_height=0.36),
 )
 
@@ -196,7 +199,8 @@ class WorkspaceSwitcher(QObject):
         for p in placements:
             if p.area is not None and p.split_from in docks:
                 window.splitDockWidget(docks[p.split_from], docks[p.dock],
-                                       Qt.Orientation.Horizontal)
+                                       Qt.Orientation.Vertical if p.below
+                                       else Qt.Orientation.Horizontal)
                 docks[p.dock].show()
         for p in placements:
             if p.area is not None and p.tab_with in docks:
@@ -226,7 +230,7 @@ class WorkspaceSwitcher(QObject):
             window.resizeDocks([docks[p.dock] for p in split],
                                [_pixels(p.width, size.width()) for p in split],
                                Qt.Orientation.Horizontal)
-        down = [p for p in placements if p.height and not p.split_from
+        down = [p for p in placements if p.height and (not p.split_from or p.below)
                 and not docks[p.dock].isHidden()]
         if down:
             window.resizeDocks([docks[p.dock] for p in down],
@@ -250,7 +254,7 @@ class WorkspaceSwitcher(QObject):
             return
         if has_problems and dock.isHidden():
             dock.show()
-            if not placement.split_from and placement.height:
+            if (not placement.split_from or placement.below) and placement.height:
                 QTimer.singleShot(0, dock, lambda: self.window.resizeDocks(
                     [dock], [_pixels(placement.height, self.window.height())],
                     Qt.Orientation.Vertical))

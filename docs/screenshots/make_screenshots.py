@@ -1,4 +1,5 @@
-"""Regenerate the editor screenshots: ``python docs/screenshots/make_screenshots.py``.
+"""Regenerate the editor screenshots: ``python docs/screenshots/make_screenshots.py``
+(or only some: ``... make_screenshots.py spiral_mlp residual_cnn``).
 
 Opens the main window offscreen with each example network, waits until the generated
 code, the analysis and the parameter count are shown, and saves the window as
@@ -54,7 +55,7 @@ def shape_error(window, app) -> None:
     print(f"wrote {HERE / 'editor_shape_error.png'}")
 
 
-def main() -> int:
+def main(names: list[str] | None = None) -> int:
     from PySide6.QtCore import QSettings
 
     from studio.app import create_application
@@ -73,7 +74,7 @@ def main() -> int:
             window.resize(*size)
             window.show()
             for path in examples():
-                if dark and path.stem not in DARK:
+                if (dark and path.stem not in DARK) or (names and path.stem not in names):
                     continue
                 window.files.open_example(path)
                 doc = window.controller.document
@@ -90,7 +91,7 @@ def main() -> int:
                 name = f"editor_{path.stem}{'_dark' if dark else ''}{suffix}.png"
                 window.grab().save(str(HERE / name))
                 print(f"wrote {HERE / name}")
-            if not dark and not suffix:
+            if not dark and not suffix and not names:
                 shape_error(window, app)
             window.controller.undo_stack.setClean()
             window.close()
@@ -100,4 +101,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

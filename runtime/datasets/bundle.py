@@ -207,6 +207,7 @@ def make_bundle(name: str, inputs: list[np.ndarray], target: np.ndarray, task: s
                               for x in inputs]
     xs = [torch.from_numpy(np.ascontiguousarray(
         x, dtype=np.int64 if d == "long" else np.float32)) for x, d in zip(inputs, dtypes)]
+    labels: np.ndarray | None  # what a stratified split follows
     if task == "classification":
         y = torch.from_numpy(np.ascontiguousarray(target, dtype=np.int64)).reshape(n)
         num_classes = len(class_names) if class_names else int(y.max()) + 1 if n else 0

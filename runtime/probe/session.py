@@ -81,8 +81,8 @@ class ProbeSession:
         targets = self.targets(split) if target_class is not None else None
         for k in range(1, n + 1):
             i = (start + step * k) % n
-            if targets is not None and not _of_class(targets[i], target_class,
-                                                     self.prober.task):
+            if targets is not None and target_class is not None and not _of_class(
+                    targets[i], target_class, self.prober.task):
                 continue
             if wrong is not None and not wrong[i]:
                 continue

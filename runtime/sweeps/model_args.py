@@ -121,10 +121,9 @@ def _other_value(p: SearchedParam, value):
     """A value of ``p``'s range other than the document's."""
     if p.kind == "choice":
         options = list(p.choices)
-    elif p.kind == "int":
-        options = [p.high, p.low]
     else:
-        options = [p.high, p.low, (p.low + p.high) / 2]
+        low, high = p.bounds()
+        options = [high, low] if p.kind == "int" else [high, low, (low + high) / 2]
     for option in options:
         if _is_number(option) and option != value and option != 0:
             return option

@@ -79,34 +79,42 @@ class SearchedParam:
         """The parameter name Optuna stores (the target itself)."""
         return self.target
 
+    def bounds(self) -> tuple[float, float]:
+        """``(low, high)`` of a range kind (a ``choice`` has none)."""
+        if self.low is None or self.high is None:
+            raise SweepError(f"{self.target}: a `{self.kind}` entry has no range")
+        return self.low, self.high
+
     def suggest(self, trial) -> Any:
         if self.kind == "choice":
             return trial.suggest_categorical(self.name, list(self.choices))
+        low, high = self.bounds()
         if self.kind == "int":
-            return trial.suggest_int(self.name, int(self.low), int(self.high),
+            return trial.suggest_int(self.name, int(low), int(high),
                                      step=int(self.step or 1))
-        return trial.suggest_float(self.name, self.low, self.high,
+        return trial.suggest_float(self.name, low, high,
                                    log=self.kind == "log", step=self.step)
 
     def grid(self) -> list:
         """The values a grid search tries."""
         if self.kind == "choice":
             return list(self.choices)
+        low, high = self.bounds()
         if self.kind == "int":
             step = int(self.step or 1)
-            values = list(range(int(self.low), int(self.high) + 1, step))
+            values = list(range(int(low), int(high) + 1, step))
             if len(values) > 2 * GRID_POINTS:  # a wide range: spread the points
                 picks = [round(i * (len(values) - 1) / (GRID_POINTS - 1))
                          for i in range(GRID_POINTS)]
                 values = [values[i] for i in picks]
             return values
         if self.step:
-            n = round((self.high - self.low) / self.step) + 1
-            return [self.low + i * self.step for i in range(n)]
+            n = round((high - low) / self.step) + 1
+            return [low + i * self.step for i in range(n)]
         if self.kind == "log":
-            a, b = math.log10(self.low), math.log10(self.high)
+            a, b = math.log10(low), math.log10(high)
             return [10 ** (a + (b - a) * i / (GRID_POINTS - 1)) for i in range(GRID_POINTS)]
-        return [self.low + (self.high - self.low) * i / (GRID_POINTS - 1)
+        return [low + (high - low) * i / (GRID_POINTS - 1)
                 for i in range(GRID_POINTS)]
 
     def to_dict(self) -> dict[str, Any]:
@@ -264,12 +272,8 @@ def _param(entry: Any, index: int, doc) -> SearchedParam:
         for c in choices:
             _check_value(spec, c, where, target)
         return SearchedParam(target, kind, choices=tuple(choices))
-    low, high, step = entry.get("low"), entry.get("high"), entry.get("step")
-    for name, value in (("low", low), ("high", high)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-                not math.isfinite(value):
-            raise SweepError(f"{where} ({target}): `{name}` must be a number, "
-                             f"received {value!r}")
+    low, high = (_finite(entry.get(name), name, where, target) for name in ("low", "high"))
+    step = entry.get("step")
     if low >= high:
         raise SweepError(f"{where} ({target}): `low` ({low}) must be below `high` "
                          f"({high})")
@@ -291,6 +295,14 @@ def _param(entry: Any, index: int, doc) -> SearchedParam:
                          float(high) if kind != "int" else int(high),
                          None if step is None else (int(step) if kind == "int"
                                                     else float(step)))
+
+
+def _finite(value: Any, name: str, where: str, target: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not math.isfinite(value):
+        raise SweepError(f"{where} ({target}): `{name}` must be a number, "
+                         f"received {value!r}")
+    return value
 
 
 def _target_spec(target: str, where: str, doc):

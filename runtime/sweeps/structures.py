@@ -54,7 +54,8 @@ def domain(p: SearchedParam) -> list | None:
     if p.kind == "choice":
         return list(p.choices)
     if p.kind == "int":
-        return list(range(int(p.low), int(p.high) + 1, int(p.step or 1)))
+        low, high = p.bounds()
+        return list(range(int(low), int(high) + 1, int(p.step or 1)))
     return None
 
 
@@ -68,9 +69,9 @@ def network_plan(doc, spec: SweepSpec, module: str) -> NetworkPlan:
     for _attempt in range(3):
         if not structural:
             return NetworkPlan(arguments, None, ())
-        domains = [domain(p) for p in structural]
-        sizes = [len(d) if d is not None else 0 for d in domains]
-        if 0 in sizes or _product(sizes) > MAX_STRUCTURES:
+        domains = [d for d in map(domain, structural) if d]  # each a non-empty list
+        if len(domains) < len(structural) or \
+                _product([len(d) for d in domains]) > MAX_STRUCTURES:
             return NetworkPlan(arguments, None, _fixed(structural, arguments))
         rest = [p for p in layer if p not in structural]
         arguments = model_arguments(doc, rest) if rest else None

@@ -198,9 +198,10 @@ def trial_rows(study) -> list[TrialRow]:
 
 def best_rows(study, n: int = 5) -> list[TrialRow]:
     """The ``n`` best completed trials, best first."""
-    done = [r for r in trial_rows(study) if r.state == "complete" and r.value is not None]
+    done = [(r.value, r) for r in trial_rows(study)
+            if r.state == "complete" and r.value is not None]
     reverse = study.direction.name.lower() == "maximize"
-    return sorted(done, key=lambda r: r.value, reverse=reverse)[:n]
+    return [r for _, r in sorted(done, key=lambda vr: vr[0], reverse=reverse)][:n]
 
 
 def counts(study) -> dict[str, int]:

@@ -90,6 +90,7 @@ def _export(args) -> int:
     from .formats import EXPORT_IDS, format_for_path
     from .service import export_network
 
+    fmt: str | None
     if args.output is None:
         if args.format not in (None, "python"):
             raise _Stop(f"strata export: error: --format {args.format} needs -o PATH",

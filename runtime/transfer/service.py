@@ -232,9 +232,14 @@ def import_network_isolated(request: ImportRequest, *, timeout: float | None = N
 def _import_as_data(request: ImportRequest) -> tuple[ImportOutcome, dict]:
     """``import_network`` with the document as plain data: a document with blocks holds
     its library's event hooks, which do not pickle across the process boundary."""
+    from dataclasses import replace
+
+    from graph.document import Document
+
     outcome = import_network(request)
     data = outcome.result.document.to_dict()
-    outcome.result.document = None
+    # An empty document stands in until the caller rebuilds the real one from ``data``.
+    outcome.result = replace(outcome.result, document=Document())
     return outcome, data
 
 

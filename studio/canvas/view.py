@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QCursor, QMouseEvent, QPainter, QPen, QPixmapCache, QPolygonF
 from PySide6.QtWidgets import QGraphicsView
 
@@ -91,6 +91,7 @@ class NetworkView(QGraphicsView):
         # its layout after the document is shown); the user's first gesture ends it.
         self._auto_frame = False
         self.top_room = 0  # screen pixels kept free over a fitted network (set_top_room)
+        self.bottom_room = 0  # ...and under it (set_bottom_room)
         self._keep_centre: QPointF | None = None  # until the user's next gesture
         self.minimap = Minimap(self)
         controller.document_replaced.connect(self.show_document)
@@ -128,11 +129,12 @@ class NetworkView(QGraphicsView):
         self.network_scene.ensure_bounds()
         rect = rect.adjusted(-40, -60, 40, 40)
         view = self.viewport().rect()
-        room = self.top_room  # screen pixels a banner covers over the top
+        top, bottom = self.top_room, self.bottom_room  # covered by a banner, a legend
         scale = min(view.width() / rect.width(),
-                    max(view.height() - room, 1) / rect.height())
+                    max(view.height() - top - bottom, 1) / rect.height())
         self.set_zoom(min(scale, max_zoom))
-        self.centre_on(rect.center() - QPointF(0, room / 2 / max(self.zoom(), 1e-3)))
+        self.centre_on(rect.center()
+                       - QPointF(0, (top - bottom) / 2 / max(self.zoom(), 1e-3)))
 
     def fit_all(self) -> None:
         """Everything in view (never magnified beyond 100%)."""
@@ -155,6 +157,14 @@ class NetworkView(QGraphicsView):
         lock's banner sits there: it covered the top row of a fitted network)."""
         if pixels != self.top_room:
             self.top_room = pixels
+            if self._auto_frame:
+                self.show_document()
+
+    def set_bottom_room(self, pixels: int) -> None:
+        """Keep ``pixels`` at the bottom of the canvas free when fitting (the gradient
+        heat legend sits there during a run)."""
+        if pixels != self.bottom_room:
+            self.bottom_room = pixels
             if self._auto_frame:
                 self.show_document()
 
@@ -309,19 +319,19 @@ class NetworkView(QGraphicsView):
             self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
             self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
             return
-        if self._mode == "move":
+        if self._mode == "move" and self._anchor is not None:
             if not self._moved and (pos - self._press_pos).manhattanLength() < DRAG_START:
                 return
             self._moved = True
-            delta = self.mapToScene(pos) - self.mapToScene(self._press_pos)
+            offset = self.mapToScene(pos) - self.mapToScene(self._press_pos)
             start = self._moving[self._anchor.node_id]
             # Snap the card under the cursor; the others keep their offsets to it.
-            dx = snap(start.x() + delta.x()) - start.x()
-            dy = snap(start.y() + delta.y()) - start.y()
+            dx = snap(start.x() + offset.x()) - start.x()
+            dy = snap(start.y() + offset.y()) - start.y()
             for node_id, origin in self._moving.items():
                 self.network_scene.nodes[node_id].setPos(origin.x() + dx, origin.y() + dy)
             return
-        if self._mode == "wire":
+        if self._mode == "wire" and self._wire is not None:
             self._wire.set_end(self.mapToScene(pos))
             return
         super().mouseMoveEvent(event)
@@ -451,6 +461,8 @@ class NetworkView(QGraphicsView):
     _picked: Edge | None = None
 
     def _finish_wire(self, scene_pos: QPointF) -> None:
+        if self._wire_from is None:
+            return
         node_id, port, from_output = self._wire_from
         hit = self._port_at(scene_pos)
         over_item = self._item_at(self.mapFromScene(scene_pos))
@@ -499,7 +511,7 @@ class NetworkView(QGraphicsView):
         self.network_scene.set_highlights({})
 
     # ---------------------------------------------------------------- adding
-    def quick_add_here(self) -> QuickAddPopup:
+    def quick_add_here(self) -> QuickAddPopup | None:
         """Tab / Ctrl+K: with one layer selected the new one follows it, wired;
         otherwise it goes under the cursor (or in the middle of the view)."""
         ids = self.selected_node_ids()
@@ -611,7 +623,7 @@ class NetworkView(QGraphicsView):
         event.acceptProposedAction()
 
     # ---------------------------------------------------------------- background
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+    def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:
         theme = resources.current()
         painter.fillRect(rect, theme.color("canvas"))
         # A dot grid: quiet enough to read cards over, visible enough to align them.

@@ -245,8 +245,13 @@ class _Page(QWidget):
         return widget
 
     def setWidget(self, widget: QWidget | None) -> None:
-        old = self.takeWidget()
+        old, self._widget = self._widget, None
         if old is not None:
+            # Deleted while still a child: a parentless widget waiting for its
+            # deletion could be shown again as a window of its own (seen after an
+            # undo that closed an open block's level).
+            self.box.removeWidget(old)
+            old.hide()
             old.deleteLater()
         self._widget = widget
         if widget is not None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import QMimeData, QPoint, QSize, Qt, Signal
+from PySide6.QtCore import QMimeData, QModelIndex, QPoint, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -43,6 +43,7 @@ from .palette_blocks import (
     is_block_key,
     split_key,
 )
+from .widgets import child_items, top_level_items
 
 if TYPE_CHECKING:  # annotations only: the controller imports no views
     from studio.document.controller import DocumentController
@@ -169,8 +170,8 @@ class PalettePanel(QWidget):
         self.blocks = BlockSections(self.tree, TYPE_ROLE)
         ports = self.headers.get("Blocks")
         if ports is not None:  # on top: they are what one adds first inside a block
-            self.tree.insertTopLevelItem(0, self.tree.takeTopLevelItem(
-                self.tree.indexOfTopLevelItem(ports)))
+            self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(ports))
+            self.tree.insertTopLevelItem(0, ports)
             ports.setExpanded(True)
         if controller is not None:
             # Not definition_changed: every edit inside a block sends one, and the list
@@ -265,27 +266,24 @@ class PalettePanel(QWidget):
             if score is not None and (best is None or (score, order) < best[:2]):
                 best = (score, order, key)
         for header in self.headers.values():
-            header.setHidden(all(header.child(i).isHidden()
-                                 for i in range(header.childCount())))
+            header.setHidden(all(child.isHidden() for child in child_items(header)))
         self.blocks.refresh_headers(bool(text.strip()))
         self.empty.setVisible(best is None)
         self.tree.setVisible(best is not None)
         if best is None:
-            self.tree.setCurrentItem(None)
+            self.tree.setCurrentIndex(QModelIndex())  # no current item
         elif text.strip():
             self.tree.setCurrentItem(self._all_items()[best[2]])
             self.tree.scrollToItem(self._all_items()[best[2]])
         else:
             self.tree.clearSelection()
-            self.tree.setCurrentItem(None)
+            self.tree.setCurrentIndex(QModelIndex())
 
     def visible_types(self) -> list[str]:
         """Shown layer types and block keys, in palette order."""
         keys = []
-        for i in range(self.tree.topLevelItemCount()):
-            header = self.tree.topLevelItem(i)
-            for j in range(header.childCount()):
-                item = header.child(j)
+        for header in top_level_items(self.tree):
+            for item in child_items(header):
                 key = item.data(0, TYPE_ROLE)
                 if key and not item.isHidden():
                     keys.append(key)

@@ -14,7 +14,7 @@ from PySide6.QtGui import (
     QPalette,
     QPixmap,
 )
-from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
+from PySide6.QtWidgets import QFormLayout, QLabel, QTreeWidget, QTreeWidgetItem, QWidget
 
 from ..theme_colors import severity_color
 
@@ -24,6 +24,18 @@ def hidden_in_window(widget: QWidget) -> bool:
     a background tab): work for it can wait until its showEvent."""
     window = widget.window()
     return window is not widget and window.isVisible() and not widget.isVisible()
+
+
+def top_level_items(tree: QTreeWidget) -> list[QTreeWidgetItem]:
+    """A tree's top-level items, in order."""
+    items = (tree.topLevelItem(i) for i in range(tree.topLevelItemCount()))
+    return [item for item in items if item is not None]
+
+
+def child_items(parent: QTreeWidgetItem) -> list[QTreeWidgetItem]:
+    """An item's children, in order."""
+    items = (parent.child(i) for i in range(parent.childCount()))
+    return [item for item in items if item is not None]
 
 
 W = TypeVar("W", bound=QWidget)

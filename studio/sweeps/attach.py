@@ -13,13 +13,18 @@ MLflow run, nested in one run of the study.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMenu
 
 from studio.context import StudioContext
 from studio.training.attach import TrainingDocks, _Holder
+
+if TYPE_CHECKING:  # built on first need: Optuna and pyqtgraph load then
+    from .controller import SweepController
+    from .panel import SweepPanel
 
 Area = Qt.DockWidgetArea
 
@@ -34,8 +39,8 @@ class SweepDocks(QObject):
         self.window = main_window
         self.controller = context.controller
         self.training: TrainingDocks | None = context.training
-        self.panel = None
-        self.sweeps = None  # studio.sweeps.controller.SweepController
+        self.panel: SweepPanel | None = None
+        self.sweeps: SweepController | None = None
         self.holder = _Holder("Hyperparameter sweeps: trials and their results")
         docks = context.docks
         self.dock = context.add_panel(
@@ -50,9 +55,10 @@ class SweepDocks(QObject):
                                  "over many short trials (Optuna)")
         self.action.triggered.connect(self.bring_forward)
         for entry in main_window.menuBar().actions():
-            if entry.menu() is not None and entry.text().replace("&", "") == "Training":
-                entry.menu().addSeparator()
-                entry.menu().addAction(self.action)
+            menu = entry.menu()
+            if isinstance(menu, QMenu) and entry.text().replace("&", "") == "Training":
+                menu.addSeparator()
+                menu.addAction(self.action)
                 break
 
     def bring_forward(self) -> None:
@@ -80,31 +86,34 @@ class SweepDocks(QObject):
             self.build()
             self.refresh_spec()  # the document may have changed since
 
-    def build(self):
-        """The panel and its controller, built on first call."""
-        if self.panel is not None:
-            return self.panel
+    def build(self) -> SweepPanel:
+        """The panel (and its controller), built on first call."""
+        return self._built()[0]
+
+    def _built(self) -> tuple[SweepPanel, SweepController]:
+        if self.panel is not None and self.sweeps is not None:
+            return self.panel, self.sweeps
         from .controller import SweepController
         from .panel import SweepPanel
 
-        self.panel = SweepPanel()
-        self.sweeps = SweepController(self)
-        self.holder.put(self.panel)
-        self.panel.show()  # built while the dock is up: shown now, not on a repaint
-        self.panel.start_requested.connect(self.start)
-        self.panel.stop_requested.connect(self.sweeps.stop)
-        self.panel.open_requested.connect(self.open_trial)
-        self.panel.space_edited.connect(self.edit_space)
+        panel = self.panel = SweepPanel()
+        sweeps = self.sweeps = SweepController(self)
+        self.holder.put(panel)
+        panel.show()  # built while the dock is up: shown now, not on a repaint
+        panel.start_requested.connect(self.start)
+        panel.stop_requested.connect(sweeps.stop)
+        panel.open_requested.connect(self.open_trial)
+        panel.space_edited.connect(self.edit_space)
         self.controller.sweep_changed.connect(lambda _event: self.refresh_spec())
-        self.sweeps.updated.connect(self.panel.show_view)
-        self.sweeps.failed.connect(self.panel.show_message)
+        sweeps.updated.connect(panel.show_view)
+        sweeps.failed.connect(panel.show_message)
         app = QApplication.instance()
         if app is not None:
-            app.aboutToQuit.connect(self.sweeps.shutdown)
-        self.window.destroyed.connect(lambda *_: self.sweeps.shutdown())
+            app.aboutToQuit.connect(sweeps.shutdown)
+        self.window.destroyed.connect(lambda *_: sweeps.shutdown())
         self.refresh_spec()
-        self._follow_existing()
-        return self.panel
+        self._follow_existing(sweeps)
+        return panel, sweeps
 
     # ---------------------------------------------------------------- places
     def _places(self) -> tuple[str, str, Path]:
@@ -144,15 +153,16 @@ class SweepDocks(QObject):
 
         from .space_editor import candidates
 
-        if self.panel is None:
+        panel = self.panel
+        if panel is None:
             return
         doc = self.controller.document
         try:
             entries = doc.sweep.get("params") or default_space(doc)
-            self.panel.set_space(entries, candidates(doc))
-            self.panel.set_spec(self._spec())
+            panel.set_space(entries, candidates(doc))
+            panel.set_spec(self._spec())
         except StrataError as e:
-            self.panel.searched.setText(f"The sweep cannot run: {e}")
+            panel.searched.setText(f"The sweep cannot run: {e}")
 
     def edit_space(self, entries: list) -> None:
         """Store an edited search space in the document (one undo step), if it is one
@@ -166,21 +176,21 @@ class SweepDocks(QObject):
             if entries:
                 SweepSpec.from_dict(sweep, doc)
         except StrataError as e:
-            self.panel.searched.setText(f"Not changed: {e}")
+            self.build().searched.setText(f"Not changed: {e}")
             self.refresh_spec()
             return
         if not entries:
             sweep.pop("params")  # nothing chosen: the default search
         self.controller.set_sweep(sweep)
 
-    def _follow_existing(self) -> None:
+    def _follow_existing(self, sweeps: SweepController) -> None:
         """Show the results of an earlier sweep of this network, if there are any."""
         from graph.errors import StrataError
 
         storage, study, _folder = self._places()
         if storage.startswith("sqlite:///") and Path(storage[10:]).exists():
             try:
-                self.sweeps.follow(storage, study)
+                sweeps.follow(storage, study)
             except StrataError:
                 pass  # a database without this study: nothing to show yet
 
@@ -188,6 +198,7 @@ class SweepDocks(QObject):
     def start(self, settings: dict) -> None:
         from graph.errors import StrataError
 
+        panel, sweeps = self._built()
         try:
             spec = self._spec(settings)
             # The document remembers how its sweep was run (one undo step).
@@ -197,11 +208,11 @@ class SweepDocks(QObject):
             storage, study, folder = self._places()
             # Tracked in MLflow when runs are (Training > Track Runs in MLflow).
             mlflow = self.training.mlflow.uri() if self.training is not None else None
-            self.sweeps.start(self.controller.document.to_dict(), spec, storage=storage,
-                              study=study, folder=folder, trials=settings["trials"],
-                              jobs=settings["jobs"], mlflow=mlflow)
+            sweeps.start(self.controller.document.to_dict(), spec, storage=storage,
+                         study=study, folder=folder, trials=settings["trials"],
+                         jobs=settings["jobs"], mlflow=mlflow)
         except (StrataError, ImportError) as e:  # ImportError: MLflow is missing
-            self.panel.show_message(f"The sweep cannot start: {e}")
+            panel.show_message(f"The sweep cannot start: {e}")
 
     def open_trial(self, folder: str, number: int) -> None:
         """Add a trial's run folder to the training runs and show it there."""

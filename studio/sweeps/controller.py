@@ -14,10 +14,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from graph.errors import StrataError
+
+if TYPE_CHECKING:  # Optuna loads with the first sweep
+    from runtime.sweeps.runner import SweepRun
 
 POLL_MS = 1000
 IMPORTANCE_SECONDS = 5.0
@@ -42,8 +46,8 @@ class SweepController(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.run = None  # runtime.sweeps.runner.SweepRun while trials run
-        self.study = None
+        self.run: SweepRun | None = None  # while trials run
+        self.study: Any = None  # an optuna.Study
         self.storage = ""
         self.study_name = ""
         self.objective = "val loss"
@@ -81,9 +85,9 @@ class SweepController(QObject):
         """Show an existing study (StrataError if there is none)."""
         from runtime.sweeps.study import load_study
 
-        self.study = load_study(storage, study)
+        found = self.study = load_study(storage, study)
         self.storage, self.study_name = storage, study
-        self.objective = str(self.study.user_attrs.get("objective", "objective"))
+        self.objective = str(found.user_attrs.get("objective", "objective"))
         self._finished = -1
         self._timer.start()
         self.poll()

@@ -270,7 +270,8 @@ class SweepPanel(QWidget):
         self.table.setSortingEnabled(True)
         if selected is not None:
             for i in range(self.table.rowCount()):
-                if self.table.item(i, 0).value == selected:
+                item = self.table.item(i, 0)
+                if isinstance(item, _NumberItem) and item.value == selected:
                     self.table.selectRow(i)
                     break
 
@@ -286,7 +287,7 @@ class SweepPanel(QWidget):
 
     def _open_row(self, row: int) -> None:
         item = self.table.item(row, 0) if row >= 0 else None
-        if item is not None and item.data(FOLDER_ROLE):
+        if isinstance(item, _NumberItem) and item.data(FOLDER_ROLE):
             self.open_requested.emit(item.data(FOLDER_ROLE), item.value)
 
 

@@ -92,6 +92,14 @@ class SpaceEditor(QWidget):
 
     def _fill(self) -> None:
         self._filling = True
+        # The rows' "How" boxes go with them: a replaced cell widget stayed on screen
+        # over the first row (seen under Xvfb at 1920x1080).
+        for i in range(self.table.rowCount()):
+            old = self.table.cellWidget(i, 1)
+            if old is not None:
+                self.table.removeCellWidget(i, 1)
+                old.hide()
+                old.deleteLater()
         self.table.setRowCount(len(self.entries))
         for i, entry in enumerate(self.entries):
             target = entry.get("target", "")

@@ -38,6 +38,7 @@ from PySide6.QtCore import QEvent, QObject
 from graph.blocks import BLOCK
 from runtime.layers import RELU_LIKE, SQUASHING
 from runtime.run_record import RunRecord
+from studio.canvas.view import NetworkView
 
 from .block_health import STRIP_H, block_heat, draw_block
 from .overlay_items import (
@@ -135,13 +136,16 @@ class CanvasOverlay(QObject):
     def _show_legend(self, on: bool) -> None:
         if self.legend is None:
             return
+        port = self.legend.parentWidget()
         if on:
-            port = self.legend.parentWidget()
-            self.legend.move(10, port.height() - self.legend.height() - 10)
+            if port is not None:
+                self.legend.move(10, port.height() - self.legend.height() - 10)
             self.legend.show()
             self.legend.raise_()
         else:
             self.legend.hide()
+        if isinstance(port, NetworkView):  # a fitted network stays clear of it
+            port.set_bottom_room(self.legend.height() + 14 if on else 0)
 
     def eventFilter(self, watched, event) -> bool:
         if event.type() == QEvent.Type.Resize and self.legend is not None \
@@ -335,9 +339,9 @@ class CanvasOverlay(QObject):
                         names.layer_name(run_id) if names is not None else run_id)
         for node_id in list(self.marks):
             if node_id not in by_node:
-                mark = self.marks.pop(node_id)
-                if alive(mark) and mark.scene() is not None:
-                    mark.scene().removeItem(mark)
+                gone = self.marks.pop(node_id)
+                if alive(gone) and gone.scene() is not None:
+                    gone.scene().removeItem(gone)
         for node_id, found in by_node.items():
             item = self.scene.nodes.get(node_id)
             if item is None:

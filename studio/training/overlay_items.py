@@ -8,6 +8,7 @@ what it shows changed; the overlay creates them as children of the scene's cards
 from __future__ import annotations
 
 import math
+from typing import TypeGuard, TypeVar
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
@@ -27,6 +28,7 @@ from studio.theme_colors import SEVERITY_COLORS
 from .block_health import STRIP_H, StripItem
 from .plots.common import color_map
 
+_I = TypeVar("_I", bound=QGraphicsItem)
 GLOW = 7.0  # pixels of heat around a card
 _LUT = None
 
@@ -40,7 +42,8 @@ def heat_color(t: float) -> QColor:
     return QColor(int(r), int(g), int(b))
 
 
-def alive(item) -> bool:
+def alive(item: _I | None) -> TypeGuard[_I]:
+    """``item`` exists and Qt has not deleted it (a card removed with its children)."""
     try:
         import shiboken6
 

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from runtime.run_record import RunRecord
-from studio.panels.widgets import muted, section
+from studio.panels.widgets import muted, section, top_level_items
 
 NUMBER_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -168,8 +168,7 @@ class RunsPanel(QWidget):
         self._update_buttons()
 
     def refresh_run(self, run: RunRecord) -> None:
-        for i in range(self.tree.topLevelItemCount()):
-            item = self.tree.topLevelItem(i)
+        for item in top_level_items(self.tree):
             if item.data(0, NUMBER_ROLE) == run.number:
                 item.setText(2, result_text(run))
                 item.setToolTip(1, run.message or run.label)
@@ -182,8 +181,7 @@ class RunsPanel(QWidget):
         return next((r for r in self.runs if r.number == number), None)
 
     def select(self, run: RunRecord) -> None:
-        for i in range(self.tree.topLevelItemCount()):
-            item = self.tree.topLevelItem(i)
+        for item in top_level_items(self.tree):
             if item.data(0, NUMBER_ROLE) == run.number:
                 self.tree.setCurrentItem(item)
 
@@ -233,7 +231,7 @@ class RunsPanel(QWidget):
         """Copy the selected run's checkpoint to ``target`` (asks when None)."""
         run = self.selected()
         source = checkpoint_of(run) if run is not None else None
-        if source is None:
+        if run is None or source is None:
             return None
         if target is None:
             suggested = f"{run.network.replace(' ', '_').lower()}-run{run.number}.pt"

@@ -18,7 +18,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QVBoxLayout, QWidget
 
 from graph.events import TrainingChanged
 from runtime.setup import SETTINGS, SETTINGS_BY_NAME, setting_groups
@@ -49,7 +50,7 @@ class TrainingSetupPanel(QWidget):
         self.editors: dict[str, ParamEditor] = {}
         self.rows: dict[str, tuple[QLabel, ParamEditor]] = {}
         self.devices: list[str] = []
-        self._preview_key = None
+        self._preview_key: tuple | None = None  # what the preview last showed
 
         self.problem = QLabel(self)
         self.problem.setObjectName("setup_problem")
@@ -118,6 +119,8 @@ class TrainingSetupPanel(QWidget):
 
         self.devices = available_devices()
         combo = self.editors["device"].field
+        if not isinstance(combo, QComboBox):  # a choice setting is edited in a combo box
+            return
         choices = SETTINGS_BY_NAME["device"].param.choices
         model = combo.model()
         for i, name in enumerate(choices):
@@ -128,7 +131,7 @@ class TrainingSetupPanel(QWidget):
             else:
                 text = f"{name} (not available on this machine)"
             combo.setItemText(i, text)
-            item = model.item(i) if hasattr(model, "item") else None
+            item = model.item(i) if isinstance(model, QStandardItemModel) else None
             if item is not None:
                 item.setEnabled(name == "auto" or name in self.devices)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -108,7 +109,7 @@ class ImportDialog(QDialog):
         self.lister.failed.connect(self._list_failed)
         self.lister.running_changed.connect(self._sync)
         self.outcome: ImportOutcome | None = None
-        self._listed_path = None
+        self._listed_path: Path | None = None  # the file whose names are listed
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(400)
@@ -280,7 +281,8 @@ class ImportDialog(QDialog):
         self.target.addItems(names)
         self.target.setPlaceholderText("")
         self.target.setCurrentIndex(0)
-        self.status.set_status(f"{self.source.path().name} defines "
+        listed = self._listed_path
+        self.status.set_status(f"{listed.name if listed else 'The file'} defines "
                                f"{_count(len(names), 'module or function', 'modules or functions')}"
                                ": choose one and give its input shape.", "info", report="")
         self.candidates_listed.emit(names)

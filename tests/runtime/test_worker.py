@@ -70,6 +70,11 @@ def test_pause_resume_checkpoint_and_stop_a_worker(tmp_path):
                                                   and e.step > step + 3 for e in ev))
         session.stop()
         events += collect(session, has(FinishedEvent))
+        # It ends by itself after a stop; close() would kill it after 10 s, which a
+        # loaded machine can need for the interpreter's exit.
+        deadline = time.monotonic() + TIMEOUT
+        while session.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
     finally:
         session.close()
     final = events[-1]

@@ -9,6 +9,13 @@
   and recorded in ``window.asked``.
 - Every test must leave no visible top-level window behind (register widgets with
   ``qtbot.addWidget`` so pytest-qt closes them): a leak fails the test that made it.
+- Mouse buttons and keyboard modifiers left held are released after every test.
+  QTest remembers pressed buttons for the whole process (a press without its
+  release, and QTest's own ``mouseDClick``, which sends no release): a right-button
+  press left held made a later test's releases carry "right still down", so Qt never
+  ended that test's rubber band and its next, Shift-extended band replaced the
+  selection instead of adding to it. The modifiers of a test's last click stay
+  "held" too, and Qt's item views read them when they select.
 - At the end of the session every widget is deleted, pending deletions run,
   background pools are waited for and the clipboard is emptied while the
   QApplication still exists: Qt objects left to the interpreter's own shutdown were
@@ -23,8 +30,10 @@ import gc
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QThreadPool
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QSettings, Qt, QThreadPool
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from strata_paths import EXAMPLES
 
 import graph
@@ -98,6 +107,26 @@ def no_leaked_windows(request):
                           for w in leaked)
         pytest.fail(f"{request.node.nodeid} left visible top-level windows: {names} "
                     "(register them with qtbot.addWidget)", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def no_held_input():
+    """Release the mouse buttons and modifiers a test left held (see the docstring),
+    so the next test starts with none."""
+    yield
+    if QApplication.instance() is None:
+        return
+    held = QGuiApplication.mouseButtons()
+    if held == Qt.MouseButton.NoButton and \
+            QGuiApplication.keyboardModifiers() == Qt.KeyboardModifier.NoModifier:
+        return
+    sink = QWidget()
+    # A release carries no modifiers and takes its button off QTest's record.
+    for button in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton,
+                   Qt.MouseButton.MiddleButton):
+        if held & button or button == Qt.MouseButton.LeftButton:
+            QTest.mouseRelease(sink, button, Qt.KeyboardModifier.NoModifier, QPoint(1, 1))
+    sink.deleteLater()
 
 
 @pytest.fixture(scope="session", autouse=True)

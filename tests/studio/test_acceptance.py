@@ -167,31 +167,31 @@ def test_build_fix_edit_undo_redo_save(session, tmp_path):
 
     # Copy, paste, duplicate, delete a wire, auto-arrange.
     c.select([flatten, fc])
-    s.window.actions.copy.trigger()
-    s.window.actions.paste.trigger()
+    s.window.menu_actions.copy.trigger()
+    s.window.menu_actions.paste.trigger()
     s.step("paste")
     pasted = {c.document.nodes[i].type: i for i in c.selected}
     assert sorted(pasted) == ["Flatten", "Linear"]
     assert Edge(pasted["Flatten"], "out", pasted["Linear"], "in") in c.document.edges
-    s.window.actions.duplicate.trigger()
+    s.window.menu_actions.duplicate.trigger()
     s.step("duplicate")
     wire = s.window.scene.wires[Edge(fc, "out", out, "in")]
     QTest.mouseClick(view.viewport(), LEFT, NO, view.mapFromScene(wire.path().pointAtPercent(0.5)))
     assert view.selected_edges() == [Edge(fc, "out", out, "in")]
-    s.window.actions.delete.trigger()
+    s.window.menu_actions.delete.trigger()
     s.step("delete wire")
     c.select([])
-    s.window.actions.arrange.trigger()
+    s.window.menu_actions.arrange.trigger()
     s.step("auto-arrange")
 
     # Undo everything, one document at a time, back to the empty start; then redo.
     for name, expected in reversed(s.steps[:-1]):
-        s.window.actions.undo.trigger()
+        s.window.menu_actions.undo.trigger()
         assert c.document.to_dict() == expected, f"undo back to '{name}'"
     assert not c.document.nodes and not s.window.scene.nodes
     assert not c.undo_stack.canUndo()
     for name, expected in s.steps[1:]:
-        s.window.actions.redo.trigger()
+        s.window.menu_actions.redo.trigger()
         assert c.document.to_dict() == expected, f"redo '{name}'"
     assert set(s.window.scene.nodes) == set(c.document.nodes)
     assert set(s.window.scene.wires) == set(c.document.edges)

@@ -35,8 +35,8 @@ def test_group_is_one_undo_step_and_keeps_the_function(make_window, qtbot):
     c.select(LAYERS)
     assert set(window.view.selected_node_ids()) == set(LAYERS)
     # (Shortcuts need an active window, which offscreen windows are not: the action.)
-    assert window.actions.group.shortcut().toString() == "Ctrl+G"
-    window.actions.group.trigger()
+    assert window.menu_actions.group.shortcut().toString() == "Ctrl+G"
+    window.menu_actions.group.trigger()
     blocks = [n for n in c.document.nodes.values() if n.type == BLOCK]
     assert len(blocks) == 1 and blocks[0].params["block"] == "Block"
     assert window.view.selected_node_ids() == [blocks[0].id]
@@ -82,8 +82,8 @@ def test_ungroup_and_undo(make_window, qtbot):
     menu = window.context_menu(window.view.mapFromScene(
         window.scene.nodes[block].sceneBoundingRect().center()))
     assert "U&ngroup Block" in [a.text() for a in menu.actions()]
-    assert window.actions.ungroup.shortcut().toString() == "Ctrl+Shift+G"
-    window.actions.ungroup.trigger()
+    assert window.menu_actions.ungroup.shortcut().toString() == "Ctrl+Shift+G"
+    window.menu_actions.ungroup.trigger()
     assert BLOCK not in [n.type for n in c.document.nodes.values()]
     assert [n.type for n in c.document.nodes.values()].count("Linear") == 3
     assert len(window.view.selected_node_ids()) == 4
@@ -157,7 +157,7 @@ def test_breadcrumb_click_and_undo_of_the_grouping_return_to_the_network(make_wi
     root = window.controller
     block = root.group_selection(LAYERS)
     root.select([block])
-    window.actions.open_block.trigger()
+    window.menu_actions.open_block.trigger()
     assert window.breadcrumb.text() == "Network > Block"
     window.breadcrumb.buttons[0].click()
     assert window.levels.path == [] and window.view.controller is root
@@ -185,7 +185,7 @@ def test_make_unique_forks_one_instance_as_one_undo_step(make_window):
     root.select([second])
     pos = window.view.mapFromScene(window.scene.nodes[second].sceneBoundingRect().center())
     assert "Make &Unique" in [a.text() for a in window.context_menu(pos).actions()]
-    window.actions.make_unique.trigger()
+    window.menu_actions.make_unique.trigger()
     assert root.document.node(second).params["block"] == "Block2"
     assert root.document.node(first).params["block"] == "Block"
     window.levels.open_block(second)  # editing the fork leaves the first instance

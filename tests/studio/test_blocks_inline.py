@@ -22,7 +22,7 @@ def test_expand_a_block_inline_and_collapse_it(make_window, qtbot):
     menu = window.context_menu(window.view.mapFromScene(
         scene.nodes["n5"].sceneBoundingRect().center()))
     assert "E&xpand Inline" in [a.text() for a in menu.actions()]
-    window.actions.expand_inline.trigger()
+    window.menu_actions.expand_inline.trigger()
     assert scene.is_expanded("n5")
     child = scene.expanded["n5"]
     assert isinstance(child, BlockPreviewItem) and child.parentItem() is scene.nodes["n5"]
@@ -63,7 +63,7 @@ def test_expand_a_block_inline_and_collapse_it(make_window, qtbot):
 
     menu = window.context_menu(window.view.mapFromScene(card.center()))
     assert "Colla&pse Inline" in [a.text() for a in menu.actions()]
-    window.actions.expand_inline.trigger()
+    window.menu_actions.expand_inline.trigger()
     assert not scene.is_expanded("n5") and child.scene() is None
     assert child not in scene.nodes["n5"].childItems()
     assert not any(isinstance(i, BlockPreviewItem) for i in scene.items())

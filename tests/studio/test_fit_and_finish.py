@@ -110,6 +110,7 @@ def test_node_menu_offers_delete_and_reconnect_and_insert_after(make_window):
     fc = label(window, "fc")
     where = card_point(window, act)
     QTest.mousePress(window.view.viewport(), RIGHT, NO, where)
+    QTest.mouseRelease(window.view.viewport(), RIGHT, NO, where)
     menu = window.context_menu(where)
     names = [a.objectName() for a in menu.actions()]
     assert "node_insert_after" in names and "node_delete_reconnect" in names
@@ -132,6 +133,7 @@ def test_node_menu_and_inspector_offer_the_nodes_fix(make_window):
     window.controller.analyze_now()
     where = card_point(window, fc)
     QTest.mousePress(window.view.viewport(), RIGHT, NO, where)
+    QTest.mouseRelease(window.view.viewport(), RIGHT, NO, where)
     menu = window.context_menu(where)
     fixes = [a for a in menu.actions() if a.objectName() == "node_fix"]
     assert fixes and "Flatten" in fixes[0].text()
@@ -160,7 +162,7 @@ def test_auto_arrange_wraps_a_long_chain_to_a_readable_zoom(make_window):
     window.controller.move_nodes(layered_positions(window.controller.document))  # a row
     window.view.fit_all()
     before = window.view.zoom()
-    window.actions.arrange.trigger()
+    window.menu_actions.arrange.trigger()
     assert window.view.zoom() > max(before * 1.5, 0.45)
     rows = {round(n.position[1]) for n in window.controller.document.nodes.values()}
     assert len(rows) > 1
@@ -404,6 +406,7 @@ def test_training_diagnoses_offer_one_click_fixes_each_one_undo_step(make_window
     window.view.fit_all()
     where = card_point(window, fc1)
     QTest.mousePress(window.view.viewport(), RIGHT, NO, where)
+    QTest.mouseRelease(window.view.viewport(), RIGHT, NO, where)
     texts = [a.text() for a in window.context_menu(where).actions()]
     assert any("ReLU" in t for t in texts) and any("learning rate" in t for t in texts)
     assert window.problems.apply_fix(vanishing)

@@ -49,9 +49,9 @@ def test_title_shows_the_document_and_its_unsaved_state(make_window, spiral):
     assert not window.isWindowModified()
     window.controller.set_param(label_id(window, "fc1"), "out_features", 12)
     assert window.isWindowModified()
-    window.actions.undo.trigger()
+    window.menu_actions.undo.trigger()
     assert not window.isWindowModified()
-    window.actions.redo.trigger()
+    window.menu_actions.redo.trigger()
     assert window.isWindowModified()
     window.files.new()  # unsaved changes: asks, and "Discard" lets the new one in
     assert window.asked == ["Save changes?"]
@@ -157,7 +157,7 @@ def test_copy_paste_across_windows_through_the_clipboard(make_window, spiral, qt
     assert len(doc.edges) == 2  # the wires between the copied layers came along
     assert target.controller.selected == pasted
     assert target.controller.undo_stack.count() == 1
-    target.actions.undo.trigger()
+    target.menu_actions.undo.trigger()
     assert not doc.nodes
     # Plain JSON text (e.g. from another program) pastes as well; anything else is refused.
     QGuiApplication.clipboard().setText(mime.text())
@@ -176,23 +176,23 @@ def test_cut_duplicate_delete_and_select_all(make_window, spiral, qtbot):
     copies = window.duplicate()
     assert len(copies) == 2 and len(c.document.nodes) == 9
     assert Edge(copies[0], "out", copies[1], "in") in c.document.edges
-    window.actions.undo.trigger()
+    window.menu_actions.undo.trigger()
     c.select([fc1, relu])
-    window.actions.cut.trigger()
+    window.menu_actions.cut.trigger()
     assert fc1 not in c.document.nodes and relu not in c.document.nodes
     window.paste()
     assert len(c.document.nodes) == 7
-    window.actions.undo.trigger()
-    window.actions.undo.trigger()
+    window.menu_actions.undo.trigger()
+    window.menu_actions.undo.trigger()
     assert c.document.to_dict() == before
-    window.actions.select_all.trigger()
+    window.menu_actions.select_all.trigger()
     assert c.selected == list(c.document.nodes)
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
     window.view.setFocus()
     QTest.keyClick(window.view, Qt.Key.Key_Delete)  # the window's Delete shortcut
     assert not c.document.nodes
-    window.actions.undo.trigger()
+    window.menu_actions.undo.trigger()
     assert c.document.to_dict() == before
 
 
@@ -206,15 +206,15 @@ def test_auto_arrange_is_one_undoable_step(make_window, spiral):
     viewport = window.view.viewport().size()
     expected = wrapped_positions(c.document, None, (viewport.width(), viewport.height()))
     c.select([])
-    window.actions.arrange.trigger()
+    window.menu_actions.arrange.trigger()
     assert {i: n.position for i, n in c.document.nodes.items()} == expected
     assert c.undo_stack.undoText() == "Auto-arrange"
-    window.actions.undo.trigger()
+    window.menu_actions.undo.trigger()
     assert c.document.to_dict() == before
     # With a selection, only the selection moves.
     few = list(c.document.nodes)[:3]
     c.select(few)
-    window.actions.arrange.trigger()
+    window.menu_actions.arrange.trigger()
     moved = {i for i, n in c.document.nodes.items() if n.position != scrambled[i]}
     assert moved and moved <= set(few)
 
@@ -222,7 +222,7 @@ def test_auto_arrange_is_one_undoable_step(make_window, spiral):
 def test_theme_and_panel_layout_are_remembered(make_window, qapp):
     window = make_window()
     assert not resources.current().dark
-    window.actions.dark.trigger()
+    window.menu_actions.dark.trigger()
     assert resources.current().dark
     assert qapp.palette().color(qapp.palette().ColorRole.Window).name() == \
         resources.DARK.window
@@ -233,7 +233,7 @@ def test_theme_and_panel_layout_are_remembered(make_window, qapp):
     window.close()
     resources.apply(qapp, "light")
     again = make_window()  # same settings file
-    assert resources.current().dark and again.actions.dark.isChecked()
+    assert resources.current().dark and again.menu_actions.dark.isChecked()
     assert not again.docks["code"].isVisible()
     assert again.dockWidgetArea(again.docks["palette"]) == Qt.DockWidgetArea.RightDockWidgetArea
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QMessageBox, QTabBar
+from PySide6.QtWidgets import QComboBox, QMessageBox, QTabBar
 
 import graph
 from graph.builder import Builder
@@ -191,6 +191,10 @@ def test_the_dock_searches_a_nested_block_and_tracks_trials_in_mlflow(qtbot, tmp
     entries = window.controller.document.sweep["params"]
     assert [e["target"] for e in entries] == ["lr", "batch_size", target]
     assert panel.space.table.item(2, 0).text() == "outer > inner: repeat"
+    space = panel.space.table  # refilled: only the rows' own "How" boxes are shown
+    cells = [space.cellWidget(r, 1) for r in range(space.rowCount())]
+    assert not [c for c in space.viewport().findChildren(QComboBox)
+                if c.isVisible() and not any(c is w for w in cells)]
 
     tracking = window.training.mlflow
     tracking.ask_uri = lambda _current: ((tmp_path / "mlruns").as_uri(), True)

@@ -129,7 +129,7 @@ def export(qtbot, window, fmt, destination, **options):
 # ---------------------------------------------------------------------- menu
 def test_file_menu_offers_every_export_and_the_import(make_window, spiral):
     window = make_window(spiral)
-    a = window.actions
+    a = window.menu_actions
     assert [x.text() for x in window.export_menu.actions()] == [
         a.export_python.text(), a.export_train.text(), a.export_weights.text(),
         a.export_onnx.text()]
@@ -161,7 +161,7 @@ def test_a_network_with_errors_is_refused_naming_its_first_problem(make_window, 
     window = make_window(spiral)
     window.controller.add_node("Linear", (0, 300), label="stray")
     window.controller.analyze_now()
-    for action in (window.actions.export_python, window.actions.export_weights):
+    for action in (window.menu_actions.export_python, window.menu_actions.export_weights):
         action.trigger()
         box = window.last_message
         assert box is not None and box.isVisible()
@@ -329,7 +329,7 @@ def test_without_the_onnx_extra_the_entry_explains_what_to_install(make_window, 
 
     monkeypatch.setattr(onnx_export, "missing_packages", lambda: ["onnx", "onnxscript"])
     window = make_window(spiral)
-    action = window.actions.export_onnx
+    action = window.menu_actions.export_onnx
     window_menus.describe_onnx(action)
     assert action.isVisible() and action.isEnabled()
     assert "not installed" in action.text() and "pip install" in action.toolTip()
@@ -387,7 +387,7 @@ def test_import_a_tutorial_module_opens_it_with_equal_outputs(make_window, spira
     window = make_window(spiral)
     window.controller.set_param(window.controller.document.find_label("fc1").id,
                                 "out_features", 12)  # unsaved changes: asked first
-    window.actions.import_code.trigger()
+    window.menu_actions.import_code.trigger()
     dialog = window.files.transfer.import_dialog
     assert dialog.isVisible()
     assert listed(qtbot, dialog, source) == ["SmallNet", "helper"]

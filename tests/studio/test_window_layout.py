@@ -196,3 +196,41 @@ def test_wrapped_run_progress_and_summary_names_are_not_cut(make_window, qtbot):
     table = window.inspector.network.table
     assert table.header().sectionSize(0) >= 0.38 * table.viewport().width()
     assert table.topLevelItem(0).toolTip(0) == table.topLevelItem(0).text(0)
+
+
+def test_diagnoses_in_the_train_workspace_leave_the_plots_their_width(make_window, qtbot):
+    from runtime.events import DiagnosisEvent
+
+    window = make_window(EXAMPLES / "deep_sigmoid_mlp.strata")
+    window.resize(1280, 720)
+    bench = window.training.workbench()
+    window.workspaces.switch("train")
+    settle(qtbot)
+    fc = [n.id for n in window.controller.document.nodes.values() if n.label == "fc1"]
+    window.problems.set_diagnoses([DiagnosisEvent(
+        "vanishing_gradients", tuple(fc), "Vanishing gradients", "The gradient fades.",
+        "Replace Sigmoid with ReLU.", "warning", 10, 1)])
+    problems = window.docks["problems"]
+    qtbot.waitUntil(problems.isVisible)
+    settle(qtbot)
+    # Under the inspector, not beside the plots.
+    inspector = window.docks["inspector"]
+    assert abs(problems.x() - inspector.x()) <= 2 and problems.y() > inspector.y()
+    assert bench.view.width() >= 0.5 * window.width()
+    assert problems.height() >= 150
+
+
+def test_the_heat_legend_does_not_cover_a_fitted_network(make_window, qtbot):
+    window = make_window(EXAMPLES / "edges_cnn.strata")
+    window.resize(1280, 720)
+    bench = window.training.workbench()
+    window.workspaces.switch("train")
+    settle(qtbot)
+    legend, view = bench.overlay.legend, window.view
+    bench.overlay._show_legend(True)  # as when a run's first heat arrives
+    settle(qtbot)
+    assert legend is not None and legend.isVisible()
+    bottom = view.mapFromScene(view.network_scene.nodes_rect().bottomLeft()).y()
+    assert bottom <= legend.geometry().top(), (bottom, legend.geometry())
+    bench.overlay._show_legend(False)
+    assert view.bottom_room == 0
