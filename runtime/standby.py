@@ -175,7 +175,7 @@ def standby_main(conn, events, commands, threads: int | None = None) -> None:
     cache = DatasetCache()
     payload = None
     try:
-        conn.send(("warm",))
+        _tell(conn, ("warm",))
         while payload is None:
             message = conn.recv()
             while message[0] == "prepare" and conn.poll():
@@ -184,12 +184,23 @@ def standby_main(conn, events, commands, threads: int | None = None) -> None:
                 payload = message[1]
             elif message[0] == "prepare":
                 key = rehearse(message[1], message[2], cache, message[3])
-                conn.send(("prepared", key))
+                _tell(conn, ("prepared", key))
     except (EOFError, OSError):
         return
     finally:
         conn.close()
     worker_main(payload, events, commands, bundle=cache.bundle_for(payload))
+
+
+def _tell(conn, message: tuple) -> None:
+    """Say ``message`` to the studio, which may have closed its end already: a Train
+    pressed during the warm-up or a rehearsal hands the run over and lets the pipe go,
+    and the run is still in the pipe to be read (a failed send must not end the
+    process: the run would be lost, the process exiting 0 without a word)."""
+    try:
+        conn.send(message)
+    except OSError:
+        pass
 
 
 # ====================================================================== parent side

@@ -90,3 +90,23 @@ def test_a_data_file_changed_on_disk_is_loaded_again(tmp_path):
     assert dataset_key(document, None) != before
     data.unlink()
     assert dataset_key(document, None) is None  # nothing to prepare: the run says why
+
+
+def test_a_run_handed_over_while_the_standby_still_warms_up_or_rehearses_is_trained(
+        tmp_path):
+    """Train pressed at once: the studio sends the run and closes its end while the
+    process is still warming up (or rehearsing a hint); the process's own "warm" or
+    "prepared" then meets a closed pipe, and it must still train the run it was given
+    (it used to exit 0 without a word: "the training process ended unexpectedly")."""
+    standby = StandbyWorker(threads=1)
+    document = tiny().to_dict()
+    standby.prepare(document)  # a rehearsal under way when the run arrives
+    standby.start()
+    assert wait(lambda: standby.ready)
+    assert not standby.warm  # still importing: the run is handed over before "warm"
+    session = TrainingSession(document, out_dir=tmp_path / "run", run_log=False,
+                              tensorboard=False)
+    session.start(standby)
+    assert wait(lambda: session.final_event is not None)
+    assert isinstance(session.final_event, FinishedEvent), session.final_event
+    assert session.final_event.summary["steps"] > 0
