@@ -68,7 +68,7 @@ from .failures import (
     release_memory,
 )
 from .feeds import make_feed
-from .finetune import load_weights, parameter_groups, setup_modules
+from .finetune import load_weights, parameter_groups, setup_modules, unknown_names
 from .instrumentation import Instrumentation, SamplingPolicy, feature_maps
 from .layers import network_layers
 from .loop import BatchSource, LossReader, Stopwatch, Window, epoch_order
@@ -218,8 +218,9 @@ class Trainer(CheckpointMixin, ReportingMixin):
         self.fingerprint = code_fingerprint(self.compiled.code.source)
         self.layers = network_layers(self.compiled, self.doc)
         self._starting_weights()
-        groups = parameter_groups(self.model, setup_modules(self.compiled.code),
-                                  setup.frozen, setup.lr_scale, setup.lr)
+        modules = setup_modules(self.compiled.code)
+        frozen, lr_scale = self._known_training_names(modules)
+        groups = parameter_groups(self.model, modules, frozen, lr_scale, setup.lr)
         self.params = [p for g in groups for p in g["params"]]
         if not self.params:
             raise TrainingError("The network has no weights to train: add a Linear, "
@@ -258,6 +259,24 @@ class Trainer(CheckpointMixin, ReportingMixin):
             if self.options.instrument else None
         if self.resume_from is not None:
             self.restore(self.resume_from)
+
+    def _known_training_names(self, modules) -> tuple[tuple[str, ...], dict[str, float]]:
+        """The setup's frozen layers and learning-rate factors that this network has. A
+        layer frozen or scaled and then deleted (or its block ungrouped) is left out
+        with a notice rather than refusing the run: the exported train.py leaves it out
+        the same way."""
+        frozen, lr_scale = self.setup.frozen, self.setup.lr_scale
+        gone = unknown_names(self.model, modules, set(frozen) | set(lr_scale))
+        if gone:
+            names = ", ".join(f"'{g}'" for g in gone[:3]) + (" ..." if len(gone) > 3
+                                                            else "")
+            self.notices.append(NoticeEvent(
+                "training_setup", f"The training setup freezes or scales {names}, no "
+                "longer a layer with weights in this network (removed or moved): "
+                "ignored. Clear it from the file's training section to silence this.",
+                names=tuple(gone[:5])))
+        return (tuple(f for f in frozen if f not in gone),
+                {k: v for k, v in lr_scale.items() if k not in gone})
 
     def _starting_weights(self) -> None:
         """Load ``init_weights`` by layer name and say what matched."""

@@ -167,7 +167,7 @@ class CheckpointEvent:
 class NoticeEvent:
     """Something the run's log should say that is neither progress nor a diagnosis."""
 
-    kind: str  # "weights_loaded", "files_skipped", "data_path"
+    kind: str  # "weights_loaded", "files_skipped", "data_path", "training_setup"
     message: str  # in plain words, for the user
     step: int = 0
     epoch: int = 0

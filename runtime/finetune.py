@@ -160,6 +160,13 @@ def depth_order(keys) -> list[str]:
     return sorted(keys, key=lambda k: (k.count("/"), k))
 
 
+def unknown_names(model: torch.nn.Module, attributes: Mapping[str, str | list[str]],
+                  names) -> list[str]:
+    """Those of ``names`` (node ids or paths of a training setup) that are no layer with
+    weights of ``model``: a layer frozen or scaled, then deleted or moved."""
+    return sorted(set(names) - set(node_parameters(model, attributes)))
+
+
 def parameter_groups(model: torch.nn.Module, attributes: Mapping[str, str | list[str]],
                      frozen: tuple[str, ...] | list[str], lr_scale: dict[str, float],
                      lr: float) -> list[dict]:

@@ -34,6 +34,7 @@ from .events import (
     FinishedEvent,
     LayerStats,
     LayerStatsEvent,
+    NoticeEvent,
     PausedEvent,
     ResumedEvent,
     StartedEvent,
@@ -125,6 +126,9 @@ class RunRecord:
         self.boundary: BoundaryGrid | None = None
         self.diagnoses: list[DiagnosisEvent] = []
         self.checkpoints: list[CheckpointEvent] = []
+        # What the run says besides progress: weights loaded, files skipped, settings
+        # ignored (shown with the run's message).
+        self.notices: list[NoticeEvent] = []
         self.nonfinite: tuple[str, ...] = ()
         self.layer_samples = 0
 
@@ -293,6 +297,14 @@ class RunRecord:
         self.diagnoses.append(e)
         self.changed.add("diagnoses")
 
+    def _notice(self, e: NoticeEvent) -> None:
+        self.notices.append(e)
+        self.changed.add("notices")
+
+    def notes(self) -> str:
+        """The run's notices, one per line."""
+        return "\n".join(n.message for n in self.notices)
+
     def _checkpoint(self, e: CheckpointEvent) -> None:
         self.checkpoints.append(e)
         self.changed.add("checkpoints")
@@ -350,6 +362,7 @@ _HANDLERS: dict[type, Callable[[RunRecord, Any], None]] = {
     EpochEvent: RunRecord._epoch,
     DiagnosisEvent: RunRecord._diagnosis,
     CheckpointEvent: RunRecord._checkpoint,
+    NoticeEvent: RunRecord._notice,
     PausedEvent: RunRecord._paused,
     ResumedEvent: RunRecord._resumed,
     FinishedEvent: RunRecord._finished,

@@ -155,6 +155,7 @@ class RunControls(QWidget):
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.hide()
         self.message_kind = ""
+        self._message_shown: tuple[str, str] = ("", "")
         self._paused_icon = False  # the pause button shows the "pause" icon
 
         buttons = QHBoxLayout()
@@ -206,13 +207,19 @@ class RunControls(QWidget):
             self._hold_height()
         value = int(200 * run.fraction_done())
         self.bar.setValue(value)
+        notes = run.notes()
         if run.status == "failed":
             self.show_message(run.message, "error")
         elif run.status in ("finished", "stopped"):
-            self.show_message(run.message, "ok")
+            self.show_message("\n".join(t for t in (run.message, notes) if t), "ok")
+        elif notes and self.message_kind in ("", "info"):
+            self.show_message(notes, "info")  # weights loaded, files skipped...
 
     def show_message(self, text: str, kind: str = "info") -> None:
         """A message in the panel: "error" (red), "warning", "ok" or "info"."""
+        if (text, kind if text else "") == self._message_shown:
+            return  # the same again (each progress refresh): no relayout
+        self._message_shown = (text, kind if text else "")
         self.message_kind = kind if text else ""
         if not text:
             if not self.message.isHidden():

@@ -135,9 +135,15 @@ def test_an_inner_path_without_copy_numbers_freezes_every_copy_with_one_copy_alo
     assert (frozen, rates) == _exported_groups(doc, tmp_path / "export")
 
 
-def test_a_path_that_names_no_layer_is_refused_with_the_path():
+def test_a_path_that_names_no_layer_any_more_is_ignored_with_a_notice_naming_it():
+    """Freeze an inner layer, delete it, press Train: the run goes on, and says so."""
     doc = graph.load(EXAMPLES / "blocks_resnet.strata")
-    doc.training.update(SMALL, frozen=["n5/n99"])
+    doc.training.update(SMALL, frozen=["n5/n99", "n5"], lr_scale={"n77": 0.5})
     trainer = Trainer(doc, TrainingSetup.from_document(doc), options=EVERY_STEP)
-    with pytest.raises(Exception, match="'n5/n99' inside a block"):
-        trainer._prepare()
+    trainer._prepare()
+    notices = [n for n in trainer.notices if n.kind == "training_setup"]
+    assert len(notices) == 1 and notices[0].names == ("n5/n99", "n77")
+    assert "'n5/n99', 'n77'" in notices[0].message and "ignored" in notices[0].message
+    # The names that still stand are applied: n5 (layer1) stays frozen.
+    assert all(not p.requires_grad for p in trainer.model.layer1.parameters())
+    assert all(g["lr_scale"] == 1.0 for g in trainer.optimizer.param_groups)

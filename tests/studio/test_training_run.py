@@ -165,3 +165,19 @@ def test_a_killed_worker_is_reported_and_the_editor_survives(qtbot, tmp_path):
     assert bench.panel.controls.train.isEnabled()
     controller.set_training("epochs", 2)  # the setup is editable again
     assert doc.training["epochs"] == 2
+
+
+def test_the_runs_notices_show_with_its_message(qtbot, tmp_path):
+    """A layer frozen and then deleted: the run trains the rest and says, in the panel,
+    that the setting was ignored (the run's notices were kept only in its log file)."""
+    doc = tiny_mlp(epochs=1)
+    doc.training["frozen"] = [node_id(doc, "fc1"), "n404"]  # n404: deleted since
+    _controller, _view, bench = workbench(qtbot, doc, tmp_path)
+    qtbot.mouseClick(bench.panel.controls.train, Qt.MouseButton.LeftButton)
+    run = wait_ended(qtbot, bench)
+    assert run.status == "finished", run.message
+    assert [n.kind for n in run.notices] == ["training_setup"]
+    c = bench.panel.controls
+    text = c.message.text()
+    assert c.message_kind == "ok" and "accuracy" in text
+    assert "n404" in text and "ignored" in text and not c.message.isHidden()
