@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 
 FORMAT = "strata"
 # 2: the training setup is flat (see fileformat._flat_training); 3: block definitions
-# ("blocks", graph.blocks; fileformat._blocks).
-VERSION = 3
+# ("blocks", graph.blocks; fileformat._blocks); 4: derived block parameters
+# (fileformat._derived).
+VERSION = 4
 
 
 def document_to_dict(doc: Document) -> dict[str, Any]:

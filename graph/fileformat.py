@@ -85,6 +85,17 @@ def _blocks(data: dict[str, Any]) -> dict[str, Any]:
 
 
 MIGRATIONS[2] = _blocks
+
+
+def _derived(data: dict[str, Any]) -> dict[str, Any]:
+    """3 -> 4: block definitions may hold derived parameters (``graph.block_derived``,
+    ``hidden_channels = in_channels * expand_ratio``); a version 3 file has none. The
+    bump is what matters: a Strata that reads up to version 3 refuses a file with them
+    instead of building the block with its body's default widths."""
+    return data
+
+
+MIGRATIONS[3] = _derived
 MAX_BLOCKS = 10_000
 
 

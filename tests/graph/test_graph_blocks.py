@@ -17,7 +17,7 @@ import graph
 from graph import StrataError
 from graph.blocks import ExposedParam
 from graph.builder import Builder
-from graph.fileformat import dumps, loads
+from graph.fileformat import VERSION, dumps, loads
 
 IO = ("Input", "Output", "BlockInput", "BlockOutput")
 
@@ -252,10 +252,10 @@ def test_exposed_parameters_are_constructor_arguments_and_a_block_cannot_hold_it
 
 def test_older_files_load_and_blocks_are_written_only_when_there_are_some():
     doc = _residual()
-    assert doc.to_dict()["version"] == 3 and "blocks" not in doc.to_dict()
+    assert doc.to_dict()["version"] == VERSION and "blocks" not in doc.to_dict()
     doc.group(_ids(doc, "1"), "BasicBlock")
     data = doc.to_dict()
-    assert data["version"] == 3 and data["blocks"][0]["name"] == "BasicBlock"
+    assert data["version"] == VERSION and data["blocks"][0]["name"] == "BasicBlock"
     assert loads(dumps(_residual())) == _residual()
     old = {**_residual().to_dict(), "version": 1}
     assert loads(json.dumps(old)) == _residual()
