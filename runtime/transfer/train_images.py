@@ -64,24 +64,52 @@ def list_files():
 
 READ_CODE = '''
 def read_image(file):
-    """One image (channels, size, size) in [0, 1], resized as Strata resizes it."""
+    """One image (channels, size, size) in [0, 1], resized as Strata resizes it; None
+    for a file that cannot be read (skipped and counted, as Strata does), unless
+    STRICT_FILES."""
     from PIL import Image
 
     mode = "L" if COLOR == "grayscale" else "RGB"
-    with Image.open(file) as image:
-        image = image.convert(mode).resize(
-            (IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR
-        )
-        pixels = np.asarray(image, dtype=np.float32) / 255.0
+    try:
+        with Image.open(file) as image:
+            image = image.convert(mode).resize(
+                (IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR
+            )
+            pixels = np.asarray(image, dtype=np.float32) / 255.0
+    except (Image.DecompressionBombError, OSError, ValueError) as error:
+        if STRICT_FILES:
+            raise SystemExit(f"{file}: cannot be read ({error})") from None
+        return None
     return pixels[None] if mode == "L" else pixels.transpose(2, 0, 1)
+
+
+def report_skipped(files):
+    """Say how many files could not be read, naming the first few (rank 0 only)."""
+    if files and int(os.environ.get("RANK", "0")) == 0:
+        names = ", ".join(file.name for file in files[:3])
+        print(f"{len(files)} unreadable image(s) skipped (first: {names})")
 '''
 
 MEMORY_CODE = '''
 def load_data():
     """The train, validation and test splits, each a tuple (images, target), every
-    image decoded up front."""
+    image decoded up front; unreadable files are left out before the split is drawn."""
     files, labels, splits = list_files()
-    images = np.stack([read_image(file) for file in files]).astype(np.float32)
+    decoded = [read_image(file) for file in files]
+    keep = [i for i, image in enumerate(decoded) if image is not None]
+    report_skipped([file for file, image in zip(files, decoded) if image is None])
+    if not keep:
+        raise SystemExit(f"None of the {len(files)} images can be read: {DATA_FOLDER}")
+    if splits:
+        position = {old: new for new, old in enumerate(keep)}
+        splits = {
+            name: torch.tensor(
+                [position[i] for i in part.tolist() if i in position], dtype=torch.int64
+            )
+            for name, part in splits.items()
+        }
+    images = np.stack([decoded[i] for i in keep]).astype(np.float32)
+    labels = labels[keep]
     index = splits or split_indices(len(labels), labels, SEED)
     x = torch.from_numpy(images)
     y = network_target(torch.from_numpy(labels))
@@ -100,8 +128,13 @@ class Files(torch.utils.data.Dataset):
         return len(self.files)
 
     def __getitem__(self, index):
-        images = np.stack([read_image(self.files[i]) for i in index])
-        target = network_target(torch.from_numpy(self.labels[index]))
+        decoded = [read_image(self.files[i]) for i in index]
+        kept = [i for i, image in zip(index, decoded) if image is not None]
+        report_skipped([self.files[i] for i in index if i not in kept])
+        if not kept:
+            raise RuntimeError(f"No image of this batch can be read: {index}")
+        images = np.stack([image for image in decoded if image is not None])
+        target = network_target(torch.from_numpy(self.labels[kept]))
         return torch.from_numpy(images), target
 
 
@@ -128,7 +161,9 @@ def image_constants(options: dict, split_folders: dict[str, str] | None) -> list
     lines += [_path_constant("DATA_FOLDER", options["path"]),
               f"IMAGE_SIZE = {options['image_size']!r}",
               f"COLOR = {literal(options['color'])}",
-              "STANDARDIZE = False"]
+              "STANDARDIZE = False",
+              "# An unreadable image stops the script when True; else it is skipped.",
+              f"STRICT_FILES = {bool(options.get('strict', False))!r}"]
     if split_folders:
         items = "".join(f"    {literal(k)}: {literal(v)},\n"
                         for k, v in split_folders.items())

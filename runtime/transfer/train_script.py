@@ -59,12 +59,13 @@ def export_training(doc, output, *, base_dir=None) -> list[Path]:
     # script streams it too (train_stream).
     raw = load_dataset(setup.dataset, seed=setup.seed, val_fraction=setup.val_fraction,
                        test_fraction=setup.test_fraction, base_dir=base_dir,
-                       data_path=setup.data_path)
+                       data_path=setup.data_path, strict_files=setup.strict_files)
     streaming = raw.streaming and raw.options["name"] in ("image_folder", "csv")
     if raw.streaming and not streaming:  # the script reads the data whole
         raw = load_dataset(setup.dataset, seed=setup.seed,
                            val_fraction=setup.val_fraction,
-                           test_fraction=setup.test_fraction, base_dir=base_dir)
+                           test_fraction=setup.test_fraction, base_dir=base_dir,
+                           strict_files=setup.strict_files)
     bundle = raw.for_task(task)
     reasons = check_dataset(analysis, bundle)
     if reasons:

@@ -116,3 +116,33 @@ def test_image_split_folders_stay_the_split_in_the_exported_script(tmp_path, dat
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout == "[20, 8, 6]"
+
+
+@pytest.mark.parametrize("data_path", ["memory", "stream"])
+def test_an_unreadable_image_is_skipped_and_named_by_the_exported_script(tmp_path,
+                                                                         data_path):
+    """As in Strata's own run: a corrupt file costs one example, said with its name, not
+    the run (it stopped the exported script with PIL's traceback)."""
+    pytest.importorskip("PIL.Image", reason="Pillow reads image folders")
+    root = tmp_path / "images"
+    image_tree(root, {"train": 10, "val": 4})
+    (root / "train" / "dark" / "05.png").write_bytes(b"not a png at all")
+    b = Builder("Light or Dark")
+    x = b.add("Input", shape=[3, 6, 6])
+    b.chain(x, ("Flatten", {}, "flat"), ("Linear", {"out_features": 2}, "out"), "Output")
+    doc = b.done({"dataset": {"name": "image_folder", "path": str(root), "image_size": 6,
+                              "color": "rgb"}, "epochs": 2, "batch_size": 4,
+                  "data_path": data_path, "workers": 0})
+    folder = tmp_path / "export"
+    export_training(doc, folder)
+    assert "STRICT_FILES = False" in (folder / "train.py").read_text()
+    curve, out = run_script(folder)
+    assert len(curve) == 2 and all(np.isfinite(v) for pair in curve for v in pair)
+    assert "1 unreadable image(s) skipped (first: 05.png)" in out
+    if data_path == "memory":
+        sizes = ("import sys, train; sys.stdout.write(repr([len(s[-1]) for s in "
+                 "train.load_data()]))")
+        done = subprocess.run([sys.executable, "-c", sizes], check=False, cwd=folder,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert done.stdout.endswith("[19, 8, 0]")
