@@ -279,14 +279,21 @@ def _dependencies_first(found: list[tuple[dict, str, Definition]]):
     return order
 
 
+def _block_param_name(item: dict, at: str) -> str:
+    """The ``name`` of an exposed or derived block parameter: an identifier that is
+    not one of the instance's own keys."""
+    name = _text(item.get("name"), f"{at}.name", 200)
+    if not name.isidentifier() or name in ("block", "repeat", "self"):
+        raise DocumentError(f"{_shown(name)} cannot name a block parameter", f"{at}.name")
+    return name
+
+
 def _read_exposed(raw: Any, where: str, definition: Definition) -> list[ExposedParam]:
     out = []
     for i, item in enumerate(_expect(raw, list, where, "a list")):
         at = f"{where}[{i}]"
         item = _expect(item, dict, at, "an object")
-        name = _text(item.get("name"), f"{at}.name", 200)
-        if not name.isidentifier() or name in ("block", "repeat", "self"):
-            raise DocumentError(f"{_shown(name)} cannot name a block parameter", f"{at}.name")
+        name = _block_param_name(item, at)
         default = item.get("default")
         _check_plain(default, f"{at}.default")
         targets = []
@@ -314,9 +321,7 @@ def _read_derived(raw: Any, where: str, definition: Definition) -> list[DerivedP
     for i, item in enumerate(_expect(raw, list, where, "a list")):
         at = f"{where}[{i}]"
         item = _expect(item, dict, at, "an object")
-        name = _text(item.get("name"), f"{at}.name", 200)
-        if not name.isidentifier() or name in ("block", "repeat", "self"):
-            raise DocumentError(f"{_shown(name)} cannot name a block parameter", f"{at}.name")
+        name = _block_param_name(item, at)
         expression = _text(item.get("expression"), f"{at}.expression", 500)
         try:
             check_expression(expression, [e.name for e in definition.exposed]
