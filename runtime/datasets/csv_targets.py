@@ -210,15 +210,7 @@ class LabelTally:
         row, then one row per example by the cell's id."""
         keys = list(self.index)
         parts = [split_labels(k) for k in keys]
-        names = sorted({label for p in parts for label in p})
-        if len(names) < 2:
-            raise DatasetError(f"{self.where} names {len(names)} label"
-                               f"{'' if len(names) == 1 else 's'}; multi-label needs at "
-                               "least 2")
-        where = {label: i for i, label in enumerate(names)}
-        table = np.zeros((len(keys), len(names)), np.float32)
-        for i, p in enumerate(parts):
-            table[i, [where[label] for label in p]] = 1.0
+        table, _, names = encode_label_lists(parts, self.where)
         example = max(zip(keys, parts), key=lambda kp: len(kp[1]))[0]
         column = _column(self.where)
         self.note = (f"multi-label: the target column '{column}' holds lists of labels "
