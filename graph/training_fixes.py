@@ -21,6 +21,7 @@ from .block_body import block_uses, inner_shapes, resolve_path, used_definitions
 from .document import Document, Edge
 from .edits import Edit, InBlock, InsertLayer, ReplaceLayer, SetTraining
 from .fixes import Fix
+from .outputs import head_linear
 
 SATURATING = ("Sigmoid", "Tanh")
 
@@ -175,16 +176,6 @@ def _batchnorm_wire(doc: Document, node_id: str, tensors: list) -> Edge | None:
 def _into_last_linear(doc: Document) -> Edge | None:
     """The wire into the Linear that feeds the Output (the classifier head)."""
     outputs = [n for n in doc.nodes.values() if n.type == "Output"]
-    if len(outputs) != 1:
-        return None
-    current = outputs[0].id
-    for _ in range(len(doc.nodes)):
-        feeding = doc.edges_into(current)
-        if len(feeding) != 1:
-            return None
-        node = doc.nodes[feeding[0].source]
-        if node.type == "Linear":
-            into = doc.edges_into(node.id)
-            return into[0] if len(into) == 1 else None
-        current = node.id
-    return None
+    head = head_linear(doc, outputs[0].id) if len(outputs) == 1 else None
+    into = doc.edges_into(head) if head is not None else []
+    return into[0] if len(into) == 1 else None

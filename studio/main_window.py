@@ -14,9 +14,10 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QMimeData, QObject, QSettings, Qt, QTimer
-from PySide6.QtGui import QGuiApplication, QIcon
+from PySide6.QtGui import QAction, QGuiApplication, QIcon
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
     QDockWidget,
     QMainWindow,
     QMenu,
@@ -53,6 +54,14 @@ class MainWindow(QMainWindow):
     # Built by ``window_menus.build`` with the rest of the menu bar.
     recent_menu: QMenu
     panels_menu: QMenu
+    examples_menu: QMenu
+    export_menu: QMenu
+    view_menu: QMenu
+    toolbar: QToolBar
+    # Built by ``help.add_help_menu``.
+    help_menu: QMenu
+    help_actions: tuple[QAction, QAction, QAction]  # shortcuts, layer help, about
+    shortcuts_dialog: QDialog  # the last one opened (kept alive while shown)
 
     def __init__(self, source: DocumentController | str | Path | None = None, *,
                  settings: QSettings | None = None, autosave_dir=None) -> None:
@@ -88,7 +97,7 @@ class MainWindow(QMainWindow):
         self.code = CodePanel(self.controller)
         self.docks: dict[str, QDockWidget] = {}
         self.menu_actions = window_menus.build(self)
-        self.workspaces = WorkspaceSwitcher(self, self.settings)
+        self.workspaces = WorkspaceSwitcher(self, self.settings, self.docks)
         window_menus.add_workspace_menu(self)
         self._build_docks()
         # What hosted features get from the window: typed, explicit (studio.context).
