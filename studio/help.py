@@ -150,8 +150,14 @@ def show_layer_help(window: MainWindow) -> QMessageBox | ShortcutsDialog:
     node = window.controller.document.nodes[ids[0]]
     box = QMessageBox(QMessageBox.Icon.Information, f"{node.spec.display_name} help",
                       layer_help_html(node), QMessageBox.StandardButton.Close, window)
+    return _open_rich(window, box, "layer_help")
+
+
+def _open_rich(window: MainWindow, box: QMessageBox, name: str) -> QMessageBox:
+    """Open ``box`` (rich text, window-modal, deleted on close) as the window's last
+    message, where tests and the next message find it."""
     box.setTextFormat(Qt.TextFormat.RichText)
-    box.setObjectName("layer_help")
+    box.setObjectName(name)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     window.last_message = box
     box.open()
@@ -195,12 +201,7 @@ def show_about(window: MainWindow) -> QMessageBox:
                       "locally with PyTorch, watch them learn, export clean PyTorch "
                       f"code.</p><table cellspacing='4'>{rows}</table>",
                       QMessageBox.StandardButton.Close, window)
-    box.setTextFormat(Qt.TextFormat.RichText)
-    box.setObjectName("about_strata")
-    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    window.last_message = box
-    box.open()
-    return box
+    return _open_rich(window, box, "about_strata")
 
 
 def add_help_menu(window: MainWindow) -> None:
