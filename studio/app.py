@@ -126,3 +126,7 @@ def shutdown(app: QApplication, window: MainWindow) -> None:
     for thread in threading.enumerate():
         if thread.name.startswith("strata-") and thread is not threading.current_thread():
             thread.join(timeout=60)
+
+
+if __name__ == "__main__":  # ``python -m studio.app [FILE]``: the window only
+    sys.exit(run(sys.argv[1:]))

@@ -27,6 +27,7 @@ from graph.errors import StrataError
 from studio import resources
 from studio.panels.palette import LAYER_MIME
 
+from .empty_hint import EmptyCanvasHint
 from .minimap import Minimap
 from .node_item import HEADER, WIDTH, NodeItem
 from .quick_add import QuickAddPopup
@@ -94,6 +95,7 @@ class NetworkView(QGraphicsView):
         self.bottom_room = 0  # ...and under it (set_bottom_room)
         self._keep_centre: QPointF | None = None  # until the user's next gesture
         self.minimap = Minimap(self)
+        self.empty_hint = EmptyCanvasHint(self)
         controller.document_replaced.connect(self.show_document)
 
     # ---------------------------------------------------------------- zoom & fit
@@ -189,6 +191,7 @@ class NetworkView(QGraphicsView):
         self.setScene(scene)
         self.show_document()
         self.minimap.refresh()
+        self.empty_hint.follow(scene)
 
     def center_on_node(self, node_id: str) -> None:
         item = self.network_scene.nodes.get(node_id)
@@ -398,6 +401,7 @@ class NetworkView(QGraphicsView):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.minimap.reposition()
+        self.empty_hint.reposition()
         if self._auto_frame:
             self.show_document()
         elif self._keep_centre is not None:
