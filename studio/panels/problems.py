@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from graph import Problem
-from graph.fixes import Fix, diagnosis_fixes, fix_for
+from graph.fixes import Fix, fix_for
+from graph.training_fixes import diagnosis_fixes
 
 from ..theme_colors import severity_color
 from .widgets import muted, severity_icon
