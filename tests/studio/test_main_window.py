@@ -347,3 +347,20 @@ def test_palette_enter_adds_the_top_hit_at_the_view_centre(make_window, qtbot):
     assert card.contains(window.view.visible_center()) or \
         (card.center() - window.view.visible_center()).manhattanLength() < 40
     QApplication.processEvents()
+
+
+def test_an_empty_canvas_says_how_to_start_and_the_first_layer_hides_it(make_window, qtbot):
+    window = make_window()
+    hint = window.view.empty_hint
+    assert hint.isVisible() and "Start a network" in hint.text()
+    assert "File \u25b8 Examples" in hint.text()
+    # Centred in the canvas, and it lets drops and double-clicks through.
+    area = window.view.viewport().rect()
+    assert abs(hint.geometry().center().x() - area.center().x()) <= 2
+    assert hint.testAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+    window.controller.add_node("Input", (0.0, 0.0))
+    qtbot.waitUntil(lambda: not hint.isVisible())
+    window.controller.undo_stack.undo()
+    qtbot.waitUntil(hint.isVisible)
+    window.files.open_path(EXAMPLES / "spiral_mlp.strata")
+    qtbot.waitUntil(lambda: not hint.isVisible())
