@@ -176,7 +176,8 @@ class MainWindow(QMainWindow):
         c.metadata_changed.connect(self._on_metadata_changed)
         c.edit_refused.connect(self._show_refusal)
         self.palette_panel.add_requested.connect(self._add_from_palette)
-        self.problems.node_activated.connect(self.view.center_on_node)
+        self.problems.node_activated.connect(self._show_network_node)
+        self.problems.path_activated.connect(self.levels.reveal)
         self.inspector.actions_bar.insert_after_requested.connect(
             self.view.insert_after_dialog)
         self.view.node_activated.connect(self._focus_inspector)
@@ -455,6 +456,11 @@ class MainWindow(QMainWindow):
     def set_minimap(self, on: bool) -> None:
         self.view.minimap.set_enabled(on)
         self.settings.setValue("view/minimap", bool(on))
+
+    def _show_network_node(self, node_id: str) -> None:
+        """A problem about a layer of the network: the canvas goes back up to it."""
+        self.levels.go_to(0)
+        self.view.center_on_node(node_id)
 
     def _focus_inspector(self, node_id: str) -> None:
         self.view.controller.select([node_id])  # the level shown (a block's inside)

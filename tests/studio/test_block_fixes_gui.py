@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import torch
 from block_networks import sigmoid_blocks
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QApplication
 
 import graph
 from runtime.events import DiagnosisEvent
+from studio.panels.problems import PROBLEM_ROLE
 
 
 def sigmoid_of(doc) -> str:
@@ -75,3 +77,65 @@ def test_an_inner_fix_the_block_refuses_changes_nothing_and_says_why(make_window
     c.apply_fix(Fix("Bad", (InBlock("Hidden", ReplaceLayer("n99", "ReLU")),)))
     assert c.document.to_dict() == before and c.undo_stack.count() == depth
     assert said and "has no layer 'n99'" in said[0]
+
+
+def click_row(qtbot, window, row: int) -> None:
+    tree = window.problems.tree
+    item = next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount())
+                if tree.topLevelItem(i).data(0, PROBLEM_ROLE) == row)
+    tree.scrollToItem(item)
+    rect = tree.visualItemRect(item)
+    # Two quick clicks would make a double-click: let the interval pass, as a person does.
+    qtbot.wait(QApplication.doubleClickInterval() + 50)
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton,
+                     pos=rect.topLeft() + QPoint(20, rect.height() // 2))
+
+
+def test_a_problems_row_inside_a_block_opens_it_at_the_layer(make_window, qtbot, tmp_path):
+    from graph import Edge
+
+    doc = sigmoid_blocks(uses=2, repeat=2)
+    body = doc.blocks["Hidden"].body
+    fc = next(n.id for n in body.nodes.values() if n.type == "Linear")
+    sigmoid = sigmoid_of(doc)
+    # A layer that cannot take what the inner Linear gives: an error inside the block.
+    wire = body.edges_from(fc)[0]
+    body.disconnect(wire)
+    bad = body.add_node("BatchNorm2d", {}, "bn", (300.0, 120.0)).id
+    body.connect(Edge(fc, "out", bad, "in"))
+    body.connect(Edge(bad, "out", sigmoid, "in"))
+    window = open_window(make_window, tmp_path, doc)
+    levels = window.levels
+    first = window.controller.document.find_label("hidden1").id
+    second = window.controller.document.find_label("hidden2").id
+    window.problems.set_diagnoses([DiagnosisEvent(
+        "dead_relus", (f"{second}:1/{sigmoid}",), "Dead ReLUs",
+        "Most units of 'hidden2[1] > sigmoid' output zero.", "", "warning", 10, 1)])
+    problems = window.problems.problems
+    shape = next(i for i, p in enumerate(problems) if p.path == (bad,))
+    dead = next(i for i, p in enumerate(problems) if p.kind == "training:dead_relus")
+    # The Layer column names the inner layer, as the message does.
+    texts = {window.problems.tree.topLevelItem(i).data(0, PROBLEM_ROLE):
+             window.problems.tree.topLevelItem(i).text(0)
+             for i in range(window.problems.tree.topLevelItemCount())}
+    assert texts[dead] == "hidden2[1] > sigmoid" and texts[shape] == "hidden1 > bn"
+
+    click_row(qtbot, window, shape)
+    assert levels.path == ["Hidden"] and levels.levels[-1].instance == first
+    assert levels.current.selected == [bad]
+    assert window.view.network_scene is levels.levels[-1].scene
+    assert window.view.network_scene.nodes[bad].isSelected()
+    assert window.breadcrumb.isVisible()
+
+    click_row(qtbot, window, dead)  # another instance, its second copy
+    assert levels.path == ["Hidden"] and levels.levels[-1].instance == second
+    assert levels.levels[-1].copy == 1 and levels.run_path() == f"{second}:1"
+    assert levels.current.selected == [sigmoid]
+
+    top = window.controller.document.find_label("fc0").id
+    window.problems.set_diagnoses([DiagnosisEvent(
+        "dead_relus", (top,), "Dead ReLUs", "fc0", "", "warning", 10, 1)])
+    row = next(i for i, p in enumerate(window.problems.problems)
+               if p.kind == "training:dead_relus")
+    click_row(qtbot, window, row)  # a layer of the network: back up to it
+    assert levels.path == [] and window.controller.selected == [top]
