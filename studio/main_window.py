@@ -364,15 +364,19 @@ class MainWindow(QMainWindow):
         try:
             data = json.loads(raw)
             where = self.view.scene_cursor_pos()
-            return self.view.controller.paste(
+            pasted = self.view.controller.paste(
                 data, self.view.card_position(where) if where is not None else None)
+            self.view.reveal(pasted)
+            return pasted
         except (ValueError, StrataError):
             self.statusBar().showMessage("The clipboard holds no Strata layers", 4000)
             return []
 
     def duplicate(self) -> list[str]:
         ids = self.view.selected_node_ids()
-        return self.view.controller.duplicate(ids) if ids else []
+        copies = self.view.controller.duplicate(ids) if ids else []
+        self.view.reveal(copies)
+        return copies
 
     def group_selection(self) -> str:
         """Edit > Group into Block (Ctrl+G): the selected layers become one block."""

@@ -563,6 +563,7 @@ class NetworkView(QGraphicsView):
         else:
             node_id = self.controller.add_node(type_name, position)
         self.controller.select([node_id])
+        self.reveal([node_id])
         return node_id
 
     @staticmethod
@@ -590,7 +591,22 @@ class NetworkView(QGraphicsView):
                                                      source=(node_id, out))
         if new:
             self.controller.select([new])
+            self.reveal([new])
         return new
+
+    def reveal(self, node_ids: list[str]) -> None:
+        """Scroll (never zoom) so the new or pasted cards are in view: a layer appended
+        after the last card of a long chain would otherwise land out of sight."""
+        items = [self.network_scene.nodes[i] for i in node_ids if i in self.network_scene.nodes]
+        if not items:
+            return
+        rect = items[0].sceneBoundingRect()
+        for item in items[1:]:
+            rect = rect.united(item.sceneBoundingRect())
+        self._auto_frame, self._keep_centre = False, None
+        self.network_scene.ensure_bounds()
+        self.ensureVisible(rect, 40, 40)
+        self.minimap.refresh()
 
     @staticmethod
     def card_position(scene_pos: QPointF) -> tuple[float, float]:
