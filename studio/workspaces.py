@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QByteArray, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar
 
@@ -98,9 +98,11 @@ class WorkspaceSwitcher(QObject):
     changed = Signal(str)
     readable_canvas = Signal(bool)  # the workspace shown frames the canvas readably
 
-    def __init__(self, window: QMainWindow, settings, workspaces=WORKSPACES) -> None:
+    def __init__(self, window: QMainWindow, settings: QSettings,
+                 docks: dict[str, QDockWidget], workspaces=WORKSPACES) -> None:
         super().__init__(window)
         self.window = window
+        self.docks = docks  # the window's docks by name, filled as panels are added
         self.settings = settings
         self.workspaces = {w.name: w for w in workspaces}
         self.current = workspaces[0].name
@@ -245,7 +247,7 @@ class WorkspaceSwitcher(QObject):
                                Qt.Orientation.Vertical)
 
     def _docks(self) -> dict[str, QDockWidget]:
-        return dict(getattr(self.window, "docks", {}))
+        return dict(self.docks)
 
     # ------------------------------------------------------------------ problems
     def follow_problems(self, has_problems: bool) -> None:

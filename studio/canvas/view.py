@@ -27,6 +27,7 @@ from graph.errors import StrataError
 from studio import resources
 from studio.panels.palette import LAYER_MIME
 
+from .empty_hint import EmptyCanvasHint
 from .minimap import Minimap
 from .node_item import HEADER, WIDTH, NodeItem
 from .quick_add import QuickAddPopup
@@ -99,6 +100,7 @@ class NetworkView(QGraphicsView):
         self.readable_fit = False
         self._followed: set[int] = set()  # scenes whose selection the view follows
         self.minimap = Minimap(self)
+        self.empty_hint = EmptyCanvasHint(self)
         controller.document_replaced.connect(self.show_document)
         self._follow_selection_of(scene)
 
@@ -241,6 +243,7 @@ class NetworkView(QGraphicsView):
         self._follow_selection_of(scene)
         self.show_document()
         self.minimap.refresh()
+        self.empty_hint.follow(scene)
 
     def center_on_node(self, node_id: str) -> None:
         item = self.network_scene.nodes.get(node_id)
@@ -450,6 +453,7 @@ class NetworkView(QGraphicsView):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.minimap.reposition()
+        self.empty_hint.reposition()
         if self._auto_frame:
             self.show_document()
         elif self._keep_centre is not None:
@@ -611,6 +615,7 @@ class NetworkView(QGraphicsView):
         else:
             node_id = self.controller.add_node(type_name, position)
         self.controller.select([node_id])
+        self.reveal([node_id])
         return node_id
 
     @staticmethod
@@ -638,7 +643,22 @@ class NetworkView(QGraphicsView):
                                                      source=(node_id, out))
         if new:
             self.controller.select([new])
+            self.reveal([new])
         return new
+
+    def reveal(self, node_ids: list[str]) -> None:
+        """Scroll (never zoom) so the new or pasted cards are in view: a layer appended
+        after the last card of a long chain would otherwise land out of sight."""
+        items = [self.network_scene.nodes[i] for i in node_ids if i in self.network_scene.nodes]
+        if not items:
+            return
+        rect = items[0].sceneBoundingRect()
+        for item in items[1:]:
+            rect = rect.united(item.sceneBoundingRect())
+        self._auto_frame, self._keep_centre = False, None
+        self.network_scene.ensure_bounds()
+        self.ensureVisible(rect, 40, 40)
+        self.minimap.refresh()
 
     @staticmethod
     def card_position(scene_pos: QPointF) -> tuple[float, float]:

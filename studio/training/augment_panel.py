@@ -16,6 +16,8 @@ pipeline or the samples change; the latest request wins.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
@@ -36,6 +38,9 @@ from studio.panels.param_editors import ParamEditor, editor_for
 from studio.panels.widgets import muted
 from studio.theme_colors import SEVERITY_COLORS
 
+if TYPE_CHECKING:
+    from studio.document.controller import DocumentController
+
 PREVIEW_ROWS = 2  # augmented versions of each example
 PREVIEW_COLUMNS = 4
 CELL = 40  # pixels per preview image (four fit a narrow dock)
@@ -44,7 +49,7 @@ CELL = 40  # pixels per preview image (four fit a narrow dock)
 class AugmentPanel(QWidget):
     preview_ready = Signal()
 
-    def __init__(self, controller, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: DocumentController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("AugmentPanel")
         self.controller = controller

@@ -36,6 +36,9 @@ from .overlay import CanvasOverlay
 from .panel import TrainingPanel
 from .runner import TrainingRunner
 
+if TYPE_CHECKING:
+    from studio.panels.inspector import InspectorPanel
+
 if TYPE_CHECKING:  # annotations only
     from types import SimpleNamespace
 
@@ -98,7 +101,7 @@ class TrainingWorkbench(QObject):
         # routed here.
         self.actions = actions or make_actions(self)
         if actions is None:
-            connect_actions(self.actions, self)
+            connect_actions(self.actions, lambda: self)
 
         c = self.panel.controls
         c.train_clicked.connect(self.train)
@@ -151,7 +154,7 @@ class TrainingWorkbench(QObject):
             points, conv, task = network_kind(self.controller.document)
             self.view.expect(points, conv, task)
 
-    def add_charts(self, inspector) -> LayerCharts:
+    def add_charts(self, inspector: InspectorPanel) -> LayerCharts:
         """The selected layer's training charts, under ``inspector``'s forms (its
         footer, which follows the selection, an open block's inner layer too)."""
         if self.layer_charts is None:
