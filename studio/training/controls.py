@@ -155,7 +155,7 @@ class RunControls(QWidget):
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.hide()
         self.message_kind = ""
-        self._message_shown: tuple[str, str] = ("", "")
+        self._message_shown: tuple[str, str, str] = ("", "", "")
         self._paused_icon = False  # the pause button shows the "pause" icon
 
         buttons = QHBoxLayout()
