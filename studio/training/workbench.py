@@ -389,6 +389,7 @@ class TrainingWorkbench(QObject):
 
     def _document_replaced(self) -> None:
         """Another network was opened: a run of the old one has nothing to show on."""
+        self.panel.controls.show_message("", "")  # the old run's summary is not this one's
         if self.runner.active:
             self.runner.stop()
             self.show_message("Training was stopped: another network was opened.",

@@ -162,3 +162,15 @@ def test_the_train_canvas_frames_a_deep_network_with_titles_that_read(make_windo
     assert not view.readable_fit
     shown = view.mapToScene(view.viewport().rect()).boundingRect()
     assert shown.contains(scene.nodes_rect())
+
+
+def test_another_network_opened_clears_the_last_runs_summary(qtbot, tmp_path):
+    """The Training panel belongs to the network shown: after opening another one it
+    said "Ready to train" over the previous network's "Finished: ... accuracy 50%"."""
+    controller, _view, bench = workbench(qtbot, tiny_mlp(), tmp_path)
+    controls = bench.panel.controls
+    controls.show_run(finished_run())
+    assert not controls.message.isHidden()
+    controller.set_document(tiny_cnn())
+    assert controls.message.isHidden() and controls.message_kind == ""
+    assert controls.status.text() == "Ready to train"
