@@ -4,6 +4,7 @@ inherited learning-rate factor shows on the inner cards."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from block_networks import sigmoid_blocks
 from PySide6.QtCore import QPoint, Qt
@@ -139,3 +140,52 @@ def test_a_problems_row_inside_a_block_opens_it_at_the_layer(make_window, qtbot,
                if p.kind == "training:dead_relus")
     click_row(qtbot, window, row)  # a layer of the network: back up to it
     assert levels.path == [] and window.controller.selected == [top]
+
+
+def test_an_inner_card_shows_the_learning_rate_factor_its_block_passes_down(
+        make_window, qtbot, tmp_path):
+    from strata_paths import EXAMPLES
+
+    doc = graph.load(EXAMPLES / "blocks_resnet.strata")
+    window = open_window(make_window, tmp_path, doc)
+    window.resize(1280, 720)
+    root = window.controller
+    levels = window.levels
+    layer1 = root.document.find_label("layer1").id
+    assert root.set_lr_scale([layer1], 0.1)
+    assert root.document.training["lr_scale"] == {layer1: 0.1}
+    assert window.view.network_scene.nodes[layer1].frozen_tag.text == "lr \u00d70.1"
+
+    assert levels.open_block(layer1)
+    scene = levels.levels[-1].scene
+    body = levels.current.document
+    conv1, relu, conv2 = (body.find_label(n).id for n in ("conv1", "relu", "conv2"))
+    tag = scene.nodes[conv1].frozen_tag
+    assert tag.isVisible() and tag.text == "lr \u00d70.1 (from block 'layer1')"
+    assert "inherited from block 'layer1'" in scene.nodes[conv1].toolTip()
+    assert not scene.nodes[relu].frozen_tag.isVisible()  # no weights: nothing to scale
+
+    # The inspector says it too, and a value typed there overrides it for the layer.
+    levels.current.select([conv2])
+    box = window.findChild(object, "layer_training")
+    qtbot.waitUntil(box.isVisible)
+    assert box.scale.value() == pytest.approx(0.1)
+    assert "lr \u00d7 0.1 (from block 'layer1')" in box.note.text()
+    box.scale.setFocus()
+    box.scale.selectAll()
+    qtbot.keyClicks(box.scale, "0.5")
+    qtbot.keyClick(box.scale, Qt.Key.Key_Return)
+    assert root.document.training["lr_scale"] == {layer1: 0.1, f"{layer1}/{conv2}": 0.5}
+    assert scene.nodes[conv2].frozen_tag.text == "lr \u00d70.5"  # its own now
+    assert "from block" not in box.note.text()
+    box.scale.selectAll()
+    qtbot.keyClicks(box.scale, "0.1")  # the inherited factor again: the override goes
+    qtbot.keyClick(box.scale, Qt.Key.Key_Return)
+    assert root.document.training["lr_scale"] == {layer1: 0.1}
+    assert scene.nodes[conv2].frozen_tag.text == "lr \u00d70.1 (from block 'layer1')"
+
+    root.undo_stack.undo()
+    root.undo_stack.undo()
+    root.undo_stack.undo()  # no factor at all: no tag inside
+    assert not root.document.training.get("lr_scale")
+    assert not scene.nodes[conv1].frozen_tag.isVisible()
