@@ -191,6 +191,10 @@ class MainWindow(QMainWindow):
         self.view.customContextMenuRequested.connect(self._context_menu)
         self.status.problems_clicked.connect(self._show_problems)
         self.problems.count_changed.connect(self._follow_problems)
+        self.problems.listed.connect(self.status.show_problems)
+        self.problems.listed.connect(self.inspector.network.show_problems)
+        self.status.show_problems(self.problems.problems)
+        self.inspector.network.show_problems(self.problems.problems)
 
     def _commit_before_actions(self) -> None:
         """Toolbar buttons and menus take no focus: a value still being typed (400 in

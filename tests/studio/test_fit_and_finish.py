@@ -367,6 +367,10 @@ def test_a_dataset_that_does_not_fit_shows_in_problems_on_the_node_with_a_fix(
     assert window.problems.fixes[row].title.startswith("Set out_features to 2")
     assert not window.docks["problems"].isHidden()
     assert window.scene.nodes[head].severity == "error"  # marked on the node
+    # The status bar and the inspector's summary count it: not "valid" beside it.
+    assert "1 error" in window.status.validity.text()
+    window.controller.select([])
+    assert "1 error" in window.inspector.network.status.text()
     window.controller.select([head])
     qtbot.waitUntil(lambda: any("out_features to 2" in b.text()
                                 for b in window.inspector.actions_bar.fix_buttons),
@@ -374,6 +378,7 @@ def test_a_dataset_that_does_not_fit_shows_in_problems_on_the_node_with_a_fix(
     assert window.problems.apply_fix(row)
     assert window.controller.document.nodes[head].params["out_features"] == 2
     qtbot.waitUntil(lambda: not check.problems, timeout=10000)
+    assert "Valid" in window.status.validity.text()
     # Choosing another dataset checks again: the Input does not take 8x8 images.
     window.controller.set_training("dataset", {"name": "digits"})
     qtbot.waitUntil(lambda: len(check.problems) >= 1, timeout=30000)
