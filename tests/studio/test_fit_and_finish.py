@@ -269,13 +269,15 @@ def test_train_commits_the_epochs_being_typed(make_window, qtbot):
 
 
 # ---------------------------------------------------------------------- layout
-@pytest.mark.parametrize("size", [(1280, 720), (1600, 1000), (1920, 1080)])
+# 1152x648: the window's first size on a 1280x720 screen (90% of it, not maximised).
+@pytest.mark.parametrize("size", [(1152, 648), (1280, 720), (1600, 1000), (1920, 1080)])
 def test_the_canvas_dominates_and_no_form_scrolls_sideways(make_window, size):
     window = make_window(EXAMPLES / "spiral_mlp.strata", size=size)
     QApplication.processEvents()
     area = window.width() * window.height()
     canvas = window.view.width() * window.view.height()
-    assert canvas >= area / 2, (window.view.size(), window.size())
+    # (At 1152x648 the menu, toolbar and status bar alone take 15% of the height.)
+    assert canvas >= area / (2 if size[0] >= 1280 else 2.2), (window.view.size(), window.size())
     assert window.docks["problems"].isHidden()  # nothing to list: it collapses
     window.training.workbench().panel.setup.load()
     for name in ("design", "train"):
