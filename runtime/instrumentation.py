@@ -207,7 +207,7 @@ class Instrumentation:
         def hook(_module, _args, output):
             # Only keep a reference here: measuring all layers together after the
             # forward pass saves a no_grad context and a closure call per layer.
-            out = _first_tensor(output)
+            out = first_tensor(output)
             if out is not None and out.is_floating_point() and out.numel():
                 self._outs[index] = out
         return hook
@@ -406,11 +406,12 @@ def _edges(counts: np.ndarray, bounds: np.ndarray, bins: int):
     return counts, (low + (high - low) * unit).astype(np.float32)
 
 
-def _first_tensor(value):
+def first_tensor(value):
+    """The first tensor of a layer's output (an LSTM returns a tuple), or None."""
     if isinstance(value, torch.Tensor):
         return value
     if isinstance(value, (tuple, list)) and value:
-        return _first_tensor(value[0])
+        return first_tensor(value[0])
     return None
 
 
@@ -430,7 +431,7 @@ def feature_maps(model: torch.nn.Module, layers: list[LayerInfo], inputs: tuple,
     handles = []
     for info in chosen:
         def hook(_m, _a, output, node_id=info.node_id):
-            out = _first_tensor(output)
+            out = first_tensor(output)
             if out is not None:
                 captured[node_id] = out.detach()[0, :channels]
         handles.append(model.get_submodule(info.attribute).register_forward_hook(hook))

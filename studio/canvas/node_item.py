@@ -227,6 +227,7 @@ class NodeItem(QGraphicsItem):
         self.hover_port: str | None = None
         self.frozen = False  # its weights do not train (the setup's ``frozen``)
         self.lr_scale = 1.0  # its learning-rate factor (the setup's ``lr_scale``)
+        self.lr_from = ""  # the enclosing block it inherits the factor from ("": its own)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
         self.setAcceptHoverEvents(True)
@@ -254,15 +255,17 @@ class NodeItem(QGraphicsItem):
         for wire in self.wires:
             wire.adjust()
 
-    def set_frozen(self, frozen: bool, tag: str = "", lr_scale: float = 1.0) -> None:
+    def set_frozen(self, frozen: bool, tag: str = "", lr_scale: float = 1.0,
+                   lr_from: str = "") -> None:
         """Frozen weights (dashed frame and a tag; ``tag`` replaces the tag's words),
-        or a learning-rate factor other than 1 (a quiet tag only)."""
+        or a learning-rate factor other than 1 (a quiet tag only), its own or
+        inherited from the enclosing block ``lr_from``."""
         text = tag or (FrozenTagItem.TEXT if frozen else
                        f"lr \u00d7{lr_scale:g}" if lr_scale != 1.0 else "")
         self.frozen_tag.set_text(text or FrozenTagItem.TEXT, frozen)
         self.frozen_tag.setVisible(bool(text))
-        if (frozen, lr_scale) != (self.frozen, self.lr_scale):
-            self.frozen, self.lr_scale = frozen, lr_scale
+        if (frozen, lr_scale, lr_from) != (self.frozen, self.lr_scale, self.lr_from):
+            self.frozen, self.lr_scale, self.lr_from = frozen, lr_scale, lr_from
             self._update_tooltip()
             self.update()
 
@@ -293,6 +296,10 @@ class NodeItem(QGraphicsItem):
         tip = f"<b>{escape(f.title)}</b> ({escape(f.type_name)})<br>{escape(f.help)}"
         if self.frozen:
             tip += "<br><br>Frozen: its weights do not train (toggle with Freeze Weights)."
+        elif self.lr_from:
+            tip += (f"<br><br>Learns at {self.lr_scale:g} \u00d7 the learning rate, "
+                    f"inherited from block '{escape(self.lr_from)}' (a factor set here, "
+                    "in the inspector's Training box, overrides it).")
         elif self.lr_scale != 1.0:
             tip += (f"<br><br>Learns at {self.lr_scale:g} \u00d7 the learning rate (set "
                     "in the inspector's Training box).")
