@@ -164,6 +164,9 @@ def test_an_inner_card_shows_the_learning_rate_factor_its_block_passes_down(
     assert tag.isVisible() and tag.text == "lr \u00d70.1 (from block 'layer1')"
     assert "inherited from block 'layer1'" in scene.nodes[conv1].toolTip()
     assert not scene.nodes[relu].frozen_tag.isVisible()  # no weights: nothing to scale
+    # Zoomed far out the pill keeps the factor and leaves the rest to the tooltip.
+    assert tag.shown_text(1.0)[0] == tag.text
+    assert tag.shown_text(0.3)[0] == "lr \u00d70.1 \u2026"
 
     # The inspector says it too, and a value typed there overrides it for the layer.
     levels.current.select([conv2])
