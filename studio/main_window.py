@@ -186,10 +186,15 @@ class MainWindow(QMainWindow):
         self.view.zoom_changed.connect(self.status.show_zoom)
         # A network shown whole stays whole in the other workspace's canvas.
         self.workspaces.switching.connect(self.view.keep_framed_if_whole)
+        self.workspaces.readable_canvas.connect(self.view.set_readable_fit)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
         self.status.problems_clicked.connect(self._show_problems)
         self.problems.count_changed.connect(self._follow_problems)
+        self.problems.listed.connect(self.status.show_problems)
+        self.problems.listed.connect(self.inspector.network.show_problems)
+        self.status.show_problems(self.problems.problems)
+        self.inspector.network.show_problems(self.problems.problems)
 
     def _commit_before_actions(self) -> None:
         """Toolbar buttons and menus take no focus: a value still being typed (400 in

@@ -81,6 +81,10 @@ class ProblemsPanel(QWidget):
     # open the blocks down to it (``BlockLevels.reveal``).
     path_activated = Signal(str)
     count_changed = Signal(int)  # how many rows the list shows now
+    # Every problem listed (the analysis's, the dataset check's, the run's diagnoses):
+    # the status bar and the inspector's summary count these, so neither says "valid"
+    # while Problems shows an error.
+    listed = Signal(list)
 
     def __init__(self, controller: DocumentController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -188,6 +192,7 @@ class ProblemsPanel(QWidget):
         self.tree.verticalScrollBar().setValue(scroll)
         self._show_summary(problems)
         self.count_changed.emit(len(problems))
+        self.listed.emit(list(problems))
 
     _kept: Problem | None = None
 
