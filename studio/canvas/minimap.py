@@ -7,18 +7,23 @@ scene's items and hides itself while the whole network is already in view.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
 
 from studio import resources
 
+if TYPE_CHECKING:
+    from studio.canvas.view import NetworkView
+
 SIZE = (180, 110)
 MARGIN = 12
 
 
 class Minimap(QWidget):
-    def __init__(self, view) -> None:
+    def __init__(self, view: NetworkView) -> None:
         super().__init__(view)
         self.view = view
         self.enabled = True

@@ -17,6 +17,8 @@ from .common import (
     TRAIN,
     VALIDATION,
     curve,
+    data_range,
+    empty_range,
     finite_xy,
     hold_x_range,
     key_title,
@@ -113,10 +115,15 @@ class CurvesPlot(QWidget):
                          self.metric_step, self.metric_train, self.metric_val):
                 item.setData([], [])
             self.hint.show()
+            # Before a run: ten epochs, a loss and a share from 0 to 1.
+            empty_range(self.loss_plot, (0, 10), (0, 1))
+            empty_range(self.metric_plot, None, (0, 1))
             return
         span = max(run.epochs, self.reference.epochs if self.reference else 0) \
             if run.active and run.epochs else None
         self._x_held = hold_x_range(self.loss_plot, span, self._x_held)
+        data_range(self.loss_plot, x=span is None)
+        data_range(self.metric_plot, x=False)
         per_epoch = max(run.steps_per_epoch, 1)
         name = {"r2": "R²", "f1": "F1 (micro)"}.get(run.metric_name, "Accuracy")
         if name != self._metric_title:
