@@ -52,7 +52,9 @@ def best_columns(channels: int, width: float, height: float, map_h: int, map_w: 
         rows = -(-channels // columns)
         return min(width / (columns * (map_w + gap)), height / (rows * (map_h + gap)))
 
-    return max(range(1, channels + 1), key=scale)
+    # Grids at least as wide as tall: channels read along rows.
+    wide = [c for c in range(1, channels + 1) if c >= -(-channels // c)]
+    return max(wide, key=scale)
 
 
 class _Row:
