@@ -203,3 +203,35 @@ def test_feature_maps_in_a_short_wide_strip_lie_in_one_row(qtbot):
         return plot.rows[0].image.sceneBoundingRect().width() / 8
 
     qtbot.waitUntil(lambda: tile() > 20)
+
+
+def test_the_minimap_keeps_clear_of_the_widgets_over_the_canvas(qtbot):
+    """The overview took the top right corner over the training banner's "Edit anyway"
+    (at 1280x720 the banner reaches it): a corner under another widget over the canvas
+    is not free."""
+    from PySide6.QtWidgets import QFrame
+
+    from studio.canvas import NetworkView
+    from studio.document.controller import DocumentController
+
+    doc = tiny_mlp()
+    ids = list(doc.nodes)
+    for k, node_id in enumerate(ids):  # far apart: the view shows none of them
+        doc.nodes[node_id].position = (k * 3000.0, 0.0)
+    controller = DocumentController()
+    controller.set_document(doc)
+    view = NetworkView(controller)
+    qtbot.addWidget(view)
+    view.resize(600, 400)
+    view.show()
+    view.set_zoom(1.0)
+    view.centerOn(1500, 2000)
+    view.minimap.refresh()
+    minimap = view.minimap
+    assert minimap.isVisible()
+    cover = QFrame(view)  # e.g. the banner, the legend
+    cover.setGeometry(minimap.geometry().adjusted(-20, -20, 20, 20))
+    cover.show()
+    view.minimap.refresh()
+    assert not minimap.isVisible() or not minimap.geometry().intersects(cover.geometry())
+    assert minimap.isVisible()  # another corner is free
