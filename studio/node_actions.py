@@ -53,11 +53,21 @@ def _dataset_fixes(controller: DocumentController, node_id: str):
 
 
 def _diagnosis_fixes(controller: DocumentController, node_id: str):
-    """The fixes of the last run's diagnoses about the node (for the next run)."""
+    """The fixes of the last run's diagnoses about the node (for the next run). Inside
+    an open block, those about this inner layer (by its path, any copy) that edit only
+    block definitions and the training setup: a fix that also edits the network's own
+    layers is offered in Problems."""
+    from graph.edits import InBlock, SetTraining
     from studio.panels.problems import PANELS
 
-    panel = PANELS.get(controller)
-    return panel.node_diagnosis_fixes(node_id) if panel is not None else []
+    root = controller.training_root
+    panel = PANELS.get(root if root is not None else controller)
+    if panel is None:
+        return []
+    if root is None:
+        return panel.node_diagnosis_fixes(node_id)
+    return [f for f in panel.path_diagnosis_fixes(controller.training_key(node_id))
+            if all(isinstance(e, (InBlock, SetTraining)) for e in f.edits)]
 
 
 FIX_SOURCES.extend([_dataset_fixes, _diagnosis_fixes])

@@ -56,6 +56,7 @@ class LayerIntents:
         def move_nodes(self, positions: dict[str, tuple[float, float]],
                        text: str = "Move") -> None: ...
         def edit_block(self, edit: InBlock, text: str = "Edit block") -> bool: ...
+        def _setup_owner(self) -> Any: ...
 
     def add_node_connected(self, type_name: str, position, source=None,
                            target=None) -> str:
@@ -170,8 +171,8 @@ class LayerIntents:
                     self.connect(e.source, e.source_port, e.target, e.target_port)
                 elif isinstance(edit, ReplaceLayer):
                     self.replace_layer(edit.node_id, edit.type_name, dict(edit.params))
-                elif isinstance(edit, SetTraining):
-                    self.set_training(edit.key, edit.value)
+                elif isinstance(edit, SetTraining):  # the network's, from any level
+                    self._setup_owner().set_training(edit.key, edit.value)
                 elif isinstance(edit, InBlock):  # the definition: every instance follows
                     self.edit_block(edit, fix.title)
         finally:

@@ -223,6 +223,13 @@ class ProblemsPanel(QWidget):
         return [f for p in self.problems if p.kind.startswith(DIAGNOSIS)
                 and node_id in p.node_ids for f in self.diagnosis_fixes(p)]
 
+    def path_diagnosis_fixes(self, key: str) -> list[Fix]:
+        """The fixes of the diagnoses about the inner layer at setup path ``key``
+        (``n5/n3``: every copy of a repeated instance)."""
+        return [f for p in self.problems if p.kind.startswith(DIAGNOSIS)
+                and key in {_without_copies(x) for x in p.path}
+                for f in self.diagnosis_fixes(p)]
+
     def set_extra(self, source: str, problems: list[Problem],
                   fixes: dict[Problem, Fix]) -> None:
         """Problems another check found (``source``: "dataset"), with their fixes."""
@@ -363,6 +370,11 @@ def label_path(doc, path: str) -> str | None:
         if isinstance(block, str) and block in doc.blocks:
             doc = doc.blocks[block].body
     return " > ".join(names)
+
+
+def _without_copies(path: str) -> str:
+    """``n5:1/n3`` -> ``n5/n3``: a run's path as the training setup names it."""
+    return "/".join(part.split(":", 1)[0] for part in path.split("/"))
 
 
 def _top_level(node_ids) -> tuple[str, ...]:

@@ -164,6 +164,9 @@ def test_an_inner_card_shows_the_learning_rate_factor_its_block_passes_down(
     assert tag.isVisible() and tag.text == "lr \u00d70.1 (from block 'layer1')"
     assert "inherited from block 'layer1'" in scene.nodes[conv1].toolTip()
     assert not scene.nodes[relu].frozen_tag.isVisible()  # no weights: nothing to scale
+    # Zoomed far out the pill keeps the factor and leaves the rest to the tooltip.
+    assert tag.shown_text(1.0)[0] == tag.text
+    assert tag.shown_text(0.3)[0] == "lr \u00d70.1 \u2026"
 
     # The inspector says it too, and a value typed there overrides it for the layer.
     levels.current.select([conv2])
@@ -189,3 +192,41 @@ def test_an_inner_card_shows_the_learning_rate_factor_its_block_passes_down(
     root.undo_stack.undo()  # no factor at all: no tag inside
     assert not root.document.training.get("lr_scale")
     assert not scene.nodes[conv1].frozen_tag.isVisible()
+
+
+def test_an_open_blocks_node_menu_offers_the_fixes_of_its_layers_diagnoses(
+        make_window, qtbot, tmp_path):
+    from PySide6.QtCore import QPointF
+    from PySide6.QtTest import QTest
+
+    window = open_window(make_window, tmp_path, sigmoid_blocks(uses=2, repeat=2))
+    root = window.controller
+    doc = root.document
+    sigmoid = sigmoid_of(doc)
+    second = doc.find_label("hidden2").id
+    window.problems.set_diagnoses([vanishing(f"{second}:1/{sigmoid}"), DiagnosisEvent(
+        "learning_rate_too_high", (f"{second}:1/{sigmoid}",), "Learning rate too high",
+        "...", "", "warning", 10, 1)])
+    assert window.levels.open_block(second)
+    view = window.view
+    view.fit_all()
+    item = view.network_scene.nodes[sigmoid]
+    where = view.mapFromScene(item.mapToScene(QPointF(60.0, 8.0)))
+    QTest.mousePress(view.viewport(), Qt.MouseButton.RightButton,
+                     Qt.KeyboardModifier.NoModifier, where)
+    QTest.mouseRelease(view.viewport(), Qt.MouseButton.RightButton,
+                       Qt.KeyboardModifier.NoModifier, where)
+    actions = {a.text(): a for a in window.context_menu(where).actions()}
+    relu = "Fix: Replace the Sigmoid layer with ReLU in block 'Hidden' (2 uses)"
+    lower = next(t for t in actions if "learning rate" in t)
+    assert relu in actions
+    lr = doc.training["lr"]
+    actions[lower].trigger()  # from inside the block: the network's setting
+    assert doc.training["lr"] == pytest.approx(lr / 10)
+    assert "lr" not in doc.blocks["Hidden"].body.training
+    actions[relu].trigger()
+    assert doc.blocks["Hidden"].body.nodes[sigmoid].type == "ReLU"
+    root.undo_stack.undo()
+    root.undo_stack.undo()
+    assert doc.blocks["Hidden"].body.nodes[sigmoid].type == "Sigmoid"
+    assert doc.training["lr"] == pytest.approx(lr)
