@@ -26,6 +26,7 @@ from runtime.series import block_of, fold_blocks
 
 from .common import (
     LINE_COLORS,
+    StickyRange,
     color_map,
     curve,
     heat_levels,
@@ -33,6 +34,7 @@ from .common import (
     key_title,
     layout_widget,
     log_tick_strings,
+    nice_range,
     placeholder,
     small_font,
     style_plot,
@@ -90,6 +92,7 @@ class LayerHeatmap(QWidget):
         self.lines_plot.getAxis("left").setWidth(
             self.heat.getAxis("left").width())
         self.lines = [curve(self.lines_plot, c, 1.6) for c in LINE_COLORS]
+        self.lines_range = StickyRange(self.lines_plot)
         self.canvas.ci.layout.setRowStretchFactor(0, 3)
         self.canvas.ci.layout.setRowStretchFactor(1, 2)
         self.hint = placeholder(self.heat, "One row per layer appears while training")
@@ -107,6 +110,7 @@ class LayerHeatmap(QWidget):
         self.row_ids = []
         self.levels = None
         self._legend_ids = []
+        self.lines_range.reset()
         self.refresh()
 
     def set_selection(self, node_ids: list[str]) -> None:
@@ -143,8 +147,12 @@ class LayerHeatmap(QWidget):
             # Levels only widen during a run, so colours keep their meaning over time.
             if self.levels is not None:
                 levels = (min(levels[0], self.levels[0]), max(levels[1], self.levels[1]))
-            self.levels = levels
-            self.bar.setLevels(levels)
+            # Rounded outward (a tenth of the span): widened now and then, not by a
+            # hair at each new extreme.
+            levels = nice_range(*levels, margin=0.0)
+            if levels != self.levels:  # the bar's axis is laid out again at each set
+                self.levels = levels
+                self.bar.setLevels(levels)
         x0, x1 = float(steps[0]), float(steps[-1])
         width = max(x1 - x0, 1.0)
         columns = values.shape[1]
@@ -232,13 +240,16 @@ class LayerHeatmap(QWidget):
             self._legend_ids = chosen
             key_title(self.lines_plot, "Layers", [
                 (self._row_name(n), c) for n, c in zip(chosen, LINE_COLORS)])
+        shown = []
         for k, line in enumerate(self.lines):
             if k < len(chosen):
                 ys = values[ids.index(chosen[k])]
                 ok = np.isfinite(ys)
                 line.setData(steps[ok], ys[ok])
+                shown.append(ys[ok])
             else:
                 line.setData([], [])
+        self.lines_range.fit(*shown)
 
     # ------------------------------------------------------------------ picking
     def _clicked(self, event) -> None:
