@@ -64,7 +64,17 @@ class SetTraining:
     value: Any
 
 
-Edit = InsertLayer | SetParam | AppendLayer | Connect | ReplaceLayer | SetTraining
+@dataclass(frozen=True)
+class InBlock:
+    """``edit`` (a ``ReplaceLayer``, ``InsertLayer`` or ``SetParam`` naming the body's
+    node ids and wires) made inside the definition ``block``: every instance follows.
+    Checked and performed by ``graph.block_body``."""
+
+    block: str
+    edit: Edit
+
+
+Edit = InsertLayer | SetParam | AppendLayer | Connect | ReplaceLayer | SetTraining | InBlock
 
 
 def apply_edits(doc: Document, edits: tuple[Edit, ...]) -> None:
@@ -84,17 +94,24 @@ def apply_edits(doc: Document, edits: tuple[Edit, ...]) -> None:
             replace_layer(doc, edit)
         elif isinstance(edit, SetTraining):
             doc.set_training(edit.key, edit.value)
+        elif isinstance(edit, InBlock):
+            from .block_body import perform_in_block
+
+            perform_in_block(doc, edit)
         else:
             doc.connect(edit.edge)
 
 
-def replace_layer(doc: Document, edit: ReplaceLayer) -> str:
-    """Swap a layer for another type keeping its place and wires; the new node's id."""
+def replace_layer(doc: Document, edit: ReplaceLayer, keep_id: bool = False) -> str:
+    """Swap a layer for another type keeping its place and wires; the new node's id
+    (the old one with ``keep_id``: inside a block, where exposed parameters and the
+    training setup's node paths name it)."""
     old = doc.nodes[edit.node_id]
     wires_in, wires_out = doc.edges_into(old.id), doc.edges_from(old.id)
     position = old.position
     doc.remove_node(old.id)
-    node = doc.add_node(edit.type_name, dict(edit.params), position=position)
+    node = doc.add_node(edit.type_name, dict(edit.params), position=position,
+                        node_id=old.id if keep_id else None)
     inputs = node.spec.input_names(node.params)
     for e in wires_in:
         doc.connect(Edge(e.source, e.source_port, node.id, inputs[0]))

@@ -12,6 +12,9 @@ exactly one undo step, and ``strata check --fix`` (``fix_all``) on the file itse
 Edits that change what the network means (before an Output, or when several different
 parameter changes would each work) are left to the user: they are not obvious. So are
 extra wires: which one to keep is the user's call.
+
+The fixes of training diagnoses (Sigmoid to ReLU, BatchNorm, Dropout, a lower learning
+rate) are in ``graph.training_fixes``.
 """
 
 from __future__ import annotations
@@ -29,9 +32,7 @@ from .edits import (
     Connect,
     Edit,
     InsertLayer,
-    ReplaceLayer,
     SetParam,
-    SetTraining,
     apply_edits,
 )
 from .errors import ParamError, ShapeError
@@ -312,79 +313,3 @@ def fix_all(doc: Document, limit: int = 100) -> list[str]:
         apply_edits(doc, fix.edits)
         done.append(fix.title)
     return done
-
-
-# ---------------------------------------------------------------------- training diagnoses
-SATURATING = ("Sigmoid", "Tanh")
-
-
-def diagnosis_fixes(kind: str, node_ids, doc: Document) -> list[Fix]:
-    """One-click fixes for a training diagnosis (``runtime.diagnoses`` kinds), where one
-    is obvious; applied to the next run. Each is one undo step in the studio."""
-    fixes: list[Fix] = []
-    if kind in ("vanishing_gradients", "saturated_activations"):
-        saturating = [n.id for n in doc.nodes.values() if n.type in SATURATING]
-        if saturating:
-            names = sorted({doc.nodes[i].type for i in saturating})
-            fixes.append(Fix(f"Replace the {len(saturating)} {'/'.join(names)} layers "
-                             "with ReLU", tuple(ReplaceLayer(i, "ReLU") for i in saturating)))
-        batchnorm = _batchnorm_after_linears(doc)
-        if batchnorm:
-            fixes.append(Fix(f"Insert BatchNorm after {len(batchnorm)} Linear layers",
-                             batchnorm))
-    if kind == "dead_relus":
-        dead = [i for i in node_ids if i in doc.nodes and doc.nodes[i].type == "ReLU"]
-        if dead:
-            fixes.append(Fix(f"Replace {len(dead)} ReLU with LeakyReLU",
-                             tuple(ReplaceLayer(i, "LeakyReLU") for i in dead)))
-    if kind == "overfitting":
-        edge = _into_last_linear(doc)
-        if edge is not None:
-            fixes.append(Fix("Add Dropout (p = 0.3) before the last Linear",
-                             (InsertLayer(edge, "Dropout", {"p": 0.3}),)))
-    if kind in ("learning_rate_too_high", "exploding_gradients", "dead_relus"):
-        lr = (doc.training or {}).get("lr", 1e-3)
-        if isinstance(lr, (int, float)) and lr > 0:
-            lower = float(f"{lr / 10:.3g}")
-            fixes.append(Fix(f"Lower the learning rate from {lr:g} to {lower:g}",
-                             (SetTraining("lr", lower),)))
-    return fixes
-
-
-def _batchnorm_after_linears(doc: Document) -> tuple[Edit, ...]:
-    """A BatchNorm1d on the wire after each hidden Linear (not the last one, and not
-    where one follows already)."""
-    analysis = Analyzer().analyze(doc)
-    last = _into_last_linear(doc)
-    last_linear = last.target if last is not None else None
-    edits = []
-    for n in doc.nodes.values():
-        if n.type != "Linear" or n.id == last_linear:
-            continue
-        out = doc.edges_from(n.id)
-        shapes = analysis.shapes.get(n.id)
-        tensor = next(iter(shapes.outputs.values()), None) if shapes else None
-        if len(out) != 1 or tensor is None or tensor.rank != 2:
-            continue
-        if doc.nodes[out[0].target].type.startswith("BatchNorm"):
-            continue
-        edits.append(InsertLayer(out[0], "BatchNorm1d", {}))
-    return tuple(edits)
-
-
-def _into_last_linear(doc: Document) -> Edge | None:
-    """The wire into the Linear that feeds the Output (the classifier head)."""
-    outputs = [n for n in doc.nodes.values() if n.type == "Output"]
-    if len(outputs) != 1:
-        return None
-    current = outputs[0].id
-    for _ in range(len(doc.nodes)):
-        feeding = doc.edges_into(current)
-        if len(feeding) != 1:
-            return None
-        node = doc.nodes[feeding[0].source]
-        if node.type == "Linear":
-            into = doc.edges_into(node.id)
-            return into[0] if len(into) == 1 else None
-        current = node.id
-    return None

@@ -93,35 +93,29 @@ def clamp_position(position: tuple[float, float]) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------- edits, in words
-def label_problem(label: Any) -> str | None:
-    """Why a layer cannot take this label (None: it can)."""
-    problem = text_problem(label, MAX_LABEL)
+def _text_field_problem(text: Any, limit: int, field: str) -> str | None:
+    """Why ``text`` cannot be this field of the file (None: it can): too long, said
+    with both lengths, or what ``text_problem`` finds."""
+    problem = text_problem(text, limit)
     if problem is None:
         return None
-    if isinstance(label, str) and len(label) > MAX_LABEL:
-        return (f"A label may be at most {MAX_LABEL} characters; this one has "
-                f"{len(label):,}.")
-    return f"This label cannot be saved: {problem}."
+    if isinstance(text, str) and len(text) > limit:
+        return (f"{field.capitalize()} may be at most {limit:,} characters; this one "
+                f"has {len(text):,}.")
+    return f"This {field.split()[-1]} cannot be saved: {problem}."
+
+
+def label_problem(label: Any) -> str | None:
+    """Why a layer cannot take this label (None: it can)."""
+    return _text_field_problem(label, MAX_LABEL, "a label")
 
 
 def name_problem(name: Any) -> str | None:
-    problem = text_problem(name, MAX_NAME)
-    if problem is None:
-        return None
-    if isinstance(name, str) and len(name) > MAX_NAME:
-        return (f"A network name may be at most {MAX_NAME:,} characters; this one has "
-                f"{len(name):,}.")
-    return f"This name cannot be saved: {problem}."
+    return _text_field_problem(name, MAX_NAME, "a network name")
 
 
 def description_problem(text: Any) -> str | None:
-    problem = text_problem(text, MAX_DESCRIPTION)
-    if problem is None:
-        return None
-    if isinstance(text, str) and len(text) > MAX_DESCRIPTION:
-        return (f"A description may be at most {MAX_DESCRIPTION:,} characters; this "
-                f"one has {len(text):,}.")
-    return f"This description cannot be saved: {problem}."
+    return _text_field_problem(text, MAX_DESCRIPTION, "a description")
 
 
 def value_problem(value: Any) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .analysis import Analysis
+from .document import Document
 from .errors import StrataError
 
 DEFAULT_TASK = "classification"
@@ -61,3 +62,28 @@ def trained_output(analysis: Analysis) -> TrainedOutput:
     width = shapes.values.get("width") if shapes is not None else None
     return TrainedOutput(node_id, output_task(analysis, node_id),
                          tuple(tensor.features) if tensor is not None else None, width)
+
+
+# Layers that keep the feature count: what an Output receives is set by the Linear before them.
+FEATURE_KEEPING = frozenset({"Dropout", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid",
+                             "Tanh", "Softmax", "LogSoftmax", "Identity", "BatchNorm1d",
+                             "LayerNorm"})
+
+
+def head_linear(doc: Document, output_id: str) -> str | None:
+    """The Linear that sets what Output ``output_id`` receives (the classifier or
+    regression head), reached through layers that keep the feature count; None when
+    there is no such single chain. The dataset check fixes its ``out_features``; the
+    overfitting fix puts Dropout before it."""
+    current = output_id
+    for _ in range(len(doc.nodes)):
+        feeding = doc.edges_into(current)
+        if len(feeding) != 1:
+            return None
+        node = doc.nodes[feeding[0].source]
+        if node.type == "Linear":
+            return node.id
+        if node.type not in FEATURE_KEEPING:
+            return None
+        current = node.id
+    return None

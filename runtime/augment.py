@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from graph.catalog import ParamSpec
@@ -260,3 +261,35 @@ def build_pipeline(steps: Any, shape: tuple[int, ...], task: str,
         return None
     augmenter = Augmenter(checked, shape, task, num_classes)
     return augmenter.to(device) if device is not None else augmenter
+
+
+def describe_step(step: dict) -> str:
+    """"Rotation (degrees 15, p 0.5)": a step in words, for the editor and messages."""
+    spec = SPECS[step["op"]]
+    params = ", ".join(f"{p.name.replace('_', ' ')} {step[p.name]:g}"
+                       if isinstance(step[p.name], float) else f"{p.name} {step[p.name]}"
+                       for p in spec.params)
+    return f"{spec.display_name} ({params})" if params else spec.display_name
+
+
+def preview_grid(samples: np.ndarray, steps: list[dict], rows: int = 2,
+                 cell: int = 40) -> np.ndarray:
+    """What the pipeline does to some images, as one RGB uint8 grid: ``samples``
+    (N, C, H, W in 0..1) in the first row, then ``rows`` augmented draws of them, each
+    image scaled to ``cell`` pixels."""
+    x = torch.from_numpy(np.ascontiguousarray(samples))
+    drawn = [x]
+    augmenter = build_pipeline(steps, tuple(x.shape[1:]), "classification", None) \
+        if steps else None
+    for _ in range(rows):
+        drawn.append(augmenter.images(x) if augmenter is not None else x)
+    cells = []
+    for row in drawn:
+        images = row.clamp(0, 1)
+        if images.shape[1] == 1:
+            images = images.expand(-1, 3, -1, -1)
+        resized = torch.nn.functional.interpolate(images, size=(cell, cell), mode="nearest")
+        padded = torch.nn.functional.pad(resized, (2, 2, 2, 2), value=1.0)
+        cells.append(torch.cat(list(padded), dim=2))  # side by side
+    grid = torch.cat(cells, dim=1)  # rows stacked
+    return (grid.permute(1, 2, 0).numpy() * 255).astype(np.uint8)

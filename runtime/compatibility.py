@@ -21,7 +21,7 @@ import torch
 
 from graph import Analysis, Analyzer, Document, generate_code
 from graph.edits import SetParam
-from graph.outputs import OutputCountError, trained_output
+from graph.outputs import OutputCountError, head_linear, trained_output
 
 from .datasets import DatasetBundle, DatasetError, load_dataset
 from .setup import SetupError, TrainingSetup, resolve_device
@@ -113,7 +113,7 @@ def dataset_mismatches(analysis_or_doc: Analysis | Document,
     out = doc.nodes[out_id]
     bundle = bundle.for_task(task)
     feeder = _feeder(doc, out_id)
-    last = _last_linear(doc, out_id)
+    last = head_linear(doc, out_id)
     if bundle.task != task:
         reasons.append(Mismatch(_task_mismatch(name, bundle, out.describe(), task),
                                 (out_id,)))
@@ -232,28 +232,6 @@ def _vocabulary(analysis: Analysis, input_id: str, which: str, bundle: DatasetBu
                 f"Set num_embeddings to {high + 1} on {node.describe()}",
                 (SetParam(node.id, "num_embeddings", high + 1),)))
     return reasons
-
-
-# Layers that keep the feature count: the class count is set by the Linear before them.
-_PASS_THROUGH = {"Dropout", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh",
-                 "Softmax", "LogSoftmax", "Identity", "BatchNorm1d", "LayerNorm"}
-
-
-def _last_linear(doc: Document, out_id: str) -> str | None:
-    """The Linear that sets what the Output receives (through layers that keep the
-    feature count), or None when there is no such single chain."""
-    current = out_id
-    for _ in range(len(doc.nodes)):
-        feeding = doc.edges_into(current)
-        if len(feeding) != 1:
-            return None
-        node = doc.nodes[feeding[0].source]
-        if node.type == "Linear":
-            return node.id
-        if node.type not in _PASS_THROUGH:
-            return None
-        current = node.id
-    return None
 
 
 def _out_features_fix(doc: Document, linear: str | None, value: int) -> tuple:

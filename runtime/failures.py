@@ -19,6 +19,7 @@ import torch
 from graph.errors import StrataError
 from graph.memory import available_memory
 
+from .instrumentation import first_tensor
 from .layers import LayerInfo, predecessors
 
 
@@ -90,14 +91,6 @@ def _finite(t) -> bool:
     return True
 
 
-def _first_tensor(value):
-    if isinstance(value, torch.Tensor):
-        return value
-    if isinstance(value, (tuple, list)) and value:
-        return _first_tensor(value[0])
-    return None
-
-
 def locate_nonfinite(model: torch.nn.Module, layers: list[LayerInfo], doc,
                      inputs: tuple[torch.Tensor, ...], *, step: int, epoch: int,
                      lr: float, input_ids: list[str], output_id: str) -> TrainingError:
@@ -130,7 +123,7 @@ def locate_nonfinite(model: torch.nn.Module, layers: list[LayerInfo], doc,
         def hook(_module, args, output):
             if found:
                 return
-            out = _first_tensor(output)
+            out = first_tensor(output)
             if out is not None and not _finite(out):
                 found.append((info, _finite(args), out.detach()))
         return hook
@@ -139,7 +132,7 @@ def locate_nonfinite(model: torch.nn.Module, layers: list[LayerInfo], doc,
     largest = 0.0
     try:
         with torch.no_grad():
-            result = _first_tensor(model(*inputs))
+            result = first_tensor(model(*inputs))
             if result is not None and result.is_floating_point() and result.numel():
                 largest = float(result.abs().max())
     except Exception:  # noqa: BLE001, S110 - best effort: the loss was already bad

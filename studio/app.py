@@ -15,9 +15,16 @@ import gc
 import os
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 USAGE = "usage: strata [FILE]"
 
+
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
+    from studio.main_window import MainWindow
 
 def create_application(argv: list[str] | None = None):
     """The QApplication with Strata's names (they key QSettings) and DPI policy."""
@@ -96,7 +103,7 @@ def _import_headless_first() -> None:
         importlib.import_module(name)
 
 
-def shutdown(app, window) -> None:
+def shutdown(app: QApplication, window: MainWindow) -> None:
     """Delete the window (scene, items, panels) while the application still exists, so
     nothing is destroyed twice at interpreter exit, and let background loads finish.
 
@@ -119,3 +126,7 @@ def shutdown(app, window) -> None:
     for thread in threading.enumerate():
         if thread.name.startswith("strata-") and thread is not threading.current_thread():
             thread.join(timeout=60)
+
+
+if __name__ == "__main__":  # ``python -m studio.app [FILE]``: the window only
+    sys.exit(run(sys.argv[1:]))

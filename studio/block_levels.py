@@ -142,6 +142,42 @@ class BlockLevels(QObject):
         self._show()
         return True
 
+    def reveal(self, path: str) -> bool:
+        """Open the blocks down to the layer at node path ``path`` (``n5:1/n3``, as a
+        run or a problem names an inner layer; ``:k`` picks the copy of a repeated
+        instance shown), select it there and centre it, as double-clicking each block
+        and clicking the layer would. Levels already open on the way stay open. False
+        (nothing changes) when the path names nothing in the network any more."""
+        parts = path.split("/")
+        doc = self.root.document
+        steps: list[tuple[str, int]] = []
+        for part in parts[:-1]:
+            node_id, _, number = part.partition(":")
+            node = doc.nodes.get(node_id)
+            name = node.params.get("block") if node is not None and node.type == BLOCK \
+                else None
+            if not isinstance(name, str) or name not in doc.blocks:
+                return False
+            steps.append((node_id, int(number) if number.isdigit() else 0))
+            doc = doc.blocks[name].body
+        leaf = parts[-1].partition(":")[0]
+        if leaf not in doc.nodes:
+            return False
+        keep = 0
+        for level, (node_id, _copy) in zip(self.levels, steps):
+            if level.instance != node_id:
+                break
+            keep += 1
+        self.go_to(keep)
+        for node_id, _copy in steps[keep:]:
+            if not self.open_block(node_id):  # pragma: no cover (checked above)
+                return False
+        for depth, (_node_id, copy) in enumerate(steps, 1):
+            self.set_copy(depth, copy)
+        self.current.select([leaf])
+        self.view.center_on_node(leaf)
+        return True
+
     def leave(self) -> None:
         """Up one level (Escape)."""
         if self.levels:

@@ -10,6 +10,7 @@ from the status bar's probe.
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import Qt, qVersion
@@ -27,6 +28,9 @@ from PySide6.QtWidgets import (
 
 import graph
 
+if TYPE_CHECKING:
+    from studio.main_window import MainWindow
+
 # Keys of the canvas that are gestures rather than menu actions.
 CANVAS_KEYS = (
     ("Tab", "Add a layer (after the selected one, wired)", "Canvas"),
@@ -42,7 +46,7 @@ CANVAS_KEYS = (
 )
 
 
-def shortcut_rows(window) -> list[tuple[str, str, str]]:
+def shortcut_rows(window: MainWindow) -> list[tuple[str, str, str]]:
     """(keys, what they do, menu) for every action of the window with a shortcut, then
     the canvas gestures."""
     rows, seen = [], set()
@@ -74,7 +78,7 @@ def _actions(menu) -> list[QAction]:
 class ShortcutsDialog(QDialog):
     """Every shortcut, filtered as one types (by key or by what it does)."""
 
-    def __init__(self, window) -> None:
+    def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.setWindowTitle("Keyboard Shortcuts")
         self.setObjectName("shortcuts_dialog")
@@ -138,7 +142,7 @@ def layer_help_html(node) -> str:
             + (f"<table cellspacing='4'>{rows}</table>" if rows else ""))
 
 
-def show_layer_help(window) -> QMessageBox | ShortcutsDialog:
+def show_layer_help(window: MainWindow) -> QMessageBox | ShortcutsDialog:
     """F1: help on the selected layer (or on the shortcuts when none is selected)."""
     ids = window.view.selected_node_ids()
     if len(ids) != 1:
@@ -146,15 +150,21 @@ def show_layer_help(window) -> QMessageBox | ShortcutsDialog:
     node = window.controller.document.nodes[ids[0]]
     box = QMessageBox(QMessageBox.Icon.Information, f"{node.spec.display_name} help",
                       layer_help_html(node), QMessageBox.StandardButton.Close, window)
+    return _open_rich(window, box, "layer_help")
+
+
+def _open_rich(window: MainWindow, box: QMessageBox, name: str) -> QMessageBox:
+    """Open ``box`` (rich text, window-modal, deleted on close) as the window's last
+    message, where tests and the next message find it."""
     box.setTextFormat(Qt.TextFormat.RichText)
-    box.setObjectName("layer_help")
+    box.setObjectName(name)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     window.last_message = box
     box.open()
     return box
 
 
-def show_shortcuts(window) -> ShortcutsDialog:
+def show_shortcuts(window: MainWindow) -> ShortcutsDialog:
     dialog = ShortcutsDialog(window)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     window.shortcuts_dialog = dialog
@@ -163,7 +173,7 @@ def show_shortcuts(window) -> ShortcutsDialog:
     return dialog
 
 
-def versions(window=None) -> dict[str, str]:
+def versions(window: MainWindow | None = None) -> dict[str, str]:
     # Imported here: importlib.metadata (with email) is a tenth of the start-up imports.
     import platform
     from importlib import metadata
@@ -175,7 +185,7 @@ def versions(window=None) -> dict[str, str]:
             return "not installed"
 
     device = "not probed yet"
-    status = getattr(window, "status", None)
+    status = window.status if window is not None else None
     if status is not None and "\u2026" not in status.device.text():
         device = status.device.toolTip() or status.device.text()
     return {"Strata": version("strata"), "PyTorch": version("torch"), "Qt": qVersion(),
@@ -183,7 +193,7 @@ def versions(window=None) -> dict[str, str]:
             "Training device": device, "File format": str(graph.fileformat.VERSION)}
 
 
-def show_about(window) -> QMessageBox:
+def show_about(window: MainWindow) -> QMessageBox:
     rows = "".join(f"<tr><td><b>{escape(k)}</b></td><td>{escape(v)}</td></tr>"
                    for k, v in versions(window).items())
     box = QMessageBox(QMessageBox.Icon.NoIcon, "About Strata",
@@ -191,15 +201,10 @@ def show_about(window) -> QMessageBox:
                       "locally with PyTorch, watch them learn, export clean PyTorch "
                       f"code.</p><table cellspacing='4'>{rows}</table>",
                       QMessageBox.StandardButton.Close, window)
-    box.setTextFormat(Qt.TextFormat.RichText)
-    box.setObjectName("about_strata")
-    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    window.last_message = box
-    box.open()
-    return box
+    return _open_rich(window, box, "about_strata")
 
 
-def add_help_menu(window) -> None:
+def add_help_menu(window: MainWindow) -> None:
     """Help > Keyboard Shortcuts (Ctrl+/), Layer Help (F1), About Strata."""
     menu = window.menuBar().addMenu("&Help")
     window.help_menu = menu

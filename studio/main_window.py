@@ -14,9 +14,10 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QMimeData, QObject, QSettings, Qt, QTimer
-from PySide6.QtGui import QGuiApplication, QIcon
+from PySide6.QtGui import QAction, QGuiApplication, QIcon
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
     QDockWidget,
     QMainWindow,
     QMenu,
@@ -53,6 +54,14 @@ class MainWindow(QMainWindow):
     # Built by ``window_menus.build`` with the rest of the menu bar.
     recent_menu: QMenu
     panels_menu: QMenu
+    examples_menu: QMenu
+    export_menu: QMenu
+    view_menu: QMenu
+    toolbar: QToolBar
+    # Built by ``help.add_help_menu``.
+    help_menu: QMenu
+    help_actions: tuple[QAction, QAction, QAction]  # shortcuts, layer help, about
+    shortcuts_dialog: QDialog  # the last one opened (kept alive while shown)
 
     def __init__(self, source: DocumentController | str | Path | None = None, *,
                  settings: QSettings | None = None, autosave_dir=None) -> None:
@@ -88,7 +97,7 @@ class MainWindow(QMainWindow):
         self.code = CodePanel(self.controller)
         self.docks: dict[str, QDockWidget] = {}
         self.menu_actions = window_menus.build(self)
-        self.workspaces = WorkspaceSwitcher(self, self.settings)
+        self.workspaces = WorkspaceSwitcher(self, self.settings, self.docks)
         window_menus.add_workspace_menu(self)
         self._build_docks()
         # What hosted features get from the window: typed, explicit (studio.context).
@@ -167,7 +176,8 @@ class MainWindow(QMainWindow):
         c.metadata_changed.connect(self._on_metadata_changed)
         c.edit_refused.connect(self._show_refusal)
         self.palette_panel.add_requested.connect(self._add_from_palette)
-        self.problems.node_activated.connect(self.view.center_on_node)
+        self.problems.node_activated.connect(self._show_network_node)
+        self.problems.path_activated.connect(self.levels.reveal)
         self.inspector.actions_bar.insert_after_requested.connect(
             self.view.insert_after_dialog)
         self.view.node_activated.connect(self._focus_inspector)
@@ -176,10 +186,15 @@ class MainWindow(QMainWindow):
         self.view.zoom_changed.connect(self.status.show_zoom)
         # A network shown whole stays whole in the other workspace's canvas.
         self.workspaces.switching.connect(self.view.keep_framed_if_whole)
+        self.workspaces.readable_canvas.connect(self.view.set_readable_fit)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
         self.status.problems_clicked.connect(self._show_problems)
         self.problems.count_changed.connect(self._follow_problems)
+        self.problems.listed.connect(self.status.show_problems)
+        self.problems.listed.connect(self.inspector.network.show_problems)
+        self.status.show_problems(self.problems.problems)
+        self.inspector.network.show_problems(self.problems.problems)
 
     def _commit_before_actions(self) -> None:
         """Toolbar buttons and menus take no focus: a value still being typed (400 in
@@ -354,15 +369,19 @@ class MainWindow(QMainWindow):
         try:
             data = json.loads(raw)
             where = self.view.scene_cursor_pos()
-            return self.view.controller.paste(
+            pasted = self.view.controller.paste(
                 data, self.view.card_position(where) if where is not None else None)
+            self.view.reveal(pasted)
+            return pasted
         except (ValueError, StrataError):
             self.statusBar().showMessage("The clipboard holds no Strata layers", 4000)
             return []
 
     def duplicate(self) -> list[str]:
         ids = self.view.selected_node_ids()
-        return self.view.controller.duplicate(ids) if ids else []
+        copies = self.view.controller.duplicate(ids) if ids else []
+        self.view.reveal(copies)
+        return copies
 
     def group_selection(self) -> str:
         """Edit > Group into Block (Ctrl+G): the selected layers become one block."""
@@ -442,6 +461,11 @@ class MainWindow(QMainWindow):
     def set_minimap(self, on: bool) -> None:
         self.view.minimap.set_enabled(on)
         self.settings.setValue("view/minimap", bool(on))
+
+    def _show_network_node(self, node_id: str) -> None:
+        """A problem about a layer of the network: the canvas goes back up to it."""
+        self.levels.go_to(0)
+        self.view.center_on_node(node_id)
 
     def _focus_inspector(self, node_id: str) -> None:
         self.view.controller.select([node_id])  # the level shown (a block's inside)

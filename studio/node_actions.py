@@ -10,14 +10,19 @@ step through the controller.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QMenu, QPushButton, QVBoxLayout, QWidget
 
 from graph.fixes import Fix, fix_for
 
+if TYPE_CHECKING:
+    from studio.canvas.view import NetworkView
+    from studio.document.controller import DocumentController
 
-def node_fixes(controller, node_id: str) -> list[Fix]:
+
+def node_fixes(controller: DocumentController, node_id: str) -> list[Fix]:
     """The fixes of the problems about ``node_id`` (first of each problem's nodes)."""
     analysis = controller.analysis
     doc = controller.document
@@ -39,7 +44,7 @@ def node_fixes(controller, node_id: str) -> list[Fix]:
 FIX_SOURCES: list[Callable] = []
 
 
-def _dataset_fixes(controller, node_id: str):
+def _dataset_fixes(controller: DocumentController, node_id: str):
     """The dataset check's fixes for the node (when a check follows this controller)."""
     from studio.training.data_check import CHECKS
 
@@ -47,29 +52,39 @@ def _dataset_fixes(controller, node_id: str):
     return check.fixes_for_node(node_id) if check is not None else []
 
 
-def _diagnosis_fixes(controller, node_id: str):
-    """The fixes of the last run's diagnoses about the node (for the next run)."""
+def _diagnosis_fixes(controller: DocumentController, node_id: str):
+    """The fixes of the last run's diagnoses about the node (for the next run). Inside
+    an open block, those about this inner layer (by its path, any copy) that edit only
+    block definitions and the training setup: a fix that also edits the network's own
+    layers is offered in Problems."""
+    from graph.edits import InBlock, SetTraining
     from studio.panels.problems import PANELS
 
-    panel = PANELS.get(controller)
-    return panel.node_diagnosis_fixes(node_id) if panel is not None else []
+    root = controller.training_root
+    panel = PANELS.get(root if root is not None else controller)
+    if panel is None:
+        return []
+    if root is None:
+        return panel.node_diagnosis_fixes(node_id)
+    return [f for f in panel.path_diagnosis_fixes(controller.training_key(node_id))
+            if all(isinstance(e, (InBlock, SetTraining)) for e in f.edits)]
 
 
 FIX_SOURCES.extend([_dataset_fixes, _diagnosis_fixes])
 
 
-def extra_fixes(controller, node_id: str):
+def extra_fixes(controller: DocumentController, node_id: str):
     for source in FIX_SOURCES:
         yield from source(controller, node_id)
 
 
-def can_reconnect(controller, node_id: str) -> bool:
+def can_reconnect(controller: DocumentController, node_id: str) -> bool:
     doc = controller.document
     return node_id in doc.nodes and bool(doc.edges_into(node_id)) \
         and bool(doc.edges_from(node_id))
 
 
-def fill_node_menu(menu: QMenu, controller, view, node_id: str) -> None:
+def fill_node_menu(menu: QMenu, controller: DocumentController, view: NetworkView, node_id: str) -> None:
     """The layer's own entries at the top of a menu."""
     for fix in node_fixes(controller, node_id):
         action = menu.addAction(f"Fix: {fix.title}")
@@ -86,7 +101,7 @@ def fill_node_menu(menu: QMenu, controller, view, node_id: str) -> None:
     menu.addSeparator()
 
 
-def _has_output(controller, node_id: str) -> bool:
+def _has_output(controller: DocumentController, node_id: str) -> bool:
     node = controller.document.nodes.get(node_id)
     return node is not None and bool(node.spec.outputs)
 
@@ -97,7 +112,7 @@ class NodeActionsBar(QWidget):
 
     insert_after_requested = Signal(str)
 
-    def __init__(self, controller, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: DocumentController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("node_actions")
         self.controller = controller
@@ -130,7 +145,7 @@ class NodeActionsBar(QWidget):
         controller.analysis_changed.connect(self._on_analysis)
         self.hide()
 
-    def follow(self, controller) -> None:
+    def follow(self, controller: DocumentController) -> None:
         """Act on the layers of another level (an open block's, or the network's)."""
         self.controller.analysis_changed.disconnect(self._on_analysis)
         self.controller = controller

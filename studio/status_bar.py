@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QStatusBar
 
 from graph.events import TrainingChanged
+from graph.problems import Problem
 from studio.background import BackgroundTask
 from studio.panels.param_count import ParamCounter, format_count
 
@@ -76,6 +77,7 @@ class StatusBar(QStatusBar):
         self.controller = controller
         self.counter = counter
         self.started = False
+        self._listed = False  # fed by the Problems panel (``show_problems``)
         self.validity = _ClickLabel()
         self.validity.setToolTip("Click to see the problems")
         self.validity.clicked.connect(self.problems_clicked)
@@ -112,8 +114,20 @@ class StatusBar(QStatusBar):
 
     # ---------------------------------------------------------------- validity
     def _on_analysis(self, analysis) -> None:
-        errors = len(analysis.errors)
-        warnings = len(analysis.problems) - errors
+        if not self._listed:  # no Problems panel feeds the validity: the analysis does
+            self._show_validity(analysis.problems)
+        if self.started:
+            self._timer.start()
+
+    def show_problems(self, problems: list[Problem]) -> None:
+        """The validity of everything Problems lists (the dataset check's mismatches
+        too), not only of the network's own analysis."""
+        self._listed = True
+        self._show_validity(problems)
+
+    def _show_validity(self, problems: list[Problem]) -> None:
+        errors = sum(p.is_error for p in problems)
+        warnings = len(problems) - errors
         if errors:
             text = f"\u2716  {errors} error{'s' if errors != 1 else ''}"
             if warnings:
@@ -128,8 +142,6 @@ class StatusBar(QStatusBar):
         self.validity.setText(text)
         self.validity.style().unpolish(self.validity)
         self.validity.style().polish(self.validity)
-        if self.started:
-            self._timer.start()
 
     # ---------------------------------------------------------------- parameters
     def update_count(self) -> None:

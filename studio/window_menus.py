@@ -8,6 +8,7 @@ the step ("Undo Move") and they enable themselves.
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
@@ -16,12 +17,15 @@ from PySide6.QtWidgets import QMenu, QToolBar
 from runtime.transfer.formats import EXPORT_FORMATS, IMPORT_FORMAT
 from studio import resources
 
+if TYPE_CHECKING:
+    from studio.main_window import MainWindow
+
 EXPORT_SHORTCUTS = {"python": "Ctrl+E"}
 
 Key = QKeySequence.StandardKey
 
 
-def _action(window, text: str, slot, shortcut=None, icon: str | None = None,
+def _action(window: MainWindow, text: str, slot, shortcut=None, icon: str | None = None,
             tip: str | None = None, checkable: bool = False) -> QAction:
     action = QAction(text, window)
     if shortcut is not None:
@@ -46,7 +50,7 @@ def _action(window, text: str, slot, shortcut=None, icon: str | None = None,
     return action
 
 
-def build(window) -> SimpleNamespace:
+def build(window: MainWindow) -> SimpleNamespace:
     """Create the window's actions, menu bar and toolbar; returns the actions."""
     files, view, stack = window.files, window.view, window.controller.undo_stack
     a = SimpleNamespace()
@@ -182,7 +186,7 @@ def build(window) -> SimpleNamespace:
     return a
 
 
-def add_workspace_menu(window) -> None:
+def add_workspace_menu(window: MainWindow) -> None:
     """View > Workspace: Design (Ctrl+1) and Train (Ctrl+2)."""
     menu = window.view_menu.addMenu("&Workspace")
     menu.addActions(list(window.workspaces.actions.values()))
@@ -210,7 +214,7 @@ def refresh_icons(actions: SimpleNamespace) -> None:
             action.setIcon(resources.icon(name))
 
 
-def context_menu(window, node_id: str | None = None) -> QMenu:
+def context_menu(window: MainWindow, node_id: str | None = None) -> QMenu:
     """The canvas's right-click menu; on a layer, that layer's own entries first."""
     from studio.node_actions import fill_node_menu
 
@@ -242,7 +246,7 @@ def context_menu(window, node_id: str | None = None) -> QMenu:
     return menu
 
 
-def _name_inline_action(window) -> None:
+def _name_inline_action(window: MainWindow) -> None:
     """"Collapse Inline" when the selected blocks already show their inside."""
     scene = window.view.network_scene
     ids = [i for i in window.view.selected_node_ids() if window.view.controller.is_block(i)]

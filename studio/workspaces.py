@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QByteArray, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar
 
@@ -54,6 +54,10 @@ class Workspace:
     # docks have minimum widths: in a narrow window no layout gives it half the area).
     canvas_width: float = 0.4
     canvas_height: float = 0.5
+    # The network is framed no smaller than its titles read (``NetworkView.
+    # set_readable_fit``): the Train canvas is short, a whole deep network in it was
+    # cards at 30% with every title cut.
+    readable_canvas: bool = False
 
 
 L, R, B = Area.LeftDockWidgetArea, Area.RightDockWidgetArea, Area.BottomDockWidgetArea
@@ -79,7 +83,7 @@ WORKSPACES: tuple[Workspace, ...] = (
         # Diagnoses under the inspector: beside the plots they squeezed both (at
         # 1280x720 the plots' tabs scrolled and each problem wrapped to 20 lines).
         Placement("problems", R, split_from="inspector", below=True, height=0.36),
-    ), canvas_width=0.4, canvas_height=0.36),
+    ), canvas_width=0.4, canvas_height=0.36, readable_canvas=True),
 )
 
 
@@ -92,10 +96,13 @@ class WorkspaceSwitcher(QObject):
 
     switching = Signal(str)  # about to lay out this workspace (the old one still shows)
     changed = Signal(str)
+    readable_canvas = Signal(bool)  # the workspace shown frames the canvas readably
 
-    def __init__(self, window: QMainWindow, settings, workspaces=WORKSPACES) -> None:
+    def __init__(self, window: QMainWindow, settings: QSettings,
+                 docks: dict[str, QDockWidget], workspaces=WORKSPACES) -> None:
         super().__init__(window)
         self.window = window
+        self.docks = docks  # the window's docks by name, filled as panels are added
         self.settings = settings
         self.workspaces = {w.name: w for w in workspaces}
         self.current = workspaces[0].name
@@ -131,6 +138,7 @@ class WorkspaceSwitcher(QObject):
         self.switching.emit(name)
         self.remember()
         self.current = name
+        self.readable_canvas.emit(self.workspaces[name].readable_canvas)
         saved = self.settings.value(f"workspace/{name}")
         if not (isinstance(saved, QByteArray) and not saved.isEmpty()
                 and self.window.restoreState(saved, STATE_VERSION)):
@@ -151,6 +159,7 @@ class WorkspaceSwitcher(QObject):
         if name in self.workspaces:
             self.current = name
             self._sync_controls()
+            self.readable_canvas.emit(self.workspaces[name].readable_canvas)
 
     def canvas_has_room(self) -> bool:
         """Whether the canvas has the share of the window its workspace promises."""
@@ -238,7 +247,7 @@ class WorkspaceSwitcher(QObject):
                                Qt.Orientation.Vertical)
 
     def _docks(self) -> dict[str, QDockWidget]:
-        return dict(getattr(self.window, "docks", {}))
+        return dict(self.docks)
 
     # ------------------------------------------------------------------ problems
     def follow_problems(self, has_problems: bool) -> None:

@@ -22,8 +22,9 @@ from PySide6.QtGui import (
     QPainterPath,
     QPen,
 )
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QStyleOptionGraphicsItem
 
+from graph.layout import COLUMN
 from studio import resources
 
 WIDTH = 140.0
@@ -184,22 +185,34 @@ class FrozenTagItem(QGraphicsItem):
         self.setZValue(2)
         self.font = _font(11, bold=True)
         self.text = self.TEXT
+        self.short = ""  # said instead when the text is wider than the card on screen
         self.strong = True  # frozen: accent pill; a learning-rate factor: outlined
         self.width = QFontMetricsF(self.font).horizontalAdvance(self.TEXT) + 12
 
-    def set_text(self, text: str, strong: bool) -> None:
-        if (text, strong) != (self.text, self.strong):
+    def set_text(self, text: str, strong: bool, short: str = "") -> None:
+        if (text, strong, short) != (self.text, self.strong, self.short):
             self.prepareGeometryChange()
-            self.text, self.strong = text, strong
+            self.text, self.strong, self.short = text, strong, short
             self.width = QFontMetricsF(self.font).horizontalAdvance(text) + 12
             self.update()
+
+    def shown_text(self, zoom: float) -> tuple[str, float]:
+        """The words drawn at ``zoom`` and the pill's width: the short form when the
+        whole would reach the next column's card (zoomed out, neighbours' pills would
+        overlap)."""
+        if self.short and self.width > (COLUMN - 16) * zoom:
+            return self.short, QFontMetricsF(self.font).horizontalAdvance(self.short) + 12
+        return self.text, self.width
 
     def boundingRect(self) -> QRectF:
         return QRectF(0, -18, self.width + 1, 18)
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
         theme = resources.current()
-        rect = QRectF(0, -17, self.width, 16)
+        view = widget.parentWidget() if widget is not None else None
+        text, width = self.shown_text(view.transform().m11()
+                                      if isinstance(view, QGraphicsView) else 1.0)
+        rect = QRectF(0, -17, width, 16)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         if self.strong:
             painter.setPen(Qt.PenStyle.NoPen)
@@ -210,7 +223,7 @@ class FrozenTagItem(QGraphicsItem):
         painter.drawRoundedRect(rect, 5, 5)
         painter.setFont(self.font)
         painter.setPen(theme.color("accent_text" if self.strong else "accent"))
-        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.text)
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
 
 
 class NodeItem(QGraphicsItem):
@@ -227,6 +240,7 @@ class NodeItem(QGraphicsItem):
         self.hover_port: str | None = None
         self.frozen = False  # its weights do not train (the setup's ``frozen``)
         self.lr_scale = 1.0  # its learning-rate factor (the setup's ``lr_scale``)
+        self.lr_from = ""  # the enclosing block it inherits the factor from ("": its own)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
         self.setAcceptHoverEvents(True)
@@ -254,15 +268,18 @@ class NodeItem(QGraphicsItem):
         for wire in self.wires:
             wire.adjust()
 
-    def set_frozen(self, frozen: bool, tag: str = "", lr_scale: float = 1.0) -> None:
+    def set_frozen(self, frozen: bool, tag: str = "", lr_scale: float = 1.0,
+                   lr_from: str = "") -> None:
         """Frozen weights (dashed frame and a tag; ``tag`` replaces the tag's words),
-        or a learning-rate factor other than 1 (a quiet tag only)."""
+        or a learning-rate factor other than 1 (a quiet tag only), its own or
+        inherited from the enclosing block ``lr_from``."""
         text = tag or (FrozenTagItem.TEXT if frozen else
                        f"lr \u00d7{lr_scale:g}" if lr_scale != 1.0 else "")
-        self.frozen_tag.set_text(text or FrozenTagItem.TEXT, frozen)
+        short = f"lr \u00d7{lr_scale:g} \u2026" if lr_from else ""
+        self.frozen_tag.set_text(text or FrozenTagItem.TEXT, frozen, short)
         self.frozen_tag.setVisible(bool(text))
-        if (frozen, lr_scale) != (self.frozen, self.lr_scale):
-            self.frozen, self.lr_scale = frozen, lr_scale
+        if (frozen, lr_scale, lr_from) != (self.frozen, self.lr_scale, self.lr_from):
+            self.frozen, self.lr_scale, self.lr_from = frozen, lr_scale, lr_from
             self._update_tooltip()
             self.update()
 
@@ -293,6 +310,10 @@ class NodeItem(QGraphicsItem):
         tip = f"<b>{escape(f.title)}</b> ({escape(f.type_name)})<br>{escape(f.help)}"
         if self.frozen:
             tip += "<br><br>Frozen: its weights do not train (toggle with Freeze Weights)."
+        elif self.lr_from:
+            tip += (f"<br><br>Learns at {self.lr_scale:g} \u00d7 the learning rate, "
+                    f"inherited from block '{escape(self.lr_from)}' (a factor set here, "
+                    "in the inspector's Training box, overrides it).")
         elif self.lr_scale != 1.0:
             tip += (f"<br><br>Learns at {self.lr_scale:g} \u00d7 the learning rate (set "
                     "in the inspector's Training box).")

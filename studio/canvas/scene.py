@@ -106,11 +106,15 @@ class NetworkScene(QGraphicsScene):
     def show_frozen(self) -> None:
         """Mark the cards of layers whose weights are frozen (``training["frozen"]``),
         or that learn at another rate (``training["lr_scale"]``); a frozen block says
-        that all its inner layers are."""
+        that all its inner layers are. Inside an open block, the layers that inherit
+        the factor of the instance shown (or one around it) say so and where from."""
         c = self.controller
         frozen = c.frozen()
         scales = c.lr_scales()
         around = c.frozen_with()  # inside a block frozen as a whole
+        # The factor an enclosing instance passes down, on the layers that take it.
+        inherited = c.inherited_lr_scale() if around is None else None
+        passed = set(c.weighted(list(self.nodes))) - set(scales) if inherited else set()
         for node_id, item in self.nodes.items():
             tag = ""
             if node_id in frozen and around is not None:
@@ -126,6 +130,12 @@ class NetworkScene(QGraphicsScene):
                 parts = ([f"{inner_frozen} inner frozen"] if inner_frozen else []) + (
                     [f"{inner_scaled} inner lr \u00d7"] if inner_scaled else [])
                 tag = ("\u2744 " if inner_frozen else "") + ", ".join(parts)
+            if node_id in passed and not tag and node_id not in frozen:
+                assert inherited is not None
+                factor, source = inherited
+                item.set_frozen(False, f"lr \u00d7{factor:g} (from block '{source}')",
+                                factor, source)
+                continue
             item.set_frozen(node_id in frozen, tag, scales.get(node_id, 1.0))
 
     def _add_node(self, node_id: str) -> NodeItem:

@@ -27,9 +27,11 @@ from graph.errors import StrataError
 from studio import resources
 from studio.panels.palette import LAYER_MIME
 
+from .empty_hint import EmptyCanvasHint
 from .minimap import Minimap
 from .node_item import HEADER, WIDTH, NodeItem
 from .quick_add import QuickAddPopup
+from .readable import framed_centre, readable_zoom
 from .scene import NetworkScene
 from .wire_item import DragWireItem, WireItem
 
@@ -93,8 +95,14 @@ class NetworkView(QGraphicsView):
         self.top_room = 0  # screen pixels kept free over a fitted network (set_top_room)
         self.bottom_room = 0  # ...and under it (set_bottom_room)
         self._keep_centre: QPointF | None = None  # until the user's next gesture
+        # Framing keeps titles readable (the Train workspace's short canvas): see
+        # ``studio.canvas.readable``.
+        self.readable_fit = False
+        self._followed: set[int] = set()  # scenes whose selection the view follows
         self.minimap = Minimap(self)
+        self.empty_hint = EmptyCanvasHint(self)
         controller.document_replaced.connect(self.show_document)
+        self._follow_selection_of(scene)
 
     # ---------------------------------------------------------------- zoom & fit
     def zoom(self) -> float:
@@ -136,6 +144,50 @@ class NetworkView(QGraphicsView):
         self.centre_on(rect.center()
                        - QPointF(0, (top - bottom) / 2 / max(self.zoom(), 1e-3)))
 
+    def frame_readable(self, rect: QRectF) -> bool:
+        """Frame ``rect`` no smaller than its titles can be read (``readable_fit``):
+        around the selection, else at the network's start. False when the whole
+        network fits at a readable zoom (``fit_rect`` frames it)."""
+        zoom = readable_zoom(item.face.title for item in self.network_scene.nodes.values())
+        padded = rect.adjusted(-40, -60, 40, 40)
+        view = self.viewport().rect()
+        room_h = max(view.height() - self.top_room - self.bottom_room, 1)
+        if min(view.width() / padded.width(), room_h / padded.height()) >= zoom:
+            return False
+        self.network_scene.ensure_bounds()
+        self.set_zoom(zoom)
+        ids = self.selected_node_ids()
+        focus = self.network_scene.nodes_rect(ids) if ids else None
+        centre = framed_centre(padded, focus, view.width() / zoom, room_h / zoom)
+        self.centre_on(centre - QPointF(0, (self.top_room - self.bottom_room) / 2 / zoom))
+        return True
+
+    def set_readable_fit(self, on: bool) -> None:
+        """Frame the document readably (True) or whole (False), from now on."""
+        if on != self.readable_fit:
+            self.readable_fit = on
+            if self._auto_frame:
+                self.show_document()
+
+    def _follow_selection_of(self, scene: NetworkScene) -> None:
+        if id(scene) not in self._followed:
+            self._followed.add(id(scene))
+            scene.selectionChanged.connect(self._follow_selection)
+
+    def _follow_selection(self) -> None:
+        """Framed readably, the view follows the selection (a layer picked in a plot or
+        the Problems list) to where it is off screen."""
+        if not self.readable_fit or self._mode is not None:
+            return
+        scene = self.network_scene
+        items = [i for i in scene.selectedItems() if isinstance(i, NodeItem)]
+        if len(items) != 1:
+            return
+        shown = self.mapToScene(self.viewport().rect()).boundingRect()
+        if not shown.contains(items[0].sceneBoundingRect()):
+            self.centre_on(items[0].sceneBoundingRect().center())
+            self.minimap.refresh()
+
     def fit_all(self) -> None:
         """Everything in view (never magnified beyond 100%)."""
         self._auto_frame = False
@@ -150,7 +202,8 @@ class NetworkView(QGraphicsView):
             self.set_zoom(1.0)
             self.centerOn(0, 0)
             return
-        self.fit_rect(rect)
+        if not (self.readable_fit and self.frame_readable(rect)):
+            self.fit_rect(rect)
 
     def set_top_room(self, pixels: int) -> None:
         """Keep ``pixels`` at the top of the canvas free when fitting (the training
@@ -187,8 +240,10 @@ class NetworkView(QGraphicsView):
         self.controller = controller
         self.network_scene = scene
         self.setScene(scene)
+        self._follow_selection_of(scene)
         self.show_document()
         self.minimap.refresh()
+        self.empty_hint.follow(scene)
 
     def center_on_node(self, node_id: str) -> None:
         item = self.network_scene.nodes.get(node_id)
@@ -398,6 +453,7 @@ class NetworkView(QGraphicsView):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.minimap.reposition()
+        self.empty_hint.reposition()
         if self._auto_frame:
             self.show_document()
         elif self._keep_centre is not None:
@@ -559,6 +615,7 @@ class NetworkView(QGraphicsView):
         else:
             node_id = self.controller.add_node(type_name, position)
         self.controller.select([node_id])
+        self.reveal([node_id])
         return node_id
 
     @staticmethod
@@ -586,7 +643,22 @@ class NetworkView(QGraphicsView):
                                                      source=(node_id, out))
         if new:
             self.controller.select([new])
+            self.reveal([new])
         return new
+
+    def reveal(self, node_ids: list[str]) -> None:
+        """Scroll (never zoom) so the new or pasted cards are in view: a layer appended
+        after the last card of a long chain would otherwise land out of sight."""
+        items = [self.network_scene.nodes[i] for i in node_ids if i in self.network_scene.nodes]
+        if not items:
+            return
+        rect = items[0].sceneBoundingRect()
+        for item in items[1:]:
+            rect = rect.united(item.sceneBoundingRect())
+        self._auto_frame, self._keep_centre = False, None
+        self.network_scene.ensure_bounds()
+        self.ensureVisible(rect, 40, 40)
+        self.minimap.refresh()
 
     @staticmethod
     def card_position(scene_pos: QPointF) -> tuple[float, float]:

@@ -1,4 +1,5 @@
-"""The controller's block intents: group, ungroup, make unique.
+"""The controller's block intents: group, ungroup, make unique, and an edit inside a
+block's definition (``edit_block``: a one-click fix on an inner layer).
 
 Each wraps one compound graph edit (``graph.block_edits``) in one undo command, so a
 whole grouping is one step of the shared undo stack. A selection the graph refuses
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from graph.block_body import apply_in_block
 from graph.blocks import BLOCK
 from graph.catalog import get_spec
 from graph.errors import StrataError
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
     from PySide6.QtGui import QUndoStack
 
     from graph import Document
+    from graph.edits import InBlock
 
 
 class BlockIntents:
@@ -90,6 +93,12 @@ class BlockIntents:
         result = self._compound("Make Block Unique",
                                 lambda: self.document.make_unique(node_id))
         return result["definition"] if result else ""
+
+    def edit_block(self, edit: InBlock, text: str = "Edit block") -> bool:
+        """Make ``edit`` in its block's definition (every instance follows), one undo
+        step; False when refused (the reason goes out on ``edit_refused``)."""
+        return self._compound(text, lambda: apply_in_block(self.document, edit, text)) \
+            is not None
 
 
 def _reason(error: Exception) -> str:

@@ -3,7 +3,8 @@ commands), built from the controller's own intents.
 
 ``add_node_connected`` (a layer wired to a port, as after dropping a wire on empty
 canvas), ``delete_and_reconnect`` (the chain closes over the gap), ``insert_on_edge``,
-``replace_layer`` and ``apply_fix`` (a ``graph.fixes.Fix`` performed edit by edit).
+``replace_layer`` and ``apply_fix`` (a ``graph.fixes.Fix`` performed edit by edit; an
+edit inside a block's definition through ``edit_block``, ``block_intents``).
 Every one checks the training lock first (``_refused``) and leaves the document as it
 was when refused.
 """
@@ -13,9 +14,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from graph import Document, Edge
+from graph.block_body import check_in_block
 from graph.edits import (
     AppendLayer,
     Connect,
+    InBlock,
     InsertLayer,
     ReplaceLayer,
     SetParam,
@@ -52,6 +55,8 @@ class LayerIntents:
         def set_training(self, key: str, value: Any) -> None: ...
         def move_nodes(self, positions: dict[str, tuple[float, float]],
                        text: str = "Move") -> None: ...
+        def edit_block(self, edit: InBlock, text: str = "Edit block") -> bool: ...
+        def _setup_owner(self) -> Any: ...
 
     def add_node_connected(self, type_name: str, position, source=None,
                            target=None) -> str:
@@ -134,8 +139,19 @@ class LayerIntents:
         return new.id
 
     def apply_fix(self, fix: Fix) -> None:
-        """Perform a one-click fix (``graph.fixes``) as one undo step named after it."""
+        """Perform a one-click fix (``graph.fixes``) as one undo step named after it.
+        Edits inside blocks (``InBlock``) are checked first: a fix the block refuses is
+        refused whole, with the reason, before anything changes."""
         if self._refused():
+            return
+        from graph.errors import StrataError
+
+        try:
+            for edit in fix.edits:
+                if isinstance(edit, InBlock):
+                    check_in_block(self.document, edit)
+        except StrataError as error:
+            self.edit_refused.emit(f"{fix.title}: {error}")  # type: ignore[attr-defined]
             return
         self.undo_stack.beginMacro(fix.title)
         try:
@@ -155,7 +171,9 @@ class LayerIntents:
                     self.connect(e.source, e.source_port, e.target, e.target_port)
                 elif isinstance(edit, ReplaceLayer):
                     self.replace_layer(edit.node_id, edit.type_name, dict(edit.params))
-                elif isinstance(edit, SetTraining):
-                    self.set_training(edit.key, edit.value)
+                elif isinstance(edit, SetTraining):  # the network's, from any level
+                    self._setup_owner().set_training(edit.key, edit.value)
+                elif isinstance(edit, InBlock):  # the definition: every instance follows
+                    self.edit_block(edit, fix.title)
         finally:
             self.undo_stack.endMacro()

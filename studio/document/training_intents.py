@@ -94,6 +94,25 @@ class TrainingIntents:
             return {}
         return {node: float(scales[k]) for k, node in self._scoped(scales).items()}
 
+    def inherited_lr_scale(self) -> tuple[float, str] | None:
+        """Inside an open block: the learning-rate factor its layers inherit (the one
+        set on the instance shown, or the nearest one around it, as the run resolves
+        paths: ``runtime.finetune.depth_order``) and that instance's label; None when
+        no enclosing instance has a factor. A layer's own factor overrides it."""
+        if self.training_root is None:
+            return None
+        scales = self.training_root.document.training.get("lr_scale") or {}
+        if not isinstance(scales, dict):
+            return None
+        parts = self.training_path.split("/")
+        labels = self.training_names.split(" > ")
+        for depth in range(len(parts), 0, -1):
+            factor = scales.get("/".join(parts[:depth]))
+            if isinstance(factor, (int, float)) and not isinstance(factor, bool):
+                label = labels[depth - 1] if len(labels) == len(parts) else parts[depth - 1]
+                return float(factor), label
+        return None
+
     def weighted(self, node_ids: list[str]) -> list[str]:
         """Those of ``node_ids`` that are layers with weights (the ones freezing means
         something for), by the catalog's parameter counts."""
@@ -106,15 +125,18 @@ class TrainingIntents:
 
     def set_lr_scale(self, node_ids: list[str], factor: float) -> bool:
         """Train the layers among ``node_ids`` with ``factor`` times the learning rate
-        (1 removes the factor); one undo step. False when none of them has weights."""
+        (the factor they would have anyway, 1 or the one inherited from an enclosing
+        block, removes their own); one undo step. False when none of them has weights."""
         ids = self.weighted(node_ids)
         if not ids:
             return False
         own = self._setup_owner()
         raw = own.document.training.get("lr_scale") or {}
         scales = {k: float(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+        inherited = self.inherited_lr_scale()
+        default = inherited[0] if inherited is not None else 1.0
         for node_id in ids:
-            if factor == 1.0:
+            if factor == default:
                 scales.pop(self.training_key(node_id), None)
             else:
                 scales[self.training_key(node_id)] = float(factor)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QGroupBox, QLabel, QVBoxLayout
 
+from .wheel_guard import guard_wheel
 from .widgets import form_layout, muted
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ class LayerTrainingBox(QGroupBox):
         self.scale.setDecimals(3)
         self.scale.setSingleStep(0.1)
         self.scale.setKeyboardTracking(False)  # one undo step per value, not per key
+        guard_wheel(self.scale)
         self.scale.setPrefix("\u00d7 ")
         self.scale.setToolTip("This layer learns at this many times the setup's "
                               "learning rate (e.g. 0.1 for a pretrained backbone).")
@@ -102,13 +104,19 @@ class LayerTrainingBox(QGroupBox):
         self.freeze.setChecked(frozen)
         self.freeze.blockSignals(False)
         self.freeze.setEnabled(around is None)
+        own = c.lr_scales().get(node_id)
+        inherited = c.inherited_lr_scale() if own is None and around is None else None
         self.scale.blockSignals(True)
-        self.scale.setValue(c.lr_scales().get(node_id, 1.0))
+        self.scale.setValue(own if own is not None else
+                            inherited[0] if inherited is not None else 1.0)
         self.scale.blockSignals(False)
         self.scale.setEnabled(not frozen)
         layers = block_layers(c.document, node_id)
         notes = [f"A block: both apply to all {layers} of its inner layers."] if layers \
             else []
+        if inherited is not None:
+            notes.append(f"lr \u00d7 {inherited[0]:g} (from block '{inherited[1]}'): a "
+                         "value here overrides it for this layer.")
         if c.training_root is not None:
             if around is not None:
                 notes.append("Frozen with its block: unfreeze the block to choose per "
@@ -126,6 +134,11 @@ class LayerTrainingBox(QGroupBox):
             self.controller.toggle_frozen([self.node_id])
 
     def _scale_changed(self, value: float) -> None:
-        if self.node_id is not None and value != self.controller.lr_scales().get(
-                self.node_id, 1.0):
-            self.controller.set_lr_scale([self.node_id], round(value, 4))
+        c = self.controller
+        if self.node_id is None:
+            return
+        inherited = c.inherited_lr_scale()
+        shown = c.lr_scales().get(self.node_id,
+                                  inherited[0] if inherited is not None else 1.0)
+        if value != shown:
+            c.set_lr_scale([self.node_id], round(value, 4))

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from graph.errors import DocumentError
 from graph.outputs import output_ids, output_task
+from graph.problems import Problem
 
 from ..theme_colors import category_color, severity_color, swatch_icon
 from .param_count import ParamCounter, countable, format_count
@@ -52,6 +53,7 @@ class NetworkForm(QWidget):
         self.controller = controller
         self.counter = counter
         self.selection: list[str] = []
+        self.listed: list[Problem] | None = None  # what Problems lists, once it feeds us
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 10)
         layout.setSpacing(4)
@@ -202,8 +204,22 @@ class NetworkForm(QWidget):
         self._total_of = (analysis, tuple(chosen) if chosen else None)
         total = self.counter.request_total(analysis, chosen or None)
         self.params.setText(format_count(total))  # None: "..." until it is counted
-        errors = len(analysis.errors)
-        warnings = len(analysis.problems) - errors
+        self._show_validity(self.listed if self.listed is not None else analysis.problems)
+        ins = [f"{doc.nodes[i].title} {_shape(analysis, i, 'out')}"
+               for i in ids if doc.nodes[i].type == "Input"]
+        outs = [f"{doc.nodes[i].title} ({output_task(analysis, i)})"
+                for i in output_ids(analysis)]
+        self.io.setText(" \u2192 ".join(x for x in ("; ".join(ins), "; ".join(outs)) if x)
+                        or "\u2014")
+
+    def show_problems(self, problems: list[Problem]) -> None:
+        """Count what Problems lists (the dataset check's mismatches too)."""
+        self.listed = problems
+        self._show_validity(problems)
+
+    def _show_validity(self, problems: list[Problem]) -> None:
+        errors = sum(p.is_error for p in problems)
+        warnings = len(problems) - errors
         if errors:
             self.status.setText(f"<span style='color:{severity_color('error').name()}'>"
                                 f"{_count(errors, 'error')}</span>"
@@ -212,12 +228,6 @@ class NetworkForm(QWidget):
             ok = severity_color("ok").name()
             self.status.setText(f"<span style='color:{ok}'>valid</span>"
                                 + (f", {_count(warnings, 'warning')}" if warnings else ""))
-        ins = [f"{doc.nodes[i].title} {_shape(analysis, i, 'out')}"
-               for i in ids if doc.nodes[i].type == "Input"]
-        outs = [f"{doc.nodes[i].title} ({output_task(analysis, i)})"
-                for i in output_ids(analysis)]
-        self.io.setText(" \u2192 ".join(x for x in ("; ".join(ins), "; ".join(outs)) if x)
-                        or "\u2014")
 
     def _counted(self, analysis, node_ids, total: int | None) -> None:
         if self._total_of is not None and self._total_of[0] is analysis \

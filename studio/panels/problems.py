@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from graph import Problem
-from graph.fixes import Fix, diagnosis_fixes, fix_for
+from graph.fixes import Fix, fix_for
+from graph.training_fixes import diagnosis_fixes
 
 from ..theme_colors import severity_color
 from .widgets import muted, severity_icon
@@ -76,7 +77,14 @@ class _WrappingDelegate(QStyledItemDelegate):
 
 class ProblemsPanel(QWidget):
     node_activated = Signal(str)  # the user picked a problem about this node
+    # ...about a layer inside a block: its node path (``n5:1/n3``), for the canvas to
+    # open the blocks down to it (``BlockLevels.reveal``).
+    path_activated = Signal(str)
     count_changed = Signal(int)  # how many rows the list shows now
+    # Every problem listed (the analysis's, the dataset check's, the run's diagnoses):
+    # the status bar and the inspector's summary count these, so neither says "valid"
+    # while Problems shows an error.
+    listed = Signal(list)
 
     def __init__(self, controller: DocumentController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -184,6 +192,7 @@ class ProblemsPanel(QWidget):
         self.tree.verticalScrollBar().setValue(scroll)
         self._show_summary(problems)
         self.count_changed.emit(len(problems))
+        self.listed.emit(list(problems))
 
     _kept: Problem | None = None
 
@@ -214,6 +223,13 @@ class ProblemsPanel(QWidget):
         return [f for p in self.problems if p.kind.startswith(DIAGNOSIS)
                 and node_id in p.node_ids for f in self.diagnosis_fixes(p)]
 
+    def path_diagnosis_fixes(self, key: str) -> list[Fix]:
+        """The fixes of the diagnoses about the inner layer at setup path ``key``
+        (``n5/n3``: every copy of a repeated instance)."""
+        return [f for p in self.problems if p.kind.startswith(DIAGNOSIS)
+                and key in {_without_copies(x) for x in p.path}
+                for f in self.diagnosis_fixes(p)]
+
     def set_extra(self, source: str, problems: list[Problem],
                   fixes: dict[Problem, Fix]) -> None:
         """Problems another check found (``source``: "dataset"), with their fixes."""
@@ -235,6 +251,10 @@ class ProblemsPanel(QWidget):
         ids = [i for i in problem.node_ids if i in doc.nodes]
         if not ids:
             return "Network"
+        inner = inner_path(problem)
+        names = label_path(doc, inner) if inner is not None else None
+        if names:  # the layer inside its block, as the message names it
+            return names
         title = doc.nodes[ids[0]].title
         return title if len(ids) == 1 else f"{title} +{len(ids) - 1}"
 
@@ -282,13 +302,18 @@ class ProblemsPanel(QWidget):
         self.activate(row)
 
     def activate(self, row: int) -> None:
-        """Select the nodes of problem ``row`` and ask the canvas to show them."""
+        """Select the nodes of problem ``row`` and ask the canvas to show them: a
+        problem about a layer inside a block opens the block at that layer."""
         problem = self.problems[row]
         ids = [i for i in problem.node_ids if i in self.controller.document.nodes]
         if not ids:
             return
         self.controller.select(ids)
-        self.node_activated.emit(ids[0])
+        inner = inner_path(problem)
+        if inner is not None:
+            self.path_activated.emit(inner)
+        else:
+            self.node_activated.emit(ids[0])
 
     def apply_fix(self, row: int) -> bool:
         """Apply the fix of problem ``row`` as one undo step; False if none applies now."""
@@ -316,6 +341,40 @@ class ProblemsPanel(QWidget):
         for other in self.diagnosis_fixes(self.problems[row])[1:]:
             menu.addAction(f"Fix: {other.title}", partial(self.controller.apply_fix, other))
         menu.exec(self.tree.viewport().mapToGlobal(pos))
+
+
+def inner_path(problem: Problem) -> str | None:
+    """The node path of the layer inside a block a problem is about (None: a layer of
+    the network). A validation problem names its instance and the inner ids below it;
+    a diagnosis whose layers are all inside blocks, the run's path of the first."""
+    if problem.kind.startswith(DIAGNOSIS):
+        heads = {p.split("/", 1)[0].split(":", 1)[0] for p in problem.path}
+        if problem.path and all(i in heads for i in problem.node_ids):
+            return problem.path[0]
+        return None
+    if problem.path and problem.node_ids:
+        return "/".join((problem.node_ids[0], *problem.path))
+    return None
+
+
+def label_path(doc, path: str) -> str | None:
+    """``n5:1/n3`` by labels: "layer1[1] > relu" (None when it names nothing)."""
+    names = []
+    for part in path.split("/"):
+        node_id, _, copy = part.partition(":")
+        node = doc.nodes.get(node_id)
+        if node is None:
+            return None
+        names.append(f"{node.title}[{copy}]" if copy else node.title)
+        block = node.params.get("block") if node.is_block else None
+        if isinstance(block, str) and block in doc.blocks:
+            doc = doc.blocks[block].body
+    return " > ".join(names)
+
+
+def _without_copies(path: str) -> str:
+    """``n5:1/n3`` -> ``n5/n3``: a run's path as the training setup names it."""
+    return "/".join(part.split(":", 1)[0] for part in path.split("/"))
 
 
 def _top_level(node_ids) -> tuple[str, ...]:

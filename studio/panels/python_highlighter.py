@@ -74,24 +74,17 @@ class PythonHighlighter(QSyntaxHighlighter):
         inside = self.previousBlockState() == IN_DOCSTRING
         self.setCurrentBlockState(0)
         while True:
-            if inside:
-                end = _TRIPLE.search(text, start)
-                if end is None:
-                    self.setFormat(start, len(text) - start, fmt)
-                    self.setCurrentBlockState(IN_DOCSTRING)
-                    return
-                self.setFormat(start, end.end() - start, fmt)
-                start, inside = end.end(), False
-            else:
+            search_from = start  # inside a docstring opened on an earlier line
+            if not inside:
                 begin = _TRIPLE.search(text, start)
                 if begin is None:
                     return
-                start, inside = begin.start(), True
                 # the opening quotes are part of the string
-                end = _TRIPLE.search(text, begin.end())
-                if end is None:
-                    self.setFormat(start, len(text) - start, fmt)
-                    self.setCurrentBlockState(IN_DOCSTRING)
-                    return
-                self.setFormat(start, end.end() - start, fmt)
-                start, inside = end.end(), False
+                start, search_from = begin.start(), begin.end()
+            end = _TRIPLE.search(text, search_from)
+            if end is None:
+                self.setFormat(start, len(text) - start, fmt)
+                self.setCurrentBlockState(IN_DOCSTRING)
+                return
+            self.setFormat(start, end.end() - start, fmt)
+            start, inside = end.end(), False

@@ -59,6 +59,7 @@ def section(title: str, parent: QWidget | None = None) -> QLabel:
     font.setLetterSpacing(QFont.SpacingType.PercentageSpacing, 106)
     label.setFont(font)
     label.setContentsMargins(0, 10, 0, 2)
+    label.setWordWrap(True)  # a long heading wraps in a narrow dock, never widens the form
     return muted(label)
 
 

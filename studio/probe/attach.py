@@ -6,16 +6,22 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QMenu, QToolBar, QVBoxLayout, QWidget
 
 if TYPE_CHECKING:
+    from studio.canvas.scene import NetworkScene
+    from studio.document.controller import DocumentController
+    from studio.main_window import MainWindow
+    from studio.training.attach import TrainingDocks
+
     from .panel import ProbePanel
 
 
 class ProbeDock(QObject):
     """The dock now; the panel (which needs torch when it probes) on first show."""
 
-    def __init__(self, window, controller, scene, training) -> None:
+    def __init__(self, window: MainWindow, controller: DocumentController,
+                 scene: NetworkScene, training: TrainingDocks | None) -> None:
         super().__init__(window)
         self.window, self.controller, self.scene = window, controller, scene
         self.training = training
@@ -40,7 +46,7 @@ class ProbeDock(QObject):
         window.addAction(self.action)
         for menu_action in window.menuBar().actions():
             menu = menu_action.menu()
-            if menu is not None and menu.title().replace("&", "") == "Training":
+            if isinstance(menu, QMenu) and menu.title().replace("&", "") == "Training":
                 menu.addSeparator()
                 menu.addAction(self.action)
         bar = window.findChild(QToolBar, "toolbar_training")
@@ -61,7 +67,8 @@ class ProbeDock(QObject):
         if self.panel is None:
             from .panel import ProbePanel
 
-            runner_getter = (lambda: self.training.runner) if self.training else None
+            training = self.training
+            runner_getter = (lambda: training.runner) if training is not None else None
             self.panel = ProbePanel(self.controller, self.scene, runner_getter,
                                     self.window.inspector)
             self.placeholder.hide()
@@ -93,5 +100,6 @@ class ProbeDock(QObject):
             self.build()
 
 
-def attach_probe(window, controller, scene, training=None) -> ProbeDock:
+def attach_probe(window: MainWindow, controller: DocumentController, scene: NetworkScene,
+                 training: TrainingDocks | None = None) -> ProbeDock:
     return ProbeDock(window, controller, scene, training)

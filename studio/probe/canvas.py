@@ -19,6 +19,7 @@ from runtime.probe import images
 
 if TYPE_CHECKING:
     from studio.canvas.node_item import NodeItem
+    from studio.canvas.scene import NetworkScene
 
 THUMB_W, THUMB_H = 72.0, 44.0
 
@@ -104,7 +105,7 @@ def _tooltip(value) -> str:
 class ProbeCanvas:
     """Keeps one ``ThumbnailItem`` per probed node on ``scene``'s cards."""
 
-    def __init__(self, scene) -> None:
+    def __init__(self, scene: NetworkScene) -> None:
         self.scene = scene
         self.items: dict[str, ThumbnailItem] = {}
         self.enabled = True

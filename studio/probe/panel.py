@@ -13,7 +13,9 @@ node's value shows large at the bottom.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeyEvent, QPixmap
@@ -36,6 +38,12 @@ from .inputs import Editors, image_file_example
 from .service import ProbeAnswer, ProbeService, Request, Source
 from .views import Bars
 
+if TYPE_CHECKING:
+    from studio.canvas.scene import NetworkScene
+    from studio.document.controller import DocumentController
+    from studio.panels.inspector import InspectorPanel
+    from studio.training.runner import TrainingRunner
+
 ATTRIBUTIONS = (("No attribution", None), ("Saliency", "saliency"),
                 ("Integrated Gradients", "integrated_gradients"), ("Grad-CAM", "grad_cam"))
 INITIAL = "initial"
@@ -44,7 +52,9 @@ LATEST = "latest"
 
 
 class ProbePanel(QWidget):
-    def __init__(self, controller, scene, runner_getter=None, inspector=None,
+    def __init__(self, controller: DocumentController, scene: NetworkScene,
+                 runner_getter: Callable[[], TrainingRunner] | None = None,
+                 inspector: InspectorPanel | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("ProbePanel")

@@ -7,11 +7,16 @@ owns the actions connects their ``triggered``/``toggled`` signals.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QKeySequence
 
 from .icons import icon
+
+if TYPE_CHECKING:
+    from .workbench import TrainingWorkbench
 
 
 def make_actions(parent) -> SimpleNamespace:
@@ -37,11 +42,8 @@ def make_actions(parent) -> SimpleNamespace:
     return a
 
 
-def connect_actions(actions: SimpleNamespace, workbench) -> None:
-    """Route the actions to ``workbench`` (a callable returning it, built on demand,
-    or the workbench itself)."""
-    get = workbench if callable(workbench) and not hasattr(workbench, "train") \
-        else (lambda: workbench)
+def connect_actions(actions: SimpleNamespace, get: Callable[[], TrainingWorkbench]) -> None:
+    """Route the actions to the workbench ``get`` returns (built on first use)."""
     actions.train.triggered.connect(lambda _=False: get().train())
     actions.pause.triggered.connect(lambda _=False: get().toggle_pause())
     actions.stop.triggered.connect(lambda _=False: get().stop())

@@ -16,6 +16,8 @@ pipeline or the samples change; the latest request wins.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
@@ -36,6 +38,9 @@ from studio.panels.param_editors import ParamEditor, editor_for
 from studio.panels.widgets import muted
 from studio.theme_colors import SEVERITY_COLORS
 
+if TYPE_CHECKING:
+    from studio.document.controller import DocumentController
+
 PREVIEW_ROWS = 2  # augmented versions of each example
 PREVIEW_COLUMNS = 4
 CELL = 40  # pixels per preview image (four fit a narrow dock)
@@ -44,7 +49,7 @@ CELL = 40  # pixels per preview image (four fit a narrow dock)
 class AugmentPanel(QWidget):
     preview_ready = Signal()
 
-    def __init__(self, controller, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: DocumentController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("AugmentPanel")
         self.controller = controller
@@ -128,7 +133,7 @@ class AugmentPanel(QWidget):
     def refresh(self) -> None:
         if not self.loaded:
             return
-        from runtime.augment import AugmentError, check_pipeline
+        from runtime.augment import AugmentError, check_pipeline, describe_step
 
         try:
             steps = check_pipeline(self.controller.document.training.get("augment"))
@@ -193,7 +198,7 @@ class AugmentPanel(QWidget):
         return self.samples.ndim == 4
 
     def add_step(self, op: str) -> bool:
-        from runtime.augment import check_pipeline
+        from runtime.augment import check_pipeline, describe_step
 
         step = check_pipeline([{"op": op}])[0]
         if self.commit([*self.steps, step], f"Add {describe_step(step)}"):
@@ -206,6 +211,8 @@ class AugmentPanel(QWidget):
         if 0 <= row < len(self.steps):
             steps = list(self.steps)
             gone = steps.pop(row)
+            from runtime.augment import describe_step
+
             self.commit(steps, f"Remove {describe_step(gone)}")
 
     def _move(self, delta: int) -> None:
@@ -262,7 +269,10 @@ class AugmentPanel(QWidget):
             self.preview.clear()
             self.grid = None
             return
-        self.task.start(lambda: preview_grid(samples[:PREVIEW_COLUMNS], steps),
+        from runtime.augment import preview_grid
+
+        self.task.start(lambda: preview_grid(samples[:PREVIEW_COLUMNS], steps, PREVIEW_ROWS,
+                                             CELL),
                         what="The augmentation preview", latest=True)
 
     def _show_preview(self, grid, error: str) -> None:
@@ -277,39 +287,3 @@ class AugmentPanel(QWidget):
                                     "examples through the augmentation (a new draw each "
                                     "time the pipeline changes).")
         self.preview_ready.emit()
-
-
-def describe_step(step: dict) -> str:
-    """"Rotation (degrees 15, p 0.5)"."""
-    from runtime.augment import SPECS
-
-    spec = SPECS[step["op"]]
-    params = ", ".join(f"{p.name.replace('_', ' ')} {step[p.name]:g}"
-                       if isinstance(step[p.name], float) else f"{p.name} {step[p.name]}"
-                       for p in spec.params)
-    return f"{spec.display_name} ({params})" if params else spec.display_name
-
-
-def preview_grid(samples: np.ndarray, steps: list[dict]) -> np.ndarray:
-    """An RGB uint8 grid: the samples, then ``PREVIEW_ROWS`` augmented draws of them."""
-    import torch
-
-    from runtime.augment import build_pipeline
-
-    x = torch.from_numpy(np.ascontiguousarray(samples))
-    rows = [x]
-    augmenter = build_pipeline(steps, tuple(x.shape[1:]), "classification", None) \
-        if steps else None
-    for _ in range(PREVIEW_ROWS):
-        rows.append(augmenter.images(x) if augmenter is not None else x)
-    cells = []
-    for row in rows:
-        images = row.clamp(0, 1)
-        if images.shape[1] == 1:
-            images = images.expand(-1, 3, -1, -1)
-        resized = torch.nn.functional.interpolate(images, size=(CELL, CELL),
-                                                  mode="nearest")
-        padded = torch.nn.functional.pad(resized, (2, 2, 2, 2), value=1.0)
-        cells.append(torch.cat(list(padded), dim=2))  # side by side
-    grid = torch.cat(cells, dim=1)  # rows stacked
-    return (grid.permute(1, 2, 0).numpy() * 255).astype(np.uint8)

@@ -155,7 +155,7 @@ class RunControls(QWidget):
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.hide()
         self.message_kind = ""
-        self._message_shown: tuple[str, str] = ("", "")
+        self._message_shown: tuple[str, str, str] = ("", "", "")
         self._paused_icon = False  # the pause button shows the "pause" icon
 
         buttons = QHBoxLayout()
@@ -209,28 +209,35 @@ class RunControls(QWidget):
         self.bar.setValue(value)
         notes = run.notes()
         if run.status == "failed":
-            self.show_message(run.message, "error")
+            self.show_message(run.message, "error", notes)
         elif run.status in ("finished", "stopped"):
-            self.show_message("\n".join(t for t in (run.message, notes) if t), "ok")
+            # A finished run is a success, a stopped one just what was asked; the
+            # notices (weights loaded, files skipped) stay information under it.
+            self.show_message(run.message, "ok" if run.status == "finished" else "info",
+                              notes)
         elif notes and self.message_kind in ("", "info"):
             self.show_message(notes, "info")  # weights loaded, files skipped...
 
-    def show_message(self, text: str, kind: str = "info") -> None:
-        """A message in the panel: "error" (red), "warning", "ok" or "info"."""
-        if (text, kind if text else "") == self._message_shown:
+    def show_message(self, text: str, kind: str = "info", notes: str = "") -> None:
+        """A message in the panel: "error" (red, \u2716), "warning" (amber, \u26a0),
+        "ok" (green, \u2714) or "info" (the text's colour under an accent \u2139), and
+        ``notes``, one per line, as information under it."""
+        if not text and notes:
+            text, kind, notes = notes, "info", ""
+        shown = (text, kind if text else "", notes if text else "")
+        if shown == self._message_shown:
             return  # the same again (each progress refresh): no relayout
-        self._message_shown = (text, kind if text else "")
+        self._message_shown = shown
         self.message_kind = kind if text else ""
         if not text:
             if not self.message.isHidden():
                 self.message.hide()
                 self._hold_height()
             return
-        colour = {"error": SEVERITY_COLORS["error"], "warning": "#b7791f",
-                  "ok": SEVERITY_COLORS["ok"]}.get(kind, resources.current().text)
-        mark = {"error": "\u2716 ", "warning": "\u26a0 ", "ok": "\u2714 "}.get(kind, "")
-        self.message.setText(f"<span style='color:{colour}'>{mark}"
-                             f"{escape(text).replace(chr(10), '<br>')}</span>")
+        html = _styled(text, kind)
+        if notes:
+            html += "<br>" + _styled(notes, "info")
+        self.message.setText(html)
         self.message.show()
         self._hold_height()
 
@@ -245,3 +252,16 @@ class RunControls(QWidget):
         need = layout.totalHeightForWidth(self.width()) if layout is not None else 0
         if need > 0 and need != self.minimumHeight():
             self.setMinimumHeight(need)
+
+
+def _styled(text: str, kind: str) -> str:
+    """``text`` (lines) in the colour and under the mark of its kind."""
+    theme = resources.current()
+    colour = {"error": SEVERITY_COLORS["error"], "warning": "#b7791f",
+              "ok": SEVERITY_COLORS["ok"]}.get(kind, theme.text)
+    mark = {"error": "\u2716", "warning": "\u26a0", "ok": "\u2714",
+            "info": "\u2139"}.get(kind, "")
+    mark_colour = theme.accent if kind == "info" else colour
+    lines = escape(text).replace(chr(10), "<br>")
+    head = f"<span style='color:{mark_colour}'>{mark}</span> " if mark else ""
+    return f"{head}<span style='color:{colour}'>{lines}</span>"

@@ -97,6 +97,7 @@ class TrainingView(QWidget):
 
         for plot in (self.gradients, self.updates, self.features):
             plot.layer_clicked.connect(self.layer_clicked)
+        self.set_run(None)  # each plot's empty state, drawn when it first shows
 
     # ------------------------------------------------------------------ layout
     def _arrange(self, wide: bool) -> None:
@@ -167,27 +168,25 @@ class TrainingView(QWidget):
         self._story_for = None
         if run is not None and run.node_ids:
             self.show_story_tab(run)
-        elif run is not None:
-            self._guess_story_tab(run)
-
-    def _guess_story_tab(self, run: RunRecord) -> None:
-        """Before the worker has described the run: the tab its network suggests, so the
-        monitor does not first show (and paint) another (``show_story_tab`` decides
-        once the run has said what it is)."""
-        nodes = (run.document or {}).get("nodes") or []
-        items = nodes.values() if isinstance(nodes, dict) else nodes
-        if any(str(n.get("type", "")).startswith("Conv") for n in items
-               if isinstance(n, dict)):
-            self.tabs.setCurrentWidget(self.features)
 
     def show_story_tab(self, run: RunRecord) -> None:
         """Bring forward the detail that fits the run's data (once per run)."""
         self._story_for = run
-        if run.is_2d:
+        self.expect(run.is_2d, any(t.startswith("Conv") for t in run.node_types),
+                    run.dataset.get("task", ""))
+
+    def expect(self, points_2d: bool, conv: bool, task: str) -> None:
+        """The detail tabs for a network of this kind (before its run, from the
+        document; then from what the run says): the decision boundary only for 2-D
+        points (for an image it has nothing to draw), and in front the detail that
+        tells the story: the boundary, feature maps of a convolution network, the
+        confusion matrix of a classifier, else the activations."""
+        self.tabs.setTabVisible(self.tabs.indexOf(self.boundary), points_2d)
+        if points_2d:
             self.tabs.setCurrentWidget(self.boundary)
-        elif any(t.startswith("Conv") for t in run.node_types):
+        elif conv:
             self.tabs.setCurrentWidget(self.features)
-        elif run.dataset.get("task") in ("classification", "multilabel"):
+        elif task in ("classification", "multilabel"):
             self.tabs.setCurrentWidget(self.confusion)  # multi-label: F1 per label
         else:
             self.tabs.setCurrentWidget(self.activations)

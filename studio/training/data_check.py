@@ -15,12 +15,16 @@ runs before ``start()``: the window opens without torch.
 from __future__ import annotations
 
 import weakref
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from graph import Problem
 from graph.fixes import Fix
 from studio.background import BackgroundTask
+
+if TYPE_CHECKING:
+    from studio.document.controller import DocumentController
 
 KIND = "dataset"
 # The check following each controller (the node menu and inspector ask it for fixes).
@@ -30,7 +34,7 @@ CHECKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 class DataCheck(QObject):
     changed = Signal()  # problems (and their fixes) changed
 
-    def __init__(self, controller, parent: QObject | None = None) -> None:
+    def __init__(self, controller: DocumentController, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.started = False

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 import time
 from html import escape
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject
@@ -53,6 +54,10 @@ from .overlay_items import (
 )
 from .pacing import FramePacer
 
+if TYPE_CHECKING:
+    from graph import Edge
+    from studio.canvas.scene import NetworkScene
+
 __all__ = ["DIMMED", "STRIP_H", "CanvasOverlay", "HealthItem", "heat_color"]
 
 REFRESH_S = 0.2
@@ -62,7 +67,8 @@ REFRESH_S = 0.2
 class CanvasOverlay(QObject):
     """Keeps the overlay items of one scene in step with the run being shown."""
 
-    def __init__(self, scene, parent: QObject | None = None, view=None,
+    def __init__(self, scene: NetworkScene, parent: QObject | None = None,
+                 view: NetworkView | None = None,
                  prefix: str = "", legend: HeatLegend | None = None) -> None:
         super().__init__(parent)
         self.scene = scene
@@ -79,7 +85,7 @@ class CanvasOverlay(QObject):
         self.run: RunRecord | None = None
         self.live = False  # heat and strips shown (a run is going)
         self.heat: dict[str, HeatItem] = {}
-        self.wire_heat: dict = {}
+        self.wire_heat: dict[Edge, WireHeatItem] = {}
         self.health: dict[str, HealthItem] = {}
         self.marks: dict[str, DiagnosisItem] = {}
         self.diagnoses: list = []
@@ -211,17 +217,17 @@ class CanvasOverlay(QObject):
                 draw_block(run, self.key(node_id), item, self.health, heat_color, WIDTH)
         for edge, wire in self.scene.wires.items():
             t = inherited.get(edge.source)
-            item = self.wire_heat.get(edge)
+            wire_heat = self.wire_heat.get(edge)
             if t is None:
-                if alive(item):
-                    item.setVisible(False)
+                if alive(wire_heat):
+                    wire_heat.setVisible(False)
                 continue
-            if not alive(item) or item.parentItem() is not wire:
-                item = self.wire_heat[edge] = WireHeatItem(wire)
+            if not alive(wire_heat) or wire_heat.parentItem() is not wire:
+                wire_heat = self.wire_heat[edge] = WireHeatItem(wire)
             colour = heat_color(t)
             colour.setAlpha(170)
-            item.set_state(wire.path(), colour)
-            item.setVisible(True)
+            wire_heat.set_state(wire.path(), colour)
+            wire_heat.setVisible(True)
         return True
 
     def key(self, node_id: str) -> str:

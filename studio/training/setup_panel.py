@@ -70,7 +70,7 @@ class TrainingSetupPanel(QWidget):
         layout.addWidget(section("Dataset", self))
         layout.addWidget(self.dataset)
         layout.addWidget(self.preview)
-        layout.addWidget(section("Augmentation (training split)", self))
+        layout.addWidget(section("Augmentation", self))
         layout.addWidget(self.augment)
         for title, settings in setting_groups():
             layout.addWidget(section(title, self))

@@ -36,6 +36,9 @@ from .overlay import CanvasOverlay
 from .panel import TrainingPanel
 from .runner import TrainingRunner
 
+if TYPE_CHECKING:
+    from studio.panels.inspector import InspectorPanel
+
 if TYPE_CHECKING:  # annotations only
     from types import SimpleNamespace
 
@@ -100,7 +103,7 @@ class TrainingWorkbench(QObject):
         # routed here.
         self.actions = actions or make_actions(self)
         if actions is None:
-            connect_actions(self.actions, self)
+            connect_actions(self.actions, lambda: self)
 
         c = self.panel.controls
         c.train_clicked.connect(self.train)
@@ -142,8 +145,18 @@ class TrainingWorkbench(QObject):
         if levels is not None:
             self.level_overlay = LevelOverlay(levels, self)
         self._sync_actions()
+        controller.document_replaced.connect(self._expect)
+        controller.training_changed.connect(lambda _event: self._expect())
+        self._expect()
 
-    def add_charts(self, inspector) -> LayerCharts:
+    def _expect(self) -> None:
+        """Before a run, the plots' detail tabs fit the network shown (the run, once
+        it starts, says what its data really is)."""
+        if self.shown is None:
+            points, conv, task = network_kind(self.controller.document)
+            self.view.expect(points, conv, task)
+
+    def add_charts(self, inspector: InspectorPanel) -> LayerCharts:
         """The selected layer's training charts, under ``inspector``'s forms (its
         footer, which follows the selection, an open block's inner layer too)."""
         if self.layer_charts is None:
@@ -378,6 +391,7 @@ class TrainingWorkbench(QObject):
 
     def _document_replaced(self) -> None:
         """Another network was opened: a run of the old one has nothing to show on."""
+        self.panel.controls.show_message("", "")  # the old run's summary is not this one's
         if self.runner.active:
             self.runner.stop()
             self.show_message("Training was stopped: another network was opened.",
@@ -406,3 +420,13 @@ class TrainingWorkbench(QObject):
         """Stop the worker and release the lock (the window is closing)."""
         self.runner.shutdown()
         self.lock.release()
+
+
+def network_kind(document) -> tuple[bool, bool, str]:
+    """(takes 2-D points, has a convolution, its output's task) of ``document``."""
+    nodes = list(document.nodes.values())
+    inputs = [n for n in nodes if n.type == "Input"]
+    points = len(inputs) == 1 and list(inputs[0].params.get("shape") or ()) == [2]
+    conv = any(n.type.startswith("Conv") for n in nodes)
+    task = next((str(n.params.get("task", "")) for n in nodes if n.type == "Output"), "")
+    return points, conv, task

@@ -46,6 +46,9 @@ from studio.panels.widgets import form_layout, muted, value_label
 from .checkpoints import CheckpointChoice, session_checkpoints
 from .widgets import PathField, StatusStrip
 
+if TYPE_CHECKING:
+    from studio.document.controller import DocumentController
+
 if TYPE_CHECKING:  # the window imports this module
     from studio.main_window import MainWindow
 
@@ -54,7 +57,7 @@ Answer = QMessageBox.StandardButton
 CHOOSE_FILE = "__file__"
 
 
-def network_refusal(controller) -> str | None:
+def network_refusal(controller: DocumentController) -> str | None:
     """Why the current network cannot be exported (its first error), or None."""
     doc = controller.document
     analysis = controller.analysis

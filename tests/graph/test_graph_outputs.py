@@ -7,7 +7,13 @@ import pytest
 from graph_helpers import EXAMPLES, chain_doc, wire
 
 import graph
-from graph.outputs import OutputCountError, output_ids, output_task, trained_output
+from graph.outputs import (
+    OutputCountError,
+    head_linear,
+    output_ids,
+    output_task,
+    trained_output,
+)
 
 
 def test_the_one_output_its_task_and_what_it_receives():
@@ -53,3 +59,16 @@ def test_an_analysis_of_an_earlier_revision_skips_deleted_nodes():
     (out,) = output_ids(analysis)
     doc.remove_node(out)  # views may hold this analysis until the next analysis
     assert output_ids(analysis) == []
+
+
+def test_the_head_linear_is_found_through_layers_that_keep_the_feature_count():
+    doc = chain_doc(("Linear", {"out_features": 8}, "hidden"), ("ReLU", {}),
+                    ("Linear", {"out_features": 3}, "head"), ("Dropout", {"p": 0.2}),
+                    ("Softmax", {}), shape=(4,))
+    out = next(i for i, n in doc.nodes.items() if n.type == "Output")
+    assert doc.nodes[head_linear(doc, out)].label == "head"
+    # A layer that changes the features between them: no head to fix.
+    reshaped = chain_doc(("Linear", {"out_features": 6}), ("Unflatten", {"dim": 1,
+                         "unflattened_size": [2, 3]}), shape=(4,), task="regression")
+    out = next(i for i, n in reshaped.nodes.items() if n.type == "Output")
+    assert head_linear(reshaped, out) is None

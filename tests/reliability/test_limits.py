@@ -79,3 +79,14 @@ def test_the_loaders_limits_are_the_declared_ones(tmp_path):
         graph.loads(json.dumps(data))
     data["nodes"][1]["label"] = "l" * MAX_LABEL
     graph.loads(json.dumps(data))
+
+
+def test_each_text_field_says_which_field_and_both_lengths():
+    from graph.limits import MAX_NAME, description_problem, label_problem, name_problem
+
+    assert label_problem("x" * (MAX_LABEL + 1)) == (
+        f"A label may be at most {MAX_LABEL:,} characters; this one has {MAX_LABEL + 1:,}.")
+    assert name_problem("n" * (MAX_NAME + 5)).startswith(
+        f"A network name may be at most {MAX_NAME:,} characters")
+    assert description_problem(5).startswith("This description cannot be saved: ")
+    assert label_problem("conv1") is None and name_problem("MLP") is None

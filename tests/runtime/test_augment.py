@@ -138,3 +138,22 @@ def test_a_multilabel_image_network_trains_with_mixup_and_cutmix(tmp_path):
                   "augment": [{"op": "mixup"}, {"op": "cutmix"}]})
     final, _ = train(doc, options=EVERY_STEP)
     assert isinstance(final, FinishedEvent), final
+
+
+def test_a_step_in_words_and_the_preview_grid_of_what_the_pipeline_does():
+    import numpy as np
+
+    from runtime.augment import describe_step, preview_grid
+
+    flip = check_pipeline([{"op": "flip", "p": 1.0}])[0]
+    assert describe_step(flip) == "Horizontal flip (p 1)"
+    samples = np.zeros((3, 1, 8, 8), np.float32)
+    samples[:, :, :, :4] = 1.0  # the left half white
+    grid = preview_grid(samples, [flip], rows=2, cell=8)
+    assert grid.shape == (3 * 12, 3 * 12, 3) and grid.dtype == np.uint8
+    first, flipped = grid[2:10, 2:10, 0], grid[14:22, 2:10, 0]  # sample 0, then its draw
+    assert first[:, 0].min() == 255 and first[:, -1].max() == 0
+    assert flipped[:, 0].max() == 0 and flipped[:, -1].min() == 255  # mirrored: p = 1
+    # No steps: the draws are the samples themselves.
+    plain = preview_grid(samples, [], rows=1, cell=8)
+    assert (plain[:12] == plain[12:]).all()

@@ -123,3 +123,32 @@ def test_hidden_panel_waits_until_shown(qtbot, controller):
     with qtbot.waitSignal(panel.code_updated, timeout=3000):
         tabs.setCurrentIndex(1)
     assert "nn.Linear(784, 7)" in panel.editor.toPlainText()
+
+
+def test_docstrings_are_coloured_as_strings_across_lines(qapp):
+    from PySide6.QtGui import QTextDocument
+
+    from studio.panels.python_highlighter import PythonHighlighter
+
+    source = ('x = 1  """one line"""\n'
+              'def f():\n'
+              '    """Opens here\n'
+              '    still inside\n'
+              '    closes here""" + y\n'
+              'z = 2\n')
+    doc = QTextDocument(source)
+    highlighter = PythonHighlighter(doc)
+    highlighter.rehighlight()
+    string = highlighter.formats["string"].foreground().color()
+
+    def coloured(line: int, text: str) -> bool:
+        block = doc.findBlockByNumber(line)
+        at = block.text().index(text)
+        return any(f.start <= at < f.start + f.length
+                   and f.format.foreground().color() == string
+                   for f in block.layout().formats())
+
+    assert coloured(0, '"""one') and not coloured(0, "x =")
+    assert coloured(2, '"""Opens') and coloured(3, "still inside")
+    assert coloured(4, 'closes here"""') and not coloured(4, "+ y")
+    assert not coloured(5, "z = 2")

@@ -269,13 +269,15 @@ def test_train_commits_the_epochs_being_typed(make_window, qtbot):
 
 
 # ---------------------------------------------------------------------- layout
-@pytest.mark.parametrize("size", [(1280, 720), (1600, 1000), (1920, 1080)])
+# 1152x648: the window's first size on a 1280x720 screen (90% of it, not maximised).
+@pytest.mark.parametrize("size", [(1152, 648), (1280, 720), (1600, 1000), (1920, 1080)])
 def test_the_canvas_dominates_and_no_form_scrolls_sideways(make_window, size):
     window = make_window(EXAMPLES / "spiral_mlp.strata", size=size)
     QApplication.processEvents()
     area = window.width() * window.height()
     canvas = window.view.width() * window.view.height()
-    assert canvas >= area / 2, (window.view.size(), window.size())
+    # (At 1152x648 the menu, toolbar and status bar alone take 15% of the height.)
+    assert canvas >= area / (2 if size[0] >= 1280 else 2.2), (window.view.size(), window.size())
     assert window.docks["problems"].isHidden()  # nothing to list: it collapses
     window.training.workbench().panel.setup.load()
     for name in ("design", "train"):
@@ -367,6 +369,10 @@ def test_a_dataset_that_does_not_fit_shows_in_problems_on_the_node_with_a_fix(
     assert window.problems.fixes[row].title.startswith("Set out_features to 2")
     assert not window.docks["problems"].isHidden()
     assert window.scene.nodes[head].severity == "error"  # marked on the node
+    # The status bar and the inspector's summary count it: not "valid" beside it.
+    assert "1 error" in window.status.validity.text()
+    window.controller.select([])
+    assert "1 error" in window.inspector.network.status.text()
     window.controller.select([head])
     qtbot.waitUntil(lambda: any("out_features to 2" in b.text()
                                 for b in window.inspector.actions_bar.fix_buttons),
@@ -374,6 +380,7 @@ def test_a_dataset_that_does_not_fit_shows_in_problems_on_the_node_with_a_fix(
     assert window.problems.apply_fix(row)
     assert window.controller.document.nodes[head].params["out_features"] == 2
     qtbot.waitUntil(lambda: not check.problems, timeout=10000)
+    assert "Valid" in window.status.validity.text()
     # Choosing another dataset checks again: the Input does not take 8x8 images.
     window.controller.set_training("dataset", {"name": "digits"})
     qtbot.waitUntil(lambda: len(check.problems) >= 1, timeout=30000)

@@ -347,3 +347,47 @@ def test_palette_enter_adds_the_top_hit_at_the_view_centre(make_window, qtbot):
     assert card.contains(window.view.visible_center()) or \
         (card.center() - window.view.visible_center()).manhattanLength() < 40
     QApplication.processEvents()
+
+
+def test_an_empty_canvas_says_how_to_start_and_the_first_layer_hides_it(make_window, qtbot):
+    window = make_window()
+    hint = window.view.empty_hint
+    assert hint.isVisible() and "Start a network" in hint.text()
+    assert "File \u25b8 Examples" in hint.text()
+    # Centred in the canvas, and it lets drops and double-clicks through.
+    area = window.view.viewport().rect()
+    assert abs(hint.geometry().center().x() - area.center().x()) <= 2
+    assert hint.testAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+    window.controller.add_node("Input", (0.0, 0.0))
+    qtbot.waitUntil(lambda: not hint.isVisible())
+    window.controller.undo_stack.undo()
+    qtbot.waitUntil(hint.isVisible)
+    window.files.open_path(EXAMPLES / "spiral_mlp.strata")
+    qtbot.waitUntil(lambda: not hint.isVisible())
+
+
+def test_a_layer_added_or_pasted_out_of_sight_is_scrolled_into_view(make_window, qtbot):
+    window = make_window(EXAMPLES / "deep_sigmoid_mlp.strata")
+    view, doc = window.view, window.controller.document
+    view.zoom_in()  # the user zooms in, as with Ctrl+= (the view stops fitting)
+    view.set_zoom(1.0)
+    first = min(doc.nodes.values(), key=lambda n: n.position)
+    view.centre_on(view.network_scene.nodes[first.id].sceneBoundingRect().center())
+
+    def in_view(node_id: str) -> bool:
+        shown = view.mapToScene(view.viewport().rect()).boundingRect()
+        return shown.contains(view.network_scene.nodes[node_id].sceneBoundingRect())
+
+    # Far from the first card: wherever the chain's last hidden layer is.
+    far = max((n for n in doc.nodes.values() if n.spec.outputs and n.spec.inputs),
+              key=lambda n: (n.position[1], n.position[0]))
+    assert not in_view(far.id)
+    new = view.add_after("ReLU", far.id)
+    assert new and in_view(new)
+    assert view.zoom() == pytest.approx(1.0)  # scrolled, not zoomed out
+    # Paste at no cursor position, then scroll away: the copies come back into view.
+    window.controller.select([new])
+    assert window.copy()
+    view.centre_on(view.network_scene.nodes[first.id].sceneBoundingRect().center())
+    pasted = window.paste()
+    assert pasted and all(in_view(i) for i in pasted)

@@ -32,14 +32,19 @@ def test_a_running_runs_x_axes_span_the_run_and_fit_the_data_after(qtbot):
     x_curves = curves.loss_plot.viewRange()[0]
     x_heat = heat.heat.viewRange()[0]
     assert x_curves[0] <= 0 and x_curves[1] >= 4  # all four epochs, data or not
-    assert x_heat[0] <= 0 and x_heat[1] >= run.total_steps
+    # The heatmap's axis is held too, over a span its samples fill (two thirds at
+    # least: a whole run's span left a few samples in its first tenth).
+    last = heat.series()[0][-1]
+    assert x_heat[0] <= 0 and last <= x_heat[1] <= max(10, 1.5 * last) * 1.05
     assert curves.metric_plot.viewRange()[0] == x_curves  # linked
     for event in events[first_epoch_end:-1]:  # more data, the run still going
         run.apply(event)
     curves.refresh(set(run.take_changes()))
     heat.refresh({"layers"})
     assert curves.loss_plot.viewRange()[0] == x_curves
-    assert heat.heat.viewRange()[0] == x_heat
+    last = heat.series()[0][-1]
+    x_now = heat.heat.viewRange()[0]
+    assert x_now == x_heat or last <= x_now[1] <= 1.5 * last * 1.05
     run.apply(events[-1])  # finished: the axes fit the data
     assert not run.active
     curves.refresh()

@@ -97,9 +97,9 @@ def test_the_monitor_shows_its_plots_one_per_turn_each_painted_with_its_data(
         qtbot.waitUntil(lambda: view.isVisible() and view.settled, timeout=5000)
         qtbot.wait(100)
         shown = [p for p in view.plots if p.isVisible()]
-        # The curves and the tab that fits a CNN, its feature maps, chosen before the
-        # run described itself (no paint of another tab first); at 1280x720 the
-        # gradients are the first tab, at 1920x1080 a column of their own.
+        # The curves and the tab that fits a CNN, its feature maps (no paint of
+        # another tab first); at 1280x720 the gradients are the first tab, at
+        # 1920x1080 a column of their own.
         assert {view.curves, view.features} <= set(shown)
         assert (view.gradients in shown) == view.wide
         assert view.tabs.currentWidget() is view.features

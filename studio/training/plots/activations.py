@@ -21,6 +21,8 @@ from .common import (
     TRAIN,
     VALIDATION,
     curve,
+    data_range,
+    empty_range,
     finite_xy,
     key_title,
     layout_widget,
@@ -103,8 +105,10 @@ class ActivationsPlot(QWidget):
             self.act_hist.setData([0, 1], [0])
             self.grad_hist.setData([0, 1], [0])
             self.hint.show()
+            self._empty_axes()
             return
         self.hint.hide()
+        self._data_axes()
         name = run.layer_name(node_id)
         row = run.layer_rows[node_id]
         grid_mean, grid_std = run.layers["act_mean"], run.layers["act_std"]
@@ -129,6 +133,21 @@ class ActivationsPlot(QWidget):
             self.grad_hist.setData([0, 1], [0])
             self.grad_hint.setText(f"'{name}' has no weights: no gradient histogram")
         self.hist_steps[node_id] = run.step
+
+    def _empty_axes(self) -> None:
+        """Nothing to show: steps from 0, no histogram (its empty bar read as a value
+        of 0), shares from 0 to 1."""
+        for item in (self.act_hist, self.grad_hist):
+            item.setVisible(False)
+        empty_range(self.spread_plot, (0, 100), (-1, 1))
+        for plot in (self.act_hist_plot, self.grad_hist_plot):
+            empty_range(plot, (-1, 1), (0, 1))
+
+    def _data_axes(self) -> None:
+        for item in (self.act_hist, self.grad_hist):
+            item.setVisible(True)
+        for plot in (self.spread_plot, self.act_hist_plot, self.grad_hist_plot):
+            data_range(plot)
 
     def _draw_dead(self, run: RunRecord, focus: str) -> None:
         ids = [n for n, t in zip(run.node_ids, run.node_types)

@@ -53,6 +53,9 @@ def style_plot(plot: pg.PlotItem, title: str = "", left: str = "", bottom: str =
         axis.setPen(pg.mkPen(fg))
         axis.setTextPen(pg.mkPen(fg))
         axis.setTickFont(small_font())
+        # Steps, epochs and classes are counted, never "(x0.001)": with SI prefixes an
+        # empty step axis read -400..400.
+        axis.enableAutoSIPrefix(False)
         _label_only_when_changed(axis)
     if left:
         plot.setLabel("left", left, **{"font-size": "10px", "color": fg})
@@ -236,6 +239,40 @@ class StickyRange:
         self.range = nice_range(lo, hi)
         self.plot.setYRange(*self.range, padding=0)
         return True
+
+
+def empty_range(plot: pg.PlotItem, x: tuple[float, float] | None = (0, 1),
+                y: tuple[float, float] | None = (0, 1)) -> None:
+    """Axes for a plot with nothing to show yet (before a run): a range the data will
+    have (steps from 0, a share from 0 to 1), not autorange's -0.5..0.5 around nothing;
+    None leaves that axis alone. ``data_range`` gives the axes back to the data."""
+    if getattr(plot, "_strata_empty", None) == (x, y):
+        return
+    plot._strata_empty = (x, y)
+    # A little padding, so the ticks at the ends (0, the last step) are drawn.
+    if x is not None:
+        plot.setXRange(*x, padding=0.02)
+    if y is not None:
+        plot.setYRange(*y, padding=0.02)
+
+
+def data_range(plot: pg.PlotItem, x: bool = True, y: bool = True) -> None:
+    """The plot has data (again): these axes autorange to it (see ``empty_range``)."""
+    if getattr(plot, "_strata_empty", None) is not None:
+        plot._strata_empty = None
+        if x:
+            plot.enableAutoRange(x=True)
+        if y:
+            plot.enableAutoRange(y=True)
+
+
+def grow_span(latest: float, held: float | None, total: float) -> float:
+    """The x span to hold while a run goes: the data fills most of the axis (at least
+    two thirds of it) and the axis changes a few times per run, not on every redraw;
+    never beyond the run's ``total``."""
+    if held is not None and latest <= held:
+        return held
+    return min(float(total), max(10.0, latest * 1.5)) if total else max(10.0, latest * 1.5)
 
 
 def finite_xy(xs: np.ndarray, ys: np.ndarray, log: bool = False

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from runtime.run_record import RunRecord
 
 from .common import (
+    data_range,
+    empty_range,
     layout_widget,
     placeholder,
     set_title,
@@ -87,6 +89,7 @@ class ConfusionPlot(QWidget):
         matrix = run.confusion if run is not None else None
         self.hint.setVisible(matrix is None)
         if run is None or matrix is None:
+            empty_range(self.plot)  # no classes yet: no ticks, no made-up range
             return
         k = len(matrix)
         if k != self.classes:
@@ -125,6 +128,7 @@ class ConfusionPlot(QWidget):
                     self.plot.addItem(text)
                     self.texts.append(text)
         if k:
+            data_range(self.plot, x=False, y=False)  # the classes set the range
             self.plot.setRange(xRange=(0, k), yRange=(0, k), padding=0.02)
 
     # ------------------------------------------------------------ multi-label

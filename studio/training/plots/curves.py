@@ -18,6 +18,8 @@ from .common import (
     VALIDATION,
     StickyRange,
     curve,
+    data_range,
+    empty_range,
     finite_xy,
     hold_x_range,
     key_title,
@@ -120,10 +122,16 @@ class CurvesPlot(QWidget):
                          self.metric_step, self.metric_train, self.metric_val):
                 item.setData([], [])
             self.hint.show()
+            # Before a run: ten epochs, a loss and a share from 0 to 1.
+            empty_range(self.loss_plot, (0, 10), (0, 1))
+            empty_range(self.metric_plot, None, (0, 1))
             return
         span = max(run.epochs, self.reference.epochs if self.reference else 0) \
             if run.active and run.epochs else None
         self._x_held = hold_x_range(self.loss_plot, span, self._x_held)
+        # y: each plot's StickyRange (``_fit_ranges``), never autorange again.
+        data_range(self.loss_plot, x=span is None, y=False)
+        data_range(self.metric_plot, x=False, y=False)
         per_epoch = max(run.steps_per_epoch, 1)
         name = {"r2": "R²", "f1": "F1 (micro)"}.get(run.metric_name, "Accuracy")
         if name != self._metric_title:

@@ -29,6 +29,9 @@ from .common import (
     StickyRange,
     color_map,
     curve,
+    data_range,
+    empty_range,
+    grow_span,
     heat_levels,
     hold_x_range,
     key_title,
@@ -123,17 +126,27 @@ class LayerHeatmap(QWidget):
         if changed is not None and "layers" not in changed:
             return
         run = self.run
-        self._x_held = hold_x_range(
-            self.heat, run.total_steps if run is not None and run.active else None,
-            self._x_held)
         if run is None:
+            self._x_held = hold_x_range(self.heat, None, self._x_held)
             self.image.clear()
             self._set_rows([])
             for line in self.lines:
                 line.setData([], [])
             self.hint.show()
+            self._empty_axes()
             return
         steps, values, ids = self.series()
+        # While the run goes the x axis is held (see ``hold_x_range``), over a span the
+        # data fills (a few samples of a long run drawn in its first tenth looked lost).
+        span = grow_span(float(steps[-1]) if steps.size else 0.0, self._x_held,
+                         run.total_steps) if run.active else None
+        self._x_held = hold_x_range(self.heat, span, self._x_held)
+        if steps.size:
+            # x: linked to the heatmap's; y: ``lines_range`` (a StickyRange)
+            data_range(self.lines_plot, x=False, y=False)
+            data_range(self.heat, x=not run.active, y=False)  # y: one row per layer
+        else:
+            self._empty_axes()
         if ids != self.row_ids:
             self._set_rows(ids)
         if not steps.size or not ids:
@@ -161,6 +174,12 @@ class LayerHeatmap(QWidget):
         self.image.setImage(values.T, levels=self.levels, autoLevels=False)
         self.image.setRect(QRectF(x0 - step / 2, 0, width + step, len(ids)))
         self._draw_lines(steps, values, ids)
+
+    def _empty_axes(self) -> None:
+        """Before the first sample: steps from 0 and statistics from 1e-3 to 1."""
+        if self._x_held is None:
+            empty_range(self.heat, (0, 100), (0, 1))
+        empty_range(self.lines_plot, None, (-3, 0))
 
     def series(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """The run's series of this statistic, blocks folded if asked."""
