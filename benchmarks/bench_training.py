@@ -69,6 +69,7 @@ sys.path.insert(0, str(ROOT))
 import graph
 from runtime.compatibility import prepare_dataset
 from runtime.engine import EngineOptions, Trainer
+from runtime.events import LayerStatsEvent, StepEvent
 from runtime.setup import TrainingSetup
 
 # example file, epochs per round (short rounds: many of them resolve small differences)
@@ -141,8 +142,9 @@ def plain_loop(doc, setup: TrainingSetup, bundle, epochs: int) -> tuple[float, i
 
 
 def strata(doc, setup: TrainingSetup, bundle, epochs: int, limits: bool = True
-           ) -> tuple[float, int, float]:
-    """CPU seconds and steps the engine spent in training steps, and its looking share.
+           ) -> tuple[float, int, float, int, int]:
+    """CPU seconds and steps the engine spent in training steps, its looking share, and
+    how many layer samples and step events it made.
 
     ``limits`` False turns the sampling rate limit and time budget off.
     """
@@ -155,7 +157,10 @@ def strata(doc, setup: TrainingSetup, bundle, epochs: int, limits: bool = True
     if not hasattr(result, "summary"):
         raise SystemExit(f"the engine failed: {result.reason}")
     s = result.summary
-    return s["train_cpu_seconds"], s["steps"], s["looking_seconds"] / s["train_seconds"]
+    samples = sum(isinstance(e, LayerStatsEvent) for e in events)
+    reports = sum(isinstance(e, StepEvent) for e in events)
+    return (s["train_cpu_seconds"], s["steps"], s["looking_seconds"] / s["train_seconds"],
+            samples, reports)
 
 
 # Engine variants for ``--decompose``: which part of the engine's work costs what.
@@ -197,6 +202,7 @@ def measure_steps(name: str, rounds: int, unlimited: bool, decompose: bool = Fal
         (list(DECOMPOSE) if decompose else [])
     ratios: dict[str, list[float]] = {arm: [] for arm in arms[1:]}
     looking, plain_rates, strata_rates = [], [], []
+    counts: list[tuple[int, int]] = []  # (layer samples, step events) of each run
     steps_per_run = 0
     for r in range(rounds):
         k = r % len(arms)
@@ -208,11 +214,12 @@ def measure_steps(name: str, rounds: int, unlimited: bool, decompose: bool = Fal
             if arm == "plain":
                 c, n = plain_loop(doc, setup, bundle, epochs)
             elif arm == "strata":
-                c, n, look = strata(doc, setup, bundle, epochs)
+                c, n, look, samples, reports = strata(doc, setup, bundle, epochs)
                 looking.append(look)
+                counts.append((samples, reports))
                 steps_per_run = n
             elif arm == "no limits":
-                c, n, _ = strata(doc, setup, bundle, epochs, limits=False)
+                c, n, *_ = strata(doc, setup, bundle, epochs, limits=False)
             else:
                 c, n = engine_variant(doc, setup, bundle, epochs, DECOMPOSE[arm])
             cpu[arm] += c
@@ -226,6 +233,8 @@ def measure_steps(name: str, rounds: int, unlimited: bool, decompose: bool = Fal
             "parts": {label: summary(ratios[label]) for label in arms[2:]},
             "strata": statistics.median(strata_rates),
             "looking": statistics.median(looking), "steps": steps_per_run,
+            "samples": statistics.median(c[0] for c in counts),
+            "reports": statistics.median(c[1] for c in counts),
             "sample_every": setup.sample_every}
 
 
@@ -535,8 +544,9 @@ def main(argv: list[str] | None = None) -> int:
     print("1. training steps: Strata engine (instrumented) / plain loop, thread CPU time")
     for name, r in steps.items():
         print(f"  {name}: {spread(r['ratio'])}; plain {r['plain']:.0f} steps/s, strata "
-              f"{r['strata']:.0f} steps/s, looking {r['looking']:.1%} "
-              f"({r['steps']} steps a run, a sample every {r['sample_every']})")
+              f"{r['strata']:.0f} steps/s, looking {r['looking']:.1%} ({r['steps']} "
+              f"steps a run, a sample due every {r['sample_every']}; taken a run: "
+              f"{r['samples']:.0f} layer samples, {r['reports']:.0f} step events)")
         for label, part in r["parts"].items():
             print(f"    engine with {label}: {spread(part)}")
         if name in pairs:

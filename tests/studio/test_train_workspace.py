@@ -235,3 +235,57 @@ def test_the_minimap_keeps_clear_of_the_widgets_over_the_canvas(qtbot):
     view.minimap.refresh()
     assert not minimap.isVisible() or not minimap.geometry().intersects(cover.geometry())
     assert minimap.isVisible()  # another corner is free
+
+
+def test_a_layers_charts_in_the_inspector_are_tall_enough_to_read(qtbot):
+    """Each of the selected layer's four charts gets room for a few labelled ticks (at
+    40 pixels a plot, its log axis labels lay on one another)."""
+    from runtime.engine import Trainer
+    from studio.training.layer_charts import LayerCharts
+
+    doc = tiny_mlp(epochs=2)
+    events: list = []
+    Trainer(doc, emit=events.append).run()
+    run = RunRecord(1, network=doc.name, label="#1 test")
+    for event in events:
+        run.apply(event)
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    footer = QWidget()  # the inspector's footer: the charts take the height they ask
+    qtbot.addWidget(footer)
+    layout = QVBoxLayout(footer)
+    charts = LayerCharts()
+    layout.addWidget(charts)
+    layout.addStretch(1)
+    footer.resize(280, 900)
+    footer.show()
+    charts.set_run(run)
+    charts.set_node(next(n for n in run.node_ids if n in run.weighted))
+    qtbot.waitUntil(lambda: charts.draws > 0 and charts.isVisible())
+    footer.resize(280, charts.sizeHint().height() + 20)
+    _settle(qtbot)
+    for plot in (charts.grad_plot, charts.ratio_plot, charts.act_plot):
+        assert plot.getViewBox().height() >= 60, plot.getViewBox().height()
+
+
+def test_a_wrapped_rows_return_wire_runs_under_the_cards(qtbot):
+    """Auto-arranged in rows, the wire from a row's last card back to the next row's
+    first crosses the cards between, and was drawn over their titles ("fc3",
+    "sigmoid5" struck through at the Train workspace's zoom)."""
+    from studio.canvas import NetworkView
+    from studio.document.controller import DocumentController
+
+    doc = tiny_mlp()
+    order = list(doc.nodes)
+    for k, node_id in enumerate(order):  # rows of three
+        doc.nodes[node_id].position = ((k % 3) * 220.0, (k // 3) * 150.0)
+    controller = DocumentController()
+    controller.set_document(doc)
+    view = NetworkView(controller)
+    qtbot.addWidget(view)
+    scene = view.network_scene
+    back = [w for w in scene.wires.values()
+            if w.source_item.x() > w.target_item.x()]
+    assert back
+    for wire in back:
+        assert wire.zValue() < wire.target_item.zValue(), wire.zValue()
