@@ -12,7 +12,10 @@ Three figures, each Strata against what a careful person writes by hand:
    ``--decompose`` also times the engine without sampling, and without sampling nor
    the epoch-end extras, to show where an overhead lives: an ordinary step executes the
    same instructions as the plain loop's (callgrind: 2.418 M against 2.420 M per MLP
-   step), so what remains is sampling and what the work between epochs leaves behind.
+   step; the CNN's engine step against its plain step, interleaved step by step: a
+   median of 0.99 on a loaded machine), so what remains is sampling: the first sample
+   (step 0), the layer statistics within their budget (1% of the training time after
+   the first sample) and the step events.
 2. **The compiled module** (``module-overhead``): forward + backward of the network
    Strata generates against the same network written by hand as an ``nn.Module``
    (activations as ``torch.relu`` calls), and against the same hand-written network
@@ -33,9 +36,12 @@ Three figures, each Strata against what a careful person writes by hand:
 
 How the timings resolve a few percent on a shared machine: one CPU thread; the thread's
 CPU time for (1) and (2) (wall time mostly measures the neighbours); many short rounds,
-interleaved (plain, Strata, Strata, plain, then the mirror order) so that drifts cancel;
-each figure is the median over rounds of the per-round ratio, printed with the 95%
-confidence interval of that median (order statistics) and the quartiles. Validation and
+interleaved so that drifts cancel: in (1) each arm (plain, Strata, and the variants of
+``--unlimited`` and ``--decompose``) runs twice a round, in an order rotated each round
+and mirrored within it (plain Strata Strata plain, then Strata plain plain Strata); each
+figure is the median over rounds of the per-round ratio, printed with the 95%
+confidence interval of that median (order statistics), the interval's width as a share
+of the median (below 3%: the figure resolves 3%) and the quartiles. Validation and
 checkpoints between epochs are not counted in (1). Garbage is collected before each
 timed run, so neither side pays for the other's.
 
@@ -63,6 +69,7 @@ sys.path.insert(0, str(ROOT))
 import graph
 from runtime.compatibility import prepare_dataset
 from runtime.engine import EngineOptions, Trainer
+from runtime.events import LayerStatsEvent, StepEvent
 from runtime.setup import TrainingSetup
 
 # example file, epochs per round (short rounds: many of them resolve small differences)
@@ -86,9 +93,15 @@ def summary(ratios: list[float]) -> dict[str, float]:
             "n": n}
 
 
+def width(s: dict[str, float]) -> float:
+    """The 95% CI of the median, as a share of the median: below 0.03, the figure tells
+    a 3% overhead from none."""
+    return (s["ci_high"] - s["ci_low"]) / s["median"]
+
+
 def spread(s: dict[str, float]) -> str:
-    return (f"{s['median']:.3f} (95% CI {s['ci_low']:.3f}-{s['ci_high']:.3f}, "
-            f"quartiles {s['q1']:.3f}-{s['q3']:.3f}, {s['n']} rounds)")
+    return (f"{s['median']:.3f} (95% CI {s['ci_low']:.3f}-{s['ci_high']:.3f}, width "
+            f"{width(s):.1%}; quartiles {s['q1']:.3f}-{s['q3']:.3f}, {s['n']} rounds)")
 
 
 # ---------------------------------------------------------------- 1. training steps
@@ -129,8 +142,9 @@ def plain_loop(doc, setup: TrainingSetup, bundle, epochs: int) -> tuple[float, i
 
 
 def strata(doc, setup: TrainingSetup, bundle, epochs: int, limits: bool = True
-           ) -> tuple[float, int, float]:
-    """CPU seconds and steps the engine spent in training steps, and its looking share.
+           ) -> tuple[float, int, float, int, int]:
+    """CPU seconds and steps the engine spent in training steps, its looking share, and
+    how many layer samples and step events it made.
 
     ``limits`` False turns the sampling rate limit and time budget off.
     """
@@ -143,7 +157,10 @@ def strata(doc, setup: TrainingSetup, bundle, epochs: int, limits: bool = True
     if not hasattr(result, "summary"):
         raise SystemExit(f"the engine failed: {result.reason}")
     s = result.summary
-    return s["train_cpu_seconds"], s["steps"], s["looking_seconds"] / s["train_seconds"]
+    samples = sum(isinstance(e, LayerStatsEvent) for e in events)
+    reports = sum(isinstance(e, StepEvent) for e in events)
+    return (s["train_cpu_seconds"], s["steps"], s["looking_seconds"] / s["train_seconds"],
+            samples, reports)
 
 
 # Engine variants for ``--decompose``: which part of the engine's work costs what.
@@ -171,45 +188,119 @@ def engine_variant(doc, setup: TrainingSetup, bundle, epochs: int, options: dict
 
 def measure_steps(name: str, rounds: int, unlimited: bool, decompose: bool = False
                   ) -> dict:
+    """Every arm (the plain loop, the engine, and the engine variants asked for) runs
+    twice a round, in an order rotated each round and mirrored within it (A B C, C B A),
+    so each arm meets every position and every neighbour as often as the others: a
+    drift of the machine, or what one arm leaves in the caches, favours none."""
     file, epochs = CASES[name]
     doc = graph.load(ROOT / "resources" / "examples" / file)
     setup = TrainingSetup.from_document(doc)
     bundle = prepare_dataset(graph.analyze(doc), setup)
     plain_loop(doc, setup, bundle, 1)  # warm up both (lazy imports and allocations)
     strata(doc, setup, bundle, 1)
-    ratios, free, looking, plain_rates, strata_rates = [], [], [], [], []
-    parts: dict[str, list[float]] = {}
+    arms = ["plain", "strata"] + (["no limits"] if unlimited else []) + \
+        (list(DECOMPOSE) if decompose else [])
+    ratios: dict[str, list[float]] = {arm: [] for arm in arms[1:]}
+    looking, plain_rates, strata_rates = [], [], []
+    counts: list[tuple[int, int]] = []  # (layer samples, step events) of each run
+    steps_per_run = 0
     for r in range(rounds):
-        # Interleaved and mirrored every other round, so drifts of the machine cancel.
-        order = ("p", "s", "s", "p") if r % 2 == 0 else ("s", "p", "p", "s")
-        p_cpu = p_steps = s_cpu = s_steps = 0.0
-        for who in order:
+        k = r % len(arms)
+        once = arms[k:] + arms[:k]
+        cpu = dict.fromkeys(arms, 0.0)
+        steps = dict.fromkeys(arms, 0)
+        for arm in once + once[::-1]:
             gc.collect()  # neither side pays for the other's garbage
-            if who == "p":
-                cpu, steps = plain_loop(doc, setup, bundle, epochs)
-                p_cpu, p_steps = p_cpu + cpu, p_steps + steps
-            else:
-                cpu, steps, look = strata(doc, setup, bundle, epochs)
-                s_cpu, s_steps = s_cpu + cpu, s_steps + steps
+            if arm == "plain":
+                c, n = plain_loop(doc, setup, bundle, epochs)
+            elif arm == "strata":
+                c, n, look, samples, reports = strata(doc, setup, bundle, epochs)
                 looking.append(look)
-        p, s = p_cpu / p_steps, s_cpu / s_steps
-        ratios.append(s / p)
-        plain_rates.append(1 / p)
-        strata_rates.append(1 / s)
-        if unlimited:
-            u_cpu, u_steps, _ = strata(doc, setup, bundle, epochs, limits=False)
-            free.append(u_cpu / u_steps / p)
-        if decompose:
-            for label, options in DECOMPOSE.items():
-                gc.collect()
-                d_cpu, d_steps = engine_variant(doc, setup, bundle, epochs, options)
-                parts.setdefault(label, []).append(d_cpu / d_steps / p)
-    return {"ratio": summary(ratios), "plain": statistics.median(plain_rates),
-            "parts": {label: summary(r) for label, r in parts.items()},
+                counts.append((samples, reports))
+                steps_per_run = n
+            elif arm == "no limits":
+                c, n, *_ = strata(doc, setup, bundle, epochs, limits=False)
+            else:
+                c, n = engine_variant(doc, setup, bundle, epochs, DECOMPOSE[arm])
+            cpu[arm] += c
+            steps[arm] += n
+        per_step = {arm: cpu[arm] / steps[arm] for arm in arms}
+        for arm in arms[1:]:
+            ratios[arm].append(per_step[arm] / per_step["plain"])
+        plain_rates.append(1 / per_step["plain"])
+        strata_rates.append(1 / per_step["strata"])
+    return {"ratio": summary(ratios["strata"]), "plain": statistics.median(plain_rates),
+            "parts": {label: summary(ratios[label]) for label in arms[2:]},
             "strata": statistics.median(strata_rates),
-            "looking": statistics.median(looking),
-            "unlimited": statistics.median(free) if free else None,
-            "steps": int(s_steps / 2), "sample_every": setup.sample_every}
+            "looking": statistics.median(looking), "steps": steps_per_run,
+            "samples": statistics.median(c[0] for c in counts),
+            "reports": statistics.median(c[1] for c in counts),
+            "sample_every": setup.sample_every}
+
+
+def measure_step_pairs(name: str, rounds: int, batches: int = 4) -> dict:
+    """The engine's step against the plain loop's step, interleaved every few batches
+    in one process (same batches, same machine moment): per-step cost without what a
+    run does once (its first sample, its start, its validation).
+
+    The engine is driven through its own step loop (``Trainer._steps``) with sampling
+    off, on the batches of its own data path.
+    """
+    from runtime.instrumentation import SamplingPolicy
+    from runtime.loop import LossReader, Stopwatch, Window
+
+    file, _ = CASES[name]
+    doc = graph.load(ROOT / "resources" / "examples" / file)
+    setup = TrainingSetup.from_document(doc)
+    bundle = prepare_dataset(graph.analyze(doc), setup)
+    trainer = Trainer(doc, setup, bundle=bundle, options=EngineOptions(
+        **DECOMPOSE["no sampling, no epoch extras"]))
+    trainer._prepare()
+    trainer.train_seconds = trainer.looking_seconds = 0.0
+    trainer._reports = SamplingPolicy(1 << 62)  # no step is due after step 0...
+    trainer._samples = SamplingPolicy(1 << 62)
+    trainer.step = 1  # ...and there is none
+    source = trainer.source
+
+    torch.manual_seed(setup.seed)
+    model = graph.compile(doc)
+    loss_fn = setup.make_loss(trainer.task)
+    optimizer = setup.make_optimizer(model.parameters())
+    x, y = bundle.tensors("train")
+    bs = setup.batch_size
+    shuffle = torch.Generator().manual_seed(setup.seed)
+
+    def nonfinite(_xs, step):
+        return RuntimeError(f"non-finite loss at step {step}")
+
+    def engine(order) -> float:
+        start = time.thread_time()
+        trainer._steps(itertools.islice(source.epoch(order, 0), batches),
+                       LossReader(True, nonfinite), Window(0.0), 1, Stopwatch())
+        return time.thread_time() - start
+
+    def plain(order) -> float:
+        start = time.thread_time()
+        for i in range(0, batches * bs, bs):
+            idx = order[i:i + bs]
+            xb, yb = x[idx], y[idx]
+            optimizer.zero_grad(set_to_none=True)
+            loss_fn(model(xb), yb).backward()
+            optimizer.step()
+        return time.thread_time() - start
+
+    for _ in range(3):  # warm up both
+        order = torch.randperm(source.examples, generator=shuffle)
+        engine(order), plain(order)
+    ratios = []
+    for r in range(rounds):
+        order = torch.randperm(source.examples, generator=shuffle)
+        if r % 2:
+            e, p = engine(order), plain(order)
+        else:
+            p, e = plain(order), engine(order)
+        ratios.append(e / p)
+    return summary(ratios)
 
 
 # ---------------------------------------------------------------- 2. the module
@@ -433,7 +524,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="also time the engine with the sampling limits off")
     parser.add_argument("--decompose", action="store_true",
                         help="also time the engine without sampling, and without "
-                             "sampling and epoch-end extras (where the overhead is)")
+                             "sampling and epoch-end extras, and its step against the "
+                             "plain step (where the overhead is)")
+    parser.add_argument("--step-rounds", type=int, default=101,
+                        help="with --decompose: interleaved 4-step rounds of the engine's "
+                             "step against the plain step (default 101)")
     parser.add_argument("--epochs", type=int, nargs=2, metavar=("MLP", "CNN"),
                         help="epochs per run (smoke runs; default 30 and 2)")
     args = parser.parse_args(argv)
@@ -444,14 +539,19 @@ def main(argv: list[str] | None = None) -> int:
             CASES[name] = (CASES[name][0], epochs)
     steps = {name: measure_steps(name, args.rounds, args.unlimited, args.decompose)
              for name in CASES}
+    pairs = {name: measure_step_pairs(name, args.step_rounds) for name in CASES} \
+        if args.decompose else {}
     print("1. training steps: Strata engine (instrumented) / plain loop, thread CPU time")
     for name, r in steps.items():
-        free = f", no limits {r['unlimited']:.3f}" if r["unlimited"] is not None else ""
         print(f"  {name}: {spread(r['ratio'])}; plain {r['plain']:.0f} steps/s, strata "
-              f"{r['strata']:.0f} steps/s, looking {r['looking']:.1%}{free} "
-              f"({r['steps']} steps a run, a sample every {r['sample_every']})")
+              f"{r['strata']:.0f} steps/s, looking {r['looking']:.1%} ({r['steps']} "
+              f"steps a run, a sample due every {r['sample_every']}; taken a run: "
+              f"{r['samples']:.0f} layer samples, {r['reports']:.0f} step events)")
         for label, part in r["parts"].items():
             print(f"    engine with {label}: {spread(part)}")
+        if name in pairs:
+            print(f"    an engine step against a plain step, interleaved every 4 steps "
+                  f"(sampling off): {spread(pairs[name])}")
     modules = {name: measure_module(name, args.module_rounds, args.module_calls)
                for name in CASES}
     print("2. forward+backward: compiled module / the same network by hand")

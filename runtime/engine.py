@@ -20,8 +20,9 @@ Invariants:
   it is read one step late, so the device never waits), nothing else crosses to the
   host. Step events and instrumentation happen only every ``sample_every`` steps,
   and (after a first few) at most ``max_sample_rate`` times a second; instrumentation
-  also stays within ``sample_budget`` of the training time, so looking at a model never
-  slows it down much (``SamplingPolicy``).
+  also stays within ``sample_budget`` of the training time (plus the first
+  ``sample_burst`` samples, which the diagnoses need), so looking at a model never slows
+  it down much (``SamplingPolicy``).
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ class EngineOptions:
     """How the engine runs, as opposed to what it trains (that is the setup)."""
 
     # Sampling (see instrumentation.SamplingPolicy): every ``sample_every`` steps, but
-    # after the first few at most this often and at most this share of training time.
+    # after the first ``sample_burst`` at most this often, and layer statistics within
+    # this share of training time.
     max_sample_rate: float | None = 20.0  # step events (and samples) per second
     sample_budget: float | None = 0.01  # layer statistics only
     sample_burst: int = 3

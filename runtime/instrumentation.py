@@ -39,13 +39,17 @@ _NAN = float("nan")
 class SamplingPolicy:
     """Which steps are sampled (instrumented and reported as a StepEvent).
 
-    Every ``every``-th step, except that after the first ``burst`` samples (early
-    diagnoses need a few) a sample is skipped when it would come sooner than
-    ``1 / max_rate`` seconds after the last one, or when sampling has already cost more
-    than ``budget`` of the training time. The rate limit keeps fast small models from
-    drowning the viewer; the budget bounds what looking costs for any model. Either
-    limit can be None (off), which makes the sampled steps depend on the step count
-    only.
+    Every ``every``-th step, except that after the first ``burst`` samples a sample is
+    skipped when it would come sooner than ``1 / max_rate`` seconds after the last one,
+    or when sampling has already cost more than ``budget`` of the training time. The
+    burst is taken whatever it costs: the diagnoses need ``diagnoses.MIN_SAMPLES``
+    samples, and under the budget a small, fast network (the deep sigmoid story: 33
+    steps of 3 ms, a sample of 21 layers costing several steps) got one sample and
+    never its vanishing-gradient diagnosis. So what looking costs is the budget plus
+    ``burst`` samples, a fixed cost that a run of any real length does not notice.
+    The rate limit keeps fast small models from drowning the viewer; the budget bounds
+    what looking costs for any model. Either limit can be None (off), which makes the
+    sampled steps depend on the step count only.
     """
 
     def __init__(self, every: int, max_rate: float | None = None, burst: int = 0,
@@ -62,7 +66,7 @@ class SamplingPolicy:
         """Sample ``step``? ``elapsed`` is the training time so far, in seconds."""
         if step % self.every:
             return False
-        if self.taken < self.burst:
+        if self.taken < self.burst or not self.taken:
             return True
         if now - self._last < self.min_gap:
             return False
@@ -159,6 +163,8 @@ class Instrumentation:
         self._rows = len(self.probes) + len(self._weighted)
         self._offsets = (torch.arange(self._rows, device=self._device)
                          * (bins + 1)).unsqueeze(1)
+        # Each sample's subsamples go here (NaN where a row is shorter), allocated once.
+        self._hist_buf = torch.empty((self._rows, HIST_SAMPLE), device=self._device)
         self._reset()
 
     def _reset(self) -> None:
@@ -180,7 +186,7 @@ class Instrumentation:
         self.disarm()
         self._reset()
         self._pack = _Pack()
-        self._buf = torch.full((self._rows, HIST_SAMPLE), _NAN, device=self._device)
+        self._buf = self._hist_buf.fill_(_NAN)
         self._low = [None] * self._rows
         self._high = [None] * self._rows
         for index, probe in enumerate(self.probes):
@@ -221,14 +227,17 @@ class Instrumentation:
         pack.scalar(("max", index), high)
         units = 0
         # Counting with sign().abs().sum() is ten times faster than count_nonzero on
-        # the CPU for large tensors (exact: each term is 0 or 1).
-        if probe.zeros:
+        # the CPU for large tensors (exact: each term is 0 or 1). A ReLU's outputs are
+        # >= 0, so their signs need no abs.
+        if probe.relu:
+            pack.scalar(("nonzero", index), torch.sign(flat).sum())
+        elif probe.zeros:
             pack.scalar(("nonzero", index), torch.sign(flat).abs_().sum())
         if probe.relu and x.dim() >= 2:  # outputs >= 0: a unit is dead if its max is 0
             unit = x.dim() - 1 if x.dim() == 3 else 1  # (N, L, F) sequences, else channels
             dims = tuple(d for d in range(x.dim()) if d != unit)
             units = x.shape[unit]
-            pack.scalar(("alive", index), torch.sign(x.amax(dim=dims)).abs_().sum())
+            pack.scalar(("alive", index), torch.sign(x.amax(dim=dims)).sum())
         if probe.squash == "Sigmoid":  # slope under 5% of its maximum (0.25)
             pack.scalar(("saturated", index), ((flat - 0.5).abs_() > 0.4873).sum())
         elif probe.squash == "Tanh":  # slope under 5% of its maximum (1)
@@ -316,9 +325,14 @@ class Instrumentation:
         hist_rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         if "hist" in host:
             counts = host["hist"].reshape(-1, b + 1)[:, :b].astype(np.int64)
-            ranges = host["ranges"].reshape(2, -1)
+            low, high = host["ranges"].reshape(2, -1)
+            # All rows' edges at once; a row whose range is empty or not finite is
+            # redone by ``_edges`` (rare).
+            edges = (low[:, None] + (high - low)[:, None] * _unit(b)).astype(np.float32)
+            plain = np.isfinite(low) & np.isfinite(high) & (high > low)
             for j, row in enumerate(filled):
-                hist_rows[row] = _edges(counts[j], ranges[:, j], b)
+                hist_rows[row] = (counts[j], edges[j]) if plain[j] else \
+                    _edges(counts[j], np.array([low[j], high[j]]), b)
         gn = wn = None
         if "norms" in host:
             gn, wn = host["norms"].reshape(2, -1)
@@ -375,10 +389,15 @@ class Instrumentation:
 _UNIT: dict[int, np.ndarray] = {}
 
 
-def _edges(counts: np.ndarray, bounds: np.ndarray, bins: int):
+def _unit(bins: int) -> np.ndarray:
     unit = _UNIT.get(bins)
     if unit is None:
         unit = _UNIT[bins] = np.linspace(0.0, 1.0, bins + 1)
+    return unit
+
+
+def _edges(counts: np.ndarray, bounds: np.ndarray, bins: int):
+    unit = _unit(bins)
     low, high = float(bounds[0]), float(bounds[1])
     if not (math.isfinite(low) and math.isfinite(high)):
         return np.zeros(bins, np.int64), np.zeros(bins + 1, np.float32)

@@ -10,6 +10,7 @@ the screen's device pixel ratio, so they stay crisp on high-DPI screens.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -90,6 +91,7 @@ DARK = Theme(
 
 THEMES = {"light": LIGHT, "dark": DARK}
 _current = LIGHT
+_fusion_app: weakref.ref | None = None  # the application set to Fusion by ``apply``
 
 
 def current() -> Theme:
@@ -106,13 +108,21 @@ def ui_font(point_size: float | None = None, bold: bool = False) -> QFont:
 
 def apply(app, name: str) -> Theme:
     """Switch the whole application to the ``light`` or ``dark`` theme."""
-    global _current
+    global _current, _fusion_app
     theme = THEMES.get(name, LIGHT)
     _current = theme
-    app.setStyle("Fusion")  # the same widgets on every platform, so one style sheet fits
-    app.setPalette(palette(theme))
-    app.setStyleSheet(style_sheet(theme))
-    _icon.cache_clear()
+    colours, sheet = palette(theme), style_sheet(theme)
+    # Each of these re-polishes every widget of the application (a second or more on a
+    # loaded machine): every window opening re-applies the theme it already shows, so
+    # what is already in place is left alone.
+    # (Under a style sheet, app.style() is its nameless proxy: remember where we set it.)
+    if _fusion_app is None or _fusion_app() is not app:
+        app.setStyle("Fusion")  # the same widgets on every platform: one style sheet fits
+        _fusion_app = weakref.ref(app)
+    if app.palette() != colours:
+        app.setPalette(colours)
+    if app.styleSheet() != sheet:
+        app.setStyleSheet(sheet)
     return theme
 
 

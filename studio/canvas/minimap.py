@@ -52,11 +52,18 @@ class Minimap(QWidget):
                 QPoint(left, top)]
 
     def free_corner(self) -> QPoint | None:
-        """A corner of the view where the overview covers no card (None: none is)."""
+        """A corner of the view where the overview covers no card and no other widget
+        over the canvas (the training banner, the heat legend): None when none is."""
         from .node_item import NodeItem
 
         viewport = self.view.viewport()
+        overlays = [w.geometry() for w in self.view.findChildren(
+            QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly)
+            if w is not self and w is not viewport and w.isVisible()]
         for corner in self._corners():
+            if any(QRect(corner, self.size()).adjusted(-4, -4, 4, 4).intersects(o)
+                   for o in overlays):
+                continue
             local = QRect(viewport.mapFrom(self.view, corner), self.size())
             area = self.view.mapToScene(local.adjusted(-4, -4, 4, 4)).boundingRect()
             if not any(isinstance(i, NodeItem) for i in self.view.scene().items(area)):

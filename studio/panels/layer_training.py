@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QGroupBox, QLabel, QVBoxLayout
 
+from .wheel_guard import guard_wheel
 from .widgets import form_layout, muted
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ class LayerTrainingBox(QGroupBox):
         self.scale.setDecimals(3)
         self.scale.setSingleStep(0.1)
         self.scale.setKeyboardTracking(False)  # one undo step per value, not per key
+        guard_wheel(self.scale)
         self.scale.setPrefix("\u00d7 ")
         self.scale.setToolTip("This layer learns at this many times the setup's "
                               "learning rate (e.g. 0.1 for a pretrained backbone).")

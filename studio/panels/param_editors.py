@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from graph.catalog import ParamSpec
 
 from ..theme_colors import SEVERITY_COLORS
+from .wheel_guard import guard_wheel
 
 INT32 = 2**31 - 1
 _INVALID_STYLE = f"border: 1px solid {SEVERITY_COLORS['error']}; border-radius: 3px;"
@@ -45,6 +46,7 @@ class ParamEditor(QWidget):
         self.value: Any = None  # the document's value, as last shown
         self.field = self._make_field()
         self.field.setToolTip(spec.help)
+        guard_wheel(self.field)
         self.error = QLabel(self)
         self.error.setObjectName("fieldError")
         self.error.setWordWrap(True)

@@ -17,6 +17,7 @@ going, a mouse button is down or a popup is open; otherwise it tries again later
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QTimer
@@ -43,9 +44,11 @@ def settle_layouts(rounds: int = 4) -> None:
         QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
 
 
-def lay_out_monitor(window: QMainWindow, workspaces: WorkspaceSwitcher) -> bool:
-    """Switch to the monitor's workspace and back with the window's updates off.
-    Returns True when done (or nothing to do), False to try again later."""
+def lay_out_monitor(window: QMainWindow, workspaces: WorkspaceSwitcher,
+                    settle: Callable[[], None] = lambda: None) -> bool:
+    """Switch to the monitor's workspace and back with the window's updates off;
+    ``settle`` runs while the monitor is laid out (the plots arrange their columns for
+    its size). Returns True when done (or nothing to do), False to try again later."""
     if workspaces.current == MONITOR or MONITOR not in workspaces.workspaces:
         return True
     if not window.isVisible() or window.isMinimized():
@@ -59,6 +62,8 @@ def lay_out_monitor(window: QMainWindow, workspaces: WorkspaceSwitcher) -> bool:
     window.setUpdatesEnabled(False)
     try:
         workspaces.switch(MONITOR)
+        settle_layouts()
+        settle()
         settle_layouts()
         workspaces.switch(previous)
         settle_layouts()
@@ -76,11 +81,13 @@ class MonitorAhead(QObject):
     """Schedules ``lay_out_monitor`` once, when idle; ``busy()`` says when not to."""
 
     def __init__(self, window: QMainWindow, workspaces: WorkspaceSwitcher,
-                 busy=lambda: False) -> None:
+                 busy: Callable[[], bool] = lambda: False,
+                 settle: Callable[[], None] = lambda: None) -> None:
         super().__init__(window)
         self.window = window
         self.workspaces = workspaces
         self.busy = busy
+        self.settle = settle
         self.done = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -93,7 +100,7 @@ class MonitorAhead(QObject):
     def _try(self) -> None:
         if self.done:
             return
-        if self.busy() or not lay_out_monitor(self.window, self.workspaces):
+        if self.busy() or not lay_out_monitor(self.window, self.workspaces, self.settle):
             self._timer.start(RETRY_MS)
             return
         self.done = True

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from .workbench import TrainingWorkbench
 
 Area = Qt.DockWidgetArea
+FRAME_MS = 30  # a frame of the window (its paint of a new layout) and a bit
 
 
 class _Holder(QWidget):
@@ -210,7 +211,8 @@ class TrainingDocks(QObject):
             from .ahead import MonitorAhead
 
             self.monitor_ahead = MonitorAhead(window, context.workspaces,
-                                              busy=lambda: self.runner.active)
+                                              busy=lambda: self.runner.active,
+                                              settle=bench.view.settle)
             self.monitor_ahead.schedule()
         app = QApplication.instance()
         if app is not None:
@@ -233,18 +235,32 @@ class TrainingDocks(QObject):
             plots = self._bench.view if self._bench is not None else None
             if plots is not None:
                 plots.hide()
+            from .ahead import settle_layouts
+
             try:
                 workspaces.switch("train")
-                from .ahead import settle_layouts
-
                 settle_layouts()
             finally:
                 if plots is not None:
-                    plots.show()
+                    # In a turn of their own, after the window has painted its new
+                    # layout: the two together made the longest frame of a run's start.
+                    QTimer.singleShot(FRAME_MS, plots, lambda: self._show_plots(plots))
         for dock in (self.panel_dock, self.plots_dock):
             if dock.isHidden() or dock.visibleRegion().isEmpty():
                 dock.show()
                 dock.raise_()
+
+
+    @staticmethod
+    def _show_plots(plots) -> None:
+        """The plots back on screen, held back from painting (they paint one per frame,
+        ``dashboard``), sized and arranged (columns or tabs) now, before their first
+        paint, not in a later turn that would lay them out and paint them again."""
+        from .ahead import settle_layouts
+
+        plots.show()
+        settle_layouts()
+        plots.settle()
 
 
 def attach_training(context: StudioContext) -> TrainingDocks:

@@ -11,7 +11,9 @@ Selection is shared with the canvas: the view follows ``controller.selection_cha
 and a click on a layer in a plot becomes ``controller.select([node_id])``. Only plots on
 screen redraw, one per drain tick (``flush``), so the painting of a busy run is spread
 over frames; a hidden plot keeps its changes and catches up when shown, so a run costs
-the same whichever tab is open.
+the same whichever tab is open. When the view comes on screen (the Train workspace
+comes forward) its plots paint one per frame too (``reveal.StagedReveal``), each with
+its data drawn just before.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from runtime.run_record import RunRecord
 
+from .pacing import FramePacer
 from .plots import (
     ActivationsPlot,
     BoundaryPlot,
@@ -29,6 +32,7 @@ from .plots import (
     FeatureMapsPlot,
     LayerHeatmap,
 )
+from .reveal import StagedReveal
 
 RESET = "run"  # pending change: the plot still shows another run
 FRAME_MS = 30
@@ -57,6 +61,11 @@ class TrainingView(QWidget):
         # Plots with changes not drawn yet, oldest first (dicts keep insertion order).
         self._pending: dict[QWidget, set[str]] = {}
         self._story_for: RunRecord | None = None
+        # One drawing per frame, shared with the canvas overlay (``workbench``).
+        self.pacer = FramePacer()
+        # Plots held back from painting when the view comes on screen, then let go one
+        # per frame (each drawn just before it paints).
+        self.reveal = StagedReveal(self, self._draw_missed, self.pacer)
 
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("plot_tabs")  # compact tabs (studio.resources)
@@ -67,6 +76,7 @@ class TrainingView(QWidget):
         self.tabs.addTab(self.activations, "Activations")
         self.tabs.addTab(self.updates, "Updates")
         self.tabs.currentChanged.connect(lambda _i: self._catch_up())
+        self._arranging = False  # tabs moving between the tab widget and the columns
 
         # Wide: three columns, each the strip's full height (curves, gradients,
         # details). Narrow: curves beside the details, gradients the first detail tab.
@@ -95,6 +105,14 @@ class TrainingView(QWidget):
             return
         self.wide = wide
         current = self.tabs.currentWidget()
+        self._arranging = True
+        try:
+            self._move_gradients(wide, current)
+        finally:
+            self._arranging = False
+        self._catch_up()
+
+    def _move_gradients(self, wide: bool, current: QWidget | None) -> None:
         if wide:
             index = self.tabs.indexOf(self.gradients)
             if index >= 0:
@@ -124,7 +142,15 @@ class TrainingView(QWidget):
         if not self._arrange_timer.isActive():
             self._arrange_timer.start()
 
+    def settle(self) -> None:
+        """Arrange the plots for the view's size now (its layout has run), instead of
+        in a later turn: after their first paint, which the move would redo."""
+        self._arrange_timer.stop()
+        self._size_rested()
+
     def _size_rested(self) -> None:
+        if not self.isVisible():
+            return  # a hidden view's size means nothing (its workspace is not shown)
         width = self.width()
         self._arrange(width >= WIDE)
         if not self.wide and not self.user_sized:
@@ -184,9 +210,16 @@ class TrainingView(QWidget):
         (axes, images) over frames, so no frame of the GUI carries every plot at once;
         each plot still redraws several times a second. Returns how many redrew.
         """
+        if everything:
+            self.reveal.reveal_all()  # each drawn as it is let go
+        else:
+            if self.reveal.veiled and self.reveal.reveal_next() is not None:
+                return 1  # a plot held back since the view showed: its turn now
+            if not self.pacer.free():
+                return 0  # this frame has its drawing (a reveal, the canvas overlay)
         drawn = 0
         for plot in list(self._pending):  # oldest first
-            if not plot.isVisible():
+            if not plot.isVisible() or self.reveal.is_veiled(plot):
                 continue  # stays pending; drawn when it comes on screen
             self._draw(plot, self._pending.pop(plot))
             drawn += 1
@@ -197,21 +230,34 @@ class TrainingView(QWidget):
     def drain(self) -> None:
         """Draw what waits, one plot per frame, until nothing on screen waits (after a
         run ended, when no drain ticks come any more)."""
-        if self.flush():
+        self.flush()
+        if not self.settled:  # (a frame already used by another drawing is retried)
             QTimer.singleShot(FRAME_MS, self, self.drain)
 
     @property
     def settled(self) -> bool:
         """Every plot on screen shows the latest data."""
-        return not any(plot.isVisible() for plot in self._pending)
+        return not any(plot.isVisible() and (plot in self._pending
+                                             or self.reveal.is_veiled(plot))
+                       for plot in self.plots)
 
     def _catch_up(self) -> None:
         """A plot came on screen (tab, dock): draw what it missed while hidden."""
+        if self._arranging:
+            return  # tabs come and go while the gradients move: once done
         for plot in self.plots:
-            if plot in self._pending and plot.isVisible():
+            # A plot held back is drawn when its turn comes (within a few frames).
+            if plot.isVisible() and plot in self._pending \
+                    and not self.reveal.is_veiled(plot):
                 self._draw(plot, self._pending.pop(plot) | {RESET})
 
+    def _draw_missed(self, plot: QWidget) -> None:
+        """Just before a held-back plot paints: what it missed, so it paints once."""
+        if plot in self._pending:
+            self._draw(plot, self._pending.pop(plot) | {RESET})
+
     def _draw(self, plot, changed: set[str]) -> None:
+        self.pacer.take()
         if RESET in changed:
             plot.set_run(self.run)  # draws all of the run
         else:
@@ -224,7 +270,13 @@ class TrainingView(QWidget):
         for plot in self.plots:
             if plot in self._pending:
                 self._pending[plot].add(RESET)
-        QTimer.singleShot(0, self, self.drain)
+        if not event.spontaneous():  # not a window restored from the task bar
+            # Painted one per frame: the curves, the gradients, the open tab, and the
+            # rest (hidden in tabs: let go at no cost when their turn comes).
+            first = [self.curves, self.gradients, self.tabs.currentWidget()]
+            self.reveal.veil([p for p in first if p is not None]
+                             + [p for p in self.plots if p not in first])
+        QTimer.singleShot(FRAME_MS, self, self.drain)
 
     # ------------------------------------------------------------------ selection
     def set_selection(self, node_ids: list[str]) -> None:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.panels.param_editors import ParamEditor, editor_for
+from studio.panels.wheel_guard import guard_wheel
 from studio.panels.widgets import muted
 from studio.theme_colors import SEVERITY_COLORS
 
@@ -47,6 +48,7 @@ class DatasetForm(QWidget):
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setMinimumContentsLength(6)
         self.combo.setObjectName("dataset_choice")
+        guard_wheel(self.combo)
         self.combo.activated.connect(self._chosen)
         self.about = muted(QLabel(self))
         self.about.setWordWrap(True)

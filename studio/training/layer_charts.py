@@ -33,7 +33,9 @@ from .plots.common import (
 )
 
 REDRAW_MS = 300  # live redraws: a few per second are plenty for small charts
-CHART_HEIGHT = 300
+# Four charts, each with its title: at 300 pixels each plot was 40 pixels tall and its
+# axis labels overlapped ("1", "0.32", "0.1" in one pile).
+CHART_HEIGHT = 440
 HIST_BINS = 40
 
 

@@ -52,6 +52,7 @@ from .overlay_items import (
     alive,
     heat_color,
 )
+from .pacing import FramePacer
 
 if TYPE_CHECKING:
     from graph import Edge
@@ -79,6 +80,8 @@ class CanvasOverlay(QObject):
             self.legend.hide()
             view.installEventFilter(self)
         self.enabled = True
+        # Shared with the plots (``pacing``): one drawing per frame, theirs or ours.
+        self.pacer: FramePacer | None = None
         self.run: RunRecord | None = None
         self.live = False  # heat and strips shown (a run is going)
         self.heat: dict[str, HeatItem] = {}
@@ -167,8 +170,12 @@ class CanvasOverlay(QObject):
             return
         if self.run is None or not self.live or not self.enabled:
             return
+        if not force and self.pacer is not None and not self.pacer.free():
+            return  # this frame has its drawing (a plot): at the next tick
         if self._draw_live(self.run):
             self._last = now  # the pause counts from a real drawing
+            if self.pacer is not None:
+                self.pacer.take()
 
     # ------------------------------------------------------------------ heat & strips
     def _draw_live(self, run: RunRecord) -> bool:

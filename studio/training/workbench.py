@@ -85,6 +85,8 @@ class TrainingWorkbench(QObject):
         self.panel = TrainingPanel(controller)
         self.view = TrainingView()
         self.overlay = CanvasOverlay(scene, self, view) if scene is not None else None
+        if self.overlay is not None:  # one drawing per frame: a plot or the canvas
+            self.overlay.pacer = self.view.pacer
         self.lock = EditLock(controller, view, self)
         # The selected layer's charts, once a window gives them a place (``add_charts``).
         self.layer_charts: LayerCharts | None = None

@@ -76,9 +76,16 @@ def _build(path):
     return build_module(path, "Net")
 
 
+# `python -m studio.cli` started as from a terminal, where Ctrl-C is not ignored: a
+# suite run as a background job (`pytest ... &`) ignores SIGINT, every child inherits
+# that, and the Ctrl-C test's signal was then ignored by the command under test.
+CLI = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+       "runpy.run_module('studio.cli', run_name='__main__', alter_sys=True)")
+
+
 def _cli(*args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "studio.cli", "import", *args],
+    return subprocess.Popen([sys.executable, "-c", CLI, "import", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env, cwd=ROOT)
 

@@ -190,3 +190,25 @@ def test_sampling_policy_limits_rate_and_cost_after_a_burst():
     costly.took(0.0, 0.5)  # one sample that took half a second...
     assert not costly.due(1, 1.0, elapsed=1.0)  # ...waits until it is 2% of the time
     assert costly.due(1, 25.0, elapsed=25.0)
+
+
+def test_a_short_run_of_a_costly_network_still_gets_the_samples_diagnoses_need():
+    """The deep sigmoid story for 3 epochs: 33 steps of 3 ms, a sample costing 10 ms.
+    Under the budget alone it got one sample and never its diagnosis."""
+    from runtime.diagnoses import MIN_SAMPLES
+
+    policy = SamplingPolicy(every=10, max_rate=20, burst=MIN_SAMPLES, budget=0.05)
+    now = 0.0
+    for step in range(33):
+        if policy.due(step, now, elapsed=now):
+            policy.took(now, 0.010)
+            now += 0.010
+        now += 0.003
+    assert policy.taken >= MIN_SAMPLES
+    # After the burst, the budget holds: a long run costs its share, not more.
+    for step in range(33, 20_000):
+        if policy.due(step, now, elapsed=now):
+            policy.took(now, 0.010)
+            now += 0.010
+        now += 0.003
+    assert policy.cost <= 0.05 * now + MIN_SAMPLES * 0.010

@@ -368,3 +368,39 @@ def test_half_typed_value_never_lands_in_the_next_document(qtbot, controller):
         controller.open(EXAMPLES / "shapes_cnn.strata")  # same node ids
     assert controller.document.nodes[fc1].params["out_features"] == 64
     assert not controller.is_modified
+
+
+def _wheel(widget, steps: int = -1) -> None:
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+
+    centre = QPointF(widget.rect().center())
+    event = QWheelEvent(centre, QPointF(widget.mapToGlobal(centre.toPoint())), QPoint(),
+                        QPoint(0, 120 * steps), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+
+
+def test_the_wheel_over_a_field_scrolls_the_form_and_changes_nothing(inspector, controller,
+                                                                      qtbot):
+    fc1 = node(controller, "fc1")
+    controller.select([fc1])
+    inspector.resize(300, 250)  # short: the form scrolls
+    inspector.show()
+    qtbot.waitExposed(inspector)
+    combo = inspector.form.editors["nonlinearity"].field
+    spin = inspector.form.editors["out_features"].field
+    before = dict(controller.document.nodes[fc1].params)
+    undo = controller.undo_stack.count()
+    for field in (combo, spin):
+        assert not field.hasFocus()
+        _wheel(field)
+        _wheel(field, +1)
+    assert controller.document.nodes[fc1].params == before
+    assert controller.undo_stack.count() == undo
+    # Once the user clicks into a field, the wheel is that field's.
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus, timeout=3000)
+    _wheel(spin, +1)
+    qtbot.waitUntil(lambda: controller.document.nodes[fc1].params["out_features"]
+                    != before["out_features"], timeout=3000)

@@ -174,3 +174,118 @@ def test_another_network_opened_clears_the_last_runs_summary(qtbot, tmp_path):
     controller.set_document(tiny_cnn())
     assert controls.message.isHidden() and controls.message_kind == ""
     assert controls.status.text() == "Ready to train"
+
+
+def test_feature_maps_in_a_short_wide_strip_lie_in_one_row(qtbot):
+    """At 1280x720 each layer's row of the Features tab is a short wide strip: its 8
+    channels in a 4 x 2 grid were 16-pixel tiles with the width left empty."""
+    import numpy as np
+
+    from runtime.events import FeatureMapsEvent
+    from studio.training.plots import FeatureMapsPlot
+    from studio.training.plots.feature_maps import best_columns
+
+    assert best_columns(8, 420, 40, 14, 14) == 8
+    assert best_columns(8, 120, 200, 14, 14) == 3  # 3 x 3: never taller than wide
+    run = RunRecord(1, status="running", node_ids=("c1", "c2", "c3", "c4"),
+                    node_names=("c1", "c2", "c3", "c4"))
+    for n in run.node_ids:
+        maps = np.random.default_rng(0).integers(0, 255, (8, 14, 14), dtype=np.uint8)
+        run.feature_maps[n] = FeatureMapsEvent(5, 1, n, maps, np.zeros(8, np.float32),
+                                               np.ones(8, np.float32), 16)
+    plot = FeatureMapsPlot()
+    qtbot.addWidget(plot)
+    plot.resize(420, 260)
+    plot.show()
+    plot.set_run(run)
+    qtbot.waitUntil(lambda: all(row.columns == 8 for row in plot.rows))
+    def tile() -> float:  # on screen, once the row's view has its range
+        return plot.rows[0].image.sceneBoundingRect().width() / 8
+
+    qtbot.waitUntil(lambda: tile() > 20)
+
+
+def test_the_minimap_keeps_clear_of_the_widgets_over_the_canvas(qtbot):
+    """The overview took the top right corner over the training banner's "Edit anyway"
+    (at 1280x720 the banner reaches it): a corner under another widget over the canvas
+    is not free."""
+    from PySide6.QtWidgets import QFrame
+
+    from studio.canvas import NetworkView
+    from studio.document.controller import DocumentController
+
+    doc = tiny_mlp()
+    ids = list(doc.nodes)
+    for k, node_id in enumerate(ids):  # far apart: the view shows none of them
+        doc.nodes[node_id].position = (k * 3000.0, 0.0)
+    controller = DocumentController()
+    controller.set_document(doc)
+    view = NetworkView(controller)
+    qtbot.addWidget(view)
+    view.resize(600, 400)
+    view.show()
+    view.set_zoom(1.0)
+    view.centerOn(1500, 2000)
+    view.minimap.refresh()
+    minimap = view.minimap
+    assert minimap.isVisible()
+    cover = QFrame(view)  # e.g. the banner, the legend
+    cover.setGeometry(minimap.geometry().adjusted(-20, -20, 20, 20))
+    cover.show()
+    view.minimap.refresh()
+    assert not minimap.isVisible() or not minimap.geometry().intersects(cover.geometry())
+    assert minimap.isVisible()  # another corner is free
+
+
+def test_a_layers_charts_in_the_inspector_are_tall_enough_to_read(qtbot):
+    """Each of the selected layer's four charts gets room for a few labelled ticks (at
+    40 pixels a plot, its log axis labels lay on one another)."""
+    from runtime.engine import Trainer
+    from studio.training.layer_charts import LayerCharts
+
+    doc = tiny_mlp(epochs=2)
+    events: list = []
+    Trainer(doc, emit=events.append).run()
+    run = RunRecord(1, network=doc.name, label="#1 test")
+    for event in events:
+        run.apply(event)
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    footer = QWidget()  # the inspector's footer: the charts take the height they ask
+    qtbot.addWidget(footer)
+    layout = QVBoxLayout(footer)
+    charts = LayerCharts()
+    layout.addWidget(charts)
+    layout.addStretch(1)
+    footer.resize(280, 900)
+    footer.show()
+    charts.set_run(run)
+    charts.set_node(next(n for n in run.node_ids if n in run.weighted))
+    qtbot.waitUntil(lambda: charts.draws > 0 and charts.isVisible())
+    footer.resize(280, charts.sizeHint().height() + 20)
+    _settle(qtbot)
+    for plot in (charts.grad_plot, charts.ratio_plot, charts.act_plot):
+        assert plot.getViewBox().height() >= 60, plot.getViewBox().height()
+
+
+def test_a_wrapped_rows_return_wire_runs_under_the_cards(qtbot):
+    """Auto-arranged in rows, the wire from a row's last card back to the next row's
+    first crosses the cards between, and was drawn over their titles ("fc3",
+    "sigmoid5" struck through at the Train workspace's zoom)."""
+    from studio.canvas import NetworkView
+    from studio.document.controller import DocumentController
+
+    doc = tiny_mlp()
+    order = list(doc.nodes)
+    for k, node_id in enumerate(order):  # rows of three
+        doc.nodes[node_id].position = ((k % 3) * 220.0, (k // 3) * 150.0)
+    controller = DocumentController()
+    controller.set_document(doc)
+    view = NetworkView(controller)
+    qtbot.addWidget(view)
+    scene = view.network_scene
+    back = [w for w in scene.wires.values()
+            if w.source_item.x() > w.target_item.x()]
+    assert back
+    for wire in back:
+        assert wire.zValue() < wire.target_item.zValue(), wire.zValue()

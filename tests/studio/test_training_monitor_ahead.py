@@ -55,7 +55,8 @@ def test_a_window_still_designing_when_train_is_pressed_switches_after_the_click
     assert run is not None
     assert window.workspaces.current == "design"  # the click's own turn stays short
     qtbot.waitUntil(lambda: window.workspaces.current == "train", timeout=2000)
-    assert bench.view.isVisible()  # the plots, hidden while the docks moved, are back
+    # The plots, hidden while the docks moved, come back in a later turn.
+    qtbot.waitUntil(bench.view.isVisible, timeout=2000)
     bench.stop()
     qtbot.waitUntil(lambda: not bench.runner.active, timeout=60_000)
 

@@ -86,8 +86,11 @@ def test_feature_maps_of_a_cnn_arrive(qtbot, tmp_path):
     conv = node_id(doc, "conv1")
     assert features.row_ids == [conv]
     row = features.rows[0]
-    # Four 16x16 channels side by side, two transparent columns between them.
-    assert row.image.image.shape == (4 * 16 + 3 * 2, 16)
+    # Four 16x16 channels in the grid that draws them largest in the row's box (side
+    # by side, or 2 x 2), two transparent pixels between them.
+    columns = row.columns or 4
+    rows = -(-4 // columns)
+    assert row.image.image.shape == (columns * 18 - 2, rows * 18 - 2)
     assert features.shown[conv] == run.step  # refreshed after the last epoch
 
 

@@ -163,6 +163,84 @@ def hold_x_range(plot: pg.PlotItem, span: float | None, held: float | None
     return span
 
 
+def nice_range(lo: float, hi: float, margin: float = 0.08) -> tuple[float, float]:
+    """``lo..hi`` widened by ``margin`` of its span and rounded outward to a round step
+    (1, 2 or 5 times a power of ten, about a twentieth of the span); not below 0 when
+    ``lo`` is not (a loss, an accuracy)."""
+    if not hi - lo > 0:  # one value: a range around it
+        half = max(abs(hi), 1.0) * 0.05
+        lo, hi = lo - half, hi + half
+    span = hi - lo
+    positive = lo >= 0
+    lo, hi = lo - span * margin, hi + span * margin
+    if positive:
+        lo = max(lo, 0.0)
+    rough = (hi - lo) / 20
+    power = 10.0 ** math.floor(math.log10(rough))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= rough)
+    # A bound already on the step stays (no drift of a rounded range rounded again).
+    return (round(math.floor(lo / step + 1e-9) * step, 12),
+            round(math.ceil(hi / step - 1e-9) * step, 12))
+
+
+GROW = 0.25  # room given on the side data left the range by, as a share of its span
+
+
+class StickyRange:
+    """A plot's y range that moves only when the data leaves it, or fills less than
+    ``fill`` of it, and then to rounded bounds with some room.
+
+    Autoranging moved the range at nearly every redraw of a training plot (a loss that
+    reaches a new low, a metric a new high); each move lays the axis out again (ticks,
+    their text), the largest part of a plot's repaint, and autoranging also measured
+    every item's bounds in the paint itself and then painted the plot a second time.
+    A run's plots move their axes a few times per run instead. The user's own zoom or
+    pan (mouse, wheel) is kept until ``reset`` (the next run).
+    """
+
+    def __init__(self, plot: pg.PlotItem, fill: float = 0.5) -> None:
+        self.plot = plot
+        self.fill = fill
+        self.range: tuple[float, float] | None = None
+        self.held_by_user = False
+        plot.enableAutoRange(y=False)
+        plot.getViewBox().sigRangeChangedManually.connect(self._manual)
+
+    def _manual(self, *_args) -> None:
+        self.held_by_user = True
+
+    def reset(self) -> None:
+        self.range = None
+        self.held_by_user = False
+
+    def fit(self, *arrays: np.ndarray) -> bool:
+        """Fit the finite values of ``arrays`` (in the axis's units: log10 values on a
+        log axis). Returns whether the range moved."""
+        if self.held_by_user:
+            return False
+        lo, hi = math.inf, -math.inf
+        for values in arrays:
+            values = np.asarray(values, float)
+            finite = values[np.isfinite(values)]
+            if finite.size:
+                lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
+        if lo > hi:
+            return False  # nothing to show: the range stays
+        if self.range is not None:
+            r0, r1 = self.range
+            if r0 <= lo and hi <= r1 and (hi - lo) >= self.fill * (r1 - r0):
+                return False
+            # Data that leaves the range (a loss reaching new lows) gets room on that
+            # side to go on a while before the next move.
+            room = (hi - lo) * GROW
+            floor = 0.0 if lo >= 0 else -math.inf  # a loss stays above 0
+            lo, hi = (max(lo - room, floor) if lo < r0 else lo), \
+                (hi + room if hi > r1 else hi)
+        self.range = nice_range(lo, hi)
+        self.plot.setYRange(*self.range, padding=0)
+        return True
+
+
 def empty_range(plot: pg.PlotItem, x: tuple[float, float] | None = (0, 1),
                 y: tuple[float, float] | None = (0, 1)) -> None:
     """Axes for a plot with nothing to show yet (before a run): a range the data will

@@ -16,6 +16,7 @@ from .common import (
     COMPARE,
     TRAIN,
     VALIDATION,
+    StickyRange,
     curve,
     data_range,
     empty_range,
@@ -57,6 +58,9 @@ class CurvesPlot(QWidget):
         self.metric_plot = style_plot(self.canvas.addPlot(row=1, col=0), "Accuracy",
                                       bottom="epoch")
         self.metric_plot.setXLink(self.loss_plot)
+        # y ranges that move a few times per run, not at each redraw (``StickyRange``)
+        self.loss_range = StickyRange(self.loss_plot)
+        self.metric_range = StickyRange(self.metric_plot)
         self._metric_title = "Accuracy"
         self._x_held: float | None = None  # the epochs the x axis spans, while a run goes
         self._titles()
@@ -85,6 +89,8 @@ class CurvesPlot(QWidget):
     # ------------------------------------------------------------------ feeding
     def set_run(self, run: RunRecord | None) -> None:
         self.run = run
+        self.loss_range.reset()
+        self.metric_range.reset()
         self.refresh()
 
     def set_reference(self, run: RunRecord | None) -> None:
@@ -103,6 +109,7 @@ class CurvesPlot(QWidget):
 
     def _set_log(self, on: bool) -> None:
         self.loss_plot.setLogMode(y=on)
+        self.loss_range.reset()  # other units (log10 values)
         self.refresh()
         self._draw_reference()
 
@@ -122,8 +129,9 @@ class CurvesPlot(QWidget):
         span = max(run.epochs, self.reference.epochs if self.reference else 0) \
             if run.active and run.epochs else None
         self._x_held = hold_x_range(self.loss_plot, span, self._x_held)
-        data_range(self.loss_plot, x=span is None)
-        data_range(self.metric_plot, x=False)
+        # y: each plot's StickyRange (``_fit_ranges``), never autorange again.
+        data_range(self.loss_plot, x=span is None, y=False)
+        data_range(self.metric_plot, x=False, y=False)
         per_epoch = max(run.steps_per_epoch, 1)
         name = {"r2": "R²", "f1": "F1 (micro)"}.get(run.metric_name, "Accuracy")
         if name != self._metric_title:
@@ -138,7 +146,21 @@ class CurvesPlot(QWidget):
         if changed is None or "epochs" in changed:
             self._draw_epochs(run, self.loss_train, self.loss_val, self.metric_train,
                               self.metric_val, log)
+        self._fit_ranges()
         self.hint.setVisible(not len(run.steps) and not run.epoch_records)
+
+    def _fit_ranges(self) -> None:
+        """Each plot's y range around what its lines show (reference run included)."""
+        def shown(*items, log: bool = False) -> list[np.ndarray]:
+            ys = [item.yData for item in items if item.yData is not None]
+            return [np.log10(y[y > 0]) for y in ys] if log else ys
+
+        self.loss_range.fit(*shown(self.loss_step, self.loss_train, self.loss_val,
+                                   self.ref_loss_train, self.ref_loss_val,
+                                   log=self.log_scale.isChecked()))
+        self.metric_range.fit(*shown(self.metric_step, self.metric_train,
+                                     self.metric_val, self.ref_metric_train,
+                                     self.ref_metric_val))
 
     def _draw_reference(self) -> None:
         ref = self.reference
@@ -147,8 +169,9 @@ class CurvesPlot(QWidget):
         if ref is None:
             for item in items:
                 item.setData([], [])
-            return
-        self._draw_epochs(ref, *items, self.log_scale.isChecked())
+        else:
+            self._draw_epochs(ref, *items, self.log_scale.isChecked())
+        self._fit_ranges()
 
     @staticmethod
     def _draw_epochs(run: RunRecord, loss_train, loss_val, metric_train, metric_val,

@@ -40,6 +40,23 @@ def mosaic(maps: np.ndarray, columns: int | None = None, gap: int = 2) -> np.nda
     return out
 
 
+def best_columns(channels: int, width: float, height: float, map_h: int, map_w: int,
+                 gap: int = 2) -> int | None:
+    """How many channels across draw them largest in a ``width`` x ``height`` box (a
+    short wide strip wants one row: 4 x 2 tiles in it were 16 pixels each); None
+    before the box has a size."""
+    if width < 4 or height < 4 or channels < 1:
+        return None
+
+    def scale(columns: int) -> float:
+        rows = -(-channels // columns)
+        return min(width / (columns * (map_w + gap)), height / (rows * (map_h + gap)))
+
+    # Grids at least as wide as tall: channels read along rows.
+    wide = [c for c in range(1, channels + 1) if c >= -(-channels // c)]
+    return max(wide, key=scale)
+
+
 class _Row:
     """The label and the channel mosaic of one convolution layer: one view, one image
     (a view per channel would cost a dozen milliseconds each to build)."""
@@ -57,17 +74,35 @@ class _Row:
         self.image.setColorMap(GRAY)
         self.box.addItem(self.image)
         self.shape: tuple[int, ...] = ()
+        self.maps: np.ndarray | None = None
+        self.columns: int | None = None
+        self.box.sigResized.connect(self._resized)
+
+    def _columns(self, maps: np.ndarray) -> int | None:
+        c, h, w = maps.shape
+        size = self.box.size()
+        return best_columns(c, size.width(), size.height(), h, w)
+
+    def _resized(self, *_args) -> None:
+        """A new size may lay the channels out better (one row in a wide strip)."""
+        if self.maps is not None and self._columns(self.maps) != self.columns:
+            self._draw(self.maps)
+
+    def _draw(self, maps: np.ndarray) -> None:
+        self.maps = maps
+        self.columns = self._columns(maps)
+        tiles = mosaic(maps, self.columns)
+        self.image.setImage(tiles.T, levels=(0, 255), autoLevels=False)
+        if tiles.shape != self.shape:
+            self.shape = tiles.shape
+            self.box.autoRange(padding=0.01)
 
     def show(self, name: str, maps: np.ndarray, note: str, selected: bool) -> None:
         mark = "\u25b6 " if selected else ""
         text = f"<b>{mark}{name}</b>&nbsp;&nbsp;<span style='font-size:8pt'>{note}</span>"
         if text != self.label.text:
             self.label.setText(text)
-        tiles = mosaic(np.asarray(maps))
-        self.image.setImage(tiles.T, levels=(0, 255), autoLevels=False)
-        if tiles.shape != self.shape:
-            self.shape = tiles.shape
-            self.box.autoRange(padding=0.01)
+        self._draw(np.asarray(maps))
 
 
 class FeatureMapsPlot(QWidget):

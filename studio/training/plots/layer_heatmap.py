@@ -26,6 +26,7 @@ from runtime.series import block_of, fold_blocks
 
 from .common import (
     LINE_COLORS,
+    StickyRange,
     color_map,
     curve,
     data_range,
@@ -36,6 +37,7 @@ from .common import (
     key_title,
     layout_widget,
     log_tick_strings,
+    nice_range,
     placeholder,
     small_font,
     style_plot,
@@ -93,6 +95,7 @@ class LayerHeatmap(QWidget):
         self.lines_plot.getAxis("left").setWidth(
             self.heat.getAxis("left").width())
         self.lines = [curve(self.lines_plot, c, 1.6) for c in LINE_COLORS]
+        self.lines_range = StickyRange(self.lines_plot)
         self.canvas.ci.layout.setRowStretchFactor(0, 3)
         self.canvas.ci.layout.setRowStretchFactor(1, 2)
         self.hint = placeholder(self.heat, "One row per layer appears while training")
@@ -110,6 +113,7 @@ class LayerHeatmap(QWidget):
         self.row_ids = []
         self.levels = None
         self._legend_ids = []
+        self.lines_range.reset()
         self.refresh()
 
     def set_selection(self, node_ids: list[str]) -> None:
@@ -138,7 +142,8 @@ class LayerHeatmap(QWidget):
                          run.total_steps) if run.active else None
         self._x_held = hold_x_range(self.heat, span, self._x_held)
         if steps.size:
-            data_range(self.lines_plot, x=False)  # x: linked to the heatmap's
+            # x: linked to the heatmap's; y: ``lines_range`` (a StickyRange)
+            data_range(self.lines_plot, x=False, y=False)
             data_range(self.heat, x=not run.active, y=False)  # y: one row per layer
         else:
             self._empty_axes()
@@ -155,8 +160,12 @@ class LayerHeatmap(QWidget):
             # Levels only widen during a run, so colours keep their meaning over time.
             if self.levels is not None:
                 levels = (min(levels[0], self.levels[0]), max(levels[1], self.levels[1]))
-            self.levels = levels
-            self.bar.setLevels(levels)
+            # Rounded outward (a tenth of the span): widened now and then, not by a
+            # hair at each new extreme.
+            levels = nice_range(*levels, margin=0.0)
+            if levels != self.levels:  # the bar's axis is laid out again at each set
+                self.levels = levels
+                self.bar.setLevels(levels)
         x0, x1 = float(steps[0]), float(steps[-1])
         width = max(x1 - x0, 1.0)
         columns = values.shape[1]
@@ -250,13 +259,16 @@ class LayerHeatmap(QWidget):
             self._legend_ids = chosen
             key_title(self.lines_plot, "Layers", [
                 (self._row_name(n), c) for n, c in zip(chosen, LINE_COLORS)])
+        shown = []
         for k, line in enumerate(self.lines):
             if k < len(chosen):
                 ys = values[ids.index(chosen[k])]
                 ok = np.isfinite(ys)
                 line.setData(steps[ok], ys[ok])
+                shown.append(ys[ok])
             else:
                 line.setData([], [])
+        self.lines_range.fit(*shown)
 
     # ------------------------------------------------------------------ picking
     def _clicked(self, event) -> None:
