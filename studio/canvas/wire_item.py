@@ -121,10 +121,12 @@ class WireItem(QGraphicsItem):
             self._label_rect = QRectF(mid.x() - w / 2, mid.y() - h - 1.5, w, h)
             bounds = bounds.united(self._label_rect)
             # A label wider than the gap between the cards would be hidden under them:
-            # such a wire is drawn above the cards (it only touches their edges).
+            # such a wire is drawn above the cards (it only touches their edges). A
+            # wire running back (a wrapped row's return) crosses the cards between its
+            # ends, over their titles: it stays under them.
             gap = self._path.elementAt(self._path.elementCount() - 1).x \
                 - self._path.elementAt(0).x
-            self.setZValue(0.5 if gap < w + 8 else -1)
+            self.setZValue(0.5 if 0 <= gap < w + 8 else -1)
         else:
             self._label_rect = QRectF()
         self.prepareGeometryChange()

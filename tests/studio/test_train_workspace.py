@@ -266,3 +266,26 @@ def test_a_layers_charts_in_the_inspector_are_tall_enough_to_read(qtbot):
     _settle(qtbot)
     for plot in (charts.grad_plot, charts.ratio_plot, charts.act_plot):
         assert plot.getViewBox().height() >= 60, plot.getViewBox().height()
+
+
+def test_a_wrapped_rows_return_wire_runs_under_the_cards(qtbot):
+    """Auto-arranged in rows, the wire from a row's last card back to the next row's
+    first crosses the cards between, and was drawn over their titles ("fc3",
+    "sigmoid5" struck through at the Train workspace's zoom)."""
+    from studio.canvas import NetworkView
+    from studio.document.controller import DocumentController
+
+    doc = tiny_mlp()
+    order = list(doc.nodes)
+    for k, node_id in enumerate(order):  # rows of three
+        doc.nodes[node_id].position = ((k % 3) * 220.0, (k // 3) * 150.0)
+    controller = DocumentController()
+    controller.set_document(doc)
+    view = NetworkView(controller)
+    qtbot.addWidget(view)
+    scene = view.network_scene
+    back = [w for w in scene.wires.values()
+            if w.source_item.x() > w.target_item.x()]
+    assert back
+    for wire in back:
+        assert wire.zValue() < wire.target_item.zValue(), wire.zValue()
