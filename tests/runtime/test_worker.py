@@ -113,7 +113,10 @@ def test_a_worker_reports_bad_input_as_failure(tmp_path):
                               out_dir=tmp_path, threads=1)
     session.start()
     events = collect(session, has(FailedEvent))
-    session.close()
+    # Time for the worker to end on its own (close() kills one still alive after its
+    # timeout: on a loaded machine 10 s was not always enough, and the exit status was
+    # then never read).
+    session.close(timeout=120)
     assert len(events) == 1 and "Input 'input' expects (2,)" in events[0].reason
     assert events[0].exit_status is None and session.exit_status == 0
 
