@@ -12,8 +12,8 @@ that targets it (else the block's parameter would point at nothing). A replaced 
 keeps its node id, so exposed targets, node paths of the training setup (``n5/n3``) and
 a run's statistics still name it.
 
-``perform_in_block`` makes the edit on a plain document (``strata check --fix`` and
-scripts); ``apply_in_block`` makes it as one journaled compound edit
+``perform_in_block`` makes the edit on a plain document (headless: scripts and
+``graph.edits.apply_edits``, then ``graph.save``); ``apply_in_block`` makes it as one journaled compound edit
 (``graph.block_edits.Edit``, with ``undo``/``redo``), which the studio pushes as one
 undo step.
 """

@@ -2,11 +2,18 @@
 and the check that no test module leaves threads running."""
 
 import os
+import sys
 import threading
 import time
 
 import pytest
 
+# Bytecode is written even where the environment says not to (PYTHONDONTWRITEBYTECODE,
+# set on the shared development machine): every process the suite starts (each xdist
+# worker, the worker process of every training run, each `strata` subprocess) compiled
+# Strata's ~270 modules from source again, most of a second of CPU each. A process
+# started with -B still reads cached bytecode, so it is enough that this one writes it.
+sys.dont_write_bytecode = False
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("STRATA_TESTING", "1")
 # Windows built by the tests would each start a standby training process.

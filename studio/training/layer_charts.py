@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from runtime.layers import RELU_LIKE, SQUASHING
 from runtime.run_record import RunRecord
 
+from .pacing import FramePacer
 from .plots.common import (
     TRAIN,
     VALIDATION,
@@ -33,6 +34,7 @@ from .plots.common import (
 )
 
 REDRAW_MS = 300  # live redraws: a few per second are plenty for small charts
+PACED_RETRY_MS = 16  # a frame
 # Four charts, each with its title: at 300 pixels each plot was 40 pixels tall and its
 # axis labels overlapped ("1", "0.32", "0.1" in one pile).
 CHART_HEIGHT = 440
@@ -85,7 +87,10 @@ class LayerCharts(QWidget):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REDRAW_MS)
-        self._timer.timeout.connect(self.draw)
+        self._timer.timeout.connect(self._redraw)
+        # Shared with the plots and the canvas overlay (``pacing``): a live redraw
+        # waits for a frame none of them drew in.
+        self.pacer: FramePacer | None = None
         self._stale = False
         self.hide()
 
@@ -109,6 +114,15 @@ class LayerCharts(QWidget):
         return run is not None and node is not None and node in run.latest
 
     # ------------------------------------------------------------------ drawing
+    def _redraw(self) -> None:
+        if self.pacer is not None and not self.pacer.free():
+            self._timer.start(PACED_RETRY_MS)  # this frame has its drawing
+            return
+        self._timer.setInterval(REDRAW_MS)
+        self.draw()
+        if self.pacer is not None and self.isVisible():
+            self.pacer.take()
+
     def draw(self) -> None:
         if not self.measured():
             self.hide()

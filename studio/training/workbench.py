@@ -161,6 +161,7 @@ class TrainingWorkbench(QObject):
         footer, which follows the selection, an open block's inner layer too)."""
         if self.layer_charts is None:
             charts = self.layer_charts = LayerCharts()
+            charts.pacer = self.view.pacer  # one drawing per frame, with the plots
             # Shown inside open blocks too: ``level_overlay`` sets it to the inner layer.
             inspector.add_footer(charts, follow=lambda _controller: None)
             ids = self.controller.selected

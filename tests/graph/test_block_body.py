@@ -53,6 +53,16 @@ def test_vanishing_fix_replaces_the_inner_sigmoid_in_every_instance():
     assert graph.Analyzer().analyze(doc).ok
 
 
+def test_a_fixed_file_saves_and_loads_as_fixed(tmp_path):
+    doc = sigmoid_blocks(uses=2, repeat=1)
+    fix = diagnosis_fixes("saturated_activations", (), doc)[0]
+    apply_edits(doc, fix.edits)  # headless, as a script would
+    graph.save(doc, tmp_path / "fixed.strata")
+    again = graph.load(tmp_path / "fixed.strata")
+    assert again == doc
+    assert modules(again, torch.nn.Sigmoid) == 0
+
+
 def test_batchnorm_fix_reaches_inner_linears_and_names_both_places():
     doc = sigmoid_blocks(uses=2, repeat=1)
     fixes = diagnosis_fixes("saturated_activations", (), doc)

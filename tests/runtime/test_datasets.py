@@ -164,9 +164,11 @@ def test_sine_regression_and_decision_boundary_grid():
 def test_shapes_are_fast_and_drawn_as_declared():
     rng = np.random.default_rng(0)
     labels = rng.permutation(np.arange(2000) % 4)
-    start = time.perf_counter()
+    # CPU time, not wall time: on a loaded machine (the suite beside other work) the
+    # wall clock measured the neighbours and failed a drawing that took 0.1 s of CPU.
+    start = time.process_time()
     images = draw_shapes(labels, 28, 0.1, rng)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     assert images.shape == (2000, 1, 28, 28) and images.dtype == np.float32
     assert images.min() >= 0.0 and images.max() <= 1.0
 

@@ -199,6 +199,35 @@ def test_the_canvas_overlay_waits_for_a_frame_no_plot_drew_in(qtbot, tmp_path):
     overlay.refresh({"layers"})
     assert overlay.live_draws == drawn
     qtbot.waitUntil(bench.view.pacer.free, timeout=1000)
+    plots_frame = bench.view.pacer._at
     overlay.refresh({"layers"})
     assert overlay.live_draws == drawn + 1
-    assert not bench.view.pacer.free()  # and the frame is the overlay's now
+    assert bench.view.pacer._at > plots_frame  # and the frame is the overlay's now
+
+
+def test_the_layer_charts_wait_for_a_frame_no_plot_drew_in(qtbot):
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    from studio.training.layer_charts import LayerCharts
+    from studio.training.pacing import FramePacer
+
+    doc = tiny_mlp(epochs=2)
+    run = running(doc, events_of(doc))
+    holder = QWidget()  # the inspector's place for them
+    qtbot.addWidget(holder)
+    charts = LayerCharts()
+    QVBoxLayout(holder).addWidget(charts)
+    holder.resize(400, 600)
+    holder.show()
+    charts.node_id = next(n for n in run.node_ids if n in run.weighted)
+    charts.set_run(run)
+    assert charts.isVisible() and charts.draws == 1
+    charts.pacer = pacer = FramePacer()
+    pacer.take()  # a plot drew in this frame
+    plots_frame = pacer._at
+    charts.refresh({"layers"})
+    charts._timer.timeout.emit()  # its redraw comes due now
+    assert charts.draws == 1  # not in the plot's frame
+    qtbot.waitUntil(lambda: charts.draws == 2, timeout=2000)  # a frame later
+    assert pacer._at > plots_frame  # and that frame was the charts'
+
