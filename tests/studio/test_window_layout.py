@@ -26,6 +26,16 @@ def settle(qtbot, ms: int = 30) -> None:
     qtbot.wait(ms)
 
 
+def in_train_workspace(make_window, qtbot, example: str, size=(1280, 720)):
+    """An example's window at ``size``, in the Train workspace, with its workbench."""
+    window = make_window(EXAMPLES / f"{example}.strata")
+    window.resize(*size)
+    bench = window.training.workbench()
+    window.workspaces.switch("train")
+    settle(qtbot)
+    return window, bench
+
+
 def shown_height(widget, viewport) -> int:
     """How many of ``widget``'s rows a scroll area's ``viewport`` shows."""
     top = widget.mapTo(viewport, QPoint(0, 0)).y()
@@ -160,11 +170,7 @@ def test_a_layout_saved_by_an_older_version_is_dropped(make_window, qtbot, tmp_p
 
 # ---------------------------------------------------------------------- cut off, covered
 def test_the_lock_banner_does_not_cover_a_fitted_network(make_window, qtbot):
-    window = make_window(EXAMPLES / "blocks_resnet.strata")
-    window.resize(1280, 720)
-    bench = window.training.workbench()
-    window.workspaces.switch("train")
-    settle(qtbot)
+    window, bench = in_train_workspace(make_window, qtbot, "blocks_resnet")
     bench.lock.engage()
     settle(qtbot)
     banner, view = bench.lock.banner, window.view
@@ -177,11 +183,7 @@ def test_the_lock_banner_does_not_cover_a_fitted_network(make_window, qtbot):
 
 
 def test_wrapped_run_progress_and_summary_names_are_not_cut(make_window, qtbot):
-    window = make_window(EXAMPLES / "blocks_resnet.strata")
-    window.resize(1280, 720)
-    bench = window.training.workbench()
-    window.workspaces.switch("train")
-    settle(qtbot)
+    window, bench = in_train_workspace(make_window, qtbot, "blocks_resnet")
     controls = bench.panel.controls
     controls.progress.setText("Epoch 2 of 4 \u00b7 step 11 of 88 \u00b7 350 samples/s "
                               "\u00b7 13 s left")
@@ -201,11 +203,7 @@ def test_wrapped_run_progress_and_summary_names_are_not_cut(make_window, qtbot):
 def test_diagnoses_in_the_train_workspace_leave_the_plots_their_width(make_window, qtbot):
     from runtime.events import DiagnosisEvent
 
-    window = make_window(EXAMPLES / "deep_sigmoid_mlp.strata")
-    window.resize(1280, 720)
-    bench = window.training.workbench()
-    window.workspaces.switch("train")
-    settle(qtbot)
+    window, bench = in_train_workspace(make_window, qtbot, "deep_sigmoid_mlp")
     fc = [n.id for n in window.controller.document.nodes.values() if n.label == "fc1"]
     window.problems.set_diagnoses([DiagnosisEvent(
         "vanishing_gradients", tuple(fc), "Vanishing gradients", "The gradient fades.",
@@ -223,11 +221,7 @@ def test_diagnoses_in_the_train_workspace_leave_the_plots_their_width(make_windo
 def test_the_heat_legend_does_not_cover_a_fitted_network(make_window, qtbot):
     # A network the Train canvas shows whole at a readable zoom (at 1280x720 this one
     # is framed readably from its start, the rest a pan away: test_train_workspace).
-    window = make_window(EXAMPLES / "edges_cnn.strata")
-    window.resize(1920, 1080)
-    bench = window.training.workbench()
-    window.workspaces.switch("train")
-    settle(qtbot)
+    window, bench = in_train_workspace(make_window, qtbot, "edges_cnn", (1920, 1080))
     legend, view = bench.overlay.legend, window.view
     bench.overlay._show_legend(True)  # as when a run's first heat arrives
     settle(qtbot)

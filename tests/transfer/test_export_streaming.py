@@ -75,6 +75,16 @@ def test_a_streamed_multilabel_csv_exports_a_script_that_streams_its_rows(tmp_pa
     assert "val f1" in printed
 
 
+def light_or_dark(root, data_path: str):
+    """A small RGB classifier of the ``image_tree`` at ``root``, 2 epochs."""
+    b = Builder("Light or Dark")
+    x = b.add("Input", shape=[3, 6, 6])
+    b.chain(x, ("Flatten", {}, "flat"), ("Linear", {"out_features": 2}, "out"), "Output")
+    return b.done({"dataset": {"name": "image_folder", "path": str(root), "image_size": 6,
+                               "color": "rgb"}, "epochs": 2, "batch_size": 4,
+                   "data_path": data_path, "workers": 0})
+
+
 def image_tree(root, splits: dict[str, int]) -> None:
     """Images of two classes (dark, light) in split subfolders."""
     from PIL import Image
@@ -95,12 +105,7 @@ def test_image_split_folders_stay_the_split_in_the_exported_script(tmp_path, dat
     pytest.importorskip("PIL.Image", reason="Pillow reads image folders")
     root = tmp_path / "images"
     image_tree(root, {"train": 10, "valid": 4, "test": 3})
-    b = Builder("Light or Dark")
-    x = b.add("Input", shape=[3, 6, 6])
-    b.chain(x, ("Flatten", {}, "flat"), ("Linear", {"out_features": 2}, "out"), "Output")
-    doc = b.done({"dataset": {"name": "image_folder", "path": str(root), "image_size": 6,
-                              "color": "rgb"}, "epochs": 2, "batch_size": 4,
-                  "data_path": data_path, "workers": 0})
+    doc = light_or_dark(root, data_path)
     expected = strata_curve(doc)
     folder = tmp_path / "export"
     export_training(doc, folder)
@@ -127,12 +132,7 @@ def test_an_unreadable_image_is_skipped_and_named_by_the_exported_script(tmp_pat
     root = tmp_path / "images"
     image_tree(root, {"train": 10, "val": 4})
     (root / "train" / "dark" / "05.png").write_bytes(b"not a png at all")
-    b = Builder("Light or Dark")
-    x = b.add("Input", shape=[3, 6, 6])
-    b.chain(x, ("Flatten", {}, "flat"), ("Linear", {"out_features": 2}, "out"), "Output")
-    doc = b.done({"dataset": {"name": "image_folder", "path": str(root), "image_size": 6,
-                              "color": "rgb"}, "epochs": 2, "batch_size": 4,
-                  "data_path": data_path, "workers": 0})
+    doc = light_or_dark(root, data_path)
     folder = tmp_path / "export"
     export_training(doc, folder)
     assert "STRICT_FILES = False" in (folder / "train.py").read_text()
