@@ -98,6 +98,8 @@ class NetworkView(QGraphicsView):
         # Framing keeps titles readable (the Train workspace's short canvas): see
         # ``studio.canvas.readable``.
         self.readable_fit = False
+        # An open block's inside is framed readably in any workspace (show_level).
+        self._level_readable = False
         self._followed: set[int] = set()  # scenes whose selection the view follows
         self.minimap = Minimap(self)
         self.empty_hint = EmptyCanvasHint(self)
@@ -202,7 +204,8 @@ class NetworkView(QGraphicsView):
             self.set_zoom(1.0)
             self.centerOn(0, 0)
             return
-        if not (self.readable_fit and self.frame_readable(rect)):
+        readable = self.readable_fit or self._level_readable
+        if not (readable and self.frame_readable(rect)):
             self.fit_rect(rect)
 
     def set_top_room(self, pixels: int) -> None:
@@ -229,11 +232,15 @@ class NetworkView(QGraphicsView):
         if not rect.isNull() and shown.contains(rect):
             self._auto_frame = True
 
-    def show_level(self, controller: DocumentController, scene: NetworkScene) -> None:
+    def show_level(self, controller: DocumentController, scene: NetworkScene,
+                   readable: bool = False) -> None:
         """Show another level (the network, or an open block's inside): its
-        controller takes the gestures, its scene the canvas."""
+        controller takes the gestures, its scene the canvas. ``readable`` (an open
+        block) frames it at a zoom where its titles read, from its input port, the
+        rest a pan away: a whole body fitted in was a row of blank cards at 34%."""
         if scene is self.network_scene:
             return
+        self._level_readable = readable
         if self._mode == "wire":
             self._cancel_wire()
         self._mode, self._moving, self._anchor = None, {}, None
