@@ -4,7 +4,8 @@ The item holds its node id plus a display cache (``NodeFace``) that the scene re
 from the document on ``params_changed``/``label_changed``; it never edits anything. Ports
 are painted by the card itself rather than being child items, which keeps a 1,000-node
 scene at one item per layer. The error/warning badge is a child that ignores the view's
-transformation, so the mark keeps its on-screen size at every zoom level.
+transformation, so the mark keeps its on-screen size at every zoom level; such a mark is
+a child of its card only while it shows (``show_mark``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,12 @@ from PySide6.QtGui import (
     QPainterPath,
     QPen,
 )
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QStyleOptionGraphicsItem
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsRectItem,
+    QGraphicsView,
+    QStyleOptionGraphicsItem,
+)
 
 from graph.layout import COLUMN
 from studio import resources
@@ -146,7 +152,7 @@ class BadgeItem(QGraphicsItem):
 
     SIZE = 16.0
 
-    def __init__(self, parent: QGraphicsItem) -> None:
+    def __init__(self, parent: QGraphicsItem | None = None) -> None:
         super().__init__(parent)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
@@ -178,7 +184,7 @@ class FrozenTagItem(QGraphicsItem):
 
     TEXT = "\u2744 frozen"
 
-    def __init__(self, parent: QGraphicsItem) -> None:
+    def __init__(self, parent: QGraphicsItem | None = None) -> None:
         super().__init__(parent)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
@@ -226,9 +232,18 @@ class FrozenTagItem(QGraphicsItem):
         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
 
 
-class NodeItem(QGraphicsItem):
+NO_PEN = QPen(Qt.PenStyle.NoPen)
+
+
+class NodeItem(QGraphicsRectItem):
+    """A card. Its bounds are the C++ rectangle of a QGraphicsRectItem (``setRect``;
+    its own pen and brush are never drawn): Qt asks an item for its bounding rectangle
+    about three times per frame, and a Python ``boundingRect`` override made that
+    ~3,000 calls into Python per repaint of a 1,000-layer network."""
+
     def __init__(self, node_id: str, face: NodeFace) -> None:
         super().__init__()
+        self.setPen(NO_PEN)
         self.node_id = node_id
         self.face = face
         self.wires: list = []  # WireItems touching this node, kept by the scene
@@ -247,11 +262,11 @@ class NodeItem(QGraphicsItem):
         # Repaints during pans and moves come from the cache; text is drawn again only
         # when the zoom or the card changes.
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self._bounds = self._outer_rect()
-        self.badge = BadgeItem(self)
+        self.setRect(self._outer_rect())
+        self.badge = BadgeItem()  # children while they show: ``show_mark``
         self.badge.setPos(WIDTH - 2, 0)
         self.badge.hide()
-        self.frozen_tag = FrozenTagItem(self)
+        self.frozen_tag = FrozenTagItem()
         self.frozen_tag.setPos(0, -3)
         self.frozen_tag.hide()
         self._update_tooltip()
@@ -260,9 +275,8 @@ class NodeItem(QGraphicsItem):
     def set_face(self, face: NodeFace) -> None:
         if face == self.face:
             return
-        self.prepareGeometryChange()
         self.face = face
-        self._bounds = self._outer_rect()
+        self.setRect(self._outer_rect())  # prepares the geometry change if it is one
         self._update_tooltip()
         self.update()
         for wire in self.wires:
@@ -277,7 +291,7 @@ class NodeItem(QGraphicsItem):
                        f"lr \u00d7{lr_scale:g}" if lr_scale != 1.0 else "")
         short = f"lr \u00d7{lr_scale:g} \u2026" if lr_from else ""
         self.frozen_tag.set_text(text or FrozenTagItem.TEXT, frozen, short)
-        self.frozen_tag.setVisible(bool(text))
+        self.show_mark(self.frozen_tag, bool(text))
         if (frozen, lr_scale, lr_from) != (self.frozen, self.lr_scale, self.lr_from):
             self.frozen, self.lr_scale, self.lr_from = frozen, lr_scale, lr_from
             self._update_tooltip()
@@ -287,13 +301,30 @@ class NodeItem(QGraphicsItem):
         if (severity, text) == (self.severity, self.problem_text):
             return
         self.severity, self.problem_text = severity, text
-        self.badge.setVisible(severity is not None)
+        self.show_mark(self.badge, severity is not None)
         if severity:
             self.badge.severity = severity
             self.badge.setToolTip(text)
             self.badge.update()
         self._update_tooltip()
         self.update()
+
+    def show_mark(self, mark: QGraphicsItem, shown: bool) -> None:
+        """Show ``mark`` (the badge, the frozen tag) as a child, or take it off the
+        card. A hidden child that ignores transformations still costs every frame:
+        Qt's BSP index merges each such item's top-level item into the exposed
+        items with a linear search, which was most of a 1,000-layer repaint."""
+        if shown:
+            if mark.parentItem() is not self:
+                mark.setParentItem(self)
+            mark.show()
+        elif mark.parentItem() is not None:
+            mark.hide()
+            scene = mark.scene()
+            if scene is not None:
+                scene.removeItem(mark)  # off its card too
+            else:
+                mark.setParentItem(None)
 
     def set_highlighted(self, ports: set[str]) -> None:
         if ports != self.highlighted:
@@ -339,12 +370,9 @@ class NodeItem(QGraphicsItem):
         m = PORT_RADIUS + 3
         return QRectF(-m, -3, WIDTH + 2 * m, self.face.height + 6)
 
-    def boundingRect(self) -> QRectF:
-        return self._bounds  # asked for constantly while painting: computed on change
-
     def shape(self) -> QPainterPath:
         path = QPainterPath()
-        path.addRoundedRect(self._bounds, RADIUS, RADIUS)
+        path.addRoundedRect(self.rect(), RADIUS, RADIUS)
         return path
 
     def port_pos(self, kind: str, name: str) -> QPointF:
