@@ -93,6 +93,7 @@ class NetworkView(QGraphicsView):
         # its layout after the document is shown); the user's first gesture ends it.
         self._auto_frame = False
         self.top_room = 0  # screen pixels kept free over a fitted network (set_top_room)
+        self._top_rooms: dict[str, int] = {}  # ... per widget over the canvas there
         self.bottom_room = 0  # ...and under it (set_bottom_room)
         self._keep_centre: QPointF | None = None  # until the user's next gesture
         # Framing keeps titles readable (the Train workspace's short canvas): see
@@ -208,11 +209,14 @@ class NetworkView(QGraphicsView):
         if not (readable and self.frame_readable(rect)):
             self.fit_rect(rect)
 
-    def set_top_room(self, pixels: int) -> None:
-        """Keep ``pixels`` at the top of the canvas free when fitting (the training
-        lock's banner sits there: it covered the top row of a fitted network)."""
-        if pixels != self.top_room:
-            self.top_room = pixels
+    def set_top_room(self, pixels: int, owner: str = "") -> None:
+        """Keep ``pixels`` at the top of the canvas free when fitting, for ``owner``
+        (the training lock's note and the heat legend share that one thin line: they
+        covered the top and bottom rows of a fitted network); the most any owner asks."""
+        self._top_rooms[owner] = pixels
+        room = max(self._top_rooms.values(), default=0)
+        if room != self.top_room:
+            self.top_room = room
             if self._auto_frame:
                 self.show_document()
 

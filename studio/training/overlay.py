@@ -42,6 +42,7 @@ from runtime.run_record import RunRecord
 from studio.canvas.view import NetworkView
 
 from .block_health import STRIP_H, block_heat, draw_block
+from .lock import LINE_GAP
 from .overlay_items import (
     DIMMED,
     DiagnosisItem,
@@ -143,18 +144,23 @@ class CanvasOverlay(QObject):
             self._remove_live()
 
     def _show_legend(self, on: bool) -> None:
+        """The legend in the canvas's top right corner, on the thin line it shares
+        with the training lock's note (``lock``)."""
         if self.legend is None:
             return
         port = self.legend.parentWidget()
         if on:
             if port is not None:
-                self.legend.move(10, port.height() - self.legend.height() - 10)
+                top = port.viewport().y() if isinstance(port, NetworkView) else 0
+                self.legend.move(port.width() - self.legend.width() - LINE_GAP,
+                                 top + LINE_GAP)
             self.legend.show()
             self.legend.raise_()
         else:
             self.legend.hide()
         if isinstance(port, NetworkView):  # a fitted network stays clear of it
-            port.set_bottom_room(self.legend.height() + 14 if on else 0)
+            port.set_top_room(self.legend.height() + 2 * LINE_GAP if on else 0,
+                              "heat_legend")
 
     def eventFilter(self, watched, event) -> bool:
         if event.type() == QEvent.Type.Resize and self.legend is not None \
