@@ -11,6 +11,7 @@ a child of its card only while it shows (``show_mark``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from html import escape
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -22,6 +23,7 @@ from PySide6.QtGui import (
     QPainter,
     QPainterPath,
     QPen,
+    QStaticText,
 )
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -65,10 +67,41 @@ def title_font(lod: float) -> QFont:
     MIN_TITLE_PX on screen, else MIN_TITLE_PX on screen. The title's size on screen
     only ever shrinks as one zooms out, never jumps, and stays legible at every zoom
     (a title in scene units at 55% was 6.6 px, smaller than the far-zoom title)."""
-    size = max(TITLE_PX, round(MIN_TITLE_PX / max(lod, 0.05)))
-    font = _TITLE_FONTS.get(size)
+    return _title_font_px(max(TITLE_PX, round(MIN_TITLE_PX / max(lod, 0.05))))
+
+
+@lru_cache(maxsize=8192)
+def elided_title(title: str, pixels: int, width: float) -> str:
+    """``title`` cut to ``width`` in the bold title font of ``pixels`` (cached: every
+    zoom step paints every visible card again, and eliding was a quarter of that)."""
+    return QFontMetricsF(_title_font_px(pixels)).elidedText(
+        title, Qt.TextElideMode.ElideRight, width)
+
+
+@lru_cache(maxsize=8192)
+def title_text(title: str, pixels: int, width: float) -> tuple[QStaticText, float]:
+    """The elided title laid out once (QStaticText) and its line's height: drawn
+    again at every zoom step for every visible card."""
+    text = QStaticText(elided_title(title, pixels, width))
+    text.setTextFormat(Qt.TextFormat.PlainText)
+    text.prepare(font=_title_font_px(pixels))
+    return text, QFontMetricsF(_title_font_px(pixels)).height()
+
+
+def draw_title(painter: QPainter, title: str, pixels: int, rect: QRectF) -> None:
+    """``title`` in white, left and vertically centred in ``rect`` (as ``drawText``
+    with AlignLeft | AlignVCenter draws it)."""
+    text, line = title_text(title, pixels, rect.width())
+    painter.setFont(_title_font_px(pixels))
+    painter.setPen(WHITE)
+    painter.drawStaticText(QPointF(rect.left(), rect.top() + (rect.height() - line) / 2),
+                           text)
+
+
+def _title_font_px(pixels: int) -> QFont:
+    font = _TITLE_FONTS.get(pixels)
     if font is None:
-        font = _TITLE_FONTS[size] = _font(size, True)
+        font = _TITLE_FONTS[pixels] = _font(pixels, True)
     return font
 
 
@@ -233,6 +266,7 @@ class FrozenTagItem(QGraphicsItem):
 
 
 NO_PEN = QPen(Qt.PenStyle.NoPen)
+WHITE = QColor("white")
 
 
 class NodeItem(QGraphicsRectItem):
@@ -450,13 +484,8 @@ class NodeItem(QGraphicsRectItem):
 
         _title, body_font, port_font = fonts()
         if lod >= LOD_TEXT:
-            font = title_font(lod)
-            painter.setFont(font)
-            painter.setPen(QColor("white"))
-            text_rect = QRectF(10, 0, WIDTH - 20, HEADER)
-            painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                             QFontMetricsF(font).elidedText(
-                                 face.title, Qt.TextElideMode.ElideRight, text_rect.width()))
+            draw_title(painter, face.title, title_font(lod).pixelSize(),
+                       QRectF(10, 0, WIDTH - 20, HEADER))
             self._paint_body(painter, theme, body_font, port_font)
         else:
             self._paint_far_title(painter, lod)
@@ -481,11 +510,7 @@ class NodeItem(QGraphicsRectItem):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(resources.category_color(self.face.category))
         painter.drawRect(QRectF(0, 0, WIDTH, height))
-        painter.setFont(font)
-        painter.setPen(QColor("white"))
-        text = QFontMetricsF(font).elidedText(self.face.title, Qt.TextElideMode.ElideRight,
-                                              rect.width())
-        painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+        draw_title(painter, self.face.title, font.pixelSize(), rect)
 
     def _paint_body(self, painter: QPainter, theme, body_font: QFont, port_font: QFont) -> None:
         face = self.face

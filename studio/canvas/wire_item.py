@@ -116,15 +116,25 @@ class WireItem(QGraphicsRectItem):
     def label_layout(self, zoom: float) -> LabelLayout | None:
         """The label as drawn at ``zoom`` (None: not drawn), hovered or not."""
         if self._hover_zoom is not None:
-            return layout_label(self.label, self._middle, self._room, zoom,
-                                force=True) if self.label else None
+            return self._forced_layout(zoom) if self.label else None
         return layout_label(self.label, self._middle, self._room, zoom)
 
     def hovered_layout(self) -> LabelLayout | None:
         if self._hover_zoom is None or not self.label:
             return None
-        return layout_label(self.label, self._middle, self._room, self._hover_zoom,
-                            force=True)
+        return self._forced_layout(self._hover_zoom)
+
+    def _forced_layout(self, zoom: float) -> LabelLayout | None:
+        """The whole label on one line, as while hovered: between two cards it floats
+        just over their tops, so it hides neither title."""
+        layout = layout_label(self.label, self._middle, self._room, zoom, force=True)
+        if layout is None or self._room == UNLIMITED:
+            return layout
+        top = min(self.source_item.y(), self.target_item.y()) - 3 / zoom
+        rect = layout.rect
+        if rect.bottom() > top:
+            rect = rect.translated(0, top - rect.bottom())
+        return LabelLayout(layout.lines, layout.pixels, layout.scale, rect)
 
     # ---------------------------------------------------------------- hover
     def hoverEnterEvent(self, event) -> None:

@@ -219,16 +219,19 @@ def test_a_label_with_no_room_shows_while_the_wire_is_hovered(qtbot):
     view.centerOn(wire.sceneBoundingRect().center())
     assert wire.label_layout(0.32) is None  # 32 pixels of gap: no room
     middle = view.mapFromScene(wire.path().pointAtPercent(0.5))
-    area = QRect(middle.x() - 60, middle.y() - 20, 120, 18)
-    assert label_ink(view, area) < 5
+    card_top = view.mapFromScene(scene.nodes[c1].pos()).y()
+    above = QRect(middle.x() - 60, card_top - 30, 120, 30)  # over the two cards
+    assert label_ink(view, above) < 5
     qtbot.mouseMove(view.viewport(), middle)
     qtbot.waitUntil(lambda: wire.zValue() > scene.nodes[c1].zValue(), timeout=2000)
     layout = wire.label_layout(0.32)
     assert layout is not None and layout.lines == (wire.label,)  # whole, one line
-    assert label_ink(view, area) > 25
+    shown = view.mapFromScene(layout.rect).boundingRect()
+    assert shown.bottom() <= card_top and above.contains(shown)  # over no title
+    assert label_ink(view, above) > 25
     qtbot.mouseMove(view.viewport(), middle + QPoint(0, 120))
     qtbot.waitUntil(lambda: wire.zValue() < 0, timeout=2000)
-    assert label_ink(view, area) < 5
+    assert label_ink(view, above) < 5
 
 
 def label_ink(view: NetworkView, area: QRect) -> int:
