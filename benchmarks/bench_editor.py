@@ -9,6 +9,9 @@ so auto-arrange gives a 40 x 32 block of cards) and measures, offscreen:
 - repaint: the frame time of a full repaint of the view with the whole network in it
   (``viewport.repaint()``, median of several frames; card caches warm, as while panning),
   and the same after every card's cache was dropped (as after a theme switch);
+- Python calls in one warm repaint: a count, not a time, so it holds on a loaded
+  machine (cards and wires keep their bounds in C++; a Python ``boundingRect`` was
+  ~6,000 calls a frame), and the items painted;
 - one edit: a parameter changed, the re-analysis and the canvas following it;
 - cold start: wall time of a fresh ``strata`` process from launch until its main window
   is shown and it has quit again (``STRATA_QUIT_AFTER_SHOW=1``), median of three.
@@ -93,6 +96,7 @@ def measure_editor(layers: int, frames: int) -> dict[str, float]:
     assert len(view.network_scene.wires) == len(doc.edges)
 
     view.viewport().repaint()  # first frame fills the card caches
+    calls = python_calls(view.viewport().repaint)
     warm = []
     for _ in range(frames):
         t = time.perf_counter()
@@ -124,11 +128,28 @@ def measure_editor(layers: int, frames: int) -> dict[str, float]:
         "load": ms(loaded - start), "layout": ms(laid_out - loaded),
         "repaint": ms(statistics.median(warm)), "repaint_cold": ms(statistics.median(cold)),
         "repaint_100": ms(statistics.median(close)), "edit": ms(edit),
+        "python_calls": calls, "items": len(view.scene().items()),
     }
     view.close()
     view.deleteLater()
     app.processEvents()
     return result
+
+
+def python_calls(action) -> int:
+    """Python function calls made while ``action`` runs (C++ calling Python included)."""
+    calls = 0
+
+    def count(_frame, event, _arg):
+        nonlocal calls
+        calls += event == "call"
+
+    sys.setprofile(count)
+    try:
+        action()
+    finally:
+        sys.setprofile(None)
+    return calls
 
 
 def cold_start(runs: int) -> float:
@@ -171,6 +192,8 @@ def main() -> int:
     print(f"full repaint, whole network in view: {r['repaint']:.1f} ms "
           f"({r['repaint_cold']:.1f} ms with card caches dropped); "
           f"at 100% zoom: {r['repaint_100']:.1f} ms")
+    print(f"Python calls in one warm repaint: {r['python_calls']} "
+          f"({r['items']} scene items)")
     print(f"one parameter edit (re-analysis + canvas): {r['edit']:.0f} ms")
     print(f"editor-{args.layers}: load+layout {r['load'] + r['layout']:.0f} ms, "
           f"repaint {r['repaint']:.1f} ms, cold start {start:.0f} ms "

@@ -104,6 +104,13 @@ def generate_code(doc: Document, analysis: Analysis | None = None, *,
     return writer.write()
 
 
+def input_order(analysis: Analysis) -> list[str]:
+    """Input node ids in the order the generated ``forward`` takes them (what
+    ``GeneratedCode.inputs`` holds), without writing the code."""
+    nodes = analysis.doc.nodes
+    return [i for i in analysis.order if nodes[i].type == "Input"]
+
+
 def _init_signature(arguments) -> list[str]:
     """``def __init__(self, ...) -> None:`` laid out as ruff format does."""
     one = ", ".join(("self", *arguments))
@@ -148,7 +155,7 @@ class _Writer:
         kind_in, kind_out = self.io_types
         nodes = [doc.nodes[i] for i in a.order]
         live = _live_nodes(a, nodes)
-        self.inputs = [n for n in nodes if n.type == kind_in]
+        self.inputs = [n for n in nodes if n.type == kind_in]  # see input_order
         self.outputs = [n for n in nodes if n.type == kind_out]
         self.layers = [n for n in nodes if n.type not in self.io_types and n.id in live]
 

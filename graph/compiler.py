@@ -11,6 +11,7 @@ import builtins
 import hashlib
 import linecache
 from dataclasses import dataclass
+from types import CodeType
 from typing import TYPE_CHECKING
 
 from .analysis import Analysis, Analyzer
@@ -64,8 +65,18 @@ def load_class(source: str, class_name: str):
     filename = f"<strata-generated {class_name} {digest}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace: dict = {"__name__": f"strata_generated_{digest}"}
-    exec(builtins.compile(source, filename, "exec"), namespace)  # noqa: S102 - our own codegen
+    code = _CODE.get((filename, source))
+    if code is None:  # a network is compiled again for every run of it
+        if len(_CODE) >= _CODE_KEPT:
+            _CODE.pop(next(iter(_CODE)))
+        code = _CODE[filename, source] = builtins.compile(source, filename, "exec")
+    exec(code, namespace)  # noqa: S102 - our own codegen
     return namespace[class_name], filename
+
+
+# Code objects of the last generated sources, by file name and text.
+_CODE: dict[tuple[str, str], CodeType] = {}
+_CODE_KEPT = 32
 
 
 def compile(doc: Document):

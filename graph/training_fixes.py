@@ -1,8 +1,9 @@
 """One-click fixes for training diagnoses (``runtime.diagnoses`` kinds), where one is
 obvious: Sigmoid/Tanh to ReLU and BatchNorm after hidden Linears (vanishing gradients,
-saturation), ReLU to LeakyReLU (dead ReLUs), Dropout before the head (overfitting), a
-tenth of the learning rate (too high, exploding, dead ReLUs). Each is a ``Fix`` of data
-edits (``graph.edits``), one undo step in the studio, applied to the next run.
+saturation), ReLU to LeakyReLU (dead ReLUs), Dropout before the head (overfitting; inside
+the block holding the head when it is one), a tenth of the learning rate (too high,
+exploding, dead ReLUs). Each is a ``Fix`` of data edits (``graph.edits``), one undo step
+in the studio, applied to the next run.
 
 A layer inside a block is fixed in the block's definition (an ``InBlock`` edit,
 ``graph.block_body``), so every instance follows; the fix's title says which block and
@@ -18,10 +19,11 @@ from typing import Any
 
 from .analysis import Analyzer
 from .block_body import block_uses, inner_shapes, resolve_path, used_definitions
+from .blocks import BLOCK
 from .document import Document, Edge
 from .edits import Edit, InBlock, InsertLayer, ReplaceLayer, SetTraining
 from .fixes import Fix
-from .outputs import head_linear
+from .outputs import FEATURE_KEEPING, head_linear
 
 SATURATING = ("Sigmoid", "Tanh")
 
@@ -119,10 +121,13 @@ def diagnosis_fixes(kind: str, node_ids, doc: Document) -> list[Fix]:
             fixes.append(Fix(f"Replace {dead.count} ReLU with LeakyReLU{dead.where(doc)}",
                              dead.edits(lambda i: ReplaceLayer(i, "LeakyReLU"))))
     if kind == "overfitting":
-        edge = _into_last_linear(doc)
-        if edge is not None:
-            fixes.append(Fix("Add Dropout (p = 0.3) before the last Linear",
-                             (InsertLayer(edge, "Dropout", {"p": 0.3}),)))
+        head = head_wire(doc)
+        if head is not None:
+            block, edge = head
+            dropout = InsertLayer(edge, "Dropout", {"p": 0.3})
+            found = _Found([dropout], {}) if block is None else _Found([], {block: [dropout]})
+            fixes.append(Fix(f"Add Dropout (p = 0.3) before the last Linear"
+                             f"{found.where(doc)}", found.edits(lambda i: i)))
     if kind in ("learning_rate_too_high", "exploding_gradients", "dead_relus"):
         lr = (doc.training or {}).get("lr", 1e-3)
         if isinstance(lr, (int, float)) and lr > 0:
@@ -171,6 +176,54 @@ def _batchnorm_wire(doc: Document, node_id: str, tensors: list) -> Edge | None:
     if doc.nodes[out[0].target].type.startswith("BatchNorm"):
         return None
     return out[0]
+
+
+def head_wire(doc: Document) -> tuple[str | None, Edge] | None:
+    """The wire into the classifier head (the Linear that sets what the one Output
+    receives), and the definition whose body holds it (None: the network itself).
+
+    Like ``graph.outputs.head_linear``, walked back from the Output through layers that
+    keep the feature count, but also into a block instance (through the body's output
+    port the wire leaves from) and out of a body again (through its input port to the
+    instance's wire): a head built as a block ("Classifier": Linear, ReLU, Linear) gets
+    its Dropout inside the block's definition."""
+    outputs = [n for n in doc.nodes.values() if n.type == "Output"]
+    if len(outputs) != 1:
+        return None
+    # The bodies walked into, innermost last: (body, definition name, instance id in
+    # the level above); the network is (doc, None, "").
+    levels: list[tuple[Document, str | None, str]] = [(doc, None, "")]
+    current, port = outputs[0].id, None  # port: which input of ``current`` (None: its one)
+    for _ in range(sum(len(d.body.nodes) for d in doc.blocks.definitions.values())
+                   + len(doc.nodes) + 1):
+        body, name, _instance = levels[-1]
+        feeding = [e for e in body.edges_into(current)
+                   if port is None or e.target_port == port]
+        if len(feeding) != 1:
+            return None
+        edge, port = feeding[0], None
+        node = body.nodes[edge.source]
+        if node.type == "Linear":
+            into = body.edges_into(node.id)
+            return (name, into[0]) if len(into) == 1 else None
+        if node.type == BLOCK:  # into the body, at the port this wire leaves from
+            block = node.params.get("block")
+            definition = doc.blocks.definitions.get(block) if isinstance(block, str) \
+                else None
+            inner = definition.port_node("BlockOutput", edge.source_port) \
+                if definition is not None else None
+            if definition is None or inner is None or any(
+                    b is definition.body for b, _n, _i in levels):  # a cycle: give up
+                return None
+            levels.append((definition.body, definition.name, node.id))
+            current = inner
+        elif node.type == "BlockInput" and len(levels) > 1:  # out, on the instance's wire
+            current, port = levels.pop()[2], node.label
+        elif node.type in FEATURE_KEEPING:
+            current = node.id
+        else:
+            return None
+    return None
 
 
 def _into_last_linear(doc: Document) -> Edge | None:

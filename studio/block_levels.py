@@ -198,7 +198,7 @@ class BlockLevels(QObject):
     def _show(self) -> None:
         if self.levels:
             level = self.levels[-1]
-            self.view.show_level(level.controller, level.scene)
+            self.view.show_level(level.controller, level.scene, readable=True)
         else:
             self.view.show_level(self.root, self.root_scene)
         self.changed.emit(self.path)

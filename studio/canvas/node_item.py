@@ -4,12 +4,14 @@ The item holds its node id plus a display cache (``NodeFace``) that the scene re
 from the document on ``params_changed``/``label_changed``; it never edits anything. Ports
 are painted by the card itself rather than being child items, which keeps a 1,000-node
 scene at one item per layer. The error/warning badge is a child that ignores the view's
-transformation, so the mark keeps its on-screen size at every zoom level.
+transformation, so the mark keeps its on-screen size at every zoom level; such a mark is
+a child of its card only while it shows (``show_mark``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from html import escape
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -21,8 +23,14 @@ from PySide6.QtGui import (
     QPainter,
     QPainterPath,
     QPen,
+    QStaticText,
 )
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QStyleOptionGraphicsItem
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsRectItem,
+    QGraphicsView,
+    QStyleOptionGraphicsItem,
+)
 
 from graph.layout import COLUMN
 from studio import resources
@@ -59,10 +67,41 @@ def title_font(lod: float) -> QFont:
     MIN_TITLE_PX on screen, else MIN_TITLE_PX on screen. The title's size on screen
     only ever shrinks as one zooms out, never jumps, and stays legible at every zoom
     (a title in scene units at 55% was 6.6 px, smaller than the far-zoom title)."""
-    size = max(TITLE_PX, round(MIN_TITLE_PX / max(lod, 0.05)))
-    font = _TITLE_FONTS.get(size)
+    return _title_font_px(max(TITLE_PX, round(MIN_TITLE_PX / max(lod, 0.05))))
+
+
+@lru_cache(maxsize=8192)
+def elided_title(title: str, pixels: int, width: float) -> str:
+    """``title`` cut to ``width`` in the bold title font of ``pixels`` (cached: every
+    zoom step paints every visible card again, and eliding was a quarter of that)."""
+    return QFontMetricsF(_title_font_px(pixels)).elidedText(
+        title, Qt.TextElideMode.ElideRight, width)
+
+
+@lru_cache(maxsize=8192)
+def title_text(title: str, pixels: int, width: float) -> tuple[QStaticText, float]:
+    """The elided title laid out once (QStaticText) and its line's height: drawn
+    again at every zoom step for every visible card."""
+    text = QStaticText(elided_title(title, pixels, width))
+    text.setTextFormat(Qt.TextFormat.PlainText)
+    text.prepare(font=_title_font_px(pixels))
+    return text, QFontMetricsF(_title_font_px(pixels)).height()
+
+
+def draw_title(painter: QPainter, title: str, pixels: int, rect: QRectF) -> None:
+    """``title`` in white, left and vertically centred in ``rect`` (as ``drawText``
+    with AlignLeft | AlignVCenter draws it)."""
+    text, line = title_text(title, pixels, rect.width())
+    painter.setFont(_title_font_px(pixels))
+    painter.setPen(WHITE)
+    painter.drawStaticText(QPointF(rect.left(), rect.top() + (rect.height() - line) / 2),
+                           text)
+
+
+def _title_font_px(pixels: int) -> QFont:
+    font = _TITLE_FONTS.get(pixels)
     if font is None:
-        font = _TITLE_FONTS[size] = _font(size, True)
+        font = _TITLE_FONTS[pixels] = _font(pixels, True)
     return font
 
 
@@ -146,7 +185,7 @@ class BadgeItem(QGraphicsItem):
 
     SIZE = 16.0
 
-    def __init__(self, parent: QGraphicsItem) -> None:
+    def __init__(self, parent: QGraphicsItem | None = None) -> None:
         super().__init__(parent)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
@@ -178,7 +217,7 @@ class FrozenTagItem(QGraphicsItem):
 
     TEXT = "\u2744 frozen"
 
-    def __init__(self, parent: QGraphicsItem) -> None:
+    def __init__(self, parent: QGraphicsItem | None = None) -> None:
         super().__init__(parent)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
@@ -226,9 +265,19 @@ class FrozenTagItem(QGraphicsItem):
         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
 
 
-class NodeItem(QGraphicsItem):
+NO_PEN = QPen(Qt.PenStyle.NoPen)
+WHITE = QColor("white")
+
+
+class NodeItem(QGraphicsRectItem):
+    """A card. Its bounds are the C++ rectangle of a QGraphicsRectItem (``setRect``;
+    its own pen and brush are never drawn): Qt asks an item for its bounding rectangle
+    about three times per frame, and a Python ``boundingRect`` override made that
+    ~3,000 calls into Python per repaint of a 1,000-layer network."""
+
     def __init__(self, node_id: str, face: NodeFace) -> None:
         super().__init__()
+        self.setPen(NO_PEN)
         self.node_id = node_id
         self.face = face
         self.wires: list = []  # WireItems touching this node, kept by the scene
@@ -247,11 +296,11 @@ class NodeItem(QGraphicsItem):
         # Repaints during pans and moves come from the cache; text is drawn again only
         # when the zoom or the card changes.
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self._bounds = self._outer_rect()
-        self.badge = BadgeItem(self)
+        self.setRect(self._outer_rect())
+        self.badge = BadgeItem()  # children while they show: ``show_mark``
         self.badge.setPos(WIDTH - 2, 0)
         self.badge.hide()
-        self.frozen_tag = FrozenTagItem(self)
+        self.frozen_tag = FrozenTagItem()
         self.frozen_tag.setPos(0, -3)
         self.frozen_tag.hide()
         self._update_tooltip()
@@ -260,9 +309,8 @@ class NodeItem(QGraphicsItem):
     def set_face(self, face: NodeFace) -> None:
         if face == self.face:
             return
-        self.prepareGeometryChange()
         self.face = face
-        self._bounds = self._outer_rect()
+        self.setRect(self._outer_rect())  # prepares the geometry change if it is one
         self._update_tooltip()
         self.update()
         for wire in self.wires:
@@ -277,7 +325,7 @@ class NodeItem(QGraphicsItem):
                        f"lr \u00d7{lr_scale:g}" if lr_scale != 1.0 else "")
         short = f"lr \u00d7{lr_scale:g} \u2026" if lr_from else ""
         self.frozen_tag.set_text(text or FrozenTagItem.TEXT, frozen, short)
-        self.frozen_tag.setVisible(bool(text))
+        self.show_mark(self.frozen_tag, bool(text))
         if (frozen, lr_scale, lr_from) != (self.frozen, self.lr_scale, self.lr_from):
             self.frozen, self.lr_scale, self.lr_from = frozen, lr_scale, lr_from
             self._update_tooltip()
@@ -287,13 +335,30 @@ class NodeItem(QGraphicsItem):
         if (severity, text) == (self.severity, self.problem_text):
             return
         self.severity, self.problem_text = severity, text
-        self.badge.setVisible(severity is not None)
+        self.show_mark(self.badge, severity is not None)
         if severity:
             self.badge.severity = severity
             self.badge.setToolTip(text)
             self.badge.update()
         self._update_tooltip()
         self.update()
+
+    def show_mark(self, mark: QGraphicsItem, shown: bool) -> None:
+        """Show ``mark`` (the badge, the frozen tag) as a child, or take it off the
+        card. A hidden child that ignores transformations still costs every frame:
+        Qt's BSP index merges each such item's top-level item into the exposed
+        items with a linear search, which was most of a 1,000-layer repaint."""
+        if shown:
+            if mark.parentItem() is not self:
+                mark.setParentItem(self)
+            mark.show()
+        elif mark.parentItem() is not None:
+            mark.hide()
+            scene = mark.scene()
+            if scene is not None:
+                scene.removeItem(mark)  # off its card too
+            else:
+                mark.setParentItem(None)
 
     def set_highlighted(self, ports: set[str]) -> None:
         if ports != self.highlighted:
@@ -339,12 +404,9 @@ class NodeItem(QGraphicsItem):
         m = PORT_RADIUS + 3
         return QRectF(-m, -3, WIDTH + 2 * m, self.face.height + 6)
 
-    def boundingRect(self) -> QRectF:
-        return self._bounds  # asked for constantly while painting: computed on change
-
     def shape(self) -> QPainterPath:
         path = QPainterPath()
-        path.addRoundedRect(self._bounds, RADIUS, RADIUS)
+        path.addRoundedRect(self.rect(), RADIUS, RADIUS)
         return path
 
     def port_pos(self, kind: str, name: str) -> QPointF:
@@ -422,13 +484,8 @@ class NodeItem(QGraphicsItem):
 
         _title, body_font, port_font = fonts()
         if lod >= LOD_TEXT:
-            font = title_font(lod)
-            painter.setFont(font)
-            painter.setPen(QColor("white"))
-            text_rect = QRectF(10, 0, WIDTH - 20, HEADER)
-            painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                             QFontMetricsF(font).elidedText(
-                                 face.title, Qt.TextElideMode.ElideRight, text_rect.width()))
+            draw_title(painter, face.title, title_font(lod).pixelSize(),
+                       QRectF(10, 0, WIDTH - 20, HEADER))
             self._paint_body(painter, theme, body_font, port_font)
         else:
             self._paint_far_title(painter, lod)
@@ -453,11 +510,7 @@ class NodeItem(QGraphicsItem):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(resources.category_color(self.face.category))
         painter.drawRect(QRectF(0, 0, WIDTH, height))
-        painter.setFont(font)
-        painter.setPen(QColor("white"))
-        text = QFontMetricsF(font).elidedText(self.face.title, Qt.TextElideMode.ElideRight,
-                                              rect.width())
-        painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+        draw_title(painter, self.face.title, font.pixelSize(), rect)
 
     def _paint_body(self, painter: QPainter, theme, body_font: QFont, port_font: QFont) -> None:
         face = self.face

@@ -93,11 +93,14 @@ class NetworkView(QGraphicsView):
         # its layout after the document is shown); the user's first gesture ends it.
         self._auto_frame = False
         self.top_room = 0  # screen pixels kept free over a fitted network (set_top_room)
+        self._top_rooms: dict[str, int] = {}  # ... per widget over the canvas there
         self.bottom_room = 0  # ...and under it (set_bottom_room)
         self._keep_centre: QPointF | None = None  # until the user's next gesture
         # Framing keeps titles readable (the Train workspace's short canvas): see
         # ``studio.canvas.readable``.
         self.readable_fit = False
+        # An open block's inside is framed readably in any workspace (show_level).
+        self._level_readable = False
         self._followed: set[int] = set()  # scenes whose selection the view follows
         self.minimap = Minimap(self)
         self.empty_hint = EmptyCanvasHint(self)
@@ -202,14 +205,18 @@ class NetworkView(QGraphicsView):
             self.set_zoom(1.0)
             self.centerOn(0, 0)
             return
-        if not (self.readable_fit and self.frame_readable(rect)):
+        readable = self.readable_fit or self._level_readable
+        if not (readable and self.frame_readable(rect)):
             self.fit_rect(rect)
 
-    def set_top_room(self, pixels: int) -> None:
-        """Keep ``pixels`` at the top of the canvas free when fitting (the training
-        lock's banner sits there: it covered the top row of a fitted network)."""
-        if pixels != self.top_room:
-            self.top_room = pixels
+    def set_top_room(self, pixels: int, owner: str = "") -> None:
+        """Keep ``pixels`` at the top of the canvas free when fitting, for ``owner``
+        (the training lock's note and the heat legend share that one thin line: they
+        covered the top and bottom rows of a fitted network); the most any owner asks."""
+        self._top_rooms[owner] = pixels
+        room = max(self._top_rooms.values(), default=0)
+        if room != self.top_room:
+            self.top_room = room
             if self._auto_frame:
                 self.show_document()
 
@@ -229,11 +236,15 @@ class NetworkView(QGraphicsView):
         if not rect.isNull() and shown.contains(rect):
             self._auto_frame = True
 
-    def show_level(self, controller: DocumentController, scene: NetworkScene) -> None:
+    def show_level(self, controller: DocumentController, scene: NetworkScene,
+                   readable: bool = False) -> None:
         """Show another level (the network, or an open block's inside): its
-        controller takes the gestures, its scene the canvas."""
+        controller takes the gestures, its scene the canvas. ``readable`` (an open
+        block) frames it at a zoom where its titles read, from its input port, the
+        rest a pan away: a whole body fitted in was a row of blank cards at 34%."""
         if scene is self.network_scene:
             return
+        self._level_readable = readable
         if self._mode == "wire":
             self._cancel_wire()
         self._mode, self._moving, self._anchor = None, {}, None

@@ -13,43 +13,19 @@ from functools import lru_cache
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
-    QFont,
-    QFontMetricsF,
     QPainter,
     QPainterPath,
     QPainterPathStroker,
     QPen,
 )
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsView
 
 from studio import resources
 
 from .node_item import WIDTH
+from .wire_label import UNLIMITED, LabelLayout, envelope, label_font, layout_label
 
-LOD_LABEL = 0.5
-LABEL_PAD = 3.0
-_FONT: QFont | None = None
-
-
-def label_font() -> QFont:
-    global _FONT
-    if _FONT is None:
-        _FONT = resources.ui_font()
-        _FONT.setPixelSize(10)
-    return _FONT
-
-
-def label_size(text: str) -> tuple[float, float]:
-    """Width and height of a wire label's box (cached: there are few distinct shapes)."""
-    size = _SIZES.get(text)
-    if size is None:
-        metrics = QFontMetricsF(label_font())
-        size = _SIZES[text] = (metrics.horizontalAdvance(text) + 2 * LABEL_PAD,
-                               metrics.height() + 2)
-    return size
-
-
-_SIZES: dict[str, tuple[float, float]] = {}
+Z_WIRE, Z_HOVERED = -1.0, 2.0  # under the cards; a hovered wire's label over them
 
 
 def controls(p1: QPointF, p2: QPointF, arch: bool = True) -> tuple[QPointF, QPointF]:
@@ -69,9 +45,14 @@ def curve(p1: QPointF, p2: QPointF, arch: bool = True) -> QPainterPath:
     return path
 
 
-class WireItem(QGraphicsItem):
+class WireItem(QGraphicsRectItem):
+    """A wire. Its bounds are the C++ rectangle of a QGraphicsRectItem (``setRect``;
+    its own pen is never drawn), so painting a frame calls no Python for them (see
+    ``NodeItem``)."""
+
     def __init__(self, edge, source_item, target_item) -> None:
         super().__init__()
+        self.setPen(NO_PEN_OBJECT)
         self.edge = edge
         self.source_item = source_item
         self.target_item = target_item
@@ -79,10 +60,13 @@ class WireItem(QGraphicsItem):
         self.error = False
         self._path = QPainterPath()
         self._shape: QPainterPath | None = None
-        self._label_rect = QRectF()
-        self._bounds = QRectF()
+        self._label_rect = QRectF()  # the label's box at 100% (for picking)
+        self._middle = QPointF()
+        self._room = UNLIMITED  # scene units across the label's spot (``wire_label``)
+        self._hover_zoom: float | None = None  # the zoom hovered at, while hovered
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
-        self.setZValue(-1)  # under the cards
+        self.setAcceptHoverEvents(True)  # a label with no room shows while hovered
+        self.setZValue(Z_WIRE)
         # Pans and repaints blit the cached curve; it is drawn again only when the wire
         # moves, changes state or the zoom changes.
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
@@ -104,41 +88,78 @@ class WireItem(QGraphicsItem):
         c1, c2 = controls(p1, p2)
         path = QPainterPath(p1)
         path.cubicTo(c1, c2, p2)
-        self.prepareGeometryChange()
         self._path = path
         # The curve's middle, B(1/2) = (p1 + 3 c1 + 3 c2 + p2) / 8, without asking Qt.
         self._middle = (p1 + c1 * 3 + c2 * 3 + p2) / 8
+        # A wire running forward between two cards has the gap between them for its
+        # label; one running back (a wrapped row's return) or arching over a row has
+        # its middle away from the cards.
+        dx = p2.x() - p1.x()
+        arched = c1.y() != p1.y()
+        self._room = dx if dx >= 0 and not arched else UNLIMITED
         self._shape = None
         self._place_label()
+        self.update()  # a new curve inside unchanged bounds still needs drawing
 
     def _place_label(self) -> None:
         bounds = self._path.boundingRect()
+        at_100 = layout_label(self.label, self._middle, self._room, 1.0)
+        self._label_rect = at_100.rect if at_100 is not None else QRectF()
+        self._shape = None
         if self.label:
-            w, h = label_size(self.label)
-            # Just above the wire's middle: the wire stays visible and a label wider
-            # than the gap between two cards does not hide their ports.
-            mid = self._middle
-            self._label_rect = QRectF(mid.x() - w / 2, mid.y() - h - 1.5, w, h)
-            bounds = bounds.united(self._label_rect)
-            # A label wider than the gap between the cards would be hidden under them:
-            # such a wire is drawn above the cards (it only touches their edges). A
-            # wire running back (a wrapped row's return) crosses the cards between its
-            # ends, over their titles: it stays under them.
-            gap = self._path.elementAt(self._path.elementCount() - 1).x \
-                - self._path.elementAt(0).x
-            self.setZValue(0.5 if 0 <= gap < w + 8 else -1)
-        else:
-            self._label_rect = QRectF()
-        self.prepareGeometryChange()
-        self._bounds = bounds.adjusted(-4, -4, 4, 4)
+            bounds = bounds.united(envelope(self.label, self._middle, self._room))
+            hovered = self.hovered_layout()
+            if hovered is not None:
+                bounds = bounds.united(hovered.rect)
+        self.setRect(bounds.adjusted(-4, -4, 4, 4))  # prepares the geometry change
+
+    def label_layout(self, zoom: float) -> LabelLayout | None:
+        """The label as drawn at ``zoom`` (None: not drawn), hovered or not."""
+        if self._hover_zoom is not None:
+            return self._forced_layout(zoom) if self.label else None
+        return layout_label(self.label, self._middle, self._room, zoom)
+
+    def hovered_layout(self) -> LabelLayout | None:
+        if self._hover_zoom is None or not self.label:
+            return None
+        return self._forced_layout(self._hover_zoom)
+
+    def _forced_layout(self, zoom: float) -> LabelLayout | None:
+        """The whole label on one line, as while hovered: between two cards it floats
+        just over their tops, so it hides neither title."""
+        layout = layout_label(self.label, self._middle, self._room, zoom, force=True)
+        if layout is None or self._room == UNLIMITED:
+            return layout
+        top = min(self.source_item.y(), self.target_item.y()) - 3 / zoom
+        rect = layout.rect
+        if rect.bottom() > top:
+            rect = rect.translated(0, top - rect.bottom())
+        return LabelLayout(layout.lines, layout.pixels, layout.scale, rect)
+
+    # ---------------------------------------------------------------- hover
+    def hoverEnterEvent(self, event) -> None:
+        view = event.widget().parentWidget() if event.widget() is not None else None
+        zoom = view.transform().m11() if isinstance(view, QGraphicsView) else 1.0
+        if self.label and layout_label(self.label, self._middle, self._room, zoom) is None:
+            # No room for it here: the whole label, over the cards, while hovered.
+            self._hover_zoom = zoom
+            self.setZValue(Z_HOVERED)
+            self._place_label()
+            self.update()
+        super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event) -> None:
+        if self._hover_zoom is not None:
+            self._hover_zoom = None
+            self.setZValue(Z_WIRE)
+            self._place_label()
+            self.update()
+        super().hoverLeaveEvent(event)
 
     def path(self) -> QPainterPath:
         return self._path
 
     # ---------------------------------------------------------------- geometry
-    def boundingRect(self) -> QRectF:
-        return self._bounds
-
     def shape(self) -> QPainterPath:
         if self._shape is None:
             stroker = QPainterPathStroker()
@@ -159,20 +180,31 @@ class WireItem(QGraphicsItem):
         painter.setPen(_pen(theme, role, min(max(lod, 1.0), 2.0)))
         painter.setBrush(NO_BRUSH)
         painter.drawPath(self._path)
-        if self.label and lod >= LOD_LABEL:
+        layout = self.label_layout(lod) if self.label else None
+        if layout is not None:
+            r, scale = layout.rect, layout.scale
             painter.setPen(NO_PEN)
             painter.setBrush(theme.color("wire_label_bg"))
-            r = self._label_rect
-            painter.drawRoundedRect(r, 3, 3)
-            painter.setFont(label_font())
+            painter.drawRoundedRect(r, 3 * scale, 3 * scale)
+            painter.setFont(label_font(layout.pixels))
             painter.setPen(theme.color("error") if self.error else theme.color("wire_label"))
-            painter.drawText(r, ALIGN_CENTER, self.label)
+            text = "\n".join(layout.lines)
+            if scale == 1.0:
+                painter.drawText(r, ALIGN_CENTER, text)
+            else:  # in screen pixels: a legible size whatever the zoom
+                painter.save()
+                painter.translate(r.topLeft())
+                painter.scale(scale, scale)
+                painter.drawText(QRectF(0, 0, r.width() / scale, r.height() / scale),
+                                 ALIGN_CENTER, text)
+                painter.restore()
 
 
 WIDTHS = {"accent": 2.6, "error": 2.4, "wire": 1.6}
 ANTIALIASING = QPainter.RenderHint.Antialiasing
 NO_BRUSH, NO_PEN = Qt.BrushStyle.NoBrush, Qt.PenStyle.NoPen
 ALIGN_CENTER = Qt.AlignmentFlag.AlignCenter
+NO_PEN_OBJECT = QPen(Qt.PenStyle.NoPen)
 
 
 @lru_cache(maxsize=64)

@@ -15,7 +15,8 @@ canvas code knows nothing of them.
   warning diagnosis, red for an error.
 - Diagnosis marks: a tag over the card with the diagnosis title; its tooltip holds the
   explanation and the fix. Marks stay after the run ends (they are what the user reads
-  then); heat and strips go when the run ends or the overlay is switched off.
+  then) until an edit changes a layer they are about (``keep``: ``stale_marks``); heat
+  and strips go when the run ends or the overlay is switched off.
 
 Updates are throttled to a few per second: colours need no more, and the canvas keeps
 its frame rate for panning and zooming.
@@ -30,8 +31,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject
@@ -42,6 +44,7 @@ from runtime.run_record import RunRecord
 from studio.canvas.view import NetworkView
 
 from .block_health import STRIP_H, block_heat, draw_block
+from .lock import LINE_GAP
 from .overlay_items import (
     DIMMED,
     DiagnosisItem,
@@ -88,7 +91,10 @@ class CanvasOverlay(QObject):
         self.wire_heat: dict[Edge, WireHeatItem] = {}
         self.health: dict[str, HealthItem] = {}
         self.marks: dict[str, DiagnosisItem] = {}
-        self.diagnoses: list = []
+        self.given: list = []  # the diagnoses asked to be marked ...
+        self.diagnoses: list = []  # ... and those marked: still about the network
+        # Which diagnoses still describe the network (``stale_marks``); None: all.
+        self.keep: Callable[[Any], bool] | None = None
         self.node_heat: dict[str, float] = {}  # 0..1 per node, for tests and tooltips
         self.live_draws = 0  # heat drawn from measurements (how often, in all)
         self.peak_heat: dict[str, float] = {}  # last heat each node showed
@@ -143,18 +149,23 @@ class CanvasOverlay(QObject):
             self._remove_live()
 
     def _show_legend(self, on: bool) -> None:
+        """The legend in the canvas's top right corner, on the thin line it shares
+        with the training lock's note (``lock``)."""
         if self.legend is None:
             return
         port = self.legend.parentWidget()
         if on:
             if port is not None:
-                self.legend.move(10, port.height() - self.legend.height() - 10)
+                top = port.viewport().y() if isinstance(port, NetworkView) else 0
+                self.legend.move(port.width() - self.legend.width() - LINE_GAP,
+                                 top + LINE_GAP)
             self.legend.show()
             self.legend.raise_()
         else:
             self.legend.hide()
         if isinstance(port, NetworkView):  # a fitted network stays clear of it
-            port.set_bottom_room(self.legend.height() + 14 if on else 0)
+            port.set_top_room(self.legend.height() + 2 * LINE_GAP if on else 0,
+                              "heat_legend")
 
     def eventFilter(self, watched, event) -> bool:
         if event.type() == QEvent.Type.Resize and self.legend is not None \
@@ -336,6 +347,9 @@ class CanvasOverlay(QObject):
         """Mark the nodes each diagnosis names (all marks replaced); a diagnosis of a
         layer inside a block marks the collapsed instance holding it, its tooltip
         naming the layer by path (``run`` gives the names)."""
+        self.given = list(diagnoses)
+        if self.keep is not None:  # not those an edit made out of date
+            diagnoses = [d for d in diagnoses if self.keep(d)]
         self.diagnoses = list(diagnoses)
         names = run or self.run
         by_node: dict[str, list] = {}
@@ -387,7 +401,7 @@ class CanvasOverlay(QObject):
         self.wire_heat.clear()
         self.health.clear()
         self.marks.clear()
-        self.diagnoses = []
+        self.given, self.diagnoses = [], []
         self.node_heat = {}
         self.run = None
         self.live = False

@@ -26,6 +26,7 @@ from studio import resources
 from studio.theme_colors import SEVERITY_COLORS
 
 from .block_health import STRIP_H, StripItem
+from .lock import LINE_H
 from .plots.common import color_map
 
 _I = TypeVar("_I", bound=QGraphicsItem)
@@ -189,16 +190,27 @@ class DiagnosisItem(QGraphicsItem):
                          Qt.AlignmentFlag.AlignVCenter, "\u26a0 " + self.text)
 
 
+
+
 class HeatLegend(QWidget):
-    """What the glow means, in a corner of the canvas while it shows."""
+    """What the glow means: a small pill in the canvas's top right corner while it
+    shows, on the one thin line it shares with the training lock's note (a 30-pixel
+    legend at the bottom and a banner at the top took 90 pixels of a 285-pixel canvas
+    at 1280x720)."""
+
+    BAR_W = 72
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
+        self.setObjectName("heat_legend")
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         metrics = QFontMetricsF(_font(10))
-        self._label_w = metrics.horizontalAdvance("Gradient") + 16
+        self._label_w = metrics.horizontalAdvance("Gradient") + 14
         self._tail_w = metrics.horizontalAdvance("small \u2192 large") + 12
-        self.resize(int(self._label_w + 110 + self._tail_w), 30)
+        self.resize(self.preferred_width(), LINE_H)
+
+    def preferred_width(self) -> int:
+        return int(self._label_w + self.BAR_W + 6 + self._tail_w)
 
     def paintEvent(self, event) -> None:
         theme = resources.current()
@@ -206,12 +218,14 @@ class HeatLegend(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(QPen(theme.color("border"), 1.0))
         painter.setBrush(theme.color("base"))
-        painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
+        h = float(self.height())
+        painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5),
+                                h / 2, h / 2)
         painter.setFont(_font(10))
         painter.setPen(theme.color("muted"))
-        painter.drawText(QRectF(8, 0, self._label_w, 30), Qt.AlignmentFlag.AlignVCenter,
+        painter.drawText(QRectF(8, 0, self._label_w, h), Qt.AlignmentFlag.AlignVCenter,
                          "Gradient")
-        bar = QRectF(self._label_w, 9, 104, 12)
+        bar = QRectF(self._label_w, h / 2 - 4, self.BAR_W, 8)
         gradient = QLinearGradient(bar.topLeft(), bar.topRight())
         for k in range(6):
             gradient.setColorAt(k / 5, heat_color(k / 5))
@@ -219,6 +233,6 @@ class HeatLegend(QWidget):
         painter.setBrush(gradient)
         painter.drawRoundedRect(bar, 3, 3)
         painter.setPen(theme.color("muted"))
-        painter.drawText(QRectF(bar.right() + 6, 0, self._tail_w, 30),
+        painter.drawText(QRectF(bar.right() + 6, 0, self._tail_w, h),
                          Qt.AlignmentFlag.AlignVCenter, "small \u2192 large")
         painter.end()

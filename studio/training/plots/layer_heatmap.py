@@ -106,11 +106,15 @@ class LayerHeatmap(QWidget):
         layout.setSpacing(0)
         layout.addWidget(self.fold)
         layout.addWidget(self.canvas)
+        self._set_rows([])  # no rows yet: an empty axis, not autorange's -0.5..0.5
+        self._empty_axes()
 
     # ------------------------------------------------------------------ feeding
     def set_run(self, run: RunRecord | None) -> None:
         self.run = run
-        self.row_ids = []
+        # The rows (and their names on the axis) are the new run's, none until its
+        # first sample: the last run's names, or -0.4..0.4, said nothing true.
+        self._set_rows([])
         self.levels = None
         self._legend_ids = []
         self.lines_range.reset()
