@@ -1,5 +1,12 @@
 """Time to 95% validation accuracy on digits: the Strata engine against a hand-written
-script with the same settings (figure 3 of ``bench_training.py``, which prints it)."""
+script with the same settings (figure 3 of ``bench_training.py``, which prints it).
+
+Instruction counts (callgrind, one run after two warm-ups each, in otherwise identical
+processes): the script to 95% 540 M, the engine's 7 epochs 581 M (its whole run, the
+end included): 1.076. What the engine adds is its checks and build (about 1% of the
+script's time), three burst samples of layer statistics and a few step events (about
+2.5%), validation with the confusion matrix and the epoch's training metric (about 1.5%)
+and its per-step bookkeeping."""
 
 from __future__ import annotations
 
