@@ -22,6 +22,8 @@ opens it on a click) and comes back, short, when the network has problems.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from PySide6.QtCore import QByteArray, QObject, QSettings, Qt, QTimer, Signal
@@ -193,6 +195,37 @@ class WorkspaceSwitcher(QObject):
         window, docks = self.window, self._docks()
         placements = [p for p in self.workspaces[self.current].placements
                       if p.dock in docks]
+        with self.layout_held():
+            self._place(placements)
+            self.apply_sizes()
+        # The docks others are tabbed behind come to the front (once the tab bars
+        # exist: raising in the same turn does not stick).
+        front = [docks[p.tab_with] for p in placements if p.area is not None
+                 and p.tab_with in docks]
+        for dock in front:
+            dock.raise_()
+        QTimer.singleShot(0, window, lambda: _raise_all(front))
+
+    @contextmanager
+    def layout_held(self) -> Iterator[None]:
+        """The window's layout held while the docks move, then run once on leaving
+        (unless an outer hold lays it out later). A dock shown runs its parents'
+        layouts at once (``QWidget.show``): each of the ten steps of ``_place`` laid
+        the whole window out again, 30 ms of the switch to Train against 12 ms for
+        one layout at the end."""
+        layout = self.window.layout()
+        if layout is None or not layout.isEnabled():
+            yield  # held by the caller, who lays it out
+            return
+        layout.setEnabled(False)
+        try:
+            yield
+        finally:
+            layout.setEnabled(True)
+        layout.activate()
+
+    def _place(self, placements: list[Placement]) -> None:
+        window, docks = self.window, self._docks()
         for p in placements:
             dock = docks[p.dock]
             if p.area is None:
@@ -215,14 +248,6 @@ class WorkspaceSwitcher(QObject):
             if p.area is not None and p.tab_with in docks:
                 window.tabifyDockWidget(docks[p.tab_with], docks[p.dock])
                 docks[p.dock].show()
-        # The docks others are tabbed behind come to the front (once the tab bars
-        # exist: raising in the same turn does not stick).
-        front = [docks[p.tab_with] for p in placements if p.area is not None
-                 and p.tab_with in docks]
-        for dock in front:
-            dock.raise_()
-        QTimer.singleShot(0, window, lambda: _raise_all(front))
-        self.apply_sizes()
 
     def apply_sizes(self) -> None:
         window, docks = self.window, self._docks()

@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject, QRect, QTimer
 from PySide6.QtWidgets import QApplication
 
 if TYPE_CHECKING:
@@ -67,6 +67,11 @@ def lay_out_monitor(window: QMainWindow, workspaces: WorkspaceSwitcher,
         settle_layouts()
         workspaces.switch(previous)
         settle_layouts()
+        # The resize events Qt keeps for hidden widgets (the plots in tabs, the
+        # inspector's charts, the menus) are all sent by the first ``grab`` of any
+        # part of the window: here, rather than when Train's switch warms the canvas
+        # (``forward``), where they were half of that step.
+        window.grab(QRect(0, 0, 1, 1))
     finally:
         window.setUpdatesEnabled(True)
     # Leave the settings as they were: the real switch lays the monitor out as it

@@ -38,11 +38,11 @@ from .actions import connect_actions, make_actions
 
 if TYPE_CHECKING:
     from .ahead import MonitorAhead
+    from .forward import BringForward
     from .runner import TrainingRunner
     from .workbench import TrainingWorkbench
 
 Area = Qt.DockWidgetArea
-FRAME_MS = 30  # a frame of the window (its paint of a new layout) and a bit
 
 
 class _Holder(QWidget):
@@ -73,6 +73,7 @@ class TrainingDocks(QObject):
         self.controller = context.controller
         self._bench: TrainingWorkbench | None = None
         self.monitor_ahead: MonitorAhead | None = None
+        self.forward: BringForward | None = None  # made on the first run's start
         self._runner: TrainingRunner | None = None
         self.actions = make_actions(self)
         connect_actions(self.actions, self.workbench)
@@ -226,41 +227,18 @@ class TrainingDocks(QObject):
     # ------------------------------------------------------------------ layout
     def _bring_forward(self) -> None:
         """A run started: the Train workspace (a full-size monitor) comes forward, and
-        the run's controls and plots are in view whatever the user's layout."""
-        workspaces = self.context.workspaces
-        if workspaces is not None and workspaces.current != "train":
-            # The plots sit out the dock layout's settling: hidden, they take one
-            # resize (to their final size) when shown again, instead of one per step
-            # of the layout, each a relayout of every plot.
-            plots = self._bench.view if self._bench is not None else None
-            if plots is not None:
-                plots.hide()
-            from .ahead import settle_layouts
+        the run's controls and plots are in view whatever the user's layout. The
+        workspace is current on return; the window paints it in later turns
+        (``forward.BringForward``: no turn of the switch holds the GUI long)."""
+        if self.forward is None:
+            from .forward import BringForward
 
-            try:
-                workspaces.switch("train")
-                settle_layouts()
-            finally:
-                if plots is not None:
-                    # In a turn of their own, after the window has painted its new
-                    # layout: the two together made the longest frame of a run's start.
-                    QTimer.singleShot(FRAME_MS, plots, lambda: self._show_plots(plots))
-        for dock in (self.panel_dock, self.plots_dock):
-            if dock.isHidden() or dock.visibleRegion().isEmpty():
-                dock.show()
-                dock.raise_()
-
-
-    @staticmethod
-    def _show_plots(plots) -> None:
-        """The plots back on screen, held back from painting (they paint one per frame,
-        ``dashboard``), sized and arranged (columns or tabs) now, before their first
-        paint, not in a later turn that would lay them out and paint them again."""
-        from .ahead import settle_layouts
-
-        plots.show()
-        settle_layouts()
-        plots.settle()
+            plots = self.workbench().view
+            self.forward = BringForward(
+                self.window, self.context.workspaces, [self.panel_dock, self.plots_dock],
+                canvas=self.context.view, plots=plots, settle_plots=plots.settle,
+                pacer=plots.pacer)
+        self.forward.start()
 
 
 def attach_training(context: StudioContext) -> TrainingDocks:

@@ -64,12 +64,13 @@ class LevelOverlay(QObject):
         overlay = self.overlay = CanvasOverlay(level.scene, self, prefix=self.prefix,
                                                legend=root.legend)
         overlay.enabled = root.enabled
+        overlay.keep = root.keep  # out-of-date diagnoses stay off inside blocks too
         run = root.run
         if run is not None and root.live:
             overlay.set_run(run)
         elif run is not None and root.dimmed and root.enabled:
             overlay.show_finished(run)
-        overlay.set_diagnoses(root.diagnoses, run=run or self.bench.shown)
+        overlay.set_diagnoses(root.given, run=run or self.bench.shown)
 
     def _follow_selection(self) -> None:
         """The charts and heatmap outlines follow the selection of the level shown."""

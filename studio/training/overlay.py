@@ -15,7 +15,8 @@ canvas code knows nothing of them.
   warning diagnosis, red for an error.
 - Diagnosis marks: a tag over the card with the diagnosis title; its tooltip holds the
   explanation and the fix. Marks stay after the run ends (they are what the user reads
-  then); heat and strips go when the run ends or the overlay is switched off.
+  then) until an edit changes a layer they are about (``keep``: ``stale_marks``); heat
+  and strips go when the run ends or the overlay is switched off.
 
 Updates are throttled to a few per second: colours need no more, and the canvas keeps
 its frame rate for panning and zooming.
@@ -30,8 +31,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject
@@ -89,7 +91,10 @@ class CanvasOverlay(QObject):
         self.wire_heat: dict[Edge, WireHeatItem] = {}
         self.health: dict[str, HealthItem] = {}
         self.marks: dict[str, DiagnosisItem] = {}
-        self.diagnoses: list = []
+        self.given: list = []  # the diagnoses asked to be marked ...
+        self.diagnoses: list = []  # ... and those marked: still about the network
+        # Which diagnoses still describe the network (``stale_marks``); None: all.
+        self.keep: Callable[[Any], bool] | None = None
         self.node_heat: dict[str, float] = {}  # 0..1 per node, for tests and tooltips
         self.live_draws = 0  # heat drawn from measurements (how often, in all)
         self.peak_heat: dict[str, float] = {}  # last heat each node showed
@@ -342,6 +347,9 @@ class CanvasOverlay(QObject):
         """Mark the nodes each diagnosis names (all marks replaced); a diagnosis of a
         layer inside a block marks the collapsed instance holding it, its tooltip
         naming the layer by path (``run`` gives the names)."""
+        self.given = list(diagnoses)
+        if self.keep is not None:  # not those an edit made out of date
+            diagnoses = [d for d in diagnoses if self.keep(d)]
         self.diagnoses = list(diagnoses)
         names = run or self.run
         by_node: dict[str, list] = {}
@@ -393,7 +401,7 @@ class CanvasOverlay(QObject):
         self.wire_heat.clear()
         self.health.clear()
         self.marks.clear()
-        self.diagnoses = []
+        self.given, self.diagnoses = [], []
         self.node_heat = {}
         self.run = None
         self.live = False

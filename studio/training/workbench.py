@@ -35,6 +35,7 @@ from .lock import EditLock
 from .overlay import CanvasOverlay
 from .panel import TrainingPanel
 from .runner import TrainingRunner
+from .stale_marks import StaleDiagnoses
 
 if TYPE_CHECKING:
     from studio.panels.inspector import InspectorPanel
@@ -88,6 +89,11 @@ class TrainingWorkbench(QObject):
         if self.overlay is not None:  # one drawing per frame: a plot or the canvas
             self.overlay.pacer = self.view.pacer
         self.lock = EditLock(controller, view, self)
+        # A diagnosis whose layers an edit changed leaves the canvas and Problems.
+        self.stale = StaleDiagnoses(controller, lambda: self._marks(self.shown), self)
+        self.stale.changed.connect(self._show_fresh)
+        if self.overlay is not None:
+            self.overlay.keep = self.stale.keep
         # The selected layer's charts, once a window gives them a place (``add_charts``).
         self.layer_charts: LayerCharts | None = None
         self.problems = problems
@@ -312,6 +318,7 @@ class TrainingWorkbench(QObject):
 
     def _started(self, run: RunRecord) -> None:
         self.panel.controls.show_message("", "")
+        self.stale.reset()  # this run diagnoses the network as it is now
         self._refresh_controls()
         self.state_changed.emit()
         # The rest in later turns of the event loop: each piece is a few milliseconds,
@@ -386,9 +393,18 @@ class TrainingWorkbench(QObject):
         return marks
 
     def _push_diagnoses(self, run: RunRecord | None) -> None:
-        """Diagnoses to the Problems panel, when it can show them."""
+        """Diagnoses to the Problems panel, when it can show them (not those an edit
+        made out of date)."""
         if self.problems is not None:
-            self.problems.set_diagnoses(self._marks(run))
+            self.problems.set_diagnoses(self.stale.fresh(self._marks(run)))
+
+    def _show_fresh(self) -> None:
+        """A diagnosis went out of date (or came back with an undo): marks again."""
+        if self.overlay is not None:
+            self.overlay.set_diagnoses(self.overlay.given, run=self.shown)
+            if self.level_overlay is not None:
+                self.level_overlay.set_diagnoses(self.overlay.given, run=self.shown)
+        self._push_diagnoses(self.shown)
 
     def _document_replaced(self) -> None:
         """Another network was opened: a run of the old one has nothing to show on."""

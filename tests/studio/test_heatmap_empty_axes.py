@@ -1,6 +1,7 @@
 """Right after a run starts, before its first sample, the layer heatmap shows an empty
 state (its hint, a 0..1 row axis with no numbers, and no rows of the last run), not
-autorange's -0.4..0.4 around nothing. Fed with the events of a real training run."""
+autorange's -0.4..0.4 around nothing; the loss plot says the run has started instead of
+"Press Train". Fed with the events of a real training run."""
 
 from __future__ import annotations
 
@@ -60,3 +61,25 @@ def test_the_heatmap_before_the_first_sample_has_an_empty_row_axis(qtbot):
     # Samples arrive: rows and their names.
     heat.set_run(sampled)
     assert heat.row_ids and _row_labels(heat)
+
+
+def test_the_loss_plot_says_a_started_run_is_coming_not_press_train(qtbot):
+    from studio.training.plots import CurvesPlot
+
+    events: list = []
+    Trainer(tiny_mlp(epochs=1), emit=events.append).run()
+    curves = CurvesPlot()
+    qtbot.addWidget(curves)
+    curves.resize(500, 400)
+    curves.show()
+    curves.set_run(None)
+    assert curves.hint.isVisible() and "Press Train" in curves.hint.toPlainText()
+    started = _record(events, until_samples=False)
+    assert started.active and not len(started.steps)
+    curves.set_run(started)
+    assert curves.hint.isVisible()
+    assert "Press Train" not in curves.hint.toPlainText()
+    assert "started" in curves.hint.toPlainText()
+    sampled = _record(events, until_samples=True)
+    curves.set_run(sampled)
+    assert len(sampled.steps) and not curves.hint.isVisible()

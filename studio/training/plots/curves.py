@@ -28,6 +28,9 @@ from .common import (
     style_plot,
 )
 
+IDLE_HINT = "Press Train: the loss appears here"
+STARTED_HINT = "Training has started: the loss appears after its first steps"
+
 
 class CurvesPlot(QWidget):
     """Loss (top) and accuracy / R² (below) of the current run and a reference run."""
@@ -76,7 +79,7 @@ class CurvesPlot(QWidget):
         self.metric_step = curve(mp, TRAIN, 1.0, alpha=90)
         self.metric_train = curve(mp, TRAIN, 2.0)
         self.metric_val = curve(mp, VALIDATION, 2.2)
-        self.hint = placeholder(lp, "Press Train: the loss appears here")
+        self.hint = placeholder(lp, IDLE_HINT)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -121,6 +124,7 @@ class CurvesPlot(QWidget):
             for item in (self.loss_step, self.loss_train, self.loss_val,
                          self.metric_step, self.metric_train, self.metric_val):
                 item.setData([], [])
+            self._hint(IDLE_HINT)
             self.hint.show()
             # Before a run: ten epochs, a loss and a share from 0 to 1.
             empty_range(self.loss_plot, (0, 10), (0, 1))
@@ -147,7 +151,14 @@ class CurvesPlot(QWidget):
             self._draw_epochs(run, self.loss_train, self.loss_val, self.metric_train,
                               self.metric_val, log)
         self._fit_ranges()
-        self.hint.setVisible(not len(run.steps) and not run.epoch_records)
+        waiting = not len(run.steps) and not run.epoch_records
+        if waiting:  # "Press Train" said nothing true once a run had started
+            self._hint(STARTED_HINT if run.active else "This run recorded no loss")
+        self.hint.setVisible(waiting)
+
+    def _hint(self, text: str) -> None:
+        if self.hint.toPlainText() != text:
+            self.hint.setText(text)
 
     def _fit_ranges(self) -> None:
         """Each plot's y range around what its lines show (reference run included)."""
