@@ -12,7 +12,9 @@ interval - 10 ms). Two phases:
   redraws the plots and the canvas overlay.
 
 The training phase is reported whole and in three windows: the start-up (Train to a
-second after the first step: the switch of workspace, the plots' first paints), the
+second after the first step: the switch of workspace, in steps of its own
+(``studio.training.forward``: the layout, the off-screen paints of the canvas and the
+docks, the window's paint, the plots), the plots' first paints, one per frame), the
 steady state (then to the run's end) and the end. 20 epochs of the example train for
 about 9 s on a quiet 2-core machine, so the steady state holds most of the firings (3
 epochs, the former default, trained in 1.3 s: the start-up was most of the p99).

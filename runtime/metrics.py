@@ -78,6 +78,9 @@ def evaluate(model: torch.nn.Module, tensors: tuple[torch.Tensor, ...], loss_fn,
     """
     *inputs, target = tensors
     n = len(target) if limit is None else min(limit, len(target))
+    if n == len(target) and n <= batch_size:  # one batch: the split itself, no slicing
+        return evaluate_batches(model, [(tuple(inputs), target)], loss_fn, task,
+                                num_classes, target.device)
     batches = ((tuple(x[start:start + batch_size] for x in inputs),
                 target[start:start + batch_size]) for start in range(0, n, batch_size))
     return evaluate_batches(model, batches, loss_fn, task, num_classes, target.device)
@@ -88,19 +91,24 @@ def evaluate_batches(model: torch.nn.Module, batches, loss_fn, task: str,
     """``evaluate`` over any iterable of ``(inputs, target)`` batches on ``device``
     (the streaming path's validation)."""
     sums = MetricSums(task, num_classes, device)
-    loss_sum = torch.zeros((), device=device)
+    losses = []  # each batch's loss times its size, summed once at the end
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
             for xs, target in batches:
                 out = model(*xs)
-                loss_sum += loss_fn(out, fit_target(out, target, task)) * len(target)
+                losses.append(loss_fn(out, fit_target(out, target, task)) * len(target))
                 sums.add(out, target)
     finally:
         model.train(was_training)
     if sums.count == 0:
         return PassResult(float("nan"), None, None)
+    loss_sum = losses[0] if len(losses) == 1 else torch.stack(losses).sum()
+    if loss_sum.device.type == "cpu":  # nothing to transfer: read in place
+        result = sums.finish(sums.host())
+        result.loss = float(loss_sum) / sums.count
+        return result
     host = torch.cat([loss_sum.double().reshape(1), sums.vector()]).cpu().numpy()
     result = sums.finish(host[1:])
     result.loss = float(host[0]) / sums.count
@@ -140,9 +148,16 @@ class MetricSums:
                 else:
                     pred = (output > 0).reshape(-1).long()
                     truth = (y.reshape(-1) > 0.5).long()
+                cells = (truth.reshape(-1) * k + pred.reshape(-1))
+                if cells.device.type == "cpu":  # one op (on an accelerator bincount
+                    # sizes its result from the data, which waits for the device)
+                    counts = torch.bincount(cells, minlength=k * k)
+                    if len(counts) == k * k:  # else a label out of range: index_add_
+                        self.sums = counts if self.sums is None \
+                            else self.sums.add_(counts)  # says so below
+                        return
                 if self.sums is None:
                     self.sums = torch.zeros(k * k, dtype=torch.long, device=output.device)
-                cells = (truth.reshape(-1) * k + pred.reshape(-1))
                 self.sums.index_add_(0, cells, torch.ones_like(cells))
                 return
             if task == "multilabel":
@@ -160,6 +175,13 @@ class MetricSums:
         if self.sums is None:
             return torch.zeros(0, dtype=torch.float64, device=self.device)
         return self.sums.reshape(-1).double()
+
+    def host(self) -> np.ndarray:
+        """``vector()`` read on the host; counts on the CPU are read in place."""
+        sums = self.sums
+        if sums is not None and sums.device.type == "cpu" and not sums.is_floating_point():
+            return sums.numpy().reshape(-1)
+        return self.vector().cpu().numpy()
 
     def finish(self, host: np.ndarray) -> PassResult:
         """The metric from ``vector()`` read on the host (``loss`` left NaN)."""
@@ -246,7 +268,7 @@ class RunningMetric:
     def result(self) -> float | None:
         """The epoch's metric (one host transfer); None before any batch."""
         self.fold()
-        return self.sums.finish(self.sums.vector().cpu().numpy()).metric
+        return self.sums.finish(self.sums.host()).metric
 
     def state(self) -> dict:
         self.fold()

@@ -209,10 +209,9 @@ class WorkspaceSwitcher(QObject):
     @contextmanager
     def layout_held(self) -> Iterator[None]:
         """The window's layout held while the docks move, then run once on leaving
-        (unless an outer hold lays it out later). A dock shown runs its parents'
-        layouts at once (``QWidget.show``): each of the ten steps of ``_place`` laid
-        the whole window out again, 30 ms of the switch to Train against 12 ms for
-        one layout at the end."""
+        (unless an outer hold lays it out later: ``training.forward``). A dock shown
+        runs its parents' layouts at once (``QWidget.show``): placing the docks of the
+        Train workspace took 30 ms, and 4 ms held, with 12 ms for the layout after."""
         layout = self.window.layout()
         if layout is None or not layout.isEnabled():
             yield  # held by the caller, who lays it out

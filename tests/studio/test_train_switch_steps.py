@@ -139,3 +139,4 @@ def test_another_workspace_asked_for_during_the_steps_finishes_them(make_window,
     assert window.docks["palette"].isVisible()
     # Painted as it is (nothing left held back).
     qtbot.waitUntil(lambda: on_screen(window) == window.grab().toImage(), timeout=3000)
+
