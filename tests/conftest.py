@@ -26,6 +26,19 @@ try:  # the graph and runtime tests must not need Qt, but they do need torch
 except ImportError:  # pragma: no cover
     pass
 
+
+
+@pytest.fixture(autouse=True)
+def torch_seeded(request):
+    """torch's global generator seeded before each test, as pytest-randomly does for
+    ``random`` and numpy (it leaves torch alone): a test's initial weights and random
+    inputs then depend on the run's seed (``--randomly-seed=N`` repeats them), not on
+    which tests ran before it in the same worker."""
+    if "torch" in sys.modules:
+        seed = getattr(request.config.option, "randomly_seed", None)
+        sys.modules["torch"].manual_seed(seed if isinstance(seed, int) else 0)
+
+
 THREAD_GRACE_S = 10.0  # a finishing job may need a moment on a loaded machine
 
 

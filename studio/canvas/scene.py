@@ -34,6 +34,7 @@ from graph.events import (
 from .block_preview import BlockPreviewItem, preview_of
 from .node_item import NodeFace, NodeItem
 from .wire_item import WireItem
+from .wire_label import LOD_LABEL
 
 if TYPE_CHECKING:  # annotations only: the controller imports no views
     from studio.document.controller import DocumentController
@@ -61,6 +62,7 @@ class NetworkScene(QGraphicsScene):
         # (``inline_room``): what collapsing it puts back.
         self.inline_room: dict[str, dict] = {}
         self._syncing_selection = False
+        self.labels_shown = True  # the view is zoomed in enough for wire labels
         self._nodes_rect: QRectF | None = None  # cache of nodes_rect(), None when stale
         self._bounds_timer = QTimer(self)
         self._bounds_timer.setSingleShot(True)
@@ -154,7 +156,7 @@ class NetworkScene(QGraphicsScene):
 
     def _add_wire(self, edge: Edge, refresh_ports: bool = True) -> WireItem:
         source, target = self.nodes[edge.source], self.nodes[edge.target]
-        wire = WireItem(edge, source, target)
+        wire = WireItem(edge, source, target, self.labels_shown)
         self.addItem(wire)
         self.wires[edge] = wire
         source.wires.append(wire)
@@ -371,6 +373,15 @@ class NetworkScene(QGraphicsScene):
         self.setSceneRect(rect.adjusted(-SCENE_MARGIN, -SCENE_MARGIN,
                                         SCENE_MARGIN, SCENE_MARGIN))
         self.contents_changed.emit()
+
+    def set_view_zoom(self, zoom: float) -> None:
+        """The view's zoom (from ``NetworkView.set_zoom``): wires keep room for their
+        labels in their bounds only while labels can be drawn."""
+        shown = round(zoom, 6) >= LOD_LABEL
+        if shown != self.labels_shown:
+            self.labels_shown = shown
+            for wire in self.wires.values():
+                wire.set_labels_shown(shown)
 
     def set_highlights(self, keys_by_node: dict[str, set[str]]) -> None:
         """Light up the ports that accept the wire being dragged (empty: none)."""

@@ -117,6 +117,7 @@ class NetworkView(QGraphicsView):
         factor = value / self.zoom()
         if abs(factor - 1.0) > 1e-9:
             self.scale(factor, factor)
+            self.network_scene.set_view_zoom(value)
             self.zoom_changed.emit(value)
             self.minimap.refresh()
 
@@ -251,6 +252,7 @@ class NetworkView(QGraphicsView):
         self.controller = controller
         self.network_scene = scene
         self.setScene(scene)
+        scene.set_view_zoom(self.zoom())
         self._follow_selection_of(scene)
         self.show_document()
         self.minimap.refresh()

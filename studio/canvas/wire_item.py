@@ -50,8 +50,12 @@ class WireItem(QGraphicsRectItem):
     its own pen is never drawn), so painting a frame calls no Python for them (see
     ``NodeItem``)."""
 
-    def __init__(self, edge, source_item, target_item) -> None:
+    def __init__(self, edge, source_item, target_item, labels: bool = True) -> None:
         super().__init__()
+        # Whether the view is zoomed in enough for labels (``set_labels_shown``): when
+        # not, the bounds leave out the room a label would take, so each frame blends
+        # a smaller cached pixmap per wire.
+        self.labels_shown = labels
         self.setPen(NO_PEN_OBJECT)
         self.edge = edge
         self.source_item = source_item
@@ -107,16 +111,27 @@ class WireItem(QGraphicsRectItem):
         self._label_rect = at_100.rect if at_100 is not None else QRectF()
         self._shape = None
         if self.label:
-            bounds = bounds.united(envelope(self.label, self._middle, self._room))
+            if self.labels_shown:
+                bounds = bounds.united(envelope(self.label, self._middle, self._room))
             hovered = self.hovered_layout()
             if hovered is not None:
                 bounds = bounds.united(hovered.rect)
         self.setRect(bounds.adjusted(-4, -4, 4, 4))  # prepares the geometry change
 
+    def set_labels_shown(self, shown: bool) -> None:
+        """The view crossed LOD_LABEL (the scene passes it on): below it no label is
+        drawn unless hovered, and the bounds need not hold one."""
+        if shown != self.labels_shown:
+            self.labels_shown = shown
+            self._place_label()
+            self.update()
+
     def label_layout(self, zoom: float) -> LabelLayout | None:
         """The label as drawn at ``zoom`` (None: not drawn), hovered or not."""
         if self._hover_zoom is not None:
             return self._forced_layout(zoom) if self.label else None
+        if not self.labels_shown:
+            return None
         return layout_label(self.label, self._middle, self._room, zoom)
 
     def hovered_layout(self) -> LabelLayout | None:

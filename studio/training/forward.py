@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QRect, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QLayout, QWidget
 
 from .ahead import settle_layouts
@@ -71,7 +71,8 @@ class BringForward(QObject):
         self._steps: list[Callable[[], None]] = []
         self._frozen = False
         self._held: QLayout | None = None  # the window's layout, held for a step
-        self._cold: list[QWidget] = []  # viewports to paint off screen (``_warm``)
+        # What to paint off screen (``_warm``): a widget and its part.
+        self._cold: list[tuple[QWidget, QRect]] = []
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._next)
@@ -158,8 +159,16 @@ class BringForward(QObject):
             # Painted off screen before the window paints (``_warm``): the canvas
             # first (its caches are the larger part), then each dock on screen.
             window = self.window
-            parts: list[QWidget] = [self.canvas.viewport()] if self.canvas else []
-            parts += [d for d in window.findChildren(QDockWidget)
+            parts: list[tuple[QWidget, QRect]] = []
+            if self.canvas is not None:
+                # In two halves (two steps): a card is cached whole where it shows,
+                # the background whole with the first.
+                viewport = self.canvas.viewport()
+                top = QRect(0, 0, viewport.width(), viewport.height() // 2)
+                parts += [(viewport, top),
+                          (viewport, QRect(0, top.height(), viewport.width(),
+                                           viewport.height() - top.height()))]
+            parts += [(d, d.rect()) for d in window.findChildren(QDockWidget)
                       if d.parent() is window]
             self._cold = parts
 
@@ -178,9 +187,9 @@ class BringForward(QObject):
         start = time.thread_time()
         settle_layouts()  # (a relayout waiting would resize one after its paint)
         while self._cold:
-            part = self._cold.pop(0)
+            part, rect = self._cold.pop(0)
             if part.isVisible() and not part.visibleRegion().isEmpty():
-                part.grab()
+                part.grab(rect)
                 if (time.thread_time() - start) * 1000 >= WARM_MS and self._cold:
                     self._steps.insert(0, self._warm)  # the rest in the next step
                     return

@@ -103,7 +103,7 @@ class CanvasOverlay(QObject):
         self.dimmed = False  # the heat shown is a finished run's, dimmed
         c = scene.controller
         for signal in (c.node_added, c.node_removed, c.edge_added, c.edge_removed,
-                       c.params_changed):
+                       c.params_changed, c.definition_changed):  # (inside a block too)
             signal.connect(self._network_edited)
 
     # ------------------------------------------------------------------ feeding
@@ -371,7 +371,7 @@ class CanvasOverlay(QObject):
                     gone.scene().removeItem(gone)
         for node_id, found in by_node.items():
             item = self.scene.nodes.get(node_id)
-            if item is None:
+            if not alive(item):  # (a scene being torn down: its cards are gone)
                 continue
             mark = self.marks.get(node_id)
             if not alive(mark) or mark.parentItem() is not item:

@@ -66,6 +66,10 @@ def test_every_builtin_is_declared_once_with_its_signature():
 
 @pytest.mark.parametrize("name", sorted(SIGNATURES))
 def test_builtin_validates_compiles_trains_and_reads_well(name, tmp_path):
+    # Seeded: with some initial weights (about 1 in 40) every pooled example lands
+    # below zero at SqueezeExcitation's narrow ReLU, and its layers get no gradient
+    # from a 4-example batch: the test is about the code, not that draw.
+    torch.manual_seed(0)
     doc, instance = _network(name)
     analysis = graph.analyze(doc)
     assert analysis.ok, [p.message for p in analysis.problems]

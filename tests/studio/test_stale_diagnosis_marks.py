@@ -70,3 +70,43 @@ def test_a_fix_takes_the_marks_of_the_layers_it_changed(qtbot, tmp_path):
     controller.set_param(fc1, "out_features", 8)
     assert overlay.marked_nodes() == {}
     assert not [p for p in problems.problems if p.kind.startswith("training:")]
+
+
+def test_an_edit_inside_a_block_takes_its_layers_marks_and_the_dimmed_heat(qtbot,
+                                                                          tmp_path):
+    """The Sigmoid fix edits the block's definition: the saturation mark of the inner
+    Sigmoid (shown on its collapsed instance) goes, the mark of a network layer stays,
+    and the finished run's dimmed heat goes as for any edit of the network."""
+    from block_networks import sigmoid_blocks
+
+    from graph.edits import InBlock, ReplaceLayer
+    from graph.fixes import Fix
+
+    doc = sigmoid_blocks(uses=1, repeat=1, size=120)
+    doc.training["epochs"] = 1
+    controller, _view, bench = workbench(qtbot, doc, tmp_path, problems=True)
+    body = doc.blocks["Hidden"].body
+    sigmoid = next(n.id for n in body.nodes.values() if n.type == "Sigmoid")
+    instance = next(n.id for n in doc.nodes.values() if n.type == "Block")
+    fc0 = node_id(doc, "fc0")
+    inner = DiagnosisEvent("saturated_activations", (f"{instance}/{sigmoid}",),
+                           "Saturated activations", "Outputs stick at 0 or 1.",
+                           "Replace Sigmoid with ReLU.", "warning", 10, 1)
+    other = DiagnosisEvent("exploding_gradients", (fc0,), "Exploding gradients",
+                           "fc0's gradient grows.", "Lower the learning rate.",
+                           "warning", 10, 1)
+    run = finished_run(doc, inner, other)
+    bench.show_run(run)
+    bench.overlay.show_finished(run)
+    bench._settle_canvas(run)
+    overlay = bench.overlay
+    assert overlay.dimmed and set(overlay.marked_nodes()) == {instance, fc0}
+    controller.apply_fix(Fix("Replace the Sigmoid layer with ReLU in block 'Hidden'",
+                             (InBlock("Hidden", ReplaceLayer(sigmoid, "ReLU")),)))
+    assert body.nodes[sigmoid].type == "ReLU"
+    assert set(overlay.marked_nodes()) == {fc0}
+    assert [p.kind for p in bench.problems.problems if p.kind.startswith("training:")] \
+        == ["training:exploding_gradients"]
+    assert not overlay.dimmed and not overlay.heat  # the last run's heat went
+    controller.undo_stack.undo()
+    assert set(overlay.marked_nodes()) == {instance, fc0}
