@@ -33,6 +33,7 @@ from .layer_charts import LayerCharts
 from .level_overlay import LevelOverlay
 from .lock import EditLock
 from .overlay import CanvasOverlay
+from .overlay_items import alive
 from .panel import TrainingPanel
 from .runner import TrainingRunner
 from .stale_marks import StaleDiagnoses
@@ -394,8 +395,9 @@ class TrainingWorkbench(QObject):
 
     def _push_diagnoses(self, run: RunRecord | None) -> None:
         """Diagnoses to the Problems panel, when it can show them (not those an edit
-        made out of date)."""
-        if self.problems is not None:
+        made out of date). Not to a panel Qt already deleted: a window closing
+        deletes its docks before the document's last signals (``stale``) are let go."""
+        if self.problems is not None and alive(self.problems.tree):
             self.problems.set_diagnoses(self.stale.fresh(self._marks(run)))
 
     def _show_fresh(self) -> None:

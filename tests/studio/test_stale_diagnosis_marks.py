@@ -110,3 +110,18 @@ def test_an_edit_inside_a_block_takes_its_layers_marks_and_the_dimmed_heat(qtbot
     assert not overlay.dimmed and not overlay.heat  # the last run's heat went
     controller.undo_stack.undo()
     assert set(overlay.marked_nodes()) == {instance, fc0}
+
+
+def test_a_diagnosis_going_stale_while_the_window_closes_is_no_traceback(qtbot, tmp_path):
+    """The document's last signal can come after Qt deleted the Problems panel's tree
+    (a window closing): the marks are not pushed to it, and nothing is raised."""
+    import shiboken6
+
+    doc = tiny_mlp(epochs=1, activation="Sigmoid", depth=2)
+    _controller, _view, bench = workbench(qtbot, doc, tmp_path, problems=True)
+    vanishing = DiagnosisEvent("vanishing_gradients", (node_id(doc, "act1"),),
+                               "Vanishing gradients", "The gradient fades.",
+                               "Replace Sigmoid with ReLU.", "warning", 10, 1)
+    bench.show_run(finished_run(doc, vanishing))
+    shiboken6.delete(bench.problems.tree)
+    bench.stale.changed.emit()  # raised RuntimeError: QTreeWidget already deleted
