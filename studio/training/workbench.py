@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from graph.errors import StrataError
@@ -33,7 +34,6 @@ from .layer_charts import LayerCharts
 from .level_overlay import LevelOverlay
 from .lock import EditLock
 from .overlay import CanvasOverlay
-from .overlay_items import alive
 from .panel import TrainingPanel
 from .runner import TrainingRunner
 from .stale_marks import StaleDiagnoses
@@ -397,7 +397,7 @@ class TrainingWorkbench(QObject):
         """Diagnoses to the Problems panel, when it can show them (not those an edit
         made out of date). Not to a panel Qt already deleted: a window closing
         deletes its docks before the document's last signals (``stale``) are let go."""
-        if self.problems is not None and alive(self.problems.tree):
+        if self.problems is not None and shiboken6.isValid(self.problems.tree):
             self.problems.set_diagnoses(self.stale.fresh(self._marks(run)))
 
     def _show_fresh(self) -> None:
