@@ -175,10 +175,9 @@ def ink_box(view: NetworkView, area: QRect) -> QRect:
         if xs else QRect()
 
 
-@pytest.mark.parametrize("zoom", [0.5, 0.6, 0.75])
-def test_short_wire_labels_are_legible_and_whole_when_zoomed_out(qtbot, zoom):
-    """At 50% the label was a 5-pixel font (unreadable); zoomed out it keeps at least
-    a 9-pixel font, on two lines where one does not fit the gap, never under a card."""
+def short_wire(qtbot):
+    """A CNN on a view, its cards c1 and r1, and the short wire between them (the one
+    labelled with the widest shape)."""
     doc = cnn()
     view = make_view(qtbot, doc, size=(1200, 500))
     view.controller.analyze_now()
@@ -186,6 +185,14 @@ def test_short_wire_labels_are_legible_and_whole_when_zoomed_out(qtbot, zoom):
     c1, r1 = doc.find_label("c1").id, doc.find_label("r1").id
     wire = next(w for w in scene.wires.values()
                 if (w.edge.source, w.edge.target) == (c1, r1))
+    return view, scene, c1, r1, wire
+
+
+@pytest.mark.parametrize("zoom", [0.5, 0.6, 0.75])
+def test_short_wire_labels_are_legible_and_whole_when_zoomed_out(qtbot, zoom):
+    """At 50% the label was a 5-pixel font (unreadable); zoomed out it keeps at least
+    a 9-pixel font, on two lines where one does not fit the gap, never under a card."""
+    view, scene, c1, r1, wire = short_wire(qtbot)
     assert wire.label == "N \u00d7 8 \u00d7 28 \u00d7 28"
     view.set_zoom(zoom)
     view.centerOn(wire.sceneBoundingRect().center())
@@ -209,13 +216,7 @@ def test_short_wire_labels_are_legible_and_whole_when_zoomed_out(qtbot, zoom):
 
 @pytest.mark.parametrize("zoom", [0.32, 0.2])  # no room; below LOD_LABEL
 def test_a_label_with_no_room_shows_while_the_wire_is_hovered(qtbot, zoom):
-    doc = cnn()
-    view = make_view(qtbot, doc, size=(1200, 500))
-    view.controller.analyze_now()
-    scene = view.network_scene
-    c1, r1 = doc.find_label("c1").id, doc.find_label("r1").id
-    wire = next(w for w in scene.wires.values()
-                if (w.edge.source, w.edge.target) == (c1, r1))
+    view, scene, c1, _r1, wire = short_wire(qtbot)
     view.set_zoom(zoom)
     view.centerOn(wire.sceneBoundingRect().center())
     assert wire.label_layout(zoom) is None  # 32 (20) pixels of gap: no room

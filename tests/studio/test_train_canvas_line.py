@@ -7,25 +7,9 @@ of cards. A long note is elided before the legend's corner, whole in its tooltip
 from __future__ import annotations
 
 import pytest
-from PySide6.QtWidgets import QApplication
-from strata_paths import EXAMPLES
+from test_training_support import in_train_workspace, settle
 
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise")
-
-
-def settle(qtbot, ms: int = 30) -> None:
-    for _ in range(5):
-        QApplication.processEvents()
-    qtbot.wait(ms)
-
-
-def in_train_workspace(make_window, qtbot, example: str, size=(1280, 720)):
-    window = make_window(EXAMPLES / f"{example}.strata")
-    window.resize(*size)
-    bench = window.training.workbench()
-    window.workspaces.switch("train")
-    settle(qtbot)
-    return window, bench
 
 
 @pytest.mark.parametrize("example", ["deep_sigmoid_mlp", "blocks_resnet"])

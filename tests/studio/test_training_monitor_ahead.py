@@ -6,17 +6,11 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QApplication
+from test_training_support import settle
 
 from studio.resources import EXAMPLES
 
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise")
-
-
-def settle(qtbot, ms: int = 30) -> None:
-    for _ in range(5):
-        QApplication.processEvents()
-    qtbot.wait(ms)
 
 
 def test_the_monitor_is_laid_out_before_the_first_train(make_window, qtbot,

@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QSplitter
+from PySide6.QtWidgets import QApplication, QSplitter
+from strata_paths import EXAMPLES
 
 from graph.builder import Builder
 from studio.canvas import NetworkView
@@ -79,3 +80,20 @@ def wait_ended(qtbot, bench, timeout: int = WAIT_MS):
 def wait_status(qtbot, bench, status: str, timeout: int = WAIT_MS):
     qtbot.waitUntil(lambda: bench.runner.current is not None
                     and bench.runner.current.status == status, timeout=timeout)
+
+
+def settle(qtbot, ms: int = 30) -> None:
+    """Posted events and layouts done, then ``ms`` of the event loop."""
+    for _ in range(5):
+        QApplication.processEvents()
+    qtbot.wait(ms)
+
+
+def in_train_workspace(make_window, qtbot, example: str, size=(1280, 720)):
+    """An example's window at ``size``, in the Train workspace, with its workbench."""
+    window = make_window(EXAMPLES / f"{example}.strata")
+    window.resize(*size)
+    bench = window.training.workbench()
+    window.workspaces.switch("train")
+    settle(qtbot)
+    return window, bench

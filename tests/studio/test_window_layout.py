@@ -8,9 +8,8 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication
 from strata_paths import EXAMPLES
-from test_training_support import node_id, tiny_mlp
+from test_training_support import in_train_workspace, node_id, settle, tiny_mlp
 
 import graph
 from runtime.cli import main as strata_cli
@@ -18,22 +17,6 @@ from studio.canvas.node_item import LOD_TEXT
 from studio.workspaces import STATE_VERSION
 
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise")
-
-
-def settle(qtbot, ms: int = 30) -> None:
-    for _ in range(5):
-        QApplication.processEvents()
-    qtbot.wait(ms)
-
-
-def in_train_workspace(make_window, qtbot, example: str, size=(1280, 720)):
-    """An example's window at ``size``, in the Train workspace, with its workbench."""
-    window = make_window(EXAMPLES / f"{example}.strata")
-    window.resize(*size)
-    bench = window.training.workbench()
-    window.workspaces.switch("train")
-    settle(qtbot)
-    return window, bench
 
 
 def shown_height(widget, viewport) -> int:
