@@ -27,15 +27,20 @@ def test_the_standby_is_told_the_shown_networks_data_and_its_changes(qtbot, tmp_
     import runtime.worker
     import studio.training.runner as runner_module
 
+    def recording(threads=None) -> RecordingStandby:
+        made = RecordingStandby()
+        made.start = lambda: None  # type: ignore[attr-defined]
+        return made
+
+    # A stand-in for each runner that warms up: a window of an earlier test still
+    # alive in this worker process can warm up meanwhile, with its own network.
     monkeypatch.setattr(runner_module, "PRESTART", True)
-    monkeypatch.setattr(runtime.worker, "StandbyWorker",
-                        lambda threads=None: standby)
-    standby = RecordingStandby()
-    standby.start = lambda: None  # type: ignore[attr-defined]
+    monkeypatch.setattr(runtime.worker, "StandbyWorker", recording)
     doc = tiny_mlp(epochs=2)
     controller, _view, bench = workbench(qtbot, doc, tmp_path)
     bench.runner.warm_up()  # as when the Training panel first fills
-    assert bench.runner.standby is standby
+    standby = bench.runner.standby
+    assert isinstance(standby, RecordingStandby)
     assert len(standby.hints) == 1
     assert dataset_key(standby.hints[0], None) == dataset_key(doc.to_dict(), None)
 
