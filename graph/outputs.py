@@ -73,17 +73,51 @@ FEATURE_KEEPING = frozenset({"Dropout", "ReLU", "LeakyReLU", "ELU", "GELU", "SiL
 def head_linear(doc: Document, output_id: str) -> str | None:
     """The Linear that sets what Output ``output_id`` receives (the classifier or
     regression head), reached through layers that keep the feature count; None when
-    there is no such single chain. The dataset check fixes its ``out_features``; the
-    overfitting fix puts Dropout before it."""
-    current = output_id
-    for _ in range(len(doc.nodes)):
-        feeding = doc.edges_into(current)
+    there is no such single chain, or when the head sits inside a block (``head_of``
+    finds it there). The dataset check fixes its ``out_features``."""
+    head = head_of(doc, output_id)
+    return head[2] if head is not None and head[0] is None else None
+
+
+def head_of(doc: Document, output_id: str) -> tuple[str | None, Document, str] | None:
+    """The head Linear of Output ``output_id`` as ``(definition, body, node id)``:
+    walked back through layers that keep the feature count, into a block instance
+    (through the body's output port the wire leaves from) and out of a body again
+    (through its input port to the instance's wire). ``definition`` is None (and
+    ``body`` is ``doc``) when the head is a layer of the network itself. The overfitting
+    fix puts Dropout before it, inside the block's definition when it is there."""
+    from .blocks import BLOCK  # (blocks imports the catalog; outputs stays light)
+
+    # The bodies walked into, innermost last: (body, definition name, instance id in
+    # the level above); the network is (doc, None, "").
+    levels: list[tuple[Document, str | None, str]] = [(doc, None, "")]
+    current, port = output_id, None  # port: which input of ``current`` (None: its one)
+    for _ in range(sum(len(d.body.nodes) for d in doc.blocks.definitions.values())
+                   + len(doc.nodes) + 1):
+        body, name, _instance = levels[-1]
+        feeding = [e for e in body.edges_into(current)
+                   if port is None or e.target_port == port]
         if len(feeding) != 1:
             return None
-        node = doc.nodes[feeding[0].source]
+        edge, port = feeding[0], None
+        node = body.nodes[edge.source]
         if node.type == "Linear":
-            return node.id
-        if node.type not in FEATURE_KEEPING:
+            return name, body, node.id
+        if node.type == BLOCK:  # into the body, at the port this wire leaves from
+            block = node.params.get("block")
+            definition = doc.blocks.definitions.get(block) if isinstance(block, str) \
+                else None
+            inner = definition.port_node("BlockOutput", edge.source_port) \
+                if definition is not None else None
+            if definition is None or inner is None or any(
+                    b is definition.body for b, _n, _i in levels):  # a cycle: give up
+                return None
+            levels.append((definition.body, definition.name, node.id))
+            current = inner
+        elif node.type == "BlockInput" and len(levels) > 1:  # out, on the instance's wire
+            current, port = levels.pop()[2], node.label
+        elif node.type in FEATURE_KEEPING:
+            current = node.id
+        else:
             return None
-        current = node.id
     return None

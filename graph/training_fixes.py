@@ -19,11 +19,10 @@ from typing import Any
 
 from .analysis import Analyzer
 from .block_body import block_uses, inner_shapes, resolve_path, used_definitions
-from .blocks import BLOCK
 from .document import Document, Edge
 from .edits import Edit, InBlock, InsertLayer, ReplaceLayer, SetTraining
 from .fixes import Fix
-from .outputs import FEATURE_KEEPING, head_linear
+from .outputs import head_linear, head_of
 
 SATURATING = ("Sigmoid", "Tanh")
 
@@ -179,51 +178,15 @@ def _batchnorm_wire(doc: Document, node_id: str, tensors: list) -> Edge | None:
 
 
 def head_wire(doc: Document) -> tuple[str | None, Edge] | None:
-    """The wire into the classifier head (the Linear that sets what the one Output
-    receives), and the definition whose body holds it (None: the network itself).
-
-    Like ``graph.outputs.head_linear``, walked back from the Output through layers that
-    keep the feature count, but also into a block instance (through the body's output
-    port the wire leaves from) and out of a body again (through its input port to the
-    instance's wire): a head built as a block ("Classifier": Linear, ReLU, Linear) gets
-    its Dropout inside the block's definition."""
+    """The wire into the classifier head of the one Output (``graph.outputs.head_of``),
+    and the definition whose body holds it (None: the network itself)."""
     outputs = [n for n in doc.nodes.values() if n.type == "Output"]
-    if len(outputs) != 1:
+    head = head_of(doc, outputs[0].id) if len(outputs) == 1 else None
+    if head is None:
         return None
-    # The bodies walked into, innermost last: (body, definition name, instance id in
-    # the level above); the network is (doc, None, "").
-    levels: list[tuple[Document, str | None, str]] = [(doc, None, "")]
-    current, port = outputs[0].id, None  # port: which input of ``current`` (None: its one)
-    for _ in range(sum(len(d.body.nodes) for d in doc.blocks.definitions.values())
-                   + len(doc.nodes) + 1):
-        body, name, _instance = levels[-1]
-        feeding = [e for e in body.edges_into(current)
-                   if port is None or e.target_port == port]
-        if len(feeding) != 1:
-            return None
-        edge, port = feeding[0], None
-        node = body.nodes[edge.source]
-        if node.type == "Linear":
-            into = body.edges_into(node.id)
-            return (name, into[0]) if len(into) == 1 else None
-        if node.type == BLOCK:  # into the body, at the port this wire leaves from
-            block = node.params.get("block")
-            definition = doc.blocks.definitions.get(block) if isinstance(block, str) \
-                else None
-            inner = definition.port_node("BlockOutput", edge.source_port) \
-                if definition is not None else None
-            if definition is None or inner is None or any(
-                    b is definition.body for b, _n, _i in levels):  # a cycle: give up
-                return None
-            levels.append((definition.body, definition.name, node.id))
-            current = inner
-        elif node.type == "BlockInput" and len(levels) > 1:  # out, on the instance's wire
-            current, port = levels.pop()[2], node.label
-        elif node.type in FEATURE_KEEPING:
-            current = node.id
-        else:
-            return None
-    return None
+    name, body, linear = head
+    into = body.edges_into(linear)
+    return (name, into[0]) if len(into) == 1 else None
 
 
 def _into_last_linear(doc: Document) -> Edge | None:
