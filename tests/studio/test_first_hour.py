@@ -88,3 +88,87 @@ def test_laying_the_monitor_out_ahead_leaves_the_palette_in_front(make_window, q
     qtbot.wait(20)
     assert window.workspaces.current == "design"
     assert not palette.visibleRegion().isEmpty(), "the palette is behind the Training tab"
+
+
+def test_the_inputs_mismatch_shows_with_its_fix_though_the_network_has_errors(
+        make_window, qtbot):
+    """A CNN built from a blank canvas keeps the Input's default shape [2]: its Conv2d
+    has an error ("needs input shaped (N, channels, height, width)"). Choosing digits
+    then listed nothing more: the data check waited for the network's own errors to go,
+    though the Input's fix (shape [1, 8, 8]) is what clears them."""
+    b = Builder("blank-canvas CNN")
+    x = b.add("Input", "input", shape=[2])
+    b.chain(x, ("Conv2d", {"out_channels": 8, "kernel_size": [3, 3]}, "conv"),
+            ("ReLU", {}, "relu"), ("MaxPool2d", {}, "pool"), ("Flatten", {}, "flatten"),
+            ("Linear", {"out_features": 10}, "fc"), ("Output", {}, "output"))
+    window = make_window(DocumentController(b.done()))
+    check = window.training.data_check
+    qtbot.waitUntil(lambda: check.started, timeout=5000)
+    assert any(p.is_error for p in window.controller.analysis.problems)
+    window.controller.set_training("dataset", {"name": "digits"})
+    qtbot.waitUntil(lambda: bool(check.problems), timeout=30000)
+    (problem,) = check.problems
+    assert problem.node_ids == (x,) and "(1, 8, 8)" in problem.message
+    row = window.problems.problems.index(problem)
+    assert window.problems.apply_fix(row)
+    assert window.controller.document.nodes[x].params["shape"] == [1, 8, 8]
+    qtbot.waitUntil(lambda: window.controller.analysis.ok, timeout=10000)
+    assert not check.problems
+
+
+def test_the_wheel_over_a_layers_charts_scrolls_the_inspector(qtbot):
+    """Scrolling the inspector down after a run, the wheel reached the layer's charts
+    and zoomed the one under the pointer (its curve shrank to a third of the width)."""
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
+    from test_training_support import tiny_mlp
+
+    from runtime.engine import Trainer
+    from runtime.run_record import RunRecord
+    from studio.training.layer_charts import LayerCharts
+
+    doc = tiny_mlp(epochs=1)
+    events: list = []
+    Trainer(doc, emit=events.append).run()
+    run = RunRecord(1, network=doc.name, label="#1 test")
+    for event in events:
+        run.apply(event)
+    form = QWidget()
+    layout = QVBoxLayout(form)
+    top = QLabel("the layer's form")
+    top.setMinimumHeight(400)
+    layout.addWidget(top)
+    charts = LayerCharts()
+    layout.addWidget(charts)
+    area = QScrollArea()  # the inspector
+    area.setWidget(form)
+    area.setWidgetResizable(True)
+    area.resize(280, 500)
+    qtbot.addWidget(area)
+    area.show()
+    charts.set_run(run)
+    charts.set_node(next(n for n in run.node_ids if n in run.weighted))
+    qtbot.waitUntil(lambda: charts.draws > 0 and charts.isVisible())
+    settle()
+    area.ensureWidgetVisible(charts.canvas, 0, 0)
+    settle()
+    bar = area.verticalScrollBar()
+    bar.setValue(bar.maximum() // 2)
+    before_scroll = bar.value()
+    before_range = charts.grad_plot.getViewBox().viewRange()
+    assert before_scroll > 0
+    viewport = charts.canvas.viewport()
+    box = charts.grad_plot.getViewBox()
+    at = charts.canvas.mapFromScene(box.sceneBoundingRect().center())
+    event = QWheelEvent(QPointF(at), QPointF(viewport.mapToGlobal(at)), QPoint(0, 0),
+                        QPoint(0, -120), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase,
+                        False)
+    QApplication.sendEvent(viewport, event)
+    settle()
+    assert box.viewRange() == before_range, "the chart zoomed"
+    # Left unaccepted: Qt hands a real (spontaneous) wheel event on to the parents, up
+    # to the scroll area (a synthesized one goes no further than its receiver).
+    assert not event.isAccepted()
+    assert bar.value() == before_scroll
