@@ -115,7 +115,7 @@ def _attach_observable(module, namespace: dict, twin: dict, code: GeneratedCode)
         other = twin.get(name)
         if isinstance(cls, type) and issubclass(cls, nn.Module) \
                 and isinstance(other, type) and "forward" in vars(other):
-            cls._observed_forward = other.forward
+            cls._observed_forward = vars(other)["forward"]
     from .catalog import get_spec
 
     for m in code.modules:
@@ -131,11 +131,12 @@ def observe(module) -> Callable[[], None]:
     """Run ``module`` (a compiled network, or any module holding one) as its
     observable text until the returned function is called: forward hooks on the
     stand-ins of activations written as functions fire. Cheap (one attribute per
-    generated class instance); nothing to do for other modules."""
+    generated class instance); nothing to do for other modules, nor for an instance
+    whose ``forward`` someone replaced (that one stays as it is)."""
     swapped = []
     for m in module.modules():
         forward = getattr(type(m), "_observed_forward", None)
-        if forward is not None:
+        if forward is not None and "forward" not in m.__dict__:
             m.__dict__["forward"] = MethodType(forward, m)
             swapped.append(m)
 

@@ -393,6 +393,9 @@ class Instrumentation:
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
+        if self._restore is not None:
+            self._restore()
+            self._restore = None
         self._reset()
 
 
