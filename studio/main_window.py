@@ -307,6 +307,7 @@ class MainWindow(QMainWindow):
         # the probes would then load torch only to be thrown away).
         if self.isVisible() and not self.status.started:
             self.status.start()
+            self.training.start_ahead()  # the first Train's worker, ahead of need
             # The network against its dataset (loads the data, imports torch).
             QTimer.singleShot(350, self, self._start_data_check)
 

@@ -39,10 +39,14 @@ from .actions import connect_actions, make_actions
 if TYPE_CHECKING:
     from .ahead import MonitorAhead
     from .forward import BringForward
+    from .prestart import Prestart
     from .runner import TrainingRunner
     from .workbench import TrainingWorkbench
 
 Area = Qt.DockWidgetArea
+# After the window's first paint (``MainWindow._start_probes``): the standby worker
+# is spawned before the probes' background imports of torch compete for the cores.
+PRESTART_MS = 100
 
 
 class _Holder(QWidget):
@@ -75,6 +79,7 @@ class TrainingDocks(QObject):
         self.monitor_ahead: MonitorAhead | None = None
         self.forward: BringForward | None = None  # made on the first run's start
         self._runner: TrainingRunner | None = None
+        self.prestart: Prestart | None = None  # made by ``start_ahead``
         self.actions = make_actions(self)
         connect_actions(self.actions, self.workbench)
         self.panel_holder = _Holder("Training")
@@ -155,6 +160,25 @@ class TrainingDocks(QObject):
         self.workbench().show_run(run)
         self._bring_forward()
         return run
+
+    # ------------------------------------------------------------------ ahead of need
+    def start_ahead(self) -> None:
+        """The window is on screen: get the first Train ready while the user looks at
+        the network, whichever workspace is shown (``prestart.Prestart``: the standby
+        worker process, then the training views; ``STRATA_PRESTART=0``: not)."""
+        from .ahead import enabled
+
+        if enabled() and self.prestart is None:
+            from .prestart import Prestart
+
+            self.prestart = Prestart(self.window, self._following_runner,
+                                     self.workbench, self)
+            QTimer.singleShot(PRESTART_MS, self.prestart, self.prestart.start)
+
+    def _following_runner(self) -> TrainingRunner:
+        runner = self.runner
+        runner.follow(self.controller)  # its standby is hinted with this document
+        return runner
 
     # ------------------------------------------------------------------ building
     @property

@@ -41,6 +41,7 @@ MAX_EVENTS = 400
 BUDGET_S = 0.010
 MAX_RUNS = 30  # runs kept for comparison; the oldest go first
 SAMPLE_BUDGET = 0.05  # share of training time the worker may spend on layer statistics
+HINT_MS = 800  # a data setting left alone this long is prepared in the standby worker
 
 
 def default_runs_folder() -> Path:
@@ -97,6 +98,7 @@ class TrainingRunner(QObject):
         # The document the next run is probably of (asked when a standby starts), and
         # the data key last sent to the standby (``prepare``).
         self.hint_source: Callable[[], object] | None = None
+        self.hint_timer: QTimer | None = None  # made by ``follow``
         self._hint_key: str | None = None
         # Spawning the worker runs in the background; commands given meanwhile wait in
         # _queued and are sent when it is up (or dropped when it could not start).
@@ -160,19 +162,40 @@ class TrainingRunner(QObject):
         self.runs_changed.emit()
         return run
 
-    def warm_up(self) -> None:
-        """Import what starting a run needs (the worker, the engine's options), so the
-        first press of Train does not compile modules on the GUI thread, and start the
-        next run's worker process now (torch loads in it while the user sets up)."""
-        import runtime.engine
+    def warm_up(self, hint: bool = True) -> None:
+        """Import what starting a run needs (the worker), so the first press of Train
+        does not compile modules on the GUI thread, and start the next run's worker
+        process now: torch loads in it while the user sets up, not in this process
+        (nothing here imports torch: a fresh window calls this soon after it shows)."""
         import runtime.worker
 
         if self.standby is None and not self.active and PRESTART:
             self.standby = runtime.worker.StandbyWorker(threads=self.threads)
             self.standby.start()
             self._hint_key = None  # a new process: tell it what to prepare
-            if self.hint_source is not None:
+            if hint and self.hint_source is not None:
+                # (Reading a data setting imports torch: ``hint=False`` when it may
+                # not be loaded yet, and ``prepare`` once it is.)
                 self.prepare(self.hint_source())
+
+    def follow(self, controller) -> None:
+        """Hint the standby worker with ``controller``'s document: now (``warm_up``),
+        and again once a change of its data setting or another document rests for
+        ``HINT_MS`` (the standby rehearses only when the data key changed)."""
+        if self.hint_timer is not None:
+            return
+        self.hint_source = lambda: controller.document
+        timer = self.hint_timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.setInterval(HINT_MS)
+        timer.timeout.connect(lambda: self.prepare(controller.document))
+        # Bound methods: the connections go with the runner (the controller outlives it).
+        controller.training_changed.connect(self._hint_later)
+        controller.document_replaced.connect(self._hint_later)
+
+    def _hint_later(self, *_args) -> None:
+        if self.hint_timer is not None:
+            self.hint_timer.start()
 
     def prepare(self, document) -> None:
         """The run to come is probably of ``document`` (as it is now): the standby
@@ -200,7 +223,7 @@ class TrainingRunner(QObject):
         watching the plots; the command line keeps the engine's frugal default)."""
         if self.options is not None:
             return self.options
-        from runtime.engine import EngineOptions
+        from runtime.engine_options import EngineOptions  # no torch here
 
         return EngineOptions(sample_budget=SAMPLE_BUDGET)
 

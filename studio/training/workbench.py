@@ -51,7 +51,6 @@ if TYPE_CHECKING:  # annotations only
     from studio.panels.problems import ProblemsPanel
 
 PROGRESS_S = 0.5  # progress line refresh period
-HINT_MS = 800  # a data setting left alone this long is prepared in the standby worker
 
 
 class DocumentKeys:
@@ -133,17 +132,12 @@ class TrainingWorkbench(QObject):
         controller.selection_changed.connect(self._selected)
         controller.document_replaced.connect(self._document_replaced)
         controller.path_changed.connect(self._path_changed)
-        self.panel.setup.ready.connect(self.runner.warm_up)  # torch is loaded by then
         # The standby worker loads the shown network's dataset ahead of Train, and again
-        # (once things settle) when another dataset or document is chosen.
-        self.runner.hint_source = lambda: self.controller.document
-        self._hint_timer = QTimer(self)
-        self._hint_timer.setSingleShot(True)
-        self._hint_timer.setInterval(HINT_MS)
-        self._hint_timer.timeout.connect(
-            lambda: self.runner.prepare(self.controller.document))
-        controller.training_changed.connect(lambda _event: self._hint_timer.start())
-        controller.document_replaced.connect(self._hint_timer.start)
+        # (once things settle) when another dataset or document is chosen. A window
+        # starts it soon after it shows (``attach.TrainingDocks.start_ahead``); a
+        # workbench of its own starts it when the Training panel first fills.
+        self.runner.follow(controller)
+        self.panel.setup.ready.connect(self.runner.warm_up)
         self.evaluation.done.connect(self._evaluated)
         self.evaluation.failed.connect(
             lambda text: self.panel.runs.note.setText(f"\u2716 {text}"))

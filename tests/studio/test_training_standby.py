@@ -46,7 +46,7 @@ def test_the_standby_is_told_the_shown_networks_data_and_its_changes(qtbot, tmp_
 
     # Epochs do not change the data: nothing to prepare again (waited on the hint
     # timer itself: its timeout is when the runner would have prepared).
-    with qtbot.waitSignal(bench._hint_timer.timeout, timeout=5000):
+    with qtbot.waitSignal(bench.runner.hint_timer.timeout, timeout=5000):
         controller.set_training("epochs", 5)
     assert len(standby.hints) == 1
     # Another dataset: prepared once the setting rests.

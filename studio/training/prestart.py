@@ -1,0 +1,125 @@
+"""The first Train of a fresh studio, made ready while the user looks at the network.
+
+Pressing Train in a studio just opened (the Design workspace: no training panel was
+ever shown) used to spawn the worker process then, and wait 5-10 s on "Starting the
+training process..." while it imported torch; and to build the training views (the
+plots: importing pyqtgraph, about a second of the GUI thread) in the click's own turn.
+A ``Prestart`` does that work ahead, in steps, once the window is on screen:
+
+1. the modules a run's start needs (the runner, the worker's parent side; no torch)
+   are imported on a background thread;
+2. the standby worker process (``runtime.standby``) is spawned, on a thread: it imports
+   torch in its own process;
+3. once the modules that read a data setting are imported, on a background thread
+   (they import torch), the standby is told the document's dataset: it loads the data
+   and rehearses a step; the studio hints it again only when the data setting changes
+   (``TrainingRunner.follow``);
+4. ``VIEWS_MS`` later, the training views' modules (pyqtgraph and the plots) are
+   imported on a background thread;
+5. then, in a turn of their own, the training workbench is built (unseen: its docks
+   are not on screen) and the monitor is laid out ahead (``ahead.MonitorAhead``).
+
+The GUI thread never imports torch here; each of its steps is one turn. Nothing starts
+for a window closed meanwhile, and ``STRATA_PRESTART=0`` turns it all off (the test
+suite, which builds many windows, does).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QWidget
+
+from studio.background import BackgroundTask
+
+if TYPE_CHECKING:
+    from .runner import TrainingRunner
+
+# Imported off the GUI thread before the standby starts (none imports torch).
+RUN_MODULES = ("runtime.run_record", "runtime.setup", "runtime.engine_options",
+               "runtime.standby", "runtime.worker", "studio.training.runner")
+# Imported off the GUI thread before the standby is told the dataset: reading a data
+# setting (``runtime.standby.dataset_key``) checks it with these, which import torch.
+DATA_MODULES = ("runtime.augment", "runtime.datasets")
+# Imported off the GUI thread before the workbench is built.
+VIEW_MODULES = ("pyqtgraph", "studio.training.workbench", "studio.training.forward",
+                "studio.training.ahead", "studio.training.reveal")
+VIEWS_MS = 1500  # after the standby started: the views' imports wait their turn
+RETRY_MS = 500  # the user is in the middle of something: the build waits
+
+
+def in_use() -> bool:
+    """A mouse button is down, or a menu or dialog is open."""
+    return bool(QApplication.mouseButtons()) or QApplication.activePopupWidget() is not None \
+        or QApplication.activeModalWidget() is not None
+
+
+def import_modules(names: tuple[str, ...]) -> None:
+    for name in names:
+        importlib.import_module(name)
+
+
+class Prestart(QObject):
+    """Runs the steps of the module doc once (``start``); ``done`` when all ran."""
+
+    done = Signal()
+
+    def __init__(self, window: QWidget, runner: Callable[[], TrainingRunner],
+                 build: Callable[[], object], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.window = window
+        self.runner = runner  # makes the runner (cheap once its module is imported)
+        self.build = build  # builds the workbench
+        self.step = ""  # the step under way (for tests and the benchmark)
+        self._imports = BackgroundTask(self)
+        self._imports.succeeded.connect(lambda _result: self._next())
+        self._imports.failed.connect(lambda _message, _error: self._next())
+        self._then: Callable[[], None] | None = None
+        self._released = False
+
+    def start(self) -> None:
+        self._import(RUN_MODULES, self._start_standby, "imports")
+
+    def _import(self, names: tuple[str, ...], then: Callable[[], None], step: str) -> None:
+        self.step = step
+        self._then = then
+        self._imports.start(lambda: import_modules(names),
+                            what="Preparing the training views")
+
+    def _next(self) -> None:
+        then, self._then = self._then, None
+        if then is not None and self.window.isVisible():
+            then()  # (a window closed meanwhile: nothing more)
+
+    def _start_standby(self) -> None:
+        self.step = "standby"
+        runner = self.runner()
+        runner.warm_up(hint=False)
+        if runner.standby is not None and not self._released:
+            # The standby goes with the window (as the workbench's runner does).
+            self._released = True
+            app = QApplication.instance()
+            if app is not None:
+                app.aboutToQuit.connect(runner.shutdown)
+            self.window.destroyed.connect(lambda *_: runner.shutdown())
+        self._import(DATA_MODULES, self._hint, "data")
+
+    def _hint(self) -> None:
+        self.step = "hint"
+        runner = self.runner()
+        if runner.hint_source is not None:
+            runner.prepare(runner.hint_source())
+        QTimer.singleShot(VIEWS_MS, self, lambda: self._import(
+            VIEW_MODULES, self._build_views, "views"))
+
+    def _build_views(self) -> None:
+        if in_use():  # not in the middle of a drag or a menu: a little later
+            QTimer.singleShot(RETRY_MS, self, self._build_views)
+            return
+        self.step = "workbench"
+        self.build()
+        self.step = "done"
+        self.done.emit()
