@@ -8,7 +8,7 @@ from strata_paths import EXAMPLES
 
 import graph
 from graph.builder import Builder
-from graph.compiler import observe, load_class
+from graph.compiler import load_class, observe
 
 
 def _net() -> graph.Document:
