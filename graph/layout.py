@@ -67,26 +67,30 @@ def wrapped_positions(doc: Document, node_ids=None, view: tuple[float, float] | 
         return positions
     left = min(x for x, _ in positions.values())
     top = min(y for _, y in positions.values())
-    columns = round((max(x for x, _ in positions.values()) - left) / COLUMN) + 1
-    band = max(y for _, y in positions.values()) - top + CARD_HEIGHT + BAND_GAP
-    best, best_zoom = columns, 0.0
+    column = {n: round((x - left) / COLUMN) for n, (x, _) in positions.items()}
+    columns = max(column.values()) + 1
+    # Each column's depth (its cards' own heights: a chain of Linear cards, 69 units,
+    # counted as 110 each wrapped a 21-layer chain a band short of fitting).
+    depth = [0.0] * columns
+    for n, (_, y) in positions.items():
+        depth[column[n]] = max(depth[column[n]], y - top + card_size(doc.nodes[n])[1])
+    best, best_zoom, best_pitch = columns, 0.0, [0.0]
     for per_band in range(columns, 0, -1):
-        bands = -(-columns // per_band)
-        width = per_band * COLUMN
-        height = bands * band
+        pitch = [max(depth[i:i + per_band]) + BAND_GAP for i in range(0, columns, per_band)]
+        # The network's size as the view frames it (``NetworkView.fit_rect`` pads it).
+        width = (per_band - 1) * COLUMN + CARD_WIDTH + FIT_PAD[0]
+        height = sum(pitch) - BAND_GAP + FIT_PAD[1]
         zoom = min(1.0, view[0] / width, view[1] / height)
         if zoom >= READABLE:  # the fewest bands that read well: wires mostly run right
-            best = per_band
+            best, best_pitch = per_band, pitch
             break
         if zoom > best_zoom + 1e-6:  # else the largest zoom (ties keep fewer bands)
-            best, best_zoom = per_band, zoom
+            best, best_zoom, best_pitch = per_band, zoom, pitch
     if best >= columns:
         return positions
-    wrapped = {}
-    for n, (x, y) in positions.items():
-        col = round((x - left) / COLUMN)
-        wrapped[n] = (left + (col % best) * COLUMN, y + (col // best) * band)
-    return wrapped
+    offsets = [sum(best_pitch[:k]) for k in range(len(best_pitch))]
+    return {n: (left + (column[n] % best) * COLUMN, y + offsets[column[n] // best])
+            for n, (x, y) in positions.items()}
 
 
 # ---------------------------------------------------------------------- free space
@@ -96,6 +100,7 @@ BAND_GAP = 60.0
 MARGIN = 20.0
 GRID = 20.0
 READABLE = 0.7  # a zoom at which a card's text reads well
+FIT_PAD = (80.0, 100.0)  # scene units the view keeps around a fitted network
 
 
 def card_size(node, spec=None, params=None) -> tuple[float, float]:

@@ -31,7 +31,7 @@ from .empty_hint import EmptyCanvasHint
 from .minimap import Minimap
 from .node_item import HEADER, WIDTH, NodeItem
 from .quick_add import QuickAddPopup
-from .readable import framed_centre, readable_zoom
+from .readable import READABLE_MIN, framed_centre, readable_zoom
 from .scene import NetworkScene
 from .wire_item import DragWireItem, WireItem
 
@@ -135,18 +135,28 @@ class NetworkView(QGraphicsView):
         self.set_zoom(self.zoom() * factor)
         self.setTransformationAnchor(anchor)
 
-    def fit_rect(self, rect: QRectF, max_zoom: float = 1.0) -> None:
+    def fit_rect(self, rect: QRectF, max_zoom: float = 1.0,
+                 focus: QRectF | None = None, min_zoom: float = READABLE_MIN) -> None:
+        """Frame ``rect`` whole, unless that zooms out below ``min_zoom`` (by default
+        READABLE_MIN, where card bodies are blank): then at ``min_zoom``, around ``focus`` (else the start of
+        ``rect``, its input end), the rest a pan away (the minimap shows where). Open,
+        Fit to Window and Auto-arrange all frame this way (issue 10: a 21-layer chain
+        opened at 54% on a 1280x720 screen, every card blank)."""
         if rect.isNull():
             return
         self.network_scene.ensure_bounds()
         rect = rect.adjusted(-40, -60, 40, 40)
         view = self.viewport().rect()
         top, bottom = self.top_room, self.bottom_room  # covered by a banner, a legend
-        scale = min(view.width() / rect.width(),
-                    max(view.height() - top - bottom, 1) / rect.height())
-        self.set_zoom(min(scale, max_zoom))
-        self.centre_on(rect.center()
-                       - QPointF(0, (top - bottom) / 2 / max(self.zoom(), 1e-3)))
+        room_h = max(view.height() - top - bottom, 1)
+        scale = min(view.width() / rect.width(), room_h / rect.height(), max_zoom)
+        if scale >= min_zoom:
+            self.set_zoom(scale)
+            centre = rect.center()
+        else:
+            self.set_zoom(min_zoom)
+            centre = framed_centre(rect, focus, view.width() / min_zoom, room_h / min_zoom)
+        self.centre_on(centre - QPointF(0, (top - bottom) / 2 / max(self.zoom(), 1e-3)))
 
     def frame_readable(self, rect: QRectF) -> bool:
         """Frame ``rect`` no smaller than its titles can be read (``readable_fit``):

@@ -66,8 +66,8 @@ def test_a_warm_repaint_of_many_cards_calls_no_python_per_item(qtbot):
     """Qt asks every item for its bounds about three times a frame: a Python
     ``boundingRect`` made a 1,000-layer repaint ~6,000 calls into Python."""
     view = make_view(qtbot, long_chain(150))
-    view.fit_all()
     scene = view.network_scene
+    view.fit_rect(scene.nodes_rect(), min_zoom=0.0)  # all of it, cards as blocks
     shown = view.mapToScene(view.viewport().rect()).boundingRect()
     assert shown.contains(scene.nodes_rect()) and len(scene.nodes) > 150
     QApplication.processEvents()  # the fit's pending scene-rect update

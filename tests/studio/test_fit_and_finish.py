@@ -160,10 +160,12 @@ def test_auto_arrange_wraps_a_long_chain_to_a_readable_zoom(make_window):
     from graph.layout import layered_positions
 
     window.controller.move_nodes(layered_positions(window.controller.document))  # a row
-    window.view.fit_all()
+    window.view.fit_rect(window.scene.nodes_rect(), min_zoom=0.0)  # the row, whole
     before = window.view.zoom()
     window.menu_actions.arrange.trigger()
-    assert window.view.zoom() > max(before * 1.5, 0.45)
+    assert window.view.zoom() > max(before * 1.5, 0.6)
+    shown = window.view.mapToScene(window.view.viewport().rect()).boundingRect()
+    assert shown.contains(window.scene.nodes_rect())
     rows = {round(n.position[1]) for n in window.controller.document.nodes.values()}
     assert len(rows) > 1
     assert not overlapping(window)
