@@ -35,6 +35,7 @@ from .plots import (
     FeatureMapsPlot,
     LayerHeatmap,
 )
+from .prepaint import prepare_paint
 from .reveal import StagedReveal
 
 RESET = "run"  # pending change: the plot still shows another run
@@ -92,7 +93,7 @@ class TrainingView(QWidget):
         self.pacer = FramePacer()
         # Plots held back from painting when the view comes on screen, then let go one
         # per frame (each drawn just before it paints).
-        self.reveal = StagedReveal(self, self._draw_missed, self.pacer)
+        self.reveal = StagedReveal(self, self._draw_missed, self.pacer, prepare_paint)
 
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("plot_tabs")  # compact tabs (studio.resources)
