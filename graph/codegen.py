@@ -9,13 +9,14 @@ from labels through one ``Namespace``. Long lines are split by ``pyformat`` exac
 Layers that lead to no Output (validation warns about them) are left out: their result
 would be unused. Every Input stays a ``forward`` argument, in document order.
 
-Every layer is a submodule, parameter-free ones too (``x = self.relu(x)``, not
-``torch.relu(x)``), on purpose: the runtime observes a node through its module's forward
-hook (layer statistics and the dead-unit diagnosis, the one-input probe, locating a NaN),
-and the class reads like the canvas, one attribute per card, named as the card is. A
-module call costs a few microseconds more than the function (about 28 k instructions);
-that is 1-5% of a toy MLP's step on the CPU and nothing measurable for a real network
-(``benchmarks/bench_training.py`` prints both references).
+Every layer with weights or state is a submodule, named as its card is, and so is a
+parameter-free layer with settings (``self.leaky_relu``); a parameter-free activation
+without settings is written as the function it is (``x = torch.relu(x)``), as people
+write it: a module call costs about 28 k instructions more than the function, 4.7% of
+a small MLP's step on the CPU (``benchmarks/bench_training.py``). The runtime observes
+those nodes all the same: ``generate_code(..., observable=True)`` writes the class
+with every layer a submodule (the same names, lines and numbers), and the compiler
+runs that text's ``forward`` on the steps it measures (``graph.compiler.observe``).
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ class CodeModule:
     type: str
     name: str
     attribute: str
+    # Written as a function call (``torch.relu(x)``): the exported class has no such
+    # attribute; the compiled module gets a stand-in for observing it (graph.compiler).
+    function: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,13 +98,19 @@ class ClassArguments:
 
 
 def generate_code(doc: Document, analysis: Analysis | None = None, *,
-                  arguments: ClassArguments | None = None) -> GeneratedCode:
-    """Readable Python for ``doc``; raises GraphError if the network has errors."""
+                  arguments: ClassArguments | None = None,
+                  observable: bool = False) -> GeneratedCode:
+    """Readable Python for ``doc``; raises GraphError if the network has errors.
+
+    ``observable``: every layer a submodule, the parameter-free activations too (what
+    the runtime hooks on a measured step); otherwise those are function calls.
+    """
     analysis = analysis or Analyzer().analyze(doc)
     if not analysis.ok:
         raise GraphError(analysis.problems)
     writer = _Writer(doc, analysis)
     writer.arguments = arguments
+    writer.functions = not observable
     return writer.write()
 
 
@@ -148,6 +158,7 @@ class _Writer:
         self.line_nodes: dict[int, str] = {}
         self.blocks: BlockClasses | None = None  # when the network has instances
         self.arguments: ClassArguments | None = None
+        self.functions = True  # parameter-free activations as function calls
 
     def plan(self) -> None:
         """Nodes, names and the running variable, shared by __init__ and forward."""
@@ -203,7 +214,8 @@ class _Writer:
         if any(n.is_block for n in self.layers):
             from .codegen_blocks import BlockClasses
 
-            self.blocks = BlockClasses(self.a, self.layers, reserved={name})
+            self.blocks = BlockClasses(self.a, self.layers, reserved={name},
+                                       functions=self.functions)
         self._header(name, doc, self.inputs, self.outputs)
         for line in _init_signature(self.arguments.signature if self.arguments else ()):
             self.lines.append(line)
@@ -213,7 +225,7 @@ class _Writer:
         self._forward()
         source = "\n".join(self.lines) + "\n"
         modules = self.blocks.modules(self.layers, self.attributes) if self.blocks else [
-            CodeModule(n.id, n.type, n.title, self.attributes[n.id])
+            CodeModule(n.id, n.type, n.title, self.attributes[n.id], self.is_function(n))
             for n in self.layers if n.id in self.attributes]
         return GeneratedCode(source, name, self.attributes, [n.id for n in self.inputs],
                              [self.arg_names[n.id] for n in self.inputs],
@@ -224,7 +236,7 @@ class _Writer:
     def _init_body(self) -> None:
         doc, attributes, aliases = self.doc, self.attributes, self.aliases
         for n in self.layers:
-            if n.id in attributes and n.id not in aliases:
+            if n.id in attributes and n.id not in aliases and not self.is_function(n):
                 self._constructor(n, attributes[n.id])
         for n in self.layers:  # tied weights, once both modules exist
             tied = sharing.ties_to(doc, n)
@@ -266,6 +278,11 @@ class _Writer:
         self._statement(2, "return " + ", ".join(results))
 
     # ------------------------------------------------------------------ pieces
+    def is_function(self, n: Node) -> bool:
+        """Whether ``n`` is written as a function call rather than a submodule."""
+        return (self.functions and n.spec.function is not None
+                and n.id not in self.aliases)
+
     def emit(self, level: int, text: str, node_id: str | None = None) -> None:
         self.lines.append(INDENT * level + text if text else "")
         if node_id:
@@ -331,6 +348,8 @@ class _Writer:
         fields.update({f"x{i}": x for i, x in enumerate(xs, 1)})
         fields.update(m=f"self.{attribute}" if attribute else "", x=xs[0] if xs else "",
                       xs=", ".join(xs))
+        if self.is_function(n):
+            return (n.spec.function or "").format(**fields)
         return n.spec.expression_for(params).format(**fields)
 
     def _statement(self, level: int, code: str, comment: str = "",

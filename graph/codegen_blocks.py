@@ -44,6 +44,7 @@ class _Class:
     text: str
     params: list[str]  # constructor argument names, in order
     attributes: dict[str, str]  # inner node id -> attribute ("conv1", or "0" in a Sequential)
+    functions: frozenset[str] = frozenset()  # inner node ids written as function calls
 
 
 @dataclass
@@ -67,8 +68,9 @@ class _Plan:
 class BlockClasses:
     """The classes of every definition the network uses, and each use's call."""
 
-    def __init__(self, analysis, layers, reserved: set[str]) -> None:
+    def __init__(self, analysis, layers, reserved: set[str], functions: bool = True) -> None:
         self.analysis = analysis
+        self.functions = functions  # parameter-free activations as function calls
         self.uses: dict[str, list[BlockRun]] = {}
         self.calls: dict[int, _Call] = {}  # id(run) -> call
         self.names = set(reserved)
@@ -112,8 +114,9 @@ class BlockClasses:
 
         out: list[CodeModule] = []
 
-        def visit(node, path: str, name: str, attribute: str, runs) -> None:
-            out.append(CodeModule(path, node.type, name, attribute))
+        def visit(node, path: str, name: str, attribute: str, runs,
+                  function: bool = False) -> None:
+            out.append(CodeModule(path, node.type, name, attribute, function))
             if not node.is_block:
                 return
             for k, run in enumerate(runs):
@@ -127,12 +130,14 @@ class BlockClasses:
                     if inner_id in cls.attributes:
                         visit(inner, f"{prefix}/{inner_id}", f"{title} > {inner.title}",
                               f"{at}.{cls.attributes[inner_id]}",
-                              run.analysis.shapes[inner_id].values.get("runs", ()))
+                              run.analysis.shapes[inner_id].values.get("runs", ()),
+                              inner_id in cls.functions)
 
         for n in layers:
             if n.id in attributes:
                 visit(n, n.id, n.title, attributes[n.id],
-                      self.analysis.shapes[n.id].values.get("runs", ()))
+                      self.analysis.shapes[n.id].values.get("runs", ()),
+                      self.functions and n.spec.function is not None)
         return out
 
     # ------------------------------------------------------------------ classes
@@ -146,15 +151,17 @@ class BlockClasses:
         for run, run_slots in zip(runs, slots):
             # Uses differ in shapes, so a class is known by its text without the shape
             # comments, which it keeps only when every use agrees on them.
-            bare, attributes = _class_text(run, run_slots, plan, self.calls, False)
-            full, _ = _class_text(run, run_slots, plan, self.calls, True)
+            bare, attributes, functions = _class_text(run, run_slots, plan, self.calls,
+                                                      False, self.functions)
+            full, _, _ = _class_text(run, run_slots, plan, self.calls, True,
+                                     self.functions)
             commented.setdefault(bare, set()).add(full)
-            texts.append((bare, attributes))
-        for index, (run, (bare, attributes)) in enumerate(zip(runs, texts)):
+            texts.append((bare, attributes, functions))
+        for index, (run, (bare, attributes, functions)) in enumerate(zip(runs, texts)):
             cls = variants.get(bare)
             if cls is None:
                 name = self._class_name(definition)
-                cls = _Class(name, "", [p for p, _ in plan.params], attributes)
+                cls = _Class(name, "", [p for p, _ in plan.params], attributes, functions)
                 (only,) = commented[bare] if len(commented[bare]) == 1 else (bare,)
                 cls.text = only.replace("class \0", f"class {name}", 1)
                 variants[bare] = cls
@@ -322,8 +329,10 @@ def _value(slots: dict[tuple, Any], key: tuple) -> Any:
 
 # ---------------------------------------------------------------------- text
 def _class_text(run: BlockRun, slots: dict[tuple, Any], plan: _Plan,
-                calls: dict[int, _Call], comments: bool) -> tuple[str, dict[str, str]]:
-    """The class for ``run`` (its name left as ``\\0``) and its attributes."""
+                calls: dict[int, _Call], comments: bool, functions: bool = True,
+                ) -> tuple[str, dict[str, str], frozenset[str]]:
+    """The class for ``run`` (its name left as ``\\0``), its attributes and the inner
+    layers it calls as functions (``functions``: parameter-free activations are)."""
     def arg_text(node_id: str, k: int) -> list[str]:
         parts = []
         for (nid, kk, key, positional), value in slots.items():
@@ -370,9 +379,10 @@ def _class_text(run: BlockRun, slots: dict[tuple, Any], plan: _Plan,
             lines += format_statement(line, 2)
         inner = ", ".join(constructor(run.doc.nodes[n]) for n in layers)
         lines += format_statement(f"super().__init__({inner})", 2)
-        return "\n".join(lines), {n: run.doc.nodes[n].label for n in layers}
+        return "\n".join(lines), {n: run.doc.nodes[n].label for n in layers}, frozenset()
 
     writer = _BodyWriter(run.doc, run.analysis, constructor, comments)
+    writer.functions = functions
     writer.plan()
     writer.lines = lines
     writer._statement(1, f"def __init__({signature}) -> None:")
@@ -382,7 +392,8 @@ def _class_text(run: BlockRun, slots: dict[tuple, Any], plan: _Plan,
     writer._init_body()
     writer.lines.append("")
     writer._forward()
-    return "\n".join(writer.lines), dict(writer.attributes)
+    called = frozenset(n.id for n in writer.layers if writer.is_function(n))
+    return "\n".join(writer.lines), dict(writer.attributes), called
 
 
 def _is_chain(run: BlockRun, layers: list[str]) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import torch
 
+from graph.compiler import observe
 from graph.errors import StrataError
 from graph.memory import available_memory
 
@@ -129,6 +130,7 @@ def locate_nonfinite(model: torch.nn.Module, layers: list[LayerInfo], doc,
         return hook
 
     handles = [modules[i.node_id].register_forward_hook(watch(i)) for i in layers]
+    restore = observe(model)  # the activations written as functions are hooked too
     largest = 0.0
     try:
         with torch.no_grad():
@@ -138,6 +140,7 @@ def locate_nonfinite(model: torch.nn.Module, layers: list[LayerInfo], doc,
     except Exception:  # noqa: BLE001, S110 - best effort: the loss was already bad
         pass
     finally:
+        restore()
         for h in handles:
             h.remove()
     if found:
@@ -191,8 +194,8 @@ def describe_unexpected(exc: BaseException, compiled, doc) -> tuple[str, str | N
     if compiled is not None:
         tb = exc.__traceback__
         while tb is not None:
-            if tb.tb_frame.f_code.co_filename == compiled.filename:
-                node_id = compiled.node_at_line(tb.tb_lineno) or node_id
+            filename = tb.tb_frame.f_code.co_filename  # the exported or observable text
+            node_id = compiled.node_at_line(tb.tb_lineno, filename) or node_id
             tb = tb.tb_next
     where = ""
     if node_id is not None and doc is not None and node_id in doc.nodes:

@@ -8,7 +8,9 @@ saturated fraction for Sigmoid/Tanh, and fixed-bin histograms of outputs and gra
 How it stays cheap (the engine samples every ``sample_every`` steps):
 - Between samples nothing is attached: forward hooks are registered just before a
   sampled forward pass (``arm``) and removed right after it (``disarm``), so ordinary
-  steps run PyTorch's hook-free fast path. Handles are kept and always removed.
+  steps run PyTorch's hook-free fast path. Handles are kept and always removed. A
+  sampled pass runs the network's observable text (``graph.compiler.observe``), where
+  the activations the exported code calls as functions (``torch.relu``) are modules.
 - Every reduction stays on the device (``aminmax``, ``sum`` and ``dot`` for the mean and
   std, ``count_nonzero``, ``torch._foreach_norm`` over all parameters at once); the
   results are concatenated and copied to the host once per sample (``collect``).
@@ -22,10 +24,12 @@ How it stays cheap (the engine samples every ``sample_every`` steps):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
+
+from graph.compiler import observe
 
 from .events import FeatureMapsEvent, LayerStats, LayerStatsEvent
 from .layers import CONVOLUTIONS, RELU_LIKE, SQUASHING, LayerInfo
@@ -143,7 +147,9 @@ class Instrumentation:
     def __init__(self, model: torch.nn.Module, layers: list[LayerInfo],
                  watch: tuple[str, ...] = (), bins: int = HIST_BINS) -> None:
         chosen = [i for i in layers if not watch or i.node_id in watch]
+        self.model = model
         self.probes = [_Probe(i, model.get_submodule(i.attribute)) for i in chosen]
+        self._restore: Callable[[], None] | None = None
         self.bins = bins
         self.params = [p for probe in self.probes for p in probe.params]
         self._weighted = [i for i, p in enumerate(self.probes) if p.params]
@@ -191,12 +197,16 @@ class Instrumentation:
         self._high = [None] * self._rows
         for index, probe in enumerate(self.probes):
             self._handles.append(probe.module.register_forward_hook(self._hook(index)))
+        self._restore = observe(self.model)
 
     def disarm(self) -> None:
         """Remove the hooks, then measure what they caught (outputs of this forward)."""
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
+        if self._restore is not None:
+            self._restore()
+            self._restore = None
         outs, self._outs = self._outs, {}
         pack, buf = self._pack, self._buf
         if outs and pack is not None and buf is not None:  # armed: outputs were caught
@@ -383,6 +393,9 @@ class Instrumentation:
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
+        if self._restore is not None:
+            self._restore()
+            self._restore = None
         self._reset()
 
 

@@ -24,14 +24,15 @@ def _hardtanh_rule(ctx):
     return same_shape(ctx)
 
 
-def _act(type_, help_, params=(), args=lambda p: {}, positional=0, label=None):
+def _act(type_, help_, params=(), args=lambda p: {}, positional=0, label=None,
+         function=None):
     rule = _softmax_rule if any(p.name == "dim" for p in params) else same_shape
     if type_ == "Hardtanh":
         rule = _hardtanh_rule
     return LayerSpec(
         type=type_, display_name=type_, category=_CAT, help=help_, params=params,
         shape_rule=rule, module=f"nn.{type_}", module_args=args,
-        positional=positional, default_label=label or type_.lower(),
+        positional=positional, default_label=label or type_.lower(), function=function,
     )
 
 
@@ -41,7 +42,8 @@ def _dim_param() -> ParamSpec:
 
 SPECS: tuple[LayerSpec, ...] = (
     _act("ReLU", "max(0, x). Cheap, and its gradient is 1 for positive inputs, so "
-         "gradients do not vanish through deep stacks; units stuck below zero 'die'."),
+         "gradients do not vanish through deep stacks; units stuck below zero 'die'.",
+         function="torch.relu({x})"),
     _act("LeakyReLU", "Like ReLU but lets a small slope through for negative inputs, "
          "so units cannot die.",
          (ParamSpec("negative_slope", "float", 0.01, "Slope for x < 0.", min=0.0,
@@ -50,24 +52,28 @@ SPECS: tuple[LayerSpec, ...] = (
     _act("ELU", "Smooth ReLU variant with negative outputs down to -alpha.",
          (ParamSpec("alpha", "float", 1.0, "Negative saturation value.", min=0.0),),
          lambda p: {"alpha": p["alpha"]} if p["alpha"] != 1.0 else {}),
-    _act("GELU", "Smooth ReLU-like activation used in transformers."),
-    _act("SiLU", "x * sigmoid(x) (Swish): smooth and non-monotonic."),
+    _act("GELU", "Smooth ReLU-like activation used in transformers.",
+         function="nn.functional.gelu({x})"),
+    _act("SiLU", "x * sigmoid(x) (Swish): smooth and non-monotonic.",
+         function="nn.functional.silu({x})"),
     _act("Sigmoid", "Squashes to (0, 1). Its gradient is at most 0.25, so stacks of "
-         "sigmoids make gradients vanish towards the input."),
+         "sigmoids make gradients vanish towards the input.", function="torch.sigmoid({x})"),
     _act("Tanh", "Squashes to (-1, 1); saturates for large inputs, where its gradient "
-         "is nearly zero."),
+         "is nearly zero.", function="torch.tanh({x})"),
     _act("Softmax", "Turns scores into probabilities that sum to one. Not needed "
          "before a classification Output: the loss applies it.", (_dim_param(),),
          lambda p: {"dim": p["dim"]}),
     _act("LogSoftmax", "Log of softmax, numerically stable.", (_dim_param(),),
          lambda p: {"dim": p["dim"]}, label="log_softmax"),
     _act("ReLU6", "min(max(0, x), 6): a ReLU capped at 6, robust in low precision "
-         "(MobileNet).", label="relu6"),
+         "(MobileNet).", label="relu6", function="nn.functional.relu6({x})"),
     _act("Hardswish", "x * ReLU6(x + 3) / 6: a cheap Swish (MobileNetV3).",
-         label="hardswish"),
+         label="hardswish", function="nn.functional.hardswish({x})"),
     _act("Hardsigmoid", "ReLU6(x + 3) / 6: a cheap sigmoid, used for gates "
-         "(MobileNetV3's squeeze-and-excitation).", label="hardsigmoid"),
-    _act("Mish", "x * tanh(softplus(x)): smooth and non-monotonic, like Swish."),
+         "(MobileNetV3's squeeze-and-excitation).", label="hardsigmoid",
+         function="nn.functional.hardsigmoid({x})"),
+    _act("Mish", "x * tanh(softplus(x)): smooth and non-monotonic, like Swish.",
+         function="nn.functional.mish({x})"),
     _act("Softplus", "log(1 + exp(beta * x)) / beta: a smooth ReLU that is always "
          "positive.",
          (ParamSpec("beta", "float", 1.0, "Sharpness of the bend.", min=1e-6),
@@ -75,7 +81,8 @@ SPECS: tuple[LayerSpec, ...] = (
                     min=0.0)),
          lambda p: {k: p[k] for k, d in (("beta", 1.0), ("threshold", 20.0)) if p[k] != d}),
     _act("SELU", "Scaled ELU: with its own (LeCun) initialisation keeps activations "
-         "normalised through deep stacks without BatchNorm.", label="selu"),
+         "normalised through deep stacks without BatchNorm.", label="selu",
+         function="torch.selu({x})"),
     _act("CELU", "Continuously differentiable ELU with negative outputs down to -alpha.",
          (ParamSpec("alpha", "float", 1.0, "Negative saturation value.", min=1e-6),),
          lambda p: {"alpha": p["alpha"]} if p["alpha"] != 1.0 else {}, label="celu"),

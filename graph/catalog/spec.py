@@ -216,6 +216,10 @@ class LayerSpec:
     module_args: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     positional: int = 0
     expression: str | Callable[[dict[str, Any]], str] = "{m}({x})"
+    # A parameter-free layer the exported code calls as a function instead
+    # (``torch.relu({x})``), formatted like ``expression``: a module call costs more
+    # than the operation on a small network. ``module`` stays its observable form.
+    function: str | None = None
     macs: Callable[[dict[str, Any], list[TensorInfo], list[TensorInfo]], int] | None = None
     # Trainable parameters of the module, from the checked parameters and inferred
     # values (``in_features``...): plain arithmetic, so a summary, the inspector and the

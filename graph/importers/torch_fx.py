@@ -43,7 +43,14 @@ from .ops import Data, Op, Refused, meta
 from .problems import ImportSourceError, Unmapped, UnmappedError
 from .report import MappingReport
 from .report import build as build_report
-from .tracing import make_inputs, probe, probe_batch, source_location, trace
+from .tracing import (
+    assigned_name,
+    make_inputs,
+    probe,
+    probe_batch,
+    source_location,
+    trace,
+)
 
 
 @dataclass
@@ -400,7 +407,15 @@ class _Mapper:
                 # Code inside a nested block is named after the block: layer1_0_add.
                 op = self.ops[i]
                 assert op.type is not None
-                base = get_spec(op.type).default_label
+                spec = get_spec(op.type)
+                # An activation called as a function is named by the variable that
+                # holds it, if the code names one (Strata's own export does).
+                named_as = assigned_name(op.node) if op.anonymous and spec.function \
+                    and op.node is not None and op.node.op == "call_function" else ""
+                if named_as:
+                    take(i, snake_case(named_as))
+                    continue
+                base = spec.default_label
                 scope = _scope(op.node) if op.anonymous else ""
                 take(i, snake_case(f"{scope.replace('.', '_')}_{base}") if scope else base)
         return labels

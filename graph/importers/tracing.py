@@ -172,6 +172,36 @@ def source_location(node) -> str:
     return found
 
 
+# A running variable says nothing about the value it holds at one line.
+_RUNNING = re.compile(r"[a-z]|(x|h|y|z|out|output|outputs|hidden|tmp|res|result)\d*")
+_ASSIGNED = re.compile(r"(?P<name>[A-Za-z_]\w*)\s*=\s*(?P<call>[\w.]+)\(")
+
+
+def assigned_name(node) -> str:
+    """The variable the user's line assigns this function call's result to
+    (``stem_relu = torch.relu(x)``), when the call is the whole right-hand side and
+    the variable is not a running one (``x = torch.relu(x)``); else ``""``."""
+    found = source_location(node)
+    code = found.split(": ", 1)[1].split("#")[0].strip() if ": " in found else ""
+    m = _ASSIGNED.match(code)
+    if m is None or _RUNNING.fullmatch(m["name"]):
+        return ""
+    target = getattr(node.target, "__name__", str(node.target))
+    if m["call"].rsplit(".", 1)[-1] != target or _closing(code, m.end() - 1) != len(code) - 1:
+        return ""  # the call is not the whole right-hand side
+    return m["name"]
+
+
+def _closing(code: str, start: int) -> int:
+    """Where the parenthesis opened at ``start`` closes (-1: not on this line)."""
+    depth = 0
+    for i in range(start, len(code)):
+        depth += {"(": 1, ")": -1}.get(code[i], 0)
+        if depth == 0:
+            return i
+    return -1
+
+
 # ---------------------------------------------------------------------- probing
 @dataclass(frozen=True)
 class TensorShape:

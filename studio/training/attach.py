@@ -80,6 +80,7 @@ class TrainingDocks(QObject):
         self.forward: BringForward | None = None  # made on the first run's start
         self._runner: TrainingRunner | None = None
         self.prestart: Prestart | None = None  # made by ``start_ahead``
+        self.premade: dict[str, QWidget] = {}  # its views, made ahead for the workbench
         self.actions = make_actions(self)
         connect_actions(self.actions, self.workbench)
         self.panel_holder = _Holder("Training")
@@ -172,7 +173,8 @@ class TrainingDocks(QObject):
             from .prestart import Prestart
 
             self.prestart = Prestart(self.window, self._following_runner,
-                                     self.workbench, self)
+                                     self.workbench, self.premade, self.plots_holder,
+                                     lambda: self.built, self)
             QTimer.singleShot(PRESTART_MS, self.prestart, self.prestart.start)
 
     def _following_runner(self) -> TrainingRunner:
@@ -222,7 +224,8 @@ class TrainingDocks(QObject):
         window, context = self.window, self.context
         bench = TrainingWorkbench(self.controller, context.scene, context.view, self,
                                   runner=self.runner, problems=context.problems,
-                                  actions=self.actions, levels=context.levels)
+                                  actions=self.actions, levels=context.levels,
+                                  made=self.premade)
         self._bench = bench
         self.panel_holder.put(bench.panel)
         self.plots_holder.put(bench.view)

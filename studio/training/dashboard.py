@@ -18,6 +18,9 @@ its data drawn just before.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar, cast
+
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 
@@ -32,6 +35,7 @@ from .plots import (
     FeatureMapsPlot,
     LayerHeatmap,
 )
+from .prepaint import prepare_paint
 from .reveal import StagedReveal
 
 RESET = "run"  # pending change: the plot still shows another run
@@ -39,23 +43,47 @@ FRAME_MS = 30
 WIDE = 720  # pixels from which the plots stand in three columns
 
 
+# How each plot is made, by name. Each takes tens of milliseconds (pyqtgraph lays out
+# its axes and menus): ``studio.training.prestart`` makes them one per turn of the
+# event loop ahead of need and hands them over (``TrainingView(made=...)``).
+PLOTS: dict[str, Callable[[], QWidget]] = {
+    "curves": CurvesPlot,
+    "gradients": lambda: LayerHeatmap("grad_norm", "Gradient norm per layer",
+                                      "gradient norm"),
+    "updates": lambda: LayerHeatmap("update_ratio", "Update-to-weight ratio per layer",
+                                    "|update| / |weights|"),
+    "activations": ActivationsPlot,
+    "features": FeatureMapsPlot,
+    "boundary": BoundaryPlot,
+    "confusion": ConfusionPlot,
+}
+
+Plot = TypeVar("Plot", bound=QWidget)
+
+
+def _take(made: dict[str, QWidget], name: str, kind: type[Plot]) -> Plot:
+    """The plot ``name`` made ahead (taken out of ``made``), else made now."""
+    plot = made.pop(name, None)
+    return plot if isinstance(plot, kind) else cast(Plot, PLOTS[name]())
+
+
 class TrainingView(QWidget):
     layer_clicked = Signal(str)  # a plot picked a layer (node id)
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent=None, made: dict[str, QWidget] | None = None) -> None:
+        """``made``: plots made already, by their ``PLOTS`` name (taken over)."""
         super().__init__(parent)
         self.setObjectName("TrainingView")
         self.run: RunRecord | None = None
         self.selection: list[str] = []
-        self.curves = CurvesPlot()
-        self.gradients = LayerHeatmap("grad_norm", "Gradient norm per layer",
-                                      "gradient norm")
-        self.updates = LayerHeatmap("update_ratio", "Update-to-weight ratio per layer",
-                                    "|update| / |weights|")
-        self.activations = ActivationsPlot()
-        self.features = FeatureMapsPlot()
-        self.boundary = BoundaryPlot()
-        self.confusion = ConfusionPlot()
+        made = made if made is not None else {}
+        self.curves = _take(made, "curves", CurvesPlot)
+        self.gradients = _take(made, "gradients", LayerHeatmap)
+        self.updates = _take(made, "updates", LayerHeatmap)
+        self.activations = _take(made, "activations", ActivationsPlot)
+        self.features = _take(made, "features", FeatureMapsPlot)
+        self.boundary = _take(made, "boundary", BoundaryPlot)
+        self.confusion = _take(made, "confusion", ConfusionPlot)
         self.plots = (self.curves, self.gradients, self.updates, self.activations,
                       self.features, self.boundary, self.confusion)
         # Plots with changes not drawn yet, oldest first (dicts keep insertion order).
@@ -65,7 +93,7 @@ class TrainingView(QWidget):
         self.pacer = FramePacer()
         # Plots held back from painting when the view comes on screen, then let go one
         # per frame (each drawn just before it paints).
-        self.reveal = StagedReveal(self, self._draw_missed, self.pacer)
+        self.reveal = StagedReveal(self, self._draw_missed, self.pacer, prepare_paint)
 
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("plot_tabs")  # compact tabs (studio.resources)

@@ -16,8 +16,11 @@ A ``Prestart`` does that work ahead, in steps, once the window is on screen:
    (``TrainingRunner.follow``);
 4. ``VIEWS_MS`` later, the training views' modules (pyqtgraph and the plots) are
    imported on a background thread;
-5. then, in a turn of their own, the training workbench is built (unseen: its docks
-   are not on screen) and the monitor is laid out ahead (``ahead.MonitorAhead``).
+5. then the views are made, one per turn (each plot lays out its axes and menus: tens
+   of milliseconds; all of them in one turn held the GUI for a second), and the
+   workbench is built around them (unseen: its docks are not on screen), and the
+   monitor is laid out ahead (``ahead.MonitorAhead``). A view waits while a mouse
+   button is down or a menu or dialog is open.
 
 The GUI thread never imports torch here; each of its steps is one turn. Nothing starts
 for a window closed meanwhile, and ``STRATA_PRESTART=0`` turns it all off (the test
@@ -49,6 +52,7 @@ VIEW_MODULES = ("pyqtgraph", "studio.training.workbench", "studio.training.forwa
                 "studio.training.ahead", "studio.training.reveal")
 VIEWS_MS = 1500  # after the standby started: the views' imports wait their turn
 RETRY_MS = 500  # the user is in the middle of something: the build waits
+MAKE_MS = 30  # between two views made ahead: input and paints are served between
 
 
 def in_use() -> bool:
@@ -68,11 +72,18 @@ class Prestart(QObject):
     done = Signal()
 
     def __init__(self, window: QWidget, runner: Callable[[], TrainingRunner],
-                 build: Callable[[], object], parent: QObject | None = None) -> None:
+                 build: Callable[[], object], made: dict[str, QWidget],
+                 keeper: QWidget, built: Callable[[], bool],
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.window = window
         self.runner = runner  # makes the runner (cheap once its module is imported)
         self.build = build  # builds the workbench
+        self.made = made  # the views made ahead, by name, for ``build`` to take
+        # Their parent until the workbench takes them (they go with the window).
+        self.keeper = keeper
+        self.built = built  # the workbench exists already (built by other means)
+        self._makers: list[tuple[str, Callable[[], QWidget]]] = []
         self.step = ""  # the step under way (for tests and the benchmark)
         self._imports = BackgroundTask(self)
         self._imports.succeeded.connect(lambda _result: self._next())
@@ -116,8 +127,28 @@ class Prestart(QObject):
             VIEW_MODULES, self._build_views, "views"))
 
     def _build_views(self) -> None:
+        from .dashboard import PLOTS
+        from .layer_charts import LayerCharts
+
+        self.step = "views"
+        self._makers = [*PLOTS.items(), ("layer_charts", LayerCharts)]
+        self._make_next()
+
+    def _make_next(self) -> None:
+        """One view per turn (each tens of milliseconds), then the workbench."""
+        if not self.window.isVisible():
+            return
         if in_use():  # not in the middle of a drag or a menu: a little later
-            QTimer.singleShot(RETRY_MS, self, self._build_views)
+            QTimer.singleShot(RETRY_MS, self, self._make_next)
+            return
+        if self.built():  # (the user got there first: nothing more to make)
+            self._makers = []
+        if self._makers:
+            name, make = self._makers.pop(0)
+            if name not in self.made:
+                view = self.made[name] = make()
+                view.setParent(self.keeper)  # (and hidden: it has no place yet)
+            QTimer.singleShot(MAKE_MS, self, self._make_next)
             return
         self.step = "workbench"
         self.build()

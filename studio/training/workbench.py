@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QWidget
 
 from graph.errors import StrataError
 from runtime.events import DiagnosisEvent
@@ -79,12 +80,16 @@ class TrainingWorkbench(QObject):
                  *, runner: TrainingRunner | None = None,
                  problems: ProblemsPanel | None = None,
                  actions: SimpleNamespace | None = None,
-                 levels: BlockLevels | None = None) -> None:
+                 levels: BlockLevels | None = None,
+                 made: dict[str, QWidget] | None = None) -> None:
+        """``made``: widgets made ahead (``prestart``), by name: the plots of
+        ``dashboard.PLOTS`` and ``"layer_charts"``; taken over."""
         super().__init__(parent)
         self.controller = controller
         self.runner = runner or TrainingRunner(self)
         self.panel = TrainingPanel(controller)
-        self.view = TrainingView()
+        self.made = dict(made or {})
+        self.view = TrainingView(made=self.made)
         self.overlay = CanvasOverlay(scene, self, view) if scene is not None else None
         if self.overlay is not None:  # one drawing per frame: a plot or the canvas
             self.overlay.pacer = self.view.pacer
@@ -161,7 +166,9 @@ class TrainingWorkbench(QObject):
         """The selected layer's training charts, under ``inspector``'s forms (its
         footer, which follows the selection, an open block's inner layer too)."""
         if self.layer_charts is None:
-            charts = self.layer_charts = LayerCharts()
+            premade = self.made.pop("layer_charts", None)
+            charts = self.layer_charts = (premade if isinstance(premade, LayerCharts)
+                                          else LayerCharts())
             charts.pacer = self.view.pacer  # one drawing per frame, with the plots
             # Shown inside open blocks too: ``level_overlay`` sets it to the inner layer.
             inspector.add_footer(charts, follow=lambda _controller: None)

@@ -27,7 +27,8 @@ def test_inner_sigmoid_diagnosis_is_fixed_in_the_block_definition():
     assert fix.edits == (InBlock("Hidden", ReplaceLayer(sigmoid, "ReLU")),)
     assert "in block 'Hidden' (3 uses)" in fix.title
     apply_edits(doc, fix.edits)
-    module = graph.compile(doc)
-    assert not any(isinstance(m, torch.nn.Sigmoid) for m in module.modules())
-    assert sum(isinstance(m, torch.nn.ReLU) for m in module.modules()) == 7
-    assert module(torch.randn(4, 2)).shape == (4, 2)
+    net = graph.compile_network(doc)
+    layers = [type(net.module.get_submodule(m.attribute)) for m in net.code.modules]
+    assert torch.nn.Sigmoid not in layers and layers.count(torch.nn.ReLU) == 7
+    assert "torch.sigmoid" not in net.code.source and "torch.relu" in net.code.source
+    assert net.module(torch.randn(4, 2)).shape == (4, 2)

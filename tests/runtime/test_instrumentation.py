@@ -123,19 +123,26 @@ def test_hooks_exist_only_during_a_sampled_forward_pass():
     compiled = graph.compile_network(doc)
     model = compiled.module
     instr = Instrumentation(model, network_layers(compiled, doc))
+    # The ReLUs are torch.relu calls in the code: their stand-ins are outside the
+    # module tree, and the sampled pass runs the observable text that calls them.
+    layers = [model.get_submodule(m.attribute) for m in compiled.code.modules]
+    assert len(layers) == 5 and len(list(model.modules())) == 4
 
     def hooked():
-        return sum(len(m._forward_hooks) for m in model.modules())
+        return sum(len(m._forward_hooks) for m in layers)
 
-    assert hooked() == 0
+    def observable():
+        return "forward" in model.__dict__
+
+    assert hooked() == 0 and not observable()
     instr.arm()
-    assert hooked() == 5
+    assert hooked() == 5 and observable()
     model(torch.randn(4, 2))
     instr.disarm()
-    assert hooked() == 0
+    assert hooked() == 0 and not observable()
     instr.arm()
     instr.close()  # a run that ends (or fails) mid-sample leaves nothing behind
-    assert hooked() == 0
+    assert hooked() == 0 and not observable()
 
 
 def test_one_transfer_to_the_host_per_sample(monkeypatch):

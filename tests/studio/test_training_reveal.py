@@ -120,6 +120,52 @@ def test_the_monitor_shows_its_plots_one_per_turn_each_painted_with_its_data(
         turns.close()
 
 
+def test_the_plots_axes_are_laid_out_in_a_turn_before_their_first_paint(
+        make_window, qtbot, monkeypatch):
+    # An axis lays out its ticks and labels in its paint when its range or size
+    # changed: most of a plot's first paint with data. The reveal does it a turn
+    # earlier (``prepaint``): the paint then only plays the axes' pictures.
+    laid_out = {"in a paint": 0, "before": 0}
+    painting = []
+    paint, generate = pg.AxisItem.paint, pg.AxisItem.generateDrawSpecs
+
+    def counted_paint(self, *args):
+        painting.append(self)
+        try:
+            return paint(self, *args)
+        finally:
+            painting.pop()
+
+    def counted_generate(self, painter):
+        laid_out["in a paint" if painting else "before"] += 1
+        return generate(self, painter)
+
+    doc = tiny_cnn(epochs=2)
+    run = running(doc, events_of(doc))
+    window = make_window(EXAMPLES / "shapes_cnn.strata")
+    window.resize(1920, 1080)
+    bench = window.training.workbench()
+    view = bench.view
+    for _ in range(5):
+        QApplication.processEvents()
+    monkeypatch.setattr(pg.AxisItem, "paint", counted_paint)
+    monkeypatch.setattr(pg.AxisItem, "generateDrawSpecs", counted_generate)
+    turns = Turns()
+    for plot in view.plots:
+        turns.watch(plot)
+    try:
+        bench.show_run(run)
+        window.training._bring_forward()
+        qtbot.waitUntil(lambda: view.isVisible() and view.settled, timeout=5000)
+        qtbot.wait(100)
+        shown = [p for p in view.plots if p.isVisible()]
+        assert len(shown) >= 3 and all(p in turns.first_paint for p in shown)
+    finally:
+        turns.close()
+    assert laid_out["before"] >= 2 * len(shown)  # (two axes at least a plot)
+    assert laid_out["in a paint"] == 0
+
+
 def test_a_plot_shown_by_its_tab_while_held_back_is_still_drawn(qtbot):
     from studio.training.dashboard import TrainingView
 

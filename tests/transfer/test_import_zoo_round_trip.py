@@ -23,6 +23,7 @@ from transfer_helpers import max_difference, run
 from zoo_models import ZOO, randomise_batchnorm
 
 import graph
+from graph.catalog import get_spec, has_spec
 from graph.importers import build_module, import_file
 from runtime.transfer.python import write_python
 
@@ -45,7 +46,9 @@ def _inputs(doc: graph.Document, shapes, seed: int = 3):
 
 
 def _canonical(doc: graph.Document):
-    """``doc`` as plain data with node ids renumbered by first appearance."""
+    """``doc`` as plain data with node ids renumbered by first appearance, without the
+    labels of activations the code writes as function calls (``torch.relu(x)`` names
+    nothing, so an import names them anew)."""
     data = doc.to_dict()
     ids: dict[str, str] = {}
 
@@ -61,13 +64,20 @@ def _canonical(doc: graph.Document):
 
     def rename(value):
         if isinstance(value, dict):
-            return {k: rename(v) for k, v in value.items()}
+            called = _called(value.get("type"))
+            return {k: rename(v) for k, v in value.items()
+                    if not (called and k == "label")}
         if isinstance(value, list):
             return [rename(v) for v in value]
         return ids.get(value, value) if isinstance(value, str) else value
 
     collect(data)
     return rename(data)
+
+
+def _called(type_name) -> bool:
+    return isinstance(type_name, str) and has_spec(type_name) \
+        and get_spec(type_name).function is not None
 
 
 def _difference(a: graph.Document, b: graph.Document) -> str:

@@ -1,6 +1,8 @@
 """ONNX export keeps the nesting of blocks as scopes in the node names, as the
 TorchScript exporter wrote them (``/layer1/layer1.0/relu/Relu``): torch's dynamo
-exporter names nodes flatly and records the scopes only as node metadata."""
+exporter names nodes flatly and records the scopes only as node metadata. An
+operation written in ``forward`` (``a + b``, ``torch.relu(x)``) is in its class's
+scope (``/layer1/layer1.0/Relu``)."""
 
 from __future__ import annotations
 
@@ -32,7 +34,8 @@ def test_onnx_node_names_follow_the_blocks(tmp_path):
     assert len(set(names)) == len(names)
     # layer1 repeats BasicBlock twice (an nn.Sequential): each copy is its own scope.
     for copy in ("layer1.0", "layer1.1"):
-        assert f"/layer1/{copy}/relu/Relu" in names
-        assert f"/layer1/{copy}/Add" in names  # `a + b` in forward: the block's scope
-    assert "/layer2/relu_out/Relu" in names and "/classifier/Gemm" in names
+        assert f"/layer1/{copy}/bn1/Conv" in names  # BatchNorm folded into the conv
+        # `torch.relu(h)` and `a + b` in forward: the block's own scope.
+        assert f"/layer1/{copy}/Relu" in names and f"/layer1/{copy}/Add" in names
+    assert "/layer2/Relu" in names and "/classifier/Gemm" in names
     assert all(name.startswith("/") for name in names), names

@@ -35,9 +35,11 @@ def structure(doc: graph.Document) -> list[str]:
 
 def module_labels(doc: graph.Document) -> list[str]:
     """Labels of nodes that are submodules in the generated code (the ones the code
-    names: layers written as expressions, like Add, have no name in it)."""
+    names: layers written as expressions, like Add, or as function calls, like
+    ``torch.relu``, have no name in it)."""
     code = graph.generate_code(doc)
-    return sorted(doc.nodes[i].label for i in code.attributes)
+    called = {m.path for m in code.modules if m.function}
+    return sorted(doc.nodes[i].label for i in code.attributes if i not in called)
 
 
 def randomize(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
