@@ -42,9 +42,12 @@ def make_actions(parent) -> SimpleNamespace:
     return a
 
 
-def connect_actions(actions: SimpleNamespace, get: Callable[[], TrainingWorkbench]) -> None:
-    """Route the actions to the workbench ``get`` returns (built on first use)."""
-    actions.train.triggered.connect(lambda _=False: get().train())
+def connect_actions(actions: SimpleNamespace, get: Callable[[], TrainingWorkbench],
+                    train: Callable[[], object] | None = None) -> None:
+    """Route the actions to the workbench ``get`` returns (built on first use);
+    ``train``: what Train does instead of ``get().train()``."""
+    press = train if train is not None else (lambda: get().train())
+    actions.train.triggered.connect(lambda _=False: press())
     actions.pause.triggered.connect(lambda _=False: get().toggle_pause())
     actions.stop.triggered.connect(lambda _=False: get().stop())
     actions.overlay.toggled.connect(lambda on: get().set_overlay(on))

@@ -82,7 +82,7 @@ class TrainingDocks(QObject):
         self.prestart: Prestart | None = None  # made by ``start_ahead``
         self.premade: dict[str, QWidget] = {}  # its views, made ahead for the workbench
         self.actions = make_actions(self)
-        connect_actions(self.actions, self.workbench)
+        connect_actions(self.actions, self.workbench, train=self._train_pressed)
         self.panel_holder = _Holder("Training")
         self.plots_holder = _Holder("Training plots appear here when a run starts")
         add = context.add_panel
@@ -176,6 +176,15 @@ class TrainingDocks(QObject):
                                      self.workbench, self.premade, self.plots_holder,
                                      lambda: self.built, self)
             QTimer.singleShot(PRESTART_MS, self.prestart, self.prestart.start)
+
+    def _train_pressed(self) -> None:
+        """Train: now, or, while the prestart imports what a run needs on a background
+        thread (a press then would wait for those imports on the GUI thread, seconds
+        on a loaded machine, with the window frozen), as soon as they are in."""
+        if self.prestart is not None and self.prestart.importing:
+            self.prestart.after_imports(lambda: self.workbench().train())
+            return
+        self.workbench().train()
 
     def _following_runner(self) -> TrainingRunner:
         runner = self.runner

@@ -22,7 +22,9 @@ A ``Prestart`` does that work ahead, in steps, once the window is on screen:
    monitor is laid out ahead (``ahead.MonitorAhead``). A view waits while a mouse
    button is down or a menu or dialog is open.
 
-The GUI thread never imports torch here; each of its steps is one turn. Nothing starts
+The GUI thread never imports torch here; each of its steps is one turn. Train pressed
+while modules are imported in the background waits for them there (``after_imports``),
+not on the GUI thread (the window would freeze for as long). Nothing starts
 for a window closed meanwhile, and ``STRATA_PRESTART=0`` turns it all off (the test
 suite, which builds many windows, does).
 """
@@ -88,7 +90,8 @@ class Prestart(QObject):
         self._imports = BackgroundTask(self)
         self._imports.succeeded.connect(lambda _result: self._next())
         self._imports.failed.connect(lambda _message, _error: self._next())
-        self._then: Callable[[], None] | None = None
+        self._then: Callable[[], None] | None = None  # once the imports are in
+        self._after: Callable[[], object] | None = None  # a press of Train meanwhile
         self._released = False
 
     def start(self) -> None:
@@ -100,10 +103,24 @@ class Prestart(QObject):
         self._imports.start(lambda: import_modules(names),
                             what="Preparing the training views")
 
+    @property
+    def importing(self) -> bool:
+        """Modules are being imported on the background thread."""
+        return self._then is not None
+
+    def after_imports(self, action: Callable[[], object]) -> None:
+        """Run ``action`` once the imports under way are in (the latest one asked)."""
+        self._after = action
+
     def _next(self) -> None:
         then, self._then = self._then, None
-        if then is not None and self.window.isVisible():
-            then()  # (a window closed meanwhile: nothing more)
+        if not self.window.isVisible():
+            return  # (a window closed meanwhile: nothing more)
+        if then is not None:
+            then()
+        if self._after is not None and not self.importing:  # (or after the next ones)
+            after, self._after = self._after, None
+            after()
 
     def _start_standby(self) -> None:
         self.step = "standby"
@@ -123,15 +140,20 @@ class Prestart(QObject):
         runner = self.runner()
         if runner.hint_source is not None:
             runner.prepare(runner.hint_source())
-        QTimer.singleShot(VIEWS_MS, self, lambda: self._import(
-            VIEW_MODULES, self._build_views, "views"))
+        if self._after is not None:  # Train was pressed: its views now
+            self._import(VIEW_MODULES, self._build_views, "views")
+        else:
+            QTimer.singleShot(VIEWS_MS, self, lambda: self._import(
+                VIEW_MODULES, self._build_views, "views"))
 
     def _build_views(self) -> None:
         from .dashboard import PLOTS
         from .layer_charts import LayerCharts
 
         self.step = "views"
-        self._makers = [*PLOTS.items(), ("layer_charts", LayerCharts)]
+        # (Train pressed meanwhile: the workbench at once, its views with it.)
+        self._makers = [] if self._after is not None else \
+            [*PLOTS.items(), ("layer_charts", LayerCharts)]
         self._make_next()
 
     def _make_next(self) -> None:

@@ -173,3 +173,39 @@ def test_a_fresh_studio_spawns_its_standby_and_never_imports_torch_on_the_gui_th
     # The standby went with the studio.
     with pytest.raises(ProcessLookupError):
         os.kill(int(said["standby process"]), 0)
+
+
+def test_train_pressed_while_the_prestart_imports_waits_for_them_off_the_gui_thread(
+        make_window, qtbot, monkeypatch):
+    import threading
+
+    from studio.training import prestart
+    from studio.training.workbench import TrainingWorkbench
+
+    monkeypatch.setenv("STRATA_PRESTART", "1")  # (the runner's own switch stays off)
+    monkeypatch.setattr(prestart, "VIEWS_MS", 60_000)  # the views: only for Train
+    release = threading.Event()
+    imported: list[tuple[str, ...]] = []
+    import_modules = prestart.import_modules
+
+    def slow_import(names) -> None:  # a loaded machine: the imports take a while
+        release.wait(20)
+        import_modules(names)
+        imported.append(names)
+
+    monkeypatch.setattr(prestart, "import_modules", slow_import)
+    trained: list[TrainingWorkbench] = []
+    monkeypatch.setattr(TrainingWorkbench, "train", lambda bench: trained.append(bench))
+    window = make_window(EXAMPLES / "spiral_mlp.strata")
+    docks = window.training
+    qtbot.waitUntil(lambda: docks.prestart is not None and docks.prestart.importing,
+                    timeout=5000)
+    docks.actions.train.trigger()  # returns at once: nothing waits on the GUI thread
+    assert not trained and not docks.built
+    release.set()
+    # The run's modules, the data's, then the views' (at once, not VIEWS_MS later),
+    # then the workbench and its Train.
+    qtbot.waitUntil(lambda: len(trained) == 1, timeout=20_000)
+    assert trained == [docks.workbench()]
+    assert imported == [prestart.RUN_MODULES, prestart.DATA_MODULES, prestart.VIEW_MODULES]
+    assert docks.prestart.step == "done"
