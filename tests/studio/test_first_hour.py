@@ -172,3 +172,16 @@ def test_the_wheel_over_a_layers_charts_scrolls_the_inspector(qtbot):
     # to the scroll area (a synthesized one goes no further than its receiver).
     assert not event.isAccepted()
     assert bar.value() == before_scroll
+
+
+def test_a_pasted_copy_of_fc3_is_fc3_2(make_window):
+    """A copy of "fc3" was labelled "fc32", which reads as a layer of 32."""
+    window = make_window(DocumentController(open_chain()))
+    doc = window.controller.document
+    fc = doc.find_label("fc").id
+    window.controller.set_label(fc, "fc3")
+    window.controller.select([fc])
+    assert window.copy()
+    window.paste()
+    labels = sorted(n.label for n in doc.nodes.values() if n.type == "Linear")
+    assert labels == ["fc3", "fc3_2"]
