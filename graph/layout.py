@@ -96,7 +96,7 @@ def wrapped_positions(doc: Document, node_ids=None, view: tuple[float, float] | 
 # ---------------------------------------------------------------------- free space
 CARD_WIDTH = 140.0
 CARD_HEIGHT = 110.0  # the tallest common card; taller ones are rare
-BAND_GAP = 60.0
+BAND_GAP = 40.0  # room between bands for the wire back to the left and its label
 MARGIN = 20.0
 GRID = 20.0
 READABLE = 0.7  # a zoom at which a card's text reads well

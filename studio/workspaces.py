@@ -110,6 +110,7 @@ class WorkspaceSwitcher(QObject):
         self.current = workspaces[0].name
         self.problems_auto = True  # the Problems dock follows the problem count
         self._has_problems = False
+        self._switches = 0  # layouts laid out so far (a late raise checks it is current)
         self.tabs = QTabBar()
         self.tabs.setObjectName("workspace_tabs")
         self.tabs.setDocumentMode(True)
@@ -140,6 +141,7 @@ class WorkspaceSwitcher(QObject):
         self.switching.emit(name)
         self.remember()
         self.current = name
+        self._switches += 1
         self.readable_canvas.emit(self.workspaces[name].readable_canvas)
         saved = self.settings.value(f"workspace/{name}")
         if not (isinstance(saved, QByteArray) and not saved.isEmpty()
@@ -204,7 +206,12 @@ class WorkspaceSwitcher(QObject):
                  and p.tab_with in docks]
         for dock in front:
             dock.raise_()
-        QTimer.singleShot(0, window, lambda: _raise_all(front))
+        # Only while this layout still shows: laying the monitor out ahead switches to
+        # Train and back in one turn, and Train's late raise put the Training panel in
+        # front of the palette in Design (a new user's palette vanished, unasked).
+        laid_out = self._switches
+        QTimer.singleShot(0, window, lambda: _raise_all(front)
+                          if self._switches == laid_out else None)
 
     @contextmanager
     def layout_held(self) -> Iterator[None]:

@@ -616,7 +616,9 @@ class NetworkView(QGraphicsView):
             self.quick_add.close()
         accept = None
         if link and "after" in link:
-            accept = lambda spec: bool(spec.inputs) and bool(spec.outputs)
+            # An Output ends a chain; it cannot go into the middle of a wire.
+            into_wire = self._outgoing_wire(link["after"]) is not None
+            accept = lambda spec: bool(spec.inputs) and (bool(spec.outputs) or not into_wire)
         elif link and "source" in link:
             accept = lambda spec: bool(spec.inputs)
         elif link and "target" in link:
@@ -649,18 +651,34 @@ class NetworkView(QGraphicsView):
         spec = get_spec(type_name)
         return bool(spec.inputs) and bool(spec.outputs)
 
-    def add_after(self, type_name: str, node_id: str) -> str:
-        """Append a layer after ``node_id`` and wire it: into its outgoing wire when it
-        has exactly one, else fed from its first output, to its right."""
+    def _outgoing_wire(self, node_id: str):
+        """The one wire leaving ``node_id``'s first output (a layer added after it goes
+        into that wire), or None (none, or several: it is fed beside them)."""
         doc = self.controller.document
         node = doc.nodes.get(node_id)
-        if node is None or not node.spec.outputs or not self._insertable(type_name):
-            return ""
+        if node is None or not node.spec.outputs:
+            return None
         out = node.spec.output_names(node.params)[0]
         wires = [e for e in doc.edges_from(node_id) if e.source_port == out]
-        if len(wires) == 1:
-            new = self.controller.insert_on_edge(wires[0], type_name)
+        return wires[0] if len(wires) == 1 else None
+
+    def add_after(self, type_name: str, node_id: str) -> str:
+        """Append a layer after ``node_id`` and wire it: into its outgoing wire when it
+        has exactly one, else fed from its first output, to its right (an Output too:
+        it ends the chain there)."""
+        from graph import get_spec
+
+        doc = self.controller.document
+        node = doc.nodes.get(node_id)
+        if node is None or not node.spec.outputs or not get_spec(type_name).inputs:
+            return ""
+        wire = self._outgoing_wire(node_id)
+        if wire is not None:
+            if not self._insertable(type_name):
+                return ""
+            new = self.controller.insert_on_edge(wire, type_name)
         else:
+            out = node.spec.output_names(node.params)[0]
             x, y = node.position
             new = self.controller.add_node_connected(type_name, (x + 240.0, y),
                                                      source=(node_id, out))

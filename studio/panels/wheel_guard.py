@@ -15,15 +15,29 @@ from PySide6.QtWidgets import QWidget
 
 
 class _WheelGuard(QObject):
+    def __init__(self, always: bool = False) -> None:
+        super().__init__()
+        self.always = always  # pass the wheel on even while the widget has the focus
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Wheel and isinstance(watched, QWidget) \
-                and not watched.hasFocus():
+                and (self.always or not watched.hasFocus()):
             event.ignore()  # not accepted: Qt offers it to the parent (the scroll area)
             return True
         return False
 
 
 _GUARD: _WheelGuard | None = None
+_PASS_ON: _WheelGuard | None = None
+
+
+def pass_wheel_on(*widgets: QWidget) -> None:
+    """Let the wheel over ``widgets`` (a small chart in a form) always scroll the form."""
+    global _PASS_ON
+    if _PASS_ON is None:
+        _PASS_ON = _WheelGuard(always=True)
+    for widget in widgets:
+        widget.installEventFilter(_PASS_ON)
 
 
 def guard_wheel(*fields: QWidget) -> None:

@@ -103,15 +103,20 @@ class DataCheck(QObject):
                 or analysis.doc is not self.controller.document:
             self._set([], {})
             return
-        if any(p.is_error for p in analysis.problems):
-            self._set([], {})  # the network's own errors first
-            return
         from runtime.compatibility import dataset_mismatches
 
         try:
             found = dataset_mismatches(analysis, self.bundle)
         except Exception:  # noqa: BLE001 - a half-built network: Train will explain
             found = []
+        if any(p.is_error for p in analysis.problems):
+            # The network's own errors first, but not its Inputs' mismatches: those are
+            # often the errors' cause (a CNN started from a blank canvas has an Input
+            # shaped [2], and its Conv2d an error, until the Input takes the digits'
+            # [1, 8, 8]; the fix was hidden behind the error it would fix).
+            doc = analysis.doc
+            found = [m for m in found if m.node_ids and all(
+                i in doc.nodes and doc.nodes[i].type == "Input" for i in m.node_ids)]
         problems, fixes = [], {}
         for m in found:
             problem = Problem("error", tuple(m.node_ids), m.message, "", KIND)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from runtime.layers import RELU_LIKE, SQUASHING
 from runtime.run_record import RunRecord
+from studio.panels.wheel_guard import pass_wheel_on
 
 from .pacing import FramePacer
 from .plots.common import (
@@ -84,6 +85,10 @@ class LayerCharts(QWidget):
         layout.setSpacing(2)
         layout.addWidget(self.title)
         layout.addWidget(self.canvas)
+        # The charts sit in the scrolling inspector: a wheel turned to scroll it zoomed
+        # whichever chart passed under the pointer (its curve shrank to a third of the
+        # width). The wheel scrolls the inspector; a drag still pans a chart.
+        pass_wheel_on(self.canvas.viewport())
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REDRAW_MS)

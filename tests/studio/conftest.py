@@ -129,6 +129,18 @@ def no_held_input():
     sink.deleteLater()
 
 
+@pytest.fixture(autouse=True)
+def closed_widgets_deleted():
+    """Delete what the test's teardown closed and gave to ``deleteLater`` (pytest-qt's
+    closing of the widgets a test registered), now: a deletion posted outside any
+    event loop waited for the end of the session, so every test's window lived on,
+    hidden, with its timers and connections (a training workbench's runner warmed up
+    during a later test)."""
+    yield
+    if QCoreApplication.instance() is not None:
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def qt_torn_down_in_order(qapp):
     """Delete what the tests left, while the application exists (see the docstring)."""

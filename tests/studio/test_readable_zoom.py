@@ -6,6 +6,8 @@ pan away), and auto-arrange wraps a chain into rows sized from the cards themsel
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtWidgets import QApplication, QMessageBox
 from strata_paths import EXAMPLES
@@ -32,7 +34,8 @@ def open_at(qtbot, tmp_path):
     from studio.main_window import MainWindow
 
     def make(name, size):
-        window = MainWindow(str(EXAMPLES / f"{name}.strata"),
+        path = name if isinstance(name, Path) else EXAMPLES / f"{name}.strata"
+        window = MainWindow(str(path),
                             settings=QSettings(str(tmp_path / "s.ini"),
                                                QSettings.Format.IniFormat),
                             autosave_dir=tmp_path / "recovery")
@@ -83,11 +86,24 @@ def test_open_fit_and_arrange_keep_cards_drawn(open_at, name, size):
     assert inputs & visible_ids(window)
 
 
-def test_a_network_too_large_to_read_whole_shows_its_start(open_at):
-    window = open_at("deep_batchnorm_mlp", (1152, 648))
-    assert window.view.zoom() == pytest.approx(READABLE_MIN)
-    shown = visible_ids(window)
-    assert 0 < len(shown) < len(window.scene.nodes)
+def test_a_network_too_large_to_read_whole_shows_its_start(open_at, tmp_path):
+    """A 40-layer chain in one row: framed at READABLE_MIN from its input, the rest a
+    pan away; Fit to Window frames it the same way."""
+    b = Builder("one long row")
+    x = b.add("Input", "x", shape=[8])
+    b.chain(x, *[("Linear", {"out_features": 8}, f"fc{k}") for k in range(38)],
+            ("Output", {}, "y"))
+    from graph.fileformat import save
+
+    path = tmp_path / "row.strata"
+    save(b.done(), path)
+    window = open_at(path, (1152, 648))
+    for frame in (lambda: None, window.menu_actions.fit.trigger):
+        frame()
+        assert window.view.zoom() == pytest.approx(READABLE_MIN)
+        shown = visible_ids(window)
+        assert window.controller.document.find_label("x").id in shown
+        assert 0 < len(shown) < len(window.scene.nodes)
 
 
 def test_arranging_a_long_chain_fits_more_than_the_card_default_allowed():

@@ -59,7 +59,14 @@ def workbench(qtbot, doc, tmp_path, problems: bool = False):
         window.addWidget(panel)
     window.resize(1900, 800)
     window.setSizes([300, 560, 1040])  # the plots wide enough for three columns
-    qtbot.addWidget(window)
+    # The window owns the lot, so its deletion at teardown ends them all: a workbench
+    # owned by Python alone outlived its test (lambdas connected to the controller's
+    # signals and the controller's to its, a cycle through Qt's connections that the
+    # collector cannot see), and its runner's warm-up, due a second after a run ended,
+    # spawned a standby during a later test.
+    bench.setParent(window)
+    controller.setParent(window)
+    qtbot.addWidget(window, before_close_func=lambda _w: bench.shutdown())
     window.show()
     bench.window = window
     return controller, view, bench
