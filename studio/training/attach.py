@@ -218,7 +218,11 @@ class TrainingDocks(QObject):
 
     def _build_if_shown(self) -> None:
         """After this paint (no frame waits), and only if a training dock is still on
-        screen: laying out a workspace shows docks for a moment behind their tabs."""
+        screen: laying out a workspace shows docks for a moment behind their tabs.
+        (While the prestart imports the views' modules: once they are in.)"""
+        if self._bench is None and self.prestart is not None and self.prestart.importing:
+            self.prestart.after_imports(self._build_if_shown)
+            return
         if self._bench is None and any(
                 d.isVisible() and not d.visibleRegion().isEmpty()
                 for d in (self.panel_dock, self.plots_dock)):

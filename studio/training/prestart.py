@@ -91,7 +91,7 @@ class Prestart(QObject):
         self._imports.succeeded.connect(lambda _result: self._next())
         self._imports.failed.connect(lambda _message, _error: self._next())
         self._then: Callable[[], None] | None = None  # once the imports are in
-        self._after: Callable[[], object] | None = None  # a press of Train meanwhile
+        self._after: list[Callable[[], object]] = []  # Train pressed meanwhile...
         self._released = False
 
     def start(self) -> None:
@@ -109,8 +109,8 @@ class Prestart(QObject):
         return self._then is not None
 
     def after_imports(self, action: Callable[[], object]) -> None:
-        """Run ``action`` once the imports under way are in (the latest one asked)."""
-        self._after = action
+        """Run ``action`` once the imports under way (and those they lead to) are in."""
+        self._after.append(action)
 
     def _next(self) -> None:
         then, self._then = self._then, None
@@ -118,9 +118,10 @@ class Prestart(QObject):
             return  # (a window closed meanwhile: nothing more)
         if then is not None:
             then()
-        if self._after is not None and not self.importing:  # (or after the next ones)
-            after, self._after = self._after, None
-            after()
+        if self._after and not self.importing:  # (or after the next ones)
+            after, self._after = self._after, []
+            for action in after:
+                action()
 
     def _start_standby(self) -> None:
         self.step = "standby"
@@ -140,7 +141,7 @@ class Prestart(QObject):
         runner = self.runner()
         if runner.hint_source is not None:
             runner.prepare(runner.hint_source())
-        if self._after is not None:  # Train was pressed: its views now
+        if self._after:  # Train was pressed: its views now
             self._import(VIEW_MODULES, self._build_views, "views")
         else:
             QTimer.singleShot(VIEWS_MS, self, lambda: self._import(
@@ -152,7 +153,7 @@ class Prestart(QObject):
 
         self.step = "views"
         # (Train pressed meanwhile: the workbench at once, its views with it.)
-        self._makers = [] if self._after is not None else \
+        self._makers = [] if self._after else \
             [*PLOTS.items(), ("layer_charts", LayerCharts)]
         self._make_next()
 
