@@ -29,6 +29,13 @@ FILTER = f"Strata networks (*{SUFFIX});;All files (*)"
 Answer = QMessageBox.StandardButton
 
 
+def _is_example(path) -> bool:
+    try:
+        return Path(path).resolve().parent == resources.EXAMPLES.resolve()
+    except OSError:
+        return False
+
+
 def examples() -> list[Path]:
     """Every example network shipped in ``resources/examples``."""
     return sorted(resources.EXAMPLES.glob(f"*{SUFFIX}"))
@@ -71,6 +78,10 @@ class FileCommands:
         """Open ``path``; on a bad file show why and keep the current document."""
         if ask and not self.maybe_save():
             return False
+        if _is_example(path):
+            # A shipped example opens as a copy (``make studio`` opens one by its
+            # path): Save asks where, rather than writing over the example itself.
+            return self.open_example(path, ask=False)  # asked above if at all
         try:
             self.controller.open(path)
         except StrataError as e:
@@ -91,8 +102,8 @@ class FileCommands:
         self.window.view.show_document()
         return True
 
-    def open_example(self, path) -> bool:
-        if not self.maybe_save():
+    def open_example(self, path, ask: bool = True) -> bool:
+        if ask and not self.maybe_save():
             return False
         try:
             document = graph.load(path)

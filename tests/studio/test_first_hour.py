@@ -220,3 +220,22 @@ def test_the_layer_lines_key_goes_with_the_run(qtbot):
     heat.set_run(None)  # the document shown changed: no run of it yet
     assert "fc1" not in heat.lines_plot.titleLabel.text
     assert "head" not in heat.lines_plot.titleLabel.text
+
+
+def test_a_shipped_example_opened_by_its_path_saves_elsewhere(make_window):
+    """``make studio`` opens resources/examples/residual_cnn.strata by its path: Ctrl+S
+    then wrote over the shipped example (the repository's, or the installed package's).
+    Opened by any route, an example is a copy: untitled, Save asks where."""
+    from strata_paths import EXAMPLES
+
+    path = EXAMPLES / "residual_cnn.strata"
+    before = path.read_bytes()
+    window = make_window(str(path))
+    assert window.controller.path is None
+    assert window.controller.document.name == "Residual CNN"
+    asked = []
+    window.files.save_as = lambda path=None: asked.append(path) or False
+    window.controller.move_nodes({next(iter(window.controller.document.nodes)): (5, 5)})
+    assert not window.files.save()
+    assert asked == [None]  # Save As asked where
+    assert path.read_bytes() == before
