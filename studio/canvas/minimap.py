@@ -147,6 +147,7 @@ class Minimap(QWidget):
 
     def _go(self, pos: QPointF) -> None:
         _world, scale, offset = self._mapping()
+        self.view.navigated = True
         self.view.centerOn((pos.x() - offset.x()) / scale, (pos.y() - offset.y()) / scale)
 
     def mousePressEvent(self, event) -> None:

@@ -92,6 +92,10 @@ class NetworkView(QGraphicsView):
         # While true, resizing the view frames the document again (the window settles
         # its layout after the document is shown); the user's first gesture ends it.
         self._auto_frame = False
+        # Whether the user moved the view (panned, zoomed, scrolled) since the document
+        # was framed: a click that selects a card does not, so another workspace frames
+        # the document again for its canvas (``keep_framed_if_whole``).
+        self.navigated = False
         self.top_room = 0  # screen pixels kept free over a fitted network (set_top_room)
         self._top_rooms: dict[str, int] = {}  # ... per widget over the canvas there
         self.bottom_room = 0  # ...and under it (set_bottom_room)
@@ -102,6 +106,8 @@ class NetworkView(QGraphicsView):
         # An open block's inside is framed readably in any workspace (show_level).
         self._level_readable = False
         self._followed: set[int] = set()  # scenes whose selection the view follows
+        for bar in (self.horizontalScrollBar(), self.verticalScrollBar()):
+            bar.actionTriggered.connect(self._scrolled_by_user)
         self.minimap = Minimap(self)
         self.empty_hint = EmptyCanvasHint(self)
         controller.document_replaced.connect(self.show_document)
@@ -121,12 +127,15 @@ class NetworkView(QGraphicsView):
             self.zoom_changed.emit(value)
             self.minimap.refresh()
 
+    def _scrolled_by_user(self, *_args) -> None:
+        self._auto_frame, self.navigated = False, True
+
     def zoom_in(self) -> None:
-        self._auto_frame = False
+        self._auto_frame, self.navigated = False, True
         self._zoom_at_centre(1.25)
 
     def zoom_out(self) -> None:
-        self._auto_frame = False
+        self._auto_frame, self.navigated = False, True
         self._zoom_at_centre(0.8)
 
     def _zoom_at_centre(self, factor: float) -> None:
@@ -210,7 +219,7 @@ class NetworkView(QGraphicsView):
     def show_document(self) -> None:
         """The starting view of a document: all of it (titles stay drawn at any zoom;
         auto-arrange wraps a long chain so it fits larger)."""
-        self._auto_frame = True
+        self._auto_frame, self.navigated = True, False
         rect = self.network_scene.nodes_rect()
         if rect.isNull():
             self.set_zoom(1.0)
@@ -241,10 +250,11 @@ class NetworkView(QGraphicsView):
 
     def keep_framed_if_whole(self, *_args) -> None:
         """The canvas is about to change size (another workspace): a network shown
-        whole is fitted again to the new size; a view zoomed into a part stays."""
+        whole, or as it was framed (the user clicked, but did not move the view), is
+        framed again for the new canvas; a view the user zoomed or panned stays."""
         rect = self.network_scene.nodes_rect()
         shown = self.mapToScene(self.viewport().rect()).boundingRect()
-        if not rect.isNull() and shown.contains(rect):
+        if not rect.isNull() and (shown.contains(rect) or not self.navigated):
             self._auto_frame = True
 
     def show_level(self, controller: DocumentController, scene: NetworkScene,
@@ -271,7 +281,7 @@ class NetworkView(QGraphicsView):
     def center_on_node(self, node_id: str) -> None:
         item = self.network_scene.nodes.get(node_id)
         if item is not None:
-            self._auto_frame = False
+            self._auto_frame, self.navigated = False, True
             self.network_scene.ensure_bounds()
             self.centre_on(item.sceneBoundingRect().center())
             # Docks may still be settling (Problems appearing): stay centred on it.
@@ -346,6 +356,7 @@ class NetworkView(QGraphicsView):
         if event.button() == Qt.MouseButton.MiddleButton or (
                 event.button() == Qt.MouseButton.LeftButton and self._space):
             self._mode, self._last_pos = "pan", pos
+            self.navigated = True
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             return
         if event.button() == Qt.MouseButton.RightButton:
@@ -450,7 +461,7 @@ class NetworkView(QGraphicsView):
         super().mouseDoubleClickEvent(event)
 
     def wheelEvent(self, event) -> None:
-        self._auto_frame = False
+        self._auto_frame, self.navigated = False, True
         self._keep_centre = None
         steps = event.angleDelta().y() / 120.0
         if steps:
@@ -696,7 +707,7 @@ class NetworkView(QGraphicsView):
         rect = items[0].sceneBoundingRect()
         for item in items[1:]:
             rect = rect.united(item.sceneBoundingRect())
-        self._auto_frame, self._keep_centre = False, None
+        self._auto_frame, self._keep_centre, self.navigated = False, None, True
         self.network_scene.ensure_bounds()
         self.ensureVisible(rect, 40, 40)
         self.minimap.refresh()

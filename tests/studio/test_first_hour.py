@@ -239,3 +239,42 @@ def test_a_shipped_example_opened_by_its_path_saves_elsewhere(make_window):
     assert not window.files.save()
     assert asked == [None]  # Save As asked where
     assert path.read_bytes() == before
+
+
+def test_a_click_in_train_leaves_design_framed_as_before(make_window, qtbot):
+    """Clicking a card in the Train workspace (its canvas is short: the network is
+    framed in part, readable) ended the view's framing: back in Design the network
+    stayed at Train's zoom, in part, under empty room. Only moving the view (pan,
+    zoom, scroll) keeps a view as it is across workspaces."""
+    from strata_paths import EXAMPLES
+
+    window = make_window(str(EXAMPLES / "residual_cnn.strata"))
+    window.resize(1280, 720)
+    qtbot.wait(50)
+    view = window.view
+
+    def whole_shown() -> bool:
+        shown = view.mapToScene(view.viewport().rect()).boundingRect()
+        return shown.contains(window.scene.nodes_rect())
+
+    assert whole_shown()
+    design_zoom = view.zoom()
+    window.workspaces.switch("train")
+    qtbot.wait(50)
+    stem = window.controller.document.find_label("stem").id
+    item = window.scene.nodes[stem]
+    where = view.mapFromScene(item.sceneBoundingRect().center())
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton,
+                     Qt.KeyboardModifier.NoModifier, where)
+    assert view.selected_node_ids() == [stem]
+    window.workspaces.switch("design")
+    qtbot.wait(50)
+    assert whole_shown(), f"zoom {view.zoom():.2f} (design framed it at {design_zoom:.2f})"
+    # A view the user zoomed stays as it is.
+    view.zoom_in()
+    zoomed = view.zoom()
+    window.workspaces.switch("train")
+    qtbot.wait(20)
+    window.workspaces.switch("design")
+    qtbot.wait(20)
+    assert view.zoom() == pytest.approx(zoomed)
