@@ -139,14 +139,17 @@ class Document(EventSource):
         return next((n for n in self.nodes.values() if n.label == label), None)
 
     def unique_label(self, base: str) -> str:
-        """``conv``, ``conv2``, ``conv3``... the first label no node uses yet."""
+        """``conv``, ``conv2``, ``conv3``... the first label no node uses yet; a label
+        ending in a digit takes ``_2``, ``_3`` (a copy of ``fc3`` is ``fc3_2``: it was
+        ``fc32``, read as a layer of 32)."""
         used = {n.label for n in self.nodes.values()}
         if base not in used:
             return base
+        sep = "_" if base[-1:].isdigit() else ""
         i = 2
-        while f"{base}{i}" in used:
+        while f"{base}{sep}{i}" in used:
             i += 1
-        return f"{base}{i}"
+        return f"{base}{sep}{i}"
 
     def new_id(self) -> str:
         while f"n{self._next_id}" in self.nodes:

@@ -188,7 +188,10 @@ def versions(window: MainWindow | None = None) -> dict[str, str]:
     status = window.status if window is not None else None
     if status is not None and "\u2026" not in status.device.text():
         device = status.device.toolTip() or status.device.text()
-    return {"Strata": version("strata"), "PyTorch": version("torch"), "Qt": qVersion(),
+    strata = version("strata-studio")  # the distribution's name (pyproject.toml)
+    if strata == "not installed":
+        strata = "run from its source folder"
+    return {"Strata": strata, "PyTorch": version("torch"), "Qt": qVersion(),
             "PySide6": pyside_version, "Python": platform.python_version(),
             "Training device": device, "File format": str(graph.fileformat.VERSION)}
 

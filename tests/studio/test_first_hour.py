@@ -172,3 +172,51 @@ def test_the_wheel_over_a_layers_charts_scrolls_the_inspector(qtbot):
     # to the scroll area (a synthesized one goes no further than its receiver).
     assert not event.isAccepted()
     assert bar.value() == before_scroll
+
+
+def test_a_pasted_copy_of_fc3_is_fc3_2(make_window):
+    """A copy of "fc3" was labelled "fc32", which reads as a layer of 32."""
+    window = make_window(DocumentController(open_chain()))
+    doc = window.controller.document
+    fc = doc.find_label("fc").id
+    window.controller.set_label(fc, "fc3")
+    window.controller.select([fc])
+    assert window.copy()
+    window.paste()
+    labels = sorted(n.label for n in doc.nodes.values() if n.type == "Linear")
+    assert labels == ["fc3", "fc3_2"]
+
+
+def test_about_names_strata_s_own_version():
+    """About said "Strata: not installed": it asked for a distribution called "strata";
+    ours is "strata-studio" (pyproject.toml)."""
+    from importlib import metadata
+
+    from studio.help import versions
+
+    assert versions()["Strata"] == metadata.version("strata-studio")
+
+
+def test_the_layer_lines_key_goes_with_the_run(qtbot):
+    """After opening another example the Layers plot still keyed "fc1" and
+    "classifier", the last network's layers, over its empty axes."""
+    from test_training_support import tiny_mlp
+
+    from runtime.engine import Trainer
+    from runtime.run_record import RunRecord
+    from studio.training.plots import LayerHeatmap
+
+    events: list = []
+    Trainer(tiny_mlp(epochs=1), emit=events.append).run()
+    run = RunRecord(1, network="Tiny MLP", label="#1 test")
+    for event in events:
+        run.apply(event)
+    heat = LayerHeatmap("grad_norm", "Gradients", "norm")
+    qtbot.addWidget(heat)
+    heat.resize(500, 400)
+    heat.show()
+    heat.set_run(run)
+    assert "fc1" in heat.lines_plot.titleLabel.text
+    heat.set_run(None)  # the document shown changed: no run of it yet
+    assert "fc1" not in heat.lines_plot.titleLabel.text
+    assert "head" not in heat.lines_plot.titleLabel.text

@@ -136,6 +136,10 @@ class LayerHeatmap(QWidget):
             self._set_rows([])
             for line in self.lines:
                 line.setData([], [])
+            if self._legend_ids or self.lines_plot.titleLabel.text:
+                # No run (another document shown): the last run's layer names go too.
+                self._legend_ids = []
+                key_title(self.lines_plot, "Layers", [])
             self.hint.show()
             self._empty_axes()
             return
