@@ -47,6 +47,7 @@ Area = Qt.DockWidgetArea
 # After the window's first paint (``MainWindow._start_probes``): the standby worker
 # is spawned before the probes' background imports of torch compete for the cores.
 PRESTART_MS = 100
+AHEAD_MS = 300  # after the prestart built the workbench: the monitor laid out unseen
 
 
 class _Holder(QWidget):
@@ -175,7 +176,14 @@ class TrainingDocks(QObject):
             self.prestart = Prestart(self.window, self._following_runner,
                                      self.workbench, self.premade, self.plots_holder,
                                      lambda: self.built, self)
+            self.prestart.done.connect(self._lay_out_monitor_soon)
             QTimer.singleShot(PRESTART_MS, self.prestart, self.prestart.start)
+
+    def _lay_out_monitor_soon(self) -> None:
+        """The prestart built the workbench: the monitor laid out next (a press of
+        Train a few seconds after the window opened finds it done)."""
+        if self.monitor_ahead is not None and not self.monitor_ahead.done:
+            self.monitor_ahead.schedule(AHEAD_MS)
 
     def _train_pressed(self) -> None:
         """Train: now, or, while the prestart imports what a run needs on a background

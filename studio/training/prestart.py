@@ -52,7 +52,7 @@ DATA_MODULES = ("runtime.augment", "runtime.datasets")
 # Imported off the GUI thread before the workbench is built.
 VIEW_MODULES = ("pyqtgraph", "studio.training.workbench", "studio.training.forward",
                 "studio.training.ahead", "studio.training.reveal")
-VIEWS_MS = 1500  # after the standby started: the views' imports wait their turn
+VIEWS_MS = 1500  # after the standby was hinted: the views' imports wait their turn
 RETRY_MS = 500  # the user is in the middle of something: the build waits
 MAKE_MS = 30  # between two views made ahead: input and paints are served between
 
