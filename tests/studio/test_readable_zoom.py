@@ -125,3 +125,20 @@ def test_arranging_a_long_chain_fits_more_than_the_card_default_allowed():
     bottom = max(y + card_size(doc.nodes[n])[1] for n, (_, y) in positions.items())
     zoom = min(650 / (right - left + 80), 552 / (bottom - top + 100))
     assert zoom >= 0.62, zoom
+
+
+def test_a_wide_view_wraps_a_chain_at_nearly_its_largest_zoom():
+    """In a 1920x1080 window (a 1320x985 canvas) a 10-layer chain wrapped into 7 + 3
+    columns at 78% (the fewest bands over 70%), where 6 + 4 fit at 93%."""
+    from graph.layout import COLUMN
+
+    b = Builder("chain")
+    x = b.add("Input", "x", shape=[1, 28, 28])
+    b.chain(x, *[("Linear", {"out_features": 8}, f"fc{k}") for k in range(8)],
+            ("Output", {}, "y"))
+    doc = b.done()
+    positions = wrapped_positions(doc, None, (1320, 985))
+    per_row = len({x for x, _ in positions.values()})
+    rows = len({y for _, y in positions.values()})
+    assert (per_row, rows) == (6, 2), (per_row, rows)
+    assert (per_row - 1) * COLUMN + 140 + 80 <= 1320 / 0.9
