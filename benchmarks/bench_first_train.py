@@ -34,22 +34,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
-def run_loop_until(done, timeout: float) -> None:
-    """Run Qt's event loop (as the studio does) until ``done()`` or ``timeout`` s."""
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    loop = QEventLoop()
-    end = time.perf_counter() + timeout
-    check = QTimer()
-    check.setInterval(20)
-    check.timeout.connect(lambda: loop.quit() if done() or time.perf_counter() > end
-                          else None)
-    check.start()
-    loop.exec()
-    check.stop()
-
-
 def main(argv: list[str] | None = None) -> int:
+    from turn_profile import run_loop_until
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--example", default="spiral_mlp")
     parser.add_argument("--wait", type=float, default=10.0,

@@ -98,22 +98,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[k]
 
 
-def run_loop_until(app, done, timeout: float) -> None:
-    """Run Qt's event loop (as the studio does) until ``done()`` or ``timeout`` s."""
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    loop = QEventLoop()
-    end = time.perf_counter() + timeout
-    check = QTimer()
-    check.setInterval(50)
-    check.timeout.connect(lambda: loop.quit() if done() or time.perf_counter() > end
-                          else None)
-    check.start()
-    loop.exec()
-    check.stop()
-
-
 def main(argv: list[str] | None = None) -> int:
+    from turn_profile import run_loop_until
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--example", default="shapes_cnn")
     parser.add_argument("--idle", type=float, default=5.0, help="idle seconds")
@@ -165,22 +152,22 @@ def main(argv: list[str] | None = None) -> int:
         standby = bench.runner.standby
         return standby is None or (standby.warm and standby.prepared is not None)
 
-    run_loop_until(app, standby_ready, 120)
+    run_loop_until(standby_ready, 120, interval_ms=50)
     ahead = docks.monitor_ahead
-    run_loop_until(app, lambda: ahead is None or ahead.done or
-                   os.environ.get("STRATA_PRESTART") == "0", 30)
+    run_loop_until(lambda: ahead is None or ahead.done or
+                   os.environ.get("STRATA_PRESTART") == "0", 30, interval_ms=50)
     standby = bench.runner.standby
     standby_state = ("off" if standby is None else
                      f"warm {standby.warm}, dataset prepared {standby.prepared is not None}")
     settle = time.perf_counter() + 1.0
-    run_loop_until(app, lambda: time.perf_counter() > settle, 2.0)
+    run_loop_until(lambda: time.perf_counter() > settle, 2.0, interval_ms=50)
     from turn_profile import TurnMeter
 
     turns = TurnMeter(args.profile)
     turns.attach()
     probe.start()
     idle_end = time.perf_counter() + args.idle
-    run_loop_until(app, lambda: time.perf_counter() > idle_end, args.idle + 1)
+    run_loop_until(lambda: time.perf_counter() > idle_end, args.idle + 1, interval_ms=50)
     idle = probe.stop()
 
     probe.start()
@@ -190,16 +177,16 @@ def main(argv: list[str] | None = None) -> int:
         print("training did not start:", bench.panel.controls.message.text())
         return 1
     # A warm studio: the standby worker (started when the panel filled) takes the run.
-    run_loop_until(app, lambda: run.step > 0 or not bench.runner.active, args.seconds)
+    run_loop_until(lambda: run.step > 0 or not bench.runner.active, args.seconds, interval_ms=50)
     first_at = time.perf_counter()
     first_step = first_at - started
-    run_loop_until(app, lambda: not bench.runner.active, args.seconds)
+    run_loop_until(lambda: not bench.runner.active, args.seconds, interval_ms=50)
     if bench.runner.active:
         bench.stop()
-        run_loop_until(app, lambda: not bench.runner.active, 30)
+        run_loop_until(lambda: not bench.runner.active, 30, interval_ms=50)
     ended_at = time.perf_counter()
     # The run's end is drawn in later turns (final plots, canvas, Problems, runs list).
-    run_loop_until(app, lambda: time.perf_counter() > ended_at + END_S, END_S + 1)
+    run_loop_until(lambda: time.perf_counter() > ended_at + END_S, END_S + 1, interval_ms=50)
     probe.stop()
     turns.detach()
     training, busy = probe.delays, probe.busy

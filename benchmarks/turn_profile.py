@@ -116,3 +116,19 @@ def _top(profiles: list[cProfile.Profile], top: int) -> list[str]:
         out.extend("    " + line.strip().replace(SITE, "") for line in lines[start + 1:]
                    if line.strip())
     return out
+
+
+def run_loop_until(done, timeout: float, interval_ms: int = 20) -> None:
+    """Run Qt's event loop (as the studio does) until ``done()`` or ``timeout`` s,
+    checking every ``interval_ms``."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    end = time.perf_counter() + timeout
+    check = QTimer()
+    check.setInterval(interval_ms)
+    check.timeout.connect(lambda: loop.quit() if done() or time.perf_counter() > end
+                          else None)
+    check.start()
+    loop.exec()
+    check.stop()

@@ -122,18 +122,11 @@ def test_the_wheel_over_a_layers_charts_scrolls_the_inspector(qtbot):
     from PySide6.QtCore import QPoint, QPointF
     from PySide6.QtGui import QWheelEvent
     from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
-    from test_training_support import tiny_mlp
+    from test_training_support import trained_record
 
-    from runtime.engine import Trainer
-    from runtime.run_record import RunRecord
     from studio.training.layer_charts import LayerCharts
 
-    doc = tiny_mlp(epochs=1)
-    events: list = []
-    Trainer(doc, emit=events.append).run()
-    run = RunRecord(1, network=doc.name, label="#1 test")
-    for event in events:
-        run.apply(event)
+    run = trained_record(epochs=1)
     form = QWidget()
     layout = QVBoxLayout(form)
     top = QLabel("the layer's form")

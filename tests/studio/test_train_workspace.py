@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from strata_paths import EXAMPLES
-from test_training_support import tiny_cnn, tiny_mlp, workbench
+from test_training_support import tiny_cnn, tiny_mlp, trained_record, workbench
 
 from runtime.events import NoticeEvent
 from runtime.run_record import RunRecord
@@ -240,15 +240,9 @@ def test_the_minimap_keeps_clear_of_the_widgets_over_the_canvas(qtbot):
 def test_a_layers_charts_in_the_inspector_are_tall_enough_to_read(qtbot):
     """Each of the selected layer's four charts gets room for a few labelled ticks (at
     40 pixels a plot, its log axis labels lay on one another)."""
-    from runtime.engine import Trainer
     from studio.training.layer_charts import LayerCharts
 
-    doc = tiny_mlp(epochs=2)
-    events: list = []
-    Trainer(doc, emit=events.append).run()
-    run = RunRecord(1, network=doc.name, label="#1 test")
-    for event in events:
-        run.apply(event)
+    run = trained_record(epochs=2)
     from PySide6.QtWidgets import QVBoxLayout, QWidget
 
     footer = QWidget()  # the inspector's footer: the charts take the height they ask

@@ -30,6 +30,21 @@ def tiny_mlp(epochs: int = 3, activation: str = "ReLU", depth: int = 2, **traini
     return b.done(setup)
 
 
+def trained_record(epochs: int = 1):
+    """The record of ``tiny_mlp`` trained by the real engine, built from its events
+    (what the studio keeps of a finished run)."""
+    from runtime.engine import Trainer
+    from runtime.run_record import RunRecord
+
+    doc = tiny_mlp(epochs=epochs)
+    events: list = []
+    Trainer(doc, emit=events.append).run()
+    run = RunRecord(1, network=doc.name, label="#1 test")
+    for event in events:
+        run.apply(event)
+    return run
+
+
 def tiny_cnn(epochs: int = 1):
     b = Builder("Tiny CNN")
     x = b.add("Input", shape=[1, 16, 16])
