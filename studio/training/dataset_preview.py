@@ -246,7 +246,7 @@ class DatasetPreview(QWidget):
             self.setMinimumHeight(need)
 
     def _scatter(self, points: np.ndarray, labels: np.ndarray) -> None:
-        plot = style_plot(self.canvas.addPlot())
+        plot = style_plot(self.canvas.addPlot(enableMenu=False))
         plot.setAspectLocked(True)
         for k in np.unique(labels):  # one item per class: one brush each
             chosen = points[labels == k]
@@ -256,7 +256,7 @@ class DatasetPreview(QWidget):
         plot.getViewBox().setMouseEnabled(False, False)
 
     def _curve(self, x: np.ndarray, y: np.ndarray) -> None:
-        plot = style_plot(self.canvas.addPlot(), bottom="input", left="target")
+        plot = style_plot(self.canvas.addPlot(enableMenu=False), bottom="input", left="target")
         plot.addItem(pg.ScatterPlotItem(x, y, size=4, brush=pg.mkBrush(class_rgb(0)),
                                         pen=None))
 

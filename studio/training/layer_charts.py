@@ -57,10 +57,10 @@ class LayerCharts(QWidget):
         self.canvas = layout_widget(self)
         self.canvas.setMinimumHeight(CHART_HEIGHT)
         c = self.canvas
-        self.grad_plot = style_plot(c.addPlot(row=0, col=0), "Gradient norm")
-        self.ratio_plot = style_plot(c.addPlot(row=1, col=0), "Update / weight")
-        self.act_plot = style_plot(c.addPlot(row=2, col=0), "Activation mean ± std")
-        self.hist_plot = style_plot(c.addPlot(row=3, col=0), "Activation histogram",
+        self.grad_plot = style_plot(c.addPlot(enableMenu=False, row=0, col=0), "Gradient norm")
+        self.ratio_plot = style_plot(c.addPlot(enableMenu=False, row=1, col=0), "Update / weight")
+        self.act_plot = style_plot(c.addPlot(enableMenu=False, row=2, col=0), "Activation mean ± std")
+        self.hist_plot = style_plot(c.addPlot(enableMenu=False, row=3, col=0), "Activation histogram",
                                     bottom="step")
         for plot in (self.grad_plot, self.ratio_plot):
             plot.getAxis("left").tickStrings = log_tick_strings

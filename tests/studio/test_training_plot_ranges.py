@@ -51,3 +51,31 @@ def test_a_running_runs_x_axes_span_the_run_and_fit_the_data_after(qtbot):
     heat.refresh()
     assert curves.loss_plot.getViewBox().autoRangeEnabled()[0]
     assert heat.heat.getViewBox().autoRangeEnabled()[0]
+
+
+def test_no_training_plot_builds_a_context_menu(qtbot, monkeypatch):
+    """The plots' context menus are off, so none is built: a ViewBox's menu was a
+    quarter of each plot's construction, which the studio does ahead of need while
+    the user works in Design (studio.training.prestart)."""
+    import sys
+
+    import pyqtgraph as pg
+
+    from studio.training.dashboard import PLOTS
+    from studio.training.layer_charts import LayerCharts
+
+    module = sys.modules[pg.ViewBox.__module__]
+    built = []
+    real = module.ViewBoxMenu
+    monkeypatch.setattr(module, "ViewBoxMenu",
+                        lambda view: built.append(view) or real(view))
+    views = [make() for make in [*PLOTS.values(), LayerCharts]]
+    plots = []
+    for view in views:
+        qtbot.addWidget(view)
+        plots += [item for item in view.findChildren(pg.GraphicsView)
+                  for item in item.scene().items() if isinstance(item, pg.PlotItem)
+                  and not isinstance(item, pg.ColorBarItem)]
+    assert len(plots) >= 14
+    # (A ColorBarItem, a PlotItem made inside pyqtgraph, still builds one.)
+    assert not {id(p.getViewBox()) for p in plots} & {id(v) for v in built}

@@ -39,15 +39,15 @@ class ActivationsPlot(QWidget):
         self.focus: str | None = None
         self.canvas = layout_widget(self)
         c = self.canvas
-        self.spread_plot = style_plot(c.addPlot(row=0, col=0), "Activation mean ± std",
+        self.spread_plot = style_plot(c.addPlot(enableMenu=False, row=0, col=0), "Activation mean ± std",
                                       bottom="step")
-        self.dead_plot = style_plot(c.addPlot(row=0, col=1),
+        self.dead_plot = style_plot(c.addPlot(enableMenu=False, row=0, col=1),
                                     "Dead (ReLU) / saturated (Sigmoid, Tanh) units",
                                     bottom="step")
         self.dead_plot.setYRange(0, 1)
-        self.act_hist_plot = style_plot(c.addPlot(row=1, col=0), "Activations now",
+        self.act_hist_plot = style_plot(c.addPlot(enableMenu=False, row=1, col=0), "Activations now",
                                         bottom="value")
-        self.grad_hist_plot = style_plot(c.addPlot(row=1, col=1), "Gradients now",
+        self.grad_hist_plot = style_plot(c.addPlot(enableMenu=False, row=1, col=1), "Gradients now",
                                          bottom="value")
         self.dead_plot.setXLink(self.spread_plot)
 

@@ -63,7 +63,7 @@ class BoundaryPlot(QWidget):
         super().__init__(parent)
         self.run: RunRecord | None = None
         self.canvas = layout_widget(self)
-        self.plot = style_plot(self.canvas.addPlot(), "Decision boundary")
+        self.plot = style_plot(self.canvas.addPlot(enableMenu=False), "Decision boundary")
         self.plot.setAspectLocked(True)
         self.plot.showGrid(x=False, y=False)
         self.image = pg.ImageItem()

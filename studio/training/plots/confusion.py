@@ -42,7 +42,7 @@ class ConfusionPlot(QWidget):
         super().__init__(parent)
         self.run: RunRecord | None = None
         self.canvas = layout_widget(self)
-        self.plot = style_plot(self.canvas.addPlot(), "Confusion matrix (validation)",
+        self.plot = style_plot(self.canvas.addPlot(enableMenu=False), "Confusion matrix (validation)",
                                left="true class", bottom="predicted class")
         self.plot.showGrid(x=False, y=False)
         self.plot.invertY(True)  # cells need not be square: the matrix fills the plot

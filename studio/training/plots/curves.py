@@ -56,9 +56,9 @@ class CurvesPlot(QWidget):
         top.addWidget(self.compare_label)
 
         self.canvas = layout_widget(self)
-        self.loss_plot = style_plot(self.canvas.addPlot(row=0, col=0), "Loss",
+        self.loss_plot = style_plot(self.canvas.addPlot(enableMenu=False, row=0, col=0), "Loss",
                                     bottom="epoch")
-        self.metric_plot = style_plot(self.canvas.addPlot(row=1, col=0), "Accuracy",
+        self.metric_plot = style_plot(self.canvas.addPlot(enableMenu=False, row=1, col=0), "Accuracy",
                                       bottom="epoch")
         self.metric_plot.setXLink(self.loss_plot)
         # y ranges that move a few times per run, not at each redraw (``StickyRange``)

@@ -69,7 +69,7 @@ class LayerHeatmap(QWidget):
         self.separators: list[pg.InfiniteLine] = []
 
         self.canvas = layout_widget(self)
-        self.heat = style_plot(self.canvas.addPlot(row=0, col=0), title)
+        self.heat = style_plot(self.canvas.addPlot(enableMenu=False, row=0, col=0), title)
         self.heat.showGrid(x=False, y=False)
         self.heat.getViewBox().setMouseEnabled(x=True, y=False)
         self.image = pg.ImageItem()
@@ -86,7 +86,7 @@ class LayerHeatmap(QWidget):
         self.bar.axis.setTextPen(pg.mkPen(fg))
         self.heat.getAxis("left").setStyle(tickTextWidth=80, autoExpandTextSpace=True)
 
-        self.lines_plot = style_plot(self.canvas.addPlot(row=1, col=0), "",
+        self.lines_plot = style_plot(self.canvas.addPlot(enableMenu=False, row=1, col=0), "",
                                      bottom="step")
         self.lines_plot.setXLink(self.heat)
         # log10 values on a linear axis with 1e-3-style labels: pyqtgraph's own log
