@@ -224,8 +224,9 @@ class _Writer:
         self.lines.append("")
         self._forward()
         source = "\n".join(self.lines) + "\n"
-        modules = self.blocks.modules(self.layers, self.attributes) if self.blocks else [
-            CodeModule(n.id, n.type, n.title, self.attributes[n.id], self.is_function(n))
+        called = {n.id for n in self.layers if self.is_function(n)}
+        modules = self.blocks.modules(self.layers, self.attributes, called) if self.blocks else [
+            CodeModule(n.id, n.type, n.title, self.attributes[n.id], n.id in called)
             for n in self.layers if n.id in self.attributes]
         return GeneratedCode(source, name, self.attributes, [n.id for n in self.inputs],
                              [self.arg_names[n.id] for n in self.inputs],

@@ -108,8 +108,9 @@ class BlockClasses:
         texts = [self.calls[id(r)].text for r in runs]
         return _repeat(texts)
 
-    def modules(self, layers, attributes: dict[str, str]):
-        """Every submodule with its node path, label path and dotted name."""
+    def modules(self, layers, attributes: dict[str, str], called: set[str]):
+        """Every submodule with its node path, label path and dotted name; ``called``:
+        the top-level layers written as function calls (``_Writer.is_function``)."""
         from .codegen import CodeModule
 
         out: list[CodeModule] = []
@@ -137,7 +138,7 @@ class BlockClasses:
             if n.id in attributes:
                 visit(n, n.id, n.title, attributes[n.id],
                       self.analysis.shapes[n.id].values.get("runs", ()),
-                      self.functions and n.spec.function is not None)
+                      n.id in called)
         return out
 
     # ------------------------------------------------------------------ classes
